@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages qms needs when they are missing (as root), else says what to install.
+set -euo pipefail
+need=()
+python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
+command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
+fc-list 2>/dev/null | grep -q 'Noto Serif CJK' || need+=(fonts-noto-cjk)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+fc-list 2>/dev/null | grep -qi 'Liberation Serif' || need+=(fonts-liberation2)
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "qms needs these Debian packages: ${need[*]}" >&2
+  echo "install them with: sudo apt-get install -y --no-install-recommends ${need[*]}" >&2
+  exit 1
+fi
+echo "installing Debian packages: ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,214 @@
+"""The write-once file store: folders of files plus a manifest of their SHA-256s.
+
+Content files are never overwritten. A folder is staged under a temporary name and
+renamed into place whole, so a reader never sees half a record. The manifest is the
+one file that may be replaced (atomically) when a file is added later, e.g. a PDF
+rendition or a signed scan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .dates import now_iso
+from .errors import QmsError
+
+MANIFEST = "manifest.json"
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes, *, replace: bool = False, sync: bool = True) -> None:
+    """Write to a temp name in the same folder, fsync, rename. Refuses to overwrite unless `replace`."""
+    if path.exists() and not replace:
+        raise QmsError("refusing to overwrite a file in the write-once archive", file=path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def atomic_copy(src: Path, dst: Path, *, sync: bool = True) -> None:
+    atomic_write(dst, Path(src).read_bytes(), sync=sync)
+
+
+@dataclass
+class Manifest:
+    files: dict[str, dict] = field(default_factory=dict)   # name -> {sha256, size}
+    created: str = ""
+    updated: str = ""
+
+    def to_json(self) -> bytes:
+        return json.dumps({"created": self.created, "updated": self.updated, "files": self.files},
+                          ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+
+
+def read_manifest(folder: Path) -> Manifest:
+    path = folder / MANIFEST
+    if not path.exists():
+        return Manifest()
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return Manifest(files=data.get("files", {}), created=data.get("created", ""), updated=data.get("updated", ""))
+
+
+def _entry(path: Path) -> dict:
+    return {"sha256": sha256_file(path), "size": path.stat().st_size}
+
+
+class StagedFolder:
+    """A folder built under a temporary name and moved into place in one rename.
+
+    with StagedFolder(final) as st:
+        st.write("data.yaml", b"...")
+        st.path / "x.docx"  (write directly, then st.add("x.docx"))
+    # on clean exit: manifest written, fsynced, renamed to `final`; on error: removed.
+    """
+
+    def __init__(self, final: Path, *, sync: bool = True):
+        self.final = final
+        self.sync = sync
+        if final.exists():
+            raise QmsError("refusing to overwrite an archived folder", file=final)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        self.path = final.parent / f".staging-{final.name}-{uuid.uuid4().hex[:8]}"
+        self.path.mkdir()
+        self.manifest = Manifest(created=now_iso())
+        self.committed = False
+
+    def write(self, name: str, data: bytes) -> str:
+        """Write a file into the staging folder; returns its SHA-256."""
+        target = self.path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "wb") as fh:
+            fh.write(data)
+            if self.sync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        return self.add(name)
+
+    def add(self, name: str) -> str:
+        """Record a file already written into the staging folder; returns its hash."""
+        entry = _entry(self.path / name)
+        self.manifest.files[name] = entry
+        return entry["sha256"]
+
+    def commit(self) -> Path:
+        self.manifest.updated = self.manifest.created
+        with open(self.path / MANIFEST, "wb") as fh:
+            fh.write(self.manifest.to_json())
+            if self.sync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        if self.final.exists():
+            raise QmsError("refusing to overwrite an archived folder", file=self.final)
+        os.rename(self.path, self.final)
+        if self.sync:
+            _fsync_dir(self.final.parent)
+        self.committed = True
+        return self.final
+
+    def abort(self) -> None:
+        """Undo: remove the staging folder, or the final one if a later step of the same
+        change failed after the rename (its catalog transaction is rolled back too)."""
+        shutil.rmtree(self.final if self.committed else self.path, ignore_errors=True)
+        self.committed = False
+
+    def __enter__(self) -> "StagedFolder":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None and not self.committed:
+            self.commit()
+        elif exc_type is not None:
+            self.abort()
+
+
+def add_files(folder: Path, files: dict[str, Path], *, move: bool = False) -> dict[str, str]:
+    """Add new files to an archived folder (never replacing one) and update its manifest.
+
+    `files` maps the name inside the folder to a source path. Returns name -> sha256.
+    """
+    manifest = read_manifest(folder)
+    added = {}
+    for name, src in files.items():
+        dst = folder / name
+        if dst.exists() or name in manifest.files:
+            raise QmsError("refusing to overwrite a file in the write-once archive", file=dst)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:8]}.tmp")
+        if move:
+            os.replace(src, tmp)
+        else:
+            shutil.copyfile(src, tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, dst)
+        manifest.files[name] = _entry(dst)
+        added[name] = manifest.files[name]["sha256"]
+    manifest.updated = now_iso()
+    atomic_write(folder / MANIFEST, manifest.to_json(), replace=True)
+    return added
+
+
+def verify_folder(folder: Path, root: Path) -> list[str]:
+    """Problems with one archived folder: a changed, missing or unlisted file, each named."""
+    problems = []
+    rel = lambda p: p.relative_to(root).as_posix()  # noqa: E731
+    mpath = folder / MANIFEST
+    if not mpath.exists():
+        return [f"{rel(folder)}: manifest.json is missing"]
+    try:
+        manifest = read_manifest(folder)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return [f"{rel(mpath)}: manifest is not valid JSON (it was edited)"]
+    for name, entry in sorted(manifest.files.items()):
+        path = folder / name
+        if not path.exists():
+            problems.append(f"{rel(path)}: missing (listed in the manifest)")
+        elif sha256_file(path) != entry.get("sha256"):
+            problems.append(f"{rel(path)}: content changed (SHA-256 differs from the manifest)")
+    listed = set(manifest.files) | {MANIFEST}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            name = path.relative_to(folder).as_posix()
+            top = name.split("/", 1)[0]
+            if name not in listed and not _is_subfolder_with_manifest(folder, top):
+                problems.append(f"{rel(path)}: not listed in the manifest")
+    return problems
+
+
+def _is_subfolder_with_manifest(folder: Path, top: str) -> bool:
+    sub = folder / top
+    return sub.is_dir() and (sub / MANIFEST).exists()
+
+
+def manifest_digest(folder: Path) -> str:
+    return sha256_file(folder / MANIFEST)

@@ -1,0 +1,128 @@
+"""The catalog: a derived SQLite view of the archive (status, dates, sequences, holds).
+
+Number assignment and filing share one transaction so numbers have no gaps.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS documents(
+  number TEXT PRIMARY KEY, title TEXT, kind TEXT, department TEXT,
+  obsolete_on TEXT, obsolete_reason TEXT, obsolete_by TEXT, created_at TEXT);
+CREATE TABLE IF NOT EXISTS revisions(
+  id INTEGER PRIMARY KEY, number TEXT NOT NULL, revision TEXT NOT NULL, seq INTEGER NOT NULL,
+  title TEXT, state TEXT NOT NULL, source TEXT, folder TEXT, docx TEXT, pdf TEXT, obsolete_pdf TEXT,
+  change TEXT, submitted_at TEXT, submitted_by TEXT,
+  issued TEXT, effective TEXT, released_at TEXT, released_by TEXT,
+  UNIQUE(number, revision));
+CREATE TABLE IF NOT EXISTS approvals(
+  id INTEGER PRIMARY KEY, revision_id INTEGER NOT NULL, role TEXT NOT NULL, role_label TEXT,
+  name TEXT NOT NULL, meaning TEXT, signed_at TEXT, signed_on TEXT);
+CREATE TABLE IF NOT EXISTS copies(
+  number TEXT NOT NULL, copy_no INTEGER NOT NULL, revision TEXT NOT NULL, holder TEXT NOT NULL,
+  issued_at TEXT, issued_by TEXT, recalled_at TEXT, recalled_by TEXT, file TEXT,
+  PRIMARY KEY(number, copy_no));
+CREATE TABLE IF NOT EXISTS sequences(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS records(
+  number TEXT PRIMARY KEY, form TEXT NOT NULL, year INTEGER, seq INTEGER, status TEXT NOT NULL,
+  record_date TEXT, filed_at TEXT, filed_by TEXT, retention_until TEXT, folder TEXT,
+  version INTEGER NOT NULL DEFAULT 1, customer TEXT, pdf_pending INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS records_form_year ON records(form, year);
+CREATE INDEX IF NOT EXISTS records_status ON records(status);
+CREATE INDEX IF NOT EXISTS records_retention ON records(retention_until);
+CREATE TABLE IF NOT EXISTS record_versions(
+  number TEXT NOT NULL, version INTEGER NOT NULL, folder TEXT, filed_at TEXT, filed_by TEXT, reason TEXT,
+  PRIMARY KEY(number, version));
+CREATE TABLE IF NOT EXISTS signatures(
+  number TEXT NOT NULL, signer TEXT NOT NULL, role TEXT, at TEXT, scan TEXT, sha256 TEXT);
+CREATE TABLE IF NOT EXISTS holds(
+  id INTEGER PRIMARY KEY, number TEXT NOT NULL, reason TEXT, added_at TEXT, added_by TEXT,
+  released_at TEXT, released_by TEXT, release_reason TEXT);
+CREATE INDEX IF NOT EXISTS holds_number ON holds(number);
+CREATE TABLE IF NOT EXISTS disposed(
+  number TEXT PRIMARY KEY, form TEXT, record_date TEXT, retention_until TEXT,
+  disposed_at TEXT, certificate TEXT);
+CREATE TABLE IF NOT EXISTS disposals(
+  certificate TEXT PRIMARY KEY, at TEXT, as_of TEXT, actor TEXT, count INTEGER, folder TEXT);
+"""
+
+
+class Catalog:
+    def __init__(self, conn: sqlite3.Connection, path: Path | None):
+        self.conn = conn
+        self.path = path
+        self._depth = 0
+
+    @contextmanager
+    def transaction(self):
+        """BEGIN IMMEDIATE … COMMIT; nested use joins the outer transaction."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.conn
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def one(self, sql: str, *args) -> sqlite3.Row | None:
+        return self.conn.execute(sql, args).fetchone()
+
+    def all(self, sql: str, *args) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, args).fetchall()
+
+    def execute(self, sql: str, *args) -> sqlite3.Cursor:
+        return self.conn.execute(sql, args)
+
+    def next_sequence(self, key: str) -> int:
+        """Next number in a sequence; call inside the filing transaction (no gaps on failure)."""
+        row = self.one("SELECT value FROM sequences WHERE key=?", key)
+        value = (row["value"] if row else 0) + 1
+        self.execute("INSERT INTO sequences(key, value) VALUES(?, ?) "
+                     "ON CONFLICT(key) DO UPDATE SET value=excluded.value", key, value)
+        return value
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Catalog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _connect(target: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(target, isolation_level=None, timeout=30)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def open_catalog(path: Path, *, create: bool = True) -> Catalog:
+    """Open (and create) the catalog. With create=False and no file yet, an empty
+    in-memory catalog is returned so read-only commands never create files."""
+    if not path.exists() and not create:
+        conn = _connect(":memory:")
+        conn.executescript(SCHEMA)
+        return Catalog(conn, None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = _connect(str(path))
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.executescript(SCHEMA)
+    return Catalog(conn, path)

@@ -1,0 +1,655 @@
+"""The command line: parse options, call one library function, print. No logic lives here."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import QmsError
+
+
+class QmsGroup(click.Group):
+    """Turns a user-fixable QmsError into one line on stderr and exit status 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except QmsError as exc:
+            raise click.ClickException(exc.format()) from None
+
+
+class Env:
+    def __init__(self, workspace: str | None, actor: str | None):
+        self._workspace_arg = workspace
+        self._ws = None
+        self.actor = actor or os.environ.get("QMS_USER") or getpass.getuser()
+
+    @property
+    def ws(self):
+        if self._ws is None:
+            from .workspace import find_workspace
+            self._ws = find_workspace(self._workspace_arg)
+        return self._ws
+
+
+pass_env = click.make_pass_decorator(Env)
+
+
+def emit(data, as_json: bool, text=None) -> None:
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    elif text is not None:
+        click.echo(text if isinstance(text, str) else text(data))
+
+
+def as_date(value):
+    if value is None:
+        return None
+    from .dates import parse_date
+    return parse_date(value, field="as-of")
+
+
+def progress_bar(length: int, label: str):
+    """A progress bar on a terminal, silence otherwise (CI logs, pipes)."""
+    return click.progressbar(length=length, label=label, file=sys.stderr) if sys.stderr.isatty() and length \
+        else _Quiet()
+
+
+class _Quiet:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n):
+        pass
+
+
+@click.group(cls=QmsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--workspace", "-w", metavar="DIR", help="Workspace folder (else $QMS_WORKSPACE, else the nearest folder upward holding config.yaml).")
+@click.option("--as", "actor", metavar="NAME", help="Who is acting, for the audit log (else $QMS_USER, else the OS user).")
+@click.version_option(package_name="qms")
+@click.pass_context
+def cli(ctx, workspace, actor):
+    """qms — controlled documents and quality records (ISO 9001 / ISO 13485)."""
+    ctx.obj = Env(workspace, actor)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+def init(directory):
+    """Create a new workspace in DIRECTORY from the packaged defaults."""
+    from .workspace import init_workspace
+    ws = init_workspace(directory)
+    click.echo(f"created workspace {ws.root}")
+
+
+# ------------------------------------------------------------------ documents
+
+@cli.group(cls=QmsGroup)
+def doc():
+    """Controlled documents (程序文件): write, sign, release, revise, withdraw."""
+
+
+@doc.command("check")
+@click.argument("source", type=click.Path())
+@pass_env
+def doc_check(env, source):
+    """Validate SOURCE.yaml; nothing is written."""
+    from .documents import check
+    d = check(env.ws, source)
+    for w in d.warnings:
+        click.echo(f"warning: {w}", err=True)
+    click.echo(f"ok: {d.number} {d.title} ({d.kind}, {d.department}), {len(d.sections)} top-level sections")
+
+
+@doc.command("render")
+@click.argument("source", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="OUT.docx or OUT.pdf")
+@pass_env
+def doc_render(env, source, output):
+    """Preview SOURCE.yaml as a draft (草稿) .docx or .pdf; the archive is not touched."""
+    from .documents import preview
+    out = preview(env.ws, source, output)
+    click.echo(f"rendered draft preview {out}")
+
+
+@doc.command("submit")
+@click.argument("source", type=click.Path())
+@click.option("--change", help="What changed (修订说明); required for a revision after release.")
+@click.option("--major", is_flag=True, help="A major change: next letter (A/3 → B/0).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def doc_submit(env, source, change, major, as_json):
+    """Submit SOURCE.yaml as a new draft revision (or replace an unsigned draft)."""
+    from .documents import submit
+    res = submit(env.ws, source, actor=env.actor, change=change, major=major)
+    emit(res.data, as_json, res.message)
+
+
+@doc.command("sign")
+@click.argument("number")
+@click.option("--role", required=True, help="编制/会签/审定/标审/批准 or prepared/countersigned/reviewed/standardized/approved")
+@click.option("--name", required=True, help="The signer's printed name.")
+@click.option("--meaning", help="What the signature means (default from the role).")
+@click.option("--on", "on", metavar="DATE", help="Date printed in the approval block (default today).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def doc_sign(env, number, role, name, meaning, on, as_json):
+    """Sign the open draft of NUMBER in ROLE."""
+    from .documents import sign
+    res = sign(env.ws, number, role=role, name=name, meaning=meaning, on=on, actor=env.actor)
+    emit(res.data, as_json, res.message)
+
+
+@doc.command("release")
+@click.argument("number")
+@click.option("--issued", required=True, metavar="DATE", help="发布 date, YYYY-MM-DD")
+@click.option("--effective", required=True, metavar="DATE", help="实施 date, YYYY-MM-DD")
+@click.option("--no-pdf", is_flag=True, help="Skip the PDF/A rendition (no LibreOffice here).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def doc_release(env, number, issued, effective, no_pdf, as_json):
+    """Release the approved draft of NUMBER."""
+    from .documents import release
+    res = release(env.ws, number, issued=issued, effective=effective, actor=env.actor, pdf=not no_pdf)
+    emit(res.data, as_json, res.message)
+
+
+@doc.command("obsolete")
+@click.argument("number")
+@click.option("--reason", required=True)
+@click.option("--on", "on", metavar="DATE", help="Withdrawal date (default today).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def doc_obsolete(env, number, reason, on, as_json):
+    """Withdraw NUMBER (作废)."""
+    from .documents import obsolete
+    res = obsolete(env.ws, number, reason=reason, on=on, actor=env.actor)
+    emit(res.data, as_json, res.message)
+
+
+def _doc_text(d: dict) -> str:
+    lines = [f"{d['number']}  {d['title']}",
+             f"revision {d['revision']}  status {d['status']} (as of {d['as_of']})",
+             f"发布 {d['issued'] or '-'}  实施 {d['effective'] or '-'}  department {d['department']}"]
+    if d.get("obsolete_on"):
+        lines.append(f"作废 {d['obsolete_on']}: {d['obsolete_reason']}")
+    if d["approvals"]:
+        lines.append("approvals:")
+        lines += [f"  {a['role_label']} ({a['role']})  {a['name']}  {a['signed_at']}  — {a['meaning']}"
+                  for a in d["approvals"]]
+    lines.append("files:")
+    lines += [f"  {k}: {v}" for k, v in d["files"].items()]
+    lines.append("revisions:")
+    lines += [f"  {r['revision']}  {r['status']:<10} 发布 {r['issued'] or '-'}  实施 {r['effective'] or '-'}  {r['change'] or ''}"
+              for r in d["revisions"]]
+    return "\n".join(lines)
+
+
+@doc.command("show")
+@click.argument("number")
+@click.option("--revision", help="A revision label, e.g. A/0 (default: the one current at --as-of).")
+@click.option("--as-of", metavar="DATE", help="Compute status at this date (default today).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def doc_show(env, number, revision, as_of, as_json):
+    """Show a document: current revision, status, approvals, files, history."""
+    from .documents import show
+    d = show(env.ws, number, revision=revision, as_of=as_date(as_of))
+    emit(d, as_json, _doc_text)
+
+
+@doc.command("list")
+@click.option("--as-of", metavar="DATE")
+@click.option("--status", type=click.Choice(["draft", "in_review", "approved", "released", "effective", "superseded", "obsolete"]))
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx"]), default="table")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the list to a file.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def doc_list(env, as_of, status, fmt, output, as_json):
+    """The master list (受控文件清单)."""
+    from .documents import list_documents
+    items = list_documents(env.ws, as_of=as_date(as_of), status=status)
+    if as_json:
+        return emit(items, True)
+    from .reports import master_list
+    text = master_list(items, fmt, output)
+    if text is not None:
+        click.echo(text)
+    elif output:
+        click.echo(f"wrote {len(items)} documents to {output}")
+
+
+@doc.command("issue-copy")
+@click.argument("number")
+@click.option("--holder", required=True, help="The department or person receiving the copy.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def doc_issue_copy(env, number, holder, as_json):
+    """Issue a controlled copy (发放): next distribution number, stamped PDF."""
+    from .documents import issue_copy
+    res = issue_copy(env.ws, number, holder=holder, actor=env.actor)
+    emit(res.data, as_json, res.message)
+
+
+@doc.command("copies")
+@click.argument("number")
+@click.option("--outstanding", is_flag=True, help="Only copies not yet recalled.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def doc_copies(env, number, outstanding, as_json):
+    """Controlled copies of NUMBER; copies of a superseded revision are marked for recall."""
+    from .documents import copies
+    from .textfmt import table
+    items = copies(env.ws, number, outstanding=outstanding)
+    emit(items, as_json, lambda xs: table(
+        ["No.", "holder", "revision", "issued", "recalled", ""],
+        [[x["copy_no"], x["holder"], x["revision"], x["issued_at"][:10], (x["recalled_at"] or "")[:10],
+          "RECALL (revision " + x["revision_status"] + ")" if x["to_recall"] else ""] for x in xs])
+        if xs else "(no controlled copies)")
+
+
+@doc.command("recall")
+@click.argument("number")
+@click.option("--copy", "copy_no", required=True, type=int, help="The distribution number to recall.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def doc_recall(env, number, copy_no, as_json):
+    """Record the return of a controlled copy (回收)."""
+    from .documents import recall
+    res = recall(env.ws, number, copy_no=copy_no, actor=env.actor)
+    emit(res.data, as_json, res.message)
+
+
+# ------------------------------------------------------------------ forms and records
+
+@cli.group(cls=QmsGroup)
+def form():
+    """Record forms (schemas/*.yaml)."""
+
+
+@form.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def form_list(env, as_json):
+    """Every form: id, title, procedure, retention, signature required."""
+    from .forms import load_forms
+    from .textfmt import table
+    items = [{"id": f.id, "title": f.title, "procedure": f.procedure, "retention": f.retention.describe(),
+              "signature_required": f.signature_required} for f in load_forms(env.ws).values()]
+    emit(items, as_json, lambda xs: table(["id", "title", "procedure", "retention", "signature"],
+                                          [[x["id"], x["title"], x["procedure"], x["retention"],
+                                            "yes" if x["signature_required"] else ""] for x in xs]))
+
+
+@form.command("show")
+@click.argument("form_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def form_show(env, form_id, as_json):
+    """A form's fields, numbering and retention."""
+    from .forms import load_form
+    from .textfmt import table
+    d = load_form(env.ws, form_id).to_json()
+
+    def text(d):
+        head = (f"{d['id']}  {d['title']}  (procedure {d['procedure'] or '-'})\n"
+                f"numbering {d['numbering']}  retention {d['retention']['period']} from {d['retention']['from']}"
+                f"  signature required: {'yes' if d['signature_required'] else 'no'}\n")
+        rows = [[f["name"], f["label"], f["type"], "yes" if f["required"] else "",
+                 " / ".join(f.get("choices", [])) or ", ".join(c["name"] for c in f.get("columns", []))]
+                for f in d["fields"]]
+        return head + table(["name", "label", "type", "required", "choices/columns"], rows)
+    emit(d, as_json, text)
+
+
+@form.command("blank")
+@click.argument("form_id", metavar="ID")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.docx or FILE.pdf")
+@pass_env
+def form_blank(env, form_id, output):
+    """A blank printable form."""
+    from .records import blank_form
+    click.echo(f"wrote blank form {blank_form(env.ws, form_id, output)}")
+
+
+@cli.group(cls=QmsGroup)
+def record():
+    """Records: file, import, sign, amend, show, list."""
+
+
+@record.command("file")
+@click.argument("form_id", metavar="ID")
+@click.option("--data", "data_file", required=True, type=click.Path(), help="FILE.yaml or FILE.json")
+@click.option("--on", metavar="DATE", help="The date the record was made (default: the form's date field, else today).")
+@click.option("--attach", multiple=True, type=click.Path(), help="A file to keep with the record (repeatable).")
+@click.option("--no-pdf", is_flag=True, help="Skip the PDF/A rendition (qms record pdf --pending makes it later).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def record_file(env, form_id, data_file, on, attach, no_pdf, as_json):
+    """File one record of form ID."""
+    from .records import file_record
+    res = file_record(env.ws, form_id, data_file, actor=env.actor, on=on, attachments=list(attach), pdf=not no_pdf)
+    emit({"number": res.data["number"], "status": res.data["status"]}, as_json, res.message)
+
+
+@record.command("import")
+@click.argument("form_id", metavar="ID")
+@click.argument("path", type=click.Path())
+@click.option("--on", metavar="DATE", help="Record date for every row (default: each row's date field).")
+@click.option("--no-pdf", is_flag=True, help="Defer PDF renditions (qms record pdf --pending).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def record_import(env, form_id, path, on, no_pdf, as_json):
+    """File one record per row of a CSV or XLSX file; all rows or none."""
+    from .records import import_records, read_rows
+    total = len(read_rows(Path(path))) if Path(path).is_file() else 0
+    with progress_bar(total, "filing") as bar:
+        filed = import_records(env.ws, form_id, path, actor=env.actor, on=on, pdf=not no_pdf,
+                               progress=lambda n: bar.update(1))
+    first, last = filed[0]["number"], filed[-1]["number"]
+    emit([{"number": f["number"], "status": f["status"]} for f in filed], as_json,
+         f"imported {len(filed)} records of {form_id}: {first} … {last}")
+
+
+@record.command("pdf")
+@click.option("--pending", is_flag=True, default=True, help="Convert every record still without a PDF.")
+@pass_env
+def record_pdf(env, pending):
+    """Make the PDF/A renditions deferred by --no-pdf, in one LibreOffice run."""
+    from .records import convert_pending
+    done = convert_pending(env.ws, actor=env.actor)
+    click.echo(f"converted {len(done)} records to PDF/A")
+
+
+@record.command("sign")
+@click.argument("number")
+@click.option("--scan", required=True, type=click.Path(), help="The customer-signed scan, a PDF.")
+@click.option("--signer", required=True, help="Who signed (the customer's printed name).")
+@click.option("--signer-role", help="e.g. 用户代表")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def record_sign(env, number, scan, signer, signer_role, as_json):
+    """Attach the signed scan; the record becomes valid (filed)."""
+    from .records import sign
+    res = sign(env.ws, number, scan=scan, signer=signer, role=signer_role, actor=env.actor)
+    emit(res.data, as_json, res.message)
+
+
+@record.command("amend")
+@click.argument("number")
+@click.option("--data", "data_file", required=True, type=click.Path())
+@click.option("--reason", required=True)
+@click.option("--no-pdf", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def record_amend(env, number, data_file, reason, no_pdf, as_json):
+    """A new version of NUMBER beside the original."""
+    from .records import amend
+    res = amend(env.ws, number, data_file, reason=reason, actor=env.actor, pdf=not no_pdf)
+    emit(res.data, as_json, res.message)
+
+
+def _record_text(d: dict) -> str:
+    if d["status"] == "disposed":
+        return (f"{d['number']}  {d['form']}  DISPOSED on {d['disposed_at']} "
+                f"(certificate {d['certificate']}); retention ended {d['retention_until']}")
+    lines = [f"{d['number']}  {d['form']}  status {d['status']}{'  ON HOLD' if d.get('held') else ''}",
+             f"record date {d['record_date']}  filed {d['filed_at']} by {d['filed_by']}  "
+             f"retention until {d['retention_until'] or 'permanent'}  version {d['version']}"]
+    lines += [f"  {k}: {v}" for k, v in d["data"].items()]
+    for s in d["signatures"]:
+        lines.append(f"signed by {s['signer']} {s['role']} at {s['at']}")
+    lines += [f"file {k}: {v}" for k, v in d["files"].items()]
+    if len(d["versions"]) > 1:
+        lines += [f"version {v['version']}  {v['filed_at']}  {v['filed_by']}  {v['reason'] or '(original)'}"
+                  for v in d["versions"]]
+    return "\n".join(lines)
+
+
+@record.command("show")
+@click.argument("number")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def record_show(env, number, as_json):
+    """A record: data, status, signatures, files, versions."""
+    from .records import show
+    emit(show(env.ws, number), as_json, _record_text)
+
+
+@record.command("list")
+@click.option("--form", "form_id", metavar="ID")
+@click.option("--status", type=click.Choice(["awaiting_signature", "filed"]))
+@click.option("--year", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def record_list(env, form_id, status, year, as_json):
+    """Records, filtered by form, status, year."""
+    from .records import list_records
+    from .textfmt import table
+    items = list_records(env.ws, form=form_id, status=status, year=year)
+    emit(items, as_json, lambda xs: table(["number", "form", "status", "record date", "retention until", "customer"],
+                                          [[x["number"], x["form"], x["status"], x["record_date"],
+                                            x["retention_until"], x["customer"]] for x in xs]) if xs else "(no records)")
+
+
+# ------------------------------------------------------------------ retention, holds, disposal
+
+@cli.group(cls=QmsGroup)
+def retention():
+    """Retention periods: what is due for disposal."""
+
+
+@retention.command("report")
+@click.option("--as-of", metavar="DATE")
+@click.option("--form", "form_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def retention_report(env, as_of, form_id, as_json):
+    """Records past their retention end, grouped by form; held ones marked."""
+    from .retention import report
+    from .textfmt import table
+    rep = report(env.ws, as_of=as_date(as_of), form=form_id)
+
+    def text(r):
+        if not r["due"]:
+            return f"nothing due for disposal as of {r['as_of']}"
+        out = [f"due for disposal as of {r['as_of']}: {r['disposable']} records, {r['held']} on hold"]
+        for fid, numbers in r["by_form"].items():
+            rows = [[d["number"], d["record_date"], d["retention_until"], "HELD" if d["held"] else ""]
+                    for d in r["due"] if d["form"] == fid]
+            out += ["", f"{fid} ({len(numbers)})", table(["number", "record date", "retention until", ""], rows)]
+        return "\n".join(out)
+    emit(rep, as_json, text)
+
+
+@cli.group(cls=QmsGroup)
+def hold():
+    """Legal holds: a held record is never disposed."""
+
+
+@hold.command("add")
+@click.argument("number")
+@click.option("--reason", required=True)
+@pass_env
+def hold_add_cmd(env, number, reason):
+    from .retention import hold_add
+    click.echo(hold_add(env.ws, number, reason=reason, actor=env.actor))
+
+
+@hold.command("release")
+@click.argument("number")
+@click.option("--reason", required=True)
+@pass_env
+def hold_release_cmd(env, number, reason):
+    from .retention import hold_release
+    click.echo(hold_release(env.ws, number, reason=reason, actor=env.actor))
+
+
+@hold.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def hold_list_cmd(env, as_json):
+    from .retention import hold_list
+    from .textfmt import table
+    items = hold_list(env.ws)
+    emit(items, as_json, lambda xs: table(["number", "form", "reason", "since", "by"],
+                                          [[x["number"], x["form"], x["reason"], x["added_at"][:10], x["added_by"]]
+                                           for x in xs]) if xs else "(no holds)")
+
+
+@cli.command()
+@click.option("--as-of", metavar="DATE", help="Dispose of what is due at this date (default today).")
+@click.option("--form", "form_id", metavar="ID")
+@click.option("--dry-run", is_flag=True, help="Say what would be disposed; change nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def purge(env, as_of, form_id, dry_run, yes, as_json):
+    """Dispose of every record past retention and not on hold; writes a disposal certificate."""
+    from .retention import purge as do_purge, report
+    day = as_date(as_of)
+    if not dry_run and not yes and sys.stdin.isatty():
+        rep = report(env.ws, as_of=day, form=form_id)
+        if rep["disposable"] and not click.confirm(
+                f"Destroy {rep['disposable']} records past retention as of {rep['as_of']}?"):
+            raise click.ClickException("purge cancelled; nothing changed")
+    rep = report(env.ws, as_of=day, form=form_id)
+    with progress_bar(0 if dry_run else rep["disposable"], "disposing") as bar:
+        res = do_purge(env.ws, actor=env.actor, as_of=day, form=form_id, dry_run=dry_run,
+                       progress=lambda n: bar.update(1))
+    if as_json:
+        return emit({"certificate": res["certificate"], "disposed": res["disposed"], "dry_run": dry_run}, True)
+    if dry_run:
+        click.echo(f"dry run: would dispose of {len(res['disposed'])} records: " + ", ".join(res["disposed"][:20])
+                   + (" …" if len(res["disposed"]) > 20 else ""))
+    elif res["certificate"]:
+        click.echo(f"disposed of {len(res['disposed'])} records; certificate {res['certificate']} → {res['file']}")
+    else:
+        click.echo(f"nothing to dispose of as of {res['as_of']}")
+
+
+@cli.group(cls=QmsGroup)
+def disposal():
+    """Disposal certificates (销毁记录), kept permanently."""
+
+
+@disposal.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def disposal_list_cmd(env, as_json):
+    from .retention import disposal_list
+    from .textfmt import table
+    items = disposal_list(env.ws)
+    emit(items, as_json, lambda xs: table(["certificate", "at", "as of", "by", "records", "folder"],
+                                          [[x["certificate"], x["at"][:19], x["as_of"], x["actor"], x["count"],
+                                            x["folder"]] for x in xs]) if xs else "(no disposals)")
+
+
+@cli.command("compile")
+@click.option("--form", "form_id", required=True, metavar="ID")
+@click.option("--year", required=True, type=int)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="VOLUME.pdf")
+@pass_env
+def compile_cmd(env, form_id, year, output):
+    """The yearly volume (每年汇编成册) of one form's records."""
+    from .retention import compile_volume
+    with progress_bar(0, "compiling") as bar:
+        res = compile_volume(env.ws, form=form_id, year=year, out=output, actor=env.actor,
+                             progress=lambda n: bar.update(1))
+    click.echo(f"compiled {res['records']} records of {form_id} {year} into {res['file']} ({res['pages']} pages)")
+
+
+# ------------------------------------------------------------------ search
+
+@cli.command()
+@click.argument("query")
+@click.option("--kind", type=click.Choice(["doc", "record"]))
+@click.option("--form", "form_id", metavar="ID")
+@click.option("--status")
+@click.option("--from", "date_from", metavar="DATE")
+@click.option("--to", "date_to", metavar="DATE")
+@click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def search(env, query, kind, form_id, status, date_from, date_to, limit, as_json):
+    """Full-text search; a run of Chinese characters matches exactly that string."""
+    from .search import search as do_search
+    hits = do_search(env.ws, query, kind=kind, form=form_id, status=status, date_from=as_date(date_from),
+                     date_to=as_date(date_to), limit=limit)
+
+    def text(hs):
+        if not hs:
+            return "no hits"
+        import re
+        out = []
+        for h in hs:
+            mark = re.sub(r"<mark>(.*?)</mark>", lambda m: click.style(m.group(1), bold=True, fg="red"),
+                          h["highlight"]) if sys.stdout.isatty() else \
+                re.sub(r"<mark>(.*?)</mark>", r"【\1】", h["highlight"])
+            out.append(f"{h['number']}  [{h['kind']}{' ' + h['form'] if h['form'] else ''}]  {h['title']}  "
+                       f"{h['date'] or ''}  {h['status']}  score {h['score']:.2f}\n    {mark}")
+        return "\n".join(out)
+    emit(hits, as_json, text)
+
+
+@cli.command()
+@pass_env
+def reindex(env):
+    """Rebuild the search index from the archive."""
+    from .search import reindex as do_reindex, count_entries
+    with progress_bar(count_entries(env.ws), "indexing") as bar:
+        n = do_reindex(env.ws, progress=lambda k: bar.update(1))
+    click.echo(f"reindexed {n} documents and records")
+
+
+# ------------------------------------------------------------------ audit, verify
+
+@cli.command("log")
+@click.option("--target", metavar="NUMBER", help="Only entries about this document or record.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def log_cmd(env, target, as_json):
+    """The audit trail: who did what, when."""
+    from dataclasses import asdict
+    from . import audit
+    entries = [asdict(e) for e in audit.read(env.ws.audit_path, target)]
+
+    def text(es):
+        return "\n".join(f"{e['seq']:>5}  {e['at']}  {e['actor']:<10} {e['action']:<16} {e['target']}  "
+                         + json.dumps({k: v for k, v in e['data'].items() if k not in ('files',)},
+                                      ensure_ascii=False)[:160] for e in es) or "(no entries)"
+    emit(entries, as_json, text)
+
+
+@cli.command("verify")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def verify_cmd(env, as_json):
+    """Check every file against its manifest, the audit chain, the catalog and the index."""
+    from .verify import verify
+    rep = verify(env.ws)
+    if as_json:
+        emit(rep.to_json(), True)
+    else:
+        for p in rep.problems:
+            click.echo(f"PROBLEM {p}")
+        click.echo(f"{'ok' if rep.ok else 'FAILED'}: {rep.folders} folders, {rep.files} files, "
+                   f"{rep.audit_entries} audit entries, {len(rep.problems)} problems")
+    if not rep.ok:
+        sys.exit(1)
+
+
+def main():
+    cli(prog_name="qms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,279 @@
+"""Controlled-document source YAML → DocumentSource, validated against the workspace config.
+
+Every error names the file, the field path and the line. Shapes are lenient where a
+quality manager's hand-written YAML is likely to vary (a body as text or a list, terms
+as a list or a mapping, references as text or {number, title}).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import QmsError
+from .workspace import Workspace
+from .yamlsrc import YamlSource, load_yaml
+
+REQUIRED = ("number", "title", "kind", "department", "sections")
+TYPED_CLAUSE = re.compile(r"^\s*\d+(\.\d+)*\s*[.、．]?\s+(?=\S)|^\s*\d+(\.\d+)+(?=[^\d.])")
+
+
+@dataclass
+class Table:
+    caption: str
+    columns: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class Section:
+    title: str
+    body: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    sections: list["Section"] = field(default_factory=list)
+
+
+@dataclass
+class Term:
+    term: str
+    definition: str
+
+
+@dataclass
+class Reference:
+    number: str
+    title: str
+
+
+@dataclass
+class FormRef:
+    id: str
+    title: str = ""
+
+
+@dataclass
+class DocumentSource:
+    path: Path
+    number: str
+    title: str
+    kind: str
+    department: str
+    sections: list[Section]
+    title_en: str = ""
+    basis: str = ""
+    terms: list[Term] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list)
+    records: list[FormRef] = field(default_factory=list)
+    text: str = ""                    # the raw YAML text, archived as it was given
+    warnings: list[str] = field(default_factory=list)
+
+
+def _text(src: YamlSource, value, *path, what="text") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool) or isinstance(value, (dict, list)):
+        raise src.error(f"expected {what}, got {type(value).__name__}", *path)
+    return str(value).strip()
+
+
+def _paragraphs(src: YamlSource, value, *path) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        out = []
+        for i, item in enumerate(value):
+            out.extend(_paragraphs(src, item, *path, i))
+        return out
+    text = _text(src, value, *path, what="text or a list of paragraphs")
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _table(src: YamlSource, value, *path) -> Table:
+    if not isinstance(value, dict):
+        raise src.error("expected a table mapping with columns and rows", *path)
+    columns = value.get("columns")
+    if not isinstance(columns, list) or not columns:
+        raise src.error("expected a non-empty list of column titles", *path, "columns")
+    columns = [_text(src, c, *path, "columns", i) for i, c in enumerate(columns)]
+    rows_in = value.get("rows") or []
+    if not isinstance(rows_in, list):
+        raise src.error("expected a list of rows", *path, "rows")
+    rows = []
+    for r, row in enumerate(rows_in):
+        if isinstance(row, dict):
+            unknown = [k for k in row if str(k) not in columns]
+            if unknown:
+                raise src.error(f"unknown column {unknown[0]!r}; columns are {columns}", *path, "rows", r)
+            cells = [_text(src, row.get(c), *path, "rows", r, c) for c in columns]
+        elif isinstance(row, list):
+            if len(row) > len(columns):
+                raise src.error(f"row has {len(row)} cells but the table has {len(columns)} columns",
+                                *path, "rows", r)
+            cells = [_text(src, c, *path, "rows", r, i) for i, c in enumerate(row)]
+            cells += [""] * (len(columns) - len(cells))
+        else:
+            raise src.error("expected a row as a list of cells or a mapping of column → cell", *path, "rows", r)
+        rows.append(cells)
+    caption = _text(src, value.get("caption") or value.get("title"), *path, "caption")
+    return Table(caption=caption, columns=columns, rows=rows)
+
+
+def _section(src: YamlSource, value, warnings: list[str], *path) -> Section:
+    if isinstance(value, str):
+        return Section(title="", body=_paragraphs(src, value, *path))
+    if not isinstance(value, dict):
+        raise src.error("expected a section with title and/or body", *path)
+    if not any(k in value for k in ("title", "body", "table", "tables", "sections")):
+        raise src.error("a section needs a title and/or body (or a table or sections)", *path)
+    title = _text(src, value.get("title"), *path, "title")
+    if title and TYPED_CLAUSE.match(title):
+        warnings.append(f"{src.path}, line {src.line(*path, 'title')}: title {title!r} seems to start "
+                        "with a typed clause number; clause numbers are generated")
+    tables = []
+    if value.get("table") is not None:
+        tables.append(_table(src, value["table"], *path, "table"))
+    if value.get("tables") is not None:
+        if not isinstance(value["tables"], list):
+            raise src.error("expected a list of tables", *path, "tables")
+        tables += [_table(src, t, *path, "tables", i) for i, t in enumerate(value["tables"])]
+    subs = value.get("sections") or []
+    if not isinstance(subs, list):
+        raise src.error("expected a list of sections", *path, "sections")
+    return Section(title=title, body=_paragraphs(src, value.get("body"), *path, "body"), tables=tables,
+                   sections=[_section(src, s, warnings, *path, "sections", i) for i, s in enumerate(subs)])
+
+
+def _terms(src: YamlSource, value) -> list[Term]:
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return [Term(str(k), _text(src, v, "terms", k)) for k, v in value.items()]
+    if not isinstance(value, list):
+        raise src.error("expected a list of {term, definition}", "terms")
+    out = []
+    for i, item in enumerate(value):
+        if isinstance(item, dict):
+            term = item.get("term") or item.get("name")
+            if term is None and len(item) == 1:
+                term, definition = next(iter(item.items()))
+            else:
+                definition = item.get("definition") or item.get("text") or ""
+            if not term:
+                raise src.error("missing; expected the term", "terms", i, "term")
+            out.append(Term(str(term), _text(src, definition, "terms", i)))
+        else:
+            text = _text(src, item, "terms", i)
+            m = re.match(r"^(.*?)[:：](.*)$", text)
+            term, definition = (m.group(1), m.group(2)) if m else (text, "")
+            out.append(Term(term.strip(), definition.strip()))
+    return out
+
+
+def _references(src: YamlSource, value, pattern: str) -> list[Reference]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise src.error("expected a list of documents", "references")
+    out = []
+    for i, item in enumerate(value):
+        if isinstance(item, dict):
+            out.append(Reference(_text(src, item.get("number"), "references", i, "number"),
+                                 _text(src, item.get("title"), "references", i, "title")))
+        else:
+            text = _text(src, item, "references", i)
+            head, _, rest = text.partition(" ")
+            if re.match(pattern, head):
+                out.append(Reference(head, rest.strip()))
+            else:
+                out.append(Reference("", text))
+    return out
+
+
+def _records(src: YamlSource, value) -> list[FormRef]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise src.error("expected a list of form ids", "records")
+    out = []
+    for i, item in enumerate(value):
+        if isinstance(item, dict):
+            fid = item.get("id") or item.get("form") or item.get("number") or ""
+            out.append(FormRef(_text(src, fid, "records", i, "id"), _text(src, item.get("title"), "records", i)))
+        else:
+            out.append(FormRef(_text(src, item, "records", i)))
+    return out
+
+
+def parse_source(src: YamlSource, ws: Workspace) -> DocumentSource:
+    data = src.data
+    if not isinstance(data, dict):
+        raise QmsError("expected a mapping with number, title, kind, department, sections", file=src.path)
+    for key in REQUIRED:
+        if key not in data or data[key] in (None, "", []):
+            what = "a list of sections" if key == "sections" else "text"
+            raise QmsError(f"missing required field; expected {what}", file=src.path, field=key,
+                           line=src.line(key))
+    number = _text(src, data["number"], "number")
+    if not re.match(ws.config.number_pattern, number):
+        raise src.error(f"{number!r} does not match the document number pattern "
+                        f"{ws.config.number_pattern} (e.g. QP-SC-015)", "number")
+    kind_text = _text(src, data["kind"], "kind")
+    kind = ws.kind(kind_text)
+    if kind is None:
+        known = ", ".join(f"{k.key} ({k.label})" for k in ws.config.kinds.values())
+        raise src.error(f"unknown kind {kind_text!r}; expected one of: {known}", "kind")
+    if not isinstance(data["sections"], list):
+        raise src.error("expected a list of sections", "sections")
+    warnings: list[str] = []
+    sections = [_section(src, s, warnings, "sections", i) for i, s in enumerate(data["sections"])]
+    return DocumentSource(
+        path=src.path, number=number, title=_text(src, data["title"], "title"), kind=kind.key,
+        department=_text(src, data["department"], "department"), sections=sections,
+        title_en=_text(src, data.get("title_en"), "title_en"), basis=_text(src, data.get("basis"), "basis"),
+        terms=_terms(src, data.get("terms")),
+        references=_references(src, data.get("references"), ws.config.number_pattern),
+        records=_records(src, data.get("records")), warnings=warnings)
+
+
+def load_source(path: Path | str, ws: Workspace) -> DocumentSource:
+    src = load_yaml(path)
+    doc = parse_source(src, ws)
+    doc.text = Path(path).read_text(encoding="utf-8")
+    return doc
+
+
+def parse_source_text(text: str, path: Path, ws: Workspace) -> DocumentSource:
+    from .yamlsrc import parse_yaml_text
+    doc = parse_source(parse_yaml_text(text, path), ws)
+    doc.text = text
+    return doc
+
+
+def flatten(sections: list[Section], prefix: str = "", level: int = 1) -> list[dict]:
+    """Sections → reading-order blocks with generated clause numbers 1 / 1.1 / 1.1.1."""
+    blocks: list[dict] = []
+    for i, sec in enumerate(sections, 1):
+        number = f"{prefix}{i}"
+        blocks.append({"type": "heading", "level": min(level, 4), "number": number, "text": sec.title})
+        blocks += [{"type": "paragraph", "text": p} for p in sec.body]
+        blocks += [{"type": "table", "caption": t.caption, "columns": t.columns, "rows": t.rows}
+                   for t in sec.tables]
+        blocks += flatten(sec.sections, number + ".", level + 1)
+    return blocks
+
+
+def plain_text(doc: DocumentSource) -> str:
+    """Everything a reader can search for in the source: titles, clauses, tables, terms, lists."""
+    parts = [doc.number, doc.title, doc.title_en, doc.department, doc.basis]
+    for b in flatten(doc.sections):
+        if b["type"] == "table":
+            parts.append(b["caption"])
+            parts.append(" ".join(b["columns"]))
+            parts += [" ".join(r) for r in b["rows"]]
+        else:
+            parts.append(b["text"])
+    parts += [f"{t.term} {t.definition}" for t in doc.terms]
+    parts += [f"{r.number} {r.title}" for r in doc.references]
+    parts += [f"{r.id} {r.title}" for r in doc.records]
+    return "\n".join(p for p in parts if p)

@@ -1,0 +1,581 @@
+"""Controlled documents: submit → sign → release → (revise) → obsolete, and what a reader sees."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import audit
+from .archive import StagedFolder, add_files
+from .catalog import Catalog, open_catalog
+from .dates import cn_date, now_iso, parse_date, today
+from .docsource import DocumentSource, flatten, load_source, parse_source_text, plain_text
+from .errors import QmsError
+from .revisions import (RevisionState, compute_status, current_revision, folder_name, next_label)
+from .workspace import Workspace
+
+DEFAULT_MEANINGS = {
+    "prepared": "编制 / prepared by",
+    "countersigned": "会签 / countersigned by",
+    "reviewed": "审定 / reviewed by",
+    "standardized": "标审 / standardization check by",
+    "approved": "批准 / approved by",
+}
+
+
+@dataclass
+class Change:
+    """What a state-changing call did: one line for the terminal, details for --json."""
+    message: str
+    data: dict
+
+
+# ---------------------------------------------------------------- helpers
+
+def _catalog(ws: Workspace, write: bool = False) -> Catalog:
+    return open_catalog(ws.catalog_path, create=write)
+
+
+def _doc_row(cat: Catalog, number: str):
+    row = cat.one("SELECT * FROM documents WHERE number=?", number)
+    if row is None:
+        raise QmsError(f"unknown document {number!r} (qms doc list shows the documents)", field="number")
+    return row
+
+
+def _revisions(cat: Catalog, number: str) -> list:
+    return cat.all("SELECT * FROM revisions WHERE number=? ORDER BY seq", number)
+
+
+def _approvals(cat: Catalog, revision_id: int) -> list:
+    return cat.all("SELECT * FROM approvals WHERE revision_id=? ORDER BY id", revision_id)
+
+
+def _states(cat: Catalog, revs: list) -> list[RevisionState]:
+    out = []
+    for r in revs:
+        roles = {a["role"] for a in _approvals(cat, r["id"])}
+        out.append(RevisionState(
+            revision=r["revision"], seq=r["seq"], state=r["state"], signed_roles=roles,
+            issued=dt.date.fromisoformat(r["issued"]) if r["issued"] else None,
+            effective=dt.date.fromisoformat(r["effective"]) if r["effective"] else None))
+    return out
+
+
+def _status_map(ws: Workspace, cat: Catalog, doc, revs: list, as_of: dt.date) -> tuple[list[RevisionState], dict]:
+    states = _states(cat, revs)
+    required = [r.key for r in ws.config.roles if r.required]
+    final = ws.config.roles[-1].key
+    obsolete_on = dt.date.fromisoformat(doc["obsolete_on"]) if doc["obsolete_on"] else None
+    return states, {s.revision: compute_status(s, states, required, final, obsolete_on, as_of) for s in states}
+
+
+def _doc_folder(ws: Workspace, number: str, revision: str) -> Path:
+    return ws.archive_dir / "documents" / number / folder_name(revision)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------- reading sources
+
+def check(ws: Workspace, source: Path | str) -> DocumentSource:
+    """Validate a source file; nothing is written."""
+    return load_source(source, ws)
+
+
+def render_context(ws: Workspace, doc: DocumentSource, *, revision: str, draft: bool,
+                   approvals: list | None = None, issued: str | None = None, effective: str | None = None,
+                   history: list[dict] | None = None) -> dict:
+    """The dict templates/procedure.docx is rendered with (see render.py)."""
+    loc = ws.config.locale
+    kind = ws.config.kinds.get(doc.kind)
+    rows = []
+    for role in ws.config.roles:
+        signed = [a for a in (approvals or []) if a["role"] == role.key]
+        rows.append({"role": role.label, "names": "、".join(a["name"] for a in signed),
+                     "date": cn_date(signed[-1]["signed_on"], loc) if signed else ""})
+    forms = {}
+    if doc.records:
+        from .forms import load_forms_quietly   # forms sit beside documents in the service layer
+        forms = load_forms_quietly(ws)
+    return {
+        "company": ws.config.org_name,
+        "series": kind.series if kind else "质量管理体系文件",
+        "kind_label": kind.label if kind else doc.kind,
+        "title": doc.title,
+        "title_en": doc.title_en,
+        "number": doc.number,
+        "revision": revision,
+        "controlled_status": "草稿" if draft else "受控",
+        "copy_no": "",
+        "draft": draft,
+        "department": doc.department,
+        "basis": doc.basis,
+        "approvals": rows,
+        "issued": cn_date(issued, loc),
+        "effective": cn_date(effective, loc),
+        "terms": [{"term": t.term, "definition": t.definition} for t in doc.terms],
+        "blocks": flatten(doc.sections),
+        "references": [{"number": r.number, "title": r.title} for r in doc.references],
+        "records": [{"id": r.id, "title": r.title or (forms[r.id].title if r.id in forms else "")}
+                    for r in doc.records],
+        "history": history or [],
+    }
+
+
+def _render_docx(ws: Workspace, ctx: dict, out: Path) -> Path:
+    from .render import render_procedure   # docxtpl is slow to import; only when rendering
+    render_procedure(ws.templates_dir / "procedure.docx", ctx, out)
+    return out
+
+
+def preview(ws: Workspace, source: Path | str, out: Path | str) -> Path:
+    """Render a source as a draft (草稿) preview, .docx or .pdf; the archive is not touched."""
+    doc = load_source(source, ws)
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in (".docx", ".pdf"):
+        raise QmsError("expected an output file ending in .docx or .pdf", file=out)
+    ctx = render_context(ws, doc, revision="草稿", draft=True)
+    with tempfile.TemporaryDirectory(prefix="qms-preview-") as tmp:
+        docx = Path(tmp) / f"{doc.number}_draft.docx"
+        _render_docx(ws, ctx, docx)
+        if suffix == ".docx":
+            shutil.copyfile(docx, out)
+            return out
+        from .convert import to_pdf
+        from .stamp import stamp_pdf
+        (pdf,) = to_pdf([docx], pdfa=False)
+        stamp_pdf(pdf, out, "草稿 DRAFT", style="draft")
+    return out
+
+
+# ---------------------------------------------------------------- state changes
+
+def submit(ws: Workspace, source: Path | str, *, actor: str, change: str | None = None,
+           major: bool = False) -> Change:
+    """A new draft revision, or a replacement of an unsigned draft; after release, the next revision."""
+    doc = load_source(source, ws)
+    cat = _catalog(ws, write=True)
+    with cat, cat.transaction():
+        row = cat.one("SELECT * FROM documents WHERE number=?", doc.number)
+        revs = _revisions(cat, doc.number) if row else []
+        latest = revs[-1] if revs else None
+        if row and row["obsolete_on"]:
+            raise QmsError(f"{doc.number} was withdrawn (obsolete) on {row['obsolete_on']}; "
+                           "give a new document number", file=source, field="number")
+        if latest is not None and latest["state"] == "draft":
+            if _approvals(cat, latest["id"]):
+                signers = ", ".join(f"{a['role_label']} {a['name']}" for a in _approvals(cat, latest["id"]))
+                raise QmsError(f"{doc.number} {latest['revision']} is in review (signed by {signers}); "
+                               "a signed draft cannot be replaced", file=source)
+            return _replace_draft(ws, cat, doc, latest, change, actor)
+        if latest is None:
+            revision, seq = ws.config.first_revision, 1
+            change = change or "首次发布"
+        else:
+            if not change:
+                raise QmsError(f"{doc.number} {latest['revision']} is released; a new revision needs "
+                               "--change describing what changed", field="change")
+            revision, seq = next_label(latest["revision"], major), latest["seq"] + 1
+        folder = _doc_folder(ws, doc.number, revision)
+        at = now_iso()
+        staged = StagedFolder(folder)
+        try:
+            sha = staged.write("source.yaml", doc.text.encode("utf-8"))
+            if row is None:
+                cat.execute("INSERT INTO documents(number, title, kind, department, created_at) VALUES(?,?,?,?,?)",
+                            doc.number, doc.title, doc.kind, doc.department, at)
+            else:
+                cat.execute("UPDATE documents SET title=?, kind=?, department=? WHERE number=?",
+                            doc.title, doc.kind, doc.department, doc.number)
+            cat.execute("INSERT INTO revisions(number, revision, seq, title, state, source, folder, change, "
+                        "submitted_at, submitted_by) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                        doc.number, revision, seq, doc.title, "draft", "source.yaml", ws.rel(folder), change,
+                        at, actor)
+            staged.commit()
+            audit.append(ws.audit_path, actor=actor, action="doc.submit", target=doc.number,
+                         data={"revision": revision, "title": doc.title, "change": change,
+                               "source": ws.rel(folder / "source.yaml"), "sha256": sha})
+        except BaseException:
+            staged.abort()
+            raise
+    _index_document(ws, doc.number)
+    return Change(f"submitted {doc.number} {revision} (draft): {doc.title}",
+                  {"number": doc.number, "revision": revision, "status": "draft"})
+
+
+def _replace_draft(ws, cat, doc, latest, change, actor) -> Change:
+    folder = ws.root / latest["folder"]
+    n = 2
+    while (folder / f"source-{n}.yaml").exists():
+        n += 1
+    name = f"source-{n}.yaml"
+    with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
+        tmp_file = Path(tmp) / name
+        tmp_file.write_text(doc.text, encoding="utf-8")
+        hashes = add_files(folder, {name: tmp_file}, move=True)
+    cat.execute("UPDATE revisions SET source=?, title=?, change=COALESCE(?, change) WHERE id=?",
+                name, doc.title, change, latest["id"])
+    cat.execute("UPDATE documents SET title=?, kind=?, department=? WHERE number=?",
+                doc.title, doc.kind, doc.department, doc.number)
+    audit.append(ws.audit_path, actor=actor, action="doc.submit", target=doc.number,
+                 data={"revision": latest["revision"], "title": doc.title, "change": change, "replaces_draft": True,
+                       "source": ws.rel(folder / name), "sha256": hashes[name]})
+    _index_document(ws, doc.number)
+    return Change(f"replaced the draft of {doc.number} {latest['revision']}: {doc.title}",
+                  {"number": doc.number, "revision": latest["revision"], "status": "draft"})
+
+
+def sign(ws: Workspace, number: str, *, role: str, name: str, actor: str, meaning: str | None = None,
+         on: str | None = None) -> Change:
+    """Sign the open draft in a role; roles sign in the configured order (编制 first, 批准 last)."""
+    the_role = ws.role(role)
+    if not name or not name.strip():
+        raise QmsError("a signature needs the signer's printed name", field="name")
+    signed_on = parse_date(on, field="on") if on else today()
+    cat = _catalog(ws, write=False)
+    with cat:
+        _doc_row(cat, number)
+    cat = _catalog(ws, write=True)
+    with cat, cat.transaction():
+        doc = _doc_row(cat, number)
+        revs = _revisions(cat, number)
+        draft = revs[-1]
+        if draft["state"] != "draft":
+            raise QmsError(f"{number} {draft['revision']} is already released; submit a new revision to change it")
+        signed = _approvals(cat, draft["id"])
+        order = [r.key for r in ws.config.roles]
+        idx = order.index(the_role.key)
+        have = {a["role"] for a in signed}
+        if the_role.key in have and not the_role.multiple:
+            raise QmsError(f"{number} {draft['revision']} is already signed as {the_role.label} "
+                           f"({the_role.key}); this role takes one signature", field="role")
+        later = [r for r in ws.config.roles[idx + 1:] if r.key in have]
+        if later:
+            raise QmsError(f"{the_role.label} ({the_role.key}) cannot sign after {later[0].label} "
+                           f"({later[0].key}); roles sign in the order "
+                           + " → ".join(r.label for r in ws.config.roles), field="role")
+        missing = [r for r in ws.config.roles[:idx] if r.required and r.key not in have]
+        if missing:
+            raise QmsError(f"{the_role.label} ({the_role.key}) cannot sign before "
+                           + "、".join(f"{r.label} ({r.key})" for r in missing) + "; roles sign in the order "
+                           + " → ".join(r.label for r in ws.config.roles), field="role")
+        at = now_iso()
+        meaning = meaning or DEFAULT_MEANINGS.get(the_role.key, the_role.label)
+        cat.execute("INSERT INTO approvals(revision_id, role, role_label, name, meaning, signed_at, signed_on) "
+                    "VALUES(?,?,?,?,?,?,?)", draft["id"], the_role.key, the_role.label, name.strip(), meaning,
+                    at, signed_on.isoformat())
+        audit.append(ws.audit_path, actor=actor, action="doc.sign", target=number,
+                     data={"revision": draft["revision"], "role": the_role.key, "role_label": the_role.label,
+                           "name": name.strip(), "meaning": meaning, "signed_at": at,
+                           "signed_on": signed_on.isoformat()})
+        del doc
+    _index_document(ws, number)
+    return Change(f"signed {number} {draft['revision']} as {the_role.label} ({the_role.key}): {name.strip()}",
+                  {"number": number, "revision": draft["revision"], "role": the_role.key, "name": name.strip(),
+                   "signed_at": at})
+
+
+def _history(cat: Catalog, revs: list, upto_seq: int, issued: str, effective: str) -> list[dict]:
+    out = []
+    for r in revs:
+        if r["seq"] > upto_seq or (r["state"] != "released" and r["seq"] != upto_seq):
+            continue
+        is_this = r["seq"] == upto_seq
+        out.append({"revision": r["revision"], "change": r["change"] or "",
+                    "issued": cn_date(issued if is_this else r["issued"]),
+                    "effective": cn_date(effective if is_this else r["effective"])})
+    return out
+
+
+def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: str, pdf: bool = True) -> Change:
+    """Release the approved draft with 发布 (issue) and 实施 (effective) dates; renders the final files."""
+    issued_d = parse_date(issued, field="issued")
+    effective_d = parse_date(effective, field="effective")
+    if effective_d < issued_d:
+        raise QmsError(f"the effective date {effective_d} is before the issue date {issued_d}; "
+                       "实施 must be on or after 发布", field="effective")
+    cat = _catalog(ws, write=False)
+    with cat:
+        _doc_row(cat, number)
+    cat = _catalog(ws, write=True)
+    with cat, cat.transaction():
+        doc_row = _doc_row(cat, number)
+        revs = _revisions(cat, number)
+        draft = revs[-1]
+        if draft["state"] != "draft":
+            raise QmsError(f"{number} {draft['revision']} is already released; nothing to release")
+        approvals = [dict(a) for a in _approvals(cat, draft["id"])]
+        have = {a["role"] for a in approvals}
+        missing = [r for r in ws.config.roles if r.required and r.key not in have]
+        if missing:
+            raise QmsError(f"{number} {draft['revision']} cannot be released: not yet signed as "
+                           + "、".join(f"{r.label} ({r.key})" for r in missing))
+        previous = [r for r in revs if r["state"] == "released"]
+        if previous and previous[-1]["effective"] and effective_d <= dt.date.fromisoformat(previous[-1]["effective"]):
+            raise QmsError(f"the effective date {effective_d} must be after the effective date "
+                           f"{previous[-1]['effective']} of {previous[-1]['revision']}", field="effective")
+        folder = ws.root / draft["folder"]
+        source = parse_source_text((folder / draft["source"]).read_text(encoding="utf-8"),
+                                   folder / draft["source"], ws)
+        ctx = render_context(ws, source, revision=draft["revision"], draft=False, approvals=approvals,
+                             issued=issued_d.isoformat(), effective=effective_d.isoformat(),
+                             history=_history(cat, revs, draft["seq"], issued_d.isoformat(), effective_d.isoformat()))
+        stem = f"{number}_{folder_name(draft['revision'])}"
+        with tempfile.TemporaryDirectory(dir=ws.archive_dir, prefix=".tmp-release-") as tmp:
+            docx = _render_docx(ws, ctx, Path(tmp) / f"{stem}.docx")
+            files = {docx.name: docx}
+            if pdf:
+                from .convert import to_pdf
+                (pdf_path,) = to_pdf([docx])
+                files[pdf_path.name] = pdf_path
+            hashes = add_files(folder, files, move=True)
+        cat.execute("UPDATE revisions SET state='released', issued=?, effective=?, released_at=?, released_by=?, "
+                    "docx=?, pdf=? WHERE id=?", issued_d.isoformat(), effective_d.isoformat(), now_iso(), actor,
+                    f"{stem}.docx", f"{stem}.pdf" if pdf else None, draft["id"])
+        audit.append(ws.audit_path, actor=actor, action="doc.release", target=number,
+                     data={"revision": draft["revision"], "issued": issued_d.isoformat(),
+                           "effective": effective_d.isoformat(), "files": hashes})
+        del doc_row
+    _index_document(ws, number)
+    return Change(f"released {number} {draft['revision']}: 发布 {issued_d}, 实施 {effective_d} → "
+                  f"{ws.rel(folder / (stem + '.docx'))}",
+                  {"number": number, "revision": draft["revision"], "issued": issued_d.isoformat(),
+                   "effective": effective_d.isoformat(), "files": {k: ws.rel(folder / k) for k in hashes}})
+
+
+def obsolete(ws: Workspace, number: str, *, reason: str, actor: str, on: str | None = None) -> Change:
+    """Withdraw a document (作废): from `on` its current revision reads as obsolete."""
+    if not reason or not reason.strip():
+        raise QmsError("withdrawing a document needs --reason", field="reason")
+    on_d = parse_date(on, field="on") if on else today()
+    cat = _catalog(ws, write=False)
+    with cat:
+        _doc_row(cat, number)
+    cat = _catalog(ws, write=True)
+    with cat, cat.transaction():
+        doc = _doc_row(cat, number)
+        if doc["obsolete_on"]:
+            raise QmsError(f"{number} was already withdrawn on {doc['obsolete_on']}")
+        revs = _revisions(cat, number)
+        released = [r for r in revs if r["state"] == "released"]
+        if not released:
+            raise QmsError(f"{number} has never been released; there is nothing to withdraw")
+        cat.execute("UPDATE documents SET obsolete_on=?, obsolete_reason=?, obsolete_by=? WHERE number=?",
+                    on_d.isoformat(), reason.strip(), actor, number)
+        states, statuses = _status_map(ws, cat, cat.one("SELECT * FROM documents WHERE number=?", number),
+                                       revs, on_d)
+        withdrawn = [r for r in released if statuses[r["revision"]] == "obsolete"]
+        files = {}
+        for r in withdrawn:
+            files.update(_stamp_obsolete(ws, cat, r))
+        audit.append(ws.audit_path, actor=actor, action="doc.obsolete", target=number,
+                     data={"revisions": [r["revision"] for r in withdrawn], "on": on_d.isoformat(),
+                           "reason": reason.strip(), "files": files})
+    _index_document(ws, number)
+    return Change(f"withdrew {number} (作废) on {on_d}: {reason.strip()}",
+                  {"number": number, "obsolete_on": on_d.isoformat(),
+                   "revisions": [r["revision"] for r in withdrawn]})
+
+
+def _stamp_obsolete(ws: Workspace, cat: Catalog, rev) -> dict[str, str]:
+    """A reading copy stamped 作废 beside the original PDF (which stays untouched)."""
+    if not rev["pdf"]:
+        return {}
+    from .stamp import stamp_pdf
+    folder = ws.root / rev["folder"]
+    name = f"{Path(rev['pdf']).stem}_作废.pdf"
+    with tempfile.TemporaryDirectory(dir=ws.archive_dir, prefix=".tmp-stamp-") as tmp:
+        out = stamp_pdf(folder / rev["pdf"], Path(tmp) / name, "作废 OBSOLETE", style="obsolete")
+        hashes = add_files(folder, {name: out}, move=True)
+    cat.execute("UPDATE revisions SET obsolete_pdf=? WHERE id=?", name, rev["id"])
+    return hashes
+
+
+# ---------------------------------------------------------------- reading
+
+def _revision_files(ws: Workspace, r) -> dict:
+    folder = ws.root / r["folder"]
+    files = {"source": ws.rel(folder / r["source"])}
+    if r["docx"]:
+        files["docx"] = ws.rel(folder / r["docx"])
+    if r["pdf"]:
+        files["pdf"] = ws.rel(folder / r["pdf"])
+    if r["obsolete_pdf"]:
+        files["obsolete_pdf"] = ws.rel(folder / r["obsolete_pdf"])
+    return files
+
+
+def show(ws: Workspace, number: str, *, revision: str | None = None, as_of: dt.date | None = None) -> dict:
+    as_of = as_of or today()
+    with _catalog(ws) as cat:
+        doc = _doc_row(cat, number)
+        revs = _revisions(cat, number)
+        states, statuses = _status_map(ws, cat, doc, revs, as_of)
+        if revision:
+            picked = [r for r in revs if r["revision"] == revision]
+            if not picked:
+                raise QmsError(f"{number} has no revision {revision!r}; it has "
+                               + ", ".join(r["revision"] for r in revs), field="revision")
+            rev = picked[0]
+        else:
+            cur = current_revision(states, statuses)
+            rev = next(r for r in revs if r["revision"] == cur.revision)
+        approvals = [{"role": a["role"], "role_label": a["role_label"], "name": a["name"],
+                      "meaning": a["meaning"], "signed_at": a["signed_at"], "signed_on": a["signed_on"]}
+                     for a in _approvals(cat, rev["id"])]
+        copies = cat.all("SELECT * FROM copies WHERE number=? AND revision=? AND recalled_at IS NULL",
+                         number, rev["revision"])
+        return {
+            "number": number, "title": rev["title"], "kind": doc["kind"], "department": doc["department"],
+            "revision": rev["revision"], "status": statuses[rev["revision"]], "as_of": as_of.isoformat(),
+            "issued": rev["issued"], "effective": rev["effective"], "change": rev["change"],
+            "obsolete_on": doc["obsolete_on"], "obsolete_reason": doc["obsolete_reason"],
+            "approvals": approvals, "files": _revision_files(ws, rev),
+            "copies_outstanding": len(copies),
+            "revisions": [{"revision": r["revision"], "status": statuses[r["revision"]], "issued": r["issued"],
+                           "effective": r["effective"], "change": r["change"],
+                           "submitted_at": r["submitted_at"], "released_at": r["released_at"]} for r in revs],
+        }
+
+
+def list_documents(ws: Workspace, *, as_of: dt.date | None = None, status: str | None = None) -> list[dict]:
+    as_of = as_of or today()
+    out = []
+    with _catalog(ws) as cat:
+        for doc in cat.all("SELECT * FROM documents ORDER BY number"):
+            revs = _revisions(cat, doc["number"])
+            states, statuses = _status_map(ws, cat, doc, revs, as_of)
+            cur = current_revision(states, statuses)
+            rev = next(r for r in revs if r["revision"] == cur.revision)
+            outstanding = cat.one("SELECT COUNT(*) AS n FROM copies WHERE number=? AND recalled_at IS NULL "
+                                  "AND revision<>?", doc["number"], rev["revision"])["n"] \
+                if statuses[rev["revision"]] == "effective" else \
+                cat.one("SELECT COUNT(*) AS n FROM copies WHERE number=? AND recalled_at IS NULL",
+                        doc["number"])["n"]
+            item = {"number": doc["number"], "title": rev["title"], "kind": doc["kind"],
+                    "department": doc["department"], "revision": rev["revision"],
+                    "status": statuses[rev["revision"]], "issued": rev["issued"], "effective": rev["effective"],
+                    "copies_outstanding": outstanding}
+            if status is None or item["status"] == status:
+                out.append(item)
+    return out
+
+
+# ---------------------------------------------------------------- search
+
+def index_entry(ws: Workspace, cat: Catalog, number: str):
+    """The search index's view of a document: its newest revision's text and status."""
+    from .index import IndexDoc
+    doc = _doc_row(cat, number)
+    revs = _revisions(cat, number)
+    states, statuses = _status_map(ws, cat, doc, revs, today())
+    cur = current_revision(states, statuses)
+    rev = next(r for r in revs if r["revision"] == cur.revision)
+    newest = revs[-1]
+    folder = ws.root / newest["folder"]
+    source = parse_source_text((folder / newest["source"]).read_text(encoding="utf-8"),
+                               folder / newest["source"], ws)
+    people = sorted({a["name"] for r in revs for a in _approvals(cat, r["id"])})
+    day = rev["effective"] or rev["issued"] or (rev["submitted_at"] or "")[:10]
+    return IndexDoc(number=number, kind="doc", title=source.title, text=plain_text(source),
+                    department=doc["department"] or "", people=people,
+                    date=dt.date.fromisoformat(day) if day else None, status=statuses[rev["revision"]])
+
+
+def _index_document(ws: Workspace, number: str) -> None:
+    """Keep search current after a change; the index is derived, so a failure here is
+    reported by `qms verify` and fixed by `qms reindex` rather than undoing the change."""
+    try:
+        from .index import SearchIndex
+    except ImportError:
+        return
+    with _catalog(ws) as cat:
+        entry = index_entry(ws, cat, number)
+    SearchIndex(ws.index_dir).add([entry])
+
+
+# ---------------------------------------------------------------- controlled copies (发放/回收)
+
+def issue_copy(ws: Workspace, number: str, *, holder: str, actor: str) -> Change:
+    """The next distribution number (发放编号) for NUMBER and a PDF stamped 受控副本 No.N."""
+    if not holder or not holder.strip():
+        raise QmsError("a controlled copy needs --holder", field="holder")
+    with _catalog(ws) as cat:
+        doc = _doc_row(cat, number)
+        revs = _revisions(cat, number)
+        states, statuses = _status_map(ws, cat, doc, revs, today())
+        cur = current_revision(states, statuses)
+        rev = next(r for r in revs if r["revision"] == cur.revision)
+    if statuses[rev["revision"]] not in ("effective", "released"):
+        raise QmsError(f"{number} has no released revision to copy (current {rev['revision']} is "
+                       f"{statuses[rev['revision']]})")
+    if not rev["pdf"]:
+        raise QmsError(f"{number} {rev['revision']} has no PDF (released with --no-pdf)")
+    from .stamp import stamp_pdf
+    cat = _catalog(ws, write=True)
+    with cat, cat.transaction():
+        copy_no = (cat.one("SELECT MAX(copy_no) AS n FROM copies WHERE number=?", number)["n"] or 0) + 1
+        folder = ws.root / rev["folder"]
+        name = f"copies/{number}_{folder_name(rev['revision'])}_copy-{copy_no:03d}.pdf"
+        with tempfile.TemporaryDirectory(dir=ws.archive_dir, prefix=".tmp-copy-") as tmp:
+            out = stamp_pdf(folder / rev["pdf"], Path(tmp) / "copy.pdf",
+                            f"受控副本 No.{copy_no}\n{holder.strip()}", style="copy")
+            hashes = add_files(folder, {name: out}, move=True)
+        at = now_iso()
+        cat.execute("INSERT INTO copies(number, copy_no, revision, holder, issued_at, issued_by, file) "
+                    "VALUES(?,?,?,?,?,?,?)", number, copy_no, rev["revision"], holder.strip(), at, actor,
+                    ws.rel(folder / name))
+        audit.append(ws.audit_path, actor=actor, action="doc.issue_copy", target=number,
+                     data={"copy_no": copy_no, "revision": rev["revision"], "holder": holder.strip(),
+                           "files": hashes})
+    return Change(f"issued controlled copy No.{copy_no} of {number} {rev['revision']} to {holder.strip()} → "
+                  f"{ws.rel(folder / name)}",
+                  {"copy_no": copy_no, "holder": holder.strip(), "revision": rev["revision"],
+                   "file": ws.rel(folder / name)})
+
+
+def copies(ws: Workspace, number: str, *, outstanding: bool = False, as_of: dt.date | None = None) -> list[dict]:
+    """Controlled copies of NUMBER; copies of a revision no longer current are flagged for recall."""
+    as_of = as_of or today()
+    with _catalog(ws) as cat:
+        doc = _doc_row(cat, number)
+        revs = _revisions(cat, number)
+        _, statuses = _status_map(ws, cat, doc, revs, as_of)
+        rows = cat.all("SELECT * FROM copies WHERE number=? ORDER BY copy_no", number)
+    out = []
+    for r in rows:
+        status = statuses.get(r["revision"], "")
+        item = {"copy_no": r["copy_no"], "holder": r["holder"], "revision": r["revision"],
+                "revision_status": status, "issued_at": r["issued_at"], "recalled": r["recalled_at"] is not None,
+                "recalled_at": r["recalled_at"], "file": r["file"],
+                "to_recall": r["recalled_at"] is None and status in ("superseded", "obsolete")}
+        if not outstanding or not item["recalled"]:
+            out.append(item)
+    return out
+
+
+def recall(ws: Workspace, number: str, *, copy_no: int, actor: str) -> Change:
+    with _catalog(ws) as cat:
+        _doc_row(cat, number)
+        row = cat.one("SELECT * FROM copies WHERE number=? AND copy_no=?", number, copy_no)
+        if row is None:
+            raise QmsError(f"{number} has no controlled copy No.{copy_no}", field="copy")
+        if row["recalled_at"]:
+            raise QmsError(f"copy No.{copy_no} of {number} was already recalled on {row['recalled_at'][:10]}")
+    cat = _catalog(ws, write=True)
+    with cat, cat.transaction():
+        at = now_iso()
+        cat.execute("UPDATE copies SET recalled_at=?, recalled_by=? WHERE number=? AND copy_no=?",
+                    at, actor, number, copy_no)
+        audit.append(ws.audit_path, actor=actor, action="doc.recall", target=number,
+                     data={"copy_no": copy_no, "revision": row["revision"], "holder": row["holder"]})
+    return Change(f"recalled controlled copy No.{copy_no} of {number} {row['revision']} from {row['holder']}",
+                  {"copy_no": copy_no, "recalled_at": at})

@@ -1,0 +1,363 @@
+"""Record form schemas (schemas/<id>.yaml) and validation of record data against them.
+
+A user adds a form by adding one YAML file; nothing here is specific to a form.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .dates import parse_date, parse_datetime
+from .errors import QmsError
+from .workspace import Workspace
+from .yamlsrc import YamlSource, load_yaml
+
+FIELD_TYPES = ("text", "date", "datetime", "number", "choice", "table", "signature")
+_PERIOD = re.compile(r"^\s*(\d+)\s*([ymd])\s*$", re.I)
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass
+class Column:
+    name: str
+    label: str
+    type: str = "text"
+
+
+@dataclass
+class FormField:
+    name: str
+    label: str
+    type: str
+    required: bool = False
+    searchable: bool = True
+    choices: list[str] = field(default_factory=list)
+    columns: list[Column] = field(default_factory=list)
+
+
+@dataclass
+class Retention:
+    period: str               # as written: 5y, 18m, 30d, permanent
+    anchor: str               # filed | year_end | field
+    anchor_field: str = ""
+
+    def until(self, record_date: dt.date, data: dict) -> dt.date | None:
+        """Retention end = anchor + period; None when kept permanently."""
+        if self.period == "permanent":
+            return None
+        if self.anchor == "year_end":
+            start = dt.date(record_date.year, 12, 31)
+        elif self.anchor == "field":
+            value = data.get(self.anchor_field)
+            start = dt.date.fromisoformat(str(value)[:10]) if value else record_date
+        else:
+            start = record_date
+        n, unit = _PERIOD.match(self.period).groups()
+        return add_period(start, int(n), unit.lower())
+
+    def describe(self) -> str:
+        anchor = {"filed": "filed", "year_end": "year_end"}.get(self.anchor, f"field:{self.anchor_field}")
+        return f"{self.period} from {anchor}"
+
+
+def add_period(start: dt.date, n: int, unit: str) -> dt.date:
+    if unit == "d":
+        return start + dt.timedelta(days=n)
+    months = n * 12 if unit == "y" else n
+    y, m = divmod(start.month - 1 + months, 12)
+    year, month = start.year + y, m + 1
+    return dt.date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass
+class FormSchema:
+    id: str
+    title: str
+    fields: list[FormField]
+    retention: Retention
+    numbering: str
+    path: Path
+    title_en: str = ""
+    procedure: str = ""
+    signature_required: bool = False
+    template: str = "record.docx"
+    date_field: str = ""
+    note: str = ""
+
+    def field(self, name: str) -> FormField | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def to_json(self) -> dict:
+        fields = []
+        for f in self.fields:
+            item = {"name": f.name, "label": f.label, "type": f.type, "required": f.required,
+                    "searchable": f.searchable}
+            if f.type == "choice":
+                item["choices"] = list(f.choices)
+            if f.type == "table":
+                item["columns"] = [{"name": c.name, "label": c.label, "type": c.type} for c in f.columns]
+            fields.append(item)
+        return {"id": self.id, "title": self.title, "title_en": self.title_en, "procedure": self.procedure,
+                "fields": fields, "numbering": self.numbering, "date_field": self.date_field,
+                "retention": {"period": self.retention.period, "from": self.retention.describe().split(" from ")[1]},
+                "signature_required": self.signature_required, "template": self.template}
+
+
+# ------------------------------------------------------------------ loading schemas
+
+def _field(src: YamlSource, raw, i: int) -> FormField:
+    path = ("fields", i)
+    if not isinstance(raw, dict):
+        raise src.error("expected a field mapping with name, label, type", *path)
+    name = raw.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise src.error("expected a field name of letters, digits and _", *path, "name")
+    ftype = raw.get("type", "text")
+    if ftype not in FIELD_TYPES:
+        raise src.error(f"unknown field type {ftype!r}; expected one of {', '.join(FIELD_TYPES)}", *path, "type")
+    f = FormField(name=name, label=str(raw.get("label") or name), type=ftype,
+                  required=bool(raw.get("required", False)), searchable=bool(raw.get("searchable", True)))
+    if ftype == "choice":
+        choices = raw.get("choices")
+        if not isinstance(choices, list) or not choices:
+            raise src.error("a choice field needs a list of choices", *path, "choices")
+        f.choices = [str(c) for c in choices]
+    if ftype == "table":
+        cols = raw.get("columns")
+        if not isinstance(cols, list) or not cols:
+            raise src.error("a table field needs a list of columns", *path, "columns")
+        for j, c in enumerate(cols):
+            if isinstance(c, str):
+                f.columns.append(Column(name=c, label=c))
+            elif isinstance(c, dict) and c.get("name"):
+                ctype = c.get("type", "text")
+                if ctype not in ("text", "number", "date"):
+                    raise src.error(f"unknown column type {ctype!r}; expected text, number or date",
+                                    *path, "columns", j, "type")
+                f.columns.append(Column(name=str(c["name"]), label=str(c.get("label") or c["name"]), type=ctype))
+            else:
+                raise src.error("expected a column name or {name, label, type}", *path, "columns", j)
+    return f
+
+
+def parse_form(src: YamlSource, ws: Workspace) -> FormSchema:
+    data = src.data
+    if not isinstance(data, dict):
+        raise QmsError("expected a form mapping with id, title, fields", file=src.path)
+    for key in ("id", "title", "fields"):
+        if not data.get(key):
+            raise QmsError("missing required field", file=src.path, field=key, line=src.line(key))
+    if not isinstance(data["fields"], list):
+        raise src.error("expected a list of fields", "fields")
+    fields = [_field(src, f, i) for i, f in enumerate(data["fields"])]
+    seen = set()
+    for i, f in enumerate(fields):
+        if f.name in seen:
+            raise src.error(f"field name {f.name!r} is used twice", "fields", i, "name")
+        seen.add(f.name)
+    ret = data.get("retention") or ws.config.record_retention
+    if not isinstance(ret, dict):
+        raise src.error("expected {period: 5y, from: filed | year_end | field:<name>}", "retention")
+    period = str(ret.get("period", "5y")).strip().lower()
+    if period != "permanent" and not _PERIOD.match(period):
+        raise src.error(f"period {period!r} is not like 5y, 18m or 30d (or permanent)", "retention", "period")
+    anchor_text = str(ret.get("from", "year_end"))
+    if anchor_text.startswith("field:"):
+        anchor, anchor_field = "field", anchor_text[6:]
+        target = next((f for f in fields if f.name == anchor_field), None)
+        if target is None or target.type not in ("date", "datetime"):
+            raise src.error(f"{anchor_text!r} must name a date field of this form", "retention", "from")
+    elif anchor_text in ("filed", "year_end"):
+        anchor, anchor_field = anchor_text, ""
+    else:
+        raise src.error(f"expected filed, year_end or field:<name>, got {anchor_text!r}", "retention", "from")
+    date_field = str(data.get("date_field") or "")
+    if date_field:
+        target = next((f for f in fields if f.name == date_field), None)
+        if target is None or target.type not in ("date", "datetime"):
+            raise src.error(f"{date_field!r} must name a date field of this form", "date_field")
+    numbering = str(data.get("numbering") or ws.config.record_numbering)
+    try:
+        numbering.format(form="F", year=2026, seq=1, month=1)
+    except (KeyError, ValueError, IndexError) as exc:
+        raise src.error(f"numbering pattern {numbering!r} is not valid ({exc}); "
+                        "use {form}, {year}, {month}, {seq:04d}", "numbering") from None
+    if "{seq" not in numbering:
+        raise src.error("numbering pattern needs {seq} (e.g. {form}-{year}-{seq:04d})", "numbering")
+    template = str(data.get("template") or "record.docx")
+    tpl_path = (ws.templates_dir / template).resolve()
+    try:
+        tpl_path.relative_to(ws.root.resolve())
+    except ValueError:
+        raise src.error(f"template {template!r} lies outside the workspace", "template") from None
+    return FormSchema(
+        id=str(data["id"]), title=str(data["title"]), title_en=str(data.get("title_en") or ""),
+        procedure=str(data.get("procedure") or ""), fields=fields,
+        retention=Retention(period=period, anchor=anchor, anchor_field=anchor_field),
+        numbering=numbering, path=src.path, signature_required=bool(data.get("signature_required", False)),
+        template=template, date_field=date_field, note=str(data.get("note") or ""))
+
+
+_CACHE: dict[tuple, FormSchema] = {}
+
+
+def _load(path: Path, ws: Workspace) -> FormSchema:
+    key = (str(path), path.stat().st_mtime_ns)
+    if key not in _CACHE:
+        _CACHE[key] = parse_form(load_yaml(path), ws)
+    return _CACHE[key]
+
+
+def load_forms(ws: Workspace) -> dict[str, FormSchema]:
+    forms = {}
+    for path in sorted(ws.schemas_dir.glob("*.yaml")):
+        form = _load(path, ws)
+        if form.id in forms:
+            raise QmsError(f"form id {form.id} is also defined in {forms[form.id].path.name}", file=path, field="id")
+        forms[form.id] = form
+    return forms
+
+
+def load_forms_quietly(ws: Workspace) -> dict[str, FormSchema]:
+    try:
+        return load_forms(ws)
+    except QmsError:
+        return {}
+
+
+def load_form(ws: Workspace, form_id: str) -> FormSchema:
+    path = ws.schemas_dir / f"{form_id}.yaml"
+    if path.is_file():
+        form = _load(path, ws)
+        if form.id == form_id:
+            return form
+    forms = load_forms(ws)
+    if form_id not in forms:
+        known = ", ".join(f"{f.id} {f.title}" for f in forms.values()) or "none"
+        raise QmsError(f"unknown form {form_id!r}; known forms: {known}", field="form")
+    return forms[form_id]
+
+
+# ------------------------------------------------------------------ validating data
+
+def _number(value, **where):
+    if isinstance(value, bool):
+        raise QmsError(f"expected a number, got {value!r}", **where)
+    if isinstance(value, (int, float)):
+        return value
+    text = str(value).strip().replace(",", "")
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            raise QmsError(f"expected a number, got {value!r}", **where) from None
+
+
+def _scalar_text(value, **where) -> str:
+    if isinstance(value, (dict, list)):
+        raise QmsError(f"expected text, got a {'mapping' if isinstance(value, dict) else 'list'}", **where)
+    return str(value).strip()
+
+
+def _empty(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
+def validate_data(form: FormSchema, data, *, file=None, row: int | None = None,
+                  src: YamlSource | None = None) -> dict:
+    """Check record data against the form; returns it normalised (ISO dates, numbers as numbers).
+
+    Raises QmsError naming the file, row (for imports), field and line (for YAML).
+    """
+    if not isinstance(data, dict):
+        raise QmsError("expected a mapping of field name → value", file=file, row=row)
+
+    def where(name, *sub):
+        return {"file": file, "row": row, "field": ".".join([name, *map(str, sub)]),
+                "line": src.line(name, *sub) if src else None}
+
+    by_label = {f.label: f for f in form.fields}
+    out: dict = {}
+    for key, value in data.items():
+        f = form.field(str(key)) or by_label.get(str(key))
+        if f is None:
+            names = ", ".join(x.name for x in form.fields)
+            raise QmsError(f"unknown field for {form.id} {form.title}; expected one of: {names}", **where(str(key)))
+        if _empty(value):
+            continue
+        w = where(str(key))
+        if f.type == "text" or f.type == "signature":
+            out[f.name] = _scalar_text(value, **w)
+        elif f.type == "date":
+            out[f.name] = parse_date(value, **w).isoformat()
+        elif f.type == "datetime":
+            out[f.name] = parse_datetime(value, **w).isoformat(timespec="minutes")
+        elif f.type == "number":
+            out[f.name] = _number(value, **w)
+        elif f.type == "choice":
+            text = _scalar_text(value, **w)
+            if text not in f.choices:
+                raise QmsError(f"{text!r} is not one of the choices: {', '.join(f.choices)}", **w)
+            out[f.name] = text
+        elif f.type == "table":
+            out[f.name] = _table(f, value, str(key), where)
+    for f in form.fields:
+        if f.required and f.name not in out:
+            raise QmsError(f"missing required field ({f.label}, {f.type})", **where(f.name))
+    return {f.name: out[f.name] for f in form.fields if f.name in out}
+
+
+def _table(f: FormField, value, key: str, where) -> list[dict]:
+    if isinstance(value, str):
+        import json
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise QmsError("expected a list of rows (in CSV: a JSON list of objects)", **where(key)) from None
+    if not isinstance(value, list):
+        raise QmsError("expected a list of rows, each a mapping of column → value", **where(key))
+    by_name = {c.name: c for c in f.columns}
+    by_label = {c.label: c for c in f.columns}
+    rows = []
+    for i, raw in enumerate(value):
+        if not isinstance(raw, dict):
+            raise QmsError("expected a row mapping of column → value", **where(key, i))
+        row = {}
+        for ck, cv in raw.items():
+            col = by_name.get(str(ck)) or by_label.get(str(ck))
+            if col is None:
+                raise QmsError(f"unknown column; expected one of: {', '.join(by_name)}", **where(key, i, ck))
+            if _empty(cv):
+                continue
+            w = where(key, i, ck)
+            if col.type == "number":
+                row[col.name] = _number(cv, **w)
+            elif col.type == "date":
+                row[col.name] = parse_date(cv, **w).isoformat()
+            else:
+                row[col.name] = _scalar_text(cv, **w)
+        rows.append({c.name: row[c.name] for c in f.columns if c.name in row})
+    return rows
+
+
+def format_value(f: FormField, value, locale: str = "zh-CN") -> str:
+    """A value as printed on the form."""
+    from .dates import cn_date
+    if value is None or value == "":
+        return ""
+    if f.type == "date":
+        return cn_date(value, locale)
+    if f.type == "datetime":
+        d = dt.datetime.fromisoformat(str(value))
+        return f"{cn_date(d.date(), locale)} {d:%H:%M}"
+    if f.type == "number":
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    if f.type == "table":
+        return "；".join("，".join(str(v) for v in row.values()) for row in value)
+    return str(value)

@@ -1,0 +1,36 @@
+"""Terminal tables that line up Chinese text (wide characters take two columns)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def clip(text: str, limit: int) -> str:
+    if width(text) <= limit:
+        return text
+    out, w = "", 0
+    for ch in text:
+        cw = width(ch)
+        if w + cw > limit - 1:
+            break
+        out, w = out + ch, w + cw
+    return out + "…"
+
+
+def table(headers: list[str], rows: list[list], max_col: int = 40) -> str:
+    cells = [[clip("" if v is None else str(v), max_col) for v in row] for row in rows]
+    widths = [width(h) for h in headers]
+    for row in cells:
+        for i, v in enumerate(row):
+            widths[i] = max(widths[i], width(v))
+
+    def line(values):
+        return "  ".join(v + " " * (widths[i] - width(v)) for i, v in enumerate(values)).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths])]
+    out += [line(row) for row in cells]
+    return "\n".join(out)

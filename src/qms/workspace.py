@@ -1,0 +1,207 @@
+"""A workspace: config.yaml + schemas/ + templates/ + archive/. Loaded and validated once."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import QmsError
+from .yamlsrc import YamlSource, load_yaml
+
+CONFIG_NAME = "config.yaml"
+
+
+@dataclass(frozen=True)
+class Role:
+    key: str          # English key: prepared, countersigned, …
+    label: str        # Chinese label: 编制, 会签, …
+    required: bool
+    multiple: bool
+
+
+@dataclass(frozen=True)
+class Kind:
+    key: str
+    label: str
+    series: str
+
+
+@dataclass
+class Config:
+    org_name: str
+    org_name_en: str
+    locale: str
+    number_pattern: str
+    first_revision: str
+    kinds: dict[str, Kind]
+    roles: list[Role]
+    keep_obsolete: str
+    record_numbering: str
+    record_retention: dict
+    paths: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Workspace:
+    root: Path
+    config: Config
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.root / self.config.paths.get("archive", "archive")
+
+    @property
+    def schemas_dir(self) -> Path:
+        return self.root / self.config.paths.get("schemas", "schemas")
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / self.config.paths.get("templates", "templates")
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.archive_dir / "catalog.sqlite"
+
+    @property
+    def audit_path(self) -> Path:
+        return self.archive_dir / "audit.log"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.archive_dir / "index"
+
+    def rel(self, path: Path | str | None) -> str | None:
+        """Path relative to the workspace root, as JSON output gives it."""
+        if path is None:
+            return None
+        path = Path(path)
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+    def inside(self, path: Path | str, what: str = "path") -> Path:
+        """Resolve a user-given path that must lie inside the workspace."""
+        resolved = Path(path).resolve()
+        try:
+            resolved.relative_to(self.root.resolve())
+        except ValueError:
+            raise QmsError(f"{what} lies outside the workspace {self.root}", file=path) from None
+        return resolved
+
+    def role(self, text: str) -> Role:
+        """A role by its Chinese label or English key (case-insensitive)."""
+        wanted = text.strip()
+        for role in self.config.roles:
+            if wanted == role.label or wanted.lower() == role.key.lower():
+                return role
+        known = ", ".join(f"{r.label} ({r.key})" for r in self.config.roles)
+        raise QmsError(f"unknown role {text!r}; expected one of: {known}", field="role")
+
+    def kind(self, text: str) -> Kind | None:
+        for kind in self.config.kinds.values():
+            if text == kind.key or text == kind.label:
+                return kind
+        return None
+
+
+def _require(src: YamlSource, mapping: dict, key: str, path: tuple, typ=str):
+    if not isinstance(mapping, dict) or key not in mapping or mapping[key] in (None, ""):
+        raise src.error(f"missing; expected {typ.__name__}", *path, key)
+    value = mapping[key]
+    if not isinstance(value, typ):
+        raise src.error(f"expected {typ.__name__}, got {type(value).__name__}", *path, key)
+    return value
+
+
+def load_config(path: Path) -> Config:
+    src = load_yaml(path)
+    data = src.data
+    if not isinstance(data, dict):
+        raise QmsError("expected a mapping at the top level", file=path)
+    org = data.get("organisation") or {}
+    docs = data.get("documents") or {}
+    recs = data.get("records") or {}
+    name = _require(src, org, "name", ("organisation",))
+    pattern = docs.get("number_pattern", r"^[A-Z0-9]+(-[A-Z0-9]+)+$")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise src.error(f"not a valid regular expression: {exc}", "documents", "number_pattern") from None
+    roles = []
+    for i, r in enumerate(docs.get("approvals") or []):
+        key = _require(src, r, "key", ("documents", "approvals", i))
+        label = _require(src, r, "label", ("documents", "approvals", i))
+        roles.append(Role(key=key, label=label, required=bool(r.get("required", True)),
+                          multiple=bool(r.get("multiple", False))))
+    if not roles:
+        raise src.error("expected a list of approval roles", "documents", "approvals")
+    kinds = {}
+    for key, k in (docs.get("kinds") or {"procedure": {"label": "程序文件"}}).items():
+        k = k or {}
+        kinds[key] = Kind(key=key, label=k.get("label", key), series=k.get("series", "质量管理体系文件"))
+    revision = docs.get("revision") or {}
+    return Config(
+        org_name=name,
+        org_name_en=org.get("name_en", ""),
+        locale=str(data.get("locale", "zh-CN")),
+        number_pattern=pattern,
+        first_revision=str(revision.get("first", "A/0")),
+        kinds=kinds,
+        roles=roles,
+        keep_obsolete=str(docs.get("keep_obsolete", "forever")),
+        record_numbering=str(recs.get("numbering", "{form}-{year}-{seq:04d}")),
+        record_retention=dict(recs.get("retention") or {"period": "5y", "from": "year_end"}),
+        paths=dict(data.get("paths") or {}),
+    )
+
+
+def open_workspace(root: Path | str) -> Workspace:
+    root = Path(root).resolve()
+    cfg = root / CONFIG_NAME
+    if not cfg.is_file():
+        raise QmsError(f"no {CONFIG_NAME} here; is this a qms workspace? (qms init DIR makes one)", file=root)
+    return Workspace(root=root, config=load_config(cfg))
+
+
+def find_workspace(explicit: str | Path | None = None, cwd: Path | None = None) -> Workspace:
+    """--workspace, else $QMS_WORKSPACE, else the nearest folder upward holding config.yaml."""
+    if explicit:
+        return open_workspace(explicit)
+    env = os.environ.get("QMS_WORKSPACE")
+    if env:
+        return open_workspace(env)
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return open_workspace(folder)
+    raise QmsError("no workspace found: pass --workspace DIR, set QMS_WORKSPACE, "
+                   "or run inside a folder holding config.yaml (qms init DIR makes one)")
+
+
+def defaults_dir() -> Path:
+    """Packaged defaults: inside the wheel, or the source checkout's root in development."""
+    packaged = Path(__file__).parent / "_defaults"
+    if (packaged / CONFIG_NAME).is_file():
+        return packaged
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / CONFIG_NAME).is_file():
+        return checkout
+    raise QmsError("packaged defaults are missing; reinstall qms")
+
+
+def init_workspace(target: Path | str) -> Workspace:
+    target = Path(target)
+    if (target / CONFIG_NAME).exists():
+        raise QmsError(f"already a workspace ({CONFIG_NAME} exists)", file=target)
+    src = defaults_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src / CONFIG_NAME, target / CONFIG_NAME)
+    for sub in ("schemas", "templates"):
+        if (src / sub).is_dir():
+            shutil.copytree(src / sub, target / sub, dirs_exist_ok=True)
+    (target / ".gitignore").write_text("archive/\n", encoding="utf-8")
+    return open_workspace(target)

@@ -1,0 +1,97 @@
+"""YAML loading that remembers where each value came from, so errors can name the line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import QmsError
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as strings: we parse them ourselves so an
+    impossible date (2026-02-30) is a clear message, not a crash inside PyYAML."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass
+class YamlSource:
+    path: Path
+    data: Any
+    lines: dict[tuple, int] = field(default_factory=dict)
+
+    def line(self, *path) -> int | None:
+        """Line of the value at `path` (keys and list indexes), or of its nearest parent."""
+        path = tuple(path)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return None
+
+    def error(self, message: str, *path, field_name: str | None = None) -> QmsError:
+        return QmsError(message, file=self.path, field=field_name or dotted(path), line=self.line(*path))
+
+
+def dotted(path) -> str | None:
+    if not path:
+        return None
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _walk(node, path, lines):
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            lines[path + (key,)] = key_node.start_mark.line + 1
+            _walk(value_node, path + (key,), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines[path + (i,)] = item.start_mark.line + 1
+            _walk(item, path + (i,), lines)
+
+
+def parse_yaml_text(text: str, path: Path) -> YamlSource:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise QmsError(f"malformed YAML: {problem}", file=path,
+                       line=mark.line + 1 if mark else None) from None
+    finally:
+        loader.dispose()
+    lines: dict[tuple, int] = {}
+    if node is not None:
+        _walk(node, (), lines)
+    return YamlSource(path=path, data=data, lines=lines)
+
+
+def load_yaml(path: Path | str) -> YamlSource:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise QmsError("file not found", file=path) from None
+    except UnicodeDecodeError:
+        raise QmsError("not UTF-8 text (save the file as UTF-8)", file=path) from None
+    except IsADirectoryError:
+        raise QmsError("is a folder, expected a YAML file", file=path) from None
+    return parse_yaml_text(text, path)
+
+
+def dump_yaml(data) -> str:
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)
