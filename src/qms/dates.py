@@ -10,7 +10,7 @@ from .errors import QmsError
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def parse_date(value, *, file=None, field=None, line=None) -> dt.date:
+def parse_date(value, *, file=None, field=None, line=None, row=None) -> dt.date:
     """Parse an ISO date (YAML may already give a date). Impossible dates are errors."""
     if isinstance(value, dt.datetime):
         return value.date()
@@ -18,14 +18,14 @@ def parse_date(value, *, file=None, field=None, line=None) -> dt.date:
         return value
     text = str(value).strip()
     if not _ISO_DATE.match(text):
-        raise QmsError(f"expected a date as YYYY-MM-DD, got {text!r}", file=file, field=field, line=line)
+        raise QmsError(f"expected a date as YYYY-MM-DD, got {text!r}", file=file, field=field, line=line, row=row)
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise QmsError(f"{text!r} is not a real calendar date", file=file, field=field, line=line) from None
+        raise QmsError(f"{text!r} is not a real calendar date", file=file, field=field, line=line, row=row) from None
 
 
-def parse_datetime(value, *, file=None, field=None, line=None) -> dt.datetime:
+def parse_datetime(value, *, file=None, field=None, line=None, row=None) -> dt.datetime:
     """Parse 'YYYY-MM-DD HH:MM[:SS]' or 'YYYY-MM-DDTHH:MM[:SS]'."""
     if isinstance(value, dt.datetime):
         return value
@@ -36,7 +36,7 @@ def parse_datetime(value, *, file=None, field=None, line=None) -> dt.datetime:
         return dt.datetime.fromisoformat(text)
     except ValueError:
         raise QmsError(f"expected a date and time as YYYY-MM-DD HH:MM, got {value!r}",
-                       file=file, field=field, line=line) from None
+                       file=file, field=field, line=line, row=row) from None
 
 
 def today() -> dt.date:

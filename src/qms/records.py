@@ -1,0 +1,607 @@
+"""Records: fill a form, number it, render it, file it write-once; signed scans; amendments.
+
+Numbers are assigned inside the catalog transaction that files the record, so a
+failure at any step leaves no gap and no half-written folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import audit
+from .archive import StagedFolder, add_files, read_manifest
+from .catalog import Catalog, open_catalog
+from .dates import cn_date, now_iso, parse_date, today
+from .errors import QmsError
+from .forms import FormSchema, format_value, load_form, validate_data
+from .workspace import Workspace
+from .yamlsrc import dump_yaml, load_yaml
+
+SCAN_NAME = "signed-scan.pdf"
+
+
+@dataclass
+class Filing:
+    """One record ready to be filed: validated data and where it came from."""
+    form: FormSchema
+    data: dict
+    record_date: dt.date
+    attachments: list[Path] = field(default_factory=list)
+    origin: str = ""            # file (and row) the data came from, for the audit log
+
+
+@dataclass
+class Change:
+    message: str
+    data: dict
+
+
+# ------------------------------------------------------------------ preparing
+
+def _read_data_file(path: Path):
+    """Record data from YAML or JSON; returns (data, YamlSource or None)."""
+    if not path.exists():
+        raise QmsError("file not found", file=path)
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(path.read_text(encoding="utf-8")), None
+        except json.JSONDecodeError as exc:
+            raise QmsError(f"malformed JSON: {exc.msg}", file=path, line=exc.lineno) from None
+    src = load_yaml(path)
+    return src.data, src
+
+
+def record_date_for(form: FormSchema, data: dict, on: str | dt.date | None) -> dt.date:
+    """The date the record was made: --on, else the form's date field, else today."""
+    if on:
+        return on if isinstance(on, dt.date) else parse_date(on, field="on")
+    if form.date_field and data.get(form.date_field):
+        return dt.date.fromisoformat(str(data[form.date_field])[:10])
+    return today()
+
+
+def prepare(ws: Workspace, form_id: str, data_file: Path | str, *, on=None,
+            attachments: list[Path | str] = ()) -> Filing:
+    form = load_form(ws, form_id)
+    path = Path(data_file)
+    raw, src = _read_data_file(path)
+    data = validate_data(form, raw, file=path, src=src)
+    atts = []
+    for a in attachments:
+        a = Path(a)
+        if not a.is_file():
+            raise QmsError("attachment not found", file=a, field="attach")
+        atts.append(a)
+    return Filing(form=form, data=data, record_date=record_date_for(form, data, on), attachments=atts,
+                  origin=str(path))
+
+
+# ------------------------------------------------------------------ rendering
+
+_RENDERERS: dict[str, object] = {}
+
+
+def _renderer(ws: Workspace, form: FormSchema):
+    path = ws.templates_dir / form.template
+    if not path.is_file():
+        raise QmsError(f"template {form.template!r} not found in {ws.rel(ws.templates_dir)}",
+                       file=form.path, field="template")
+    key = f"{path}:{path.stat().st_mtime_ns}"
+    if key not in _RENDERERS:
+        from .render import RecordRenderer   # docxtpl is slow to import: only when rendering
+        _RENDERERS[key] = RecordRenderer(path)
+    return _RENDERERS[key]
+
+
+def record_context(ws: Workspace, form: FormSchema, data: dict, *, number: str = "",
+                   record_date: dt.date | None = None, blank: bool = False) -> dict:
+    loc = ws.config.locale
+    fields, signatures, values = [], [], {}
+    for f in form.fields:
+        value = data.get(f.name)
+        if f.type == "signature":
+            signatures.append({"label": f.label, "name": "" if blank else str(value or "")})
+            values[f.name] = "" if blank else str(value or "")
+            continue
+        if f.type == "table":
+            rows = [] if blank else [[format_value(_col_field(c), row.get(c.name), loc) for c in f.columns]
+                                     for row in (value or [])]
+            values[f.name] = [dict(zip([c.name for c in f.columns], r)) for r in rows]
+            fields.append({"name": f.name, "label": f.label, "type": f.type, "value": "", "is_table": True,
+                           "columns": [c.label for c in f.columns], "rows": rows})
+            continue
+        text = "" if blank else format_value(f, value, loc)
+        values[f.name] = text
+        fields.append({"name": f.name, "label": f.label, "type": f.type, "value": text, "is_table": False,
+                       "columns": [], "rows": []})
+    return {"company": ws.config.org_name, "form_id": form.id, "form_title": form.title,
+            "procedure": form.procedure, "number": number,
+            "record_date": cn_date(record_date, loc) if record_date and not blank else "",
+            "filed_at": "", "note": form.note, "fields": fields, "signatures": signatures, "data": values,
+            "blank": blank}
+
+
+def _col_field(col):
+    from .forms import FormField
+    return FormField(name=col.name, label=col.label, type=col.type)
+
+
+def blank_form(ws: Workspace, form_id: str, out: Path | str) -> Path:
+    """A blank printable form (.docx or .pdf) for filling by hand."""
+    form = load_form(ws, form_id)
+    out = Path(out)
+    if out.suffix.lower() not in (".docx", ".pdf"):
+        raise QmsError("expected an output file ending in .docx or .pdf", file=out)
+    with tempfile.TemporaryDirectory(prefix="qms-blank-") as tmp:
+        docx = Path(tmp) / f"{form.id}.docx"
+        _renderer(ws, form).render(record_context(ws, form, {}, blank=True), docx)
+        if out.suffix.lower() == ".docx":
+            shutil.copyfile(docx, out)
+        else:
+            from .convert import to_pdf
+            (pdf,) = to_pdf([docx])
+            shutil.copyfile(pdf, out)
+    return out
+
+
+# ------------------------------------------------------------------ filing
+
+def _sequence_key(form: FormSchema, day: dt.date) -> str:
+    key = form.id
+    if "{year" in form.numbering:
+        key += f":{day.year}"
+    if "{month" in form.numbering:
+        key += f"-{day.month:02d}"
+    return key
+
+
+def _folder(ws: Workspace, form_id: str, number: str, day: dt.date, version: int) -> Path:
+    return ws.archive_dir / "records" / form_id / str(day.year) / number / f"v{version}"
+
+
+def _data_doc(filing: Filing, number: str, version: int, actor: str, at: str, reason: str = "") -> bytes:
+    doc = {"number": number, "form": filing.form.id, "form_title": filing.form.title, "version": version,
+           "record_date": filing.record_date.isoformat(), "filed_at": at, "filed_by": actor}
+    if reason:
+        doc["amendment_reason"] = reason
+    doc["data"] = filing.data
+    return dump_yaml(doc).encode("utf-8")
+
+
+def _write_version(ws: Workspace, filing: Filing, number: str, version: int, actor: str, at: str,
+                   *, reason: str = "", sync: bool = True) -> tuple[Path, dict, StagedFolder]:
+    """Stage one record version's folder: data.yaml, the rendered .docx, attachments."""
+    folder = _folder(ws, filing.form.id, number, filing.record_date, version)
+    staged = StagedFolder(folder, sync=sync)
+    try:
+        staged.write("data.yaml", _data_doc(filing, number, version, actor, at, reason))
+        ctx = record_context(ws, filing.form, filing.data, number=number, record_date=filing.record_date)
+        _renderer(ws, filing.form).render(ctx, staged.path / f"{number}.docx")
+        staged.add(f"{number}.docx")
+        for a in filing.attachments:
+            name = f"attachments/{a.name}"
+            (staged.path / "attachments").mkdir(exist_ok=True)
+            shutil.copyfile(a, staged.path / name)
+            staged.add(name)
+    except BaseException:
+        staged.abort()
+        raise
+    return folder, dict(staged.manifest.files), staged
+
+
+def _retention_until(filing: Filing) -> str | None:
+    until = filing.form.retention.until(filing.record_date, filing.data)
+    return until.isoformat() if until else None
+
+
+def _customer(filing: Filing) -> str:
+    return str(filing.data.get("customer") or "")
+
+
+def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool = True,
+                 progress=None, batch: str | None = None) -> list[dict]:
+    """File records in one catalog transaction: number, render, write, catalog, audit, index.
+
+    Either every record is filed or none is (and no number is consumed).
+    """
+    if not filings:
+        return []
+    many = len(filings) > 1
+    cat = open_catalog(ws.catalog_path, create=True)
+    filed: list[dict] = []
+    committed: list[Path] = []
+    entries: list[dict] = []
+    try:
+        with cat, cat.transaction():
+            for i, filing in enumerate(filings, 1):
+                seq = cat.next_sequence(_sequence_key(filing.form, filing.record_date))
+                number = filing.form.numbering.format(form=filing.form.id, year=filing.record_date.year,
+                                                      month=filing.record_date.month, seq=seq)
+                if cat.one("SELECT 1 FROM records WHERE number=? UNION SELECT 1 FROM disposed WHERE number=?",
+                           number, number):
+                    raise QmsError(f"number {number} is already taken; the numbering pattern "
+                                   f"{filing.form.numbering!r} of {filing.form.id} is not unique",
+                                   file=filing.form.path, field="numbering")
+                at = now_iso()
+                folder, files, staged = _write_version(ws, filing, number, 1, actor, at, sync=not many)
+                pdf_name = None
+                if pdf and not many:
+                    from .convert import to_pdf
+                    (pdf_path,) = to_pdf([staged.path / f"{number}.docx"])
+                    pdf_name = pdf_path.name
+                    files[pdf_name] = {"sha256": staged.add(pdf_name)}
+                staged.commit()
+                committed.append(folder)
+                status = "awaiting_signature" if filing.form.signature_required else "filed"
+                rel = ws.rel(folder)
+                cat.execute("INSERT INTO records(number, form, year, seq, status, record_date, filed_at, filed_by, "
+                            "retention_until, folder, version, customer, pdf_pending) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                            number, filing.form.id, filing.record_date.year, seq, status,
+                            filing.record_date.isoformat(), at, actor, _retention_until(filing), rel, 1,
+                            _customer(filing), 0 if (pdf_name or not pdf and not many) else 1)
+                cat.execute("INSERT INTO record_versions(number, version, folder, filed_at, filed_by, reason) "
+                            "VALUES(?,?,?,?,?,?)", number, 1, rel, at, actor, "")
+                entries.append({"actor": actor, "action": "record.file", "target": number,
+                                "data": {"form": filing.form.id, "record_date": filing.record_date.isoformat(),
+                                         "status": status, "version": 1, "folder": rel, "origin": filing.origin,
+                                         **({"batch": batch} if batch else {}),
+                                         "files": {k: v["sha256"] for k, v in files.items()}}})
+                filed.append({"number": number, "status": status, "form": filing.form.id,
+                              "record_date": filing.record_date.isoformat(), "folder": rel})
+                if progress:
+                    progress(i)
+            if many:
+                os.sync()    # one flush for the whole batch instead of one per file
+            audit.append_many(ws.audit_path, entries)
+    except BaseException:
+        for folder in committed:      # the transaction rolled back: take its folders with it
+            shutil.rmtree(folder, ignore_errors=True)
+            _prune(folder.parent, ws.archive_dir)
+        raise
+    _index_records(ws, [f["number"] for f in filed])
+    return filed
+
+
+def _prune(folder: Path, stop: Path) -> None:
+    """Remove folders left empty by a rolled-back filing, up to the archive root."""
+    while folder != stop and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
+
+
+def file_record(ws: Workspace, form_id: str, data_file, *, actor: str, on=None, attachments=(),
+                pdf: bool = True) -> Change:
+    filing = prepare(ws, form_id, data_file, on=on, attachments=attachments)
+    (rec,) = file_records(ws, [filing], actor=actor, pdf=pdf)
+    return Change(f"filed {rec['number']} ({filing.form.title}) → {rec['status']}", rec)
+
+
+# ------------------------------------------------------------------ batch import
+
+def read_rows(path: Path) -> list[tuple[int, dict]]:
+    """(row number in the file, {header: value}) for each data row of a CSV or XLSX file."""
+    if not path.is_file():
+        raise QmsError("file not found", file=path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        import csv
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            try:
+                text = path.read_text(encoding="gb18030")   # Excel on Chinese Windows saves CSV as GBK
+            except UnicodeDecodeError:
+                raise QmsError("not UTF-8 or GB18030 text", file=path) from None
+        rows = list(csv.reader(text.splitlines()))
+    elif suffix in (".xlsx", ".xlsm"):
+        from openpyxl import load_workbook
+        try:
+            wb = load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:   # openpyxl raises many types for a damaged file
+            raise QmsError(f"cannot read the workbook: {exc}", file=path) from None
+        rows = [["" if v is None else v for v in r] for r in wb.worksheets[0].iter_rows(values_only=True)]
+        wb.close()
+    else:
+        raise QmsError("expected a .csv or .xlsx file", file=path)
+    if not rows or not any(str(c).strip() for c in rows[0]):
+        raise QmsError("the file has no header row", file=path, row=1)
+    header = [str(h).strip() for h in rows[0]]
+    out = []
+    for i, r in enumerate(rows[1:], start=2):
+        if not any(str(c).strip() for c in r):
+            continue
+        if len(r) > len(header) and any(str(c).strip() for c in r[len(header):]):
+            raise QmsError(f"row has {len(r)} cells but the header has {len(header)} columns", file=path, row=i)
+        out.append((i, {h: (r[j] if j < len(r) else "") for j, h in enumerate(header) if h}))
+    return out
+
+
+def import_records(ws: Workspace, form_id: str, path: Path | str, *, actor: str, on=None, pdf: bool = True,
+                   progress=None) -> list[dict]:
+    """Validate every row first; file all or none; convert PDFs in one LibreOffice run at the end."""
+    form = load_form(ws, form_id)
+    path = Path(path)
+    rows = read_rows(path)
+    if not rows:
+        raise QmsError("no data rows to import", file=path)
+    names = {f.name for f in form.fields} | {f.label for f in form.fields}
+    unknown = [h for h in rows[0][1] if h not in names]
+    if unknown:
+        raise QmsError(f"unknown column {unknown[0]!r} in the header; expected field names of {form.id}: "
+                       + ", ".join(f.name for f in form.fields), file=path, row=1, field=unknown[0])
+    filings = []
+    for n, (line, raw) in enumerate(rows, start=1):
+        try:
+            data = validate_data(form, raw, file=path)
+            filings.append(Filing(form=form, data=data, record_date=record_date_for(form, data, on),
+                                  origin=f"{path.name} row {n}"))
+        except QmsError as exc:
+            exc.row = None
+            raise QmsError(f"row {n} (line {line} of the file): {exc.message}", file=path, field=exc.field) from None
+    batch = f"import-{now_iso()}"
+    filed = file_records(ws, filings, actor=actor, pdf=False, progress=progress, batch=batch)
+    if pdf:
+        convert_pending(ws, actor=actor, numbers=[f["number"] for f in filed])
+    return filed
+
+
+def convert_pending(ws: Workspace, *, actor: str, numbers: list[str] | None = None, progress=None) -> list[str]:
+    """PDF/A renditions for records filed without one, in one LibreOffice run; hashed into each
+    record's manifest and logged."""
+    with open_catalog(ws.catalog_path, create=False) as cat:
+        if numbers is None:
+            rows = cat.all("SELECT number, folder FROM records WHERE pdf_pending=1 ORDER BY number")
+        else:
+            rows = [cat.one("SELECT number, folder FROM records WHERE number=?", n) for n in numbers]
+            rows = [r for r in rows if r]
+    if not rows:
+        return []
+    from .convert import to_pdf
+    with tempfile.TemporaryDirectory(dir=ws.archive_dir, prefix=".tmp-pdf-") as tmp:
+        docx = [ws.root / r["folder"] / f"{r['number']}.docx" for r in rows]
+        outs = [Path(tmp) / f"{r['number']}.pdf" for r in rows]
+        to_pdf(docx, outs)
+        cat = open_catalog(ws.catalog_path)
+        entries = []
+        with cat, cat.transaction():
+            for r, out in zip(rows, outs):
+                folder = ws.root / r["folder"]
+                if out.name in read_manifest(folder).files:
+                    continue
+                hashes = add_files(folder, {out.name: out}, move=True)
+                cat.execute("UPDATE records SET pdf_pending=0 WHERE number=?", r["number"])
+                entries.append({"actor": actor, "action": "record.pdf", "target": r["number"],
+                                "data": {"files": hashes}})
+                if progress:
+                    progress(len(entries))
+            audit.append_many(ws.audit_path, entries)
+    return [e["target"] for e in entries]
+
+
+# ------------------------------------------------------------------ signing, amending
+
+def _record_row(cat: Catalog, number: str):
+    row = cat.one("SELECT * FROM records WHERE number=?", number)
+    if row is None:
+        gone = cat.one("SELECT * FROM disposed WHERE number=?", number)
+        if gone:
+            raise QmsError(f"{number} was disposed on {gone['disposed_at'][:10]} "
+                           f"(disposal certificate {gone['certificate']})", field="number")
+        raise QmsError(f"unknown record {number!r} (qms record list shows the records)", field="number")
+    return row
+
+
+def sign(ws: Workspace, number: str, *, scan: Path | str, signer: str, actor: str, role: str | None = None) -> Change:
+    """Attach the customer-signed scan (kept byte-for-byte) and make the record valid (filed)."""
+    scan = Path(scan)
+    if not signer or not signer.strip():
+        raise QmsError("the signer's name is needed", field="signer")
+    with open_catalog(ws.catalog_path, create=False) as cat:
+        row = _record_row(cat, number)
+    form = load_form(ws, row["form"])
+    if not form.signature_required:
+        raise QmsError(f"{number} ({form.title}) needs no customer signature; nothing to sign")
+    if row["status"] != "awaiting_signature":
+        raise QmsError(f"{number} is already signed (status {row['status']})")
+    if not scan.is_file():
+        raise QmsError("scan not found", file=scan, field="scan")
+    from .pdf import is_pdf
+    if not is_pdf(scan):
+        raise QmsError("the scan is not a PDF; scan the signed form to PDF", file=scan, field="scan")
+    cat = open_catalog(ws.catalog_path)
+    with cat, cat.transaction():
+        row = _record_row(cat, number)
+        folder = ws.root / row["folder"]
+        hashes = add_files(folder, {SCAN_NAME: scan})
+        at = now_iso()
+        cat.execute("INSERT INTO signatures(number, signer, role, at, scan, sha256) VALUES(?,?,?,?,?,?)",
+                    number, signer.strip(), role or "", at, ws.rel(folder / SCAN_NAME), hashes[SCAN_NAME])
+        cat.execute("UPDATE records SET status='filed' WHERE number=?", number)
+        audit.append(ws.audit_path, actor=actor, action="record.sign", target=number,
+                     data={"signer": signer.strip(), "role": role or "", "at": at, "scan": scan.name,
+                           "files": hashes})
+    _index_records(ws, [number])
+    return Change(f"signed {number}: scan attached ({signer.strip()}{' ' + role if role else ''}) → filed",
+                  {"number": number, "status": "filed", "scan": ws.rel(folder / SCAN_NAME)})
+
+
+def amend(ws: Workspace, number: str, data_file: Path | str, *, reason: str, actor: str, pdf: bool = True) -> Change:
+    """A new version beside the original, with the reason and who made it; the original stays."""
+    if not reason or not reason.strip():
+        raise QmsError("an amendment needs --reason", field="reason")
+    with open_catalog(ws.catalog_path, create=False) as cat:
+        row = _record_row(cat, number)
+    form = load_form(ws, row["form"])
+    path = Path(data_file)
+    raw, src = _read_data_file(path)
+    data = validate_data(form, raw, file=path, src=src)
+    filing = Filing(form=form, data=data, record_date=dt.date.fromisoformat(row["record_date"]), origin=str(path))
+    cat = open_catalog(ws.catalog_path)
+    staged = None
+    try:
+        with cat, cat.transaction():
+            row = _record_row(cat, number)
+            version = row["version"] + 1
+            at = now_iso()
+            folder, files, staged = _write_version(ws, filing, number, version, actor, at, reason=reason.strip())
+            if pdf:
+                from .convert import to_pdf
+                (pdf_path,) = to_pdf([staged.path / f"{number}.docx"])
+                files[pdf_path.name] = {"sha256": staged.add(pdf_path.name)}
+            staged.commit()
+            rel = ws.rel(folder)
+            cat.execute("UPDATE records SET version=?, folder=?, customer=?, retention_until=?, pdf_pending=? "
+                        "WHERE number=?", version, rel, _customer(filing), _retention_until(filing),
+                        0 if pdf else 1, number)
+            cat.execute("INSERT INTO record_versions(number, version, folder, filed_at, filed_by, reason) "
+                        "VALUES(?,?,?,?,?,?)", number, version, rel, at, actor, reason.strip())
+            audit.append(ws.audit_path, actor=actor, action="record.amend", target=number,
+                         data={"version": version, "reason": reason.strip(), "folder": rel,
+                               "files": {k: v["sha256"] for k, v in files.items()}})
+    except BaseException:
+        if staged is not None:
+            staged.abort()
+        raise
+    _index_records(ws, [number])
+    return Change(f"amended {number}: version {version} ({reason.strip()})",
+                  {"number": number, "version": version})
+
+
+# ------------------------------------------------------------------ reading
+
+def _files(ws: Workspace, folder: Path, number: str) -> dict:
+    files = {}
+    names = read_manifest(folder).files
+    if f"{number}.docx" in names:
+        files["docx"] = ws.rel(folder / f"{number}.docx")
+    if f"{number}.pdf" in names:
+        files["pdf"] = ws.rel(folder / f"{number}.pdf")
+    if SCAN_NAME in names:
+        files["scan"] = ws.rel(folder / SCAN_NAME)
+    atts = [ws.rel(folder / n) for n in sorted(names) if n.startswith("attachments/")]
+    if atts:
+        files["attachments"] = atts
+    return files
+
+
+def show(ws: Workspace, number: str) -> dict:
+    with open_catalog(ws.catalog_path, create=False) as cat:
+        row = cat.one("SELECT * FROM records WHERE number=?", number)
+        if row is None:
+            gone = cat.one("SELECT * FROM disposed WHERE number=?", number)
+            if gone:
+                return {"number": number, "form": gone["form"], "status": "disposed",
+                        "record_date": gone["record_date"], "retention_until": gone["retention_until"],
+                        "disposed_at": gone["disposed_at"], "certificate": gone["certificate"],
+                        "data": None, "signatures": [], "files": {}, "versions": []}
+            _record_row(cat, number)
+        versions = cat.all("SELECT * FROM record_versions WHERE number=? ORDER BY version", number)
+        sigs = cat.all("SELECT * FROM signatures WHERE number=? ORDER BY at", number)
+        hold = cat.one("SELECT reason, added_at, added_by FROM holds WHERE number=? AND released_at IS NULL", number)
+    folder = ws.root / row["folder"]
+    doc = load_yaml(folder / "data.yaml").data
+    scan_folder = next((ws.root / v["folder"] for v in versions
+                        if (ws.root / v["folder"] / SCAN_NAME).exists()), folder)
+    files = _files(ws, folder, number)
+    if "scan" not in files and (scan_folder / SCAN_NAME).exists():
+        files["scan"] = ws.rel(scan_folder / SCAN_NAME)
+    return {
+        "number": number, "form": row["form"], "status": row["status"], "data": doc.get("data", {}),
+        "record_date": row["record_date"], "filed_at": row["filed_at"], "filed_by": row["filed_by"],
+        "retention_until": row["retention_until"], "held": hold is not None,
+        "hold": dict(hold) if hold else None, "version": row["version"],
+        "signatures": [{"signer": s["signer"], "role": s["role"], "at": s["at"], "scan": s["scan"],
+                        "sha256": s["sha256"]} for s in sigs],
+        "files": files,
+        "versions": [{"version": v["version"], "filed_at": v["filed_at"], "filed_by": v["filed_by"],
+                      "reason": v["reason"], "folder": v["folder"],
+                      "data": load_yaml(ws.root / v["folder"] / "data.yaml").data.get("data", {})}
+                     for v in versions],
+    }
+
+
+def list_records(ws: Workspace, *, form: str | None = None, status: str | None = None,
+                 year: int | None = None) -> list[dict]:
+    sql = "SELECT number, form, status, record_date, retention_until, customer FROM records WHERE 1=1"
+    args: list = []
+    if form:
+        sql += " AND form=?"
+        args.append(form)
+    if status:
+        sql += " AND status=?"
+        args.append(status)
+    if year:
+        sql += " AND year=?"
+        args.append(int(year))
+    with open_catalog(ws.catalog_path, create=False) as cat:
+        return [dict(r) for r in cat.all(sql + " ORDER BY form, record_date, number", *args)]
+
+
+# ------------------------------------------------------------------ search
+
+def index_entries(ws: Workspace, cat: Catalog, numbers: list[str]) -> list:
+    """The search index's view of records: every field value, attachment and scan text."""
+    from .index import IndexDoc
+    from .forms import load_forms
+    forms = load_forms(ws)
+    out = []
+    for number in numbers:
+        row = cat.one("SELECT * FROM records WHERE number=?", number)
+        if row is None:
+            continue
+        form = forms.get(row["form"])
+        folder = ws.root / row["folder"]
+        data = load_yaml(folder / "data.yaml").data.get("data", {})
+        parts, people = [number, form.title if form else row["form"]], []
+        for f in (form.fields if form else []):
+            value = data.get(f.name)
+            if value in (None, "") or not f.searchable:
+                continue
+            if f.type == "table":
+                parts += [str(v) for r in value for v in r.values()]
+            else:
+                parts.append(str(value))
+            if f.type == "signature" or f.name in ("engineer", "engineers", "handler", "issued_by"):
+                people += [p for p in str(value).replace("、", " ").replace(",", " ").split() if p]
+        for s in cat.all("SELECT signer FROM signatures WHERE number=?", number):
+            people.append(s["signer"])
+        parts += _pdf_texts(folder)
+        out.append(IndexDoc(number=number, kind="record", title=form.title if form else row["form"],
+                            text="\n".join(parts), form=row["form"], customer=row["customer"] or "",
+                            people=sorted(set(people)), date=dt.date.fromisoformat(row["record_date"]),
+                            status=row["status"]))
+    return out
+
+
+def _pdf_texts(folder: Path) -> list[str]:
+    """Text layers of the signed scan and PDF attachments (scans without OCR have none)."""
+    paths = [folder / SCAN_NAME] if (folder / SCAN_NAME).exists() else []
+    att = folder / "attachments"
+    if att.is_dir():
+        paths += sorted(p for p in att.iterdir() if p.suffix.lower() == ".pdf")
+    if not paths:
+        return []
+    from .pdf import pdf_text
+    out = []
+    for p in paths:
+        try:
+            out.append(pdf_text(p))
+        except Exception:      # an unreadable attachment must not block filing; verify still hashes it
+            continue
+    return out
+
+
+def _index_records(ws: Workspace, numbers: list[str]) -> None:
+    try:
+        from .index import SearchIndex
+    except ImportError:
+        return
+    with open_catalog(ws.catalog_path, create=False) as cat:
+        entries = index_entries(ws, cat, numbers)
+    SearchIndex(ws.index_dir).add(entries)

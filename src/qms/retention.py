@@ -1,0 +1,241 @@
+"""Retention, legal holds and disposal (ISO 13485 §4.2.5, ISO 15489): what is due, what is
+held, and a purge that destroys only what is due and unheld and keeps a certificate of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+from . import audit
+from .archive import StagedFolder, read_manifest
+from .catalog import open_catalog
+from .dates import now_iso, today
+from .errors import QmsError
+from .workspace import Workspace
+
+
+def _due(cat, as_of: dt.date, form: str | None) -> list[dict]:
+    sql = ("SELECT r.number, r.form, r.record_date, r.retention_until, r.folder, r.status, "
+           "EXISTS(SELECT 1 FROM holds h WHERE h.number=r.number AND h.released_at IS NULL) AS held "
+           "FROM records r WHERE r.retention_until IS NOT NULL AND r.retention_until < ?")
+    args: list = [as_of.isoformat()]
+    if form:
+        sql += " AND r.form=?"
+        args.append(form)
+    return [dict(r) | {"held": bool(r["held"])} for r in cat.all(sql + " ORDER BY r.form, r.number", *args)]
+
+
+def report(ws: Workspace, *, as_of: dt.date | None = None, form: str | None = None) -> dict:
+    """Records past their retention end at `as_of`, held ones marked, grouped by form."""
+    as_of = as_of or today()
+    with open_catalog(ws.catalog_path, create=False) as cat:
+        due = _due(cat, as_of, form)
+    items = [{"number": d["number"], "form": d["form"], "record_date": d["record_date"],
+              "retention_until": d["retention_until"], "held": d["held"]} for d in due]
+    by_form: dict[str, list[str]] = {}
+    for d in items:
+        by_form.setdefault(d["form"], []).append(d["number"])
+    return {"as_of": as_of.isoformat(), "due": items, "by_form": by_form,
+            "disposable": sum(1 for d in items if not d["held"]), "held": sum(1 for d in items if d["held"])}
+
+
+# ------------------------------------------------------------------ legal holds
+
+def _live_record(cat, number: str):
+    row = cat.one("SELECT number, form FROM records WHERE number=?", number)
+    if row is None:
+        gone = cat.one("SELECT disposed_at, certificate FROM disposed WHERE number=?", number)
+        if gone:
+            raise QmsError(f"{number} was disposed on {gone['disposed_at'][:10]} "
+                           f"(certificate {gone['certificate']}); there is nothing to hold", field="number")
+        raise QmsError(f"unknown record {number!r}", field="number")
+    return row
+
+
+def hold_add(ws: Workspace, number: str, *, reason: str, actor: str) -> str:
+    if not reason or not reason.strip():
+        raise QmsError("a legal hold needs --reason", field="reason")
+    with open_catalog(ws.catalog_path, create=False) as cat:
+        _live_record(cat, number)
+    cat = open_catalog(ws.catalog_path)
+    with cat, cat.transaction():
+        _live_record(cat, number)
+        if cat.one("SELECT 1 FROM holds WHERE number=? AND released_at IS NULL", number):
+            raise QmsError(f"{number} is already on hold")
+        at = now_iso()
+        cat.execute("INSERT INTO holds(number, reason, added_at, added_by) VALUES(?,?,?,?)",
+                    number, reason.strip(), at, actor)
+        audit.append(ws.audit_path, actor=actor, action="hold.add", target=number, data={"reason": reason.strip()})
+    return f"hold placed on {number}: {reason.strip()}"
+
+
+def hold_release(ws: Workspace, number: str, *, reason: str, actor: str) -> str:
+    if not reason or not reason.strip():
+        raise QmsError("releasing a hold needs --reason", field="reason")
+    with open_catalog(ws.catalog_path, create=False) as cat:
+        _live_record(cat, number)
+        if not cat.one("SELECT 1 FROM holds WHERE number=? AND released_at IS NULL", number):
+            raise QmsError(f"{number} is not on hold")
+    cat = open_catalog(ws.catalog_path)
+    with cat, cat.transaction():
+        cat.execute("UPDATE holds SET released_at=?, released_by=?, release_reason=? "
+                    "WHERE number=? AND released_at IS NULL", now_iso(), actor, reason.strip(), number)
+        audit.append(ws.audit_path, actor=actor, action="hold.release", target=number,
+                     data={"reason": reason.strip()})
+    return f"hold released on {number}: {reason.strip()}"
+
+
+def hold_list(ws: Workspace) -> list[dict]:
+    with open_catalog(ws.catalog_path, create=False) as cat:
+        return [dict(r) for r in cat.all(
+            "SELECT h.number, r.form, h.reason, h.added_at, h.added_by FROM holds h "
+            "LEFT JOIN records r ON r.number=h.number WHERE h.released_at IS NULL ORDER BY h.number")]
+
+
+# ------------------------------------------------------------------ purge
+
+def purge(ws: Workspace, *, actor: str, as_of: dt.date | None = None, form: str | None = None,
+          dry_run: bool = False, progress=None) -> dict:
+    """Dispose of every due, unheld record; keep a disposal certificate (销毁记录) permanently."""
+    as_of = as_of or today()
+    with open_catalog(ws.catalog_path, create=False) as cat:
+        last = cat.one("SELECT MAX(as_of) AS d FROM disposals")["d"]
+        if last and as_of.isoformat() < last:
+            raise QmsError(f"--as-of {as_of} is before the earlier purge as of {last}; "
+                           "disposal dates only move forward", field="as-of")
+        due = [d for d in _due(cat, as_of, form) if not d["held"]]
+    numbers = [d["number"] for d in due]
+    if dry_run or not due:
+        return {"certificate": None, "disposed": numbers, "dry_run": dry_run, "as_of": as_of.isoformat()}
+
+    # What is destroyed, hashed from each version's manifest, before anything is touched.
+    destroyed = []
+    for d in due:
+        record_dir = (ws.root / d["folder"]).parent
+        files = []
+        for vdir in sorted(p for p in record_dir.iterdir() if p.is_dir()):
+            for name, entry in sorted(read_manifest(vdir).files.items()):
+                files.append({"file": f"{vdir.name}/{name}", "sha256": entry["sha256"], "size": entry.get("size")})
+        destroyed.append({"number": d["number"], "form": d["form"], "record_date": d["record_date"],
+                          "retention_until": d["retention_until"], "folder": ws.rel(record_dir), "files": files})
+
+    cat = open_catalog(ws.catalog_path)
+    with cat, cat.transaction():
+        at = now_iso()
+        seq = cat.next_sequence(f"DISPOSAL:{as_of.year}")
+        cert = f"DC-{as_of.year}-{seq:04d}"
+        folder = ws.archive_dir / "disposals" / cert
+        body = {"certificate": cert, "title": "记录销毁证明 / Records disposal certificate",
+                "organisation": ws.config.org_name, "as_of": as_of.isoformat(), "disposed_at": at,
+                "authorised_by": actor, "form_filter": form, "count": len(destroyed), "records": destroyed}
+        staged = StagedFolder(folder)
+        try:
+            cert_sha = staged.write("certificate.json", json.dumps(body, ensure_ascii=False, indent=1).encode("utf-8"))
+            _certificate_pdf(ws, body, staged.path / "certificate.pdf")
+            staged.add("certificate.pdf")
+            _dispose_in_catalog(cat, destroyed, numbers, cert, at, as_of, actor, ws.rel(folder))
+            staged.commit()
+            audit.append(ws.audit_path, actor=actor, action="purge", target=cert,
+                         data={"as_of": as_of.isoformat(), "form": form, "disposed": numbers,
+                               "certificate": ws.rel(folder / "certificate.json"), "certificate_sha256": cert_sha})
+        except BaseException:
+            staged.abort()
+            raise
+    # The catalog no longer lists them; now destroy the files and the index entries.
+    for i, d in enumerate(destroyed, 1):
+        record_dir = ws.root / d["folder"]
+        shutil.rmtree(record_dir, ignore_errors=True)
+        _prune_empty(record_dir.parent, ws.archive_dir)
+        if progress:
+            progress(i)
+    try:
+        from .index import SearchIndex
+        SearchIndex(ws.index_dir).delete(numbers)
+    except ImportError:
+        pass
+    return {"certificate": cert, "disposed": numbers, "dry_run": False, "as_of": as_of.isoformat(),
+            "file": ws.rel(folder / "certificate.pdf")}
+
+
+def _dispose_in_catalog(cat, destroyed, numbers, cert, at, as_of, actor, folder) -> None:
+    cat.conn.executemany("INSERT INTO disposed(number, form, record_date, retention_until, disposed_at, "
+                         "certificate) VALUES(?,?,?,?,?,?)",
+                         [(d["number"], d["form"], d["record_date"], d["retention_until"], at, cert)
+                          for d in destroyed])
+    for table in ("records", "record_versions", "signatures", "holds"):
+        cat.conn.executemany(f"DELETE FROM {table} WHERE number=?", [(n,) for n in numbers])
+    cat.execute("INSERT INTO disposals(certificate, at, as_of, actor, count, folder) VALUES(?,?,?,?,?,?)",
+                cert, at, as_of.isoformat(), actor, len(destroyed), folder)
+
+
+def _prune_empty(folder: Path, stop: Path) -> None:
+    while folder != stop and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
+
+
+def _certificate_pdf(ws: Workspace, body: dict, out: Path) -> None:
+    from .pdf import make_table_pdf
+    rows = [[d["number"], d["form"], d["record_date"], d["retention_until"], str(len(d["files"])),
+             "\n".join(f"{f['file']}  {f['sha256']}" for f in d["files"])] for d in body["records"]]
+    make_table_pdf(out, f"记录销毁证明  {body['certificate']}",
+                   [ws.config.org_name, f"保存期限截止日期早于 {body['as_of']} 的记录 / records past retention as of {body['as_of']}",
+                    f"销毁时间 {body['disposed_at']}   批准人 / authorised by {body['authorised_by']}",
+                    f"共 {body['count']} 份记录"],
+                   ["记录编号", "表单", "记录日期", "保存期至", "文件数", "文件 SHA-256"], rows,
+                   ["本证明永久保存。This certificate is kept permanently.", "批准人签字：", "监销人签字："],
+                   col_widths=[2.6, 1.8, 1.4, 1.4, 0.8, 6.0], landscape=True, font_size=7)
+
+
+def disposal_list(ws: Workspace) -> list[dict]:
+    with open_catalog(ws.catalog_path, create=False) as cat:
+        return [dict(r) for r in cat.all("SELECT certificate, at, as_of, actor, count, folder FROM disposals "
+                                         "ORDER BY at")]
+
+
+# ------------------------------------------------------------------ yearly volume
+
+def compile_volume(ws: Workspace, *, form: str, year: int, out: Path | str, actor: str, progress=None) -> dict:
+    """每年汇编成册: cover + contents, then each record's PDF (its signed scan after it),
+    in number order, one bookmark per record."""
+    from .forms import load_form
+    from .records import SCAN_NAME, convert_pending
+    the_form = load_form(ws, form)
+    out = Path(out)
+    if out.suffix.lower() != ".pdf":
+        raise QmsError("expected an output file ending in .pdf", file=out)
+    with open_catalog(ws.catalog_path, create=False) as cat:
+        rows = [dict(r) for r in cat.all("SELECT number, record_date, status, folder, customer, pdf_pending "
+                                         "FROM records WHERE form=? AND year=? ORDER BY seq, number", form, int(year))]
+        versions = {r["number"]: [v["folder"] for v in cat.all(
+            "SELECT folder FROM record_versions WHERE number=? ORDER BY version", r["number"])] for r in rows}
+    if not rows:
+        raise QmsError(f"no records of {form} ({the_form.title}) in {year}", field="year")
+    pending = [r["number"] for r in rows if r["pdf_pending"]]
+    if pending:
+        convert_pending(ws, actor=actor, numbers=pending)
+    import tempfile
+    from .pdf import make_table_pdf, merge_with_bookmarks
+    parts = []
+    for r in rows:
+        folder = ws.root / r["folder"]
+        items: list = [folder / f"{r['number']}.pdf"]
+        scans = [ws.root / v / SCAN_NAME for v in versions[r["number"]] if (ws.root / v / SCAN_NAME).exists()]
+        items += [(f"{r['number']} 签字扫描件", s) for s in scans]
+        parts.append((f"{r['number']}  {r['customer'] or ''}".strip(), items))
+    with tempfile.TemporaryDirectory(prefix="qms-volume-") as tmp:
+        cover = Path(tmp) / "cover.pdf"
+        make_table_pdf(cover, f"{the_form.title}  {year}年度汇编",
+                       [ws.config.org_name, f"表单 {the_form.id}   程序文件 {the_form.procedure or '-'}",
+                        f"共 {len(rows)} 份记录   汇编日期 {today().isoformat()}   汇编人 {actor}"],
+                       ["序号", "记录编号", "记录日期", "用户单位", "状态"],
+                       [[str(i), r["number"], r["record_date"], r["customer"] or "", r["status"]]
+                        for i, r in enumerate(rows, 1)],
+                       ["目录 / Contents: one bookmark per record."], col_widths=[0.6, 2.6, 1.4, 3.2, 1.6])
+        pages = merge_with_bookmarks(parts, out, front=[cover], title=f"{the_form.title} {year}",
+                                     progress=progress)
+    audit.append(ws.audit_path, actor=actor, action="record.compile", target=form,
+                 data={"year": int(year), "records": len(rows), "pages": pages, "output": str(out)})
+    return {"form": form, "year": int(year), "records": len(rows), "pages": pages, "file": str(out)}

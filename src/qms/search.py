@@ -1,0 +1,42 @@
+"""Search over the archive: the service the CLI and portal call (the index module holds whoosh)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+
+from .catalog import open_catalog
+from .workspace import Workspace
+
+
+def search(ws: Workspace, query: str, *, kind=None, form=None, status=None, date_from: dt.date | None = None,
+           date_to: dt.date | None = None, limit: int = 20) -> list[dict]:
+    from .index import SearchIndex
+    if not ws.index_dir.exists():
+        return []
+    hits = SearchIndex(ws.index_dir).search(query, kind=kind, form=form, status=status, date_from=date_from,
+                                            date_to=date_to, limit=limit)
+    return [asdict(h) for h in hits]
+
+
+def count_entries(ws: Workspace) -> int:
+    with open_catalog(ws.catalog_path, create=False) as cat:
+        return (cat.one("SELECT COUNT(*) AS n FROM documents")["n"]
+                + cat.one("SELECT COUNT(*) AS n FROM records")["n"])
+
+
+def all_entries(ws: Workspace):
+    """Every document and live record as the index sees it, streamed."""
+    from . import documents, records
+    with open_catalog(ws.catalog_path, create=False) as cat:
+        for row in cat.all("SELECT number FROM documents ORDER BY number"):
+            yield documents.index_entry(ws, cat, row["number"])
+        numbers = [r["number"] for r in cat.all("SELECT number FROM records ORDER BY number")]
+        for i in range(0, len(numbers), 500):
+            yield from records.index_entries(ws, cat, numbers[i:i + 500])
+
+
+def reindex(ws: Workspace, *, progress=None) -> int:
+    """Delete-and-rebuild: the index is derived from the archive and the catalog."""
+    from .index import SearchIndex
+    return SearchIndex(ws.index_dir).rebuild(all_entries(ws), progress=progress)
