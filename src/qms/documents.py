@@ -121,12 +121,29 @@ def render_context(ws: Workspace, doc: DocumentSource, *, revision: str, draft: 
         "issued": cn_date(issued, loc),
         "effective": cn_date(effective, loc),
         "terms": [{"term": t.term, "definition": t.definition} for t in doc.terms],
-        "blocks": flatten(doc.sections),
+        "blocks": _blocks_with_terms(doc),
         "references": [{"number": r.number, "title": r.title} for r in doc.references],
         "records": [{"id": r.id, "title": r.title or (forms[r.id].title if r.id in forms else "")}
                     for r in doc.records],
         "history": history or [],
     }
+
+
+TERM_SECTION_TITLES = ("术语", "术语和定义", "术语和缩略语", "定义", "术语与定义")
+
+
+def _blocks_with_terms(doc: DocumentSource) -> list[dict]:
+    """Print `terms` inside a 术语 clause when the source has one, else the template adds its own."""
+    blocks = flatten(doc.sections)
+    if not doc.terms:
+        return blocks
+    for i, b in enumerate(blocks):
+        if b["type"] == "heading" and b["level"] == 1 and b["text"].strip() in TERM_SECTION_TITLES:
+            j = i + 1
+            while j < len(blocks) and blocks[j]["type"] != "heading":
+                j += 1
+            return blocks[:j] + [{"type": "terms"}] + blocks[j:]
+    return blocks
 
 
 def _render_docx(ws: Workspace, ctx: dict, out: Path) -> Path:
