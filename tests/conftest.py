@@ -79,3 +79,37 @@ def release_procedure(qms: Qms, source: Path, *, issued="2026-03-13", effective=
         qms("doc", "sign", number, "--role", role, "--name", name)
     qms("doc", "release", number, "--issued", issued, "--effective", effective, *([] if pdf else ["--no-pdf"]))
     return number
+
+
+# ------------------------------------------------------------------ records (issues 4 and 6)
+
+def example_data(form_id: str, **changes) -> dict:
+    """The shipped sample record of a form (examples/records/<id>.yaml), with some fields changed."""
+    import yaml
+    data = yaml.safe_load((REPO / "examples" / "records" / f"{form_id}.yaml").read_text(encoding="utf-8"))
+    return {**data, **changes}
+
+
+def write_data(qms: Qms, data: dict, name: str) -> Path:
+    """Record data as a user would save it: .json or .yaml by the name's suffix."""
+    path = qms.root / name
+    if path.suffix == ".json":
+        path.write_text(json.dumps(data, ensure_ascii=False, default=str), encoding="utf-8")
+    else:
+        import yaml
+        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def make_scan(path: Path, *lines: str, pages: int = 1) -> Path:
+    """A small real PDF standing in for a customer-signed scan (fpdf2, Latin text: fast)."""
+    from fpdf import FPDF
+    pdf = FPDF(format="A4")
+    pdf.set_font("Helvetica", size=14)
+    for n in range(1, pages + 1):
+        pdf.add_page()
+        for line in lines:
+            pdf.cell(0, 10, line, new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 10, f"page {n} of {pages}", new_x="LMARGIN", new_y="NEXT")
+    path.write_bytes(bytes(pdf.output()))
+    return path

@@ -66,7 +66,7 @@ def read(log_path: Path, target: str | None = None) -> list[AuditEntry]:
             if not line.strip():
                 continue
             rec = json.loads(line)
-            if target is None or rec.get("target") == target or str(rec.get("target", "")).startswith(target + "/"):
+            if target is None or rec.get("target") == target or target in (rec.get("data") or {}).get("disposed", ()):
                 out.append(AuditEntry(**rec))
     return out
 

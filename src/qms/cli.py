@@ -360,7 +360,7 @@ def record_import(env, form_id, path, on, no_pdf, as_json):
 
 
 @record.command("pdf")
-@click.option("--pending", is_flag=True, default=True, help="Convert every record still without a PDF.")
+@click.option("--pending", is_flag=True, help="Every record still without a PDF (the default and only mode).")
 @pass_env
 def record_pdf(env, pending):
     """Make the PDF/A renditions deferred by --no-pdf, in one LibreOffice run."""
@@ -561,7 +561,8 @@ def disposal_list_cmd(env, as_json):
 def compile_cmd(env, form_id, year, output):
     """The yearly volume (每年汇编成册) of one form's records."""
     from .retention import compile_volume
-    with progress_bar(0, "compiling") as bar:
+    from .records import list_records
+    with progress_bar(len(list_records(env.ws, form=form_id, year=year)), "compiling") as bar:
         res = compile_volume(env.ws, form=form_id, year=year, out=output, actor=env.actor,
                              progress=lambda n: bar.update(1))
     click.echo(f"compiled {res['records']} records of {form_id} {year} into {res['file']} ({res['pages']} pages)")

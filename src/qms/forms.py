@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,15 +249,19 @@ def _number(value, **where):
     if isinstance(value, bool):
         raise QmsError(f"expected a number, got {value!r}", **where)
     if isinstance(value, (int, float)):
-        return value
-    text = str(value).strip().replace(",", "")
-    try:
-        return int(text)
-    except ValueError:
+        number = value
+    else:
+        text = str(value).strip().replace(",", "")
         try:
-            return float(text)
+            number = int(text)
         except ValueError:
-            raise QmsError(f"expected a number, got {value!r}", **where) from None
+            try:
+                number = float(text)
+            except ValueError:
+                raise QmsError(f"expected a number, got {value!r}", **where) from None
+    if isinstance(number, float) and not math.isfinite(number):    # float() takes "nan" and "inf"
+        raise QmsError(f"expected a number, got {value!r}", **where)
+    return number
 
 
 def _scalar_text(value, **where) -> str:

@@ -244,7 +244,7 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
                             "retention_until, folder, version, customer, pdf_pending) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
                             number, filing.form.id, filing.record_date.year, seq, status,
                             filing.record_date.isoformat(), at, actor, _retention_until(filing), rel, 1,
-                            _customer(filing), 0 if (pdf_name or not pdf and not many) else 1)
+                            _customer(filing), 0 if pdf_name else 1)
                 cat.execute("INSERT INTO record_versions(number, version, folder, filed_at, filed_by, reason) "
                             "VALUES(?,?,?,?,?,?)", number, 1, rel, at, actor, "")
                 entries.append({"actor": actor, "action": "record.file", "target": number,
@@ -291,6 +291,7 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         import csv
+        import io
         try:
             text = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError:
@@ -298,7 +299,14 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
                 text = path.read_text(encoding="gb18030")   # Excel on Chinese Windows saves CSV as GBK
             except UnicodeDecodeError:
                 raise QmsError("not UTF-8 or GB18030 text", file=path) from None
-        rows = list(csv.reader(text.splitlines()))
+        # Not splitlines(): a quoted cell may span lines (numbered steps typed in Excel) and keeps
+        # its line breaks; `lines` is where each row starts in the file, for error messages.
+        reader = csv.reader(io.StringIO(text, newline=""))
+        rows, lines, end = [], [], 0
+        for r in reader:
+            rows.append(r)
+            lines.append(end + 1)
+            end = reader.line_num
     elif suffix in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
         try:
@@ -306,6 +314,7 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
         except Exception as exc:   # openpyxl raises many types for a damaged file
             raise QmsError(f"cannot read the workbook: {exc}", file=path) from None
         rows = [["" if v is None else v for v in r] for r in wb.worksheets[0].iter_rows(values_only=True)]
+        lines = list(range(1, len(rows) + 1))
         wb.close()
     else:
         raise QmsError("expected a .csv or .xlsx file", file=path)
@@ -313,7 +322,7 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
         raise QmsError("the file has no header row", file=path, row=1)
     header = [str(h).strip() for h in rows[0]]
     out = []
-    for i, r in enumerate(rows[1:], start=2):
+    for i, r in zip(lines[1:], rows[1:]):
         if not any(str(c).strip() for c in r):
             continue
         if len(r) > len(header) and any(str(c).strip() for c in r[len(header):]):
@@ -335,6 +344,11 @@ def import_records(ws: Workspace, form_id: str, path: Path | str, *, actor: str,
     if unknown:
         raise QmsError(f"unknown column {unknown[0]!r} in the header; expected field names of {form.id}: "
                        + ", ".join(f.name for f in form.fields), file=path, row=1, field=unknown[0])
+    # A missing required column is the header's fault, not the first data row's.
+    missing = [f for f in form.fields if f.required and f.name not in rows[0][1] and f.label not in rows[0][1]]
+    if missing:
+        raise QmsError(f"the header has no column for the required field {missing[0].name} ({missing[0].label})",
+                       file=path, row=1, field=missing[0].name)
     filings = []
     for n, (line, raw) in enumerate(rows, start=1):
         try:

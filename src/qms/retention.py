@@ -110,19 +110,23 @@ def purge(ws: Workspace, *, actor: str, as_of: dt.date | None = None, form: str 
     if dry_run or not due:
         return {"certificate": None, "disposed": numbers, "dry_run": dry_run, "as_of": as_of.isoformat()}
 
-    # What is destroyed, hashed from each version's manifest, before anything is touched.
-    destroyed = []
-    for d in due:
-        record_dir = (ws.root / d["folder"]).parent
-        files = []
-        for vdir in sorted(p for p in record_dir.iterdir() if p.is_dir()):
-            for name, entry in sorted(read_manifest(vdir).files.items()):
-                files.append({"file": f"{vdir.name}/{name}", "sha256": entry["sha256"], "size": entry.get("size")})
-        destroyed.append({"number": d["number"], "form": d["form"], "record_date": d["record_date"],
-                          "retention_until": d["retention_until"], "folder": ws.rel(record_dir), "files": files})
-
     cat = open_catalog(ws.catalog_path)
     with cat, cat.transaction():
+        # Again under the write lock: a hold, signature or amendment made since the read above counts.
+        due = [d for d in _due(cat, as_of, form) if not d["held"]]
+        numbers = [d["number"] for d in due]
+        if not due:
+            return {"certificate": None, "disposed": [], "dry_run": False, "as_of": as_of.isoformat()}
+        # What is destroyed, hashed from each version's manifest, before anything is touched.
+        destroyed = []
+        for d in due:
+            record_dir = (ws.root / d["folder"]).parent
+            files = []
+            for vdir in sorted(p for p in record_dir.iterdir() if p.is_dir()):
+                for name, entry in sorted(read_manifest(vdir).files.items()):
+                    files.append({"file": f"{vdir.name}/{name}", "sha256": entry["sha256"], "size": entry.get("size")})
+            destroyed.append({"number": d["number"], "form": d["form"], "record_date": d["record_date"],
+                              "retention_until": d["retention_until"], "folder": ws.rel(record_dir), "files": files})
         at = now_iso()
         seq = cat.next_sequence(f"DISPOSAL:{as_of.year}")
         cert = f"DC-{as_of.year}-{seq:04d}"
@@ -206,9 +210,11 @@ def compile_volume(ws: Workspace, *, form: str, year: int, out: Path | str, acto
     out = Path(out)
     if out.suffix.lower() != ".pdf":
         raise QmsError("expected an output file ending in .pdf", file=out)
+    # Number order: a monthly pattern ({month}) restarts its sequence every month.
+    order = "substr(record_date, 6, 2), seq, number" if "{month" in the_form.numbering else "seq, number"
     with open_catalog(ws.catalog_path, create=False) as cat:
         rows = [dict(r) for r in cat.all("SELECT number, record_date, status, folder, customer, pdf_pending "
-                                         "FROM records WHERE form=? AND year=? ORDER BY seq, number", form, int(year))]
+                                         f"FROM records WHERE form=? AND year=? ORDER BY {order}", form, int(year))]
         versions = {r["number"]: [v["folder"] for v in cat.all(
             "SELECT folder FROM record_versions WHERE number=? ORDER BY version", r["number"])] for r in rows}
     if not rows:
