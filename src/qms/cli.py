@@ -631,12 +631,13 @@ def log_cmd(env, target, as_json):
 
 
 @cli.command("verify")
+@click.option("--deep", is_flag=True, help="Also replay the audit log and compare the catalog row by row.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
-def verify_cmd(env, as_json):
+def verify_cmd(env, deep, as_json):
     """Check every file against its manifest, the audit chain, the catalog and the index."""
     from .verify import verify
-    rep = verify(env.ws)
+    rep = verify(env.ws, deep=deep)
     if as_json:
         emit(rep.to_json(), True)
     else:
@@ -646,6 +647,16 @@ def verify_cmd(env, as_json):
                    f"{rep.audit_entries} audit entries, {len(rep.problems)} problems")
     if not rep.ok:
         sys.exit(1)
+
+
+@cli.command()
+@pass_env
+def rebuild(env):
+    """Rebuild the catalog from the audit log and the archived files."""
+    from .rebuild import count_events, rebuild_catalog
+    with progress_bar(count_events(env.ws), "replaying") as bar:
+        rep = rebuild_catalog(env.ws, progress=lambda n: bar.update(1))
+    click.echo(rep.message())
 
 
 def main():

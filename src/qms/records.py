@@ -250,6 +250,8 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
                 entries.append({"actor": actor, "action": "record.file", "target": number,
                                 "data": {"form": filing.form.id, "record_date": filing.record_date.isoformat(),
                                          "status": status, "version": 1, "folder": rel, "origin": filing.origin,
+                                         "seq": seq, "sequence": _sequence_key(filing.form, filing.record_date),
+                                         "retention_until": _retention_until(filing), "customer": _customer(filing),
                                          **({"batch": batch} if batch else {}),
                                          "files": {k: v["sha256"] for k, v in files.items()}}})
                 filed.append({"number": number, "status": status, "form": filing.form.id,
@@ -477,6 +479,7 @@ def amend(ws: Workspace, number: str, data_file: Path | str, *, reason: str, act
                         "VALUES(?,?,?,?,?,?)", number, version, rel, at, actor, reason.strip())
             audit.append(ws.audit_path, actor=actor, action="record.amend", target=number,
                          data={"version": version, "reason": reason.strip(), "folder": rel,
+                               "retention_until": _retention_until(filing), "customer": _customer(filing),
                                "files": {k: v["sha256"] for k, v in files.items()}})
     except BaseException:
         if staged is not None:

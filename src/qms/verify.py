@@ -37,7 +37,7 @@ def _manifest_folders(archive: Path) -> list[Path]:
     return out
 
 
-def verify(ws: Workspace, *, check_index: bool = True, progress=None) -> VerifyReport:
+def verify(ws: Workspace, *, check_index: bool = True, deep: bool = False, progress=None) -> VerifyReport:
     report = VerifyReport(ok=True)
     archive = ws.archive_dir
     if not archive.exists():
@@ -59,6 +59,9 @@ def verify(ws: Workspace, *, check_index: bool = True, progress=None) -> VerifyR
             report.problems += _catalog_vs_files(ws, cat, known)
             if check_index:
                 report.problems += _index_vs_catalog(ws, cat)
+        if deep:
+            from .rebuild import compare_catalogs
+            report.problems += compare_catalogs(ws)
     report.ok = not report.problems
     return report
 
