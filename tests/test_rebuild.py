@@ -301,7 +301,7 @@ def test_verify_deep_and_rebuild_through_the_cli(ws):
     """An auditor's view: `verify --deep` notices a hand-edited catalog; `qms rebuild` puts it right."""
     assert ws.json("verify", "--deep")["ok"] is True
     with sqlite3.connect(ws.archive / "catalog.sqlite") as conn:
-        conn.execute("UPDATE records SET customer='篡改公司' WHERE rowid=1")
+        conn.execute("UPDATE records SET customer='篡改公司' WHERE rowid=(SELECT MIN(rowid) FROM records)")
     report = ws.json("verify", "--deep", ok=False)
     assert report["ok"] is False and any("records" in p and "篡改公司" in p for p in report["problems"])
     assert "rebuilt archive/catalog.sqlite" in ws("rebuild").output
