@@ -137,7 +137,7 @@ def purge(ws: Workspace, *, actor: str, as_of: dt.date | None = None, form: str 
         staged = StagedFolder(folder)
         try:
             cert_sha = staged.write("certificate.json", json.dumps(body, ensure_ascii=False, indent=1).encode("utf-8"))
-            _certificate_pdf(ws, body, staged.path / "certificate.pdf")
+            _certificate_pdf(ws, body, cert_sha, staged.path / "certificate.pdf")
             staged.add("certificate.pdf")
             _dispose_in_catalog(cat, destroyed, numbers, cert, at, as_of, actor, ws.rel(folder))
             staged.commit()
@@ -148,12 +148,15 @@ def purge(ws: Workspace, *, actor: str, as_of: dt.date | None = None, form: str 
             staged.abort()
             raise
     # The catalog no longer lists them; now destroy the files and the index entries.
+    parents = set()
     for i, d in enumerate(destroyed, 1):
         record_dir = ws.root / d["folder"]
         shutil.rmtree(record_dir, ignore_errors=True)
-        _prune_empty(record_dir.parent, ws.archive_dir)
+        parents.add(record_dir.parent)
         if progress:
             progress(i)
+    for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):   # once per year folder
+        _prune_empty(parent, ws.archive_dir)
     try:
         from .index import SearchIndex
         SearchIndex(ws.index_dir).delete(numbers)
@@ -180,17 +183,25 @@ def _prune_empty(folder: Path, stop: Path) -> None:
         folder = folder.parent
 
 
-def _certificate_pdf(ws: Workspace, body: dict, out: Path) -> None:
-    from .pdf import make_table_pdf
-    rows = [[d["number"], d["form"], d["record_date"], d["retention_until"], str(len(d["files"])),
-             "\n".join(f"{f['file']}  {f['sha256']}" for f in d["files"])] for d in body["records"]]
-    make_table_pdf(out, f"记录销毁证明  {body['certificate']}",
-                   [ws.config.org_name, f"保存期限截止日期早于 {body['as_of']} 的记录 / records past retention as of {body['as_of']}",
-                    f"销毁时间 {body['disposed_at']}   批准人 / authorised by {body['authorised_by']}",
-                    f"共 {body['count']} 份记录"],
-                   ["记录编号", "表单", "记录日期", "保存期至", "文件数", "文件 SHA-256"], rows,
-                   ["本证明永久保存。This certificate is kept permanently.", "批准人签字：", "监销人签字："],
-                   col_widths=[2.6, 1.8, 1.4, 1.4, 0.8, 6.0], landscape=True, font_size=7)
+def _certificate_pdf(ws: Workspace, body: dict, json_sha: str, out: Path) -> None:
+    """The printable certificate: who, when, why, and one line per destroyed record.
+    The SHA-256 of every destroyed file is in certificate.json, whose own hash is printed here."""
+    from .pdf import make_register_pdf
+    by_form: dict[str, int] = {}
+    for d in body["records"]:
+        by_form[d["form"]] = by_form.get(d["form"], 0) + 1
+    rows = ([i, d["number"], d["form"], d["record_date"], d["retention_until"], len(d["files"])]
+            for i, d in enumerate(body["records"], 1))
+    make_register_pdf(
+        out, f"记录销毁证明  {body['certificate']}",
+        [ws.config.org_name,
+         f"保存期限届满（早于 {body['as_of']}）且未被冻结的记录 / records past retention as of {body['as_of']}, not on hold",
+         f"销毁时间 / disposed at {body['disposed_at']}    批准人 / authorised by {body['authorised_by']}",
+         f"共 {body['count']} 份记录 / records: " + "，".join(f"{k} {v}" for k, v in sorted(by_form.items())),
+         f"每个被销毁文件的 SHA-256 见 certificate.json（SHA-256 {json_sha}）"],
+        [("序号", 14), ("记录编号", 52), ("表单", 30), ("记录日期", 24), ("保存期至", 24), ("文件数", 14)],
+        rows,
+        ["本证明永久保存。This certificate is kept permanently.", "批准人签字：", "监销人签字："])
 
 
 def disposal_list(ws: Workspace) -> list[dict]:

@@ -27,13 +27,15 @@ class VerifyReport:
                 "audit_entries": self.audit_entries, "problems": self.problems}
 
 
-def _manifest_folders(archive: Path) -> list[Path]:
-    """Every folder holding a manifest.json (the index and staging leftovers are not archive content)."""
+def _manifest_folders(archive: Path) -> list[tuple[str, int]]:
+    """(folder, files in it) for every folder holding a manifest.json; the index and
+    staging leftovers are not archive content."""
     out = []
-    for dirpath, dirnames, filenames in os.walk(archive):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".") and not (dirpath == str(archive) and d == "index")]
+    top = os.fspath(archive.resolve())
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and not (dirpath == top and d == "index")]
         if MANIFEST in filenames:
-            out.append(Path(dirpath))
+            out.append((dirpath, len(filenames)))
     return out
 
 
@@ -44,15 +46,16 @@ def verify(ws: Workspace, *, check_index: bool = True, deep: bool = False, progr
         return report
     folders = _manifest_folders(archive)
     known: set[str] = set()
-    for i, folder in enumerate(folders, 1):
+    root = os.fspath(ws.root.resolve())
+    for i, (folder, n_files) in enumerate(folders, 1):
         report.problems += verify_folder(folder, ws.root)
-        known.add(folder.resolve().relative_to(ws.root.resolve()).as_posix())
-        report.files += sum(1 for p in folder.iterdir() if p.is_file())
+        known.add(os.path.relpath(folder, root).replace(os.sep, "/"))
+        report.files += n_files
         if progress:
             progress(i)
     report.folders = len(folders)
     report.problems += audit.verify_chain(ws.audit_path)
-    report.audit_entries = len(audit.read(ws.audit_path))
+    report.audit_entries = audit.count(ws.audit_path)
 
     if ws.catalog_path.exists():
         with open_catalog(ws.catalog_path, create=False) as cat:
