@@ -114,6 +114,12 @@ def _index_vs_catalog(ws: Workspace, cat) -> list[str]:
     if extra:
         problems.append(f"search index holds {len(extra)} entries not in the catalog, e.g. "
                         f"{', '.join(extra[:5])} (run qms reindex)")
+    # Record status is fixed until the next change (documents' status moves with the date, so it is not compared).
+    stale = sorted(r["number"] for r in cat.all("SELECT number, status FROM records")
+                   if r["number"] in have and have[r["number"]] != r["status"])
+    if stale:
+        problems.append(f"search index shows an old status for {len(stale)} records, e.g. "
+                        f"{', '.join(stale[:5])} (run qms reindex)")
     return problems
 
 

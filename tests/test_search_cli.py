@@ -1,0 +1,162 @@
+"""The auditor's searches through `qms search`, on records filed through qms itself:
+a month of phone-log rows (text we did not write for the index), the sample records,
+a signed scan with a Chinese text layer, and procedures."""
+
+from __future__ import annotations
+
+import csv
+import random
+import re
+import shutil
+
+import pytest
+
+from qms.pdf import make_table_pdf
+from qms.search import search
+from qms.workspace import init_workspace, open_workspace
+
+from conftest import DATA, REPO, Qms, copy_into, example_data, release_procedure, write_data
+
+CJK = re.compile(r"[\u4e00-\u9fff]+")
+SCAN_PHRASE = "冷凝水排放阀已更换"
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    ws = init_workspace(tmp_path_factory.mktemp("search") / "ws")
+    qms = Qms(ws.root)
+    release_procedure(qms, copy_into(qms, REPO / "examples/procedures/service-process-control.yaml"))
+    release_procedure(qms, copy_into(qms, DATA / "design-control.yaml"), issued="2026-04-01", effective="2026-04-10")
+    qms("record", "import", "QR-SV-022-04", REPO / "examples/records/phone-log-2026-03.csv", "--no-pdf")
+    for i in range(1, 9):
+        form = f"QR-SV-022-0{i}"
+        qms("record", "file", form, "--data", REPO / f"examples/records/{form}.yaml", "--no-pdf")
+    # the same report again, a year earlier, for date filters
+    qms("record", "file", "QR-SV-022-02", "--data",
+        write_data(qms, example_data("QR-SV-022-02", service_date="2025-03-11"), "r2025.yaml"), "--no-pdf")
+    scan = make_table_pdf(qms.root / "signed.pdf", "现场服务报告（用户签字）", [f"用户意见：{SCAN_PHRASE}，签字：王海涛"],
+                          ["项目", "结果"], [["签字", "王海涛"]])
+    qms("record", "sign", "QR-SV-022-02-2026-0001", "--scan", scan, "--signer", "王海涛")
+    return qms
+
+
+def record_values(qms: Qms) -> dict[str, str]:
+    """number → every field value of the record joined (what a user typed)."""
+    out = {}
+    for r in qms.json("record", "list"):
+        data = qms.json("record", "show", r["number"])["data"]
+        parts = []
+        for v in data.values():
+            parts += [str(x) for row in v for x in row.values()] if isinstance(v, list) else [str(v)]
+        out[r["number"]] = "\n".join(parts)
+    return out
+
+
+def hits(ws, query: str, **filters) -> set[str]:
+    return {h["number"] for h in search(ws, query, limit=10_000, **filters)}
+
+
+def test_every_short_chinese_query_finds_exactly_the_records_holding_it(corpus):
+    ws = open_workspace(corpus.root)
+    values = record_values(corpus)
+    titles = {r["number"]: r["form"] for r in corpus.json("record", "list")}
+    forms = {f["id"]: f["title"] for f in corpus.json("form", "list")}
+    rng = random.Random(5)
+    runs = [run for text in values.values() for run in CJK.findall(text)]
+    queries = set()
+    while len(queries) < 160:
+        run = rng.choice(runs)
+        n = rng.randint(1, min(4, len(run)))
+        start = rng.randint(0, len(run) - n)
+        queries.add(run[start:start + n])
+    queries |= {"压缩机", "排气温度", "赵建国", "不存在的词语", "鑫"}
+    for q in sorted(queries):
+        expected = {n for n, text in values.items() if q in text}
+        # precision: a record may also match through its rendered title or the text of its signed scan
+        allowed = expected | {n for n in values if q in forms[titles[n]] or q in n} | \
+            ({"QR-SV-022-02-2026-0001"} if q in f"现场服务报告（用户签字）用户意见：{SCAN_PHRASE}，签字：王海涛 项目 结果 签字" else set())
+        got = hits(ws, q, kind="record")
+        assert expected <= got, (q, expected - got)
+        assert got <= allowed, (q, got - allowed)
+
+
+def test_a_phrase_unique_to_one_record_ranks_it_first(corpus):
+    values = record_values(corpus)
+    number, text = sorted(values.items())[17]
+    phrase = max(CJK.findall(text), key=len)[:8]
+    assert [n for n, t in values.items() if phrase in t] == [number]
+    found = corpus.json("search", phrase)
+    assert found[0]["number"] == number
+    assert "<mark>" in found[0]["highlight"] and found[0]["kind"] == "record"
+    assert set(found[0]) >= {"number", "kind", "form", "title", "date", "status", "score", "highlight"}
+
+
+def test_a_name_hits_exactly_the_records_that_contain_it(corpus):
+    values = record_values(corpus)
+    for name in ("赵建国", "周丽", "王海涛"):
+        expected = {n for n, t in values.items() if name in t}
+        assert expected
+        assert {h["number"] for h in corpus.json("search", name, "--kind", "record", "--limit", "500")} == expected
+
+
+def test_a_phrase_only_in_the_signed_scan_finds_that_record(corpus):
+    assert SCAN_PHRASE not in "".join(record_values(corpus).values())
+    found = corpus.json("search", SCAN_PHRASE)
+    assert [h["number"] for h in found] == ["QR-SV-022-02-2026-0001"]
+    assert found[0]["status"] == "filed"
+
+
+def test_a_phrase_in_a_procedure_body_finds_the_procedure(corpus):
+    found = corpus.json("search", "经主管审查签名后编号归档", "--kind", "doc")
+    assert [h["number"] for h in found] == ["XX-XX-022"]
+    assert found[0]["title"] == "服务过程控制程序" and found[0]["kind"] == "doc"
+    assert [h["number"] for h in corpus.json("search", "设计开发计划书")] == ["QP-RD-007"]
+    assert [h["number"] for h in corpus.json("search", "QP-RD-007")][0] == "QP-RD-007"
+
+
+def test_form_and_date_filters_never_leak(corpus):
+    every = corpus.json("search", "空压机", "--limit", "500")
+    forms = {h["form"] for h in every if h["kind"] == "record"}
+    assert len(forms) >= 3
+    for form in forms:
+        got = corpus.json("search", "空压机", "--form", form, "--limit", "500")
+        assert got and {h["form"] for h in got} == {form}
+        assert {h["number"] for h in got} == {h["number"] for h in every if h["form"] == form}
+    march = corpus.json("search", "空压机", "--from", "2026-03-01", "--to", "2026-03-15", "--kind", "record",
+                        "--limit", "500")
+    assert march and all("2026-03-01" <= h["date"] <= "2026-03-15" for h in march)
+    assert {h["number"] for h in march} == {h["number"] for h in every if h["kind"] == "record"
+                                           and "2026-03-01" <= h["date"] <= "2026-03-15"}
+    older = corpus.json("search", "温控阀", "--to", "2025-12-31")
+    assert [h["number"] for h in older] == ["QR-SV-022-02-2025-0001"]
+
+
+def test_mixed_chinese_and_model_codes(corpus):
+    found = {h["number"] for h in corpus.json("search", "空气压缩机 XK-200", "--limit", "500")}
+    values = record_values(corpus)
+    assert found >= {n for n, t in values.items() if "空气压缩机" in t and "XK-200" in t}
+    assert found and all("XK-200" in values[n] for n in found if n in values)
+
+
+def test_terminal_output_is_a_readable_list(corpus):
+    out = corpus("search", "排气温度").output
+    assert "QR-SV-022-02-2026-0001" in out and "【排气温度】" in out
+    assert "no hits" in corpus("search", "完全不存在的短语").output
+
+
+def test_deleting_the_index_and_reindexing_gives_the_same_answers(corpus, tmp_path):
+    queries = ["压缩机", "赵建国", SCAN_PHRASE, "温控阀 OR 过滤器", "空压机 NOT 华东", "服务"]
+    before = {q: corpus.json("search", q, "--limit", "500") for q in queries}
+    copy = tmp_path / "ws"
+    shutil.copytree(corpus.root, copy)
+    other = Qms(copy)
+    shutil.rmtree(copy / "archive" / "index")
+    report = other.json("verify", ok=False)
+    assert any("index" in p for p in report["problems"])
+    assert "reindexed" in other("reindex").output
+    after = {q: other.json("search", q, "--limit", "500") for q in queries}
+    # the same hits; scores move slightly, as an incrementally updated index still counts
+    # replaced entries in its statistics until segments merge
+    strip = lambda hs: {h["number"]: (h["status"], h["highlight"]) for h in hs}  # noqa: E731
+    assert {q: strip(v) for q, v in after.items()} == {q: strip(v) for q, v in before.items()}
+    assert other.json("verify")["ok"] is True
