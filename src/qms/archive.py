@@ -30,7 +30,7 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_path(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -131,7 +131,7 @@ class StagedFolder:
             raise QmsError("refusing to overwrite an archived folder", file=self.final)
         os.rename(self.path, self.final)
         if self.sync:
-            _fsync_dir(self.final.parent)
+            fsync_path(self.final.parent)
         self.committed = True
         return self.final
 

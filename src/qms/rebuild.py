@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import audit
-from .archive import MANIFEST
+from .archive import MANIFEST, fsync_path
 from .catalog import Catalog, open_catalog
 from .dates import now_iso
 from .errors import QmsError
@@ -463,14 +463,6 @@ def _remove_db(path: Path) -> None:
             pass
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _fold_wal(path: Path) -> None:
     """Checkpoint the live catalog so deleting its -wal loses nothing should we stop before the rename."""
     if not path.exists():
@@ -513,14 +505,14 @@ def rebuild_catalog(ws: Workspace, *, progress=None) -> RebuildReport:
         if _log_state(ws) != before:
             raise QmsError("the audit log changed while the catalog was being rebuilt (another qms command "
                            "ran); nothing was replaced; run qms rebuild again", file=ws.rel(ws.audit_path))
-        _fsync(tmp)
+        fsync_path(tmp)
         _fold_wal(live)
         for suffix in ("-wal", "-shm"):
             stale = live.with_name(live.name + suffix)
             if stale.exists():
                 stale.unlink()
         os.replace(tmp, live)
-        _fsync(live.parent)
+        fsync_path(live.parent)
     except BaseException:
         _remove_db(tmp)
         raise

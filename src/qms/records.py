@@ -402,7 +402,7 @@ def convert_pending(ws: Workspace, *, actor: str, numbers: list[str] | None = No
 
 # ------------------------------------------------------------------ signing, amending
 
-def _record_row(cat: Catalog, number: str):
+def record_row(cat: Catalog, number: str):
     row = cat.one("SELECT * FROM records WHERE number=?", number)
     if row is None:
         gone = cat.one("SELECT * FROM disposed WHERE number=?", number)
@@ -419,7 +419,7 @@ def sign(ws: Workspace, number: str, *, scan: Path | str, signer: str, actor: st
     if not signer or not signer.strip():
         raise QmsError("the signer's name is needed", field="signer")
     with open_catalog(ws.catalog_path, create=False) as cat:
-        row = _record_row(cat, number)
+        row = record_row(cat, number)
     form = load_form(ws, row["form"])
     if not form.signature_required:
         raise QmsError(f"{number} ({form.title}) needs no customer signature; nothing to sign")
@@ -432,7 +432,7 @@ def sign(ws: Workspace, number: str, *, scan: Path | str, signer: str, actor: st
         raise QmsError("the scan is not a PDF; scan the signed form to PDF", file=scan, field="scan")
     cat = open_catalog(ws.catalog_path)
     with cat, cat.transaction():
-        row = _record_row(cat, number)
+        row = record_row(cat, number)
         folder = ws.root / row["folder"]
         hashes = add_files(folder, {SCAN_NAME: scan})
         at = now_iso()
@@ -452,7 +452,7 @@ def amend(ws: Workspace, number: str, data_file: Path | str, *, reason: str, act
     if not reason or not reason.strip():
         raise QmsError("an amendment needs --reason", field="reason")
     with open_catalog(ws.catalog_path, create=False) as cat:
-        row = _record_row(cat, number)
+        row = record_row(cat, number)
     form = load_form(ws, row["form"])
     path = Path(data_file)
     raw, src = _read_data_file(path)
@@ -462,7 +462,7 @@ def amend(ws: Workspace, number: str, data_file: Path | str, *, reason: str, act
     staged = None
     try:
         with cat, cat.transaction():
-            row = _record_row(cat, number)
+            row = record_row(cat, number)
             version = row["version"] + 1
             at = now_iso()
             folder, files, staged = _write_version(ws, filing, number, version, actor, at, reason=reason.strip())
@@ -517,7 +517,7 @@ def show(ws: Workspace, number: str) -> dict:
                         "record_date": gone["record_date"], "retention_until": gone["retention_until"],
                         "disposed_at": gone["disposed_at"], "certificate": gone["certificate"],
                         "data": None, "signatures": [], "files": {}, "versions": []}
-            _record_row(cat, number)
+            record_row(cat, number)
         versions = cat.all("SELECT * FROM record_versions WHERE number=? ORDER BY version", number)
         sigs = cat.all("SELECT * FROM signatures WHERE number=? ORDER BY at", number)
         hold = cat.one("SELECT reason, added_at, added_by FROM holds WHERE number=? AND released_at IS NULL", number)

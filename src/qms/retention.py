@@ -13,6 +13,7 @@ from .archive import StagedFolder, read_manifest
 from .catalog import open_catalog
 from .dates import now_iso, today
 from .errors import QmsError
+from .records import record_row
 from .workspace import Workspace
 
 
@@ -43,25 +44,14 @@ def report(ws: Workspace, *, as_of: dt.date | None = None, form: str | None = No
 
 # ------------------------------------------------------------------ legal holds
 
-def _live_record(cat, number: str):
-    row = cat.one("SELECT number, form FROM records WHERE number=?", number)
-    if row is None:
-        gone = cat.one("SELECT disposed_at, certificate FROM disposed WHERE number=?", number)
-        if gone:
-            raise QmsError(f"{number} was disposed on {gone['disposed_at'][:10]} "
-                           f"(certificate {gone['certificate']}); there is nothing to hold", field="number")
-        raise QmsError(f"unknown record {number!r}", field="number")
-    return row
-
-
 def hold_add(ws: Workspace, number: str, *, reason: str, actor: str) -> str:
     if not reason or not reason.strip():
         raise QmsError("a legal hold needs --reason", field="reason")
     with open_catalog(ws.catalog_path, create=False) as cat:
-        _live_record(cat, number)
+        record_row(cat, number)
     cat = open_catalog(ws.catalog_path)
     with cat, cat.transaction():
-        _live_record(cat, number)
+        record_row(cat, number)
         if cat.one("SELECT 1 FROM holds WHERE number=? AND released_at IS NULL", number):
             raise QmsError(f"{number} is already on hold")
         at = now_iso()
@@ -75,7 +65,7 @@ def hold_release(ws: Workspace, number: str, *, reason: str, actor: str) -> str:
     if not reason or not reason.strip():
         raise QmsError("releasing a hold needs --reason", field="reason")
     with open_catalog(ws.catalog_path, create=False) as cat:
-        _live_record(cat, number)
+        record_row(cat, number)
         if not cat.one("SELECT 1 FROM holds WHERE number=? AND released_at IS NULL", number):
             raise QmsError(f"{number} is not on hold")
     cat = open_catalog(ws.catalog_path)
