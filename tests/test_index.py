@@ -1,0 +1,341 @@
+"""Search index: Chinese substring semantics, query language, filters, rebuild.
+
+The corpus is generated from the seed procedures (sentences sliced and recombined)
+plus generated names, customers, models and dates, so the expected answers come
+from plain `in` checks on text nobody tuned for the index.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qms.errors import QmsError
+from qms.index import IndexDoc, SearchIndex
+
+SEEDS = Path("/work/shared/seeds/service-procedures.txt")
+if not SEEDS.exists():  # the seeds live beside the repository
+    SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "service-procedures.txt"
+
+CJK = re.compile(r"[\u4e00-\u9fff]+")
+SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许"
+GIVEN = ["建国", "伟", "芳", "娜", "敏", "静", "强", "磊", "军", "秀英", "志强", "海燕"]
+CITIES = ["北京", "上海", "武汉", "成都", "西安", "沈阳", "南京", "杭州"]
+FIRMS = ["华远", "中兴", "海纳", "天成", "博通", "恒达", "瑞丰", "精工"]
+FORMS = [("QR-SV-022-01", "售后服务通知单"), ("QR-SV-022-02", "产品服务信息记录表"),
+         ("QR-SV-022-05", "现场服务报告"), ("QR-SV-022-06", "用户投诉处理记录")]
+N_RECORDS = 360
+
+
+def _sentences() -> list[str]:
+    text = SEEDS.read_text(encoding="utf-8")
+    lines = [ln for ln in text.splitlines()
+             if ln.strip() and not ln.startswith("#") and ln.strip() != "----"]
+    parts = re.split(r"(?<=[。；！？])|\n", "\n".join(lines))
+    return [p.strip() for p in parts if len(p.strip()) >= 6]
+
+
+def make_corpus(n: int = N_RECORDS, seed: int = 7) -> list[IndexDoc]:
+    rng = random.Random(seed)
+    sentences = _sentences()
+    people = sorted({rng.choice(SURNAMES) + rng.choice(GIVEN) for _ in range(120)})
+    start = datetime.date(2021, 1, 1).toordinal()
+    seq: dict[tuple[str, int], int] = {}
+    docs = []
+    for i in range(n):
+        day = datetime.date.fromordinal(start + rng.randint(0, 5 * 365))
+        who = rng.sample(people, rng.randint(1, 3))
+        customer = rng.choice(CITIES) + rng.choice(FIRMS) + "有限公司"
+        model = f"{rng.choice(['XK', 'YT', 'ZR'])}-{rng.choice([100, 200, 300, 450])}"
+        # Slices of seed sentences glued together: new junctions, unique phrases.
+        pieces = []
+        while sum(map(len, pieces)) < rng.randint(150, 400):
+            s = rng.choice(sentences)
+            a = rng.randint(0, len(s) // 2)
+            pieces.append(s[a:a + rng.randint(8, 60)])
+        body = (f"客户：{customer}\n产品型号：{model}\n服务工程师：{'、'.join(who)}\n"
+                + "".join(pieces))
+        if i % 40 == 0:
+            number, kind, form = f"QP-SC-{i:03d}", "doc", ""
+            title = rng.choice(["服务过程控制程序", "客户投诉处理程序", "返厂维修实施细则"])
+        else:
+            form, title = rng.choice(FORMS)
+            kind = "record"
+            seq[(form, day.year)] = seq.get((form, day.year), 0) + 1
+            number = f"{form}-{day.year}-{seq[(form, day.year)]:04d}"
+        docs.append(IndexDoc(number=number, kind=kind, title=title, text=body, form=form,
+                             department="客户服务中心", customer=customer, people=who,
+                             date=day, status=rng.choice(["filed", "draft"])))
+    return docs
+
+
+def segments(doc: IndexDoc) -> list[str]:
+    """Every searchable string of a record; substrings never span two of them."""
+    return [doc.title, doc.text, doc.form, doc.number, doc.customer, doc.department,
+            *doc.people]
+
+
+def containing(corpus, s: str) -> set[str]:
+    return {d.number for d in corpus if any(s in seg for seg in segments(d))}
+
+
+def numbers(hits) -> set[str]:
+    return {h.number for h in hits}
+
+
+ALL = 100_000  # limit that returns every hit
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[IndexDoc]:
+    return make_corpus()
+
+
+@pytest.fixture(scope="module")
+def ix(corpus, tmp_path_factory) -> SearchIndex:
+    index = SearchIndex(tmp_path_factory.mktemp("search") / "index")
+    # Three batches: three writers, several segments, like an archive that grew.
+    index.add(corpus[:100])
+    with index.writer() as batch:
+        for d in corpus[100:250]:
+            batch.add(d)
+    index.add(corpus[250:])
+    yield index
+    index.close()
+
+
+def sample_substrings(corpus, count: int, seed: int = 11) -> list[str]:
+    rng = random.Random(seed)
+    out: list[str] = []
+    while len(out) < count:
+        doc = rng.choice(corpus)
+        runs = [r for seg in segments(doc) for r in CJK.findall(seg)]
+        run = rng.choice(runs)
+        size = 1 + len(out) % 4                          # 1, 2, 3, 4 characters
+        if len(run) < size:
+            continue
+        a = rng.randint(0, len(run) - size)
+        out.append(run[a:a + size])
+    return out
+
+
+# -- Chinese substring semantics -------------------------------------------
+
+def test_every_substring_finds_exactly_the_records_containing_it(ix, corpus):
+    queries = sample_substrings(corpus, 240)
+    queries += ["鲸鱼", "量子纠缠", "飞", "控制程序客户投诉"]      # absent or rare
+    wrong = []
+    for q in queries:
+        got = numbers(ix.search(q, limit=ALL))
+        want = containing(corpus, q)
+        if got != want:
+            wrong.append((q, len(want), len(got), sorted(want ^ got)[:3]))
+    assert not wrong, wrong[:5]
+
+
+def test_a_phrase_unique_to_one_record_ranks_it_first(ix, corpus):
+    rng = random.Random(3)
+    found = 0
+    for doc in rng.sample(corpus, 60):
+        run = max(CJK.findall(doc.text), key=len)
+        for a in range(0, max(1, len(run) - 8)):
+            phrase = run[a:a + 8]
+            if len(phrase) == 8 and containing(corpus, phrase) == {doc.number}:
+                hits = ix.search(phrase)
+                assert hits[0].number == doc.number
+                assert f"<mark>{phrase}</mark>" in hits[0].highlight
+                found += 1
+                break
+    assert found >= 10
+
+
+def test_a_name_finds_exactly_the_records_that_contain_it(ix, corpus):
+    names = sorted({p for d in corpus for p in d.people})[:15]
+    for name in names:
+        assert numbers(ix.search(name, limit=ALL)) == containing(corpus, name)
+        in_people = {d.number for d in corpus if any(name in p for p in d.people)}
+        assert numbers(ix.search(f"people:{name}", limit=ALL)) == in_people
+
+
+def test_highlight_marks_the_match_in_a_short_passage(ix, corpus):
+    hits = ix.search("客户投诉")
+    assert hits
+    for h in hits:
+        assert "<mark>客户投诉</mark>" in h.highlight
+        plain = re.sub(r"</?mark>", "", h.highlight).strip("…")
+        assert len(plain) <= 120
+    hit = ix.search("型号 XK-200")[0]
+    assert "<mark>型号</mark>" in hit.highlight and "<mark>XK-200</mark>" in hit.highlight
+
+
+# -- query language -----------------------------------------------------------
+
+def test_spaces_and_or_not_quotes(ix, corpus):
+    a, b = containing(corpus, "维修"), containing(corpus, "培训")
+    assert numbers(ix.search("维修 培训", limit=ALL)) == a & b
+    assert numbers(ix.search("维修 AND 培训", limit=ALL)) == a & b
+    assert numbers(ix.search("维修 OR 培训", limit=ALL)) == a | b
+    assert numbers(ix.search("维修 NOT 培训", limit=ALL)) == a - b
+    assert numbers(ix.search("维修 -培训", limit=ALL)) == a - b
+    assert numbers(ix.search("维修 ANDNOT 培训", limit=ALL)) == a - b
+    assert numbers(ix.search("(维修 OR 培训) NOT 顾客", limit=ALL)) == \
+        (a | b) - containing(corpus, "顾客")
+    # quotes: the words next to each other, spaces and punctuation ignored
+    want = {d.number for d in corpus
+            if any(re.search(r"服务[\W_]*工程师", s) for s in segments(d))}
+    assert want
+    assert numbers(ix.search('"服务 工程师"', limit=ALL)) == want
+    assert numbers(ix.search('"服务工程师"', limit=ALL)) == containing(corpus, "服务工程师")
+
+
+def _has_word(text: str, word: str) -> bool:
+    return re.search(rf"(?<![A-Za-z0-9]){re.escape(word)}(?![A-Za-z0-9])", text,
+                     re.IGNORECASE) is not None
+
+
+def test_mixed_chinese_and_codes(ix, corpus):
+    want = {d.number for d in corpus if "型号" in d.text and _has_word(d.text, "XK-200")}
+    assert want
+    assert numbers(ix.search("型号 XK-200", limit=ALL)) == want
+    assert numbers(ix.search("xk-200", limit=ALL)) == \
+        {d.number for d in corpus if _has_word(d.text, "XK-200")}
+    # parts of a code are words too
+    assert numbers(ix.search("XK", limit=ALL)) == \
+        {d.number for d in corpus if _has_word(d.text, "XK")}
+    assert numbers(ix.search("ZR*", limit=ALL)) == \
+        {d.number for d in corpus if re.search(r"(?<![A-Za-z0-9])ZR", d.text)}
+    quoted = {d.number for d in corpus if re.search(r"型号[\W_]*XK-200", d.text)}
+    assert numbers(ix.search('"型号 XK-200"', limit=ALL)) == quoted
+
+
+def test_field_queries(ix, corpus):
+    assert numbers(ix.search("customer:武汉", limit=ALL)) == \
+        {d.number for d in corpus if "武汉" in d.customer}
+    assert numbers(ix.search("kind:doc", limit=ALL)) == \
+        {d.number for d in corpus if d.kind == "doc"}
+    assert numbers(ix.search("status:draft 维修", limit=ALL)) == \
+        {d.number for d in corpus if d.status == "draft"} & containing(corpus, "维修")
+    assert numbers(ix.search("form:QR-SV-022-05", limit=ALL)) == \
+        {d.number for d in corpus if d.form == "QR-SV-022-05"}
+    assert numbers(ix.search("title:投诉", limit=ALL)) == \
+        {d.number for d in corpus if "投诉" in d.title}
+    assert numbers(ix.search("department:服务中心", limit=ALL)) == {d.number for d in corpus}
+
+
+def test_number_lookup_is_exact(ix, corpus):
+    doc = corpus[137]
+    hits = ix.search(f"number:{doc.number}")
+    assert [h.number for h in hits] == [doc.number]
+    assert ix.search(doc.number)[0].number == doc.number
+    assert ix.search(doc.number.lower())[0].number == doc.number
+    assert ix.search("number:QR-SV-022-01-1999-0001") == []
+
+
+def test_filters_never_leak(ix, corpus):
+    by_number = {d.number: d for d in corpus}
+    for q in ["服务", "客户", "修", "XK-200", "维修 OR 培训"]:
+        everything = numbers(ix.search(q, limit=ALL))
+        hits = ix.search(q, form="QR-SV-022-06", limit=ALL)
+        assert all(h.form == "QR-SV-022-06" for h in hits)
+        assert numbers(hits) == {n for n in everything
+                                 if by_number[n].form == "QR-SV-022-06"}
+        lo, hi = datetime.date(2022, 3, 1), datetime.date(2023, 2, 28)
+        hits = ix.search(q, date_from=lo, date_to=hi, limit=ALL)
+        assert all(lo.isoformat() <= h.date <= hi.isoformat() for h in hits)
+        assert numbers(hits) == {n for n in everything if lo <= by_number[n].date <= hi}
+        only_from = ix.search(q, date_from=hi, limit=ALL)
+        assert numbers(only_from) == {n for n in everything if by_number[n].date >= hi}
+        docs = ix.search(q, kind="doc", limit=ALL)
+        assert numbers(docs) == {n for n in everything if by_number[n].kind == "doc"}
+    assert ix.search("服务", date_from=datetime.date(2030, 1, 1)) == []
+
+
+def test_nothing_searchable_gives_no_hits(ix):
+    for q in ["", "   ", "，。！", "NOT 客户"]:
+        assert ix.search(q) == []
+
+
+@pytest.mark.parametrize("bad", ['"客户投诉', "(维修 OR 培训", "维修 OR", "AND 维修",
+                                 "form:", "维修 OR AND 培训", "维修)"])
+def test_bad_query_syntax_is_a_clear_error(ix, bad):
+    with pytest.raises(QmsError) as err:
+        ix.search(bad)
+    assert "search query" in str(err.value)
+
+
+# -- maintenance ---------------------------------------------------------------
+
+def test_numbers_lists_every_document_with_its_status(ix, corpus):
+    assert ix.numbers() == {d.number: d.status for d in corpus}
+
+
+def test_rebuild_from_scratch_gives_the_same_answers(ix, corpus, tmp_path):
+    queries = sample_substrings(corpus, 40, seed=5) + ["型号 XK-200", "维修 NOT 培训"]
+    before = {q: numbers(ix.search(q, limit=ALL)) for q in queries}
+    path = tmp_path / "index"
+    fresh = SearchIndex(path)
+    fresh.add(corpus[:10])
+    fresh.close()
+    shutil.rmtree(path)                       # the folder is gone...
+    fresh = SearchIndex(path)
+    seen = []
+    assert fresh.rebuild(reversed(corpus), progress=seen.append) == len(corpus)
+    assert seen[-1] == len(corpus)
+    assert {q: numbers(fresh.search(q, limit=ALL)) for q in queries} == before
+    assert fresh.numbers() == ix.numbers()
+    # two worker processes write one segment each: same answers again
+    assert fresh.rebuild(iter(corpus), procs=2) == len(corpus)
+    assert {q: numbers(fresh.search(q, limit=ALL)) for q in queries} == before
+    fresh.close()
+
+
+def test_a_failed_rebuild_leaves_the_old_index(tmp_path):
+    docs = make_corpus(20, seed=5)
+    index = SearchIndex(tmp_path / "ix")
+    index.rebuild(docs)
+    before = index.numbers()
+    broken = docs[:5] + [IndexDoc(number=" ", kind="record", title="无编号", text="缺少编号")]
+    with pytest.raises(QmsError):
+        index.rebuild(broken)
+    assert index.numbers() == before
+    assert not (tmp_path / "ix.rebuild").exists()
+    index.close()
+
+
+def test_update_replaces_and_delete_removes(tmp_path):
+    docs = make_corpus(30, seed=99)
+    index = SearchIndex(tmp_path / "ix")
+    index.add(docs)
+    target = docs[4]
+    changed = IndexDoc(number=target.number, kind=target.kind, title=target.title,
+                       text="压缩机异响，已更换轴承。", form=target.form, date=target.date,
+                       status="amended")
+    index.add([changed])
+    assert numbers(index.search("轴承")) == {target.number}
+    assert target.number not in numbers(index.search(target.text[-6:], limit=ALL)) or \
+        any(target.text[-6:] in s for d in docs if d.number != target.number
+            for s in segments(d))
+    assert index.numbers()[target.number] == "amended"
+    assert len(index.numbers()) == 30
+    # the same number twice in one batch: the last one wins
+    with index.writer() as batch:
+        batch.add(IndexDoc(number="R-1", kind="record", title="甲", text="第一版内容"))
+        batch.add(IndexDoc(number="R-1", kind="record", title="甲", text="第二版内容"))
+        batch.delete(docs[0].number)
+    assert numbers(index.search("第二版")) == {"R-1"}
+    assert index.search("第一版") == []
+    assert docs[0].number not in index.numbers()
+    index.delete(["R-1"])
+    assert index.search("第二版") == []
+    # a failed batch leaves the index as it was
+    with pytest.raises(RuntimeError):
+        with index.writer() as batch:
+            batch.add(IndexDoc(number="R-2", kind="record", title="乙", text="不应出现"))
+            raise RuntimeError("boom")
+    assert index.search("不应出现") == []
+    index.close()
