@@ -589,12 +589,15 @@ def search(env, query, kind, form_id, status, date_from, date_to, limit, as_json
     def text(hs):
         if not hs:
             return "no hits"
+        import html
         import re
         out = []
         for h in hs:
+            # the highlight is HTML (escaped text, <mark> around matches): bold on a terminal, 【】 in a pipe
             mark = re.sub(r"<mark>(.*?)</mark>", lambda m: click.style(m.group(1), bold=True, fg="red"),
                           h["highlight"]) if sys.stdout.isatty() else \
                 re.sub(r"<mark>(.*?)</mark>", r"【\1】", h["highlight"])
+            mark = html.unescape(mark)
             out.append(f"{h['number']}  [{h['kind']}{' ' + h['form'] if h['form'] else ''}]  {h['title']}  "
                        f"{h['date'] or ''}  {h['status']}  score {h['score']:.2f}\n    {mark}")
         return "\n".join(out)
