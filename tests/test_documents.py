@@ -255,3 +255,20 @@ def test_actor_from_environment(qms, monkeypatch):
     source = copy_into(qms, DATA / "design-control.yaml")
     CliRunner().invoke(cli, ["-w", str(qms.root), "doc", "submit", str(source)], catch_exceptions=False)
     assert qms.json("log")[0]["actor"] == "体系专员"
+
+
+def test_paths_outside_the_workspace_are_refused(qms):
+    config = qms.root / "config.yaml"
+    original = config.read_text(encoding="utf-8")
+    config.write_text(original.replace("archive: archive", "archive: ../elsewhere"), encoding="utf-8")
+    msg = qms.fail("doc", "list")
+    assert "config.yaml" in msg and "paths.archive" in msg and "outside the workspace" in msg
+    assert not (qms.root.parent / "elsewhere").exists()
+    config.write_text(original, encoding="utf-8")
+    schema = qms.root / "schemas" / "QR-SV-022-07.yaml"
+    schema.write_text(schema.read_text(encoding="utf-8").replace("id: QR-SV-022-07",
+                                                                   "id: QR-SV-022-07\ntemplate: ../../../etc/passwd"),
+                      encoding="utf-8")
+    msg = qms.fail("record", "file", "QR-SV-022-07", "--data", REPO / "examples/records/QR-SV-022-07.yaml")
+    assert "QR-SV-022-07.yaml" in msg and "template" in msg and "outside the workspace" in msg
+    assert not qms.archive.exists()

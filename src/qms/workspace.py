@@ -164,7 +164,13 @@ def open_workspace(root: Path | str) -> Workspace:
     cfg = root / CONFIG_NAME
     if not cfg.is_file():
         raise QmsError(f"no {CONFIG_NAME} here; is this a qms workspace? (qms init DIR makes one)", file=root)
-    return Workspace(root=root, config=load_config(cfg))
+    ws = Workspace(root=root, config=load_config(cfg))
+    for key, value in ws.config.paths.items():
+        target = (root / value).resolve()
+        if target != root and root not in target.parents:
+            raise QmsError(f"{value!r} lies outside the workspace {root}; archive, schemas and templates "
+                           "must be folders inside it", file=cfg, field=f"paths.{key}")
+    return ws
 
 
 def find_workspace(explicit: str | Path | None = None, cwd: Path | None = None) -> Workspace:
