@@ -1692,9 +1692,26 @@ class SearchIndex:
                 b.add(d)
 
     def delete(self, numbers: Iterable[str]) -> None:
+        wanted = {n.strip() for n in numbers}
+        if len(wanted) < 1000:
+            with self.writer() as b:
+                for n in wanted:
+                    b.delete(n)
+            return
+        # A purge removes many: one pass over the key column finds their document numbers,
+        # instead of a term lookup per number in every segment (3 s per 20,000 measured).
         with self.writer() as b:
-            for n in numbers:
-                b.delete(n)
+            reader = b._w.reader()
+            try:
+                for leaf, base in reader.leaf_readers():
+                    if not leaf.has_column("key"):
+                        continue
+                    keys = leaf.column_reader("key", translate=False)
+                    for docnum in leaf.all_doc_ids():
+                        if keys[docnum].decode("utf-8").partition(_SEP)[0] in wanted:
+                            b._w.delete_document(base + docnum)
+            finally:
+                reader.close()
 
     def rebuild(self, docs: Iterable[IndexDoc], progress: Callable[[int], None] | None = None,
                 *, procs: int | None = None, limitmb: int = 256) -> int:

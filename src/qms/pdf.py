@@ -376,10 +376,11 @@ def make_register_pdf(out: Path, title: str, header_lines: Sequence[str],
                       footer_lines: Sequence[str] = (), *, font_size: float = 7.5) -> Path:
     """A long register (one line per entry, fixed columns) that stays fast at 100,000 lines.
 
-    fpdf2's table() wraps and measures every cell (~20 ms a row); a register places
-    each cell with text() at a fixed x and clips it to its column (~10 µs a cell), so a
-    disposal certificate for a whole archive is seconds, not hours. `columns` are
-    (heading, width in mm); the heading row repeats on every page.
+    fpdf2's table() wraps and measures every cell (~20 ms a row). A register writes each
+    entry as ONE line of a monospaced core font (Courier: no CJK subsetting per glyph),
+    columns padded to their width, so a disposal certificate for a whole archive takes
+    seconds. Entries must be ASCII (numbers, form ids, dates); headings and the text
+    around the register may be Chinese. `columns` are (heading, width in characters).
     """
     from fpdf import FPDF
 
@@ -397,25 +398,22 @@ def make_register_pdf(out: Path, title: str, header_lines: Sequence[str],
     pdf.alias_nb_pages()
     line_h = font_size * 0.3528 * 1.45
     left, top, bottom = 15.0, 18.0, 297.0 - 18.0
-    xs, x = [], left
-    for _, width in columns:
-        xs.append(x)
-        x += width
-    char_w = font_size * 0.3528 * 0.62      # a generous width per Latin character, for clipping
+    width = 180.0
 
-    def clip(text: str, width: float) -> str:
-        limit = max(1, int(width / char_w))
-        wide = sum(1 for ch in text if ord(ch) > 0x2E7F)
-        return text if len(text) + wide <= limit else text[: max(1, limit - wide - 1)] + "…"
+    def fit(value: object, chars: int) -> str:
+        text = "" if value is None else str(value)
+        return text[:chars - 1].ljust(chars) if len(text) >= chars else text.ljust(chars)
 
     def heading_row(y: float) -> float:
         pdf.set_font(family, size=font_size)
-        for (head, width), x in zip(columns, xs):
-            pdf.text(x, y, clip(head, width - 1))
-        pdf.line(left, y + 1.2, x_end, y + 1.2)
+        x = left
+        for head, chars in columns:
+            pdf.text(x, y, head)
+            x += chars * font_size * 0.3528 * 0.6
+        pdf.line(left, y + 1.2, left + width, y + 1.2)
+        pdf.set_font("Courier", size=font_size)
         return y + line_h + 0.8
 
-    x_end = xs[-1] + columns[-1][1]
     pdf.add_page()
     pdf.set_font(family, size=14)
     pdf.set_y(top - 4)
@@ -423,16 +421,13 @@ def make_register_pdf(out: Path, title: str, header_lines: Sequence[str],
     pdf.set_font(family, size=9)
     for line in header_lines:
         pdf.set_x(left)
-        pdf.multi_cell(x_end - left, 5, line, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width, 5, line, new_x="LMARGIN", new_y="NEXT")
     y = heading_row(pdf.get_y() + 5)
-    pdf.set_font(family, size=font_size)
     for row in rows:
         if y > bottom:
             pdf.add_page()
             y = heading_row(top)
-            pdf.set_font(family, size=font_size)
-        for value, (_, width), x in zip(row, columns, xs):
-            pdf.text(x, y, clip("" if value is None else str(value), width - 1))
+        pdf.text(left, y, "".join(fit(v, chars) for v, (_, chars) in zip(row, columns)))
         y += line_h
     pdf.set_font(family, size=9)
     pdf.set_y(y + 2)
@@ -441,7 +436,7 @@ def make_register_pdf(out: Path, title: str, header_lines: Sequence[str],
             pdf.add_page()
             pdf.set_y(top)
         pdf.set_x(left)
-        pdf.multi_cell(x_end - left, 6, line, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width, 6, line, new_x="LMARGIN", new_y="NEXT")
     buf = io.BytesIO()
     pdf.output(buf)
     atomic_write_bytes(Path(out), buf.getvalue())
