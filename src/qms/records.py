@@ -604,11 +604,13 @@ def _pdf_texts(folder: Path) -> list[str]:
         paths += sorted(p for p in att.iterdir() if p.suffix.lower() == ".pdf")
     if not paths:
         return []
+    import re
     from .pdf import pdf_text
     out = []
     for p in paths:
         try:
-            out.append(pdf_text(p))
+            # a Chinese sentence wrapped across lines of the scan is still one string to search
+            out.append(re.sub(r"(?<=[\u3400-\u9fff])\s*\n\s*(?=[\u3400-\u9fff])", "", pdf_text(p)))
         except Exception:      # an unreadable attachment must not block filing; verify still hashes it
             continue
     return out
