@@ -1248,29 +1248,33 @@ def _has_positive(q) -> bool:
     return True
 
 
+def _positive_leaves(q):
+    """The query's clauses that are not negated, depth first (NOT and AndNot's b are skipped)."""
+    if isinstance(q, query.Not):
+        return
+    if isinstance(q, query.AndNot):
+        yield from _positive_leaves(q.a)
+        return
+    yield q
+    for c in q.children():
+        yield from _positive_leaves(c)
+
+
 def _needles(q) -> list[str]:
     """Strings to highlight: the text of every positive clause on a text field."""
     out: list[str] = []
     text_fields = set(_TEXT_FIELDS) | {f + "1" for f in _TEXT_FIELDS}
-
-    def visit(node):
-        if isinstance(node, query.Not):
-            return
-        if isinstance(node, query.AndNot):
-            visit(node.a)
-            return
-        if getattr(node, "fieldname", None) in text_fields:
-            if isinstance(node, SeqQuery):
-                out.append(node.needle)
-            elif isinstance(node, query.Prefix):
-                out.append(node.text + "*")
-            elif isinstance(node, (query.Term, query.Wildcard)):
-                out.append(node.text)
-            return
-        for c in node.children():
-            visit(c)
-
-    visit(q)
+    skip: set[int] = set()
+    for node in _positive_leaves(q):
+        if id(node) in skip or getattr(node, "fieldname", None) not in text_fields:
+            continue
+        skip.update(id(c) for c in _positive_leaves(node) if c is not node)   # its parts are not needles
+        if isinstance(node, SeqQuery):
+            out.append(node.needle)
+        elif isinstance(node, query.Prefix):
+            out.append(node.text + "*")
+        elif isinstance(node, (query.Term, query.Wildcard)):
+            out.append(node.text)
     return out
 
 
@@ -1394,21 +1398,7 @@ def _pinned(searcher, q, ctx, numbers: list[str]) -> list[tuple[float, int, int]
 
 def _positive_terms(q, fieldname: str) -> list[str]:
     """Texts of the non-negated terms of `fieldname` in the query."""
-    out = []
-
-    def visit(node):
-        if isinstance(node, query.Not):
-            return
-        if isinstance(node, query.AndNot):
-            visit(node.a)
-            return
-        if isinstance(node, query.Term) and node.fieldname == fieldname:
-            out.append(node.text)
-        for c in node.children():
-            visit(c)
-
-    visit(q)
-    return out
+    return [n.text for n in _positive_leaves(q) if isinstance(n, query.Term) and n.fieldname == fieldname]
 
 
 _TITLE_MAP = {"text": "title", "text1": "title1"}
