@@ -2,11 +2,13 @@
 # Installs the Debian packages qms needs when they are missing (as root), else says what to install.
 set -euo pipefail
 need=()
+# read the font list once: `fc-list | grep -q` under pipefail fails when grep stops early (SIGPIPE)
+fonts="$(fc-list 2>/dev/null || true)"
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
-fc-list 2>/dev/null | grep -q 'Noto Serif CJK' || need+=(fonts-noto-cjk)
+grep -q 'Noto Serif CJK' <<<"$fonts" || need+=(fonts-noto-cjk)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
-fc-list 2>/dev/null | grep -qi 'Liberation Serif' || need+=(fonts-liberation2)
+grep -qi 'Liberation Serif' <<<"$fonts" || need+=(fonts-liberation2)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
