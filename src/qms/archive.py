@@ -39,7 +39,8 @@ def fsync_path(path: Path) -> None:
 
 
 def atomic_write(path: Path, data: bytes, *, replace: bool = False, sync: bool = True) -> None:
-    """Write to a temp name in the same folder, fsync, rename. Refuses to overwrite unless `replace`."""
+    """Write to a temp name in the same folder, fsync, rename (and fsync the folder, so the
+    rename survives a crash). Refuses to overwrite unless `replace`."""
     if path.exists() and not replace:
         raise QmsError("refusing to overwrite a file in the write-once archive", file=path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,10 +55,8 @@ def atomic_write(path: Path, data: bytes, *, replace: bool = False, sync: bool =
     finally:
         if tmp.exists():
             tmp.unlink()
-
-
-def atomic_copy(src: Path, dst: Path, *, sync: bool = True) -> None:
-    atomic_write(dst, Path(src).read_bytes(), sync=sync)
+    if sync:
+        fsync_path(path.parent)
 
 
 @dataclass
@@ -178,6 +177,13 @@ def add_files(folder: Path, files: dict[str, Path], *, move: bool = False) -> di
     return added
 
 
+def prune_empty(folder: Path, stop: Path) -> None:
+    """Remove folders left empty (by a rolled-back filing or a disposal), up to `stop`."""
+    while folder != stop and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
+
+
 def verify_folder(folder: Path, root: Path) -> list[str]:
     """Problems with one archived folder: a changed, missing or unlisted file, each named.
 
@@ -213,7 +219,3 @@ def verify_folder(folder: Path, root: Path) -> list[str]:
             if name != MANIFEST and name not in files:
                 problems.append(f"{rel}/{name}: not listed in the manifest")
     return problems
-
-
-def manifest_digest(folder: Path) -> str:
-    return sha256_file(folder / MANIFEST)

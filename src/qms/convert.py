@@ -23,10 +23,11 @@ import signal
 import subprocess
 import tempfile
 import threading
+import uuid
 from pathlib import Path
 
 from qms.errors import QmsError
-from qms.pdf import fsync_dir, new_file_mode
+from qms.archive import fsync_path
 
 INSTALL_HINT = ("apt-get install -y --no-install-recommends "
                 "libreoffice-writer-nogui fonts-noto-cjk")
@@ -210,15 +211,13 @@ def _install(produced: list[Path], targets: list[Path]) -> None:
     when every copy succeeded are they renamed into place (os.replace), so a
     failure part-way (disk full) leaves no output and no stray temp file.
     """
-    mode = new_file_mode()
     staged: list[tuple[Path, Path]] = []
     try:
         for pdf, target in zip(produced, targets):
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-            staged.append((Path(tmp), target))
-            with os.fdopen(fd, "wb") as out, open(pdf, "rb") as src:
-                os.fchmod(out.fileno(), mode)
+            tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+            staged.append((tmp, target))
+            with open(tmp, "xb") as out, open(pdf, "rb") as src:
                 shutil.copyfileobj(src, out, 1 << 20)
                 out.flush()
                 os.fsync(out.fileno())
@@ -229,4 +228,4 @@ def _install(produced: list[Path], targets: list[Path]) -> None:
             tmp.unlink(missing_ok=True)
         raise
     for folder in {t.parent for t in targets}:
-        fsync_dir(folder)
+        fsync_path(folder)

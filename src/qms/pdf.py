@@ -13,13 +13,13 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
 
+from qms.archive import atomic_write
 from qms.errors import QmsError
 
 FONT_INSTALL_HINT = "apt-get install -y --no-install-recommends fonts-noto-cjk"
@@ -37,62 +37,6 @@ _SC_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Sourc
 
 
 # --------------------------------------------------------------------------- files
-
-def atomic_write_bytes(dst: Path, data: bytes) -> Path:
-    """Write `data` to `dst` so that readers see the old file or the whole new one.
-
-    Temp name in the destination folder, fsync, os.replace, fsync the folder.
-    """
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    try:
-        # mkstemp makes the file 0600; give it the mode a plain open() would.
-        os.fchmod(fd, new_file_mode())
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_dir(dst.parent)
-    return dst
-
-
-def new_file_mode() -> int:
-    """The mode open() would give a new file (0o666 minus the umask)."""
-    return 0o666 & ~_umask()
-
-
-def _umask() -> int:
-    """The process umask, read without changing it where Linux allows."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)  # elsewhere: the classic set-and-restore
-    os.umask(mask)
-    return mask
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename in `folder` durable (no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
 
 def read_pdf(path: Path) -> PdfReader:
     """Open a PDF with pypdf, or raise QmsError naming the file.
@@ -225,7 +169,7 @@ def merge_with_bookmarks(parts: Sequence[tuple[str, Sequence[PartItem]]], out: P
         writer.add_metadata({"/Title": title})
     buf = io.BytesIO()
     writer.write(buf)
-    atomic_write_bytes(Path(out), buf.getvalue())
+    atomic_write(Path(out), buf.getvalue(), replace=True)
     return len(writer.pages)
 
 
@@ -308,6 +252,25 @@ def add_cjk_font(pdf, family: str = "cjk") -> str:
 
 # --------------------------------------------------------------------------- new pages
 
+def _numbered_pdf(*, orientation: str = "P", footer_prefix: str = ""):
+    """An A4 fpdf2 document with the SC font registered and "第 n 页 / 共 N 页" in every
+    page's footer; returns (pdf, font family)."""
+    from fpdf import FPDF
+
+    class _Pdf(FPDF):
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font(family, size=8)
+            self.set_text_color(90)
+            self.cell(0, 5, f"{footer_prefix}第 {self.page_no()} 页 / 共 {{nb}} 页", align="C")
+            self.set_text_color(0)
+
+    pdf = _Pdf(orientation=orientation, unit="mm", format="A4")
+    family = add_cjk_font(pdf)
+    pdf.alias_nb_pages()
+    return pdf, family
+
+
 def make_table_pdf(out: Path, title: str, subtitle_lines: Sequence[str] = (),
                    columns: Sequence[str] = (), rows: Iterable[Sequence[object]] = (),
                    footer_lines: Sequence[str] = (), *,
@@ -315,25 +278,16 @@ def make_table_pdf(out: Path, title: str, subtitle_lines: Sequence[str] = (),
                    font_size: float = 10) -> Path:
     """An A4 PDF: a centred title, subtitle lines, a table, then footer lines.
 
-    Serves the yearly volume's cover / table of contents and the disposal
-    certificate (销毁记录). Long tables flow onto further pages with the
+    Serves the yearly volume's cover / table of contents (a disposal certificate,
+    which may list 100,000 records, uses make_register_pdf). Long tables flow onto further pages with the
     heading row repeated; every page is numbered "第 n 页 / 共 N 页".
     `col_widths` are relative widths (default: equal). Cells are str()-ed,
     None prints empty. Written atomically; returns `out`.
     """
-    from fpdf import FPDF
     from fpdf.enums import WrapMode
     from fpdf.fonts import FontFace
 
-    class _Pdf(FPDF):
-        def footer(self) -> None:
-            self.set_y(-12)
-            self.set_font(family, size=8)
-            self.set_text_color(90)
-            self.cell(0, 5, f"第 {self.page_no()} 页 / 共 {{nb}} 页", align="C")
-
-    pdf = _Pdf(orientation="L" if landscape else "P", unit="mm", format="A4")
-    family = add_cjk_font(pdf)
+    pdf, family = _numbered_pdf(orientation="L" if landscape else "P")
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(True, margin=18)
     pdf.set_title(title)
@@ -368,7 +322,8 @@ def make_table_pdf(out: Path, title: str, subtitle_lines: Sequence[str] = (),
         pdf.ln(4)
         for line in footer_lines:
             pdf.multi_cell(0, line_h * 1.4, str(line), new_x="LMARGIN", new_y="NEXT")
-    return atomic_write_bytes(Path(out), bytes(pdf.output()))
+    atomic_write(Path(out), bytes(pdf.output()), replace=True)
+    return Path(out)
 
 
 def make_register_pdf(out: Path, title: str, header_lines: Sequence[str],
@@ -382,20 +337,8 @@ def make_register_pdf(out: Path, title: str, header_lines: Sequence[str],
     seconds. Entries must be ASCII (numbers, form ids, dates); headings and the text
     around the register may be Chinese. `columns` are (heading, width in characters).
     """
-    from fpdf import FPDF
-
-    class _Pdf(FPDF):
-        def footer(self) -> None:
-            self.set_y(-12)
-            self.set_font(family, size=8)
-            self.set_text_color(90)
-            self.cell(0, 5, f"{title}    第 {self.page_no()} 页 / 共 {{nb}} 页", align="C")
-            self.set_text_color(0)
-
-    pdf = _Pdf(unit="mm", format="A4")
+    pdf, family = _numbered_pdf(footer_prefix=f"{title}    ")
     pdf.set_auto_page_break(False)
-    family = add_cjk_font(pdf)
-    pdf.alias_nb_pages()
     line_h = font_size * 0.3528 * 1.45
     left, top, bottom = 15.0, 18.0, 297.0 - 18.0
     width = 180.0
@@ -437,7 +380,5 @@ def make_register_pdf(out: Path, title: str, header_lines: Sequence[str],
             pdf.set_y(top)
         pdf.set_x(left)
         pdf.multi_cell(width, 6, line, new_x="LMARGIN", new_y="NEXT")
-    buf = io.BytesIO()
-    pdf.output(buf)
-    atomic_write_bytes(Path(out), buf.getvalue())
+    atomic_write(Path(out), bytes(pdf.output()), replace=True)
     return Path(out)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import audit
-from .archive import StagedFolder, add_files, read_manifest
+from .archive import StagedFolder, add_files, prune_empty, read_manifest
 from .catalog import Catalog, open_catalog
 from .dates import cn_date, now_iso, parse_date, today
 from .errors import QmsError
@@ -264,17 +264,10 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
     except BaseException:
         for folder in committed:      # the transaction rolled back: take its folders with it
             shutil.rmtree(folder, ignore_errors=True)
-            _prune(folder.parent, ws.archive_dir)
+            prune_empty(folder.parent, ws.archive_dir)
         raise
     _index_records(ws, [f["number"] for f in filed])
     return filed
-
-
-def _prune(folder: Path, stop: Path) -> None:
-    """Remove folders left empty by a rolled-back filing, up to the archive root."""
-    while folder != stop and folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
-        folder = folder.parent
 
 
 def file_record(ws: Workspace, form_id: str, data_file, *, actor: str, on=None, attachments=(),

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from . import audit
-from .archive import StagedFolder, read_manifest
+from .archive import StagedFolder, prune_empty, read_manifest
 from .catalog import open_catalog
 from .dates import now_iso, today
 from .errors import QmsError
@@ -145,7 +145,7 @@ def purge(ws: Workspace, *, actor: str, as_of: dt.date | None = None, form: str 
                 progress(i)
     parents = {p.parent for p in record_dirs}
     for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):   # once per year folder
-        _prune_empty(parent, ws.archive_dir)
+        prune_empty(parent, ws.archive_dir)
     return {"certificate": cert, "disposed": numbers, "dry_run": False, "as_of": as_of.isoformat(),
             "file": ws.rel(folder / "certificate.pdf")}
 
@@ -182,12 +182,6 @@ def _dispose_in_catalog(cat, destroyed, numbers, cert, at, as_of, actor, folder)
         cat.conn.executemany(f"DELETE FROM {table} WHERE number=?", [(n,) for n in numbers])
     cat.execute("INSERT INTO disposals(certificate, at, as_of, actor, count, folder) VALUES(?,?,?,?,?,?)",
                 cert, at, as_of.isoformat(), actor, len(destroyed), folder)
-
-
-def _prune_empty(folder: Path, stop: Path) -> None:
-    while folder != stop and folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
-        folder = folder.parent
 
 
 def _certificate_pdf(ws: Workspace, body: dict, json_sha: str, out: Path) -> None:

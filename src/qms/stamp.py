@@ -20,7 +20,8 @@ from pypdf import PageObject, PdfReader, PdfWriter, Transformation
 from pypdf.generic import ArrayObject, IndirectObject, NameObject
 
 from qms.errors import QmsError
-from qms.pdf import add_cjk_font, atomic_write_bytes, read_pdf
+from qms.archive import atomic_write
+from qms.pdf import add_cjk_font, read_pdf
 
 STYLES = ("copy", "obsolete", "draft")
 DEFAULT_TEXT = {"copy": "受控副本", "obsolete": "作废 OBSOLETE", "draft": "草稿 DRAFT"}
@@ -64,7 +65,8 @@ def stamp_pdf(src: Path, dst: Path, text: str | None = None, *, style: str) -> P
         page.compress_content_streams()  # the merge leaves the page content uncompressed
     buf = io.BytesIO()
     writer.write(buf)
-    return atomic_write_bytes(dst, buf.getvalue())
+    atomic_write(dst, buf.getvalue(), replace=True)
+    return dst
 
 
 def _unshare_contents(writer: PdfWriter) -> None:
