@@ -834,38 +834,36 @@ def _value(row, i: int, text: str, j: int | None = None, *, top: bool = False):
 FORM_COLS = [1700, 2835, 1700, TEXT_W - 1700 - 2835 - 1700]
 
 
+def _pair_row(t, l1: str, f1: str, l2: str, f2: str, h: int = 510) -> None:
+    """A row of a specific form: label, field, label, field."""
+    row = add_row(t, h)
+    _label(row, 0, l1)
+    _value(row, 1, "{{ data.%s }}" % f1)
+    _label(row, 2, l2)
+    _value(row, 3, "{{ data.%s }}" % f2)
+
+
+def _wide_row(t, label: str, f: str, h: int = 510) -> None:
+    """A row of a specific form: label, then one field across the other three columns."""
+    row = add_row(t, h)
+    _label(row, 0, label)
+    _value(row, 1, "{{ data.%s }}" % f, 3, top=h > 600)
+
+
 def build_service_notice(path: Path) -> None:
     """售后服务通知单 (QR-SV-022-01). Like the field report, it lays out its own signer
     (签发人 from data.issued_by) and does not print the generic `signatures` list."""
     doc = record_document("{{ form_title }} {{ number }}")
     t = table(doc, FORM_COLS, 0)
-    d = "data."
-
-    def pair_row(l1, f1, l2, f2, h=510):
-        row = add_row(t, h)
-        _label(row, 0, l1)
-        _value(row, 1, "{{ %s%s }}" % (d, f1))
-        _label(row, 2, l2)
-        _value(row, 3, "{{ %s%s }}" % (d, f2))
-
-    def wide_row(label, f, h=510):
-        row = add_row(t, h)
-        _label(row, 0, label)
-        _value(row, 1, "{{ %s%s }}" % (d, f), 3, top=h > 600)
-
-    pair_row("通知日期", "notice_date", "计划服务日期", "planned_date")
-    wide_row("用户单位", "customer")
-    pair_row("联 系 人", "contact", "联系电话", "phone")
-    wide_row("地　　址", "address")
-    pair_row("产品名称", "product", "型　　号", "model")
-    pair_row("产品编号", "serial_no", "服务类型", "service_type")
-    wide_row("问题描述", "problem", 1800)
-    wide_row("派出工程师", "engineers")
-    row = add_row(t, 510)
-    _label(row, 0, "签 发 人")
-    _value(row, 1, "{{ data.issued_by }}")
-    _label(row, 2, "签发日期")
-    _value(row, 3, "{{ data.notice_date }}")
+    _pair_row(t, "通知日期", "notice_date", "计划服务日期", "planned_date")
+    _wide_row(t, "用户单位", "customer")
+    _pair_row(t, "联 系 人", "contact", "联系电话", "phone")
+    _wide_row(t, "地　　址", "address")
+    _pair_row(t, "产品名称", "product", "型　　号", "model")
+    _pair_row(t, "产品编号", "serial_no", "服务类型", "service_type")
+    _wide_row(t, "问题描述", "problem", 1800)
+    _wide_row(t, "派出工程师", "engineers")
+    _pair_row(t, "签 发 人", "issued_by", "签发日期", "notice_date")
     spacer(doc, 4)
     note_line(doc)
     save_reproducible(doc, path)
@@ -876,26 +874,13 @@ def build_field_report(path: Path) -> None:
     (data.engineer, data.customer_signature); the generic `signatures` list is not printed."""
     doc = record_document("{{ form_title }} {{ number }}")
     t = table(doc, FORM_COLS, 0)
-
-    def pair_row(l1, f1, l2, f2, h=510):
-        row = add_row(t, h)
-        _label(row, 0, l1)
-        _value(row, 1, "{{ data.%s }}" % f1)
-        _label(row, 2, l2)
-        _value(row, 3, "{{ data.%s }}" % f2)
-
-    def wide_row(label, f, h=510):
-        row = add_row(t, h)
-        _label(row, 0, label)
-        _value(row, 1, "{{ data.%s }}" % f, 3, top=h > 600)
-
-    pair_row("服务日期", "service_date", "通知单编号", "notice_no")
-    wide_row("用户单位", "customer")
-    pair_row("联 系 人", "contact", "地　　址", "address")
-    pair_row("产品名称", "product", "型　　号", "model")
-    pair_row("产品编号", "serial_no", "服务类型", "service_type")
-    wide_row("故障现象", "fault", 1400)
-    wide_row("服务内容", "work_done", 1800)
+    _pair_row(t, "服务日期", "service_date", "通知单编号", "notice_no")
+    _wide_row(t, "用户单位", "customer")
+    _pair_row(t, "联 系 人", "contact", "地　　址", "address")
+    _pair_row(t, "产品名称", "product", "型　　号", "model")
+    _pair_row(t, "产品编号", "serial_no", "服务类型", "service_type")
+    _wide_row(t, "故障现象", "fault", 1400)
+    _wide_row(t, "服务内容", "work_done", 1800)
 
     # parts used: fixed columns, one row per part (blank forms get empty rows from qms.render)
     spacer(doc, 6)
@@ -923,11 +908,7 @@ def build_field_report(path: Path) -> None:
     row = add_row(t2, 1400)
     _label(row, 0, "用户意见")
     _value(row, 1, "{{ data.customer_opinion }}", 3, top=True)
-    row = add_row(t2, 1000)
-    _label(row, 0, "服务工程师")
-    _value(row, 1, "{{ data.engineer }}")
-    _label(row, 2, "用户签字\n（盖章）")
-    _value(row, 3, "{{ data.customer_signature }}")
+    _pair_row(t2, "服务工程师", "engineer", "用户签字\n（盖章）", "customer_signature", 1000)
     spacer(doc, 4)
     note_line(doc)
     save_reproducible(doc, path)
