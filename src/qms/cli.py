@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from .errors import QmsError
+from .revisions import STATUSES
 
 
 class QmsGroup(click.Group):
@@ -208,7 +209,7 @@ def doc_show(env, number, revision, as_of, as_json):
 
 @doc.command("list")
 @click.option("--as-of", metavar="DATE")
-@click.option("--status", type=click.Choice(["draft", "in_review", "approved", "released", "effective", "superseded", "obsolete"]))
+@click.option("--status", type=click.Choice(STATUSES))
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx"]), default="table")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the list to a file.")
 @click.option("--json", "as_json", is_flag=True)
@@ -516,12 +517,11 @@ def purge(env, as_of, form_id, dry_run, yes, as_json):
     """Dispose of every record past retention and not on hold; writes a disposal certificate."""
     from .retention import purge as do_purge, report
     day = as_date(as_of)
+    rep = report(env.ws, as_of=day, form=form_id)
     if not dry_run and not yes and sys.stdin.isatty():
-        rep = report(env.ws, as_of=day, form=form_id)
         if rep["disposable"] and not click.confirm(
                 f"Destroy {rep['disposable']} records past retention as of {rep['as_of']}?"):
             raise click.ClickException("purge cancelled; nothing changed")
-    rep = report(env.ws, as_of=day, form=form_id)
     with progress_bar(0 if dry_run else rep["disposable"], "disposing") as bar:
         res = do_purge(env.ws, actor=env.actor, as_of=day, form=form_id, dry_run=dry_run,
                        progress=lambda n: bar.update(1))

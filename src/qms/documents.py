@@ -510,10 +510,7 @@ def index_entry(ws: Workspace, cat: Catalog, number: str):
 def _index_document(ws: Workspace, number: str) -> None:
     """Keep search current after a change; the index is derived, so a failure here is
     reported by `qms verify` and fixed by `qms reindex` rather than undoing the change."""
-    try:
-        from .index import SearchIndex
-    except ImportError:
-        return
+    from .index import SearchIndex
     with _catalog(ws) as cat:
         entry = index_entry(ws, cat, number)
     SearchIndex(ws.index_dir).add([entry])

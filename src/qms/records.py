@@ -610,10 +610,7 @@ def _pdf_texts(folder: Path) -> list[str]:
 
 
 def _index_records(ws: Workspace, numbers: list[str]) -> None:
-    try:
-        from .index import SearchIndex
-    except ImportError:
-        return
+    from .index import SearchIndex
     with open_catalog(ws.catalog_path, create=False) as cat:
         entries = index_entries(ws, cat, numbers)
     SearchIndex(ws.index_dir).add(entries)

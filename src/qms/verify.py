@@ -95,10 +95,7 @@ def _catalog_vs_files(ws: Workspace, cat, known: set[str]) -> list[str]:
 
 
 def _index_vs_catalog(ws: Workspace, cat) -> list[str]:
-    try:
-        from .index import SearchIndex
-    except ImportError:
-        return []
+    from .index import SearchIndex
     wanted = {r["number"] for r in cat.all("SELECT number FROM documents")}
     wanted |= {r["number"] for r in cat.all("SELECT number FROM records")}
     if not wanted and not ws.index_dir.exists():
