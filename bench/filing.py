@@ -7,6 +7,7 @@ a naive floor (a fresh DocxTemplate per record + a bare whoosh add of the same d
 from __future__ import annotations
 
 import argparse
+import itertools
 import shutil
 import tempfile
 import time
@@ -15,9 +16,13 @@ from pathlib import Path
 from bench.common import phone_rows, print_table, write_csv
 
 
+_RUNS = itertools.count(1)
+
+
 def _workspace(tmp: Path, name: str):
+    """A fresh workspace per measure (two measures of the same size must not share one)."""
     from qms.workspace import init_workspace
-    return init_workspace(tmp / name)
+    return init_workspace(tmp / f"{name}-{next(_RUNS)}")
 
 
 def batch_import(tmp: Path, n: int, pdf: bool) -> float:
