@@ -128,8 +128,8 @@ def _recover(ws: Workspace, cat: Catalog) -> None:
 def catch_up(ws: Workspace) -> None:
     """A reader finding the catalog behind the log (a write crashed, or none ran since) brings
     it up to date when no writer is busy; otherwise it reads what is there."""
-    if not ws.catalog_path.exists() and not ws.audit_path.exists():
-        return
+    if not ws.catalog_path.exists():
+        return             # a deleted catalog is for verify to report and a write (or rebuild) to remake
     try:
         with open_catalog(ws.catalog_path, create=False) as cat:
             behind = projection.head(cat)[0] < audit.head(ws.audit_path)[0] or \
