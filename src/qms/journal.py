@@ -121,11 +121,15 @@ class Stage:
         self.files: dict[str, str] = {}          # workspace-relative path -> sha256
         self.new_folders: list[str] = []         # folders created whole, renamed in one step
         self._order: list[str] = []              # files in the order staged (a batch promises by mark)
+        self._made: set[Path] = set()
 
     def at(self, rel: str) -> Path:
         """Where the file or folder `rel` (relative to the workspace) is staged (its parent exists)."""
         p = self.path / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
+        parent = p.parent
+        if parent not in self._made:        # a batch stages thousands of files: one mkdir per folder
+            parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(parent)
         return p
 
     def folder(self, rel: str) -> Path:
@@ -134,12 +138,12 @@ class Stage:
             raise QmsError("refusing to overwrite an archived folder", file=rel)
         p = self.at(rel)
         p.mkdir(parents=True, exist_ok=False)
+        self._made.add(p)
         self.new_folders.append(rel)
         return p
 
     def write(self, rel: str, data: bytes, *, sync: bool = True) -> str:
         target = self.at(rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "wb") as fh:
             fh.write(data)
             if sync:
@@ -157,7 +161,6 @@ class Stage:
 
     def copy_in(self, rel: str, src: Path, *, move: bool = False) -> str:
         target = self.at(rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
         if move:
             os.replace(src, target)
         else:
