@@ -75,7 +75,10 @@ def _status_map(ws: Workspace, cat: Catalog, doc, revs: list, as_of: dt.date) ->
 
 
 def _doc_folder(ws: Workspace, number: str, revision: str) -> Path:
-    return ws.archive_dir / "documents" / number / folder_name(revision)
+    from .inputs import inside, safe_id
+    folder = ws.archive_dir / "documents" / safe_id(number, "document number") / folder_name(revision)
+    inside(folder, ws.archive_dir, "document folder")
+    return folder
 
 
 def _sha(text: str) -> str:

@@ -46,15 +46,28 @@ class Change:
 
 def _read_data_file(path: Path):
     """Record data from YAML or JSON; returns (data, YamlSource or None)."""
-    if not path.exists():
-        raise QmsError("file not found", file=path)
     if path.suffix.lower() == ".json":
-        try:
-            return json.loads(path.read_text(encoding="utf-8")), None
-        except json.JSONDecodeError as exc:
-            raise QmsError(f"malformed JSON: {exc.msg}", file=path, line=exc.lineno) from None
+        return _read_json(path), None
     src = load_yaml(path)
     return src.data, src
+
+
+def _read_json(path: Path):
+    """JSON record data, bounded like YAML: size, encoding, control characters, depth, digits."""
+    from .inputs import MAX_NUMBER_DIGITS, check_depth, read_text
+
+    def big_int(text):
+        if len(text) > MAX_NUMBER_DIGITS:
+            raise QmsError(f"a number of {len(text)} digits is too long; quote it if it is text", file=path)
+        return int(text)
+    try:
+        data = json.loads(read_text(path, what="JSON file"), parse_int=big_int)
+    except json.JSONDecodeError as exc:
+        raise QmsError(f"malformed JSON: {exc.msg}", file=path, line=exc.lineno) from None
+    except RecursionError:
+        raise QmsError("malformed JSON: nested too deeply", file=path) from None
+    check_depth(data, file=path)
+    return data
 
 
 def record_date_for(form: FormSchema, data: dict, on: str | dt.date | None) -> dt.date:
@@ -162,7 +175,11 @@ def _sequence_key(form: FormSchema, day: dt.date) -> str:
 
 
 def _folder(ws: Workspace, form_id: str, number: str, day: dt.date, version: int) -> Path:
-    return ws.archive_dir / "records" / form_id / str(day.year) / number / f"v{version}"
+    from .inputs import inside, safe_id
+    folder = (ws.archive_dir / "records" / safe_id(form_id, "form id") / str(day.year)
+              / safe_id(number, "record number") / f"v{version}")
+    inside(folder, ws.archive_dir, "record folder")
+    return folder
 
 
 def _data_doc(filing: Filing, number: str, version: int, actor: str, at: str, reason: str = "") -> bytes:
