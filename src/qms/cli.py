@@ -221,7 +221,7 @@ def doc_list(env, as_of, status, fmt, output, as_json):
     if as_json:
         return emit(items, True)
     from .reports import master_list
-    text = master_list(items, fmt, output)
+    text = master_list(items, fmt, output, ws=env.ws)
     if text is not None:
         click.echo(text)
     elif output:

@@ -147,20 +147,16 @@ def _col_field(col):
 
 def blank_form(ws: Workspace, form_id: str, out: Path | str) -> Path:
     """A blank printable form (.docx or .pdf) for filling by hand."""
+    from . import outputs
+    out = outputs.check(ws, out, (".docx", ".pdf"))
     form = load_form(ws, form_id)
-    out = Path(out)
-    if out.suffix.lower() not in (".docx", ".pdf"):
-        raise QmsError("expected an output file ending in .docx or .pdf", file=out)
     with tempfile.TemporaryDirectory(prefix="qms-blank-") as tmp:
         docx = Path(tmp) / f"{form.id}.docx"
         _renderer(ws, form).render(record_context(ws, form, {}, blank=True), docx)
-        if out.suffix.lower() == ".docx":
-            shutil.copyfile(docx, out)
-        else:
+        if out.suffix.lower() == ".pdf":
             from .convert import to_pdf
-            (pdf,) = to_pdf([docx])
-            shutil.copyfile(pdf, out)
-    return out
+            (docx,) = to_pdf([docx])
+        return outputs.install(ws, docx, out)
 
 
 # ------------------------------------------------------------------ filing

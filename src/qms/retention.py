@@ -219,9 +219,8 @@ def compile_volume(ws: Workspace, *, form: str, year: int, out: Path | str, acto
     from .forms import load_form
     from .records import SCAN_NAME, convert_pending
     the_form = load_form(ws, form)
-    out = Path(out)
-    if out.suffix.lower() != ".pdf":
-        raise QmsError("expected an output file ending in .pdf", file=out)
+    from . import outputs
+    out = outputs.check(ws, out, (".pdf",))
     # Number order: a monthly pattern ({month}) restarts its sequence every month.
     order = "substr(record_date, 6, 2), seq, number" if "{month" in the_form.numbering else "seq, number"
     with open_catalog(ws.catalog_path, create=False) as cat:
@@ -252,8 +251,10 @@ def compile_volume(ws: Workspace, *, form: str, year: int, out: Path | str, acto
                        [[str(i), r["number"], r["record_date"], r["customer"] or "", r["status"]]
                         for i, r in enumerate(rows, 1)],
                        ["目录 / Contents: one bookmark per record."], col_widths=[0.6, 2.6, 1.4, 3.2, 1.6])
-        pages = merge_with_bookmarks(parts, out, front=[cover], title=f"{the_form.title} {year}",
+        built = Path(tmp) / "volume.pdf"
+        pages = merge_with_bookmarks(parts, built, front=[cover], title=f"{the_form.title} {year}",
                                      progress=progress)
+        outputs.install(ws, built, out, (".pdf",))
     audit.append(ws.audit_path, actor=actor, action="record.compile", target=form,
                  data={"year": int(year), "records": len(rows), "pages": pages, "output": str(out)})
     return {"form": form, "year": int(year), "records": len(rows), "pages": pages, "file": str(out)}
