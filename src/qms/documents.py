@@ -512,10 +512,10 @@ def index_entry(ws: Workspace, cat: Catalog, number: str):
 def _index_document(ws: Workspace, number: str) -> None:
     """Keep search current after a change; the index is derived, so a failure here is
     reported by `qms verify` and fixed by `qms reindex` rather than undoing the change."""
-    from .index import SearchIndex
+    from .search import open_index
     with _catalog(ws) as cat:
         entry = index_entry(ws, cat, number)
-    SearchIndex(ws.index_dir).add([entry])
+    open_index(ws).add([entry])
 
 
 # ---------------------------------------------------------------- controlled copies (发放/回收)

@@ -623,7 +623,7 @@ def _pdf_texts(folder: Path) -> list[str]:
 
 
 def _index_records(ws: Workspace, numbers: list[str]) -> None:
-    from .index import SearchIndex
+    from .search import open_index
     with open_catalog(ws.catalog_path, create=False) as cat:
         entries = index_entries(ws, cat, numbers)
-    SearchIndex(ws.index_dir).add(entries)
+    open_index(ws).add(entries)

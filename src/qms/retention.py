@@ -169,8 +169,8 @@ def _certificate_json(body: dict) -> bytes:
 
 
 def _delete_from_index(ws: Workspace, numbers: list[str]) -> None:
-    from .index import SearchIndex
-    SearchIndex(ws.index_dir).delete(numbers)
+    from .search import open_index
+    open_index(ws).delete(numbers)
 
 
 def _dispose_in_catalog(cat, destroyed, numbers, cert, at, as_of, actor, folder) -> None:

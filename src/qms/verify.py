@@ -95,15 +95,17 @@ def _catalog_vs_files(ws: Workspace, cat, known: set[str]) -> list[str]:
 
 
 def _index_vs_catalog(ws: Workspace, cat) -> list[str]:
-    from .index import SearchIndex
     wanted = {r["number"] for r in cat.all("SELECT number FROM documents")}
     wanted |= {r["number"] for r in cat.all("SELECT number FROM records")}
     if not wanted and not ws.index_dir.exists():
         return []
     if not ws.index_dir.exists():
         return [f"search index missing ({len(wanted)} entries expected; run qms reindex)"]
-    have = SearchIndex(ws.index_dir).numbers()
-    problems = []
+    from .search import open_index
+    idx = open_index(ws)
+    have = idx.numbers()
+    problems = [f"search index: {idx.untrusted}; it was not opened and has been rebuilt from the archive"
+                ] if idx.untrusted else []
     missing = sorted(wanted - set(have))
     extra = sorted(set(have) - wanted)
     if missing:
