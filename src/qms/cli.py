@@ -15,13 +15,16 @@ from .revisions import STATUSES
 
 
 class QmsGroup(click.Group):
-    """Turns a user-fixable QmsError into one line on stderr and exit status 1."""
+    """Turns a user-fixable QmsError into one line on stderr and exit status 1 (3 when the
+    work is done but PDFs are pending: see the README)."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except QmsError as exc:
-            raise click.ClickException(exc.format()) from None
+            err = click.ClickException(exc.format().replace("\n", " "))
+            err.exit_code = getattr(exc, "exit_code", 1)
+            raise err from None
 
 
 class Env:
@@ -346,14 +349,15 @@ def record_file(env, form_id, data_file, on, attach, no_pdf, as_json):
 @click.argument("path", type=click.Path())
 @click.option("--on", metavar="DATE", help="Record date for every row (default: each row's date field).")
 @click.option("--no-pdf", is_flag=True, help="Defer PDF renditions (qms record pdf --pending).")
+@click.option("--again", is_flag=True, help="Import a file that was imported before (same SHA-256).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
-def record_import(env, form_id, path, on, no_pdf, as_json):
+def record_import(env, form_id, path, on, no_pdf, again, as_json):
     """File one record per row of a CSV or XLSX file; all rows or none."""
     from .records import import_records, read_rows
     total = len(read_rows(Path(path))) if Path(path).is_file() else 0
     with progress_bar(total, "filing") as bar:
-        filed = import_records(env.ws, form_id, path, actor=env.actor, on=on, pdf=not no_pdf,
+        filed = import_records(env.ws, form_id, path, actor=env.actor, on=on, pdf=not no_pdf, again=again,
                                progress=lambda n: bar.update(1))
     first, last = filed[0]["number"], filed[-1]["number"]
     emit([{"number": f["number"], "status": f["status"]} for f in filed], as_json,
@@ -364,7 +368,7 @@ def record_import(env, form_id, path, on, no_pdf, as_json):
 @click.option("--pending", is_flag=True, help="Every record still without a PDF (the default and only mode).")
 @pass_env
 def record_pdf(env, pending):
-    """Make the PDF/A renditions deferred by --no-pdf, in one LibreOffice run."""
+    """Make the PDF/A renditions deferred by --no-pdf (LibreOffice in chunks of 100)."""
     from .records import convert_pending
     done = convert_pending(env.ws, actor=env.actor)
     click.echo(f"converted {len(done)} records to PDF/A")
