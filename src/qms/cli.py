@@ -82,6 +82,9 @@ class _Quiet:
 @click.pass_context
 def cli(ctx, workspace, actor):
     """qms — controlled documents and quality records (ISO 9001 / ISO 13485)."""
+    # Nothing qms (or SQLite, whoosh, LibreOffice under it) creates is readable by others,
+    # whatever the caller's umask: the archive holds customer names and phone numbers.
+    os.umask(os.umask(0) | 0o027)
     ctx.obj = Env(workspace, actor)
 
 

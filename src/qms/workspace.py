@@ -13,7 +13,7 @@ from .yamlsrc import YamlSource, check_keys, load_yaml
 
 CONFIG_NAME = "config.yaml"
 # The keys config.yaml's mappings may hold; anything else is refused with the nearest match.
-CONFIG_KEYS = ("organisation", "locale", "documents", "records", "paths", "archive")
+CONFIG_KEYS = ("organisation", "locale", "documents", "records", "paths")
 ORG_KEYS = ("name", "name_en", "short")
 DOCUMENTS_KEYS = ("number_pattern", "revision", "kinds", "approvals", "keep_obsolete")
 REVISION_KEYS = ("scheme", "first")
@@ -22,7 +22,6 @@ ROLE_KEYS = ("key", "label", "required", "multiple")
 RECORDS_KEYS = ("numbering", "retention")
 RETENTION_KEYS = ("period", "from")
 PATHS_KEYS = ("schemas", "templates", "archive")
-ARCHIVE_KEYS = ("group",)
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,6 @@ class Config:
     record_numbering: str
     record_retention: dict
     paths: dict[str, str] = field(default_factory=dict)
-    archive_group: str = ""     # archive files 0640 / folders 0750, owned by this group when set
 
 
 @dataclass
@@ -140,7 +138,6 @@ def load_config(path: Path) -> Config:
     recs = data.get("records") or {}
     for value, known, key in ((org, ORG_KEYS, "organisation"), (docs, DOCUMENTS_KEYS, "documents"),
                               (recs, RECORDS_KEYS, "records"), (data.get("paths") or {}, PATHS_KEYS, "paths"),
-                              (data.get("archive") or {}, ARCHIVE_KEYS, "archive"),
                               (docs.get("revision") or {} if isinstance(docs, dict) else {}, REVISION_KEYS,
                                "documents.revision"),
                               (recs.get("retention") or {} if isinstance(recs, dict) else {}, RETENTION_KEYS,
@@ -189,7 +186,6 @@ def load_config(path: Path) -> Config:
         record_numbering=str(recs.get("numbering", "{form}-{year}-{seq:04d}")),
         record_retention=dict(recs.get("retention") or {"period": "5y", "from": "year_end"}),
         paths=dict(data.get("paths") or {}),
-        archive_group=str((data.get("archive") or {}).get("group") or ""),
     )
 
 
