@@ -27,6 +27,16 @@ class QmsGroup(click.Group):
             raise err from None
 
 
+class FilePath(click.Path):
+    """click.Path, but a NUL in the name is one clear line (click's own check stats the path
+    and raises ValueError)."""
+
+    def convert(self, value, param, ctx):
+        if "\x00" in str(value):
+            raise QmsError("the file name contains a NUL character", field=param.name if param else None)
+        return super().convert(value, param, ctx)
+
+
 class Env:
     def __init__(self, workspace: str | None, actor: str | None):
         self._workspace_arg = workspace
@@ -89,7 +99,7 @@ def cli(ctx, workspace, actor):
 
 
 @cli.command()
-@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("directory", type=FilePath(file_okay=False))
 def init(directory):
     """Create a new workspace in DIRECTORY from the packaged defaults."""
     from .workspace import init_workspace
@@ -105,7 +115,7 @@ def doc():
 
 
 @doc.command("check")
-@click.argument("source", type=click.Path())
+@click.argument("source", type=FilePath())
 @pass_env
 def doc_check(env, source):
     """Validate SOURCE.yaml; nothing is written."""
@@ -117,8 +127,8 @@ def doc_check(env, source):
 
 
 @doc.command("render")
-@click.argument("source", type=click.Path())
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="OUT.docx or OUT.pdf")
+@click.argument("source", type=FilePath())
+@click.option("-o", "--output", required=True, type=FilePath(), help="OUT.docx or OUT.pdf")
 @pass_env
 def doc_render(env, source, output):
     """Preview SOURCE.yaml as a draft (草稿) .docx or .pdf; the archive is not touched."""
@@ -128,7 +138,7 @@ def doc_render(env, source, output):
 
 
 @doc.command("submit")
-@click.argument("source", type=click.Path())
+@click.argument("source", type=FilePath())
 @click.option("--change", help="What changed (修订说明); required for a revision after release.")
 @click.option("--major", is_flag=True, help="A major change: next letter (A/3 → B/0).")
 @click.option("--json", "as_json", is_flag=True)
@@ -217,7 +227,7 @@ def doc_show(env, number, revision, as_of, as_json):
 @click.option("--as-of", metavar="DATE")
 @click.option("--status", type=click.Choice(STATUSES))
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx"]), default="table")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the list to a file.")
+@click.option("-o", "--output", type=FilePath(), help="Write the list to a file.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
 def doc_list(env, as_of, status, fmt, output, as_json):
@@ -319,7 +329,7 @@ def form_show(env, form_id, as_json):
 
 @form.command("blank")
 @click.argument("form_id", metavar="ID")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.docx or FILE.pdf")
+@click.option("-o", "--output", required=True, type=FilePath(), help="FILE.docx or FILE.pdf")
 @pass_env
 def form_blank(env, form_id, output):
     """A blank printable form."""
@@ -334,9 +344,9 @@ def record():
 
 @record.command("file")
 @click.argument("form_id", metavar="ID")
-@click.option("--data", "data_file", required=True, type=click.Path(), help="FILE.yaml or FILE.json")
+@click.option("--data", "data_file", required=True, type=FilePath(), help="FILE.yaml or FILE.json")
 @click.option("--on", metavar="DATE", help="The date the record was made (default: the form's date field, else today).")
-@click.option("--attach", multiple=True, type=click.Path(), help="A file to keep with the record (repeatable).")
+@click.option("--attach", multiple=True, type=FilePath(), help="A file to keep with the record (repeatable).")
 @click.option("--no-pdf", is_flag=True, help="Skip the PDF/A rendition (qms record pdf --pending makes it later).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
@@ -349,7 +359,7 @@ def record_file(env, form_id, data_file, on, attach, no_pdf, as_json):
 
 @record.command("import")
 @click.argument("form_id", metavar="ID")
-@click.argument("path", type=click.Path())
+@click.argument("path", type=FilePath())
 @click.option("--on", metavar="DATE", help="Record date for every row (default: each row's date field).")
 @click.option("--no-pdf", is_flag=True, help="Defer PDF renditions (qms record pdf --pending).")
 @click.option("--again", is_flag=True, help="Import a file that was imported before (same SHA-256).")
@@ -379,7 +389,7 @@ def record_pdf(env, pending):
 
 @record.command("sign")
 @click.argument("number")
-@click.option("--scan", required=True, type=click.Path(), help="The customer-signed scan, a PDF.")
+@click.option("--scan", required=True, type=FilePath(), help="The customer-signed scan, a PDF.")
 @click.option("--signer", required=True, help="Who signed (the customer's printed name).")
 @click.option("--signer-role", help="e.g. 用户代表")
 @click.option("--json", "as_json", is_flag=True)
@@ -393,7 +403,7 @@ def record_sign(env, number, scan, signer, signer_role, as_json):
 
 @record.command("amend")
 @click.argument("number")
-@click.option("--data", "data_file", required=True, type=click.Path())
+@click.option("--data", "data_file", required=True, type=FilePath())
 @click.option("--reason", required=True)
 @click.option("--no-pdf", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
@@ -563,7 +573,7 @@ def disposal_list_cmd(env, as_json):
 @cli.command("compile")
 @click.option("--form", "form_id", required=True, metavar="ID")
 @click.option("--year", required=True, type=int)
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="VOLUME.pdf")
+@click.option("-o", "--output", required=True, type=FilePath(), help="VOLUME.pdf")
 @pass_env
 def compile_cmd(env, form_id, year, output):
     """The yearly volume (每年汇编成册) of one form's records."""

@@ -82,7 +82,13 @@ def _text(src: YamlSource, value, *path, what="text") -> str:
         return ""
     if isinstance(value, bool) or isinstance(value, (dict, list)):
         raise src.error(f"expected {what}, got {type(value).__name__}", *path)
-    return str(value).strip()
+    text = str(value)
+    from .inputs import _CONTROL
+    bad = _CONTROL.search(text)
+    if bad:     # escaped in the YAML ("\v"): reaches the value itself
+        raise src.error(f"a control character (U+{ord(bad.group()):04X}) is not allowed in text; "
+                        "delete it or retype the text", *path)
+    return text.strip()
 
 
 def _paragraphs(src: YamlSource, value, *path) -> list[str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from .dates import parse_date, parse_datetime
 from .errors import QmsError
 from .workspace import Workspace
-from .inputs import safe_id, short
+from .inputs import control_char_error, key_name, safe_id, short
 from .yamlsrc import YamlSource, check_keys, load_yaml
 
 FIELD_TYPES = ("text", "date", "datetime", "number", "choice", "table", "signature")
@@ -284,7 +284,18 @@ def _number(value, **where):
 def _scalar_text(value, **where) -> str:
     if isinstance(value, (dict, list)):
         raise QmsError(f"expected text, got a {'mapping' if isinstance(value, dict) else 'list'}", **where)
-    return str(value).strip()
+    text = str(value)
+    # escaped in YAML ("\v") or JSON ("\u000b"), a control character reaches the value itself
+    err = control_char_error(text.replace("\r\n", "\n"), **{k: v for k, v in where.items() if k != "line"})
+    if err is not None:
+        raise QmsError(f"a control character (U+{ord(_first_control(text)):04X}) is not allowed in text; "
+                       "delete it or retype the text", **where)
+    return text.strip()
+
+
+def _first_control(text: str) -> str:
+    from .inputs import _CONTROL
+    return _CONTROL.search(text).group()
 
 
 def _empty(value) -> bool:
@@ -310,7 +321,8 @@ def validate_data(form: FormSchema, data, *, file=None, row: int | None = None,
         f = form.field(str(key)) or by_label.get(str(key))
         if f is None:
             names = ", ".join(x.name for x in form.fields)
-            raise QmsError(f"unknown field for {form.id} {form.title}; expected one of: {names}", **where(str(key)))
+            raise QmsError(f"unknown field for {form.id} {form.title}; expected one of: {names}",
+                           **{**where(str(key)), "field": key_name(key)})
         if _empty(value):
             continue
         w = where(str(key))

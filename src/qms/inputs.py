@@ -37,6 +37,16 @@ def short(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 4] + "…'"
 
 
+_KEY_LIKE = re.compile(r"^[\w\u3400-\u9fff（）()/ .-]{1,40}$")
+
+
+def key_name(key) -> str:
+    """A key of the user's file as a message may name it: only when it looks like a field
+    name; a line of some other file read by mistake (a password hash) is never echoed."""
+    text = str(key)
+    return text if _KEY_LIKE.match(text) and "$" not in text else "(a key that is not a field name)"
+
+
 def safe_id(value, what: str = "identifier", **where) -> str:
     """`value` if it may be used as one folder name; a QmsError otherwise."""
     text = str(value) if value is not None else ""

@@ -21,6 +21,7 @@ from .dates import cn_date, now_iso, parse_date, today
 from .errors import QmsError
 from .forms import FormSchema, format_value, load_form, validate_data
 from .workspace import Workspace
+from .inputs import short
 from .yamlsrc import dump_yaml, load_yaml
 
 SCAN_NAME = "signed-scan.pdf"
@@ -73,7 +74,7 @@ def _read_json(path: Path):
 
 def record_date_for(form: FormSchema, data: dict, on: str | dt.date | None) -> dt.date:
     """The date the record was made: --on, else the form's date field, else today."""
-    if on:
+    if on is not None:
         return on if isinstance(on, dt.date) else parse_date(on, field="on")
     if form.date_field and data.get(form.date_field):
         return dt.date.fromisoformat(str(data[form.date_field])[:10])
@@ -91,9 +92,22 @@ def prepare(ws: Workspace, form_id: str, data_file: Path | str, *, on=None,
         a = Path(a)
         if not a.is_file():
             raise QmsError("attachment not found", file=a, field="attach")
+        _check_attachment_name(a)
         atts.append(a)
+    if len({a.name for a in atts}) != len(atts):
+        raise QmsError("two attachments have the same file name; rename one", field="attach")
     return Filing(form=form, data=data, record_date=record_date_for(form, data, on), attachments=atts,
                   origin=str(path))
+
+
+def _check_attachment_name(a: Path) -> None:
+    """An attachment keeps its name inside the record folder: never one qms gives meaning to."""
+    from .archive import MANIFEST
+    from .inputs import control_char_error
+    name = a.name
+    if name == MANIFEST or name.startswith(".") or control_char_error(name) is not None or len(name) > 200:
+        raise QmsError(f"an attachment may not be called {short(name)} (reserved, hidden or unprintable); "
+                       "rename the file", file=a, field="attach")
 
 
 # ------------------------------------------------------------------ rendering
@@ -205,6 +219,7 @@ def _write_version(ws: Workspace, filing: Filing, number: str, version: int, act
             staged.add(name)
     except BaseException:
         staged.abort()
+        prune_empty(folder.parent, ws.archive_dir)    # the number's folder made for staging
         raise
     return folder, dict(staged.manifest.files), staged
 
@@ -231,6 +246,7 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
     filed: list[dict] = []
     committed: list[Path] = []
     entries: list[dict] = []
+    staged = None
     try:
         with cat, cat.transaction():
             for i, filing in enumerate(filings, 1):
@@ -252,6 +268,7 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
                     files[pdf_name] = {"sha256": staged.add(pdf_name)}
                 staged.commit()
                 committed.append(folder)
+                staged = None
                 status = "awaiting_signature" if filing.form.signature_required else "filed"
                 rel = ws.rel(folder)
                 cat.execute("INSERT INTO records(number, form, year, seq, status, record_date, filed_at, filed_by, "
@@ -276,6 +293,9 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
                 os.sync()    # one flush for the whole batch instead of one per file
             audit.append_many(ws.audit_path, entries)
     except BaseException:
+        if staged is not None:        # a step after staging failed (e.g. the PDF)
+            staged.abort()
+            prune_empty(staged.final.parent, ws.archive_dir)
         for folder in committed:      # the transaction rolled back: take its folders with it
             shutil.rmtree(folder, ignore_errors=True)
             prune_empty(folder.parent, ws.archive_dir)
@@ -427,8 +447,9 @@ def import_records(ws: Workspace, form_id: str, path: Path | str, *, actor: str,
     names = {f.name for f in form.fields} | {f.label for f in form.fields}
     unknown = [h for h in rows[0][1] if h not in names]
     if unknown:
-        raise QmsError(f"unknown column {unknown[0]!r} in the header; expected field names of {form.id}: "
-                       + ", ".join(f.name for f in form.fields), file=path, row=1, field=unknown[0])
+        col = list(rows[0][1]).index(unknown[0]) + 1
+        raise QmsError(f"column {col} of the header is not a field name or label of {form.id}; expected: "
+                       + ", ".join(f.name for f in form.fields), file=path, row=1)
     # A missing required column is the header's fault, not the first data row's.
     missing = [f for f in form.fields if f.required and f.name not in rows[0][1] and f.label not in rows[0][1]]
     if missing:

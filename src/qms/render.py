@@ -79,7 +79,27 @@ def _finalize(value: Any) -> Any:
 
 # Sandboxed: a template is data a workspace owner (or whoever planted a config.yaml and
 # templates/ in a parent folder) wrote, not code — {{ lipsum.__globals__ … }} is refused.
-_ENV = SandboxedEnvironment(autoescape=True, finalize=_finalize)
+class _Sandbox(SandboxedEnvironment):
+    """jinja's sandbox turns a refused attribute into an Undefined that prints as blank; here it
+    is an error at once, so the template's author learns which tag was refused."""
+
+    def unsafe_undefined(self, obj, attribute):
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
+
+    # A name starting with "__" is refused even where the object has no such attribute: no
+    # template needs one, and probing for them is how sandbox escapes begin.
+    def getattr(self, obj, attribute):
+        if isinstance(attribute, str) and attribute.startswith("__"):
+            self.unsafe_undefined(obj, attribute)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj, argument):
+        if isinstance(argument, str) and argument.startswith("__"):
+            self.unsafe_undefined(obj, argument)
+        return super().getitem(obj, argument)
+
+
+_ENV = _Sandbox(autoescape=True, finalize=_finalize)
 
 # docxtpl's escapes for literal braces in a template ({_{ prints {{). Turned into jinja string
 # literals when the template is compiled, never replaced in the rendered XML: a record value

@@ -147,5 +147,6 @@ def check_keys(src: YamlSource, mapping: dict, known, *path) -> None:
         from .inputs import short
         close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
         hint = f"did you mean `{close[0]}`?" if close else "expected one of: " + ", ".join(known)
-        name = str(key) if len(str(key)) <= 40 else short(key, 40)
+        from .inputs import key_name
+        name = key_name(key)
         raise src.error(f"`{name}`: unknown key; {hint}", *path, key)
