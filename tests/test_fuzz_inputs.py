@@ -27,7 +27,15 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from conftest import REPO, Qms, release_procedure, snapshot
+from conftest import REPO, Qms, release_procedure
+from conftest import snapshot as file_snapshot
+
+
+def snapshot(folder: Path) -> tuple:
+    """Every file with its hash and every folder: an empty folder left behind is a change too."""
+    folders = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_dir()) \
+        if folder.exists() else []
+    return file_snapshot(folder), folders
 from qms.cli import cli
 from qms.workspace import init_workspace
 
@@ -140,6 +148,10 @@ def yaml_cases() -> list[Case]:
                  "customer: 华东\n".encode("utf-16-le"), "customer: \x00\n".encode()):
         cases.append(Case(f"yaml-bytes-{len(cases)}", ["record", "file", PHONE, "--data", "{f:d.yaml}"],
                           {"d.yaml": blob}))
+    for name in ("manifest.json", ".hidden", "a\x0bb.pdf"):
+        cases.append(Case(f"attach-{name!r}", ["record", "file", PHONE, "--data", "{f:d.yaml}", "--attach",
+                                               f"{{f:{name}}}", "--no-pdf"],
+                          {"d.yaml": as_yaml(good), name: b"{}"}))
     cases += [
         Case("data-missing", ["record", "file", PHONE, "--data", "/nonexistent/d.yaml"]),
         Case("data-folder", ["record", "file", PHONE, "--data", "/tmp"]),
@@ -262,7 +274,8 @@ def id_cases() -> list[Case]:
     return cases
 
 
-OUTPUT_TARGETS = ["archive/audit.log", "archive/catalog.sqlite", "{data_yaml}", "{manifest}", "{docx}", "archive",
+OUTPUT_TARGETS = ["archive/audit.log", "archive/catalog.sqlite", "{data_yaml}", "{manifest}", "{docx}", "{doc_docx}",
+                  "archive/index.sha256", "archive",
                   "archive/new.csv", "archive/../archive/x.csv", "{link}", "{hardlink}", "/nonexistent/x.csv",
                   "/dev/full", "/dev/null", "{ws}/no-such-folder/x.csv", "/tmp"]
 
@@ -318,6 +331,13 @@ def source_cases() -> list[Case]:
             node[typo(key)] = node.pop(key, "x")
             cases.append(Case(f"source-typo-{'.'.join(map(str, where)) or 'top'}-{key}", ["doc", "check", "{f:s.yaml}"],
                               {"s.yaml": as_yaml(src)}))
+    for section_key, top_key in (("bdy", "referenes"), ("tabel", "record"), ("sectons", "terms_")):
+        src = json.loads(json.dumps(base))
+        src["sections"][0][section_key] = "lost"
+        cases.append(Case(f"source-issue-typo-{section_key}", ["doc", "check", "{f:s.yaml}"], {"s.yaml": as_yaml(src)}))
+        src = json.loads(json.dumps(base))
+        src[top_key] = ["lost"]
+        cases.append(Case(f"source-issue-typo-{top_key}", ["doc", "check", "{f:s.yaml}"], {"s.yaml": as_yaml(src)}))
     for number in ("../../x", "QP/SC", "QP-SC-..", "QP-SC-015\x0b"):
         cases.append(Case(f"source-number-{number!r}", ["doc", "submit", "{f:s.yaml}"],
                           {"s.yaml": as_yaml({**base, "number": number})}))
@@ -358,6 +378,7 @@ def fuzz(tmp_path_factory):
     record_folder = next(archive.glob(f"records/{PHONE}/*/*/v1"))
     subs = {"{data_yaml}": str(record_folder / "data.yaml"), "{manifest}": str(record_folder / "manifest.json"),
             "{docx}": str(next(record_folder.glob("*.docx"))), "{ws}": str(ws.root), "{doc}": doc,
+            "{doc_docx}": str(next(archive.glob("documents/*/A-0/*.docx"))),
             "{link}": str(root / "link.csv"), "{hardlink}": str(root / "hard.csv")}
     os.symlink(archive / "audit.log", root / "link.csv")
     os.link(record_folder / "data.yaml", root / "hard.csv")

@@ -69,6 +69,7 @@ def test_a_template_leaving_its_sandbox_is_refused_naming_template_and_tag(qms, 
     assert "evil.docx" in msg and "lipsum.__globals__" in msg and "sandbox" in msg
     assert not marker.exists()
     assert snapshot(qms.archive) == before
+    assert not [p for p in qms.archive.rglob("*") if p.is_dir() and not any(p.iterdir())], "an empty folder"
 
 
 def test_record_values_are_literal_text_byte_for_byte(qms):
