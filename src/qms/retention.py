@@ -232,7 +232,11 @@ def compile_volume(ws: Workspace, *, form: str, year: int, out: Path | str, acto
         raise QmsError(f"no records of {form} ({the_form.title}) in {year}", field="year")
     pending = [r["number"] for r in rows if r["pdf_pending"]]
     if pending:
-        convert_pending(ws, actor=actor, numbers=pending)
+        from .records import PdfPending
+        try:
+            convert_pending(ws, actor=actor, numbers=pending)
+        except PdfPending as exc:    # no volume without every record's PDF: a plain refusal (exit 1)
+            raise QmsError(f"cannot compile {form} {year}: {exc.message}") from None
     import tempfile
     from .pdf import make_table_pdf, merge_with_bookmarks
     parts = []
