@@ -161,6 +161,8 @@ def yaml_cases() -> list[Case]:
         Case("data-dev-urandom-json", ["record", "file", PHONE, "--data", "/dev/urandom"], risky=True),
         Case("yaml-billion-laughs", ["record", "file", PHONE, "--data", "{f:d.yaml}"], {"d.yaml": _laughs()},
              risky=True),
+        Case("yaml-flow-1MB-of-brackets", ["record", "file", PHONE, "--data", "{f:d.yaml}"],
+             {"d.yaml": b"customer: " + b"[" * (1 << 20) + b"\n"}),
         Case("yaml-11MB", ["record", "file", PHONE, "--data", "{f:d.yaml}"],
              {"d.yaml": b"customer: " + b"x" * (11 << 20) + b"\n"}, risky=True),
     ]

@@ -105,11 +105,42 @@ def _walk(node, path, lines):
             _walk(item, path + (i,), lines)
 
 
+def _check_flow_depth(text: str, path: Path) -> None:
+    """PyYAML's scanner is quadratic in the nesting of flow collections ([[[[…): a megabyte of
+    brackets would never finish, long before the composer's depth limit is reached. One linear
+    pass counts open brackets outside quotes and comments first."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return
+    depth, quote, line = 0, "", 1
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            line += 1
+            if quote == "#":
+                quote = ""
+        elif quote:
+            if ch == quote and quote != "#":
+                quote = ""
+        elif ch in "'\"" and (i == 0 or text[i - 1] in " \t\n[{,:"):
+            quote = ch
+        elif ch == "#" and (i == 0 or text[i - 1] in " \t\n"):
+            quote = "#"
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise QmsError(f"malformed YAML: nested more than {MAX_DEPTH} levels deep", file=path, line=line)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+
+
 def parse_yaml_text(text: str, path: Path) -> YamlSource:
     from .inputs import control_char_error
     err = control_char_error(text, file=path)
     if err is not None:
         raise err
+    _check_flow_depth(text, path)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
