@@ -184,7 +184,7 @@ def test_rebuild_gives_back_every_table_and_every_view(ws):
     # The numbering continues: no number is reused, disposed ones included.
     assert file_on(ws, "QR-SV-022-01", "2019-12-01") == "QR-SV-022-01-2019-0003"
     assert file_on(ws, "QR-SV-022-02", "2026-11-02") == "QR-SV-022-02-2026-0003"
-    calls = ws.json("record", "import", "QR-SV-022-04", ws.root / "calls.csv", "--no-pdf")
+    calls = ws.json("record", "import", "QR-SV-022-04", ws.root / "calls.csv", "--no-pdf", "--again")
     assert [c["number"] for c in calls] == [f"QR-SV-022-04-2026-{n:04d}" for n in (4, 5, 6)]
     assert ws.json("purge", "--as-of", AS_OF, "--yes")["certificate"] == "DC-2026-0002"
     assert [d["certificate"] for d in ws.json("disposal", "list")] == ["DC-2026-0001", "DC-2026-0002"]
