@@ -447,9 +447,10 @@ def import_records(ws: Workspace, form_id: str, path: Path | str, *, actor: str,
     names = {f.name for f in form.fields} | {f.label for f in form.fields}
     unknown = [h for h in rows[0][1] if h not in names]
     if unknown:
+        from .inputs import key_name
         col = list(rows[0][1]).index(unknown[0]) + 1
-        raise QmsError(f"column {col} of the header is not a field name or label of {form.id}; expected: "
-                       + ", ".join(f.name for f in form.fields), file=path, row=1)
+        raise QmsError(f"column {col} of the header ({key_name(unknown[0])}) is not a field name or label of "
+                       f"{form.id}; expected: " + ", ".join(f.name for f in form.fields), file=path, row=1)
     # A missing required column is the header's fault, not the first data row's.
     missing = [f for f in form.fields if f.required and f.name not in rows[0][1] and f.label not in rows[0][1]]
     if missing:
