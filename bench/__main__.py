@@ -19,6 +19,7 @@ FULL = [
                 "--floor-records", "2000"]),
     ("search", ["bench.search", "--n", "100000"]),
     ("pdf", ["bench.pdf_convert", "--n", "50"]),
+    ("import with PDF", ["bench.import_pdf", "--rows", "1000"]),
     ("verify+purge 10k", ["bench.archive_ops", "--records", "10000"]),
     ("purge 100k", ["bench.archive_ops", "--records", "100000"]),
     ("start-up", ["bench.startup", "--runs", "7"]),
@@ -28,6 +29,7 @@ QUICK = [
                 "--floor-records", "300"]),
     ("search", ["bench.search", "--n", "5000"]),
     ("pdf", ["bench.pdf_convert", "--n", "6"]),
+    ("import with PDF", ["bench.import_pdf", "--rows", "150"]),
     ("verify+purge", ["bench.archive_ops", "--records", "2000"]),
     ("start-up", ["bench.startup", "--runs", "3"]),
 ]

@@ -541,7 +541,7 @@ def test_bad_input_is_refused_and_consumes_no_number(desk, case):
     # the next good filing gets the next number
     good = {"QR-SV-022-01": "notice.yaml", "QR-SV-022-02": "report.yaml", "QR-SV-022-07": "log.yaml"}
     if form_id == "QR-SV-022-04":
-        filed = desk.json("record", "import", form_id, write_csv(desk.root / "one.csv", phone_rows(1)), "--no-pdf")[0]
+        filed = desk.json("record", "import", form_id, write_csv(desk.root / "one.csv", phone_rows(1)), "--no-pdf", "--again")[0]
     else:
         filed = desk.json("record", "file", form_id, "--data", desk.root / good[form_id], "--no-pdf")
     assert filed["number"] == number(form_id, 2026, seq + 1)

@@ -20,6 +20,22 @@ from .dates import now_iso
 from .errors import QmsError
 
 MANIFEST = "manifest.json"
+# Customer names and phone numbers: readable by the owner and the group, never by others,
+# whatever the umask (the CLI also narrows the umask for files other libraries create).
+FILE_MODE, DIR_MODE = 0o640, 0o750
+
+
+def restrict(path: Path) -> None:
+    """Give a file or a whole folder the archive's modes (0640 files, 0750 folders)."""
+    if path.is_dir():
+        os.chmod(path, DIR_MODE)
+        for dirpath, dirnames, filenames in os.walk(path):
+            for d in dirnames:
+                os.chmod(os.path.join(dirpath, d), DIR_MODE)
+            for f in filenames:
+                os.chmod(os.path.join(dirpath, f), FILE_MODE)
+    else:
+        os.chmod(path, FILE_MODE)
 
 
 def sha256_file(path: Path) -> str:
@@ -51,6 +67,7 @@ def atomic_write(path: Path, data: bytes, *, replace: bool = False, sync: bool =
             if sync:
                 fh.flush()
                 os.fsync(fh.fileno())
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -126,6 +143,7 @@ class StagedFolder:
             if self.sync:
                 fh.flush()
                 os.fsync(fh.fileno())
+        restrict(self.path)
         if self.final.exists():
             raise QmsError("refusing to overwrite an archived folder", file=self.final)
         os.rename(self.path, self.final)
@@ -169,6 +187,7 @@ def add_files(folder: Path, files: dict[str, Path], *, move: bool = False) -> di
             shutil.copyfile(src, tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, dst)
         manifest.files[name] = _entry(dst)
         added[name] = manifest.files[name]["sha256"]

@@ -114,7 +114,13 @@ def open_catalog(path: Path, *, create: bool = True) -> Catalog:
         return Catalog(conn, None)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = _connect(str(path))
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.executescript(SCHEMA)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(SCHEMA)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        from .errors import QmsError
+        raise QmsError(f"the catalog cannot be opened ({exc}); it is derived from the journal: "
+                       "move it aside and run qms rebuild", file=path) from None
     return Catalog(conn, path)

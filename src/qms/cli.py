@@ -15,15 +15,26 @@ from .revisions import STATUSES
 
 
 class QmsGroup(click.Group):
-    """Turns a user-fixable QmsError into one line on stderr and exit status 1."""
+    """Turns a user-fixable QmsError into one line on stderr and exit status 1 (3 when the
+    work is done but PDFs are pending: see the README)."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except QmsError as exc:
-            err = click.ClickException(exc.format())
-            err.exit_code = exc.exit_code       # 1 user error, 3 integrity, 4 missing tool (README)
+            err = click.ClickException(exc.format().replace("\n", " "))
+            err.exit_code = getattr(exc, "exit_code", 1)
             raise err from None
+
+
+class FilePath(click.Path):
+    """click.Path, but a NUL in the name is one clear line (click's own check stats the path
+    and raises ValueError)."""
+
+    def convert(self, value, param, ctx):
+        if "\x00" in str(value):
+            raise QmsError("the file name contains a NUL character", field=param.name if param else None)
+        return super().convert(value, param, ctx)
 
 
 class Env:
@@ -83,11 +94,14 @@ class _Quiet:
 @click.pass_context
 def cli(ctx, workspace, actor):
     """qms — controlled documents and quality records (ISO 9001 / ISO 13485)."""
+    # Nothing qms (or SQLite, whoosh, LibreOffice under it) creates is readable by others,
+    # whatever the caller's umask: the archive holds customer names and phone numbers.
+    os.umask(os.umask(0) | 0o027)
     ctx.obj = Env(workspace, actor)
 
 
 @cli.command()
-@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("directory", type=FilePath(file_okay=False))
 def init(directory):
     """Create a new workspace in DIRECTORY from the packaged defaults."""
     from .workspace import init_workspace
@@ -103,7 +117,7 @@ def doc():
 
 
 @doc.command("check")
-@click.argument("source", type=click.Path())
+@click.argument("source", type=FilePath())
 @pass_env
 def doc_check(env, source):
     """Validate SOURCE.yaml; nothing is written."""
@@ -115,8 +129,8 @@ def doc_check(env, source):
 
 
 @doc.command("render")
-@click.argument("source", type=click.Path())
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="OUT.docx or OUT.pdf")
+@click.argument("source", type=FilePath())
+@click.option("-o", "--output", required=True, type=FilePath(), help="OUT.docx or OUT.pdf")
 @pass_env
 def doc_render(env, source, output):
     """Preview SOURCE.yaml as a draft (草稿) .docx or .pdf; the archive is not touched."""
@@ -126,7 +140,7 @@ def doc_render(env, source, output):
 
 
 @doc.command("submit")
-@click.argument("source", type=click.Path())
+@click.argument("source", type=FilePath())
 @click.option("--change", help="What changed (修订说明); required for a revision after release.")
 @click.option("--major", is_flag=True, help="A major change: next letter (A/3 → B/0).")
 @click.option("--json", "as_json", is_flag=True)
@@ -215,7 +229,7 @@ def doc_show(env, number, revision, as_of, as_json):
 @click.option("--as-of", metavar="DATE")
 @click.option("--status", type=click.Choice(STATUSES))
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx"]), default="table")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the list to a file.")
+@click.option("-o", "--output", type=FilePath(), help="Write the list to a file.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
 def doc_list(env, as_of, status, fmt, output, as_json):
@@ -225,7 +239,7 @@ def doc_list(env, as_of, status, fmt, output, as_json):
     if as_json:
         return emit(items, True)
     from .reports import master_list
-    text = master_list(items, fmt, output)
+    text = master_list(items, fmt, output, ws=env.ws)
     if text is not None:
         click.echo(text)
     elif output:
@@ -317,7 +331,7 @@ def form_show(env, form_id, as_json):
 
 @form.command("blank")
 @click.argument("form_id", metavar="ID")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.docx or FILE.pdf")
+@click.option("-o", "--output", required=True, type=FilePath(), help="FILE.docx or FILE.pdf")
 @pass_env
 def form_blank(env, form_id, output):
     """A blank printable form."""
@@ -332,9 +346,9 @@ def record():
 
 @record.command("file")
 @click.argument("form_id", metavar="ID")
-@click.option("--data", "data_file", required=True, type=click.Path(), help="FILE.yaml or FILE.json")
+@click.option("--data", "data_file", required=True, type=FilePath(), help="FILE.yaml or FILE.json")
 @click.option("--on", metavar="DATE", help="The date the record was made (default: the form's date field, else today).")
-@click.option("--attach", multiple=True, type=click.Path(), help="A file to keep with the record (repeatable).")
+@click.option("--attach", multiple=True, type=FilePath(), help="A file to keep with the record (repeatable).")
 @click.option("--no-pdf", is_flag=True, help="Skip the PDF/A rendition (qms record pdf --pending makes it later).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
@@ -347,17 +361,18 @@ def record_file(env, form_id, data_file, on, attach, no_pdf, as_json):
 
 @record.command("import")
 @click.argument("form_id", metavar="ID")
-@click.argument("path", type=click.Path())
+@click.argument("path", type=FilePath())
 @click.option("--on", metavar="DATE", help="Record date for every row (default: each row's date field).")
 @click.option("--no-pdf", is_flag=True, help="Defer PDF renditions (qms record pdf --pending).")
+@click.option("--again", is_flag=True, help="Import a file that was imported before (same SHA-256).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
-def record_import(env, form_id, path, on, no_pdf, as_json):
+def record_import(env, form_id, path, on, no_pdf, again, as_json):
     """File one record per row of a CSV or XLSX file; all rows or none."""
     from .records import import_records, read_rows
     total = len(read_rows(Path(path))) if Path(path).is_file() else 0
     with progress_bar(total, "filing") as bar:
-        filed = import_records(env.ws, form_id, path, actor=env.actor, on=on, pdf=not no_pdf,
+        filed = import_records(env.ws, form_id, path, actor=env.actor, on=on, pdf=not no_pdf, again=again,
                                progress=lambda n: bar.update(1))
     first, last = filed[0]["number"], filed[-1]["number"]
     emit([{"number": f["number"], "status": f["status"]} for f in filed], as_json,
@@ -368,7 +383,7 @@ def record_import(env, form_id, path, on, no_pdf, as_json):
 @click.option("--pending", is_flag=True, help="Every record still without a PDF (the default and only mode).")
 @pass_env
 def record_pdf(env, pending):
-    """Make the PDF/A renditions deferred by --no-pdf, in one LibreOffice run."""
+    """Make the PDF/A renditions deferred by --no-pdf (LibreOffice in chunks of 100)."""
     from .records import convert_pending
     done = convert_pending(env.ws, actor=env.actor)
     click.echo(f"converted {len(done)} records to PDF/A")
@@ -376,7 +391,7 @@ def record_pdf(env, pending):
 
 @record.command("sign")
 @click.argument("number")
-@click.option("--scan", required=True, type=click.Path(), help="The customer-signed scan, a PDF.")
+@click.option("--scan", required=True, type=FilePath(), help="The customer-signed scan, a PDF.")
 @click.option("--signer", required=True, help="Who signed (the customer's printed name).")
 @click.option("--signer-role", help="e.g. 用户代表")
 @click.option("--json", "as_json", is_flag=True)
@@ -390,7 +405,7 @@ def record_sign(env, number, scan, signer, signer_role, as_json):
 
 @record.command("amend")
 @click.argument("number")
-@click.option("--data", "data_file", required=True, type=click.Path())
+@click.option("--data", "data_file", required=True, type=FilePath())
 @click.option("--reason", required=True)
 @click.option("--no-pdf", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
@@ -560,7 +575,7 @@ def disposal_list_cmd(env, as_json):
 @cli.command("compile")
 @click.option("--form", "form_id", required=True, metavar="ID")
 @click.option("--year", required=True, type=int)
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="VOLUME.pdf")
+@click.option("-o", "--output", required=True, type=FilePath(), help="VOLUME.pdf")
 @pass_env
 def compile_cmd(env, form_id, year, output):
     """The yearly volume (每年汇编成册) of one form's records."""

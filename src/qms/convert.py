@@ -39,6 +39,18 @@ _PDFA_FILTER = 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value"
 _PDF_FILTER = "pdf:writer_pdf_Export"
 _RESTART_EXIT = 81  # soffice asks for a restart after first-time profile set-up
 
+# LibreOffice 7.4 stops silently (exit status 0) after 243 files in one --convert-to call:
+# never hand it more than this many at once. QMS_CONVERT_CHUNK lowers it (tests prove chunks).
+CHUNK = 100
+
+
+def chunk_size() -> int:
+    try:
+        return max(1, min(CHUNK, int(os.environ.get("QMS_CONVERT_CHUNK", CHUNK))))
+    except ValueError:
+        return CHUNK
+
+
 _lock = threading.Lock()           # one soffice at a time per process (one profile)
 _profile: Path | None = None
 _profile_pid: int | None = None
@@ -104,8 +116,16 @@ def to_pdf(docx_paths: list[Path], out_paths: list[Path] | None = None, *,
         names = [f"d{i:05d}{src.suffix.lower() or '.docx'}" for i, src in enumerate(sources)]
         for src, name in zip(sources, names):
             _link_or_copy(src.resolve(), indir / name)
-        result = _run_soffice(exe, indir, outdir, names, pdfa=pdfa, timeout=timeout,
-                              sources=sources)
+        size = chunk_size()
+        for start in range(0, len(names), size):
+            part = slice(start, start + size)
+            result = _run_soffice(exe, indir, outdir, names[part], pdfa=pdfa,
+                                  timeout=timeout * len(names[part]) / len(names) + 60.0,
+                                  sources=sources[part])
+            bad = [src for src, name in zip(sources[part], names[part])
+                   if not _looks_complete(outdir / (Path(name).stem + ".pdf"))]
+            if bad:
+                raise QmsError(_failure_message(bad, result), file=bad[0])
         produced = [outdir / (Path(n).stem + ".pdf") for n in names]
         bad = [src for src, pdf in zip(sources, produced) if not _looks_complete(pdf)]
         if bad:

@@ -8,35 +8,52 @@ import re
 from .errors import QmsError
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Records and documents of a quality system: anything outside is a typo (9999-12-31 plus a
+# 5-year retention would not even be a date).
+MIN_YEAR, MAX_YEAR = 1900, 2999
+
+
+def _in_range(day, text, **where):
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise QmsError(f"{text!r} is out of range: expected a year from {MIN_YEAR} to {MAX_YEAR}", **where)
+    return day
 
 
 def parse_date(value, *, file=None, field=None, line=None, row=None) -> dt.date:
     """Parse an ISO date (YAML may already give a date). Impossible dates are errors."""
+    where = {"file": file, "field": field, "line": line, "row": row}
     if isinstance(value, dt.datetime):
-        return value.date()
+        return _in_range(value.date(), value.date().isoformat(), **where)
     if isinstance(value, dt.date):
-        return value
+        return _in_range(value, value.isoformat(), **where)
     text = str(value).strip()
+    if len(text) > 40:
+        raise QmsError(f"expected a date as YYYY-MM-DD, got {len(text)} characters", **where)
     if not _ISO_DATE.match(text):
         raise QmsError(f"expected a date as YYYY-MM-DD, got {text!r}", file=file, field=field, line=line, row=row)
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise QmsError(f"{text!r} is not a real calendar date", file=file, field=field, line=line, row=row) from None
+    return _in_range(day, text, **where)
 
 
 def parse_datetime(value, *, file=None, field=None, line=None, row=None) -> dt.datetime:
     """Parse 'YYYY-MM-DD HH:MM[:SS]' or 'YYYY-MM-DDTHH:MM[:SS]'."""
+    where = {"file": file, "field": field, "line": line, "row": row}
     if isinstance(value, dt.datetime):
-        return value
+        return _in_range(value, value.isoformat(), **where)
     if isinstance(value, dt.date):
-        return dt.datetime.combine(value, dt.time())
+        return _in_range(dt.datetime.combine(value, dt.time()), value.isoformat(), **where)
     text = str(value).strip().replace(" ", "T", 1)
     try:
-        return dt.datetime.fromisoformat(text)
+        if len(text) > 40:
+            raise ValueError
+        moment = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise QmsError(f"expected a date and time as YYYY-MM-DD HH:MM, got {value!r}",
-                       file=file, field=field, line=line, row=row) from None
+        from .inputs import short
+        raise QmsError(f"expected a date and time as YYYY-MM-DD HH:MM, got {short(value)}", **where) from None
+    return _in_range(moment, text, **where)
 
 
 def today() -> dt.date:

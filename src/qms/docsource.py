@@ -13,9 +13,17 @@ from pathlib import Path
 
 from .errors import QmsError
 from .workspace import Workspace
-from .yamlsrc import YamlSource, load_yaml
+from .inputs import read_text, short
+from .yamlsrc import YamlSource, check_keys, load_yaml
 
 REQUIRED = ("number", "title", "kind", "department", "sections")
+# The keys each mapping of a source may hold: anything else is refused with the nearest match.
+SOURCE_KEYS = REQUIRED + ("title_en", "basis", "terms", "references", "records")
+SECTION_KEYS = ("title", "body", "table", "tables", "sections")
+TABLE_KEYS = ("caption", "title", "columns", "rows")
+TERM_KEYS = ("term", "name", "definition", "text")
+REFERENCE_KEYS = ("number", "title")
+RECORD_KEYS = ("id", "form", "number", "title")
 TYPED_CLAUSE = re.compile(r"^\s*\d+(\.\d+)*\s*[.、．]?\s+(?=\S)|^\s*\d+(\.\d+)+(?=[^\d.])")
 
 
@@ -74,7 +82,13 @@ def _text(src: YamlSource, value, *path, what="text") -> str:
         return ""
     if isinstance(value, bool) or isinstance(value, (dict, list)):
         raise src.error(f"expected {what}, got {type(value).__name__}", *path)
-    return str(value).strip()
+    text = str(value)
+    from .inputs import _CONTROL
+    bad = _CONTROL.search(text)
+    if bad:     # escaped in the YAML ("\v"): reaches the value itself
+        raise src.error(f"a control character (U+{ord(bad.group()):04X}) is not allowed in text; "
+                        "delete it or retype the text", *path)
+    return text.strip()
 
 
 def _paragraphs(src: YamlSource, value, *path) -> list[str]:
@@ -92,6 +106,7 @@ def _paragraphs(src: YamlSource, value, *path) -> list[str]:
 def _table(src: YamlSource, value, *path) -> Table:
     if not isinstance(value, dict):
         raise src.error("expected a table mapping with columns and rows", *path)
+    check_keys(src, value, TABLE_KEYS, *path)
     columns = value.get("columns")
     if not isinstance(columns, list) or not columns:
         raise src.error("expected a non-empty list of column titles", *path, "columns")
@@ -124,6 +139,7 @@ def _section(src: YamlSource, value, warnings: list[str], *path) -> Section:
         return Section(title="", body=_paragraphs(src, value, *path))
     if not isinstance(value, dict):
         raise src.error("expected a section with title and/or body", *path)
+    check_keys(src, value, SECTION_KEYS, *path)
     if not any(k in value for k in ("title", "body", "table", "tables", "sections")):
         raise src.error("a section needs a title and/or body (or a table or sections)", *path)
     title = _text(src, value.get("title"), *path, "title")
@@ -154,6 +170,8 @@ def _terms(src: YamlSource, value) -> list[Term]:
     out = []
     for i, item in enumerate(value):
         if isinstance(item, dict):
+            if len(item) > 1 or any(k in TERM_KEYS for k in item):    # not the one-pair {术语: 定义} form
+                check_keys(src, item, TERM_KEYS, "terms", i)
             term = item.get("term") or item.get("name")
             if term is None and len(item) == 1:
                 term, definition = next(iter(item.items()))
@@ -178,6 +196,7 @@ def _references(src: YamlSource, value, pattern: str) -> list[Reference]:
     out = []
     for i, item in enumerate(value):
         if isinstance(item, dict):
+            check_keys(src, item, REFERENCE_KEYS, "references", i)
             out.append(Reference(_text(src, item.get("number"), "references", i, "number"),
                                  _text(src, item.get("title"), "references", i, "title")))
         else:
@@ -198,6 +217,7 @@ def _records(src: YamlSource, value) -> list[FormRef]:
     out = []
     for i, item in enumerate(value):
         if isinstance(item, dict):
+            check_keys(src, item, RECORD_KEYS, "records", i)
             fid = item.get("id") or item.get("form") or item.get("number") or ""
             out.append(FormRef(_text(src, fid, "records", i, "id"), _text(src, item.get("title"), "records", i)))
         else:
@@ -209,14 +229,15 @@ def parse_source(src: YamlSource, ws: Workspace) -> DocumentSource:
     data = src.data
     if not isinstance(data, dict):
         raise QmsError("expected a mapping with number, title, kind, department, sections", file=src.path)
+    check_keys(src, data, SOURCE_KEYS)
     for key in REQUIRED:
         if key not in data or data[key] in (None, "", []):
             what = "a list of sections" if key == "sections" else "text"
             raise QmsError(f"missing required field; expected {what}", file=src.path, field=key,
                            line=src.line(key))
     number = _text(src, data["number"], "number")
-    if not re.match(ws.config.number_pattern, number):
-        raise src.error(f"{number!r} does not match the document number pattern "
+    if not re.match(ws.config.number_pattern, number) or not _safe_number(number):
+        raise src.error(f"{short(number)} does not match the document number pattern "
                         f"{ws.config.number_pattern} (e.g. QP-SC-015)", "number")
     kind_text = _text(src, data["kind"], "kind")
     kind = ws.kind(kind_text)
@@ -236,10 +257,17 @@ def parse_source(src: YamlSource, ws: Workspace) -> DocumentSource:
         records=_records(src, data.get("records")), warnings=warnings)
 
 
+def _safe_number(number: str) -> bool:
+    """A document number names its archive folder: whatever the configured pattern allows,
+    never a path separator, '..' or a control character."""
+    from .inputs import _SAFE_ID
+    return bool(_SAFE_ID.match(number)) and ".." not in number
+
+
 def load_source(path: Path | str, ws: Workspace) -> DocumentSource:
     src = load_yaml(path)
     doc = parse_source(src, ws)
-    doc.text = Path(path).read_text(encoding="utf-8")
+    doc.text = read_text(path, what="YAML file")
     return doc
 
 

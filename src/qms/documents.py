@@ -43,7 +43,10 @@ _doc_row, _revisions, _approvals, _status_map = doc_row, revisions, approvals, s
 
 
 def _doc_folder(ws: Workspace, number: str, revision: str) -> Path:
-    return ws.archive_dir / "documents" / number / folder_name(revision)
+    from .inputs import inside, safe_id
+    folder = ws.archive_dir / "documents" / safe_id(number, "document number") / folder_name(revision)
+    inside(folder, ws.archive_dir, "document folder")
+    return folder
 
 
 # ---------------------------------------------------------------- reading sources
@@ -118,23 +121,22 @@ def _render_docx(ws: Workspace, ctx: dict, out: Path) -> Path:
 
 def preview(ws: Workspace, source: Path | str, out: Path | str) -> Path:
     """Render a source as a draft (草稿) preview, .docx or .pdf; the archive is not touched."""
+    from . import outputs
+    out = outputs.check(ws, out, (".docx", ".pdf"))
     doc = load_source(source, ws)
-    out = Path(out)
     suffix = out.suffix.lower()
-    if suffix not in (".docx", ".pdf"):
-        raise QmsError("expected an output file ending in .docx or .pdf", file=out)
     ctx = render_context(ws, doc, revision="草稿", draft=True)
     with tempfile.TemporaryDirectory(prefix="qms-preview-") as tmp:
         docx = Path(tmp) / f"{doc.number}_draft.docx"
         _render_docx(ws, ctx, docx)
         if suffix == ".docx":
-            shutil.copyfile(docx, out)
-            return out
+            return outputs.install(ws, docx, out)
         from .convert import to_pdf
         from .stamp import stamp_pdf
         (pdf,) = to_pdf([docx], pdfa=False)
-        stamp_pdf(pdf, out, "草稿 DRAFT", style="draft")
-    return out
+        stamped = Path(tmp) / "stamped.pdf"
+        stamp_pdf(pdf, stamped, "草稿 DRAFT", style="draft")
+        return outputs.install(ws, stamped, out)
 
 
 # ---------------------------------------------------------------- state changes

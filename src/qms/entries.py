@@ -88,8 +88,8 @@ def _pdf_texts(ws: Workspace, cat: Catalog, number: str, folder: Path) -> list[s
 def reindex(ws: Workspace, cat: Catalog, *, documents: set[str], records: set[str], gone: set[str]) -> None:
     """Bring the index up to date for these numbers (derived state: a failure here is
     reported by verify and fixed by `qms reindex`, never undoes the change)."""
-    from .index import SearchIndex
-    idx = SearchIndex(ws.index_dir)
+    from .search import open_index     # checks the index's hash list before whoosh opens it
+    idx = open_index(ws)
     items = [document_entry(ws, cat, n) for n in sorted(documents)
              if cat.one("SELECT 1 FROM documents WHERE number=?", n)]
     items += record_entries(ws, cat, sorted(records - gone))

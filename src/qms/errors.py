@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 class QmsError(Exception):
@@ -32,7 +35,9 @@ class QmsError(Exception):
         if self.field:
             where.append(f"field '{self.field}'")
         prefix = ", ".join(where)
-        return f"{prefix}: {self.message}" if prefix else self.message
+        text = f"{prefix}: {self.message}" if prefix else self.message
+        # one line, whatever a file name or value holds: control characters are shown escaped
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 # The ladder: what kind of problem, and the exit status a script can rely on (README, "Exit status").

@@ -15,11 +15,18 @@ from pathlib import Path
 from .dates import parse_date, parse_datetime
 from .errors import QmsError
 from .workspace import Workspace
-from .yamlsrc import YamlSource, load_yaml
+from .inputs import control_char_error, key_name, safe_id, short
+from .yamlsrc import YamlSource, check_keys, load_yaml
 
 FIELD_TYPES = ("text", "date", "datetime", "number", "choice", "table", "signature")
 _PERIOD = re.compile(r"^\s*(\d+)\s*([ymd])\s*$", re.I)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# The keys a form schema's mappings may hold; anything else is refused with the nearest match.
+FORM_KEYS = ("id", "title", "title_en", "procedure", "date_field", "numbering", "retention",
+             "signature_required", "template", "note", "fields")
+FIELD_KEYS = ("name", "label", "type", "required", "searchable", "choices", "columns")
+COLUMN_KEYS = ("name", "label", "type")
+RETENTION_KEYS = ("period", "from")
 
 
 @dataclass
@@ -114,6 +121,7 @@ def _field(src: YamlSource, raw, i: int) -> FormField:
     path = ("fields", i)
     if not isinstance(raw, dict):
         raise src.error("expected a field mapping with name, label, type", *path)
+    check_keys(src, raw, FIELD_KEYS, *path)
     name = raw.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
         raise src.error("expected a field name of letters, digits and _", *path, "name")
@@ -135,6 +143,7 @@ def _field(src: YamlSource, raw, i: int) -> FormField:
             if isinstance(c, str):
                 f.columns.append(Column(name=c, label=c))
             elif isinstance(c, dict) and c.get("name"):
+                check_keys(src, c, COLUMN_KEYS, *path, "columns", j)
                 ctype = c.get("type", "text")
                 if ctype not in ("text", "number", "date"):
                     raise src.error(f"unknown column type {ctype!r}; expected text, number or date",
@@ -149,9 +158,12 @@ def parse_form(src: YamlSource, ws: Workspace) -> FormSchema:
     data = src.data
     if not isinstance(data, dict):
         raise QmsError("expected a form mapping with id, title, fields", file=src.path)
+    check_keys(src, data, FORM_KEYS)
     for key in ("id", "title", "fields"):
         if not data.get(key):
             raise QmsError("missing required field", file=src.path, field=key, line=src.line(key))
+    # the id names the records' folders: validated before any path is built from it
+    safe_id(data["id"], "form id", file=src.path, field="id", line=src.line("id"))
     if not isinstance(data["fields"], list):
         raise src.error("expected a list of fields", "fields")
     fields = [_field(src, f, i) for i, f in enumerate(data["fields"])]
@@ -163,6 +175,8 @@ def parse_form(src: YamlSource, ws: Workspace) -> FormSchema:
     ret = data.get("retention") or ws.config.record_retention
     if not isinstance(ret, dict):
         raise src.error("expected {period: 5y, from: filed | year_end | field:<name>}", "retention")
+    if "retention" in data:
+        check_keys(src, ret, RETENTION_KEYS, "retention")
     period = str(ret.get("period", "5y")).strip().lower()
     if period != "permanent" and not _PERIOD.match(period):
         raise src.error(f"period {period!r} is not like 5y, 18m or 30d (or permanent)", "retention", "period")
@@ -187,6 +201,8 @@ def parse_form(src: YamlSource, ws: Workspace) -> FormSchema:
     except (KeyError, ValueError, IndexError) as exc:
         raise src.error(f"numbering pattern {numbering!r} is not valid ({exc}); "
                         "use {form}, {year}, {month}, {seq:04d}", "numbering") from None
+    safe_id(numbering.format(form=str(data["id"]), year=2026, seq=1, month=1), "a record number made by the pattern",
+            file=src.path, field="numbering", line=src.line("numbering"))
     if "{seq" not in numbering:
         raise src.error("numbering pattern needs {seq} (e.g. {form}-{year}-{seq:04d})", "numbering")
     template = str(data.get("template") or "record.docx")
@@ -231,6 +247,7 @@ def load_forms_quietly(ws: Workspace) -> dict[str, FormSchema]:
 
 
 def load_form(ws: Workspace, form_id: str) -> FormSchema:
+    safe_id(form_id, "form id", field="form")
     path = ws.schemas_dir / f"{form_id}.yaml"
     if path.is_file():
         form = _load(path, ws)
@@ -239,7 +256,7 @@ def load_form(ws: Workspace, form_id: str) -> FormSchema:
     forms = load_forms(ws)
     if form_id not in forms:
         known = ", ".join(f"{f.id} {f.title}" for f in forms.values()) or "none"
-        raise QmsError(f"unknown form {form_id!r}; known forms: {known}", field="form")
+        raise QmsError(f"unknown form {short(form_id)}; known forms: {known}", field="form")
     return forms[form_id]
 
 
@@ -267,7 +284,18 @@ def _number(value, **where):
 def _scalar_text(value, **where) -> str:
     if isinstance(value, (dict, list)):
         raise QmsError(f"expected text, got a {'mapping' if isinstance(value, dict) else 'list'}", **where)
-    return str(value).strip()
+    text = str(value)
+    # escaped in YAML ("\v") or JSON ("\u000b"), a control character reaches the value itself
+    err = control_char_error(text.replace("\r\n", "\n"), **{k: v for k, v in where.items() if k != "line"})
+    if err is not None:
+        raise QmsError(f"a control character (U+{ord(_first_control(text)):04X}) is not allowed in text; "
+                       "delete it or retype the text", **where)
+    return text.strip()
+
+
+def _first_control(text: str) -> str:
+    from .inputs import _CONTROL
+    return _CONTROL.search(text).group()
 
 
 def _empty(value) -> bool:
@@ -293,7 +321,8 @@ def validate_data(form: FormSchema, data, *, file=None, row: int | None = None,
         f = form.field(str(key)) or by_label.get(str(key))
         if f is None:
             names = ", ".join(x.name for x in form.fields)
-            raise QmsError(f"unknown field for {form.id} {form.title}; expected one of: {names}", **where(str(key)))
+            raise QmsError(f"unknown field for {form.id} {form.title}; expected one of: {names}",
+                           **{**where(str(key)), "field": key_name(key)})
         if _empty(value):
             continue
         w = where(str(key))

@@ -61,6 +61,7 @@ from whoosh.qparser import QueryParser, plugins, syntax
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import LockError, PostingPool, SegmentWriter
 
+from qms import indexseal
 from qms.errors import QmsError
 
 # Bump when the schema or the analysis changes: an old index must be rebuilt.
@@ -1535,6 +1536,7 @@ class _BatchContext:
             self.batch.cancel()
         else:
             self.batch.commit()
+            indexseal.seal(self._owner.path)
         return False
 
 
@@ -1614,20 +1616,33 @@ class SearchIndex:
     Not thread-safe: give each thread its own SearchIndex.
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, rebuild_source: Callable[[], Iterable[IndexDoc]] | None = None):
         self.path = Path(path)
         self._ix = None
         self._searcher = None
+        # Where the documents come from when the folder must be rebuilt because its files are
+        # not the ones qms wrote (see qms.indexseal); without it such an index is an error.
+        self._rebuild_source = rebuild_source
+        self.untrusted: str | None = None     # why the index was rebuilt on opening, if it was
 
     # -- opening ------------------------------------------------------------
     def _index(self):
         if self._ix is None:
-            self._ix = self._open_or_create(self.path)
+            try:
+                self._ix = self._open_or_create(self.path)
+            except indexseal.UntrustedIndex as exc:
+                if self._rebuild_source is None:
+                    raise
+                self.untrusted = exc.why
+                self.rebuild(self._rebuild_source())
+                self._ix = self._open_or_create(self.path)
         return self._ix
 
     @staticmethod
     def _open_or_create(path: Path):
         vfile = path / _VERSION_FILE
+        if path.is_dir():
+            indexseal.check(path)        # before whoosh reads (unpickles) a single byte
         if path.is_dir() and index.exists_in(str(path)):
             version = vfile.read_text().strip() if vfile.exists() else ""
             if version != INDEX_VERSION:
@@ -1641,6 +1656,7 @@ class SearchIndex:
         path.mkdir(parents=True, exist_ok=True)
         ix = index.create_in(str(path), _schema())
         vfile.write_text(INDEX_VERSION + "\n")
+        indexseal.seal(path)
         return ix
 
     def _get_searcher(self):
@@ -1758,6 +1774,7 @@ class SearchIndex:
             self.path.rename(old)
         tmp.rename(self.path)
         shutil.rmtree(old, ignore_errors=True)
+        indexseal.seal(self.path)
         return count
 
     # -- reading ------------------------------------------------------------

@@ -14,16 +14,20 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import audit
 from .archive import read_manifest
 from .catalog import Catalog, open_catalog
 from .dates import cn_date, now_iso, parse_date, today
 from .errors import QmsError
 from .forms import FormSchema, format_value, load_form, validate_data
 from .workspace import Workspace
+from .inputs import short
 from .writer import writing
 from .yamlsrc import dump_yaml, load_yaml
 
 from .entries import SCAN_NAME  # noqa: E402  (one name for the scan everywhere)
+
+MAX_IMPORT_BYTES = 100 * 1024 * 1024     # a CSV/XLSX import: far above 10,000 rows
 
 
 @dataclass
@@ -46,20 +50,33 @@ class Change:
 
 def _read_data_file(path: Path):
     """Record data from YAML or JSON; returns (data, YamlSource or None)."""
-    if not path.exists():
-        raise QmsError("file not found", file=path)
     if path.suffix.lower() == ".json":
-        try:
-            return json.loads(path.read_text(encoding="utf-8")), None
-        except json.JSONDecodeError as exc:
-            raise QmsError(f"malformed JSON: {exc.msg}", file=path, line=exc.lineno) from None
+        return _read_json(path), None
     src = load_yaml(path)
     return src.data, src
 
 
+def _read_json(path: Path):
+    """JSON record data, bounded like YAML: size, encoding, control characters, depth, digits."""
+    from .inputs import MAX_NUMBER_DIGITS, check_depth, read_text
+
+    def big_int(text):
+        if len(text) > MAX_NUMBER_DIGITS:
+            raise QmsError(f"a number of {len(text)} digits is too long; quote it if it is text", file=path)
+        return int(text)
+    try:
+        data = json.loads(read_text(path, what="JSON file"), parse_int=big_int)
+    except json.JSONDecodeError as exc:
+        raise QmsError(f"malformed JSON: {exc.msg}", file=path, line=exc.lineno) from None
+    except RecursionError:
+        raise QmsError("malformed JSON: nested too deeply", file=path) from None
+    check_depth(data, file=path)
+    return data
+
+
 def record_date_for(form: FormSchema, data: dict, on: str | dt.date | None) -> dt.date:
     """The date the record was made: --on, else the form's date field, else today."""
-    if on:
+    if on is not None:
         return on if isinstance(on, dt.date) else parse_date(on, field="on")
     if form.date_field and data.get(form.date_field):
         return dt.date.fromisoformat(str(data[form.date_field])[:10])
@@ -77,9 +94,22 @@ def prepare(ws: Workspace, form_id: str, data_file: Path | str, *, on=None,
         a = Path(a)
         if not a.is_file():
             raise QmsError("attachment not found", file=a, field="attach")
+        _check_attachment_name(a)
         atts.append(a)
+    if len({a.name for a in atts}) != len(atts):
+        raise QmsError("two attachments have the same file name; rename one", field="attach")
     return Filing(form=form, data=data, record_date=record_date_for(form, data, on), attachments=atts,
                   origin=str(path))
+
+
+def _check_attachment_name(a: Path) -> None:
+    """An attachment keeps its name inside the record folder: never one qms gives meaning to."""
+    from .archive import MANIFEST
+    from .inputs import control_char_error
+    name = a.name
+    if name == MANIFEST or name.startswith(".") or control_char_error(name) is not None or len(name) > 200:
+        raise QmsError(f"an attachment may not be called {short(name)} (reserved, hidden or unprintable); "
+                       "rename the file", file=a, field="attach")
 
 
 # ------------------------------------------------------------------ rendering
@@ -134,20 +164,16 @@ def _col_field(col):
 
 def blank_form(ws: Workspace, form_id: str, out: Path | str) -> Path:
     """A blank printable form (.docx or .pdf) for filling by hand."""
+    from . import outputs
+    out = outputs.check(ws, out, (".docx", ".pdf"))
     form = load_form(ws, form_id)
-    out = Path(out)
-    if out.suffix.lower() not in (".docx", ".pdf"):
-        raise QmsError("expected an output file ending in .docx or .pdf", file=out)
     with tempfile.TemporaryDirectory(prefix="qms-blank-") as tmp:
         docx = Path(tmp) / f"{form.id}.docx"
         _renderer(ws, form).render(record_context(ws, form, {}, blank=True), docx)
-        if out.suffix.lower() == ".docx":
-            shutil.copyfile(docx, out)
-        else:
+        if out.suffix.lower() == ".pdf":
             from .convert import to_pdf
-            (pdf,) = to_pdf([docx])
-            shutil.copyfile(pdf, out)
-    return out
+            (docx,) = to_pdf([docx])
+        return outputs.install(ws, docx, out)
 
 
 # ------------------------------------------------------------------ filing
@@ -162,7 +188,11 @@ def _sequence_key(form: FormSchema, day: dt.date) -> str:
 
 
 def _folder(ws: Workspace, form_id: str, number: str, day: dt.date, version: int) -> Path:
-    return ws.archive_dir / "records" / form_id / str(day.year) / number / f"v{version}"
+    from .inputs import inside, safe_id
+    folder = (ws.archive_dir / "records" / safe_id(form_id, "form id") / str(day.year)
+              / safe_id(number, "record number") / f"v{version}")
+    inside(folder, ws.archive_dir, "record folder")
+    return folder
 
 
 def _data_doc(filing: Filing, number: str, version: int, actor: str, at: str, reason: str = "") -> bytes:
@@ -199,7 +229,7 @@ def _customer(filing: Filing) -> str:
 
 
 def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool = True,
-                  progress=None, batch: str | None = None) -> list[dict]:
+                  progress=None, batch: str | None = None, extra: dict | None = None) -> list[dict]:
     """Number, render and stage every record, log them in one batch, then place them.
 
     Either every record is filed or none is (and no number is consumed)."""
@@ -237,7 +267,8 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
                                     "status": status, "version": 1, "folder": rel, "origin": filing.origin,
                                     "seq": seq, "sequence": key, "retention_until": _retention_until(filing),
                                     "customer": _customer(filing), "pdf_pending": not pdf_done,
-                                    **({"batch": batch} if batch else {}), **st.promise_since(mark)}})
+                                    **({"batch": batch} if batch else {}), **(extra or {}),
+                                    **st.promise_since(mark)}})
             filed.append({"number": number, "status": status, "form": filing.form.id,
                           "record_date": filing.record_date.isoformat(), "folder": rel})
             if progress:
@@ -257,41 +288,50 @@ def file_record(ws: Workspace, form_id: str, data_file, *, actor: str, on=None, 
 
 def read_rows(path: Path) -> list[tuple[int, dict]]:
     """(row number in the file, {header: value}) for each data row of a CSV or XLSX file."""
-    if not path.is_file():
-        raise QmsError("file not found", file=path)
+    from .inputs import control_char_error, decode, read_bytes
     suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx", ".xlsm"):
+        raise QmsError("expected a .csv or .xlsx file", file=path)
+    data = read_bytes(path, limit=MAX_IMPORT_BYTES, what="import file")
     if suffix == ".csv":
         import csv
         import io
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            try:
-                text = path.read_text(encoding="gb18030")   # Excel on Chinese Windows saves CSV as GBK
-            except UnicodeDecodeError:
-                raise QmsError("not UTF-8 or GB18030 text", file=path) from None
+        # UTF-8 (BOM or not), UTF-16 with BOM, else GB18030: Excel on Chinese Windows saves GBK
+        text = decode(data, path)
+        err = control_char_error(text.replace("\r\n", "\n"), file=path)
+        if err is not None:
+            raise err
         # Not splitlines(): a quoted cell may span lines (numbered steps typed in Excel) and keeps
         # its line breaks; `lines` is where each row starts in the file, for error messages.
         reader = csv.reader(io.StringIO(text, newline=""))
         rows, lines, end = [], [], 0
-        for r in reader:
-            rows.append(r)
-            lines.append(end + 1)
-            end = reader.line_num
-    elif suffix in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
         try:
-            wb = load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:   # openpyxl raises many types for a damaged file
-            raise QmsError(f"cannot read the workbook: {exc}", file=path) from None
-        rows = [["" if v is None else v for v in r] for r in wb.worksheets[0].iter_rows(values_only=True)]
-        lines = list(range(1, len(rows) + 1))
-        wb.close()
+            for r in reader:
+                rows.append(r)
+                lines.append(end + 1)
+                end = reader.line_num
+        except csv.Error as exc:
+            limit = csv.field_size_limit()
+            why = (f"a cell is longer than {limit // 1024} KiB" if "field larger" in str(exc)
+                   else f"not valid CSV ({exc})")
+            raise QmsError(why, file=path, line=end + 1) from None
     else:
-        raise QmsError("expected a .csv or .xlsx file", file=path)
+        rows = _xlsx_rows(path, data)
+        lines = list(range(1, len(rows) + 1))
     if not rows or not any(str(c).strip() for c in rows[0]):
         raise QmsError("the file has no header row", file=path, row=1)
     header = [str(h).strip() for h in rows[0]]
+    seen: dict[str, int] = {}
+    for j, h in enumerate(header, 1):
+        if not h:
+            if any(j <= len(r) and str(r[j - 1]).strip() for r in rows[1:]):
+                raise QmsError(f"column {j} has no header but holds values; name it or delete it",
+                               file=path, row=1)
+            continue
+        if h in seen:
+            raise QmsError(f"column {j} repeats the header of column {seen[h]}; each field once",
+                           file=path, row=1, field=h[:60])
+        seen[h] = j
     out = []
     for i, r in zip(lines[1:], rows[1:]):
         if not any(str(c).strip() for c in r):
@@ -302,19 +342,88 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
     return out
 
 
+# An .xlsx is a zip: refuse before openpyxl inflates anything that could not be a real sheet.
+XLSX_MAX_UNPACKED = 200 * 1024 * 1024
+XLSX_MAX_RATIO = 200
+XLSX_MAX_MEMBERS = 2000
+
+
+def _xlsx_rows(path: Path, data: bytes) -> list[list]:
+    import io
+    import zipfile
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, ValueError, EOFError):
+        raise QmsError("not an .xlsx workbook (not a zip archive)", file=path) from None
+    if len(infos) > XLSX_MAX_MEMBERS:
+        raise QmsError(f"the workbook holds {len(infos)} parts; refusing more than {XLSX_MAX_MEMBERS}", file=path)
+    total = sum(i.file_size for i in infos)
+    if total > XLSX_MAX_UNPACKED:
+        raise QmsError(f"the workbook unpacks to {total // 1048576} MB; refusing more than "
+                       f"{XLSX_MAX_UNPACKED // 1048576} MB", file=path)
+    for i in infos:
+        if i.file_size > 1048576 and i.file_size > XLSX_MAX_RATIO * max(i.compress_size, 1):
+            raise QmsError(f"part {i.filename[:60]!r} unpacks {i.file_size // max(i.compress_size, 1)} times "
+                           "its size (a zip bomb?); refusing it", file=path)
+    from openpyxl import load_workbook
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            rows = [["" if v is None else v for v in r] for r in wb.worksheets[0].iter_rows(values_only=True)]
+        finally:
+            wb.close()
+    except QmsError:
+        raise
+    except Exception as exc:   # openpyxl raises many types for a damaged file
+        raise QmsError(f"cannot read the workbook ({type(exc).__name__})", file=path) from None
+    from .inputs import control_char_error
+    for n, r in enumerate(rows, 1):
+        for v in r:
+            if isinstance(v, str):
+                err = control_char_error(v, file=path, row=n)
+                if err is not None:
+                    err.line = None
+                    raise err
+    return rows
+
+
+def _previous_import(ws: Workspace, digest: str) -> str | None:
+    """'QR-…-0001 … QR-…-0300 on 2026-11-30' when a file with this SHA-256 was imported before."""
+    hits = [e for e in audit.read(ws.audit_path)
+            if e.action == "record.file" and (e.data or {}).get("source_sha256") == digest]
+    if not hits:
+        return None
+    return f"{hits[0].target} … {hits[-1].target} on {hits[0].at[:10]}" if len(hits) > 1 \
+        else f"{hits[0].target} on {hits[0].at[:10]}"
+
+
 def import_records(ws: Workspace, form_id: str, path: Path | str, *, actor: str, on=None, pdf: bool = True,
-                   progress=None) -> list[dict]:
-    """Validate every row first; file all or none; convert PDFs in one LibreOffice run at the end."""
+                   progress=None, again: bool = False) -> list[dict]:
+    """Validate every row first; file all or none; convert PDFs in chunks at the end.
+
+    A file already imported (same SHA-256, found in the journal) is refused unless `again`:
+    a retry after a failure must never file its rows twice. When the records are filed but
+    PDFs fail, PdfPending (exit status 3) says how many are filed and how many wait."""
+    import hashlib
+    from .inputs import read_bytes
     form = load_form(ws, form_id)
     path = Path(path)
+    digest = hashlib.sha256(read_bytes(path, limit=MAX_IMPORT_BYTES, what="import file")).hexdigest()
+    if not again:
+        before = _previous_import(ws, digest)
+        if before:
+            raise QmsError(f"already imported as {before}; use --again to import it once more", file=path)
     rows = read_rows(path)
     if not rows:
         raise QmsError("no data rows to import", file=path)
     names = {f.name for f in form.fields} | {f.label for f in form.fields}
     unknown = [h for h in rows[0][1] if h not in names]
     if unknown:
-        raise QmsError(f"unknown column {unknown[0]!r} in the header; expected field names of {form.id}: "
-                       + ", ".join(f.name for f in form.fields), file=path, row=1, field=unknown[0])
+        from .inputs import key_name
+        col = list(rows[0][1]).index(unknown[0]) + 1
+        raise QmsError(f"column {col} of the header ({key_name(unknown[0])}) is not a field name or label of "
+                       f"{form.id}; expected: " + ", ".join(f.name for f in form.fields), file=path, row=1)
     # A missing required column is the header's fault, not the first data row's.
     missing = [f for f in form.fields if f.required and f.name not in rows[0][1] and f.label not in rows[0][1]]
     if missing:
@@ -330,9 +439,15 @@ def import_records(ws: Workspace, form_id: str, path: Path | str, *, actor: str,
             exc.row = None
             raise QmsError(f"row {n} (line {line} of the file): {exc.message}", file=path, field=exc.field) from None
     batch = f"import-{now_iso()}"
-    filed = file_records(ws, filings, actor=actor, pdf=False, progress=progress, batch=batch)
+    filed = file_records(ws, filings, actor=actor, pdf=False, progress=progress, batch=batch,
+                         extra={"source_sha256": digest})
     if pdf:
-        convert_pending(ws, actor=actor, numbers=[f["number"] for f in filed])
+        try:
+            convert_pending(ws, actor=actor, numbers=[f["number"] for f in filed])
+        except PdfPending as exc:
+            raise PdfPending(f"{len(filed)} records filed; PDFs pending for {len(exc.pending)} — run "
+                             f"`qms record pdf --pending` ({exc.message})",
+                             converted=exc.converted, pending=exc.pending) from None
     return filed
 
 
@@ -346,22 +461,59 @@ def convert_pending(ws: Workspace, *, actor: str, numbers: list[str] | None = No
             rows = [w.cat.one("SELECT number, folder FROM records WHERE number=? AND pdf_pending=1", n)
                     for n in numbers]
             rows = [r for r in rows if r]
+    if not rows:
+        return []
+    from .convert import chunk_size
+    done: list[str] = []
+    failed: list[str] = []
+    first_error: QmsError | None = None
+    size = chunk_size()
+    # One LibreOffice call and one journal batch per chunk: a chunk that fails leaves its records
+    # pending (for `qms record pdf --pending`) and the others are kept.
+    for start in range(0, len(rows), size):
+        chunk = rows[start:start + size]
+        try:
+            done += _convert_chunk(ws, chunk, actor=actor, progress=progress, offset=len(done))
+        except QmsError as exc:
+            failed += [r["number"] for r in chunk]
+            first_error = first_error or exc
+    if failed:
+        raise PdfPending(f"converted {len(done)} records to PDF/A; PDFs still pending for {len(failed)} "
+                         f"(e.g. {failed[0]}): {first_error.format()}",
+                         converted=done, pending=failed)
+    return done
+
+
+class PdfPending(QmsError):
+    """Records are filed but some PDF renditions failed: a partial success (exit status 3)."""
+    exit_code = 3
+
+    def __init__(self, message: str, *, converted: list[str], pending: list[str]):
+        super().__init__(message)
+        self.converted = converted
+        self.pending = pending
+
+
+def _convert_chunk(ws: Workspace, rows, *, actor: str, progress, offset: int) -> list[str]:
+    from .convert import to_pdf
+    with writing(ws, purpose="record pdf") as w:
+        rows = [r for r in rows if w.cat.one("SELECT 1 FROM records WHERE number=? AND pdf_pending=1",
+                                              r["number"])]
         if not rows:
             return []
-        from .convert import to_pdf
         st = w.stage()
         to_pdf([ws.root / r["folder"] / f"{r['number']}.docx" for r in rows],
                [st.at(f"{r['folder']}/{r['number']}.pdf") for r in rows])
         at = now_iso()
         events = []
-        for i, r in enumerate(rows, 1):
+        for r in rows:
             mark = st.mark()
             st.add(f"{r['folder']}/{r['number']}.pdf")
             st.manifest(r["folder"], now=at)
             events.append({"action": "record.pdf", "target": r["number"],
                            "data": {"folder": r["folder"], **st.promise_since(mark)}})
             if progress:
-                progress(i)
+                progress(offset + len(events))
         w.commit(events, actor=actor)
     return [e["target"] for e in events]
 

@@ -36,7 +36,9 @@ from typing import Any, Mapping
 
 from docx.opc.oxml import parse_xml
 from docxtpl import DocxTemplate
-from jinja2 import Environment, Template, TemplateSyntaxError
+from jinja2 import Template, TemplateSyntaxError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree
 
 from .errors import QmsError
@@ -75,7 +77,35 @@ def _finalize(value: Any) -> Any:
     return value
 
 
-_ENV = Environment(autoescape=True, finalize=_finalize)
+# Sandboxed: a template is data a workspace owner (or whoever planted a config.yaml and
+# templates/ in a parent folder) wrote, not code — {{ lipsum.__globals__ … }} is refused.
+class _Sandbox(SandboxedEnvironment):
+    """jinja's sandbox turns a refused attribute into an Undefined that prints as blank; here it
+    is an error at once, so the template's author learns which tag was refused."""
+
+    def unsafe_undefined(self, obj, attribute):
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
+
+    # A name starting with "__" is refused even where the object has no such attribute: no
+    # template needs one, and probing for them is how sandbox escapes begin.
+    def getattr(self, obj, attribute):
+        if isinstance(attribute, str) and attribute.startswith("__"):
+            self.unsafe_undefined(obj, attribute)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj, argument):
+        if isinstance(argument, str) and argument.startswith("__"):
+            self.unsafe_undefined(obj, argument)
+        return super().getitem(obj, argument)
+
+
+_ENV = _Sandbox(autoescape=True, finalize=_finalize)
+
+# docxtpl's escapes for literal braces in a template ({_{ prints {{). Turned into jinja string
+# literals when the template is compiled, never replaced in the rendered XML: a record value
+# holding "{_{ 7*7 }_}" must print exactly that.
+_LITERAL_BRACES = (("{_{", "{{ '{{' }}"), ("}_}", "{{ '}}' }}"), ("{_%", "{{ '{%' }}"), ("%_}", "{{ '%}' }}"))
+_TAG_IN_LINE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 
 
 # --------------------------------------------------------------------------- the prepared template
@@ -130,6 +160,9 @@ class _PreparedDocx:
         if word:
             src_text = _TAGS.sub("", src)
             src = _DOCXTPL.patch_xml(src)
+        if word and "_" in src:
+            for escape, literal in _LITERAL_BRACES:
+                src = src.replace(escape, literal)
         if not ("{{" in src or "{%" in src or "{#" in src):
             return None
         if word:
@@ -154,6 +187,9 @@ class _PreparedDocx:
     def _render_part(self, part: _Part, ctx: Mapping[str, Any]) -> bytes:
         try:
             xml = part.template.render(ctx)
+        except SecurityError as exc:
+            raise QmsError(f"template tag {_tag(part.source, exc)} in {part.name} is not allowed: "
+                           f"{exc} (templates run in a sandbox)", file=self.path) from None
         except Exception as exc:  # any failure inside the template is the template's (or its data's)
             lineno = getattr(exc, "lineno", None)
             raise QmsError(f"cannot render {part.name}: {type(exc).__name__}: {exc}"
@@ -161,8 +197,6 @@ class _PreparedDocx:
                            file=self.path) from exc
         if part.word:
             xml = xml.replace("\n<w:p>", "<w:p>").replace("\n<w:p ", "<w:p ")
-            if "{_" in xml or "_}" in xml:  # docxtpl's escapes for literal braces
-                xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
             if "\n" in xml or "\t" in xml or "\a" in xml or "\f" in xml:
                 xml = _resolve_listing(xml)
         data = xml.encode("utf-8")
@@ -176,6 +210,23 @@ class _PreparedDocx:
         if part.fit_tables and _fit_tables(root):
             return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
         return _XML_DECL + data
+
+
+def _tag(source: str, exc: Exception) -> str:
+    """The tag (as written in the template) that tripped the sandbox: the one on the failing
+    line that names the refused attribute, else the first tag on that line."""
+    import traceback
+    lineno = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == "<template>":
+            lineno = frame.lineno
+    lines = source.splitlines()
+    candidates = _TAG_IN_LINE.findall(_TAGS.sub("", lines[lineno - 1])) if lineno and lineno <= len(lines) else []
+    if not candidates:
+        candidates = _TAG_IN_LINE.findall(_TAGS.sub("", source))
+    m = re.search(r"attribute '([^']+)'", str(exc))
+    pick = next((c for c in candidates if m and m.group(1) in c), candidates[0] if candidates else "?")
+    return f"`{pick[:120]}`"
 
 
 def _resolve_listing(xml: str) -> str:

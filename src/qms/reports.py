@@ -18,8 +18,13 @@ def _rows(items: list[dict]) -> list[list]:
     return [[item.get(key) if item.get(key) is not None else "" for key, _ in COLUMNS] for item in items]
 
 
-def master_list(items: list[dict], fmt: str = "table", output: str | Path | None = None) -> str | None:
-    """Returns the text when it goes to the terminal; writes the file when `output` is given."""
+def master_list(items: list[dict], fmt: str = "table", output: str | Path | None = None,
+                ws=None) -> str | None:
+    """Returns the text when it goes to the terminal; writes the file when `output` is given
+    (through qms.outputs: never into the archive, atomically)."""
+    from . import outputs
+    if output:
+        outputs.check(ws, output)
     headers = [label for _, label in COLUMNS]
     if fmt == "xlsx":
         if not output:
@@ -37,7 +42,9 @@ def master_list(items: list[dict], fmt: str = "table", output: str | Path | None
         for col, width in zip("ABCDEFGH", (14, 30, 8, 12, 12, 12, 14, 12)):
             sheet.column_dimensions[col].width = width
         sheet.freeze_panes = "A2"
-        wb.save(output)
+        buf = io.BytesIO()
+        wb.save(buf)
+        outputs.write(ws, output, buf.getvalue())
         return None
     if fmt == "csv":
         buf = io.StringIO()
@@ -47,11 +54,11 @@ def master_list(items: list[dict], fmt: str = "table", output: str | Path | None
         text = buf.getvalue()
         if output:
             # utf-8-sig so Excel on a Chinese Windows opens it without mojibake
-            Path(output).write_text(text, encoding="utf-8-sig")
+            outputs.write(ws, output, text.encode("utf-8-sig"))
             return None
         return text.rstrip("\n")
     text = table(headers, _rows(items)) if items else "(no documents)"
     if output:
-        Path(output).write_text(text + "\n", encoding="utf-8")
+        outputs.write(ws, output, (text + "\n").encode("utf-8"))
         return None
     return text

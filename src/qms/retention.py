@@ -198,9 +198,8 @@ def compile_volume(ws: Workspace, *, form: str, year: int, out: Path | str, acto
     from .forms import load_form
     from .records import SCAN_NAME, convert_pending
     the_form = load_form(ws, form)
-    out = Path(out)
-    if out.suffix.lower() != ".pdf":
-        raise QmsError("expected an output file ending in .pdf", file=out)
+    from . import outputs
+    out = outputs.check(ws, out, (".pdf",))
     # Number order: a monthly pattern ({month}) restarts its sequence every month.
     order = "substr(record_date, 6, 2), seq, number" if "{month" in the_form.numbering else "seq, number"
     with open_catalog(ws.catalog_path, create=False) as cat:
@@ -212,7 +211,11 @@ def compile_volume(ws: Workspace, *, form: str, year: int, out: Path | str, acto
         raise QmsError(f"no records of {form} ({the_form.title}) in {year}", field="year")
     pending = [r["number"] for r in rows if r["pdf_pending"]]
     if pending:
-        convert_pending(ws, actor=actor, numbers=pending)
+        from .records import PdfPending
+        try:
+            convert_pending(ws, actor=actor, numbers=pending)
+        except PdfPending as exc:    # no volume without every record's PDF: a plain refusal (exit 1)
+            raise QmsError(f"cannot compile {form} {year}: {exc.message}") from None
     import tempfile
     from .pdf import make_table_pdf, merge_with_bookmarks
     parts = []
@@ -231,8 +234,12 @@ def compile_volume(ws: Workspace, *, form: str, year: int, out: Path | str, acto
                        [[str(i), r["number"], r["record_date"], r["customer"] or "", r["status"]]
                         for i, r in enumerate(rows, 1)],
                        ["目录 / Contents: one bookmark per record."], col_widths=[0.6, 2.6, 1.4, 3.2, 1.6])
-        pages = merge_with_bookmarks(parts, out, front=[cover], title=f"{the_form.title} {year}",
+        built = Path(tmp) / "volume.pdf"
+        pages = merge_with_bookmarks(parts, built, front=[cover], title=f"{the_form.title} {year}",
                                      progress=progress)
+        outputs.install(ws, built, out, (".pdf",))
     with writing(ws, purpose="compile") as w:
-        w.commit([{"action": "record.compile", "target": form, "data": {"year": int(year), "records": len(rows), "pages": pages, "output": str(out)}}], actor=actor)
+        w.commit([{"action": "record.compile", "target": form,
+                   "data": {"year": int(year), "records": len(rows), "pages": pages, "output": str(out)}}],
+                 actor=actor)
     return {"form": form, "year": int(year), "records": len(rows), "pages": pages, "file": str(out)}

@@ -9,13 +9,23 @@ from .catalog import open_catalog
 from .workspace import Workspace
 
 
+def open_index(ws: Workspace):
+    """The search index of `ws`, rebuilt from the archive (never opened) when its files are not
+    the ones qms wrote."""
+    from .index import SearchIndex
+
+    def everything():
+        with open_catalog(ws.catalog_path, create=False) as cat:
+            yield from all_entries(ws, cat)
+    return SearchIndex(ws.index_dir, rebuild_source=everything)
+
+
 def search(ws: Workspace, query: str, *, kind=None, form=None, status=None, date_from: dt.date | None = None,
            date_to: dt.date | None = None, limit: int = 20) -> list[dict]:
-    from .index import SearchIndex
     if not ws.index_dir.exists():
         return []
-    hits = SearchIndex(ws.index_dir).search(query, kind=kind, form=form, status=status, date_from=date_from,
-                                            date_to=date_to, limit=limit)
+    hits = open_index(ws).search(query, kind=kind, form=form, status=status, date_from=date_from,
+                                 date_to=date_to, limit=limit)
     return [asdict(h) for h in hits]
 
 

@@ -30,7 +30,7 @@ from .catalog import open_catalog
 from .workspace import Workspace
 
 # Under archive/, written by qms but not archive content: checked in their own ways.
-_OWN = {"audit.log", "catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.sqlite-journal",
+_OWN = {"audit.log", "index.sha256", "catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.sqlite-journal",
         journal.LOCK_NAME}
 _OWN_DIRS = {"index", "checkpoints", journal.STAGING, journal.TMP}
 
@@ -276,15 +276,17 @@ def _reconcile(ws: Workspace, walk: _Walk, expected: dict, n_entries: int) -> li
 
 
 def _index_vs_catalog(ws: Workspace, cat) -> list[str]:
-    from .index import SearchIndex
     wanted = {r["number"] for r in cat.all("SELECT number FROM documents")}
     wanted |= {r["number"] for r in cat.all("SELECT number FROM records")}
     if not wanted and not ws.index_dir.exists():
         return []
     if not ws.index_dir.exists():
         return [f"search index missing ({len(wanted)} entries expected; run qms reindex)"]
-    have = SearchIndex(ws.index_dir).numbers()
-    problems = []
+    from .search import open_index
+    idx = open_index(ws)
+    have = idx.numbers()
+    problems = [f"search index: {idx.untrusted}; it was not opened and has been rebuilt from the archive"
+                ] if idx.untrusted else []
     missing = sorted(wanted - set(have))
     extra = sorted(set(have) - wanted)
     if missing:

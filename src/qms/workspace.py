@@ -9,9 +9,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import QmsError
-from .yamlsrc import YamlSource, load_yaml
+from .yamlsrc import YamlSource, check_keys, load_yaml
 
 CONFIG_NAME = "config.yaml"
+# The keys config.yaml's mappings may hold; anything else is refused with the nearest match.
+CONFIG_KEYS = ("organisation", "locale", "documents", "records", "paths")
+ORG_KEYS = ("name", "name_en", "short")
+DOCUMENTS_KEYS = ("number_pattern", "revision", "kinds", "approvals", "keep_obsolete")
+REVISION_KEYS = ("scheme", "first")
+KIND_KEYS = ("label", "series")
+ROLE_KEYS = ("key", "label", "required", "multiple")
+RECORDS_KEYS = ("numbering", "retention")
+RETENTION_KEYS = ("period", "from")
+PATHS_KEYS = ("schemas", "templates", "archive")
 
 
 @dataclass(frozen=True)
@@ -122,9 +132,29 @@ def load_config(path: Path) -> Config:
     data = src.data
     if not isinstance(data, dict):
         raise QmsError("expected a mapping at the top level", file=path)
+    check_keys(src, data, CONFIG_KEYS)
     org = data.get("organisation") or {}
     docs = data.get("documents") or {}
     recs = data.get("records") or {}
+    for value, known, key in ((org, ORG_KEYS, "organisation"), (docs, DOCUMENTS_KEYS, "documents"),
+                              (recs, RECORDS_KEYS, "records"), (data.get("paths") or {}, PATHS_KEYS, "paths"),
+                              (docs.get("revision") or {} if isinstance(docs, dict) else {}, REVISION_KEYS,
+                               "documents.revision"),
+                              (recs.get("retention") or {} if isinstance(recs, dict) else {}, RETENTION_KEYS,
+                               "records.retention")):
+        if not isinstance(value, dict):
+            raise src.error("expected a mapping", *key.split("."))
+        check_keys(src, value, known, *key.split("."))
+    for i, r in enumerate(docs.get("approvals") or []):
+        if isinstance(r, dict):
+            check_keys(src, r, ROLE_KEYS, "documents", "approvals", i)
+    kinds_in = docs.get("kinds") or {}
+    if not isinstance(kinds_in, dict):
+        raise src.error("expected a mapping of kind → {label, series}", "documents", "kinds")
+    for key, k in kinds_in.items():
+        if k is not None and not isinstance(k, dict):
+            raise src.error("expected {label, series}", "documents", "kinds", key)
+        check_keys(src, k or {}, KIND_KEYS, "documents", "kinds", key)
     name = _require(src, org, "name", ("organisation",))
     pattern = docs.get("number_pattern", r"^[A-Z0-9]+(-[A-Z0-9]+)+$")
     try:

@@ -10,11 +10,41 @@ from typing import Any
 import yaml
 
 from .errors import QmsError
+from .inputs import MAX_DEPTH, MAX_NUMBER_DIGITS, read_text
 
 
 class _Loader(yaml.SafeLoader):
     """SafeLoader that leaves dates as strings: we parse them ourselves so an
-    impossible date (2026-02-30) is a clear message, not a crash inside PyYAML."""
+    impossible date (2026-02-30) is a clear message, not a crash inside PyYAML.
+
+    Bounded: aliases (*name) are refused (nine levels of them grow a 490-byte file past
+    gigabytes when walked), nesting stops at MAX_DEPTH, integers at MAX_NUMBER_DIGITS."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not accepted in qms files; write the value out",
+                self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep",
+                                                  self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_yaml_int(self, node):
+        digits = sum(ch.isdigit() for ch in node.value)
+        if digits > MAX_NUMBER_DIGITS:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a number of {digits} digits is too long; quote it if it is text", node.start_mark)
+        return super().construct_yaml_int(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 
 
 # YAML 1.2 core scalars only: PyYAML's 1.1 rules would silently turn a time typed as
@@ -75,14 +105,49 @@ def _walk(node, path, lines):
             _walk(item, path + (i,), lines)
 
 
+def _check_flow_depth(text: str, path: Path) -> None:
+    """PyYAML's scanner is quadratic in the nesting of flow collections ([[[[…): a megabyte of
+    brackets would never finish, long before the composer's depth limit is reached. One linear
+    pass counts open brackets outside quotes and comments first."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return
+    depth, quote, line = 0, "", 1
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            line += 1
+            if quote == "#":
+                quote = ""
+        elif quote:
+            if ch == quote and quote != "#":
+                quote = ""
+        elif ch in "'\"" and (i == 0 or text[i - 1] in " \t\n[{,:"):
+            quote = ch
+        elif ch == "#" and (i == 0 or text[i - 1] in " \t\n"):
+            quote = "#"
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise QmsError(f"malformed YAML: nested more than {MAX_DEPTH} levels deep", file=path, line=line)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+
+
 def parse_yaml_text(text: str, path: Path) -> YamlSource:
+    from .inputs import control_char_error
+    err = control_char_error(text, file=path)
+    if err is not None:
+        raise err
+    _check_flow_depth(text, path)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise QmsError(f"malformed YAML: {problem}", file=path,
                        line=mark.line + 1 if mark else None) from None
     finally:
@@ -95,16 +160,24 @@ def parse_yaml_text(text: str, path: Path) -> YamlSource:
 
 def load_yaml(path: Path | str) -> YamlSource:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise QmsError("file not found", file=path) from None
-    except UnicodeDecodeError:
-        raise QmsError("not UTF-8 text (save the file as UTF-8)", file=path) from None
-    except IsADirectoryError:
-        raise QmsError("is a folder, expected a YAML file", file=path) from None
-    return parse_yaml_text(text, path)
+    return parse_yaml_text(read_text(path, what="YAML file"), path)
 
 
 def dump_yaml(data) -> str:
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)
+
+
+def check_keys(src: YamlSource, mapping: dict, known, *path) -> None:
+    """Refuse a key the reader does not know, naming it and the nearest known one: a
+    misspelled `bdy:` must not pass with its content silently dropped."""
+    import difflib
+    known = list(known)
+    for key in mapping:
+        if str(key) in known:
+            continue
+        from .inputs import short
+        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+        hint = f"did you mean `{close[0]}`?" if close else "expected one of: " + ", ".join(known)
+        from .inputs import key_name
+        name = key_name(key)
+        raise src.error(f"`{name}`: unknown key; {hint}", *path, key)
