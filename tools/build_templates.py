@@ -525,6 +525,12 @@ def spacer(container, pt: float = 6):
 
 def build_procedure(path: Path) -> None:
     doc = new_document(body_pt=12, line=360, heading_pts=(14, 12, 12, 12))
+    # an untitled clause: its number and text on one line at the margin (3.1 招商部提供…)
+    clause = doc.styles.add_style("Clause Text", WD_STYLE_TYPE.PARAGRAPH)
+    clause.base_style = doc.styles["Normal"]
+    clause.quick_style = True
+    clause.font.size = Pt(12)
+    set_fonts(clause.element, LATIN_BODY, BODY_FONT)
     cp = doc.core_properties
     cp.title = "{{ title }}"
     cp.subject = "{{ number }} {{ revision }}"
@@ -615,8 +621,18 @@ def build_procedure(path: Path) -> None:
     para(doc, heading_text, "Heading 3")
     para(doc, "{%p elif b.type == 'heading' %}")
     para(doc, heading_text, "Heading 4")
+    para(doc, "{%p elif b.type == 'clause' %}")
+    para(doc, "{{ b.number }} {{ b.text }}", "Clause Text")
     para(doc, "{%p elif b.type == 'paragraph' %}")
     para(doc, "{{ b.text }}", "Body Text")
+    para(doc, "{%p elif b.type == 'figure' %}")
+    # qms.figures swaps this marker run for the picture; the caption goes below it (图 below, 表 above)
+    fig = para(doc, "{{ b.marker }}", "Normal", WD_ALIGN_PARAGRAPH.CENTER, before=6)
+    fig.paragraph_format.keep_with_next = True
+    fig.paragraph_format.line_spacing = 1.0
+    para(doc, "{%p if b.caption %}")
+    para(doc, "{{ b.caption }}", "Caption")
+    para(doc, "{%p endif %}")
     para(doc, "{%p elif b.type == 'terms' %}")
     _terms(doc)
     para(doc, "{%p elif b.type == 'table' %}")

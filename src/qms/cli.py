@@ -84,11 +84,15 @@ def cli(ctx, workspace, actor):
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False))
-def init(directory):
+@click.option("--org", metavar="NAME", help="The organisation's name, printed on every document and form.")
+@click.option("--org-en", metavar="NAME", help="Its English name (optional).")
+def init(directory, org, org_en):
     """Create a new workspace in DIRECTORY from the packaged defaults."""
     from .workspace import init_workspace
-    ws = init_workspace(directory)
-    click.echo(f"created workspace {ws.root}")
+    if org is None and sys.stdin.isatty():
+        org = click.prompt("organisation name (公司名称)", default="XXXXXX有限公司")
+    ws = init_workspace(directory, org=org, org_en=org_en)
+    click.echo(f"created workspace {ws.root} for {ws.config.org_name}")
 
 
 # ------------------------------------------------------------------ documents
@@ -131,6 +135,8 @@ def doc_submit(env, source, change, major, as_json):
     """Submit SOURCE.yaml as a new draft revision (or replace an unsigned draft)."""
     from .documents import submit
     res = submit(env.ws, source, actor=env.actor, change=change, major=major)
+    for w in res.data.get("warnings", []):
+        click.echo(f"warning: {w}", err=True)
     emit(res.data, as_json, res.message)
 
 

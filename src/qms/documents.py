@@ -13,9 +13,10 @@ from . import audit
 from .archive import StagedFolder, add_files
 from .catalog import Catalog, open_catalog
 from .dates import cn_date, now_iso, parse_date, today
-from .docsource import DocumentSource, flatten, load_source, parse_source_text, plain_text
+from .docsource import DocumentSource, figure_paths, flatten, load_source, parse_source_text, plain_text
 from .errors import QmsError
-from .revisions import (RevisionState, compute_status, current_revision, folder_name, next_label)
+from .revisions import (RevisionState, compute_status, current_revision, folder_name, next_label,
+                        safe_name)
 from .workspace import Workspace
 
 DEFAULT_MEANINGS = {
@@ -75,7 +76,7 @@ def _status_map(ws: Workspace, cat: Catalog, doc, revs: list, as_of: dt.date) ->
 
 
 def _doc_folder(ws: Workspace, number: str, revision: str) -> Path:
-    return ws.archive_dir / "documents" / number / folder_name(revision)
+    return ws.archive_dir / "documents" / safe_name(number) / folder_name(revision)
 
 
 def _sha(text: str) -> str:
@@ -86,7 +87,30 @@ def _sha(text: str) -> str:
 
 def check(ws: Workspace, source: Path | str) -> DocumentSource:
     """Validate a source file; nothing is written."""
-    return load_source(source, ws)
+    doc = load_source(source, ws)
+    doc.warnings += cross_reference_warnings(ws, doc)
+    return doc
+
+
+def cross_reference_warnings(ws: Workspace, doc: DocumentSource) -> list[str]:
+    """记录 naming a form that does not exist, 相关文件 naming a document number qms does not know.
+    Warnings, not errors: a procedure is often written before its forms, and may cite documents
+    kept elsewhere (the 质量手册 on paper); the author sees them at check and submit."""
+    out = []
+    if doc.records:
+        from .forms import load_forms_quietly
+        forms = load_forms_quietly(ws)
+        out += [f"{doc.path}: records: form {r.id!r} does not exist in {ws.rel(ws.schemas_dir)}/ "
+                f"(qms form list shows the forms)" for r in doc.records if r.id and r.id not in forms]
+    numbers = [r.number for r in doc.references if r.number and r.number != doc.number]
+    if numbers:
+        known: set[str] = set()
+        if ws.catalog_path.exists():
+            with _catalog(ws) as cat:
+                known = {row["number"] for row in cat.all("SELECT number FROM documents")}
+        out += [f"{doc.path}: references: document {n} is not in this workspace (qms doc list shows the documents)"
+                for n in numbers if n not in known]
+    return out
 
 
 def render_context(ws: Workspace, doc: DocumentSource, *, revision: str, draft: bool,
@@ -97,9 +121,19 @@ def render_context(ws: Workspace, doc: DocumentSource, *, revision: str, draft: 
     kind = ws.config.kinds.get(doc.kind)
     rows = []
     for role in ws.config.roles:
-        signed = [a for a in (approvals or []) if a["role"] == role.key]
-        rows.append({"role": role.label, "names": "、".join(a["name"] for a in signed),
-                     "date": cn_date(signed[-1]["signed_on"], loc) if signed else ""})
+        # one row per signer, each with the date that signer signed (会签 by three: three rows);
+        # the role's label stands on its first row only, like a merged cell on a paper form
+        signed = [a for a in (approvals or []) if a["role"] == role.key] or [None]
+        for k, a in enumerate(signed):
+            rows.append({"role": role.label if k == 0 else "", "names": a["name"] if a else "",
+                         "date": cn_date(a["signed_on"], loc) if a else "", "first": k == 0,
+                         "last": k == len(signed) - 1})
+    from .figures import Placed, marker
+    blocks, figures = _blocks_with_terms(doc), []
+    for b in blocks:
+        if b["type"] == "figure":   # the image path is relative to the source file (archived beside it)
+            b["marker"] = marker(len(figures) + 1)
+            figures.append(Placed(b["marker"], Path(doc.path).parent / b["image"], b["width_cm"]))
     forms = {}
     if doc.records:
         from .forms import load_forms_quietly   # forms sit beside documents in the service layer
@@ -121,7 +155,8 @@ def render_context(ws: Workspace, doc: DocumentSource, *, revision: str, draft: 
         "issued": cn_date(issued, loc),
         "effective": cn_date(effective, loc),
         "terms": [{"term": t.term, "definition": t.definition} for t in doc.terms],
-        "blocks": _blocks_with_terms(doc),
+        "blocks": blocks,
+        "figures": figures,
         "references": [{"number": r.number, "title": r.title} for r in doc.references],
         "records": [{"id": r.id, "title": r.title or (forms[r.id].title if r.id in forms else "")}
                     for r in doc.records],
@@ -130,17 +165,31 @@ def render_context(ws: Workspace, doc: DocumentSource, *, revision: str, draft: 
 
 
 TERM_SECTION_TITLES = ("术语", "术语和定义", "术语和缩略语", "定义", "术语与定义")
+SCOPE_TITLES = ("范围", "适用范围", "应用范围")
+TERMS_TITLE = "术语"
 
 
 def _blocks_with_terms(doc: DocumentSource) -> list[dict]:
-    """Print `terms` inside a 术语 clause when the source has one, else the template adds its own."""
-    blocks = flatten(doc.sections)
+    """Print `terms` where procedures put them: inside the source's own 术语 clause, else in a
+    术语 clause right after 范围 (as the seed's 3.0 术语; the later clauses move down by one),
+    else after 目的; a procedure with neither gets them after its body (the template's tail)."""
+    from .docsource import Section
     if not doc.terms:
-        return blocks
+        return flatten(doc.sections)
+    sections = list(doc.sections)
+    titles = [s.title.strip() for s in sections]
+    if not any(t in TERM_SECTION_TITLES for t in titles):
+        after = next((i for i, t in enumerate(titles) if t in SCOPE_TITLES), None)
+        if after is None:
+            after = next((i for i, t in enumerate(titles) if t == "目的"), None)
+        if after is None:
+            return flatten(sections)
+        sections.insert(after + 1, Section(title=TERMS_TITLE))
+    blocks = flatten(sections)
     for i, b in enumerate(blocks):
         if b["type"] == "heading" and b["level"] == 1 and b["text"].strip() in TERM_SECTION_TITLES:
             j = i + 1
-            while j < len(blocks) and blocks[j]["type"] != "heading":
+            while j < len(blocks) and blocks[j]["type"] not in ("heading", "clause"):
                 j += 1
             return blocks[:j] + [{"type": "terms"}] + blocks[j:]
     return blocks
@@ -149,6 +198,9 @@ def _blocks_with_terms(doc: DocumentSource) -> list[dict]:
 def _render_docx(ws: Workspace, ctx: dict, out: Path) -> Path:
     from .render import render_procedure   # docxtpl is slow to import; only when rendering
     render_procedure(ws.templates_dir / "procedure.docx", ctx, out)
+    if ctx.get("figures"):
+        from .figures import embed
+        embed(out, ctx["figures"])
     return out
 
 
@@ -178,7 +230,7 @@ def preview(ws: Workspace, source: Path | str, out: Path | str) -> Path:
 def submit(ws: Workspace, source: Path | str, *, actor: str, change: str | None = None,
            major: bool = False) -> Change:
     """A new draft revision, or a replacement of an unsigned draft; after release, the next revision."""
-    doc = load_source(source, ws)
+    doc = check(ws, source)
     cat = _catalog(ws, write=True)
     with cat, cat.transaction():
         row = cat.one("SELECT * FROM documents WHERE number=?", doc.number)
@@ -200,12 +252,17 @@ def submit(ws: Workspace, source: Path | str, *, actor: str, change: str | None 
             if not change:
                 raise QmsError(f"{doc.number} {latest['revision']} is released; a new revision needs "
                                "--change describing what changed", field="change")
+            if _same_source(ws, latest, doc):
+                raise QmsError(f"the source is the same as {doc.number} {latest['revision']} (byte for byte, "
+                               "figures included); edit it before submitting a new revision", file=source)
             revision, seq = next_label(latest["revision"], major), latest["seq"] + 1
         folder = _doc_folder(ws, doc.number, revision)
         at = now_iso()
         staged = StagedFolder(folder)
         try:
             sha = staged.write("source.yaml", doc.text.encode("utf-8"))
+            figures = {name: staged.write(name, (Path(doc.path).parent / name).read_bytes())
+                       for name in figure_paths(doc)}
             if row is None:
                 cat.execute("INSERT INTO documents(number, title, kind, department, created_at) VALUES(?,?,?,?,?)",
                             doc.number, doc.title, doc.kind, doc.department, at)
@@ -219,13 +276,37 @@ def submit(ws: Workspace, source: Path | str, *, actor: str, change: str | None 
             staged.commit()
             audit.append(ws.audit_path, actor=actor, action="doc.submit", target=doc.number,
                          data={"revision": revision, "title": doc.title, "change": change,
-                               "source": ws.rel(folder / "source.yaml"), "sha256": sha})
+                               "source": ws.rel(folder / "source.yaml"), "sha256": sha,
+                               **({"figures": figures} if figures else {})})
         except BaseException:
             staged.abort()
             raise
     _index_document(ws, doc.number)
     return Change(f"submitted {doc.number} {revision} (draft): {doc.title}",
-                  {"number": doc.number, "revision": revision, "status": "draft"})
+                  {"number": doc.number, "revision": revision, "status": "draft", "warnings": doc.warnings})
+
+
+def _same_source(ws: Workspace, latest, doc: DocumentSource) -> bool:
+    folder = ws.root / latest["folder"]
+    if (folder / latest["source"]).read_text(encoding="utf-8") != doc.text:
+        return False
+    return all((folder / name).is_file() and (folder / name).read_bytes() == (Path(doc.path).parent / name).read_bytes()
+               for name in figure_paths(doc))
+
+
+def _new_figures(folder: Path, doc: DocumentSource) -> dict[str, Path]:
+    """The source's images the draft's folder does not hold yet; a changed image under a name
+    already archived is refused (files in the archive are written once)."""
+    out = {}
+    for name in figure_paths(doc):
+        src = Path(doc.path).parent / name
+        if (folder / name).is_file():
+            if (folder / name).read_bytes() != src.read_bytes():
+                raise QmsError(f"the image {name} differs from the one already filed with this draft; "
+                               "give the changed image a new file name", file=src)
+            continue
+        out[name] = src
+    return out
 
 
 def _replace_draft(ws, cat, doc, latest, change, actor) -> Change:
@@ -237,17 +318,19 @@ def _replace_draft(ws, cat, doc, latest, change, actor) -> Change:
     with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
         tmp_file = Path(tmp) / name
         tmp_file.write_text(doc.text, encoding="utf-8")
-        hashes = add_files(folder, {name: tmp_file}, move=True)
+        hashes = add_files(folder, {name: tmp_file, **_new_figures(folder, doc)}, move=False)
     cat.execute("UPDATE revisions SET source=?, title=?, change=COALESCE(?, change) WHERE id=?",
                 name, doc.title, change, latest["id"])
     cat.execute("UPDATE documents SET title=?, kind=?, department=? WHERE number=?",
                 doc.title, doc.kind, doc.department, doc.number)
     audit.append(ws.audit_path, actor=actor, action="doc.submit", target=doc.number,
                  data={"revision": latest["revision"], "title": doc.title, "change": change, "replaces_draft": True,
-                       "source": ws.rel(folder / name), "sha256": hashes[name]})
+                       "source": ws.rel(folder / name), "sha256": hashes[name],
+                       **({"figures": {k: v for k, v in hashes.items() if k != name}} if len(hashes) > 1 else {})})
     _index_document(ws, doc.number)
     return Change(f"replaced the draft of {doc.number} {latest['revision']}: {doc.title}",
-                  {"number": doc.number, "revision": latest["revision"], "status": "draft"})
+                  {"number": doc.number, "revision": latest["revision"], "status": "draft",
+                   "warnings": doc.warnings})
 
 
 def sign(ws: Workspace, number: str, *, role: str, name: str, actor: str, meaning: str | None = None,
@@ -263,6 +346,7 @@ def sign(ws: Workspace, number: str, *, role: str, name: str, actor: str, meanin
     cat = _catalog(ws, write=True)
     with cat, cat.transaction():
         doc = _doc_row(cat, number)
+        _refuse_withdrawn(doc)
         revs = _revisions(cat, number)
         draft = revs[-1]
         if draft["state"] != "draft":
@@ -300,6 +384,12 @@ def sign(ws: Workspace, number: str, *, role: str, name: str, actor: str, meanin
                    "signed_at": at})
 
 
+def _refuse_withdrawn(doc) -> None:
+    if doc["obsolete_on"]:
+        raise QmsError(f"{doc['number']} was withdrawn (作废) on {doc['obsolete_on']}; "
+                       "nothing of it can be signed or released any more")
+
+
 def _history(cat: Catalog, revs: list, upto_seq: int, issued: str, effective: str) -> list[dict]:
     out = []
     for r in revs:
@@ -325,11 +415,17 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
     cat = _catalog(ws, write=True)
     with cat, cat.transaction():
         doc_row = _doc_row(cat, number)
+        _refuse_withdrawn(doc_row)
         revs = _revisions(cat, number)
         draft = revs[-1]
         if draft["state"] != "draft":
             raise QmsError(f"{number} {draft['revision']} is already released; nothing to release")
         approvals = [dict(a) for a in _approvals(cat, draft["id"])]
+        late = [a for a in approvals if a["signed_on"] and a["signed_on"] > issued_d.isoformat()]
+        if late:
+            raise QmsError(f"{late[0]['role_label']} {late[0]['name']} signed {number} {draft['revision']} on "
+                           f"{late[0]['signed_on']}, after the 发布 date {issued_d}; a document is signed before "
+                           "it is issued (give a later --issued, or sign with the right --on date)", field="issued")
         have = {a["role"] for a in approvals}
         missing = [r for r in ws.config.roles if r.required and r.key not in have]
         if missing:
@@ -345,7 +441,7 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
         ctx = render_context(ws, source, revision=draft["revision"], draft=False, approvals=approvals,
                              issued=issued_d.isoformat(), effective=effective_d.isoformat(),
                              history=_history(cat, revs, draft["seq"], issued_d.isoformat(), effective_d.isoformat()))
-        stem = f"{number}_{folder_name(draft['revision'])}"
+        stem = f"{safe_name(number)}_{folder_name(draft['revision'])}"
         with tempfile.TemporaryDirectory(dir=ws.archive_dir, prefix=".tmp-release-") as tmp:
             docx = _render_docx(ws, ctx, Path(tmp) / f"{stem}.docx")
             files = {docx.name: docx}
@@ -385,6 +481,11 @@ def obsolete(ws: Workspace, number: str, *, reason: str, actor: str, on: str | N
         released = [r for r in revs if r["state"] == "released"]
         if not released:
             raise QmsError(f"{number} has never been released; there is nothing to withdraw")
+        if revs[-1]["state"] == "draft":
+            # withdrawing now would leave a draft that could still be signed and released, and
+            # then read as 作废 before it was ever issued
+            raise QmsError(f"{number} {revs[-1]['revision']} is an open draft; release it first, or withdraw "
+                           "the document once no revision is in progress")
         cat.execute("UPDATE documents SET obsolete_on=?, obsolete_reason=?, obsolete_by=? WHERE number=?",
                     on_d.isoformat(), reason.strip(), actor, number)
         states, statuses = _status_map(ws, cat, cat.one("SELECT * FROM documents WHERE number=?", number),
@@ -538,7 +639,7 @@ def issue_copy(ws: Workspace, number: str, *, holder: str, actor: str) -> Change
     with cat, cat.transaction():
         copy_no = (cat.one("SELECT MAX(copy_no) AS n FROM copies WHERE number=?", number)["n"] or 0) + 1
         folder = ws.root / rev["folder"]
-        name = f"copies/{number}_{folder_name(rev['revision'])}_copy-{copy_no:03d}.pdf"
+        name = f"copies/{safe_name(number)}_{folder_name(rev['revision'])}_copy-{copy_no:03d}.pdf"
         with tempfile.TemporaryDirectory(dir=ws.archive_dir, prefix=".tmp-copy-") as tmp:
             out = stamp_pdf(folder / rev["pdf"], Path(tmp) / "copy.pdf",
                             f"受控副本 No.{copy_no}\n{holder.strip()}", style="copy")

@@ -12,6 +12,9 @@ from .errors import QmsError
 from .yamlsrc import YamlSource, load_yaml
 
 CONFIG_NAME = "config.yaml"
+# Groups of capitals/digits joined by - or /, a group may hold a clause number (7.5):
+# QP-SC-015, WY-QP-7.5-01, HX/QP-05. A '/' never reaches a path: see revisions.safe_name.
+DEFAULT_NUMBER_PATTERN = r"^[A-Z0-9]+(\.[0-9]+)*([-/][A-Z0-9]+(\.[0-9]+)*)+$"
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ def load_config(path: Path) -> Config:
     docs = data.get("documents") or {}
     recs = data.get("records") or {}
     name = _require(src, org, "name", ("organisation",))
-    pattern = docs.get("number_pattern", r"^[A-Z0-9]+(-[A-Z0-9]+)+$")
+    pattern = docs.get("number_pattern", DEFAULT_NUMBER_PATTERN)
     try:
         re.compile(pattern)
     except re.error as exc:
@@ -188,6 +191,17 @@ def find_workspace(explicit: str | Path | None = None, cwd: Path | None = None) 
                    "or run inside a folder holding config.yaml (qms init DIR makes one)")
 
 
+def _set_org(text: str, name: str, name_en: str) -> str:
+    """Replace organisation.name (and name_en) in the config text, keeping its comments."""
+    import json
+    def put(text: str, key: str, value: str) -> str:
+        # a JSON string is a valid YAML double-quoted scalar: any name survives quoting
+        return re.sub(rf"^(  {key}:)[^\n#]*", lambda m: f"{m.group(1)} {json.dumps(value, ensure_ascii=False)}",
+                      text, count=1, flags=re.M)
+    text = put(text, "name", name)
+    return put(text, "name_en", name_en)
+
+
 def defaults_dir() -> Path:
     """Packaged defaults: inside the wheel, or the source checkout's root in development."""
     packaged = Path(__file__).parent / "_defaults"
@@ -199,13 +213,20 @@ def defaults_dir() -> Path:
     raise QmsError("packaged defaults are missing; reinstall qms")
 
 
-def init_workspace(target: Path | str) -> Workspace:
+def init_workspace(target: Path | str, *, org: str | None = None, org_en: str | None = None) -> Workspace:
+    """A new workspace from the packaged defaults; `org` replaces the placeholder company name
+    (XXXXXX有限公司) that every cover, header and form would otherwise print."""
     target = Path(target)
     if (target / CONFIG_NAME).exists():
         raise QmsError(f"already a workspace ({CONFIG_NAME} exists)", file=target)
+    if org is not None and not org.strip():
+        raise QmsError("the organisation name is empty", field="org")
     src = defaults_dir()
     target.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(src / CONFIG_NAME, target / CONFIG_NAME)
+    text = (src / CONFIG_NAME).read_text(encoding="utf-8")
+    if org:
+        text = _set_org(text, org.strip(), (org_en or "").strip())
+    (target / CONFIG_NAME).write_text(text, encoding="utf-8")
     for sub in ("schemas", "templates"):
         if (src / sub).is_dir():
             shutil.copytree(src / sub, target / sub, dirs_exist_ok=True)
