@@ -748,7 +748,7 @@ def record_title_block(doc) -> None:
     p = cell_text(cells[0], "记录编号：")
     run(p, f"{{{{ number or '{blank}' }}}}", underline=True)
     p = cell_text(cells[1], "{% if procedure %}依据：{{ procedure }}{% endif %}", align=WD_ALIGN_PARAGRAPH.CENTER)
-    p = cell_text(cells[2], "日期：", align=WD_ALIGN_PARAGRAPH.RIGHT)
+    p = cell_text(cells[2], "{{ date_label or '日期' }}：", align=WD_ALIGN_PARAGRAPH.RIGHT)
     run(p, "{{ record_date or '　　　年　　月　　日' }}", underline=True)
     spacer(doc, 4)
 

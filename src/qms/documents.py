@@ -384,6 +384,17 @@ def sign(ws: Workspace, number: str, *, role: str, name: str, actor: str, meanin
                    "signed_at": at})
 
 
+def _released_context(ws: Workspace, cat: Catalog, number: str, rev) -> dict:
+    """The render context of a released revision, as at its release (for copies and stamps)."""
+    folder = ws.root / rev["folder"]
+    source = parse_source_text((folder / rev["source"]).read_text(encoding="utf-8"), folder / rev["source"], ws)
+    revs = _revisions(cat, number)
+    return render_context(ws, source, revision=rev["revision"], draft=False,
+                          approvals=[dict(a) for a in _approvals(cat, rev["id"])], issued=rev["issued"],
+                          effective=rev["effective"], history=_history(cat, revs, rev["seq"], rev["issued"],
+                                                                       rev["effective"]))
+
+
 def _refuse_withdrawn(doc) -> None:
     if doc["obsolete_on"]:
         raise QmsError(f"{doc['number']} was withdrawn (作废) on {doc['obsolete_on']}; "
@@ -457,6 +468,8 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
                      data={"revision": draft["revision"], "issued": issued_d.isoformat(),
                            "effective": effective_d.isoformat(), "files": hashes})
         del doc_row
+    if previous and previous[-1]["pdf"]:
+        _stamp_superseded(ws, number, previous[-1], effective_d, actor)
     _index_document(ws, number)
     return Change(f"released {number} {draft['revision']}: 发布 {issued_d}, 实施 {effective_d} → "
                   f"{ws.rel(folder / (stem + '.docx'))}",
@@ -517,6 +530,28 @@ def _stamp_obsolete(ws: Workspace, cat: Catalog, rev) -> dict[str, str]:
     return hashes
 
 
+def superseded_name(rev) -> str:
+    return f"{Path(rev['pdf']).stem}_已替代.pdf"
+
+
+def _stamp_superseded(ws: Workspace, number: str, rev, effective: dt.date, actor: str) -> None:
+    """The master of the revision a new one replaces gets a reading copy stamped 已替代 with the
+    date it stops being valid (the original PDF stays as released). Logged as doc.stamp: the
+    catalog does not change; `show` finds the file in the folder."""
+    from .stamp import stamp_pdf
+    folder = ws.root / rev["folder"]
+    name = superseded_name(rev)
+    if (folder / name).exists():
+        return
+    with tempfile.TemporaryDirectory(dir=ws.archive_dir, prefix=".tmp-stamp-") as tmp:
+        out = stamp_pdf(folder / rev["pdf"], Path(tmp) / name,
+                        f"已替代 SUPERSEDED\n{cn_date(effective, ws.config.locale)}起", style="obsolete")
+        hashes = add_files(folder, {name: out}, move=True)
+    audit.append(ws.audit_path, actor=actor, action="doc.stamp", target=number,
+                 data={"revision": rev["revision"], "stamp": "superseded", "from": effective.isoformat(),
+                       "files": hashes})
+
+
 # ---------------------------------------------------------------- reading
 
 def _revision_files(ws: Workspace, r) -> dict:
@@ -528,6 +563,8 @@ def _revision_files(ws: Workspace, r) -> dict:
         files["pdf"] = ws.rel(folder / r["pdf"])
     if r["obsolete_pdf"]:
         files["obsolete_pdf"] = ws.rel(folder / r["obsolete_pdf"])
+    if r["pdf"] and (folder / superseded_name(r)).is_file():
+        files["superseded_pdf"] = ws.rel(folder / superseded_name(r))
     return files
 
 
@@ -640,9 +677,18 @@ def issue_copy(ws: Workspace, number: str, *, holder: str, actor: str) -> Change
         copy_no = (cat.one("SELECT MAX(copy_no) AS n FROM copies WHERE number=?", number)["n"] or 0) + 1
         folder = ws.root / rev["folder"]
         name = f"copies/{safe_name(number)}_{folder_name(rev['revision'])}_copy-{copy_no:03d}.pdf"
+        on = today()
         with tempfile.TemporaryDirectory(dir=ws.archive_dir, prefix=".tmp-copy-") as tmp:
-            out = stamp_pdf(folder / rev["pdf"], Path(tmp) / "copy.pdf",
-                            f"受控副本 No.{copy_no}\n{holder.strip()}", style="copy")
+            # the copy is the released revision rendered again with its 发放编号 on the cover,
+            # then stamped; the master PDF stays as released
+            ctx = _released_context(ws, cat, number, rev)
+            ctx["copy_no"] = f"{copy_no:03d}"
+            docx = _render_docx(ws, ctx, Path(tmp) / "copy-master.docx")
+            from .convert import to_pdf
+            (pdf,) = to_pdf([docx])
+            out = stamp_pdf(pdf, Path(tmp) / "copy.pdf",
+                            f"受控副本 No.{copy_no}\n{holder.strip()}\n发放日期 {cn_date(on, ws.config.locale)}",
+                            style="copy")
             hashes = add_files(folder, {name: out}, move=True)
         at = now_iso()
         cat.execute("INSERT INTO copies(number, copy_no, revision, holder, issued_at, issued_by, file) "

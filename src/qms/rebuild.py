@@ -31,7 +31,7 @@ from .errors import QmsError
 from .records import SCAN_NAME
 from .workspace import Workspace
 
-IGNORED_ACTIONS = {"record.compile"}        # logged, but change nothing in the catalog
+IGNORED_ACTIONS = {"record.compile", "doc.stamp"}   # logged, but change nothing in the catalog
 _CERT = re.compile(r"^DC-(\d{4})-(\d+)$")
 _TRAILING_DIGITS = re.compile(r"(\d+)$")
 _FILED_AT = re.compile(r"^filed_at:[ \t]*(['\"]?)(.*?)\1[ \t]*$", re.MULTILINE)

@@ -45,6 +45,7 @@ class Config:
     record_numbering: str
     record_retention: dict
     paths: dict[str, str] = field(default_factory=dict)
+    timezone: str = ""        # IANA name (Asia/Shanghai): times people read; blank = the machine's
 
 
 @dataclass
@@ -159,7 +160,19 @@ def load_config(path: Path) -> Config:
         record_numbering=str(recs.get("numbering", "{form}-{year}-{seq:04d}")),
         record_retention=dict(recs.get("retention") or {"period": "5y", "from": "year_end"}),
         paths=dict(data.get("paths") or {}),
+        timezone=_timezone(src, data.get("timezone")),
     )
+
+
+def _timezone(src: YamlSource, value) -> str:
+    if not value:
+        return ""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise src.error(f"unknown time zone {value!r}; expected a name such as Asia/Shanghai", "timezone") from None
+    return str(value)
 
 
 def open_workspace(root: Path | str) -> Workspace:
