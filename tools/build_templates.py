@@ -576,7 +576,7 @@ def build_procedure(path: Path) -> None:
     for label, value in (("文件编号", "{{ number }}"), ("文件类别", "{{ kind_label }}"), ("版　　本", "{{ revision }}"),
                          ("受控状态", "{{ controlled_status }}"), ("发放编号", "{{ copy_no }}"),
                          ("编制部门", "{{ department }}")):
-        row = add_row(info, 454)
+        row = add_row(info, 400)
         cell_text(row.cells[0], label, "Table Label", WD_ALIGN_PARAGRAPH.CENTER)
         cell_text(row.cells[1], value, "Table Text", WD_ALIGN_PARAGRAPH.CENTER)
         shade(row.cells[0])
@@ -590,13 +590,13 @@ def build_procedure(path: Path) -> None:
         shade(cell)
     middle(*head.cells)
     tag_row(approvals, "{%tr for a in approvals %}")
-    row = add_row(approvals, 510)
+    row = add_row(approvals, 454)  # at least: three 会签 names stack in one row, each with its date
     cell_text(row.cells[0], "{{ a.role }}", "Table Label", WD_ALIGN_PARAGRAPH.CENTER)
     cell_text(row.cells[1], "{{ a.names }}", "Table Text", WD_ALIGN_PARAGRAPH.CENTER)
     cell_text(row.cells[2], "{{ a.date }}", "Table Text", WD_ALIGN_PARAGRAPH.CENTER)
     middle(*row.cells)
     tag_row(approvals, "{%tr endfor %}")
-    spacer(doc, 60)
+    spacer(doc, 36)
 
     dates = table(doc, [TEXT_W // 2, TEXT_W - TEXT_W // 2], 1, borders=False)
     table_borders(dates, top=12)

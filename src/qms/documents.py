@@ -121,13 +121,11 @@ def render_context(ws: Workspace, doc: DocumentSource, *, revision: str, draft: 
     kind = ws.config.kinds.get(doc.kind)
     rows = []
     for role in ws.config.roles:
-        # one row per signer, each with the date that signer signed (会签 by three: three rows);
-        # the role's label stands on its first row only, like a merged cell on a paper form
-        signed = [a for a in (approvals or []) if a["role"] == role.key] or [None]
-        for k, a in enumerate(signed):
-            rows.append({"role": role.label if k == 0 else "", "names": a["name"] if a else "",
-                         "date": cn_date(a["signed_on"], loc) if a else "", "first": k == 0,
-                         "last": k == len(signed) - 1})
+        # each signer on a line of their own with the date they signed on the same line: 会签 by
+        # three reads as one 会签 cell beside three names and three dates, as on a paper cover
+        signed = [a for a in (approvals or []) if a["role"] == role.key]
+        rows.append({"role": role.label, "names": "\n".join(a["name"] for a in signed),
+                     "date": "\n".join(cn_date(a["signed_on"], loc) for a in signed)})
     from .figures import Placed, marker
     blocks, figures = _blocks_with_terms(doc), []
     for b in blocks:
