@@ -401,6 +401,7 @@ def record_show(env, number, as_json):
     d = show(env.ws, number)
     form = load_forms_quietly(env.ws).get(d["form"])
     labels = {f.name: f.label for f in form.fields} if form else {}
+    labels.update({f"{f.name}.{c.name}": c.label for f in (form.fields if form else []) for c in f.columns})
     emit(d, as_json, lambda x: record_text(env.ws, x, labels))
 
 

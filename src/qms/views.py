@@ -36,17 +36,18 @@ def doc_text(ws: Workspace, d: dict) -> str:
     return "\n".join(lines)
 
 
-def _value_lines(label: str, value) -> list[str]:
+def _value_lines(label: str, value, col_labels: dict[str, str]) -> list[str]:
     if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
         cols: list[str] = []
         for r in value:
             cols += [c for c in r if c not in cols]
-        body = table(cols, [[r.get(c, "") for c in cols] for r in value])
+        body = table([col_labels.get(c, c) for c in cols], [[r.get(c, "") for c in cols] for r in value])
         return [f"  {label}:"] + ["    " + line for line in body.splitlines()]
     return [f"  {label}: {'' if value is None else value}"]
 
 
 def record_text(ws: Workspace, d: dict, labels: dict[str, str] | None = None) -> str:
+    """`labels`: field name → label, and "field.column" → column label for table fields."""
     loc, tz = ws.config.locale, ws.config.timezone
     if d["status"] == "disposed":
         return (f"{d['number']}  {d['form']}  {_t(ws, '已销毁', 'DISPOSED')} DISPOSED {d['disposed_at'][:10]}"
@@ -60,7 +61,8 @@ def record_text(ws: Workspace, d: dict, labels: dict[str, str] | None = None) ->
              f"{_t(ws, '保存期至', 'retention until')} {d['retention_until'] or _t(ws, '永久', 'permanent')}  "
              f"{_t(ws, '版本', 'version')} {d['version']}"]
     for k, v in d["data"].items():
-        lines += _value_lines(labels.get(k, k), v)
+        cols = {key.split(".", 1)[1]: lab for key, lab in labels.items() if key.startswith(k + ".")}
+        lines += _value_lines(labels.get(k, k), v, cols)
     for s in d["signatures"]:
         lines.append(f"{_t(ws, '用户签字', 'signed by')} {s['signer']} {s['role']}  {local_time(s['at'], tz)}")
     lines += [f"{_t(ws, '文件', 'file')} {k}: {v}" for k, v in d["files"].items()]
