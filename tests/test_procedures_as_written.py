@@ -139,6 +139,8 @@ def test_controlled_copy_has_its_number_on_the_cover_and_a_stamp_clear_of_the_he
     assert stamp and header
     assert max(stamp) < height / 4 < min(header)                # stamp at the foot, header at the top
     assert any("发放日期" in t for t, _ in placed)               # the stamp carries the issue date
+    listing = qms("doc", "copies", "WY-QP-7.5-01").output
+    assert "发放编号" in listing and "持有部门" in listing and "生产部" in listing
     # the master stays as released
     master = qms.json("doc", "show", "WY-QP-7.5-01")["files"]["pdf"]
     assert "发放编号" in pdf_text(qms.root / master) and "受控副本" not in pdf_text(qms.root / master)

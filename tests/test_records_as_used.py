@@ -183,3 +183,5 @@ def test_record_lists_read_in_chinese_with_local_times(corpus):
     from zoneinfo import ZoneInfo
     local = dt.datetime.fromisoformat(filed_at).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
     assert f"归档 {local}" in shown and "状态 待用户签字" in shown
+    log = corpus("log", "--target", "QR-SV-022-02-2026-0001").output
+    assert local in log and "+00:00" not in log

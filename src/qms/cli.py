@@ -238,13 +238,9 @@ def doc_issue_copy(env, number, holder, as_json):
 def doc_copies(env, number, outstanding, as_json):
     """Controlled copies of NUMBER; copies of a superseded revision are marked for recall."""
     from .documents import copies
-    from .textfmt import table
+    from .views import copies_text
     items = copies(env.ws, number, outstanding=outstanding)
-    emit(items, as_json, lambda xs: table(
-        ["No.", "holder", "revision", "issued", "recalled", ""],
-        [[x["copy_no"], x["holder"], x["revision"], x["issued_at"][:10], (x["recalled_at"] or "")[:10],
-          "RECALL (revision " + x["revision_status"] + ")" if x["to_recall"] else ""] for x in xs])
-        if xs else "(no controlled copies)")
+    emit(items, as_json, lambda xs: copies_text(env.ws, xs))
 
 
 @doc.command("recall")
@@ -610,8 +606,10 @@ def log_cmd(env, target, as_json):
     from . import audit
     entries = [asdict(e) for e in audit.read(env.ws.audit_path, target)]
 
+    from .labels import local_time
+
     def text(es):
-        return "\n".join(f"{e['seq']:>5}  {e['at']}  {e['actor']:<10} {e['action']:<16} {e['target']}  "
+        return "\n".join(f"{e['seq']:>5}  {local_time(e['at'], env.ws.config.timezone)}  {e['actor']:<10} {e['action']:<16} {e['target']}  "
                          + json.dumps({k: v for k, v in e['data'].items() if k not in ('files',)},
                                       ensure_ascii=False)[:160] for e in es) or "(no entries)"
     emit(entries, as_json, text)

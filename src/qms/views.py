@@ -80,3 +80,17 @@ def record_list_text(ws: Workspace, items: list[dict]) -> str:
                else ["number", "form", "status", "record date", "retention until", "customer"])
     return table(headers, [[x["number"], x["form"], status_label(x["status"], loc), x["record_date"],
                             x["retention_until"], x["customer"]] for x in items])
+
+
+def copies_text(ws: Workspace, items: list[dict]) -> str:
+    if not items:
+        return _t(ws, "（无受控副本）", "(no controlled copies)")
+    loc, tz = ws.config.locale, ws.config.timezone
+    zh = chinese(loc)
+    headers = ["发放编号", "持有部门", "版本", "发放日期", "回收日期", ""] if zh else \
+        ["No.", "holder", "revision", "issued", "recalled", ""]
+    return table(headers, [[x["copy_no"], x["holder"], x["revision"], local_time(x["issued_at"], tz)[:10],
+                            local_time(x["recalled_at"], tz)[:10],
+                            (f"应回收（该版本{status_label(x['revision_status'], loc)}）" if zh else
+                             f"RECALL (revision {x['revision_status']})") if x["to_recall"] else ""]
+                           for x in items])
