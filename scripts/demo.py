@@ -42,8 +42,16 @@ def main() -> None:
         if last:
             effective = max(effective, dt.date.fromisoformat(last) + dt.timedelta(days=1))
         change = ["--change", f"演示修订（{today.isoformat()}）"]
-    qms("doc", "check", SOURCE)
-    qms("doc", "submit", SOURCE, *change)
+    source = SOURCE
+    if change:
+        # a revision must differ from the one before (a byte-identical source is refused): the
+        # demo notes its change in a comment of a copy
+        import tempfile
+        tmp = Path(tempfile.mkdtemp(prefix="qms-demo-")) / Path(SOURCE).name
+        tmp.write_text(Path(SOURCE).read_text(encoding="utf-8") + f"\n# {change[1]}\n", encoding="utf-8")
+        source = str(tmp)
+    qms("doc", "check", source)
+    qms("doc", "submit", source, *change)
     for role, name in (("编制", "张建华"), ("会签", "李明"), ("会签", "周静"), ("审定", "王立新"),
                        ("标审", "陈芳"), ("批准", "赵国庆")):
         qms("doc", "sign", NUMBER, "--role", role, "--name", name)

@@ -76,7 +76,8 @@ def release_procedure(qms: Qms, source: Path, *, issued="2026-03-13", effective=
     number = qms.json(*args)["number"]
     for role, name in signers or [("编制", "张建华"), ("会签", "李明"), ("会签", "周静"), ("审定", "王立新"),
                                   ("标审", "陈芳"), ("批准", "赵国庆")]:
-        qms("doc", "sign", number, "--role", role, "--name", name)
+        # signed on the 发布 date at the latest: a signature after it is refused
+        qms("doc", "sign", number, "--role", role, "--name", name, "--on", issued)
     qms("doc", "release", number, "--issued", issued, "--effective", effective, *([] if pdf else ["--no-pdf"]))
     return number
 

@@ -37,7 +37,7 @@ def test_held_out_procedure_goes_through_the_whole_cycle(qms):
 
     text = docx_text(docx)
     for expected in ("设计和开发控制程序", "QP-RD-007", "A/0", "质量管理体系程序文件",
-                     "4.2.1", "输入应包括功能和性能要求", "4.2.2", "输入应完整、清楚",
+                     "5.2.1", "输入应包括功能和性能要求", "5.2.2", "输入应完整、清楚",
                      "表1 职责分配", "设计开发计划书", "必要时邀请顾客", "重大更改", "总经理",
                      "张建华", "李明", "周静", "王立新", "陈芳", "赵国庆",
                      "2026年03月13日", "2026年03月20日", "设计评审", "QP-QA-003", "文件控制程序",
@@ -82,6 +82,9 @@ def test_second_revision_supersedes_the_first_on_its_effective_date(qms):
     assert "计划书经总工程师批准后实施" in new_text and "A/1" in new_text and "策划批准人改为总工程师" in new_text
     assert "计划书经技术负责人批准后实施" in docx_text(qms.root / old["files"]["docx"])
 
+    # a byte-identical source is no revision at all
+    assert "the same as QP-RD-007 A/1" in qms.fail("doc", "submit", source, "--change", "全面改版", "--major")
+    source.write_text(source.read_text(encoding="utf-8").replace("总工程师", "技术副总"), encoding="utf-8")
     major = qms.json("doc", "submit", source, "--change", "全面改版", "--major")
     assert major["revision"] == "B/0"
 
@@ -91,12 +94,12 @@ def test_release_is_refused_until_every_required_role_has_signed(qms):
     number = qms.json("doc", "submit", source)["number"]
     assert "编制" in qms.fail("doc", "sign", number, "--role", "批准", "--name", "赵国庆")
     assert "编制" in qms.fail("doc", "sign", number, "--role", "会签", "--name", "李明")
-    qms("doc", "sign", number, "--role", "编制", "--name", "张建华")
+    qms("doc", "sign", number, "--role", "编制", "--name", "张建华", "--on", "2026-03-10")
     msg = qms.fail("doc", "release", number, "--issued", "2026-03-13", "--effective", "2026-03-20")
     assert "批准" in msg and "审定" in msg
-    qms("doc", "sign", number, "--role", "会签", "--name", "李明")
-    qms("doc", "sign", number, "--role", "审定", "--name", "王立新")
-    qms("doc", "sign", number, "--role", "批准", "--name", "赵国庆")
+    qms("doc", "sign", number, "--role", "会签", "--name", "李明", "--on", "2026-03-10")
+    qms("doc", "sign", number, "--role", "审定", "--name", "王立新", "--on", "2026-03-10")
+    qms("doc", "sign", number, "--role", "批准", "--name", "赵国庆", "--on", "2026-03-10")
     assert qms.json("doc", "show", number)["status"] == "approved"
     # 标审 is optional, and nobody signs after 批准
     assert "批准" in qms.fail("doc", "sign", number, "--role", "标审", "--name", "陈芳")

@@ -29,7 +29,9 @@ FIELD_KEYS = {"name", "label", "type", "required", "searchable", "choices", "col
 COLUMN_KEYS = {"name", "label", "type"}
 PROCEDURE_KEYS = {"number", "title", "title_en", "kind", "department", "basis", "terms",
                   "sections", "references", "records"}
-SECTION_KEYS = {"title", "body", "table", "tables", "sections"}
+SECTION_KEYS = {"title", "body", "table", "tables", "sections", "figure", "figures"}
+# the default documents.number_pattern: groups joined by - or / (WY-QP-7.5-01, HX/QP-05)
+NUMBER = r"^[A-Z0-9]+(\.[0-9]+)*([-/][A-Z0-9]+(\.[0-9]+)*)+$"
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 PERIOD = re.compile(r"^\d+[ymd]$")
 # A clause number typed by hand: "5.1 与用户沟通", "1.0目的", "4 工作程序", "3、职责" — but not "24小时…".
@@ -244,6 +246,8 @@ PROCEDURE_FILES = sorted(PROCEDURES.glob("*.yaml"))
 
 def walk(sections, path="sections"):
     for i, sec in enumerate(sections):
+        if isinstance(sec, str):          # an untitled clause given as its text alone
+            sec = {"body": sec}
         yield f"{path}[{i}]", sec
         yield from walk(sec.get("sections") or [], f"{path}[{i}].sections")
 
@@ -260,8 +264,8 @@ def test_procedure_source_shape(path):
     assert set(doc) <= PROCEDURE_KEYS, f"unknown keys {set(doc) - PROCEDURE_KEYS}"
     for key in ("number", "title", "kind", "department", "sections"):
         assert doc.get(key), f"missing {key}"
-    assert re.match(r"^[A-Z0-9]+(-[A-Z0-9]+)+$", doc["number"])
-    assert doc["kind"] in ("procedure", "instruction", "manual", "specification")
+    assert re.match(NUMBER, doc["number"])
+    assert doc["kind"] in ("procedure", "instruction", "manual", "specification", "程序文件")
     assert not TYPED_CLAUSE.match(doc["title"])
 
     for where, sec in walk(doc["sections"]):
@@ -280,11 +284,16 @@ def test_procedure_source_shape(path):
                 assert isinstance(row, list) and len(row) == len(table["columns"]), row
 
     # A flow mapping such as {term: 批量, definition: a,b} silently splits at the comma.
-    for term in doc.get("terms") or []:
+    terms = doc.get("terms") or []
+    if isinstance(terms, dict):           # the mapping form, term: definition
+        terms = [{"term": k, "definition": v} for k, v in terms.items()]
+    for term in terms:
         assert set(term) == {"term", "definition"} and term["definition"], term
     for ref in doc.get("references") or []:
+        if isinstance(ref, str):          # a document outside qms, by title: 《用户投诉处理细则》
+            continue
         assert set(ref) <= {"number", "title"} and ref["title"], ref
-        assert ref.get("number", "") == "" or re.match(r"^[A-Z0-9]+(-[A-Z0-9]+)+$", ref["number"])
+        assert ref.get("number", "") == "" or re.match(NUMBER, ref["number"])
 
 
 def test_service_procedure_content():

@@ -5,6 +5,8 @@ One workspace for the module keeps LibreOffice starts to a handful.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
@@ -90,8 +92,14 @@ def test_master_list_as_xlsx_csv_and_table(released, tmp_path):
     qms("doc", "list", "--format", "xlsx", "-o", out)
     sheet = load_workbook(out).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:4] == ("文件编号", "文件名称", "版本", "状态")
-    numbers = {r[0] for r in rows[1:]}
+    # title rows as on paper: company, 受控文件清单, the date; then the heading row
+    assert rows[0][0] == "XXXXXX有限公司" and rows[1][0] == "受控文件清单" and rows[2][0].startswith("截至日期：")
+    assert rows[3][:4] == ("文件编号", "文件名称", "版本", "状态")
+    by_number = {r[0]: r for r in rows[4:]}
+    assert by_number["QP-RD-007"][3] == "生效"                                   # Chinese status
+    assert isinstance(by_number["QP-RD-007"][4], dt.datetime)                    # a real date cell
+    assert sheet.cell(5, 5).number_format == "yyyy-mm-dd"
+    numbers = {r[0] for r in rows[4:]}
     assert numbers == {d["number"] for d in qms.json("doc", "list")} >= {"QP-RD-007", "QP-SC-015"}
     csv_text = qms("doc", "list", "--format", "csv").output
     assert "QP-SC-015,客户服务过程控制程序" in csv_text

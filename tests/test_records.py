@@ -416,7 +416,7 @@ def test_amendment_keeps_the_original_beside_the_new_version(qms):
     assert "钱立新同行" in docx_text(v1_folder / f"{rec}.docx")
     assert "工时更正为8小时" in docx_text(record_files(qms, shown, "docx"))
     text = qms("record", "show", rec).output
-    assert "工时填写错误" in text and "(original)" in text
+    assert "工时填写错误" in text and "原始版本" in text
     assert [e["action"] for e in qms.json("log", "--target", rec)] == ["record.file", "record.amend"]
     assert qms.json("verify")["ok"] is True
     assert "reason" in qms.fail("record", "amend", rec, "--data", fixed, "--reason", " ")

@@ -525,6 +525,12 @@ def spacer(container, pt: float = 6):
 
 def build_procedure(path: Path) -> None:
     doc = new_document(body_pt=12, line=360, heading_pts=(14, 12, 12, 12))
+    # an untitled clause: its number and text on one line at the margin (3.1 招商部提供…)
+    clause = doc.styles.add_style("Clause Text", WD_STYLE_TYPE.PARAGRAPH)
+    clause.base_style = doc.styles["Normal"]
+    clause.quick_style = True
+    clause.font.size = Pt(12)
+    set_fonts(clause.element, LATIN_BODY, BODY_FONT)
     cp = doc.core_properties
     cp.title = "{{ title }}"
     cp.subject = "{{ number }} {{ revision }}"
@@ -570,7 +576,7 @@ def build_procedure(path: Path) -> None:
     for label, value in (("文件编号", "{{ number }}"), ("文件类别", "{{ kind_label }}"), ("版　　本", "{{ revision }}"),
                          ("受控状态", "{{ controlled_status }}"), ("发放编号", "{{ copy_no }}"),
                          ("编制部门", "{{ department }}")):
-        row = add_row(info, 454)
+        row = add_row(info, 400)
         cell_text(row.cells[0], label, "Table Label", WD_ALIGN_PARAGRAPH.CENTER)
         cell_text(row.cells[1], value, "Table Text", WD_ALIGN_PARAGRAPH.CENTER)
         shade(row.cells[0])
@@ -584,13 +590,13 @@ def build_procedure(path: Path) -> None:
         shade(cell)
     middle(*head.cells)
     tag_row(approvals, "{%tr for a in approvals %}")
-    row = add_row(approvals, 510)
+    row = add_row(approvals, 454)  # at least: three 会签 names stack in one row, each with its date
     cell_text(row.cells[0], "{{ a.role }}", "Table Label", WD_ALIGN_PARAGRAPH.CENTER)
     cell_text(row.cells[1], "{{ a.names }}", "Table Text", WD_ALIGN_PARAGRAPH.CENTER)
     cell_text(row.cells[2], "{{ a.date }}", "Table Text", WD_ALIGN_PARAGRAPH.CENTER)
     middle(*row.cells)
     tag_row(approvals, "{%tr endfor %}")
-    spacer(doc, 60)
+    spacer(doc, 36)
 
     dates = table(doc, [TEXT_W // 2, TEXT_W - TEXT_W // 2], 1, borders=False)
     table_borders(dates, top=12)
@@ -615,8 +621,18 @@ def build_procedure(path: Path) -> None:
     para(doc, heading_text, "Heading 3")
     para(doc, "{%p elif b.type == 'heading' %}")
     para(doc, heading_text, "Heading 4")
+    para(doc, "{%p elif b.type == 'clause' %}")
+    para(doc, "{{ b.number }} {{ b.text }}", "Clause Text")
     para(doc, "{%p elif b.type == 'paragraph' %}")
     para(doc, "{{ b.text }}", "Body Text")
+    para(doc, "{%p elif b.type == 'figure' %}")
+    # qms.figures swaps this marker run for the picture; the caption goes below it (图 below, 表 above)
+    fig = para(doc, "{{ b.marker }}", "Normal", WD_ALIGN_PARAGRAPH.CENTER, before=6)
+    fig.paragraph_format.keep_with_next = True
+    fig.paragraph_format.line_spacing = 1.0
+    para(doc, "{%p if b.caption %}")
+    para(doc, "{{ b.caption }}", "Caption")
+    para(doc, "{%p endif %}")
     para(doc, "{%p elif b.type == 'terms' %}")
     _terms(doc)
     para(doc, "{%p elif b.type == 'table' %}")
@@ -732,7 +748,7 @@ def record_title_block(doc) -> None:
     p = cell_text(cells[0], "记录编号：")
     run(p, f"{{{{ number or '{blank}' }}}}", underline=True)
     p = cell_text(cells[1], "{% if procedure %}依据：{{ procedure }}{% endif %}", align=WD_ALIGN_PARAGRAPH.CENTER)
-    p = cell_text(cells[2], "日期：", align=WD_ALIGN_PARAGRAPH.RIGHT)
+    p = cell_text(cells[2], "{{ date_label or '日期' }}：", align=WD_ALIGN_PARAGRAPH.RIGHT)
     run(p, "{{ record_date or '　　　年　　月　　日' }}", underline=True)
     spacer(doc, 4)
 

@@ -102,11 +102,15 @@ def cli(ctx, workspace, actor):
 
 @cli.command()
 @click.argument("directory", type=FilePath(file_okay=False))
-def init(directory):
+@click.option("--org", metavar="NAME", help="The organisation's name, printed on every document and form.")
+@click.option("--org-en", metavar="NAME", help="Its English name (optional).")
+def init(directory, org, org_en):
     """Create a new workspace in DIRECTORY from the packaged defaults."""
     from .workspace import init_workspace
-    ws = init_workspace(directory)
-    click.echo(f"created workspace {ws.root}")
+    if org is None and sys.stdin.isatty():
+        org = click.prompt("organisation name (公司名称)", default="XXXXXX有限公司")
+    ws = init_workspace(directory, org=org, org_en=org_en)
+    click.echo(f"created workspace {ws.root} for {ws.config.org_name}")
 
 
 # ------------------------------------------------------------------ documents
@@ -149,6 +153,8 @@ def doc_submit(env, source, change, major, as_json):
     """Submit SOURCE.yaml as a new draft revision (or replace an unsigned draft)."""
     from .documents import submit
     res = submit(env.ws, source, actor=env.actor, change=change, major=major)
+    for w in res.data.get("warnings", []):
+        click.echo(f"warning: {w}", err=True)
     emit(res.data, as_json, res.message)
 
 
@@ -194,24 +200,6 @@ def doc_obsolete(env, number, reason, on, as_json):
     emit(res.data, as_json, res.message)
 
 
-def _doc_text(d: dict) -> str:
-    lines = [f"{d['number']}  {d['title']}",
-             f"revision {d['revision']}  status {d['status']} (as of {d['as_of']})",
-             f"发布 {d['issued'] or '-'}  实施 {d['effective'] or '-'}  department {d['department']}"]
-    if d.get("obsolete_on"):
-        lines.append(f"作废 {d['obsolete_on']}: {d['obsolete_reason']}")
-    if d["approvals"]:
-        lines.append("approvals:")
-        lines += [f"  {a['role_label']} ({a['role']})  {a['name']}  {a['signed_at']}  — {a['meaning']}"
-                  for a in d["approvals"]]
-    lines.append("files:")
-    lines += [f"  {k}: {v}" for k, v in d["files"].items()]
-    lines.append("revisions:")
-    lines += [f"  {r['revision']}  {r['status']:<10} 发布 {r['issued'] or '-'}  实施 {r['effective'] or '-'}  {r['change'] or ''}"
-              for r in d["revisions"]]
-    return "\n".join(lines)
-
-
 @doc.command("show")
 @click.argument("number")
 @click.option("--revision", help="A revision label, e.g. A/0 (default: the one current at --as-of).")
@@ -221,8 +209,9 @@ def _doc_text(d: dict) -> str:
 def doc_show(env, number, revision, as_of, as_json):
     """Show a document: current revision, status, approvals, files, history."""
     from .documents import show
+    from .views import doc_text
     d = show(env.ws, number, revision=revision, as_of=as_date(as_of))
-    emit(d, as_json, _doc_text)
+    emit(d, as_json, lambda x: doc_text(env.ws, x))
 
 
 @doc.command("list")
@@ -239,7 +228,8 @@ def doc_list(env, as_of, status, fmt, output, as_json):
     if as_json:
         return emit(items, True)
     from .reports import master_list
-    text = master_list(items, fmt, output, ws=env.ws)
+    text = master_list(items, fmt, output, ws=env.ws, org=env.ws.config.org_name, locale=env.ws.config.locale,
+                       as_of=as_date(as_of))
     if text is not None:
         click.echo(text)
     elif output:
@@ -266,13 +256,9 @@ def doc_issue_copy(env, number, holder, as_json):
 def doc_copies(env, number, outstanding, as_json):
     """Controlled copies of NUMBER; copies of a superseded revision are marked for recall."""
     from .documents import copies
-    from .textfmt import table
+    from .views import copies_text
     items = copies(env.ws, number, outstanding=outstanding)
-    emit(items, as_json, lambda xs: table(
-        ["No.", "holder", "revision", "issued", "recalled", ""],
-        [[x["copy_no"], x["holder"], x["revision"], x["issued_at"][:10], (x["recalled_at"] or "")[:10],
-          "RECALL (revision " + x["revision_status"] + ")" if x["to_recall"] else ""] for x in xs])
-        if xs else "(no controlled copies)")
+    emit(items, as_json, lambda xs: copies_text(env.ws, xs))
 
 
 @doc.command("recall")
@@ -405,33 +391,17 @@ def record_sign(env, number, scan, signer, signer_role, as_json):
 
 @record.command("amend")
 @click.argument("number")
-@click.option("--data", "data_file", required=True, type=FilePath())
+@click.option("--data", "data_file", type=FilePath(), help="The whole record again (YAML or JSON).")
+@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", help="Change one field (repeatable).")
 @click.option("--reason", required=True)
 @click.option("--no-pdf", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
-def record_amend(env, number, data_file, reason, no_pdf, as_json):
-    """A new version of NUMBER beside the original."""
+def record_amend(env, number, data_file, sets, reason, no_pdf, as_json):
+    """A new version of NUMBER beside the original: --set for what changed, or --data for all."""
     from .records import amend
-    res = amend(env.ws, number, data_file, reason=reason, actor=env.actor, pdf=not no_pdf)
+    res = amend(env.ws, number, data_file, reason=reason, actor=env.actor, pdf=not no_pdf, sets=list(sets))
     emit(res.data, as_json, res.message)
-
-
-def _record_text(d: dict) -> str:
-    if d["status"] == "disposed":
-        return (f"{d['number']}  {d['form']}  DISPOSED on {d['disposed_at']} "
-                f"(certificate {d['certificate']}); retention ended {d['retention_until']}")
-    lines = [f"{d['number']}  {d['form']}  status {d['status']}{'  ON HOLD' if d.get('held') else ''}",
-             f"record date {d['record_date']}  filed {d['filed_at']} by {d['filed_by']}  "
-             f"retention until {d['retention_until'] or 'permanent'}  version {d['version']}"]
-    lines += [f"  {k}: {v}" for k, v in d["data"].items()]
-    for s in d["signatures"]:
-        lines.append(f"signed by {s['signer']} {s['role']} at {s['at']}")
-    lines += [f"file {k}: {v}" for k, v in d["files"].items()]
-    if len(d["versions"]) > 1:
-        lines += [f"version {v['version']}  {v['filed_at']}  {v['filed_by']}  {v['reason'] or '(original)'}"
-                  for v in d["versions"]]
-    return "\n".join(lines)
 
 
 @record.command("show")
@@ -440,8 +410,14 @@ def _record_text(d: dict) -> str:
 @pass_env
 def record_show(env, number, as_json):
     """A record: data, status, signatures, files, versions."""
+    from .forms import load_forms_quietly
     from .records import show
-    emit(show(env.ws, number), as_json, _record_text)
+    from .views import record_text
+    d = show(env.ws, number)
+    form = load_forms_quietly(env.ws).get(d["form"])
+    labels = {f.name: f.label for f in form.fields} if form else {}
+    labels.update({f"{f.name}.{c.name}": c.label for f in (form.fields if form else []) for c in f.columns})
+    emit(d, as_json, lambda x: record_text(env.ws, x, labels))
 
 
 @record.command("list")
@@ -453,11 +429,9 @@ def record_show(env, number, as_json):
 def record_list(env, form_id, status, year, as_json):
     """Records, filtered by form, status, year."""
     from .records import list_records
-    from .textfmt import table
+    from .views import record_list_text
     items = list_records(env.ws, form=form_id, status=status, year=year)
-    emit(items, as_json, lambda xs: table(["number", "form", "status", "record date", "retention until", "customer"],
-                                          [[x["number"], x["form"], x["status"], x["record_date"],
-                                            x["retention_until"], x["customer"]] for x in xs]) if xs else "(no records)")
+    emit(items, as_json, lambda xs: record_list_text(env.ws, xs))
 
 
 # ------------------------------------------------------------------ retention, holds, disposal
@@ -597,17 +571,19 @@ def compile_cmd(env, form_id, year, output):
 @click.option("--from", "date_from", metavar="DATE")
 @click.option("--to", "date_to", metavar="DATE")
 @click.option("--limit", default=20, show_default=True)
+@click.option("--offset", default=0, show_default=True, help="Skip this many hits (the next page).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
-def search(env, query, kind, form_id, status, date_from, date_to, limit, as_json):
+def search(env, query, kind, form_id, status, date_from, date_to, limit, offset, as_json):
     """Full-text search; a run of Chinese characters matches exactly that string."""
-    from .search import search as do_search
-    hits = do_search(env.ws, query, kind=kind, form=form_id, status=status, date_from=as_date(date_from),
-                     date_to=as_date(date_to), limit=limit)
+    from .labels import status_label
+    from .search import search_page
+    hits, total = search_page(env.ws, query, kind=kind, form=form_id, status=status, date_from=as_date(date_from),
+                              date_to=as_date(date_to), limit=limit, offset=offset)
 
     def text(hs):
         if not hs:
-            return "no hits"
+            return "no hits" + (f" (共 {total} 条，--offset {offset} 已超出)" if total else "")
         import html
         import re
         out = []
@@ -618,7 +594,11 @@ def search(env, query, kind, form_id, status, date_from, date_to, limit, as_json
                 re.sub(r"<mark>(.*?)</mark>", r"【\1】", h["highlight"])
             mark = html.unescape(mark)
             out.append(f"{h['number']}  [{h['kind']}{' ' + h['form'] if h['form'] else ''}]  {h['title']}  "
-                       f"{h['date'] or ''}  {h['status']}  score {h['score']:.2f}\n    {mark}")
+                       f"{h['date'] or ''}  {status_label(h['status'], env.ws.config.locale)}  "
+                       f"score {h['score']:.2f}\n    {mark}")
+        shown = f"{offset + 1}–{offset + len(hs)}" if offset else str(len(hs))
+        more = f"; 下一页 --offset {offset + len(hs)}" if offset + len(hs) < total else ""
+        out.append(f"— {shown} of {total} hits（共 {total} 条）{more}")
         return "\n".join(out)
     emit(hits, as_json, text)
 
@@ -645,8 +625,10 @@ def log_cmd(env, target, as_json):
     from . import audit
     entries = [asdict(e) for e in audit.read(env.ws.audit_path, target)]
 
+    from .labels import local_time
+
     def text(es):
-        return "\n".join(f"{e['seq']:>5}  {e['at']}  {e['actor']:<10} {e['action']:<16} {e['target']}  "
+        return "\n".join(f"{e['seq']:>5}  {local_time(e['at'], env.ws.config.timezone)}  {e['actor']:<10} {e['action']:<16} {e['target']}  "
                          + json.dumps({k: v for k, v in e['data'].items() if k not in ('files',)},
                                       ensure_ascii=False)[:160] for e in es) or "(no entries)"
     emit(entries, as_json, text)

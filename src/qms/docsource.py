@@ -19,7 +19,7 @@ from .yamlsrc import YamlSource, check_keys, load_yaml
 REQUIRED = ("number", "title", "kind", "department", "sections")
 # The keys each mapping of a source may hold: anything else is refused with the nearest match.
 SOURCE_KEYS = REQUIRED + ("title_en", "basis", "terms", "references", "records")
-SECTION_KEYS = ("title", "body", "table", "tables", "sections")
+SECTION_KEYS = ("title", "body", "table", "tables", "sections", "figure", "figures")
 TABLE_KEYS = ("caption", "title", "columns", "rows")
 TERM_KEYS = ("term", "name", "definition", "text")
 REFERENCE_KEYS = ("number", "title")
@@ -35,11 +35,19 @@ class Table:
 
 
 @dataclass
+class Figure:
+    image: str        # path relative to the source file (and, archived, to the revision folder)
+    caption: str = ""
+    width_cm: float | None = None
+
+
+@dataclass
 class Section:
     title: str
     body: list[str] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     sections: list["Section"] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
 
 
 @dataclass
@@ -140,8 +148,8 @@ def _section(src: YamlSource, value, warnings: list[str], *path) -> Section:
     if not isinstance(value, dict):
         raise src.error("expected a section with title and/or body", *path)
     check_keys(src, value, SECTION_KEYS, *path)
-    if not any(k in value for k in ("title", "body", "table", "tables", "sections")):
-        raise src.error("a section needs a title and/or body (or a table or sections)", *path)
+    if not any(k in value for k in ("title", "body", "table", "tables", "sections", "figure", "figures")):
+        raise src.error("a section needs a title and/or body (or a table, figure or sections)", *path)
     title = _text(src, value.get("title"), *path, "title")
     if title and TYPED_CLAUSE.match(title):
         warnings.append(f"{src.path}, line {src.line(*path, 'title')}: title {title!r} seems to start "
@@ -153,11 +161,51 @@ def _section(src: YamlSource, value, warnings: list[str], *path) -> Section:
         if not isinstance(value["tables"], list):
             raise src.error("expected a list of tables", *path, "tables")
         tables += [_table(src, t, *path, "tables", i) for i, t in enumerate(value["tables"])]
+    figures = []
+    if value.get("figure") is not None:
+        figures.append(_figure(src, value["figure"], *path, "figure"))
+    if value.get("figures") is not None:
+        if not isinstance(value["figures"], list):
+            raise src.error("expected a list of figures", *path, "figures")
+        figures += [_figure(src, f, *path, "figures", i) for i, f in enumerate(value["figures"])]
     subs = value.get("sections") or []
     if not isinstance(subs, list):
         raise src.error("expected a list of sections", *path, "sections")
     return Section(title=title, body=_paragraphs(src, value.get("body"), *path, "body"), tables=tables,
-                   sections=[_section(src, s, warnings, *path, "sections", i) for i, s in enumerate(subs)])
+                   sections=[_section(src, s, warnings, *path, "sections", i) for i, s in enumerate(subs)],
+                   figures=figures)
+
+
+FIGURE_TYPES = (".png", ".jpg", ".jpeg")
+RESERVED_NAMES = ("source", "manifest.json", "copies")
+
+
+def _figure(src: YamlSource, value, *path) -> Figure:
+    """{image: flow.png, caption: 图1 …, width_cm: 12}; the image path is relative to the source
+    file and stays inside its folder (it is archived beside the source, under the same path)."""
+    if isinstance(value, str):
+        value = {"image": value}
+    if not isinstance(value, dict):
+        raise src.error("expected a figure: {image: FILE.png, caption: 图1 …}", *path)
+    check_keys(src, value, ("image", "caption", "width_cm"), *path)
+    image = _text(src, value.get("image"), *path, "image")
+    if not image:
+        raise src.error("missing; expected the image file (PNG or JPEG), relative to this file", *path, "image")
+    rel = Path(image)
+    if rel.is_absolute() or ".." in rel.parts or "\\" in image:
+        raise src.error(f"{image!r}: expected a path relative to this file, inside its folder", *path, "image")
+    if rel.suffix.lower() not in FIGURE_TYPES:
+        raise src.error(f"{image!r}: expected a .png or .jpg image", *path, "image")
+    if rel.parts[0] in RESERVED_NAMES or rel.name.startswith("source") or rel.parts[0].startswith("."):
+        raise src.error(f"{image!r}: this name is reserved in the archive; rename the image", *path, "image")
+    full = Path(src.path).parent / rel
+    if not full.is_file():
+        raise src.error(f"image not found: {full}", *path, "image")
+    width = value.get("width_cm")
+    if width is not None and (isinstance(width, bool) or not isinstance(width, (int, float)) or not 1 <= width <= 16):
+        raise src.error("expected a width in centimetres between 1 and 16", *path, "width_cm")
+    return Figure(image=rel.as_posix(), caption=_text(src, value.get("caption"), *path, "caption"),
+                  width_cm=float(width) if width is not None else None)
 
 
 def _terms(src: YamlSource, value) -> list[Term]:
@@ -279,23 +327,46 @@ def parse_source_text(text: str, path: Path, ws: Workspace) -> DocumentSource:
 
 
 def flatten(sections: list[Section], prefix: str = "", level: int = 1) -> list[dict]:
-    """Sections → reading-order blocks with generated clause numbers 1 / 1.1 / 1.1.1."""
+    """Sections → reading-order blocks with generated clause numbers 1 / 1.1 / 1.1.1.
+
+    A clause without a title reads as procedures print it: its number and its first
+    paragraph on one line (`3.1 招商部提供招商管理服务…`), a `clause` block."""
     blocks: list[dict] = []
     for i, sec in enumerate(sections, 1):
         number = f"{prefix}{i}"
-        blocks.append({"type": "heading", "level": min(level, 4), "number": number, "text": sec.title})
-        blocks += [{"type": "paragraph", "text": p} for p in sec.body]
+        body = list(sec.body)
+        if not sec.title and body:
+            blocks.append({"type": "clause", "level": min(level, 4), "number": number, "text": body.pop(0)})
+        else:
+            blocks.append({"type": "heading", "level": min(level, 4), "number": number, "text": sec.title})
+        blocks += [{"type": "paragraph", "text": p} for p in body]
         blocks += [{"type": "table", "caption": t.caption, "columns": t.columns, "rows": t.rows}
                    for t in sec.tables]
+        blocks += [{"type": "figure", "image": f.image, "caption": f.caption, "width_cm": f.width_cm}
+                   for f in sec.figures]
         blocks += flatten(sec.sections, number + ".", level + 1)
     return blocks
+
+
+def figure_paths(doc: "DocumentSource") -> list[str]:
+    """Every image the source's figures name, relative to the source file, in reading order."""
+    out: list[str] = []
+
+    def walk(sections: list[Section]) -> None:
+        for sec in sections:
+            out.extend(f.image for f in sec.figures if f.image not in out)
+            walk(sec.sections)
+    walk(doc.sections)
+    return out
 
 
 def plain_text(doc: DocumentSource) -> str:
     """Everything a reader can search for in the source: titles, clauses, tables, terms, lists."""
     parts = [doc.number, doc.title, doc.title_en, doc.department, doc.basis]
     for b in flatten(doc.sections):
-        if b["type"] == "table":
+        if b["type"] == "figure":
+            parts.append(b["caption"])
+        elif b["type"] == "table":
             parts.append(b["caption"])
             parts.append(" ".join(b["columns"]))
             parts += [" ".join(r) for r in b["rows"]]

@@ -11,9 +11,10 @@ from pathlib import Path
 from .catalog import Catalog, open_catalog
 from .docstate import approvals, doc_row, revisions, status_map
 from .dates import cn_date, now_iso, parse_date, today
-from .docsource import DocumentSource, flatten, load_source, parse_source_text, plain_text
+from .docsource import DocumentSource, figure_paths, flatten, load_source, parse_source_text, plain_text
 from .errors import QmsError
-from .revisions import (RevisionState, compute_status, current_revision, folder_name, next_label)
+from .revisions import (RevisionState, compute_status, current_revision, folder_name, next_label,
+                        safe_name)
 from .workspace import Workspace
 from .writer import writing
 
@@ -44,7 +45,9 @@ _doc_row, _revisions, _approvals, _status_map = doc_row, revisions, approvals, s
 
 def _doc_folder(ws: Workspace, number: str, revision: str) -> Path:
     from .inputs import inside, safe_id
-    folder = ws.archive_dir / "documents" / safe_id(number, "document number") / folder_name(revision)
+    # a '/' (HX/QP-05) becomes a full-width solidus in the folder name; the rest must be a safe id
+    safe_id(number.replace("/", "-"), "document number")
+    folder = ws.archive_dir / "documents" / safe_name(number) / folder_name(revision)
     inside(folder, ws.archive_dir, "document folder")
     return folder
 
@@ -53,7 +56,30 @@ def _doc_folder(ws: Workspace, number: str, revision: str) -> Path:
 
 def check(ws: Workspace, source: Path | str) -> DocumentSource:
     """Validate a source file; nothing is written."""
-    return load_source(source, ws)
+    doc = load_source(source, ws)
+    doc.warnings += cross_reference_warnings(ws, doc)
+    return doc
+
+
+def cross_reference_warnings(ws: Workspace, doc: DocumentSource) -> list[str]:
+    """记录 naming a form that does not exist, 相关文件 naming a document number qms does not know.
+    Warnings, not errors: a procedure is often written before its forms, and may cite documents
+    kept elsewhere (the 质量手册 on paper); the author sees them at check and submit."""
+    out = []
+    if doc.records:
+        from .forms import load_forms_quietly
+        forms = load_forms_quietly(ws)
+        out += [f"{doc.path}: records: form {r.id!r} does not exist in {ws.rel(ws.schemas_dir)}/ "
+                f"(qms form list shows the forms)" for r in doc.records if r.id and r.id not in forms]
+    numbers = [r.number for r in doc.references if r.number and r.number != doc.number]
+    if numbers:
+        known: set[str] = set()
+        if ws.catalog_path.exists():
+            with _catalog(ws) as cat:
+                known = {row["number"] for row in cat.all("SELECT number FROM documents")}
+        out += [f"{doc.path}: references: document {n} is not in this workspace (qms doc list shows the documents)"
+                for n in numbers if n not in known]
+    return out
 
 
 def render_context(ws: Workspace, doc: DocumentSource, *, revision: str, draft: bool,
@@ -64,9 +90,17 @@ def render_context(ws: Workspace, doc: DocumentSource, *, revision: str, draft: 
     kind = ws.config.kinds.get(doc.kind)
     rows = []
     for role in ws.config.roles:
+        # each signer on a line of their own with the date they signed on the same line: 会签 by
+        # three reads as one 会签 cell beside three names and three dates, as on a paper cover
         signed = [a for a in (approvals or []) if a["role"] == role.key]
-        rows.append({"role": role.label, "names": "、".join(a["name"] for a in signed),
-                     "date": cn_date(signed[-1]["signed_on"], loc) if signed else ""})
+        rows.append({"role": role.label, "names": "\n".join(a["name"] for a in signed),
+                     "date": "\n".join(cn_date(a["signed_on"], loc) for a in signed)})
+    from .figures import Placed, marker
+    blocks, figures = _blocks_with_terms(doc), []
+    for b in blocks:
+        if b["type"] == "figure":   # the image path is relative to the source file (archived beside it)
+            b["marker"] = marker(len(figures) + 1)
+            figures.append(Placed(b["marker"], Path(doc.path).parent / b["image"], b["width_cm"]))
     forms = {}
     if doc.records:
         from .forms import load_forms_quietly   # forms sit beside documents in the service layer
@@ -88,7 +122,8 @@ def render_context(ws: Workspace, doc: DocumentSource, *, revision: str, draft: 
         "issued": cn_date(issued, loc),
         "effective": cn_date(effective, loc),
         "terms": [{"term": t.term, "definition": t.definition} for t in doc.terms],
-        "blocks": _blocks_with_terms(doc),
+        "blocks": blocks,
+        "figures": figures,
         "references": [{"number": r.number, "title": r.title} for r in doc.references],
         "records": [{"id": r.id, "title": r.title or (forms[r.id].title if r.id in forms else "")}
                     for r in doc.records],
@@ -97,17 +132,31 @@ def render_context(ws: Workspace, doc: DocumentSource, *, revision: str, draft: 
 
 
 TERM_SECTION_TITLES = ("术语", "术语和定义", "术语和缩略语", "定义", "术语与定义")
+SCOPE_TITLES = ("范围", "适用范围", "应用范围")
+TERMS_TITLE = "术语"
 
 
 def _blocks_with_terms(doc: DocumentSource) -> list[dict]:
-    """Print `terms` inside a 术语 clause when the source has one, else the template adds its own."""
-    blocks = flatten(doc.sections)
+    """Print `terms` where procedures put them: inside the source's own 术语 clause, else in a
+    术语 clause right after 范围 (as the seed's 3.0 术语; the later clauses move down by one),
+    else after 目的; a procedure with neither gets them after its body (the template's tail)."""
+    from .docsource import Section
     if not doc.terms:
-        return blocks
+        return flatten(doc.sections)
+    sections = list(doc.sections)
+    titles = [s.title.strip() for s in sections]
+    if not any(t in TERM_SECTION_TITLES for t in titles):
+        after = next((i for i, t in enumerate(titles) if t in SCOPE_TITLES), None)
+        if after is None:
+            after = next((i for i, t in enumerate(titles) if t == "目的"), None)
+        if after is None:
+            return flatten(sections)
+        sections.insert(after + 1, Section(title=TERMS_TITLE))
+    blocks = flatten(sections)
     for i, b in enumerate(blocks):
         if b["type"] == "heading" and b["level"] == 1 and b["text"].strip() in TERM_SECTION_TITLES:
             j = i + 1
-            while j < len(blocks) and blocks[j]["type"] != "heading":
+            while j < len(blocks) and blocks[j]["type"] not in ("heading", "clause"):
                 j += 1
             return blocks[:j] + [{"type": "terms"}] + blocks[j:]
     return blocks
@@ -116,6 +165,9 @@ def _blocks_with_terms(doc: DocumentSource) -> list[dict]:
 def _render_docx(ws: Workspace, ctx: dict, out: Path) -> Path:
     from .render import render_procedure   # docxtpl is slow to import; only when rendering
     render_procedure(ws.templates_dir / "procedure.docx", ctx, out)
+    if ctx.get("figures"):
+        from .figures import embed
+        embed(out, ctx["figures"])
     return out
 
 
@@ -144,7 +196,7 @@ def preview(ws: Workspace, source: Path | str, out: Path | str) -> Path:
 def submit(ws: Workspace, source: Path | str, *, actor: str, change: str | None = None,
            major: bool = False) -> Change:
     """A new draft revision, or a replacement of an unsigned draft; after release, the next revision."""
-    doc = load_source(source, ws)
+    doc = check(ws, source)
     with writing(ws, purpose="doc submit") as w:
         cat = w.cat
         row = cat.one("SELECT * FROM documents WHERE number=?", doc.number)
@@ -166,18 +218,46 @@ def submit(ws: Workspace, source: Path | str, *, actor: str, change: str | None 
             if not change:
                 raise QmsError(f"{doc.number} {latest['revision']} is released; a new revision needs "
                                "--change describing what changed", field="change")
+            if _same_source(ws, latest, doc):
+                raise QmsError(f"the source is the same as {doc.number} {latest['revision']} (byte for byte, "
+                               "figures included); edit it before submitting a new revision", file=source)
             revision, seq = next_label(latest["revision"], major), latest["seq"] + 1
         rel = ws.rel(_doc_folder(ws, doc.number, revision))
         st = w.stage()
         st.folder(rel)
         sha = st.write(f"{rel}/source.yaml", doc.text.encode("utf-8"))
+        figures = {name: st.copy_in(f"{rel}/{name}", Path(doc.path).parent / name) for name in figure_paths(doc)}
         st.manifest(rel, now=now_iso())
         w.commit([{"action": "doc.submit", "target": doc.number,
                    "data": {"revision": revision, "seq": seq, "title": doc.title, "kind": doc.kind,
                             "department": doc.department, "change": change, "folder": rel,
-                            "source": "source.yaml", "sha256": sha, **st.promise(rel)}}], actor=actor)
+                            "source": "source.yaml", "sha256": sha, **({"figures": figures} if figures else {}),
+                            **st.promise(rel)}}], actor=actor)
     return Change(f"submitted {doc.number} {revision} (draft): {doc.title}",
-                  {"number": doc.number, "revision": revision, "status": "draft"})
+                  {"number": doc.number, "revision": revision, "status": "draft", "warnings": doc.warnings})
+
+
+def _same_source(ws: Workspace, latest, doc: DocumentSource) -> bool:
+    folder = ws.root / latest["folder"]
+    if (folder / latest["source"]).read_text(encoding="utf-8") != doc.text:
+        return False
+    return all((folder / name).is_file() and (folder / name).read_bytes() == (Path(doc.path).parent / name).read_bytes()
+               for name in figure_paths(doc))
+
+
+def _new_figures(folder: Path, doc: DocumentSource) -> dict[str, Path]:
+    """The source's images the draft's folder does not hold yet; a changed image under a name
+    already archived is refused (files in the archive are written once)."""
+    out = {}
+    for name in figure_paths(doc):
+        src = Path(doc.path).parent / name
+        if (folder / name).is_file():
+            if (folder / name).read_bytes() != src.read_bytes():
+                raise QmsError(f"the image {name} differs from the one already filed with this draft; "
+                               "give the changed image a new file name", file=src)
+            continue
+        out[name] = src
+    return out
 
 
 def _replace_draft(ws, w, doc, latest, change, actor) -> Change:
@@ -188,13 +268,16 @@ def _replace_draft(ws, w, doc, latest, change, actor) -> Change:
     name = f"source-{n}.yaml"
     st = w.stage()
     sha = st.write(f"{latest['folder']}/{name}", doc.text.encode("utf-8"))
+    figures = {n: st.copy_in(f"{latest['folder']}/{n}", src) for n, src in _new_figures(folder, doc).items()}
     st.manifest(latest["folder"], now=now_iso())
     w.commit([{"action": "doc.submit", "target": doc.number,
                "data": {"revision": latest["revision"], "title": doc.title, "kind": doc.kind,
                         "department": doc.department, "change": change, "replaces_draft": True,
-                        "source": name, "sha256": sha, **st.promise(latest["folder"])}}], actor=actor)
+                        "source": name, "sha256": sha, **({"figures": figures} if figures else {}),
+                        **st.promise(latest["folder"])}}], actor=actor)
     return Change(f"replaced the draft of {doc.number} {latest['revision']}: {doc.title}",
-                  {"number": doc.number, "revision": latest["revision"], "status": "draft"})
+                  {"number": doc.number, "revision": latest["revision"], "status": "draft",
+                   "warnings": doc.warnings})
 
 
 def sign(ws: Workspace, number: str, *, role: str, name: str, actor: str, meaning: str | None = None,
@@ -206,7 +289,7 @@ def sign(ws: Workspace, number: str, *, role: str, name: str, actor: str, meanin
     signed_on = parse_date(on, field="on") if on else today()
     with writing(ws, purpose="doc sign") as w:
         cat = w.cat
-        _doc_row(cat, number)
+        _refuse_withdrawn(_doc_row(cat, number))
         revs = _revisions(cat, number)
         draft = revs[-1]
         if draft["state"] != "draft":
@@ -239,6 +322,23 @@ def sign(ws: Workspace, number: str, *, role: str, name: str, actor: str, meanin
                    "signed_at": at})
 
 
+def _released_context(ws: Workspace, cat: Catalog, number: str, rev) -> dict:
+    """The render context of a released revision, as at its release (for copies and stamps)."""
+    folder = ws.root / rev["folder"]
+    source = parse_source_text((folder / rev["source"]).read_text(encoding="utf-8"), folder / rev["source"], ws)
+    revs = _revisions(cat, number)
+    return render_context(ws, source, revision=rev["revision"], draft=False,
+                          approvals=[dict(a) for a in _approvals(cat, rev["id"])], issued=rev["issued"],
+                          effective=rev["effective"], history=_history(cat, revs, rev["seq"], rev["issued"],
+                                                                       rev["effective"]))
+
+
+def _refuse_withdrawn(doc) -> None:
+    if doc["obsolete_on"]:
+        raise QmsError(f"{doc['number']} was withdrawn (作废) on {doc['obsolete_on']}; "
+                       "nothing of it can be signed or released any more")
+
+
 def _history(cat: Catalog, revs: list, upto_seq: int, issued: str, effective: str) -> list[dict]:
     out = []
     for r in revs:
@@ -260,12 +360,17 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
                        "实施 must be on or after 发布", field="effective")
     with writing(ws, purpose="doc release") as w:
         cat = w.cat
-        _doc_row(cat, number)
+        _refuse_withdrawn(_doc_row(cat, number))
         revs = _revisions(cat, number)
         draft = revs[-1]
         if draft["state"] != "draft":
             raise QmsError(f"{number} {draft['revision']} is already released; nothing to release")
         approvals = [dict(a) for a in _approvals(cat, draft["id"])]
+        late = [a for a in approvals if a["signed_on"] and a["signed_on"] > issued_d.isoformat()]
+        if late:
+            raise QmsError(f"{late[0]['role_label']} {late[0]['name']} signed {number} {draft['revision']} on "
+                           f"{late[0]['signed_on']}, after the 发布 date {issued_d}; a document is signed before "
+                           "it is issued (give a later --issued, or sign with the right --on date)", field="issued")
         have = {a["role"] for a in approvals}
         missing = [r for r in ws.config.roles if r.required and r.key not in have]
         if missing:
@@ -281,7 +386,7 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
         ctx = render_context(ws, source, revision=draft["revision"], draft=False, approvals=approvals,
                              issued=issued_d.isoformat(), effective=effective_d.isoformat(),
                              history=_history(cat, revs, draft["seq"], issued_d.isoformat(), effective_d.isoformat()))
-        stem = f"{number}_{folder_name(draft['revision'])}"
+        stem = f"{safe_name(number)}_{folder_name(draft['revision'])}"
         rel = draft["folder"]
         st = w.stage()
         docx = _render_docx(ws, ctx, st.at(f"{rel}/{stem}.docx"))
@@ -290,13 +395,19 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
             from .convert import to_pdf
             to_pdf([docx])
             st.add(f"{rel}/{stem}.pdf")
-        st.manifest(rel, now=now_iso())
-        promise = st.promise(rel)
+        now = now_iso()
+        st.manifest(rel, now=now)
+        superseded = {}
+        if previous and previous[-1]["pdf"]:
+            # the master it replaces gets a reading copy stamped 已替代, in the same event
+            superseded = _stamp_superseded(ws, st, previous[-1], effective_d)
+            st.manifest(previous[-1]["folder"], now=now)
+        promise = st.promise()
         w.commit([{"action": "doc.release", "target": number,
                    "data": {"revision": draft["revision"], "issued": issued_d.isoformat(),
                             "effective": effective_d.isoformat(), "docx": f"{stem}.docx",
-                            "pdf": f"{stem}.pdf" if pdf else None, **promise}}], actor=actor)
-        hashes = [k for k in promise["files"] if not k.endswith("manifest.json")]
+                            "pdf": f"{stem}.pdf" if pdf else None, **superseded, **promise}}], actor=actor)
+        hashes = [k for k in promise["files"] if k.startswith(rel + "/") and not k.endswith("manifest.json")]
     return Change(f"released {number} {draft['revision']}: 发布 {issued_d}, 实施 {effective_d} → "
                   f"{rel}/{stem}.docx",
                   {"number": number, "revision": draft["revision"], "issued": issued_d.isoformat(),
@@ -317,6 +428,11 @@ def obsolete(ws: Workspace, number: str, *, reason: str, actor: str, on: str | N
         released = [r for r in revs if r["state"] == "released"]
         if not released:
             raise QmsError(f"{number} has never been released; there is nothing to withdraw")
+        if revs[-1]["state"] == "draft":
+            # withdrawing now would leave a draft that could still be signed and released, and
+            # then read as 作废 before it was ever issued
+            raise QmsError(f"{number} {revs[-1]['revision']} is an open draft; release it first, or withdraw "
+                           "the document once no revision is in progress")
         as_withdrawn = dict(doc) | {"obsolete_on": on_d.isoformat()}
         _, statuses = _status_map(ws, cat, as_withdrawn, revs, on_d)
         withdrawn = [r for r in released if statuses[r["revision"]] == "obsolete"]
@@ -350,6 +466,23 @@ def _stamp_obsolete(ws: Workspace, st, rev) -> str | None:
     return name
 
 
+def superseded_name(rev) -> str:
+    return f"{Path(rev['pdf']).stem}_已替代.pdf"
+
+
+def _stamp_superseded(ws: Workspace, st, rev, effective: dt.date) -> dict:
+    """The master of the revision a new one replaces gets a reading copy stamped 已替代 with the
+    date it stops being valid (the original PDF stays as released); `show` finds it in the folder."""
+    from .stamp import stamp_pdf
+    name = superseded_name(rev)
+    if (ws.root / rev["folder"] / name).exists():
+        return {}
+    stamp_pdf(ws.root / rev["folder"] / rev["pdf"], st.at(f"{rev['folder']}/{name}"),
+              f"已替代 SUPERSEDED\n{cn_date(effective, ws.config.locale)}起", style="obsolete")
+    st.add(f"{rev['folder']}/{name}")
+    return {"superseded": {"revision": rev["revision"], "file": name}}
+
+
 # ---------------------------------------------------------------- reading
 
 def _revision_files(ws: Workspace, r) -> dict:
@@ -361,6 +494,8 @@ def _revision_files(ws: Workspace, r) -> dict:
         files["pdf"] = ws.rel(folder / r["pdf"])
     if r["obsolete_pdf"]:
         files["obsolete_pdf"] = ws.rel(folder / r["obsolete_pdf"])
+    if r["pdf"] and (folder / superseded_name(r)).is_file():
+        files["superseded_pdf"] = ws.rel(folder / superseded_name(r))
     return files
 
 
@@ -441,10 +576,19 @@ def issue_copy(ws: Workspace, number: str, *, holder: str, actor: str) -> Change
             raise QmsError(f"{number} {rev['revision']} has no PDF (released with --no-pdf)")
         copy_no = (cat.one("SELECT MAX(copy_no) AS n FROM copies WHERE number=?", number)["n"] or 0) + 1
         folder = rev["folder"]
-        name = f"copies/{number}_{folder_name(rev['revision'])}_copy-{copy_no:03d}.pdf"
+        name = f"copies/{safe_name(number)}_{folder_name(rev['revision'])}_copy-{copy_no:03d}.pdf"
+        on = today()
         st = w.stage()
-        stamp_pdf(ws.root / folder / rev["pdf"], st.at(f"{folder}/{name}"),
-                  f"受控副本 No.{copy_no}\n{holder.strip()}", style="copy")
+        # the copy is the released revision rendered again with its 发放编号 on the cover, then
+        # stamped; the master PDF stays as released
+        ctx = _released_context(ws, cat, number, rev)
+        ctx["copy_no"] = f"{copy_no:03d}"
+        tmp = Path(tempfile.mkdtemp(prefix="copy-"))     # inside the command's private temp folder
+        docx = _render_docx(ws, ctx, tmp / "copy-master.docx")
+        from .convert import to_pdf
+        (pdf,) = to_pdf([docx])
+        stamp_pdf(pdf, st.at(f"{folder}/{name}"),
+                  f"受控副本 No.{copy_no}\n{holder.strip()}\n发放日期 {cn_date(on, ws.config.locale)}", style="copy")
         st.add(f"{folder}/{name}")
         st.manifest(folder, now=now_iso())
         w.commit([{"action": "doc.issue_copy", "target": number,

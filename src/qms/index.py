@@ -65,7 +65,7 @@ from qms import indexseal
 from qms.errors import QmsError
 
 # Bump when the schema or the analysis changes: an old index must be rebuilt.
-INDEX_VERSION = "qms-index-1"
+INDEX_VERSION = "qms-index-2"   # 2: codes also indexed by their runs of parts
 _VERSION_FILE = "QMS_INDEX_VERSION"
 
 # ---------------------------------------------------------------------------
@@ -123,6 +123,25 @@ def _parts(word: str) -> list[str]:
     return parts if len(parts) > 1 else []
 
 
+_MAX_CODE_PARTS = 10   # a code longer than this is indexed by its parts only (no part runs)
+
+
+def _part_runs(word: str) -> list[str]:
+    """Every run of two or more consecutive parts of a code, as typed (but not the whole code):
+    qr-sv-022-02-2026-0001 → qr-sv, qr-sv-022, …, 2026-0001; xk200-2023-0418 → xk200, xk200-2023, …
+    so a code is found whole or by any stretch of it (QR-SV-022, 2026-0001, XK200-2023)."""
+    spans = [m.span() for m in _PARTS_RE.finditer(word)]
+    if len(spans) < 3 or len(spans) > _MAX_CODE_PARTS:
+        return []
+    out = []
+    for i in range(len(spans)):
+        for j in range(i + 1, len(spans)):
+            if i == 0 and j == len(spans) - 1:
+                continue
+            out.append(word[spans[i][0]:spans[j][1]])
+    return out
+
+
 def positional_terms(value: str) -> dict[str, list[int]]:
     """term -> ascending positions for the positional field (see module doc)."""
     poses: dict[str, list[int]] = defaultdict(list)
@@ -146,7 +165,7 @@ def positional_terms(value: str) -> dict[str, list[int]]:
             else:
                 word = m.group(2)
                 poses[word].append(pos)
-                for part in set(_parts(word)):
+                for part in set(_parts(word)) | set(_part_runs(word)):
                     poses[part].append(pos)
                 pos += 1
         pos += _SEGMENT_GAP
@@ -1202,8 +1221,17 @@ def _check_syntax(qstring: str) -> None:
             raise QmsError(f"field '{m.group(1)}:' has no value in search query: {qstring}")
 
 
+def _field_colons(qstring: str) -> str:
+    """客户：华东电力 as a Chinese keyboard types it means 客户:华东电力 (only after a field name)."""
+    known = set(_TEXT_FIELDS) | set(_ID_FIELDS) | {a for v in _ALIASES.values() for a in v}
+    return re.sub(r"(?:^|(?<=[\s(+-]))([^\s():：]+)：",
+                  lambda m: m.group(1) + (":" if m.group(1) in known else "："), qstring)
+
+
 def parse_query(qstring: str) -> query.Query | None:
-    """Parse a user query; None when it holds nothing searchable."""
+    """Parse a user query; None when it holds nothing searchable. A query of negations only
+    (`NOT 华东`, `-培训`) means everything except those."""
+    qstring = _field_colons(qstring)
     _check_syntax(qstring)
     try:
         q = _parser().parse(qstring)
@@ -1214,8 +1242,10 @@ def parse_query(qstring: str) -> query.Query | None:
     errors = [n for n in _walk(q) if getattr(n, "error", None)]
     if errors:
         raise QmsError(f"cannot parse search query '{qstring}': {errors[0].error}")
-    if q is query.NullQuery or not _has_positive(q):
+    if q is query.NullQuery:
         return None
+    if not _has_positive(q):
+        q = query.And([query.Every(), q])
     return _without_andnot(q)
 
 
@@ -1803,16 +1833,56 @@ class SearchIndex:
         Raises QmsError for a malformed query; a query with nothing searchable
         in it gives [].
         """
+        return self.search_page(query_string, kind=kind, form=form, status=status, date_from=date_from,
+                                date_to=date_to, limit=limit)[0]
+
+    def search_page(self, query_string: str, *, kind: str | None = None, form: str | None = None,
+                    status: str | None = None, date_from: datetime.date | None = None,
+                    date_to: datetime.date | None = None, limit: int = 20,
+                    offset: int = 0) -> tuple[list[Hit], int]:
+        """(hits ranked offset … offset+limit, how many documents match in all)."""
         if limit <= 0 or not query_string or not query_string.strip():
-            return []
+            return [], 0
         q = parse_query(query_string)
         if q is None:
-            return []
+            return [], 0
         searcher = self._get_searcher()
         ranked = self._rank(searcher, q, kind=kind, form=form, status=status,
-                            date_from=date_from, date_to=date_to, limit=limit)
+                            date_from=date_from, date_to=date_to, limit=offset + limit)
+        total = max(self._count(searcher, q, kind=kind, form=form, status=status, date_from=date_from,
+                                date_to=date_to), len(ranked))
         rx = highlighter(_needles(q))
-        return [self._hit(searcher, score, docnum, rx) for score, docnum in ranked]
+        return [self._hit(searcher, score, docnum, rx) for score, docnum in ranked[offset:]], total
+
+    def _count(self, searcher, q, *, kind=None, form=None, status=None, date_from=None, date_to=None) -> int:
+        """Every match of the query under the filters (ids only, no scoring)."""
+        ctx = searcher.context(weighting=searcher.weighting)
+        days = None
+        if date_from or date_to:
+            lo = date_from.toordinal() if date_from else 1
+            hi = date_to.toordinal() if date_to else datetime.date.max.toordinal()
+            if lo > hi:
+                return 0
+            days = (lo, hi)
+        if kind:
+            kind = normalize(kind.strip())
+            kind = _KIND_ALIASES.get(kind, kind)
+        terms = tuple((name, normalize(value.strip()))
+                      for name, value in (("kind", kind), ("form", form), ("status", status)) if value)
+        full = q
+        if days or terms:
+            ctx.qms_filter = (days, terms)
+            full = _FilterQuery(q)
+        n = 0
+        try:
+            for leaf, _offset in searcher.leaf_searchers():
+                m = full.matcher(leaf, ctx)
+                while m.is_active():
+                    n += 1
+                    m.next()
+        except query.QueryError as e:
+            raise QmsError(f"search query cannot run: {e}") from None
+        return n
 
     def _rank(self, searcher, q, *, kind=None, form=None, status=None, date_from=None,
               date_to=None, limit=20, budget=_BUDGET) -> list[tuple[float, int]]:

@@ -252,13 +252,15 @@ def add_cjk_font(pdf, family: str = "cjk") -> str:
 
 # --------------------------------------------------------------------------- new pages
 
-def _numbered_pdf(*, orientation: str = "P", footer_prefix: str = ""):
+def _numbered_pdf(*, orientation: str = "P", footer_prefix: str = "", numbered: bool = True):
     """An A4 fpdf2 document with the SC font registered and "第 n 页 / 共 N 页" in every
-    page's footer; returns (pdf, font family)."""
+    page's footer (unless not `numbered`); returns (pdf, font family)."""
     from fpdf import FPDF
 
     class _Pdf(FPDF):
         def footer(self) -> None:
+            if not numbered:
+                return
             self.set_y(-12)
             self.set_font(family, size=8)
             self.set_text_color(90)
@@ -275,7 +277,7 @@ def make_table_pdf(out: Path, title: str, subtitle_lines: Sequence[str] = (),
                    columns: Sequence[str] = (), rows: Iterable[Sequence[object]] = (),
                    footer_lines: Sequence[str] = (), *,
                    col_widths: Sequence[float] | None = None, landscape: bool = False,
-                   font_size: float = 10) -> Path:
+                   font_size: float = 10, numbered: bool = True) -> Path:
     """An A4 PDF: a centred title, subtitle lines, a table, then footer lines.
 
     Serves the yearly volume's cover / table of contents (a disposal certificate,
@@ -287,7 +289,7 @@ def make_table_pdf(out: Path, title: str, subtitle_lines: Sequence[str] = (),
     from fpdf.enums import WrapMode
     from fpdf.fonts import FontFace
 
-    pdf, family = _numbered_pdf(orientation="L" if landscape else "P")
+    pdf, family = _numbered_pdf(orientation="L" if landscape else "P", numbered=numbered)
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(True, margin=18)
     pdf.set_title(title)

@@ -146,15 +146,36 @@ def record_context(ws: Workspace, form: FormSchema, data: dict, *, number: str =
             fields.append({"name": f.name, "label": f.label, "type": f.type, "value": "", "is_table": True,
                            "columns": [c.label for c in f.columns], "rows": rows})
             continue
-        text = "" if blank else format_value(f, value, loc)
+        if blank and f.type == "choice":
+            text = "　".join(f"□{c}" for c in f.choices)    # a printed form offers its choices to tick
+        else:
+            text = "" if blank else format_value(f, value, loc)
         values[f.name] = text
+        if f.name == form.date_field and _date_in_title(form, data, record_date, blank):
+            continue   # printed once, in the title block under its own label (no second date line)
         fields.append({"name": f.name, "label": f.label, "type": f.type, "value": text, "is_table": False,
                        "columns": [], "rows": []})
+    in_title = _date_in_title(form, data, record_date, blank)
+    date_f = form.field(form.date_field) if in_title else None
+    shown_date = cn_date(record_date, loc) if record_date and not blank else ""
+    if date_f is not None and not blank:
+        shown_date = format_value(date_f, data.get(date_f.name), loc)   # a datetime keeps its time
     return {"company": ws.config.org_name, "form_id": form.id, "form_title": form.title,
-            "procedure": form.procedure, "number": number,
-            "record_date": cn_date(record_date, loc) if record_date and not blank else "",
+            "procedure": form.procedure, "number": number, "date_label": date_f.label if date_f else "日期",
+            "record_date": shown_date,
             "filed_at": "", "note": form.note, "fields": fields, "signatures": signatures, "data": values,
             "blank": blank}
+
+
+def _date_in_title(form: FormSchema, data: dict, record_date, blank: bool) -> bool:
+    """The form's date field is the record date (not overridden by --on): the title block shows it."""
+    f = form.field(form.date_field) if form.date_field else None
+    if f is None:
+        return False
+    if blank:
+        return True
+    value = data.get(f.name)
+    return bool(value) and record_date is not None and str(value)[:10] == record_date.isoformat()
 
 
 def _col_field(col):
@@ -417,6 +438,9 @@ def import_records(ws: Workspace, form_id: str, path: Path | str, *, actor: str,
     rows = read_rows(path)
     if not rows:
         raise QmsError("no data rows to import", file=path)
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        from .xlsxtables import merge_tables, table_sheets
+        merge_tables(path, rows, table_sheets(path, form), form)
     names = {f.name for f in form.fields} | {f.label for f in form.fields}
     unknown = [h for h in rows[0][1] if h not in names]
     if unknown:
@@ -559,16 +583,46 @@ def sign(ws: Workspace, number: str, *, scan: Path | str, signer: str, actor: st
                   {"number": number, "status": "filed", "scan": f"{folder}/{SCAN_NAME}"})
 
 
-def amend(ws: Workspace, number: str, data_file: Path | str, *, reason: str, actor: str, pdf: bool = True) -> Change:
-    """A new version beside the original, with the reason and who made it; the original stays."""
+def _apply_sets(ws: Workspace, form: FormSchema, row, sets: list[str]) -> dict:
+    """The record's latest data with `field=value` changes (a field's name or label; an empty
+    value clears it; a table field takes a YAML/JSON list of rows)."""
+    current = dict(load_yaml(ws.root / row["folder"] / "data.yaml").data.get("data", {}))
+    by_label = {f.label: f for f in form.fields}
+    for item in sets:
+        key, eq, value = item.partition("=")
+        f = form.field(key.strip()) or by_label.get(key.strip())
+        if not eq or f is None:
+            names = ", ".join(x.name for x in form.fields)
+            raise QmsError(f"expected --set FIELD=VALUE with a field of {form.id}: {names}", field=key.strip() or "set")
+        if f.type == "table" and value.strip():
+            import yaml
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError:
+                raise QmsError("expected a list of rows, e.g. [{part: 压缩机, qty: 1}]", field=f.name) from None
+        current[f.name] = value
+    return current
+
+
+def amend(ws: Workspace, number: str, data_file: Path | str | None = None, *, reason: str, actor: str,
+          pdf: bool = True, sets: list[str] | None = None) -> Change:
+    """A new version beside the original, with the reason and who made it; the original stays.
+    The new data is a whole file (--data), or the latest version with some fields changed (--set)."""
     if not reason or not reason.strip():
         raise QmsError("an amendment needs --reason", field="reason")
+    if bool(data_file) == bool(sets):
+        raise QmsError("give either --data FILE (the whole record) or --set FIELD=VALUE (what changed)",
+                       field="data")
     with open_catalog(ws.catalog_path, create=False) as cat:
         row = record_row(cat, number)
     form = load_form(ws, row["form"])
-    path = Path(data_file)
-    raw, src = _read_data_file(path)
-    data = validate_data(form, raw, file=path, src=src)
+    if sets:
+        path = Path(f"--set {' '.join(sets)}")
+        data = validate_data(form, _apply_sets(ws, form, row, sets), file="--set")
+    else:
+        path = Path(data_file)
+        raw, src = _read_data_file(path)
+        data = validate_data(form, raw, file=path, src=src)
     filing = Filing(form=form, data=data, record_date=dt.date.fromisoformat(row["record_date"]), origin=str(path))
     with writing(ws, purpose="record amend") as w:
         row = record_row(w.cat, number)

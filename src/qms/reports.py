@@ -14,14 +14,28 @@ COLUMNS = [("number", "文件编号"), ("title", "文件名称"), ("revision", "
            ("copies_outstanding", "在外受控副本")]
 
 
-def _rows(items: list[dict]) -> list[list]:
-    return [[item.get(key) if item.get(key) is not None else "" for key, _ in COLUMNS] for item in items]
+def _rows(items: list[dict], locale: str = "zh-CN", real_dates: bool = False) -> list[list]:
+    import datetime as dt
+    from .labels import status_label
+    out = []
+    for item in items:
+        row = []
+        for key, _ in COLUMNS:
+            value = item.get(key)
+            if key == "status":
+                value = status_label(value, locale)
+            elif real_dates and key in ("issued", "effective") and value:
+                value = dt.date.fromisoformat(value)     # a date cell Excel can sort and filter
+            row.append("" if value is None else value)
+        out.append(row)
+    return out
 
 
-def master_list(items: list[dict], fmt: str = "table", output: str | Path | None = None,
-                ws=None) -> str | None:
+def master_list(items: list[dict], fmt: str = "table", output: str | Path | None = None, *,
+                ws=None, org: str = "", locale: str = "zh-CN", as_of=None) -> str | None:
     """Returns the text when it goes to the terminal; writes the file when `output` is given
-    (through qms.outputs: never into the archive, atomically)."""
+    (through qms.outputs: never into the archive, atomically). Statuses read in the workspace's
+    language (生效/已替代/作废 for zh-CN)."""
     from . import outputs
     if output:
         outputs.check(ws, output)
@@ -29,19 +43,36 @@ def master_list(items: list[dict], fmt: str = "table", output: str | Path | None
     if fmt == "xlsx":
         if not output:
             raise QmsError("an XLSX master list needs -o FILE.xlsx", field="output")
+        import datetime as dt
         from openpyxl import Workbook
-        from openpyxl.styles import Font
+        from openpyxl.styles import Alignment, Font
+        from .dates import cn_date
         wb = Workbook()
         sheet = wb.active
         sheet.title = "受控文件清单"
+        ncols = len(headers)
+        # title rows as on the paper list: company, 受控文件清单, the date it is valid for
+        for text, size in ((org, 14), ("受控文件清单", 16),
+                           (f"截至日期：{cn_date(as_of or dt.date.today(), locale)}　共 {len(items)} 份文件", 10)):
+            sheet.append([text])
+            r = sheet.max_row
+            sheet.merge_cells(start_row=r, start_column=1, end_row=r, end_column=ncols)
+            sheet.cell(r, 1).font = Font(bold=size > 10, size=size)
+            sheet.cell(r, 1).alignment = Alignment(horizontal="center" if size > 10 else "right")
         sheet.append(headers)
-        for cell in sheet[1]:
+        head = sheet.max_row
+        for cell in sheet[head]:
             cell.font = Font(bold=True)
-        for row in _rows(items):
+            cell.alignment = Alignment(horizontal="center")
+        for row in _rows(items, locale, real_dates=True):
             sheet.append(row)
-        for col, width in zip("ABCDEFGH", (14, 30, 8, 12, 12, 12, 14, 12)):
+            for cell in sheet[sheet.max_row]:
+                if isinstance(cell.value, dt.date):
+                    cell.number_format = "yyyy-mm-dd"
+        for col, width in zip("ABCDEFGH", (16, 30, 8, 14, 12, 12, 14, 12)):
             sheet.column_dimensions[col].width = width
-        sheet.freeze_panes = "A2"
+        sheet.freeze_panes = f"A{head + 1}"
+        sheet.print_title_rows = f"{head}:{head}"
         buf = io.BytesIO()
         wb.save(buf)
         outputs.write(ws, output, buf.getvalue())
@@ -50,14 +81,14 @@ def master_list(items: list[dict], fmt: str = "table", output: str | Path | None
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(headers)
-        writer.writerows(_rows(items))
+        writer.writerows(_rows(items, locale))
         text = buf.getvalue()
         if output:
             # utf-8-sig so Excel on a Chinese Windows opens it without mojibake
             outputs.write(ws, output, text.encode("utf-8-sig"))
             return None
         return text.rstrip("\n")
-    text = table(headers, _rows(items)) if items else "(no documents)"
+    text = table(headers, _rows(items, locale)) if items else "（无文件）"
     if output:
         outputs.write(ws, output, (text + "\n").encode("utf-8"))
         return None

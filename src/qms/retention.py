@@ -217,26 +217,59 @@ def compile_volume(ws: Workspace, *, form: str, year: int, out: Path | str, acto
         except PdfPending as exc:    # no volume without every record's PDF: a plain refusal (exit 1)
             raise QmsError(f"cannot compile {form} {year}: {exc.message}") from None
     import tempfile
-    from .pdf import make_table_pdf, merge_with_bookmarks
-    parts = []
-    for r in rows:
+    from .labels import status_label
+    from .pdf import make_table_pdf, merge_with_bookmarks, read_pdf
+    from .volume import number_pages
+    loc = ws.config.locale
+    # the contents' 4th column: 用户单位, or for a form without one (领料单) its first required field
+    who = the_form.field("customer") or next(
+        (f for f in the_form.fields if f.required and f.type in ("text", "choice")), None)
+    who_label = who.label if who else "用户单位"
+
+    def who_value(r) -> str:
+        if who is None:
+            return ""
+        if who.name == "customer" and r["customer"]:
+            return r["customer"]
+        from .yamlsrc import load_yaml
+        return str((load_yaml(ws.root / r["folder"] / "data.yaml").data.get("data") or {}).get(who.name) or "")
+    parts, contents, page = [], [], 0
+    unsigned = 0
+    for i, r in enumerate(rows, 1):
         folder = ws.root / r["folder"]
         items: list = [folder / f"{r['number']}.pdf"]
         scans = [ws.root / v / SCAN_NAME for v in versions[r["number"]] if (ws.root / v / SCAN_NAME).exists()]
         items += [(f"{r['number']} 签字扫描件", s) for s in scans]
-        parts.append((f"{r['number']}  {r['customer'] or ''}".strip(), items))
+        waiting = r["status"] == "awaiting_signature"
+        unsigned += waiting
+        mark = "（未经用户签字）" if waiting else ""
+        party = who_value(r)
+        parts.append((f"{r['number']}  {party}{mark}".strip(), items))
+        first = page
+        page += sum(len(read_pdf(p if not isinstance(p, tuple) else p[1]).pages) for p in items)
+        contents.append([str(i), r["number"], r["record_date"], party,
+                         status_label(r["status"], loc) + ("※" if waiting else ""), first])
     with tempfile.TemporaryDirectory(prefix="qms-volume-") as tmp:
         cover = Path(tmp) / "cover.pdf"
-        make_table_pdf(cover, f"{the_form.title}  {year}年度汇编",
-                       [ws.config.org_name, f"表单 {the_form.id}   程序文件 {the_form.procedure or '-'}",
-                        f"共 {len(rows)} 份记录   汇编日期 {today().isoformat()}   汇编人 {actor}"],
-                       ["序号", "记录编号", "记录日期", "用户单位", "状态"],
-                       [[str(i), r["number"], r["record_date"], r["customer"] or "", r["status"]]
-                        for i, r in enumerate(rows, 1)],
-                       ["目录 / Contents: one bookmark per record."], col_widths=[0.6, 2.6, 1.4, 3.2, 1.6])
+        subtitle = [ws.config.org_name, f"表单 {the_form.id}　　依据程序文件 {the_form.procedure or '-'}",
+                    f"共 {len(rows)} 份记录　　汇编日期 {today().isoformat()}　　汇编人 {actor}"]
+        note = ["目录：每份记录在 PDF 书签中各有一条，页码为本册页码。"]
+        if unsigned:
+            note.append(f"※ 其中 {unsigned} 份记录尚未经用户签字（状态：待用户签字），按规定尚不生效。")
+
+        def build_cover(offset: int) -> int:
+            make_table_pdf(cover, f"{the_form.title}　{year}年度汇编", subtitle,
+                           ["序号", "记录编号", "记录日期", who_label, "状态", "页码"],
+                           [c[:5] + [str(c[5] + offset + 1)] for c in contents], note,
+                           col_widths=[0.6, 2.6, 1.3, 3.0, 1.5, 0.7], numbered=False)
+            return len(read_pdf(cover).pages)
+        # the contents' page numbers count the cover's own pages: build until they agree
+        n_cover = build_cover(1)
+        if build_cover(n_cover) != n_cover:
+            n_cover = build_cover(n_cover + 1)
         built = Path(tmp) / "volume.pdf"
-        pages = merge_with_bookmarks(parts, built, front=[cover], title=f"{the_form.title} {year}",
-                                     progress=progress)
+        merge_with_bookmarks(parts, built, front=[cover], title=f"{the_form.title} {year}", progress=progress)
+        pages = number_pages(built)
         outputs.install(ws, built, out, (".pdf",))
     with writing(ws, purpose="compile") as w:
         w.commit([{"action": "record.compile", "target": form,

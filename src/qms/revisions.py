@@ -41,6 +41,13 @@ def folder_name(label: str) -> str:
     return label.replace("/", "-")
 
 
+def safe_name(number: str) -> str:
+    """A document number as a folder or file name: HX/QP-05 → HX／QP-05. The full-width
+    solidus reads the same to a person and is no path separator (nor can it collide with
+    another number: numbers are ASCII)."""
+    return number.replace("/", "\uff0f").replace("\\", "\uff3c")
+
+
 @dataclass
 class RevisionState:
     """What status needs to know about one revision."""

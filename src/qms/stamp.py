@@ -28,8 +28,8 @@ DEFAULT_TEXT = {"copy": "受控副本", "obsolete": "作废 OBSOLETE", "draft": 
 
 _RED = (214, 24, 24)
 _GREY = (110, 110, 110)
-_COPY_SIZE = 14.0     # pt: the controlled-copy box text
-_COPY_MARGIN = 22.0   # pt from the top and right edges of the visible page
+_COPY_SIZE = 10.5     # pt: the controlled-copy box text
+_COPY_MARGIN = 14.0   # pt from the bottom and right edges of the visible page
 
 # (text, style, width, height) -> (overlay PDF bytes, page index in it)
 _cache: OrderedDict[tuple[str, str, float, float], tuple[bytes, int]] = OrderedDict()
@@ -40,7 +40,8 @@ _CACHE_MAX = 64
 def stamp_pdf(src: Path, dst: Path, text: str | None = None, *, style: str) -> Path:
     """Write `dst`: a copy of `src` with a stamp on every page; return `dst`.
 
-    style "copy": a red double-ruled box top-right, e.g. "受控副本 No.3";
+    style "copy": a red double-ruled box bottom-right, e.g. "受控副本 No.3" (the top of a
+    controlled document's page holds its header table, which a stamp must not cover);
     "obsolete": large red diagonal text across the page centre ("作废 OBSOLETE");
     "draft": the same in grey ("草稿 DRAFT"). `text` defaults per style; "\\n"
     splits it into lines. Pages keep their size and /Rotate: the stamp is
@@ -174,7 +175,7 @@ def _draw_copy_box(pdf, family: str, lines: list[str], w: float, h: float) -> No
     pad_x, pad_y, line_h = size * 0.7, size * 0.45, size * 1.3
     box_w, box_h = widest + 2 * pad_x, len(lines) * line_h + 2 * pad_y
     margin = min(_COPY_MARGIN, 0.05 * min(w, h))
-    x, y = w - margin - box_w, margin
+    x, y = w - margin - box_w, h - margin - box_h
     pdf.set_draw_color(*_RED)
     pdf.set_text_color(*_RED)
     pdf.set_line_width(1.6)

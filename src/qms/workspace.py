@@ -13,7 +13,7 @@ from .yamlsrc import YamlSource, check_keys, load_yaml
 
 CONFIG_NAME = "config.yaml"
 # The keys config.yaml's mappings may hold; anything else is refused with the nearest match.
-CONFIG_KEYS = ("organisation", "locale", "documents", "records", "paths")
+CONFIG_KEYS = ("organisation", "locale", "timezone", "documents", "records", "paths")
 ORG_KEYS = ("name", "name_en", "short")
 DOCUMENTS_KEYS = ("number_pattern", "revision", "kinds", "approvals", "keep_obsolete")
 REVISION_KEYS = ("scheme", "first")
@@ -22,6 +22,10 @@ ROLE_KEYS = ("key", "label", "required", "multiple")
 RECORDS_KEYS = ("numbering", "retention")
 RETENTION_KEYS = ("period", "from")
 PATHS_KEYS = ("schemas", "templates", "archive")
+
+# Groups of capitals/digits joined by - or /, a group may hold a clause number (7.5):
+# QP-SC-015, WY-QP-7.5-01, HX/QP-05. A '/' never reaches a path: see revisions.safe_name.
+DEFAULT_NUMBER_PATTERN = r"^[A-Z0-9]+(\.[0-9]+)*([-/][A-Z0-9]+(\.[0-9]+)*)+$"
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class Config:
     record_numbering: str
     record_retention: dict
     paths: dict[str, str] = field(default_factory=dict)
+    timezone: str = ""        # IANA name (Asia/Shanghai): times people read; blank = the machine's
 
 
 @dataclass
@@ -156,7 +161,7 @@ def load_config(path: Path) -> Config:
             raise src.error("expected {label, series}", "documents", "kinds", key)
         check_keys(src, k or {}, KIND_KEYS, "documents", "kinds", key)
     name = _require(src, org, "name", ("organisation",))
-    pattern = docs.get("number_pattern", r"^[A-Z0-9]+(-[A-Z0-9]+)+$")
+    pattern = docs.get("number_pattern", DEFAULT_NUMBER_PATTERN)
     try:
         re.compile(pattern)
     except re.error as exc:
@@ -186,7 +191,19 @@ def load_config(path: Path) -> Config:
         record_numbering=str(recs.get("numbering", "{form}-{year}-{seq:04d}")),
         record_retention=dict(recs.get("retention") or {"period": "5y", "from": "year_end"}),
         paths=dict(data.get("paths") or {}),
+        timezone=_timezone(src, data.get("timezone")),
     )
+
+
+def _timezone(src: YamlSource, value) -> str:
+    if not value:
+        return ""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise src.error(f"unknown time zone {value!r}; expected a name such as Asia/Shanghai", "timezone") from None
+    return str(value)
 
 
 def open_workspace(root: Path | str) -> Workspace:
@@ -218,6 +235,17 @@ def find_workspace(explicit: str | Path | None = None, cwd: Path | None = None) 
                    "or run inside a folder holding config.yaml (qms init DIR makes one)")
 
 
+def _set_org(text: str, name: str, name_en: str) -> str:
+    """Replace organisation.name (and name_en) in the config text, keeping its comments."""
+    import json
+    def put(text: str, key: str, value: str) -> str:
+        # a JSON string is a valid YAML double-quoted scalar: any name survives quoting
+        return re.sub(rf"^(  {key}:)[^\n#]*", lambda m: f"{m.group(1)} {json.dumps(value, ensure_ascii=False)}",
+                      text, count=1, flags=re.M)
+    text = put(text, "name", name)
+    return put(text, "name_en", name_en)
+
+
 def defaults_dir() -> Path:
     """Packaged defaults: inside the wheel, or the source checkout's root in development."""
     packaged = Path(__file__).parent / "_defaults"
@@ -229,13 +257,20 @@ def defaults_dir() -> Path:
     raise QmsError("packaged defaults are missing; reinstall qms")
 
 
-def init_workspace(target: Path | str) -> Workspace:
+def init_workspace(target: Path | str, *, org: str | None = None, org_en: str | None = None) -> Workspace:
+    """A new workspace from the packaged defaults; `org` replaces the placeholder company name
+    (XXXXXX有限公司) that every cover, header and form would otherwise print."""
     target = Path(target)
     if (target / CONFIG_NAME).exists():
         raise QmsError(f"already a workspace ({CONFIG_NAME} exists)", file=target)
+    if org is not None and not org.strip():
+        raise QmsError("the organisation name is empty", field="org")
     src = defaults_dir()
     target.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(src / CONFIG_NAME, target / CONFIG_NAME)
+    text = (src / CONFIG_NAME).read_text(encoding="utf-8")
+    if org:
+        text = _set_org(text, org.strip(), (org_en or "").strip())
+    (target / CONFIG_NAME).write_text(text, encoding="utf-8")
     for sub in ("schemas", "templates"):
         if (src / sub).is_dir():
             shutil.copytree(src / sub, target / sub, dirs_exist_ok=True)

@@ -1,0 +1,54 @@
+"""What a reader sees: statuses, dates and times in the workspace's language and time zone.
+
+Data, JSON and the audit log keep the English keys and ISO timestamps; every table,
+XLSX, PDF and terminal line meant for a person goes through here, so a zh-CN
+workspace reads 生效/已替代/作废 and times in its own zone (config `timezone`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+STATUS_ZH = {
+    "draft": "草稿",
+    "in_review": "审批中",
+    "approved": "已批准",
+    "released": "已发布（未实施）",
+    "effective": "生效",
+    "superseded": "已替代",
+    "obsolete": "作废",
+    "awaiting_signature": "待用户签字",
+    "filed": "已归档",
+    "disposed": "已销毁",
+}
+
+
+def chinese(locale: str) -> bool:
+    return (locale or "").lower().startswith("zh")
+
+
+def status_label(status: str | None, locale: str = "zh-CN") -> str:
+    if not status:
+        return ""
+    return STATUS_ZH.get(status, status) if chinese(locale) else status
+
+
+def zone(name: str | None):
+    """The workspace's time zone (an IANA name such as Asia/Shanghai), else the machine's."""
+    if not name:
+        return None
+    from zoneinfo import ZoneInfo
+    return ZoneInfo(name)
+
+
+def local_time(value: str | None, tz_name: str | None = None) -> str:
+    """An ISO timestamp as 2026-03-13 09:30 in the workspace's zone (blank stays blank)."""
+    if not value:
+        return ""
+    try:
+        t = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if t.tzinfo is not None:
+        t = t.astimezone(zone(tz_name)) if tz_name else t.astimezone()
+    return t.strftime("%Y-%m-%d %H:%M")
