@@ -96,11 +96,13 @@ def workspace_lock(archive: Path, *, purpose: str = "", wait: bool = True):
 
 
 def _note(path: Path, text: str) -> None:
-    if not path.parent.is_dir() or (not text and not path.exists()):
-        return
+    """Who holds the lock, for a waiting command to say; removed on release (a refused command
+    leaves the archive byte-identical)."""
     try:
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        if not text:
+            path.unlink(missing_ok=True)
+        elif path.parent.is_dir():
+            path.write_text(text, encoding="utf-8")
     except OSError:
         pass
 
@@ -218,6 +220,7 @@ class Stage:
 
     def discard(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+        _rmdir_if_empty(self.path.parent)
 
 
 def place(root: Path, archive: Path, data: dict, *, check: bool) -> list[str]:
@@ -279,6 +282,14 @@ def place(root: Path, archive: Path, data: dict, *, check: bool) -> list[str]:
     return problems
 
 
+def _rmdir_if_empty(folder: Path) -> None:
+    """.staging/ and .tmp/ exist only while there is work in them: the archive stays as it was."""
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
 def _prune_empty(folder: Path, stop: Path) -> None:
     while folder != stop and folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()
@@ -299,6 +310,7 @@ def private_tmp(archive: Path):
     finally:
         tempfile.tempdir = before
         shutil.rmtree(mine, ignore_errors=True)
+        _rmdir_if_empty(base)
 
 
 def clean_leftovers(archive: Path) -> list[str]:

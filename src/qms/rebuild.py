@@ -15,7 +15,7 @@ from pathlib import Path
 from . import audit, journal, projection
 from .archive import fsync_path
 from .catalog import Catalog, open_catalog
-from .errors import Integrity
+from .errors import Integrity, QmsError
 from .workspace import Workspace
 
 
@@ -98,7 +98,7 @@ def rebuild_catalog(ws: Workspace, *, progress=None) -> RebuildReport:
                     try:
                         with open_catalog(live, create=False) as old:
                             indexed = projection.indexed_seq(old)
-                    except sqlite3.DatabaseError:
+                    except (sqlite3.DatabaseError, QmsError):     # garbage in its place: what rebuild is for
                         indexed = 0
                 with cat.transaction():
                     projection.set_indexed(cat, min(indexed, report.events))
