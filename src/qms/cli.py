@@ -184,6 +184,8 @@ def doc_release(env, number, issued, effective, no_pdf, as_json):
     """Release the approved draft of NUMBER."""
     from .documents import release
     res = release(env.ws, number, issued=issued, effective=effective, actor=env.actor, pdf=not no_pdf)
+    for w in res.data.get("warnings", []):
+        click.echo(f"warning: {w}", err=True)
     emit(res.data, as_json, res.message)
 
 

@@ -366,11 +366,11 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
         if draft["state"] != "draft":
             raise QmsError(f"{number} {draft['revision']} is already released; nothing to release")
         approvals = [dict(a) for a in _approvals(cat, draft["id"])]
+        # A 发布 date before a signature means the document is being back-dated: said plainly (in the
+        # result and the journal), not refused — the issue date is the quality manager's to choose.
         late = [a for a in approvals if a["signed_on"] and a["signed_on"] > issued_d.isoformat()]
-        if late:
-            raise QmsError(f"{late[0]['role_label']} {late[0]['name']} signed {number} {draft['revision']} on "
-                           f"{late[0]['signed_on']}, after the 发布 date {issued_d}; a document is signed before "
-                           "it is issued (give a later --issued, or sign with the right --on date)", field="issued")
+        warnings = [f"{a['role_label']} {a['name']} signed on {a['signed_on']}, after the 发布 date {issued_d}"
+                    for a in late]
         have = {a["role"] for a in approvals}
         missing = [r for r in ws.config.roles if r.required and r.key not in have]
         if missing:
@@ -406,12 +406,14 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
         w.commit([{"action": "doc.release", "target": number,
                    "data": {"revision": draft["revision"], "issued": issued_d.isoformat(),
                             "effective": effective_d.isoformat(), "docx": f"{stem}.docx",
-                            "pdf": f"{stem}.pdf" if pdf else None, **superseded, **promise}}], actor=actor)
+                            "pdf": f"{stem}.pdf" if pdf else None, **superseded,
+                            **({"warnings": warnings} if warnings else {}), **promise}}], actor=actor)
         hashes = [k for k in promise["files"] if k.startswith(rel + "/") and not k.endswith("manifest.json")]
     return Change(f"released {number} {draft['revision']}: 发布 {issued_d}, 实施 {effective_d} → "
                   f"{rel}/{stem}.docx",
                   {"number": number, "revision": draft["revision"], "issued": issued_d.isoformat(),
-                   "effective": effective_d.isoformat(), "files": {k.rsplit("/", 1)[1]: k for k in hashes}})
+                   "effective": effective_d.isoformat(), "files": {k.rsplit("/", 1)[1]: k for k in hashes},
+                   "warnings": warnings})
 
 
 def obsolete(ws: Workspace, number: str, *, reason: str, actor: str, on: str | None = None) -> Change:
