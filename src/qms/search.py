@@ -35,7 +35,7 @@ def search_page(ws: Workspace, query: str, *, kind=None, form=None, status=None,
     from .index import SearchIndex
     if not ws.index_dir.exists():
         return [], 0
-    hits, total = SearchIndex(ws.index_dir).search_page(query, kind=kind, form=form, status=status,
+    hits, total = open_index(ws).search_page(query, kind=kind, form=form, status=status,
                                                         date_from=date_from, date_to=date_to, limit=limit,
                                                         offset=max(offset, 0))
     return [asdict(h) for h in hits], total
