@@ -56,6 +56,12 @@ def snapshot(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.fixture(autouse=True)
+def _config_home(tmp_path, monkeypatch):
+    """Session tokens go to a config folder of the test, never the real ~/.config/qms."""
+    monkeypatch.setenv("QMS_CONFIG_HOME", str(tmp_path / "config-home"))
+
+
 @pytest.fixture
 def qms(tmp_path) -> Qms:
     ws = init_workspace(tmp_path / "ws")

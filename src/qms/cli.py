@@ -37,6 +37,12 @@ class Env:
             self._ws = find_workspace(self._workspace_arg)
         return self._ws
 
+    @property
+    def user(self):
+        """The session's user (qms login); refused with one line when there is no valid session."""
+        from .identity.sessions import current_user
+        return current_user(self.ws)
+
 
 pass_env = click.make_pass_decorator(Env)
 
@@ -84,11 +90,17 @@ def cli(ctx, workspace, actor):
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False))
-def init(directory):
-    """Create a new workspace in DIRECTORY from the packaged defaults."""
-    from .workspace import init_workspace
-    ws = init_workspace(directory)
-    click.echo(f"created workspace {ws.root}")
+@click.option("--admin", metavar="LOGIN", help="The first administrator's login (also for a workspace with no users yet).")
+@click.option("--name", help="The administrator's printed name.")
+@click.option("--department", default="", help="The administrator's department.")
+@click.option("--password-stdin", is_flag=True, help="Read the administrator's password from standard input.")
+def init(directory, admin, name, department, password_stdin):
+    """Create a new workspace in DIRECTORY: defaults, first administrator, signing key."""
+    from .cli_identity import read_secret
+    from .identity.setup import create_workspace
+    password = read_secret(password_stdin, "Administrator password", confirm=True) if admin else None
+    ws, user = create_workspace(directory, admin=admin, name=name, password=password, department=department)
+    click.echo(f"created workspace {ws.root}" + (f" with administrator {user.login} ({user.name})" if user else ""))
 
 
 # ------------------------------------------------------------------ documents
@@ -660,6 +672,11 @@ def rebuild(env):
     with progress_bar(count_events(env.ws), "replaying") as bar:
         rep = rebuild_catalog(env.ws, progress=lambda n: bar.update(1))
     click.echo(rep.message())
+
+
+from .cli_identity import register as _register_identity  # noqa: E402  (user, login, keys commands)
+
+_register_identity(cli, pass_env, emit)
 
 
 def main():

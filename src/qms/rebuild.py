@@ -212,6 +212,10 @@ class _Replay:
         self.entry = e
         if e.action in IGNORED_ACTIONS:
             return False
+        if e.action.startswith(("user.", "login.", "keys.")):
+            # issue 14: people and the organisation's key; the identity projection owns its table
+            from .identity.projection import apply_user_event
+            return apply_user_event(self.cat.conn, e)
         handler = getattr(self, "_" + e.action.replace(".", "_"), None)
         if handler is None:
             raise self.fail(f"unknown action {e.action!r} (written by a newer qms?)")

@@ -52,6 +52,10 @@ class Policy:
                 known = ", ".join(self.roles)
                 raise QmsError(f"unknown role {role!r}; expected one of: {known} "
                                "(an approval role may be limited to a department: 批准@质量部)", field="roles")
+            base, _, dept = role.partition("@")
+            if dept and not all(p.startswith("doc.sign.") for p in self.roles[base]):
+                raise QmsError(f"role {role!r}: only an approval role (编制, 批准 …) may be limited to a department",
+                               field="roles")
             if role not in out:
                 out.append(role)
         return out

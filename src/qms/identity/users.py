@@ -14,7 +14,7 @@ from ..catalog import open_catalog
 from ..errors import QmsError
 from ..workspace import Workspace
 from .passwords import check_password, check_policy, hash_password, needs_rehash
-from .permissions import NotAuthenticated, User
+from .permissions import NotAuthenticated, User, require
 from .policy import Policy, load_policy
 from .projection import apply_user_event, ensure_schema
 from .secrets import open_secrets
@@ -95,8 +95,11 @@ def has_users(ws: Workspace) -> bool:
 
 
 def add_user(ws: Workspace, login: str, *, name: str, roles: list[str], department: str = "",
-             password: str | None, actor: User | None) -> User:
-    """Create a user. `actor` None is the bootstrap: the first user of a workspace, who must be an admin."""
+             password, actor: User | None) -> User:
+    """Create a user. `actor` None is the bootstrap: the first user of a workspace, who must be an admin.
+    `password` may be a function asking for it: it is asked only once everything else is valid."""
+    if actor is not None:
+        require(actor, "users.manage")
     policy = load_policy(ws)
     login = login.strip()
     if not LOGIN_RE.match(login):
@@ -113,6 +116,8 @@ def add_user(ws: Workspace, login: str, *, name: str, roles: list[str], departme
     if get_user(ws, login, policy) is not None:
         # also a disabled one: a login is never reused (past signatures keep their person)
         raise QmsError(f"login {login!r} exists already; logins are never reused", field="login")
+    if callable(password):
+        password = password()
     if password is not None:
         check_policy(policy, password, login=login, name=name)
     with open_secrets(ws) as conn:
@@ -127,6 +132,7 @@ def add_user(ws: Workspace, login: str, *, name: str, roles: list[str], departme
 
 
 def set_roles(ws: Workspace, login: str, roles: list[str], *, actor: User) -> User:
+    require(actor, "users.manage")
     policy = load_policy(ws)
     user = find_user(ws, login, policy)
     roles = policy.check_roles(roles)
@@ -139,6 +145,7 @@ def set_roles(ws: Workspace, login: str, roles: list[str], *, actor: User) -> Us
 
 
 def disable(ws: Workspace, login: str, *, reason: str, actor: User) -> User:
+    require(actor, "users.manage")
     user = find_user(ws, login)
     if user.disabled:
         raise QmsError(f"login {login} is disabled already", field="login")
@@ -159,6 +166,8 @@ def change_password(ws: Workspace, login: str, new: str, *, actor: User | None, 
     if user.disabled:
         raise QmsError(f"login {login} is disabled", field="login")
     reset = actor is not None and actor.login != login
+    if reset:
+        require(actor, "users.manage")
     if not reset:
         authenticate(ws, login, current or "", purpose="passwd", allow_expired=True)
     check_policy(policy, new, login=login, name=user.name)
