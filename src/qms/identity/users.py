@@ -83,10 +83,10 @@ def _iso(epoch: float) -> str:
     return dt.datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")
 
 
-def _store_password(conn, login: str, password: str, *, must_change: bool = False) -> None:
+def _store_password(conn, policy: Policy, login: str, password: str, *, must_change: bool = False) -> None:
     conn.execute("INSERT INTO passwords(login, hash, changed_at, must_change) VALUES(?,?,?,?) "
                  "ON CONFLICT(login) DO UPDATE SET hash=excluded.hash, changed_at=excluded.changed_at, "
-                 "must_change=excluded.must_change", (login, hash_password(password), time.time(), int(must_change)))
+                 "must_change=excluded.must_change", (login, hash_password(policy, password), time.time(), int(must_change)))
     conn.execute("DELETE FROM failures WHERE login=?", (login,))
 
 
@@ -123,7 +123,7 @@ def add_user(ws: Workspace, login: str, *, name: str, roles: list[str], departme
     with open_secrets(ws) as conn:
         # the hash is stored first: a crash between leaves an orphan hash, never a user without one
         if password is not None:
-            _store_password(conn, login, password)
+            _store_password(conn, policy, login, password)
     who = actor.actor if actor else f"{login} {name.strip()}"
     journal(ws, actor=who, action="user.created", target=login,
             data={"name": name.strip(), "department": department.strip(), "roles": roles,
@@ -173,9 +173,9 @@ def change_password(ws: Workspace, login: str, new: str, *, actor: User | None, 
     check_policy(policy, new, login=login, name=user.name)
     with open_secrets(ws) as conn:
         old = conn.execute("SELECT hash FROM passwords WHERE login=?", (login,)).fetchone()
-        if not reset and old and check_password(old["hash"], new):
+        if not reset and old and check_password(policy, old["hash"], new):
             raise QmsError("the new password must differ from the current one", field="password")
-        _store_password(conn, login, new, must_change=reset)
+        _store_password(conn, policy, login, new, must_change=reset)
         conn.execute("DELETE FROM sessions WHERE login=?", (login,))
     journal(ws, actor=(actor or user).actor, action="user.password_changed", target=login,
             data={"reset_by_admin": reset})
@@ -200,11 +200,11 @@ def authenticate(ws: Workspace, login: str, password: str, *, purpose: str = "lo
             outcome = ("locked", 0)
         elif pw is None:
             outcome = ("no_password", 0)
-        elif check_password(pw["hash"], password):
+        elif check_password(policy, pw["hash"], password):
             outcome = ("ok", 0)
             conn.execute("DELETE FROM failures WHERE login=?", (login,))
-            if needs_rehash(pw["hash"]):
-                conn.execute("UPDATE passwords SET hash=? WHERE login=?", (hash_password(password), login))
+            if needs_rehash(policy, pw["hash"]):
+                conn.execute("UPDATE passwords SET hash=? WHERE login=?", (hash_password(policy, password), login))
         else:
             count = (fail["count"] if fail else 0) + 1   # a lock resets the count to 0
             if count >= policy.lockout_attempts:
