@@ -308,7 +308,7 @@ class _Replay:
         docx = next((n for n in names if n.lower().endswith(".docx")), None)
         pdf = next((n for n in names if n.lower().endswith(".pdf")), None)
         self.cat.execute("UPDATE revisions SET state='released', issued=?, effective=?, released_at=?, "
-                         "released_by=?, docx=?, pdf=? WHERE id=?", d["issued"], d["effective"], e.at, e.actor,
+                         "released_by=?, docx=?, pdf=? WHERE id=?", d["issued"], d["effective"], d.get("released_at") or e.at, e.actor,
                          docx, pdf, rev["id"])
 
     def _doc_obsolete(self, e: _Entry, d: dict) -> None:
