@@ -264,10 +264,11 @@ def sign(ws: Workspace, number: str, *, role: str, user, password, meaning: str 
     (esign.py: permission, separation of duties, manifestation, binding to the content).
     Roles sign in the configured order (编制 first, 批准 last)."""
     from .esign import authorize_signature, content_binding, signing_time
+    from .identity import require
     the_role = ws.role(role)
     cat = _catalog(ws, write=False)
     with cat:
-        _doc_row(cat, number)
+        require(user, f"doc.sign.{the_role.key}", department=_doc_row(cat, number)["department"] or "")
     cat = _catalog(ws, write=True)
     with cat, cat.transaction():
         doc = _doc_row(cat, number)
