@@ -36,13 +36,16 @@ PASSWORD = {login: f"demo-{login}-2026" for login in PEOPLE}
 HOMES = Path(tempfile.mkdtemp(prefix="qms-demo-sessions-"))   # each person's own config folder
 
 
-def qms(*args: str, who: str | None = None, password: bool = False, capture: bool = False,
+def qms(*args: str, who: str | None = None, password: bool | str = False, capture: bool = False,
         check: bool = True) -> subprocess.CompletedProcess:
+    """Run qms as `who` (their own config folder: their session); password=True types who's password,
+    a string types that one (an admin giving a new user their first password)."""
     env = dict(os.environ, QMS_CONFIG_HOME=str(HOMES / (who or "nobody")))
     shown = ("[" + who + "] " if who else "") + "$ qms " + " ".join(args)
     print(shown, flush=True)
     done = subprocess.run(QMS + list(args), cwd=ROOT, text=True, capture_output=capture, env=env,
-                          input=PASSWORD[who] + "\n" if password else None)
+                          input=(password if isinstance(password, str) else PASSWORD[who]) + "\n"
+                          if password else None)
     if check and done.returncode != 0:
         if capture:
             print(done.stdout + done.stderr)
@@ -62,7 +65,7 @@ def people() -> None:
     for login, (name, roles, dept) in PEOPLE.items():
         if login not in known:
             qms("user", "add", login, "--name", name, "--roles", roles, "--department", dept, "--password-stdin",
-                who="admin", password=True)
+                who="admin", password=PASSWORD[login])
     print("\ndemo users (demo passwords, printed for the demo only):")
     for login, (name, roles, _) in PEOPLE.items():
         print(f"  {login:<9} {name:<6} {roles:<8} password {PASSWORD[login]}")

@@ -195,3 +195,56 @@ def test_released_pdf_carries_the_seal_and_verify_catches_a_changed_byte(qms):
     pdf.write_bytes(bytes(data))
     problems = qms.json("verify", ok=False)["problems"]
     assert any(shown["files"]["pdf"] in p and "seal broken" in p for p in problems), problems
+
+
+# ------------------------------------------------------------------ records
+
+def test_records_need_a_clerk_session(qms):
+    from conftest import example_data, write_data
+    data = write_data(qms, example_data("QR-SV-022-02"), "report.yaml")
+    before = snapshot(qms.archive)
+    out = qms.as_("zhangjh").fail("record", "file", "QR-SV-022-02", "--data", data, "--no-pdf")
+    assert "lacks the permission record.file" in out
+    assert "no session" in qms.as_("nobody").fail("record", "file", "QR-SV-022-02", "--data", data, "--no-pdf")
+    assert snapshot(qms.archive) == before
+
+
+def test_the_filers_signature_field_is_filled_from_their_login_with_their_password(qms):
+    from conftest import example_data, write_data
+    data = write_data(qms, {**example_data("QR-SV-022-02"), "engineer": ""}, "report.yaml")
+    before = snapshot(qms.archive)
+    # a wrong password is refused (and journaled); nothing is filed
+    qms("record", "file", "QR-SV-022-02", "--data", data, "--no-pdf", "--sign", "--password-stdin",
+        input="wrong\n", ok=False)
+    assert [e["action"] for e in qms.json("log", "--target", "tester")][-1] == "login.failed"
+    assert not (qms.archive / "records").exists()
+    filed = qms.json("record", "file", "QR-SV-022-02", "--data", data, "--no-pdf", "--sign", "--password-stdin",
+                     input=PASSWORDS["tester"] + "\n")
+    shown = qms.json("record", "show", filed["number"])
+    assert shown["data"]["engineer"] == "测试员"
+    entry = [e for e in qms.json("log", "--target", filed["number"]) if e["action"] == "record.file"][0]
+    (esign,) = entry["data"]["esign"]
+    assert (esign["field"], esign["name"], esign["login"]) == ("engineer", "测试员", "tester")
+    assert esign["signed_at"].endswith("+08:00")
+    # a typed name that is not the filer's is refused
+    other = write_data(qms, {**example_data("QR-SV-022-02"), "engineer": "赵建国"}, "other.yaml")
+    assert "filled from your login" in qms.fail("record", "file", "QR-SV-022-02", "--data", other, "--no-pdf",
+                                                "--sign", "--password-stdin", input=PASSWORDS["tester"] + "\n")
+    assert before != snapshot(qms.archive)
+
+
+def test_a_scan_with_several_signers_and_the_date_signed(qms):
+    from conftest import example_data, make_scan, write_data
+    data = write_data(qms, example_data("QR-SV-022-02"), "report.yaml")
+    number = qms.json("record", "file", "QR-SV-022-02", "--data", data, "--no-pdf")["number"]
+    scan = make_scan(qms.root / "scan.pdf", "signed")
+    record_date = qms.json("record", "show", number)["record_date"]
+    assert "before the record date" in qms.fail("record", "sign", number, "--scan", scan, "--signer", "王海涛:用户代表",
+                                                "--signed-on", "2000-01-01")
+    out = qms.json("record", "sign", number, "--scan", scan, "--signer", "王海涛:用户代表",
+                   "--signer", "李红梅：设备科长", "--signed-on", record_date)
+    assert out["signers"] == [{"name": "王海涛", "role": "用户代表"}, {"name": "李红梅", "role": "设备科长"}]
+    sigs = qms.json("record", "show", number)["signatures"]
+    assert [(s["signer"], s["role"], s["signed_on"]) for s in sigs] == [("王海涛", "用户代表", record_date),
+                                                                      ("李红梅", "设备科长", record_date)]
+    assert qms.json("verify", "--deep")["ok"] is True
