@@ -189,6 +189,11 @@ def test_released_pdf_carries_the_seal_and_verify_catches_a_changed_byte(qms):
     text = pdf_text(pdf).replace(" ", "")
     for name in ("张建华", "李明", "周静", "王立新", "陈芳", "赵国庆"):
         assert name in text, name
+    # a controlled copy is stamped on a copy without the seal (its bytes differ from the sealed original)
+    copy = qms.root / qms.json("doc", "issue-copy", number, "--holder", "生产部")["file"]
+    assert "does not contain any signatures" in subprocess.run(["pdfsig", str(copy)], capture_output=True,
+                                                               text=True).stdout
+    assert "受控副本" in pdf_text(copy).replace(" ", "")
     assert qms("verify").exit_code == 0
     data = bytearray(pdf.read_bytes())
     data[len(data) // 2] ^= 0x01
