@@ -353,3 +353,20 @@ def test_only_the_projection_writes_catalog_tables():
     # identity/secrets.py, sessions.py, users.py write the secrets store (.qms/secrets.sqlite), not the catalog
     allowed = {"projection.py", "identity/secrets.py", "identity/sessions.py", "identity/users.py"}
     assert [h for h in hits if h.split(":")[0] not in allowed and not h.startswith("identity/projection.py")] == []
+
+
+def test_a_command_killed_while_libreoffice_converts_leaves_no_soffice_and_no_temp(base, tmp_path):
+    ws = tmp_path / "ws"
+    shutil.copytree(base, ws)
+    killed = run_qms(ws, "record", "file", "QR-SV-022-02", "--data", "report.yaml", crash="converting")
+    assert killed.returncode == -signal.SIGKILL
+    Qms(ws)("recover")
+    tmp = ws / "archive" / ".tmp"
+    assert list(tmp.glob("*")) == [] if tmp.exists() else True
+    import time
+    time.sleep(0.5)
+    alive = subprocess.run(["pgrep", "-f", str(tmp)], capture_output=True, text=True).stdout.split()
+    assert alive == []
+    assert Qms(ws).json("verify")["ok"]
+    again = run_qms(ws, "record", "file", "QR-SV-022-02", "--data", "report.yaml")
+    assert again.returncode == 0, again.stderr

@@ -120,11 +120,16 @@ class Stage:
         self.path.mkdir(parents=True)
         self.files: dict[str, str] = {}          # workspace-relative path -> sha256
         self.new_folders: list[str] = []         # folders created whole, renamed in one step
+        self._order: list[str] = []              # files in the order staged (a batch promises by mark)
+        self._made: set[Path] = set()
 
     def at(self, rel: str) -> Path:
         """Where the file or folder `rel` (relative to the workspace) is staged (its parent exists)."""
         p = self.path / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
+        parent = p.parent
+        if parent not in self._made:        # a batch stages thousands of files: one mkdir per folder
+            parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(parent)
         return p
 
     def folder(self, rel: str) -> Path:
@@ -133,12 +138,12 @@ class Stage:
             raise QmsError("refusing to overwrite an archived folder", file=rel)
         p = self.at(rel)
         p.mkdir(parents=True, exist_ok=False)
+        self._made.add(p)
         self.new_folders.append(rel)
         return p
 
     def write(self, rel: str, data: bytes, *, sync: bool = True) -> str:
         target = self.at(rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "wb") as fh:
             fh.write(data)
             if sync:
@@ -149,12 +154,13 @@ class Stage:
     def add(self, rel: str) -> str:
         """Record a file already written at its staged place; returns its SHA-256."""
         sha = sha256_file(self.at(rel))
+        if rel not in self.files:
+            self._order.append(rel)
         self.files[rel] = sha
         return sha
 
     def copy_in(self, rel: str, src: Path, *, move: bool = False) -> str:
         target = self.at(rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
         if move:
             os.replace(src, target)
         else:
@@ -173,8 +179,17 @@ class Stage:
             old, created = doc.get("files", {}), doc.get("created", now)
         files = dict(old)
         prefix = folder + "/"
-        for rel, sha in self.files.items():
-            if rel.startswith(prefix) and not rel.endswith("/" + MANIFEST):
+        # Newest first, stopping after the folder's run: each change stages a folder's files
+        # together, so a batch of 10,000 records costs O(files of one record) here.
+        mine = []
+        for rel in reversed(self._order):
+            if rel.startswith(prefix):
+                mine.append(rel)
+            elif mine:
+                break
+        for rel in reversed(mine):
+            sha = self.files[rel]
+            if not rel.endswith("/" + MANIFEST):
                 name = rel[len(prefix):]
                 if name in old:
                     raise QmsError("refusing to overwrite a file in the write-once archive", file=rel)
@@ -192,6 +207,14 @@ class Stage:
             return not folders or any(rel == f or rel.startswith(f + "/") for f in folders)
         return {"stage": self.id, "files": {r: h for r, h in self.files.items() if within(r)},
                 "new_folders": [f for f in self.new_folders if within(f)]}
+
+    def mark(self) -> tuple[int, int]:
+        return len(self._order), len(self.new_folders)
+
+    def promise_since(self, mark: tuple[int, int]) -> dict:
+        """promise() for what was staged after `mark`: one record of a batch, in O(its files)."""
+        files = {r: self.files[r] for r in self._order[mark[0]:]}
+        return {"stage": self.id, "files": files, "new_folders": self.new_folders[mark[1]:]}
 
     def discard(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)

@@ -59,9 +59,11 @@ def count_events(ws: Workspace) -> int:
     return audit.head(ws.audit_path)[0]
 
 
-def replay(cat: Catalog, ws: Workspace, upto: int | None = None) -> int:
-    """Apply the journal (up to seq `upto`) to an empty catalog; returns events applied."""
-    pairs = audit.entries_after(ws.audit_path, 0)
+def replay(cat: Catalog, ws: Workspace, upto: int | None = None, pairs=None) -> int:
+    """Apply the journal (up to seq `upto`) to an empty catalog; returns events applied.
+    `pairs`: the log already read ((offset, entry) as audit.scan gives them)."""
+    if pairs is None:
+        pairs = audit.entries_after(ws.audit_path, 0)
     if upto is not None:
         pairs = [p for p in pairs if p[1].seq <= upto]
     projection.apply_all(cat, pairs)
@@ -69,10 +71,10 @@ def replay(cat: Catalog, ws: Workspace, upto: int | None = None) -> int:
 
 
 @contextmanager
-def replay_in_memory(ws: Workspace, upto: int | None = None):
+def replay_in_memory(ws: Workspace, upto: int | None = None, pairs=None):
     cat = open_catalog(Path(":memory:"), create=False)
     try:
-        replay(cat, ws, upto)
+        replay(cat, ws, upto, pairs)
         yield cat
     finally:
         cat.close()

@@ -228,6 +228,7 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
                                f"{filing.form.numbering!r} of {filing.form.id} is not unique",
                                file=filing.form.path, field="numbering")
             at = now_iso()
+            mark = st.mark()
             rel = _stage_version(ws, st, filing, number, 1, actor, at)
             pdf_done = False
             if pdf and not many:
@@ -243,7 +244,7 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
                                     "seq": seq, "sequence": key, "retention_until": _retention_until(filing),
                                     "customer": _customer(filing), "pdf_pending": not pdf_done,
                                     **({"batch": batch} if batch else {}),
-                                    **({"esign": filing.esign} if filing.esign else {}), **st.promise(rel)}})
+                                    **({"esign": filing.esign} if filing.esign else {}), **st.promise_since(mark)}})
             filed.append({"number": number, "status": status, "form": filing.form.id,
                           "record_date": filing.record_date.isoformat(), "folder": rel})
             if progress:
@@ -370,10 +371,11 @@ def convert_pending(ws: Workspace, *, actor: str, numbers: list[str] | None = No
         at = now_iso()
         events = []
         for i, r in enumerate(rows, 1):
+            mark = st.mark()
             st.add(f"{r['folder']}/{r['number']}.pdf")
             st.manifest(r["folder"], now=at)
             events.append({"action": "record.pdf", "target": r["number"],
-                           "data": {"folder": r["folder"], **st.promise(r["folder"])}})
+                           "data": {"folder": r["folder"], **st.promise_since(mark)}})
             if progress:
                 progress(i)
         w.commit(events, actor=actor)

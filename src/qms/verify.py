@@ -9,14 +9,17 @@ the record or the seq.
 - the catalog at the journal's head and equal to the journal's projection;
 - the search index against the catalog; optionally the journal against a signed checkpoint.
 
-Files are hashed without the workspace lock (writers go on); what looks wrong is checked again
-under the lock, with the journal and the catalog read there, so work in flight is no alarm.
+Speed (sha256sum is the floor): the journal and the catalog are checked in a forked process
+under the workspace lock while this one walks and hashes the files without it; then, under the
+lock again, the log's newest entries are read and anything that looked wrong is checked once
+more — so work in flight is no alarm.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,9 +50,9 @@ class VerifyReport:
 
 @dataclass
 class _Walk:
-    manifests: dict[str, str] = field(default_factory=dict)   # folder (workspace-relative) -> manifest sha
+    manifests: dict[str, str] = field(default_factory=dict)        # folder (workspace-relative) -> manifest sha
     suspects: dict[str, list[str]] = field(default_factory=dict)   # folder or file -> problems
-    stray: list[str] = field(default_factory=list)            # files outside any manifest folder
+    stray: list[str] = field(default_factory=list)                 # files outside any manifest folder
     files: int = 0
 
 
@@ -59,14 +62,26 @@ def verify(ws: Workspace, *, check_index: bool = True, deep: bool = False, check
     archive = ws.archive_dir
     if not archive.exists():
         return report
-    walk = _walk(ws, progress)
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        journal_side = pool.apply_async(_journal_side, (ws, check_index))
+        walk = _walk(ws, progress)
+        problems, expected, gaps, head, offset, n_entries = journal_side.get()
     with journal.workspace_lock(archive, purpose="verify"):
-        problems, report.audit_entries = _under_lock(ws, walk, check_index=check_index)
+        # What was logged since the journal side read the log (filings that went on meanwhile).
+        try:
+            for _, e in audit.entries_after(ws.audit_path, head, offset):
+                _expect(expected, e)
+        except (ValueError, TypeError, KeyError):
+            pass                   # the chain check named the bad line
+        problems += gaps
+        problems += _reconcile(ws, walk, expected, n_entries)
         if checkpoint is not None:
             from .checkpoint import verify_checkpoint
             problems += verify_checkpoint(ws, checkpoint)
     report.folders = len(walk.manifests)
     report.files = walk.files
+    report.audit_entries = n_entries
     report.problems = problems
     report.ok = not problems
     return report
@@ -76,35 +91,41 @@ def verify(ws: Workspace, *, check_index: bool = True, deep: bool = False, check
 
 def _walk(ws: Workspace, progress) -> _Walk:
     w = _Walk()
-    root = os.fspath(ws.root)
-    top = os.fspath(ws.archive_dir)
-    n = 0
-    for dirpath, dirnames, filenames in os.walk(top):
-        rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
-        if dirpath == top:
-            dirnames[:] = [d for d in dirnames if d not in _OWN_DIRS]
-            filenames = [f for f in filenames if f not in _OWN]
-        for d in list(dirnames):
-            if os.path.islink(os.path.join(dirpath, d)):
-                w.suspects.setdefault(f"{rel_dir}/{d}", []).append(f"{rel_dir}/{d}: a symbolic link in the archive")
-                dirnames.remove(d)
-        if MANIFEST in filenames:
-            dirnames[:] = []        # a record's or revision's folder: its manifest lists the subfolders' files
-            problems, sha, count = _check_folder(dirpath, rel_dir)
-            w.manifests[rel_dir] = sha
-            w.files += count
+    root_len = len(os.fspath(ws.root)) + 1
+    count = [0]
+
+    def visit(path: str, top: bool) -> None:
+        rel = path[root_len:]
+        try:
+            items = list(os.scandir(path))
+        except OSError:
+            return
+        names = {it.name for it in items}
+        if MANIFEST in names and not top:
+            problems, sha, n = _check_folder(path, rel, items)
+            w.manifests[rel] = sha
+            w.files += n
             if problems:
-                w.suspects[rel_dir] = problems
-            n += 1
+                w.suspects[rel] = problems
+            count[0] += 1
             if progress:
-                progress(n)
-            continue
-        for f in filenames:
-            w.stray.append(f"{rel_dir}/{f}")
+                progress(count[0])
+            return
+        for it in items:
+            if top and (it.name in _OWN or it.name in _OWN_DIRS):
+                continue
+            if it.is_symlink():
+                w.suspects[f"{rel}/{it.name}"] = [f"{rel}/{it.name}: a symbolic link in the archive"]
+            elif it.is_dir():
+                visit(it.path, False)
+            else:
+                w.stray.append(f"{rel}/{it.name}")
+
+    visit(os.fspath(ws.archive_dir), True)
     return w
 
 
-def _check_folder(folder: str, rel: str) -> tuple[list[str], str, int]:
+def _check_folder(folder: str, rel: str, items=None) -> tuple[list[str], str, int]:
     """Files of one archived folder against its manifest; (problems, manifest sha, files)."""
     try:
         with open(os.path.join(folder, MANIFEST), "rb") as fh:
@@ -114,138 +135,145 @@ def _check_folder(folder: str, rel: str) -> tuple[list[str], str, int]:
         return [f"{rel}/{MANIFEST}: manifest is not valid JSON (it was edited)"], "", 0
     sha = hashlib.sha256(raw).hexdigest()
     problems = []
-    for name in sorted(files):
-        path = os.path.join(folder, name)
-        if os.path.islink(path):
-            problems.append(f"{rel}/{name}: a symbolic link where the archive holds a file")
-            continue
-        try:
-            with open(path, "rb") as fh:
-                digest = hashlib.file_digest(fh, "sha256").hexdigest()
-        except (FileNotFoundError, IsADirectoryError):
-            problems.append(f"{rel}/{name}: missing (listed in the manifest)")
-            continue
-        if digest != (files[name] or {}).get("sha256"):
-            problems.append(f"{rel}/{name}: content changed (SHA-256 differs from the manifest)")
-    count = 1
-    for dirpath, dirnames, filenames in os.walk(folder):
-        sub = os.path.relpath(dirpath, folder)
-        for d in dirnames:
-            if os.path.islink(os.path.join(dirpath, d)):
-                problems.append(f"{rel}/{d}: a symbolic link in the archive")
-        for fname in filenames:
-            name = fname if sub == "." else f"{sub}/{fname}".replace(os.sep, "/")
-            count += name != MANIFEST
-            if name != MANIFEST and name not in files:
-                problems.append(f"{rel}/{name}: not listed in the manifest")
-    return problems, sha, count
+    seen = 1
+    stack = [(folder, "", items)]
+    while stack:
+        path, prefix, entries = stack.pop()
+        if entries is None:
+            try:
+                entries = list(os.scandir(path))
+            except OSError:
+                continue
+        for it in entries:
+            name = prefix + it.name
+            if it.is_symlink():
+                problems.append(f"{rel}/{name}: a symbolic link in the archive")
+            elif it.is_dir():
+                stack.append((it.path, name + "/", None))
+            elif name != MANIFEST:
+                seen += 1
+                want = files.get(name)
+                if want is None:
+                    problems.append(f"{rel}/{name}: not listed in the manifest")
+                    continue
+                with open(it.path, "rb") as fh:
+                    if hashlib.file_digest(fh, "sha256").hexdigest() != (want or {}).get("sha256"):
+                        problems.append(f"{rel}/{name}: content changed (SHA-256 differs from the manifest)")
+    if seen - 1 < len(files):
+        for name in sorted(files):
+            if not os.path.lexists(os.path.join(folder, name)):
+                problems.append(f"{rel}/{name}: missing (listed in the manifest)")
+    return problems, sha, seen
 
 
-# ------------------------------------------------------------------ under the lock
+# ------------------------------------------------------------------ the journal side (forked, locked)
 
-@dataclass
-class _Expected:
-    manifests: dict[str, tuple[str, int]] = field(default_factory=dict)   # folder -> (sha, seq)
-    gaps: list[str] = field(default_factory=list)
+def _expect(expected: dict, e) -> None:
+    d = e.data or {}
+    for rel, sha in (d.get("files") or {}).items():
+        if rel.endswith("/" + MANIFEST):
+            expected[rel[: -len(MANIFEST) - 1]] = (sha, e.seq)
+    for gone in d.get("destroy") or []:
+        prefix = gone + "/"
+        for folder in [f for f in expected if f == gone or f.startswith(prefix)]:
+            del expected[folder]
 
 
-def _expected(entries: list[audit.AuditEntry]) -> _Expected:
-    """What the journal says the archive holds: each live folder's manifest hash; and the
-    record numbers of each sequence (numbers never given back, so any hole is a lost event)."""
-    exp = _Expected()
+def _gaps(entries) -> list[str]:
+    """Record (and certificate) numbers of each sequence: never given back, so a hole is a lost event."""
     seqs: dict[str, list[tuple[int, str, int]]] = {}
     for e in entries:
         d = e.data or {}
-        for rel, sha in (d.get("files") or {}).items():
-            if rel.endswith("/" + MANIFEST):
-                exp.manifests[rel[: -len(MANIFEST) - 1]] = (sha, e.seq)
-        for gone in d.get("destroy") or []:
-            prefix = gone + "/"
-            for folder in [f for f in exp.manifests if f == gone or f.startswith(prefix)]:
-                del exp.manifests[folder]
-        if e.action == "record.file" or e.action == "purge":
-            if "sequence" in d and "seq" in d:
-                seqs.setdefault(d["sequence"], []).append((int(d["seq"]), e.target, e.seq))
+        if e.action in ("record.file", "purge") and "sequence" in d and "seq" in d:
+            seqs.setdefault(d["sequence"], []).append((int(d["seq"]), e.target, e.seq))
+    out = []
     for key, items in sorted(seqs.items()):
         items.sort()
         expect = 1
         for n, target, at in items:
             if n != expect:
-                exp.gaps.append(f"sequence {key}: number {expect} is missing before {target} "
-                                f"(audit.log entry {at}); a filing or a disposal was removed from the log")
+                out.append(f"sequence {key}: number {expect} is missing before {target} "
+                           f"(audit.log entry {at}); a filing or a disposal was removed from the log")
                 expect = n
             expect += 1
-    return exp
+    return out
 
 
-def _under_lock(ws: Workspace, walk: _Walk, *, check_index: bool) -> tuple[list[str], int]:
-    problems: list[str] = []
-    log = ws.audit_path
-    chain = audit.verify_chain(log)
-    problems += chain
-    try:
-        entries = [e for _, e in audit.entries_after(log, 0)]
-    except (ValueError, TypeError, KeyError):        # an unparseable line: the chain check named it
-        entries = []
-    head_seq, head_hash = (entries[-1].seq, entries[-1].hash) if entries else (0, audit.GENESIS)
-    holds_content = bool(walk.manifests or walk.stray)
-    if not entries and holds_content:
-        problems.append(f"{ws.rel(log)}: the journal is {'empty' if log.exists() else 'missing'} although the "
-                        "archive holds documents or records")
-    exp = _expected(entries)
-    problems += exp.gaps
+def _journal_side(ws: Workspace, check_index: bool):
+    """Under the lock: the chain, what the journal expects on disk, number gaps, the catalog at
+    the head and equal to the projection, the index. Runs in a forked process."""
+    with journal.workspace_lock(ws.archive_dir, purpose="verify"):
+        problems, pairs = audit.scan(ws.audit_path)
+        entries = [e for _, e in pairs]
+        expected: dict[str, tuple[str, int]] = {}
+        for e in entries:
+            _expect(expected, e)
+        gaps = _gaps(entries)
+        head, offset = (entries[-1].seq, pairs[-1][0]) if pairs else (0, 0)
+        problems += _catalog_side(ws, pairs, chain_ok=not problems, check_index=check_index)
+    return problems, expected, gaps, head, offset, len(entries)
 
-    # Files and folders against the journal (rechecked here: they may have changed since the walk).
-    for folder, (sha, seq) in sorted(exp.manifests.items()):
-        if folder not in walk.manifests:
-            if not (ws.root / folder / MANIFEST).is_file():
-                problems.append(f"{folder}: named by audit.log entry {seq} but missing from the archive")
-                continue
-            walk.suspects.setdefault(folder, [])
-        if folder in walk.suspects or walk.manifests.get(folder) != sha:
-            again, now_sha, _ = _check_folder(os.fspath(ws.root / folder), folder)
-            problems += again
-            if now_sha and now_sha != sha:
-                problems.append(f"{folder}/{MANIFEST}: differs from the hash audit.log entry {seq} recorded "
-                                "(the manifest, and with it the files, were edited)")
-    for path, found in sorted(walk.suspects.items()):
-        if path in exp.manifests:
-            continue
-        if (ws.root / path).exists() or os.path.islink(ws.root / path):
-            problems += found if found else []
-            if path in walk.manifests:
-                problems.append(f"{path}: an archived folder no audit.log entry accounts for")
-    for path in sorted(set(walk.manifests) - set(exp.manifests) - set(walk.suspects)):
-        if (ws.root / path).exists():
-            problems.append(f"{path}: an archived folder no audit.log entry accounts for")
-    for path in walk.stray:
-        if os.path.lexists(ws.root / path):
-            problems.append(f"{path}: a file no manifest and no audit.log entry accounts for")
 
-    # The catalog: at the journal's head, and equal to its projection.
+def _catalog_side(ws: Workspace, pairs, *, chain_ok: bool, check_index: bool) -> list[str]:
+    problems = []
+    name = ws.rel(ws.catalog_path)
     if not ws.catalog_path.exists():
-        if entries:
-            problems.append(f"{ws.rel(ws.catalog_path)}: missing (qms rebuild makes it from the journal)")
-        return problems, len(entries)
+        return [f"{name}: missing (qms rebuild makes it from the journal)"] if pairs else []
+    head_seq, head_hash = (pairs[-1][1].seq, pairs[-1][1].hash) if pairs else (0, audit.GENESIS)
     try:
         with open_catalog(ws.catalog_path, create=False) as cat:
             seq, h, _ = projection.head(cat)
             if (seq, h) != (head_seq, head_hash):
-                problems.append(f"{ws.rel(ws.catalog_path)}: has applied event {seq} but the journal's head is "
-                                f"{head_seq} (run any write command or qms recover to catch up"
+                problems.append(f"{name}: has applied event {seq} but the journal's head is {head_seq} "
+                                f"(run any write command or qms recover to catch up"
                                 f"{'; the log was cut or replaced' if seq > head_seq else ''})")
-            if not chain and entries:
+            if chain_ok and pairs:
                 from .rebuild import compare, replay_in_memory
-                with replay_in_memory(ws, upto=seq) as truth:
-                    problems += [f"{ws.rel(ws.catalog_path)}: {line}" for line in compare(cat, truth)]
+                with replay_in_memory(ws, upto=seq, pairs=pairs) as truth:
+                    problems += [f"{name}: {line}" for line in compare(cat, truth)]
             problems += _seals(ws, cat)
             if check_index:
                 problems += _index_vs_catalog(ws, cat)
     except Exception as exc:                       # a garbage file in place of the catalog
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
-        problems.append(f"{ws.rel(ws.catalog_path)}: unreadable ({exc}); qms rebuild makes a new one from the log")
-    return problems, len(entries)
+        problems.append(f"{name}: unreadable ({exc}); qms rebuild makes a new one from the log")
+    return problems
+
+
+# ------------------------------------------------------------------ under the lock again
+
+def _reconcile(ws: Workspace, walk: _Walk, expected: dict, n_entries: int) -> list[str]:
+    """Files and folders against the journal; anything odd is looked at again now (under the lock)."""
+    problems: list[str] = []
+    if not n_entries and (walk.manifests or walk.stray):
+        problems.append(f"{ws.rel(ws.audit_path)}: the journal is "
+                        f"{'empty' if ws.audit_path.exists() else 'missing'} although the archive holds "
+                        "documents or records")
+    for folder, (sha, seq) in sorted(expected.items()):
+        seen = walk.manifests.get(folder)
+        if seen == sha and folder not in walk.suspects:
+            continue
+        if not (ws.root / folder / MANIFEST).is_file():
+            problems.append(f"{folder}: named by audit.log entry {seq} but missing from the archive")
+            continue
+        again, now_sha, _ = _check_folder(os.fspath(ws.root / folder), folder)
+        problems += again
+        if now_sha and now_sha != sha:
+            problems.append(f"{folder}/{MANIFEST}: differs from the hash audit.log entry {seq} recorded "
+                            "(the manifest, and with it the files, were edited)")
+    for path, found in sorted(walk.suspects.items()):
+        if path in expected:
+            continue
+        if os.path.lexists(ws.root / path):
+            problems += found
+    for path in sorted(set(walk.manifests) - set(expected)):
+        if (ws.root / path / MANIFEST).exists():
+            problems.append(f"{path}: an archived folder no audit.log entry accounts for")
+    for path in walk.stray:
+        if os.path.lexists(ws.root / path):
+            problems.append(f"{path}: a file no manifest and no audit.log entry accounts for")
+    return problems
 
 
 def _seals(ws: Workspace, cat) -> list[str]:
