@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import phone_rows, print_table
+from bench.common import bench_session, phone_rows, print_table
 
 
 def generate(ws, n: int, year: int = 2019) -> None:
@@ -90,23 +90,12 @@ def qms_time(root: Path, *args: str) -> float:
     return took
 
 
-def _keeper_session(ws, config_home: Path) -> None:
-    """purge needs a session holding records.purge: an admin, a keeper, the keeper logged in."""
-    from qms.identity.sessions import login
-    from qms.identity.setup import init_admin
-    from qms.identity.users import add_user
-    os.environ["QMS_CONFIG_HOME"] = str(config_home)
-    admin = init_admin(ws, "admin", name="基准管理员", password="bench-admin-pass")
-    add_user(ws, "bench", name="基准", roles=["keeper"], password="bench-keeper-pass", actor=admin)
-    login(ws, "bench", "bench-keeper-pass")
-
-
 def run(records: int = 10000) -> list[list]:
     from qms.workspace import init_workspace
     out = []
     with tempfile.TemporaryDirectory(prefix="qms-bench-archive-") as tmp:
         ws = init_workspace(Path(tmp) / "ws")
-        _keeper_session(ws, Path(tmp) / "config")
+        bench_session(ws, Path(tmp) / "config", roles=("keeper",))   # purge needs records.purge
         start = time.perf_counter()
         generate(ws, records)
         out.append([f"generate {records} records (+ index)", f"{time.perf_counter() - start:.1f} s", ""])
