@@ -662,6 +662,18 @@ def rebuild(env):
     click.echo(rep.message())
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; keep 127.0.0.1 and put a TLS reverse proxy in front (README).")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+@pass_env
+def serve(env, host, port, workers):
+    """The web application: auditors, approvers, engineers, keepers in a browser."""
+    from .web.serve import run
+    run(env.ws.root, host=host, port=port, workers=workers)
+
+
 def main():
     cli(prog_name="qms")
 

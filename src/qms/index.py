@@ -1797,15 +1797,42 @@ class SearchIndex:
         rx = highlighter(_needles(q))
         return [self._hit(searcher, score, docnum, rx) for score, docnum in ranked]
 
-    def _rank(self, searcher, q, *, kind=None, form=None, status=None, date_from=None,
-              date_to=None, limit=20, budget=_BUDGET) -> list[tuple[float, int]]:
+    def count(self, query_string: str, *, kind: str | None = None, form: str | None = None,
+              status: str | None = None, date_from: datetime.date | None = None,
+              date_to: datetime.date | None = None) -> int:
+        """How many documents match (every match, not only the ranked budget): the portal's total."""
+        if not query_string or not query_string.strip():
+            return 0
+        q = parse_query(query_string)
+        if q is None:
+            return 0
+        searcher = self._get_searcher()
+        setup = self._filters(searcher, kind=kind, form=form, status=status, date_from=date_from,
+                              date_to=date_to)
+        if setup is None:
+            return 0
+        ctx, wrap = setup
+        n = 0
+        try:
+            for leaf, _offset in searcher.leaf_searchers():
+                m = wrap(q).matcher(leaf, ctx)
+                while m.is_active():     # no scoring: walking the matches is all a count needs
+                    n += 1
+                    m.next()
+        except query.QueryError as e:
+            raise QmsError(f"search query cannot run: {e}") from None
+        return n
+
+    @staticmethod
+    def _filters(searcher, *, kind=None, form=None, status=None, date_from=None, date_to=None):
+        """(search context, query wrapper) applying the filters; None when the date range is empty."""
         ctx = searcher.context(weighting=searcher.weighting)
         days = None
         if date_from or date_to:
             lo = date_from.toordinal() if date_from else 1
             hi = date_to.toordinal() if date_to else datetime.date.max.toordinal()
             if lo > hi:
-                return []
+                return None
             days = (lo, hi)
         if kind:
             kind = normalize(kind.strip())
@@ -1817,6 +1844,15 @@ class SearchIndex:
         if days or terms:
             ctx.qms_filter = (days, terms)
             wrap = _FilterQuery
+        return ctx, wrap
+
+    def _rank(self, searcher, q, *, kind=None, form=None, status=None, date_from=None,
+              date_to=None, limit=20, budget=_BUDGET) -> list[tuple[float, int]]:
+        setup = self._filters(searcher, kind=kind, form=form, status=status, date_from=date_from,
+                              date_to=date_to)
+        if setup is None:
+            return []
+        ctx, wrap = setup
         out: list[tuple[float, int]] = []
         seen: set[int] = set()
 

@@ -277,6 +277,16 @@ def file_record(ws: Workspace, form_id: str, data_file, *, actor: str, on=None, 
     return Change(f"filed {rec['number']} ({filing.form.title}) → {rec['status']}", rec)
 
 
+def file_record_data(ws: Workspace, form_id: str, data: dict, *, actor: str, origin: str = "web form",
+                     on=None, pdf: bool = True) -> Change:
+    """File one record from data already parsed (the web form, the JSON API): same checks as a file."""
+    form = load_form(ws, form_id)
+    clean = validate_data(form, data, file=origin)
+    filing = Filing(form=form, data=clean, record_date=record_date_for(form, clean, on), origin=origin)
+    (rec,) = file_records(ws, [filing], actor=actor, pdf=pdf)
+    return Change(f"filed {rec['number']} ({form.title}) → {rec['status']}", rec)
+
+
 # ------------------------------------------------------------------ batch import
 
 def read_rows(path: Path) -> list[tuple[int, dict]]:

@@ -19,6 +19,23 @@ def search(ws: Workspace, query: str, *, kind=None, form=None, status=None, date
     return [asdict(h) for h in hits]
 
 
+def search_page(ws: Workspace, query: str, *, kind=None, form=None, status=None,
+                date_from: dt.date | None = None, date_to: dt.date | None = None, limit: int = 20,
+                offset: int = 0, index=None) -> dict:
+    """One page of hits and the total count: {total, hits} (hits shaped as `search`'s).
+
+    `index` lets a long-lived caller (the web server, one per thread) keep its SearchIndex open.
+    """
+    from .index import SearchIndex
+    if not ws.index_dir.exists():
+        return {"total": 0, "hits": []}
+    limit, offset = max(0, int(limit)), max(0, int(offset))
+    ix = index or SearchIndex(ws.index_dir)
+    filters = dict(kind=kind, form=form, status=status, date_from=date_from, date_to=date_to)
+    hits = ix.search(query, limit=offset + limit, **filters)[offset:]
+    return {"total": ix.count(query, **filters), "hits": [asdict(h) for h in hits]}
+
+
 def count_entries(ws: Workspace) -> int:
     with open_catalog(ws.catalog_path, create=False) as cat:
         return (cat.one("SELECT COUNT(*) AS n FROM documents")["n"]

@@ -1,0 +1,75 @@
+"""Who is asking: the session cookie, CSRF tokens and permission checks, over qms.identity.
+
+Every route names the permission it needs; `require` answers 401 without a session and 403 without
+the permission. The session itself (login, lockout, idle timeout, logout) belongs to qms.identity,
+so the same rules hold for the CLI, the pages and the API, and for every worker process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+COOKIE = "qms_session"
+CSRF_HEADER = "x-csrf-token"
+
+# What each job may do; the web asks only these names of qms.identity.
+READ = "read"                  # every logged-in user: search, documents, records, log, verify
+DOC_SIGN = "doc.sign"          # approvers (编制/会签/审定/标审/批准)
+DOC_MANAGE = "doc.manage"      # quality manager: submit, release, copies, withdraw
+RECORD_FILE = "record.file"    # service engineer / clerk
+RETENTION = "retention"        # records keeper: holds, purge, volumes
+
+
+@dataclass
+class WebUser:
+    login: str
+    name: str
+    roles: list[str]
+    token: str
+    permissions: set[str] = field(default_factory=set)
+
+    def can(self, perm: str) -> bool:
+        return perm in self.permissions
+
+    @property
+    def csrf_token(self) -> str:
+        return csrf_for(self.token)
+
+
+def csrf_for(token: str) -> str:
+    """Derived from the secret session token: no state to keep, different for every session."""
+    return hashlib.sha256(b"qms-csrf:" + token.encode()).hexdigest()
+
+
+def current_user(request: Request) -> WebUser | None:
+    cached = request.scope.get("qms.user", False)
+    if cached is not False:
+        return cached
+    token = request.cookies.get(COOKIE) or ""
+    user = None
+    if token:
+        from . import backend
+        user = backend.resume(request.app.state.ws, token)
+    request.scope["qms.user"] = user
+    return user
+
+
+def require(request: Request, perm: str = READ) -> WebUser:
+    user = current_user(request)
+    if user is None:
+        raise HTTPException(401, "请先登录")
+    if not user.can(perm):
+        raise HTTPException(403, "没有权限")
+    return user
+
+
+def check_csrf(request: Request, user: WebUser, form=None) -> None:
+    """The token from the form (pages) or the X-CSRF-Token header (API) must match the session's."""
+    sent = request.headers.get(CSRF_HEADER) or (form.get("csrf_token") if form is not None else None) or ""
+    if not hmac.compare_digest(str(sent), user.csrf_token):
+        raise HTTPException(403, "CSRF 校验失败，请刷新页面后重试")
