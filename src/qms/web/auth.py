@@ -17,12 +17,18 @@ from starlette.requests import Request
 COOKIE = "qms_session"
 CSRF_HEADER = "x-csrf-token"
 
-# What each job may do; the web asks only these names of qms.identity.
-READ = "read"                  # every logged-in user: search, documents, records, log, verify
-DOC_SIGN = "doc.sign"          # approvers (编制/会签/审定/标审/批准)
-DOC_MANAGE = "doc.manage"      # quality manager: submit, release, copies, withdraw
+# Permission names are config.yaml's (identity.roles). Every logged-in user may read.
+READ = "read"                  # search, documents, records, log, master list, verify
+DOC_SIGN = "doc.sign"          # any of doc.sign.prepared … doc.sign.approved (the approval roles)
+DOC_SUBMIT = "doc.submit"      # quality manager (author): upload and submit a procedure
+DOC_RELEASE = "doc.release"
+DOC_OBSOLETE = "doc.obsolete"
+DOC_COPY = "doc.copy"          # issue and recall controlled copies
 RECORD_FILE = "record.file"    # service engineer / clerk
-RETENTION = "retention"        # records keeper: holds, purge, volumes
+RECORD_SIGN = "record.sign"    # attach the customer-signed scan
+HOLD = "records.hold"          # records keeper
+PURGE = "records.purge"
+COMPILE = "records.compile"
 
 
 @dataclass
@@ -32,9 +38,18 @@ class WebUser:
     roles: list[str]
     token: str
     permissions: set[str] = field(default_factory=set)
+    identity: object = None       # the qms.identity User, for library calls that take one
+
+    @property
+    def actor(self) -> str:
+        """What the journal names: the login and the printed name, as the CLI writes it."""
+        return f"{self.login} {self.name}"
 
     def can(self, perm: str) -> bool:
-        return perm in self.permissions
+        if perm == READ:
+            return True
+        # a role limited to a department ('批准@质量部') still opens the page; the library checks the document
+        return any(p == perm or p.startswith(perm + ".") or p.startswith(perm + "@") for p in self.permissions)
 
     @property
     def csrf_token(self) -> str:
@@ -51,6 +66,9 @@ def current_user(request: Request) -> WebUser | None:
     if cached is not False:
         return cached
     token = request.cookies.get(COOKIE) or ""
+    bearer = request.headers.get("authorization", "")
+    if bearer.lower().startswith("bearer "):
+        token = bearer[7:].strip()
     user = None
     if token:
         from . import backend

@@ -1,7 +1,78 @@
-"""The web's use of qms.identity: log in, resume a session, log out, re-check a password."""
-# filled in when identity lands (issue 14)
+"""The web's sessions over qms.identity: the same users, passwords, lockout and secrets store as the
+CLI, but the token travels in a cookie instead of a file in the user's config folder.
+
+Only the SHA-256 of a token is stored (the secrets store's sessions table), with its expiry and the
+last time it was used, so the idle timeout of config.yaml (identity.session.idle) holds for the web
+as for the CLI, and a password change or a disabled login ends web sessions too.
+"""
+
 from __future__ import annotations
 
+import hashlib
+import secrets as _random
+import time
 
-def resume(ws, token):
-    return None
+from ..identity.permissions import NotAuthenticated, User
+from ..identity.policy import load_policy
+from ..identity.secrets import open_secrets, secrets_path
+from ..identity.users import authenticate, get_user
+from ..workspace import Workspace
+from .auth import WebUser
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def _web_user(user: User, token: str) -> WebUser:
+    return WebUser(login=user.login, name=user.name, roles=list(user.roles), token=token,
+                   permissions=set(user.permissions), identity=user)
+
+
+def login(ws: Workspace, login_name: str, password: str) -> WebUser:
+    """Check the password (a failure is journaled; repeated failures lock the login) and open a session."""
+    user = authenticate(ws, (login_name or "").strip(), password or "", purpose="web login")
+    policy = load_policy(ws)
+    token = _random.token_urlsafe(32)
+    now = time.time()
+    with open_secrets(ws) as conn:
+        conn.execute("DELETE FROM sessions WHERE expires_at<=? OR last_seen<=?",
+                     (now, now - policy.idle_timeout if policy.idle_timeout else 0))
+        conn.execute("INSERT INTO sessions(token_hash, login, created_at, last_seen, expires_at) VALUES(?,?,?,?,?)",
+                     (_hash(token), user.login, now, now, now + policy.lifetime if policy.lifetime else 1e18))
+    return _web_user(user, token)
+
+
+def resume(ws: Workspace, token: str) -> WebUser | None:
+    """The user of a live session (and its idle clock restarted), or None: unknown, idle, expired."""
+    if not token or not secrets_path(ws).exists():
+        return None
+    policy = load_policy(ws)
+    now = time.time()
+    with open_secrets(ws) as conn:
+        row = conn.execute("SELECT * FROM sessions WHERE token_hash=?", (_hash(token),)).fetchone()
+        if row is None:
+            return None
+        idle = policy.idle_timeout and now >= row["last_seen"] + policy.idle_timeout
+        if idle or now >= row["expires_at"]:
+            conn.execute("DELETE FROM sessions WHERE token_hash=?", (_hash(token),))
+            return None
+        conn.execute("UPDATE sessions SET last_seen=? WHERE token_hash=?", (now, _hash(token)))
+    user = get_user(ws, row["login"], policy)
+    if user is None or user.disabled:
+        return None
+    return _web_user(user, token)
+
+
+def logout(ws: Workspace, token: str) -> None:
+    if token and secrets_path(ws).exists():
+        with open_secrets(ws) as conn:
+            conn.execute("DELETE FROM sessions WHERE token_hash=?", (_hash(token),))
+
+
+def confirm_password(ws: Workspace, user: WebUser, password: str) -> None:
+    """A signature needs the password again (21 CFR 11.200); a wrong one counts toward the lockout."""
+    authenticate(ws, user.login, password or "", purpose="signature")
+
+
+__all__ = ["login", "resume", "logout", "confirm_password", "NotAuthenticated"]

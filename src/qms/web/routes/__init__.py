@@ -1,5 +1,5 @@
 """Routes, one module per job; ROUTES is what the application mounts."""
 
-from . import api, auditor, files
+from . import api, approver, auditor, engineer, files, login
 
-ROUTES = [*auditor.ROUTES, *files.ROUTES, *api.ROUTES]
+ROUTES = [*login.ROUTES, *auditor.ROUTES, *files.ROUTES, *api.ROUTES, *approver.ROUTES, *engineer.ROUTES]
