@@ -26,7 +26,8 @@ def _get(entry, key):
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
-    conn.executescript(SCHEMA)
+    # execute, not executescript: executescript COMMITs an open transaction first
+    conn.execute(SCHEMA.strip().rstrip(";"))
 
 
 def apply_user_event(conn: sqlite3.Connection, entry) -> bool:

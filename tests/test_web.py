@@ -1,0 +1,196 @@
+"""The web application through Starlette's TestClient: sessions, security headers, the auditor's
+pages, the API against the CLI's --json, downloads, and the role × route matrix."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+
+warnings.filterwarnings("ignore", message=".*httpx2.*")
+
+from starlette.testclient import TestClient  # noqa: E402
+
+from webkit import PASSWORD, USERS, build_site, login  # noqa: E402
+
+XSS = "<script>alert('x')</script><img src=x onerror=alert(1)>\"'&"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    return build_site(tmp_path_factory.mktemp("web") / "ws", xss=XSS)
+
+
+@pytest.fixture(scope="module")
+def app(site):
+    from qms.web import create_app
+    return create_app(site["root"])
+
+
+def client_for(app, who: str | None):
+    c = TestClient(app, base_url="http://127.0.0.1")
+    csrf = login(c, who) if who else ""
+    return c, csrf
+
+
+def test_no_session_is_401_or_a_redirect_to_login(app):
+    c = TestClient(app)
+    r = c.get("/search", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    assert c.get("/api/records").status_code == 401
+    assert c.get("/files/XX-XX-022/source.yaml", follow_redirects=False).status_code in (303, 401)
+    assert c.post("/api/records", json={"form": "QR-SV-022-01", "data": {}}).status_code == 401
+
+
+def test_login_sets_a_strict_httponly_cookie_and_failures_are_journaled(app, site):
+    c = TestClient(app)
+    r = c.post("/login", data={"login": "auditor", "password": "wrong-password"}, follow_redirects=False)
+    assert r.status_code == 401 and "wrong password" in r.text
+    r = c.post("/login", data={"login": "auditor", "password": PASSWORD, "next": "//evil.example/"},
+               follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict") and "Path=/" in cookie
+    log = site["qms"].json("log", "--target", "auditor")
+    assert any(e["action"] == "login.failed" for e in log)
+
+
+def test_security_headers_on_pages_api_and_errors(app):
+    c, _ = client_for(app, "auditor")
+    for url in ("/search", "/api/documents", "/nonexistent", "/static/app.css"):
+        h = c.get(url).headers
+        csp = h["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors" in csp
+        assert h["x-content-type-options"] == "nosniff" and h["x-frame-options"] == "SAMEORIGIN"
+
+
+def test_no_inline_script_or_style_in_any_page(app, site):
+    c, _ = client_for(app, "qm")
+    for url in ("/search?q=压缩机", "/documents", f"/documents/{site['document']}", "/records",
+                f"/records/{site['report']}", "/log", "/disposals", "/verify", "/inbox", "/login"):
+        html = c.get(url).text
+        assert "<script>" not in html and " style=" not in html and "onerror=" not in html.replace(
+            "onerror=alert", ""), url
+
+
+def test_search_page_total_paging_filters_and_highlight(app, site):
+    c, _ = client_for(app, "auditor")
+    r = c.get("/search", params={"q": "压缩机"})
+    assert r.status_code == 200
+    assert site["report"] in r.text and "<mark>压缩机</mark>" in r.text
+    r = c.get("/search", params={"q": "压缩机", "kind": "doc"})
+    assert site["report"] not in r.text
+    r = c.get("/search", params={"q": "压缩机", "form": "QR-SV-022-01"})
+    assert site["notice"] in r.text and site["report"] not in r.text
+    r = c.get("/search", params={"q": "压缩机", "from": "2030-01-01"})
+    assert 'id="total">0<' in r.text
+    assert c.get("/search", params={"q": "压缩机", "from": "not-a-date"}).status_code == 400
+
+
+def test_api_shapes_equal_the_cli_json(app, site):
+    q = site["qms"]
+    c, _ = client_for(app, "auditor")
+    cli_hits = q.json("search", "压缩机", "--limit", "5")
+    api = c.get("/api/search", params={"q": "压缩机", "limit": 5}).json()
+    assert api["hits"] == cli_hits and api["total"] >= len(cli_hits)
+    page2 = c.get("/api/search", params={"q": "压缩机", "limit": 1, "offset": 1}).json()
+    assert page2["hits"] == cli_hits[1:2]
+    assert c.get("/api/documents").json() == q.json("doc", "list")
+    number = site["document"]
+    assert c.get(f"/api/documents/{number}", params={"as_of": "2026-03-25"}).json() == \
+        q.json("doc", "show", number, "--as-of", "2026-03-25")
+    assert c.get("/api/records", params={"form": "QR-SV-022-02", "year": 2026}).json() == \
+        q.json("record", "list", "--form", "QR-SV-022-02", "--year", "2026")
+    assert c.get("/api/records", params={"status": "filed"}).json() == q.json("record", "list", "--status", "filed")
+    assert c.get(f"/api/records/{site['report']}").json() == q.json("record", "show", site["report"])
+    assert c.get("/api/log", params={"target": number}).json() == q.json("log", "--target", number)
+
+
+def test_document_page_as_of_approvals_history_copies(app, site):
+    c, _ = client_for(app, "auditor")
+    number = site["document"]
+    r = c.get(f"/documents/{number}", params={"as_of": "2026-03-25"})
+    assert "现行有效" in r.text and "2026年03月20日" in r.text and "赵国庆" in r.text and "修订记录" in r.text
+    assert "5.2 增加培训要求" in r.text
+    r = c.get(f"/documents/{number}", params={"as_of": "2026-03-15"})
+    assert "已发布" in r.text
+
+
+def test_record_page_data_files_hashes_retention(app, site):
+    c, _ = client_for(app, "auditor")
+    r = c.get(f"/records/{site['report']}")
+    rec = site["qms"].json("record", "show", site["report"])
+    assert "华东电力设备有限公司" in r.text and "温控阀阀芯" in r.text and "王海涛" in r.text
+    assert rec["signatures"][0]["sha256"] in r.text and "signed-scan.pdf" in r.text
+    assert "2031年12月31日" in r.text     # 5 years from the end of 2026
+
+
+def test_xss_payload_in_every_text_field_renders_inert(app, site):
+    c, _ = client_for(app, "auditor")
+    for url in (f"/records/{site['xss']}", "/search?q=script", "/records", f"/log?target={site['xss']}"):
+        html = c.get(url).text
+        assert "<script>alert" not in html and "<img src=x" not in html, url
+        assert "&lt;" in html and "&lt;img" in html or url.startswith("/log"), url
+
+
+def test_downloads_only_of_manifest_files(app, site):
+    c, _ = client_for(app, "auditor")
+    r = c.get(f"/files/{site['report']}/signed-scan.pdf")
+    assert r.status_code == 200 and r.content.startswith(b"%PDF") and r.headers["content-type"] == "application/pdf"
+    for bad in ("../../../config.yaml", "..%2F..%2Fconfig.yaml", "manifest.json.bak", "/etc/passwd",
+                "data.yaml/../../../../config.yaml"):
+        assert c.get(f"/files/{site['report']}/{bad}").status_code == 404, bad
+    assert c.get("/files/NOPE-1/data.yaml").status_code == 404
+    assert c.get(f"/files/{site['document']}/source.yaml").status_code == 200
+
+
+def test_master_list_xlsx_and_verify_page(app):
+    c, _ = client_for(app, "auditor")
+    r = c.get("/documents.xlsx")
+    assert r.status_code == 200 and r.content[:2] == b"PK"
+    r = c.get("/verify", params={"run": 1})
+    assert "校验通过" in r.text
+
+
+def test_csrf_required_on_every_post(app, site):
+    c, csrf = client_for(app, "eng")
+    r = c.post("/api/records", json={"form": "QR-SV-022-01", "data": {}})
+    assert r.status_code == 403
+    r = c.post("/logout", data={}, follow_redirects=False)
+    assert r.status_code == 403
+
+
+# ------------------------------------------------------------------ the role × route matrix
+
+WRITE_ROUTES = [
+    ("POST", "/inbox/{document}/sign", "doc.sign"),
+    ("POST", "/inbox/{document}/reject", "doc.sign"),
+    ("POST", "/api/documents/{document}/sign", "doc.sign"),
+    ("POST", "/file/QR-SV-022-01", "record.file"),
+    ("POST", "/api/records", "record.file"),
+    ("POST", "/records/{notice}/scan", "record.sign"),
+]
+
+
+@pytest.mark.parametrize("who", [None, *USERS])
+def test_role_route_matrix(app, site, who):
+    """Every state-changing route: 401 without a session, 403 for a role without the permission.
+    (Requests carry a valid CSRF token, so a refusal is the permission check, not CSRF.)"""
+    from qms.identity.policy import load_policy
+    from qms.workspace import open_workspace
+    perms = load_policy(open_workspace(site["root"])).permissions(USERS[who][1]) if who else frozenset()
+    c, csrf = client_for(app, who)
+    for method, path, perm in WRITE_ROUTES:
+        url = path.format(**site)
+        allowed = any(p == perm or p.startswith(perm + ".") for p in perms)
+        r = c.request(method, url, headers={"x-csrf-token": csrf}, data={"csrf_token": csrf} if
+                      not url.startswith("/api/") else None, json={} if url.startswith("/api/") else None,
+                      follow_redirects=False)
+        if who is None:
+            assert r.status_code in (401, 403), (url, r.status_code)
+        elif not allowed:
+            assert r.status_code == 403, (who, url, r.status_code)
+        else:
+            assert r.status_code != 403 or "CSRF" not in r.text, (who, url)
+            assert r.status_code not in (401,), (who, url)
