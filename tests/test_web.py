@@ -194,3 +194,13 @@ def test_role_route_matrix(app, site, who):
         else:
             assert r.status_code != 403 or "CSRF" not in r.text, (who, url)
             assert r.status_code not in (401,), (who, url)
+
+
+def test_a_file_of_an_older_revision_downloads_that_revision(app, site):
+    c, _ = client_for(app, "auditor")
+    number = site["document"]
+    html = c.get(f"/documents/{number}").text
+    assert f"/files/{number}/source.yaml?v=A/0" in html.replace("%2F", "/")
+    old = c.get(f"/files/{number}/source.yaml", params={"v": "A/0"})
+    assert old.status_code == 200 and old.headers["x-content-sha256"] in html
+    assert c.get(f"/files/{number}/source.yaml", params={"v": "Z/9"}).status_code == 404

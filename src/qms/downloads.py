@@ -53,10 +53,11 @@ def listed_files(ws: Workspace, number: str) -> list[ListedFile]:
     return out
 
 
-def find_file(ws: Workspace, number: str, name: str) -> ListedFile:
-    """The newest listed file named NAME of NUMBER; QmsError when no manifest lists it."""
+def find_file(ws: Workspace, number: str, name: str, where: str | None = None) -> ListedFile:
+    """The listed file named NAME of NUMBER, in revision/version `where` (default: the newest that
+    has it); QmsError when no manifest lists it."""
     for f in reversed(listed_files(ws, number)):
-        if f.name == name:
+        if f.name == name and (not where or f.where == where):
             path = f.path.resolve()
             if f.folder.resolve() not in path.parents or not path.is_file():
                 break       # a manifest naming "../x" or a missing file: refuse rather than follow

@@ -47,7 +47,17 @@ def filesize(n: int | None) -> str:
     return str(n)
 
 
+# Text fields that hold sentences get a textarea; names and numbers a one-line input. The schema has
+# no such flag, so the label decides: a label naming content, a description, a result or an opinion.
+_LONG = re.compile(r"内容|描述|现象|过程|结果|意见|建议|措施|分析|信息|备注|处理")
+
+
+def multiline(field) -> bool:
+    return field.type == "text" and bool(_LONG.search(field.label or ""))
+
+
 def install(env) -> None:
+    env.globals["multiline"] = multiline
     env.filters["cn_date"] = lambda v: cn_date(v) if v else ""
     env.filters["cn_datetime"] = cn_datetime
     env.filters["highlight"] = highlight

@@ -65,7 +65,8 @@ def document_page(request: Request):
     number = request.path_params["number"]
     as_of = date_arg(request, "as_of")
     d = documents.show(ws, number, revision=arg(request, "revision"), as_of=as_of)
-    return render(request, "document.html", d=d, as_of=arg(request, "as_of") or "",
+    kind = ws.kind(d["kind"] or "")
+    return render(request, "document.html", d=d, as_of=arg(request, "as_of") or "", kind_label=kind.label if kind else "",
                   copies=documents.copies(ws, number, as_of=as_of),
                   files=downloads.listed_files(ws, number), number=number)
 

@@ -19,7 +19,7 @@ def download(request: Request):
     require(request, READ)
     number, name = request.path_params["number"], request.path_params["name"]
     try:
-        f = find_file(request.app.state.ws, number, name)
+        f = find_file(request.app.state.ws, number, name, request.query_params.get("v") or None)
     except QmsError:
         from starlette.exceptions import HTTPException
         raise HTTPException(404, f"{number} 没有文件 {name}") from None
