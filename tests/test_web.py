@@ -170,6 +170,15 @@ WRITE_ROUTES = [
     ("POST", "/file/QR-SV-022-01", "record.file"),
     ("POST", "/api/records", "record.file"),
     ("POST", "/records/{notice}/scan", "record.sign"),
+    ("POST", "/manage/upload", "doc.submit"),
+    ("POST", "/manage/{document}/release", "doc.release"),
+    ("POST", "/manage/{document}/issue-copy", "doc.copy"),
+    ("POST", "/manage/{document}/recall", "doc.copy"),
+    ("POST", "/manage/{document}/obsolete", "doc.obsolete"),
+    ("POST", "/keeper/hold", "records.hold"),
+    ("POST", "/keeper/release-hold", "records.hold"),
+    ("POST", "/keeper/purge", "records.purge"),
+    ("POST", "/keeper/volume", "records.compile"),
 ]
 
 
@@ -204,3 +213,55 @@ def test_a_file_of_an_older_revision_downloads_that_revision(app, site):
     old = c.get(f"/files/{number}/source.yaml", params={"v": "A/0"})
     assert old.status_code == 200 and old.headers["x-content-sha256"] in html
     assert c.get(f"/files/{number}/source.yaml", params={"v": "Z/9"}).status_code == 404
+
+
+# ------------------------------------------------------------------ quality manager, keeper
+
+def test_quality_manager_uploads_checks_and_sees_errors_with_file_field_line(app, site):
+    c, csrf = client_for(app, "qm")
+    bad = b"number: QP-SC-099\ntitle: \xe6\xb5\x8b\xe8\xaf\x95\nkind: procedure\ndepartment: QA\nsections: 12\n"
+    r = c.post("/manage/upload", data={"csrf_token": csrf, "action": "check"},
+               files={"source": ("../../evil name.yaml", bad, "application/x-yaml")})
+    assert r.status_code == 400
+    err = r.text.split('id="manage-error">')[1].split("</p>")[0]
+    assert "evil_name.yaml" in err and "line 5" in err and "sections" in err and "/" not in err.split(",")[0]
+    from conftest import REPO
+    good = (REPO / "examples" / "procedures" / "customer-service.yaml").read_bytes()
+    r = c.post("/manage/upload", data={"csrf_token": csrf, "action": "check"},
+               files={"source": ("customer-service.yaml", good, "application/x-yaml")})
+    assert r.status_code == 200 and "校验通过" in r.text
+
+
+def test_keeper_sees_what_purge_destroys_and_must_confirm(tmp_path):
+    from conftest import Qms, example_data, write_data
+    from qms.web import create_app
+    from qms.workspace import init_workspace
+    from webkit import add_users
+    ws = init_workspace(tmp_path / "ws")
+    add_users(ws.root)
+    q = Qms(ws.root)
+    numbers = [q.json("record", "file", "QR-SV-022-01", "--data",
+                      write_data(q, example_data("QR-SV-022-01"), f"n{i}.yaml"), "--no-pdf")["number"]
+               for i in range(2)]
+    c, csrf = client_for(create_app(ws.root), "keeper")
+    r = c.get("/keeper", params={"as_of": "2040-01-01"})
+    assert 'id="disposable">2<' in r.text and all(n in r.text for n in numbers)
+    r = c.post("/keeper/hold", data={"csrf_token": csrf, "number": numbers[0], "reason": "诉讼保全"},
+               follow_redirects=False)
+    assert r.status_code == 303
+    r = c.get("/keeper", params={"as_of": "2040-01-01"})
+    assert 'id="disposable">1<' in r.text and "保全中" in r.text
+    # no confirmation, or a confirmation of a count that is no longer true: nothing destroyed
+    r = c.post("/keeper/purge", data={"csrf_token": csrf, "as_of": "2040-01-01", "expected": "1"})
+    assert r.status_code == 400 and q.json("record", "show", numbers[1])["status"] != "disposed"
+    r = c.post("/keeper/purge", data={"csrf_token": csrf, "as_of": "2040-01-01", "expected": "2", "confirm": "yes"})
+    assert r.status_code == 400 and "已变化" in r.text
+    r = c.post("/keeper/purge", data={"csrf_token": csrf, "as_of": "2040-01-01", "expected": "1", "confirm": "yes"})
+    assert r.status_code == 200 and "销毁证明" in r.text
+    assert q.json("record", "show", numbers[1])["status"] == "disposed"
+    assert q.json("record", "show", numbers[0])["status"] != "disposed"
+    cert = q.json("disposal", "list")[0]["certificate"]
+    assert c.get(f"/files/{cert}/certificate.json").status_code == 200
+    assert cert in c.get("/disposals").text
+    a, _ = client_for(create_app(ws.root), "auditor")
+    assert a.get("/keeper").status_code == 403
