@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS revisions(
   UNIQUE(number, revision));
 CREATE TABLE IF NOT EXISTS approvals(
   id INTEGER PRIMARY KEY, revision_id INTEGER NOT NULL, role TEXT NOT NULL, role_label TEXT,
-  name TEXT NOT NULL, meaning TEXT, signed_at TEXT, signed_on TEXT);
+  name TEXT NOT NULL, meaning TEXT, signed_at TEXT, signed_on TEXT,
+  login TEXT, source_sha256 TEXT, docx_sha256 TEXT, void_at TEXT, void_reason TEXT, void_by TEXT);
 CREATE TABLE IF NOT EXISTS copies(
   number TEXT NOT NULL, copy_no INTEGER NOT NULL, revision TEXT NOT NULL, holder TEXT NOT NULL,
   issued_at TEXT, issued_by TEXT, recalled_at TEXT, recalled_by TEXT, file TEXT,
@@ -50,6 +51,19 @@ CREATE TABLE IF NOT EXISTS disposed(
 CREATE TABLE IF NOT EXISTS disposals(
   certificate TEXT PRIMARY KEY, at TEXT, as_of TEXT, actor TEXT, count INTEGER, folder TEXT);
 """
+
+
+# Columns added after a table was first shipped: an older catalog gains them when opened
+# (a rebuild fills them from the log).
+ADDED_COLUMNS = {"approvals": ("login", "source_sha256", "docx_sha256", "void_at", "void_reason", "void_by")}
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    for table, columns in ADDED_COLUMNS.items():
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        for col in columns:
+            if col not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {col} TEXT")
 
 
 class Catalog:
@@ -125,4 +139,5 @@ def open_catalog(path: Path, *, create: bool = True) -> Catalog:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.executescript(SCHEMA)
+    _add_missing_columns(conn)
     return Catalog(conn, path)

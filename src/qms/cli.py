@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -25,10 +23,9 @@ class QmsGroup(click.Group):
 
 
 class Env:
-    def __init__(self, workspace: str | None, actor: str | None):
+    def __init__(self, workspace: str | None):
         self._workspace_arg = workspace
         self._ws = None
-        self.actor = actor or os.environ.get("QMS_USER") or getpass.getuser()
 
     @property
     def ws(self):
@@ -36,6 +33,18 @@ class Env:
             from .workspace import find_workspace
             self._ws = find_workspace(self._workspace_arg)
         return self._ws
+
+    @property
+    def user(self):
+        """The session's user (qms login); refused with one line when there is no valid session."""
+        from .identity.sessions import current_user
+        return current_user(self.ws)
+
+    def act(self, permission: str) -> str:
+        """The journal's actor (login and name) of a state change, once the session holds `permission`;
+        else one line naming what is missing, before anything is read or written."""
+        from .identity import require
+        return require(self.user, permission).actor
 
 
 pass_env = click.make_pass_decorator(Env)
@@ -74,21 +83,28 @@ class _Quiet:
 
 @click.group(cls=QmsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--workspace", "-w", metavar="DIR", help="Workspace folder (else $QMS_WORKSPACE, else the nearest folder upward holding config.yaml).")
-@click.option("--as", "actor", metavar="NAME", help="Who is acting, for the audit log (else $QMS_USER, else the OS user).")
 @click.version_option(package_name="qms")
 @click.pass_context
-def cli(ctx, workspace, actor):
-    """qms — controlled documents and quality records (ISO 9001 / ISO 13485)."""
-    ctx.obj = Env(workspace, actor)
+def cli(ctx, workspace):
+    """qms — controlled documents and quality records (ISO 9001 / ISO 13485).
+
+    Every command that changes state needs a session (qms login) holding the permission for it."""
+    ctx.obj = Env(workspace)
 
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False))
-def init(directory):
-    """Create a new workspace in DIRECTORY from the packaged defaults."""
-    from .workspace import init_workspace
-    ws = init_workspace(directory)
-    click.echo(f"created workspace {ws.root}")
+@click.option("--admin", metavar="LOGIN", help="The first administrator's login (also for a workspace with no users yet).")
+@click.option("--name", help="The administrator's printed name.")
+@click.option("--department", default="", help="The administrator's department.")
+@click.option("--password-stdin", is_flag=True, help="Read the administrator's password from standard input.")
+def init(directory, admin, name, department, password_stdin):
+    """Create a new workspace in DIRECTORY: defaults, first administrator, signing key."""
+    from .cli_identity import read_secret
+    from .identity.setup import create_workspace
+    password = read_secret(password_stdin, "Administrator password", confirm=True) if admin else None
+    ws, user = create_workspace(directory, admin=admin, name=name, password=password, department=department)
+    click.echo(f"created workspace {ws.root}" + (f" with administrator {user.login} ({user.name})" if user else ""))
 
 
 # ------------------------------------------------------------------ documents
@@ -117,6 +133,7 @@ def doc_check(env, source):
 def doc_render(env, source, output):
     """Preview SOURCE.yaml as a draft (草稿) .docx or .pdf; the archive is not touched."""
     from .documents import preview
+    env.act("doc.render")
     out = preview(env.ws, source, output)
     click.echo(f"rendered draft preview {out}")
 
@@ -130,22 +147,52 @@ def doc_render(env, source, output):
 def doc_submit(env, source, change, major, as_json):
     """Submit SOURCE.yaml as a new draft revision (or replace an unsigned draft)."""
     from .documents import submit
-    res = submit(env.ws, source, actor=env.actor, change=change, major=major)
+    res = submit(env.ws, source, actor=env.act("doc.submit"), change=change, major=major)
     emit(res.data, as_json, res.message)
 
 
 @doc.command("sign")
 @click.argument("number")
 @click.option("--role", required=True, help="编制/会签/审定/标审/批准 or prepared/countersigned/reviewed/standardized/approved")
-@click.option("--name", required=True, help="The signer's printed name.")
 @click.option("--meaning", help="What the signature means (default from the role).")
-@click.option("--on", "on", metavar="DATE", help="Date printed in the approval block (default today).")
+@click.option("--password-stdin", is_flag=True, help="Read your password from standard input.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
-def doc_sign(env, number, role, name, meaning, on, as_json):
-    """Sign the open draft of NUMBER in ROLE."""
+def doc_sign(env, number, role, meaning, password_stdin, as_json):
+    """Sign the open draft of NUMBER in ROLE as yourself; your password is asked again."""
+    from .cli_identity import read_secret
     from .documents import sign
-    res = sign(env.ws, number, role=role, name=name, meaning=meaning, on=on, actor=env.actor)
+    user = env.user
+    res = sign(env.ws, number, role=role, user=user, meaning=meaning,
+               password=lambda: read_secret(password_stdin, f"Password of {user.login} to sign"))
+    emit(res.data, as_json, res.message)
+
+
+@doc.command("reject")
+@click.argument("number")
+@click.option("--reason", required=True)
+@click.option("--password-stdin", is_flag=True, help="Read your password from standard input.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def doc_reject(env, number, reason, password_stdin, as_json):
+    """Return the draft of NUMBER for rework; its signatures become void."""
+    from .cli_identity import read_secret
+    from .documents import reject
+    user = env.user
+    res = reject(env.ws, number, user=user, reason=reason,
+                 password=lambda: read_secret(password_stdin, f"Password of {user.login} to reject"))
+    emit(res.data, as_json, res.message)
+
+
+@doc.command("withdraw")
+@click.argument("number")
+@click.option("--reason", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def doc_withdraw(env, number, reason, as_json):
+    """Discard the unreleased draft of NUMBER (kept in the archive and the log as withdrawn)."""
+    from .documents import withdraw
+    res = withdraw(env.ws, number, reason=reason, actor=env.act("doc.withdraw"))
     emit(res.data, as_json, res.message)
 
 
@@ -159,7 +206,7 @@ def doc_sign(env, number, role, name, meaning, on, as_json):
 def doc_release(env, number, issued, effective, no_pdf, as_json):
     """Release the approved draft of NUMBER."""
     from .documents import release
-    res = release(env.ws, number, issued=issued, effective=effective, actor=env.actor, pdf=not no_pdf)
+    res = release(env.ws, number, issued=issued, effective=effective, actor=env.act("doc.release"), pdf=not no_pdf)
     emit(res.data, as_json, res.message)
 
 
@@ -172,7 +219,7 @@ def doc_release(env, number, issued, effective, no_pdf, as_json):
 def doc_obsolete(env, number, reason, on, as_json):
     """Withdraw NUMBER (作废)."""
     from .documents import obsolete
-    res = obsolete(env.ws, number, reason=reason, on=on, actor=env.actor)
+    res = obsolete(env.ws, number, reason=reason, on=on, actor=env.act("doc.obsolete"))
     emit(res.data, as_json, res.message)
 
 
@@ -184,7 +231,8 @@ def _doc_text(d: dict) -> str:
         lines.append(f"作废 {d['obsolete_on']}: {d['obsolete_reason']}")
     if d["approvals"]:
         lines.append("approvals:")
-        lines += [f"  {a['role_label']} ({a['role']})  {a['name']}  {a['signed_at']}  — {a['meaning']}"
+        lines += [f"  {a['role_label']} ({a['role']})  {a['name']} ({a.get('login') or '-'})  {a['signed_at']}  "
+                  f"— {a['meaning']}" + (f"  VOID {a['void_at']}: {a['void_reason']}" if a.get("void") else "")
                   for a in d["approvals"]]
     lines.append("files:")
     lines += [f"  {k}: {v}" for k, v in d["files"].items()]
@@ -236,7 +284,7 @@ def doc_list(env, as_of, status, fmt, output, as_json):
 def doc_issue_copy(env, number, holder, as_json):
     """Issue a controlled copy (发放): next distribution number, stamped PDF."""
     from .documents import issue_copy
-    res = issue_copy(env.ws, number, holder=holder, actor=env.actor)
+    res = issue_copy(env.ws, number, holder=holder, actor=env.act("doc.copy"))
     emit(res.data, as_json, res.message)
 
 
@@ -265,7 +313,7 @@ def doc_copies(env, number, outstanding, as_json):
 def doc_recall(env, number, copy_no, as_json):
     """Record the return of a controlled copy (回收)."""
     from .documents import recall
-    res = recall(env.ws, number, copy_no=copy_no, actor=env.actor)
+    res = recall(env.ws, number, copy_no=copy_no, actor=env.act("doc.copy"))
     emit(res.data, as_json, res.message)
 
 
@@ -337,7 +385,7 @@ def record():
 def record_file(env, form_id, data_file, on, attach, no_pdf, as_json):
     """File one record of form ID."""
     from .records import file_record
-    res = file_record(env.ws, form_id, data_file, actor=env.actor, on=on, attachments=list(attach), pdf=not no_pdf)
+    res = file_record(env.ws, form_id, data_file, actor=env.act("record.file"), on=on, attachments=list(attach), pdf=not no_pdf)
     emit({"number": res.data["number"], "status": res.data["status"]}, as_json, res.message)
 
 
@@ -351,9 +399,10 @@ def record_file(env, form_id, data_file, on, attach, no_pdf, as_json):
 def record_import(env, form_id, path, on, no_pdf, as_json):
     """File one record per row of a CSV or XLSX file; all rows or none."""
     from .records import import_records, read_rows
+    actor = env.act("record.import")
     total = len(read_rows(Path(path))) if Path(path).is_file() else 0
     with progress_bar(total, "filing") as bar:
-        filed = import_records(env.ws, form_id, path, actor=env.actor, on=on, pdf=not no_pdf,
+        filed = import_records(env.ws, form_id, path, actor=actor, on=on, pdf=not no_pdf,
                                progress=lambda n: bar.update(1))
     first, last = filed[0]["number"], filed[-1]["number"]
     emit([{"number": f["number"], "status": f["status"]} for f in filed], as_json,
@@ -366,7 +415,7 @@ def record_import(env, form_id, path, on, no_pdf, as_json):
 def record_pdf(env, pending):
     """Make the PDF/A renditions deferred by --no-pdf, in one LibreOffice run."""
     from .records import convert_pending
-    done = convert_pending(env.ws, actor=env.actor)
+    done = convert_pending(env.ws, actor=env.act("record.pdf"))
     click.echo(f"converted {len(done)} records to PDF/A")
 
 
@@ -380,7 +429,7 @@ def record_pdf(env, pending):
 def record_sign(env, number, scan, signer, signer_role, as_json):
     """Attach the signed scan; the record becomes valid (filed)."""
     from .records import sign
-    res = sign(env.ws, number, scan=scan, signer=signer, role=signer_role, actor=env.actor)
+    res = sign(env.ws, number, scan=scan, signer=signer, role=signer_role, actor=env.act("record.sign"))
     emit(res.data, as_json, res.message)
 
 
@@ -394,7 +443,7 @@ def record_sign(env, number, scan, signer, signer_role, as_json):
 def record_amend(env, number, data_file, reason, no_pdf, as_json):
     """A new version of NUMBER beside the original."""
     from .records import amend
-    res = amend(env.ws, number, data_file, reason=reason, actor=env.actor, pdf=not no_pdf)
+    res = amend(env.ws, number, data_file, reason=reason, actor=env.act("record.amend"), pdf=not no_pdf)
     emit(res.data, as_json, res.message)
 
 
@@ -482,7 +531,7 @@ def hold():
 @pass_env
 def hold_add_cmd(env, number, reason):
     from .retention import hold_add
-    click.echo(hold_add(env.ws, number, reason=reason, actor=env.actor))
+    click.echo(hold_add(env.ws, number, reason=reason, actor=env.act("records.hold")))
 
 
 @hold.command("release")
@@ -491,7 +540,7 @@ def hold_add_cmd(env, number, reason):
 @pass_env
 def hold_release_cmd(env, number, reason):
     from .retention import hold_release
-    click.echo(hold_release(env.ws, number, reason=reason, actor=env.actor))
+    click.echo(hold_release(env.ws, number, reason=reason, actor=env.act("records.hold")))
 
 
 @hold.command("list")
@@ -516,6 +565,7 @@ def hold_list_cmd(env, as_json):
 def purge(env, as_of, form_id, dry_run, yes, as_json):
     """Dispose of every record past retention and not on hold; writes a disposal certificate."""
     from .retention import purge as do_purge, report
+    actor = "" if dry_run else env.act("records.purge")   # a dry run changes nothing: anyone may look
     day = as_date(as_of)
     rep = report(env.ws, as_of=day, form=form_id)
     if not dry_run and not yes and sys.stdin.isatty():
@@ -523,7 +573,7 @@ def purge(env, as_of, form_id, dry_run, yes, as_json):
                 f"Destroy {rep['disposable']} records past retention as of {rep['as_of']}?"):
             raise click.ClickException("purge cancelled; nothing changed")
     with progress_bar(0 if dry_run else rep["disposable"], "disposing") as bar:
-        res = do_purge(env.ws, actor=env.actor, as_of=day, form=form_id, dry_run=dry_run,
+        res = do_purge(env.ws, actor=actor, as_of=day, form=form_id, dry_run=dry_run,
                        progress=lambda n: bar.update(1))
     if as_json:
         return emit({"certificate": res["certificate"], "disposed": res["disposed"], "dry_run": dry_run}, True)
@@ -562,8 +612,9 @@ def compile_cmd(env, form_id, year, output):
     """The yearly volume (每年汇编成册) of one form's records."""
     from .retention import compile_volume
     from .records import list_records
+    actor = env.act("records.compile")
     with progress_bar(len(list_records(env.ws, form=form_id, year=year)), "compiling") as bar:
-        res = compile_volume(env.ws, form=form_id, year=year, out=output, actor=env.actor,
+        res = compile_volume(env.ws, form=form_id, year=year, out=output, actor=actor,
                              progress=lambda n: bar.update(1))
     click.echo(f"compiled {res['records']} records of {form_id} {year} into {res['file']} ({res['pages']} pages)")
 
@@ -609,6 +660,7 @@ def search(env, query, kind, form_id, status, date_from, date_to, limit, as_json
 def reindex(env):
     """Rebuild the search index from the archive."""
     from .search import reindex as do_reindex, count_entries
+    env.act("archive.maintain")
     with progress_bar(count_entries(env.ws), "indexing") as bar:
         n = do_reindex(env.ws, progress=lambda k: bar.update(1))
     click.echo(f"reindexed {n} documents and records")
@@ -657,6 +709,7 @@ def verify_cmd(env, deep, as_json):
 def rebuild(env):
     """Rebuild the catalog from the audit log and the archived files."""
     from .rebuild import count_events, rebuild_catalog
+    env.act("archive.maintain")
     with progress_bar(count_events(env.ws), "replaying") as bar:
         rep = rebuild_catalog(env.ws, progress=lambda n: bar.update(1))
     click.echo(rep.message())
@@ -672,6 +725,11 @@ def serve(env, host, port, workers):
     """The web application: auditors, approvers, engineers, keepers in a browser."""
     from .web.serve import run
     run(env.ws.root, host=host, port=port, workers=workers)
+
+
+from .cli_identity import register as _register_identity  # noqa: E402  (user, login, keys commands)
+
+_register_identity(cli, pass_env, emit)
 
 
 def main():

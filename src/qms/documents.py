@@ -52,6 +52,11 @@ def _revisions(cat: Catalog, number: str) -> list:
 
 
 def _approvals(cat: Catalog, revision_id: int) -> list:
+    """The signatures in force (a rejected draft's signatures are void, kept for history)."""
+    return cat.all("SELECT * FROM approvals WHERE revision_id=? AND void_at IS NULL ORDER BY id", revision_id)
+
+
+def _all_approvals(cat: Catalog, revision_id: int) -> list:
     return cat.all("SELECT * FROM approvals WHERE revision_id=? ORDER BY id", revision_id)
 
 
@@ -196,6 +201,10 @@ def submit(ws: Workspace, source: Path | str, *, actor: str, change: str | None 
         if latest is None:
             revision, seq = ws.config.first_revision, 1
             change = change or "首次发布"
+        elif not any(r["state"] == "released" for r in revs):
+            # every earlier draft was withdrawn: a fresh first issue, its label not reused
+            revision, seq = next_label(latest["revision"], major), latest["seq"] + 1
+            change = change or "首次发布"
         else:
             if not change:
                 raise QmsError(f"{doc.number} {latest['revision']} is released; a new revision needs "
@@ -250,13 +259,12 @@ def _replace_draft(ws, cat, doc, latest, change, actor) -> Change:
                   {"number": doc.number, "revision": latest["revision"], "status": "draft"})
 
 
-def sign(ws: Workspace, number: str, *, role: str, name: str, actor: str, meaning: str | None = None,
-         on: str | None = None) -> Change:
-    """Sign the open draft in a role; roles sign in the configured order (编制 first, 批准 last)."""
+def sign(ws: Workspace, number: str, *, role: str, user, password, meaning: str | None = None) -> Change:
+    """Sign the open draft in a role as the authenticated `user`, who gives their password again
+    (esign.py: permission, separation of duties, manifestation, binding to the content).
+    Roles sign in the configured order (编制 first, 批准 last)."""
+    from .esign import authorize_signature, content_binding, signing_time
     the_role = ws.role(role)
-    if not name or not name.strip():
-        raise QmsError("a signature needs the signer's printed name", field="name")
-    signed_on = parse_date(on, field="on") if on else today()
     cat = _catalog(ws, write=False)
     with cat:
         _doc_row(cat, number)
@@ -265,6 +273,8 @@ def sign(ws: Workspace, number: str, *, role: str, name: str, actor: str, meanin
         doc = _doc_row(cat, number)
         revs = _revisions(cat, number)
         draft = revs[-1]
+        if draft["state"] == "withdrawn":
+            raise QmsError(f"{number} {draft['revision']} was withdrawn; submit a new draft")
         if draft["state"] != "draft":
             raise QmsError(f"{number} {draft['revision']} is already released; submit a new revision to change it")
         signed = _approvals(cat, draft["id"])
@@ -284,20 +294,87 @@ def sign(ws: Workspace, number: str, *, role: str, name: str, actor: str, meanin
             raise QmsError(f"{the_role.label} ({the_role.key}) cannot sign before "
                            + "、".join(f"{r.label} ({r.key})" for r in missing) + "; roles sign in the order "
                            + " → ".join(r.label for r in ws.config.roles), field="role")
-        at = now_iso()
-        meaning = meaning or DEFAULT_MEANINGS.get(the_role.key, the_role.label)
-        cat.execute("INSERT INTO approvals(revision_id, role, role_label, name, meaning, signed_at, signed_on) "
-                    "VALUES(?,?,?,?,?,?,?)", draft["id"], the_role.key, the_role.label, name.strip(), meaning,
-                    at, signed_on.isoformat())
-        audit.append(ws.audit_path, actor=actor, action="doc.sign", target=number,
+    # the password is checked outside the catalog transaction: a wrong one is journaled and must stay so
+    authorize_signature(ws, user, password, the_role, department=doc["department"] or "", approvals=signed)
+    folder = ws.root / draft["folder"]
+    binding = content_binding(ws, folder, draft["source"], draft["revision"])
+    when = signing_time(ws)
+    at, signed_on = when.isoformat(), when.date().isoformat()
+    meaning = meaning or DEFAULT_MEANINGS.get(the_role.key, the_role.label)
+    cat = _catalog(ws, write=True)
+    with cat, cat.transaction():
+        now = _revisions(cat, number)[-1]
+        if now["id"] != draft["id"] or now["state"] != "draft" or len(_approvals(cat, draft["id"])) != len(signed):
+            raise QmsError(f"{number} changed while signing; run the command again")
+        cat.execute("INSERT INTO approvals(revision_id, role, role_label, name, meaning, signed_at, signed_on, "
+                    "login, source_sha256, docx_sha256) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                    draft["id"], the_role.key, the_role.label, user.name, meaning, at, signed_on, user.login,
+                    binding.source_sha256, binding.docx_sha256)
+        audit.append(ws.audit_path, actor=user.actor, action="doc.sign", target=number,
                      data={"revision": draft["revision"], "role": the_role.key, "role_label": the_role.label,
-                           "name": name.strip(), "meaning": meaning, "signed_at": at,
-                           "signed_on": signed_on.isoformat()})
-        del doc
+                           "name": user.name, "login": user.login, "meaning": meaning, "signed_at": at,
+                           "signed_on": signed_on, "source": ws.rel(folder / draft["source"]),
+                           "source_sha256": binding.source_sha256, "docx_sha256": binding.docx_sha256})
     _index_document(ws, number)
-    return Change(f"signed {number} {draft['revision']} as {the_role.label} ({the_role.key}): {name.strip()}",
-                  {"number": number, "revision": draft["revision"], "role": the_role.key, "name": name.strip(),
-                   "signed_at": at})
+    return Change(f"signed {number} {draft['revision']} as {the_role.label} ({the_role.key}): {user.name} "
+                  f"({user.login}) at {at}",
+                  {"number": number, "revision": draft["revision"], "role": the_role.key, "name": user.name,
+                   "login": user.login, "meaning": meaning, "signed_at": at,
+                   "source_sha256": binding.source_sha256, "docx_sha256": binding.docx_sha256})
+
+
+def reject(ws: Workspace, number: str, *, user, password, reason: str) -> Change:
+    """Return the draft for rework: its signatures become void (kept, shown as void, in the log).
+    Any member of the chain may reject — whoever may sign one of its roles — with their password."""
+    from .identity.users import authenticate
+    if not reason or not reason.strip():
+        raise QmsError("rejecting a draft needs --reason", field="reason")
+    with _catalog(ws) as cat:
+        doc = _doc_row(cat, number)
+        draft = _revisions(cat, number)[-1]
+        if draft["state"] != "draft":
+            raise QmsError(f"{number} {draft['revision']} is {draft['state']}; only an unreleased draft can be "
+                           "rejected")
+        signed = [dict(a) for a in _approvals(cat, draft["id"])]
+    dept = doc["department"] or ""
+    if not any(user.may(f"doc.sign.{r.key}", department=dept) for r in ws.config.roles):
+        from .identity import PermissionDenied
+        raise PermissionDenied(f"{user.login} ({user.name}) lacks a permission doc.sign.<role> for {number}; "
+                               "only a member of the approval chain may reject", permission="doc.sign.*")
+    authenticate(ws, user.login, password() if callable(password) else password, purpose="reject")
+    at = now_iso()
+    cat = _catalog(ws, write=True)
+    with cat, cat.transaction():
+        cat.execute("UPDATE approvals SET void_at=?, void_reason=?, void_by=? WHERE revision_id=? "
+                    "AND void_at IS NULL", at, reason.strip(), user.login, draft["id"])
+        audit.append(ws.audit_path, actor=user.actor, action="doc.reject", target=number,
+                     data={"revision": draft["revision"], "reason": reason.strip(), "at": at,
+                           "voided": [{"role": a["role"], "login": a["login"], "name": a["name"],
+                                       "signed_at": a["signed_at"]} for a in signed]})
+    _index_document(ws, number)
+    return Change(f"rejected {number} {draft['revision']}: {len(signed)} signature(s) void, back to draft — "
+                  f"{reason.strip()}", {"number": number, "revision": draft["revision"], "voided": len(signed)})
+
+
+def withdraw(ws: Workspace, number: str, *, actor: str, reason: str) -> Change:
+    """Discard an unreleased draft: it stays in the archive and the log, marked withdrawn."""
+    if not reason or not reason.strip():
+        raise QmsError("withdrawing a draft needs --reason", field="reason")
+    cat = _catalog(ws, write=False)
+    with cat:
+        _doc_row(cat, number)
+    cat = _catalog(ws, write=True)
+    with cat, cat.transaction():
+        draft = _revisions(cat, number)[-1]
+        if draft["state"] != "draft":
+            raise QmsError(f"{number} has no unreleased draft ({draft['revision']} is {draft['state']}); "
+                           "a released document is withdrawn with qms doc obsolete")
+        cat.execute("UPDATE revisions SET state='withdrawn' WHERE id=?", draft["id"])
+        audit.append(ws.audit_path, actor=actor, action="doc.withdraw", target=number,
+                     data={"revision": draft["revision"], "reason": reason.strip()})
+    _index_document(ws, number)
+    return Change(f"withdrew the draft {number} {draft['revision']}: {reason.strip()}",
+                  {"number": number, "revision": draft["revision"], "status": "withdrawn"})
 
 
 def _history(cat: Catalog, revs: list, upto_seq: int, issued: str, effective: str) -> list[dict]:
@@ -328,13 +405,19 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
         revs = _revisions(cat, number)
         draft = revs[-1]
         if draft["state"] != "draft":
-            raise QmsError(f"{number} {draft['revision']} is already released; nothing to release")
+            raise QmsError(f"{number} {draft['revision']} is {'withdrawn' if draft['state'] == 'withdrawn' else 'already released'}; nothing to release")
         approvals = [dict(a) for a in _approvals(cat, draft["id"])]
         have = {a["role"] for a in approvals}
         missing = [r for r in ws.config.roles if r.required and r.key not in have]
         if missing:
             raise QmsError(f"{number} {draft['revision']} cannot be released: not yet signed as "
                            + "、".join(f"{r.label} ({r.key})" for r in missing))
+        from .esign import changed_since_signed, content_binding
+        changed = changed_since_signed(approvals, content_binding(ws, ws.root / draft["folder"], draft["source"],
+                                                                  draft["revision"]))
+        if changed:
+            raise QmsError(f"{number} {draft['revision']} cannot be released: its content changed after the "
+                           f"signature of {', '.join(changed)}; reject it (qms doc reject) and sign again")
         previous = [r for r in revs if r["state"] == "released"]
         if previous and previous[-1]["effective"] and effective_d <= dt.date.fromisoformat(previous[-1]["effective"]):
             raise QmsError(f"the effective date {effective_d} must be after the effective date "
@@ -351,7 +434,11 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
             files = {docx.name: docx}
             if pdf:
                 from .convert import to_pdf
+                from .seal import seal_pdf
                 (pdf_path,) = to_pdf([docx])
+                # the organisation's PAdES seal, its reason listing the approvals (anyone can check it)
+                seal_pdf(ws, pdf_path, f"{number} {draft['revision']} 发布 {issued_d} 实施 {effective_d}; " + "; ".join(
+                    f"{a['role_label']} {a['name']} ({a['login'] or '-'}) {a['signed_at']}" for a in approvals))
                 files[pdf_path.name] = pdf_path
             hashes = add_files(folder, files, move=True)
         cat.execute("UPDATE revisions SET state='released', issued=?, effective=?, released_at=?, released_by=?, "
@@ -445,9 +532,11 @@ def show(ws: Workspace, number: str, *, revision: str | None = None, as_of: dt.d
         else:
             cur = current_revision(states, statuses)
             rev = next(r for r in revs if r["revision"] == cur.revision)
-        approvals = [{"role": a["role"], "role_label": a["role_label"], "name": a["name"],
-                      "meaning": a["meaning"], "signed_at": a["signed_at"], "signed_on": a["signed_on"]}
-                     for a in _approvals(cat, rev["id"])]
+        approvals = [{"role": a["role"], "role_label": a["role_label"], "name": a["name"], "login": a["login"],
+                      "meaning": a["meaning"], "signed_at": a["signed_at"], "signed_on": a["signed_on"],
+                      "source_sha256": a["source_sha256"], "docx_sha256": a["docx_sha256"],
+                      "void": a["void_at"] is not None, "void_at": a["void_at"], "void_reason": a["void_reason"]}
+                     for a in _all_approvals(cat, rev["id"])]
         copies = cat.all("SELECT * FROM copies WHERE number=? AND revision=? AND recalled_at IS NULL",
                          number, rev["revision"])
         return {

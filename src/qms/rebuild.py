@@ -212,6 +212,10 @@ class _Replay:
         self.entry = e
         if e.action in IGNORED_ACTIONS:
             return False
+        if e.action.startswith(("user.", "login.", "keys.")):
+            # issue 14: people and the organisation's key; the identity projection owns its table
+            from .identity.projection import apply_user_event
+            return apply_user_event(self.cat.conn, e)
         handler = getattr(self, "_" + e.action.replace(".", "_"), None)
         if handler is None:
             raise self.fail(f"unknown action {e.action!r} (written by a newer qms?)")
@@ -282,9 +286,21 @@ class _Replay:
 
     def _doc_sign(self, e: _Entry, d: dict) -> None:
         rev = self.revision(e.target, d["revision"])
-        self.cat.execute("INSERT INTO approvals(revision_id, role, role_label, name, meaning, signed_at, signed_on) "
-                         "VALUES(?,?,?,?,?,?,?)", rev["id"], d["role"], d.get("role_label"), d["name"],
-                         d.get("meaning"), d.get("signed_at") or e.at, d.get("signed_on") or e.at[:10])
+        self.cat.execute("INSERT INTO approvals(revision_id, role, role_label, name, meaning, signed_at, signed_on, "
+                         "login, source_sha256, docx_sha256) VALUES(?,?,?,?,?,?,?,?,?,?)", rev["id"], d["role"],
+                         d.get("role_label"), d["name"], d.get("meaning"), d.get("signed_at") or e.at,
+                         d.get("signed_on") or e.at[:10], d.get("login"), d.get("source_sha256"),
+                         d.get("docx_sha256"))
+
+    def _doc_reject(self, e: _Entry, d: dict) -> None:
+        rev = self.revision(e.target, d["revision"])
+        self.cat.execute("UPDATE approvals SET void_at=?, void_reason=?, void_by=? WHERE revision_id=? "
+                         "AND void_at IS NULL", d.get("at") or e.at, d["reason"], e.actor.split(" ", 1)[0],
+                         rev["id"])
+
+    def _doc_withdraw(self, e: _Entry, d: dict) -> None:
+        rev = self.revision(e.target, d["revision"])
+        self.cat.execute("UPDATE revisions SET state='withdrawn' WHERE id=?", rev["id"])
 
     def _doc_release(self, e: _Entry, d: dict) -> None:
         rev = self.revision(e.target, d["revision"])
@@ -535,7 +551,8 @@ def table_rows(cat: Catalog, table: str) -> list[dict]:
     """A table's rows without row ids: approvals name their revision by number and label."""
     if table == "approvals":
         sql = ("SELECT r.number AS number, r.revision AS revision, a.role, a.role_label, a.name, a.meaning, "
-               "a.signed_at, a.signed_on FROM approvals a LEFT JOIN revisions r ON r.id=a.revision_id")
+               "a.signed_at, a.signed_on, a.login, a.source_sha256, a.docx_sha256, a.void_at, a.void_reason, a.void_by "
+               "FROM approvals a LEFT JOIN revisions r ON r.id=a.revision_id")
     else:
         sql = f"SELECT * FROM {table}"
     return [{k: row[k] for k in row.keys() if k != "id"} for row in cat.all(sql)]

@@ -209,5 +209,5 @@ def init_workspace(target: Path | str) -> Workspace:
     for sub in ("schemas", "templates"):
         if (src / sub).is_dir():
             shutil.copytree(src / sub, target / sub, dirs_exist_ok=True)
-    (target / ".gitignore").write_text("archive/\n", encoding="utf-8")
+    (target / ".gitignore").write_text("archive/\n.qms/\n", encoding="utf-8")   # .qms: secrets and keys
     return open_workspace(target)

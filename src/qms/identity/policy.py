@@ -5,7 +5,7 @@ config.yaml predates this section falls back to the packaged config.yaml's secti
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import QmsError
@@ -36,7 +36,10 @@ class Policy:
     lockout_duration: float = 1800.0
     idle_timeout: float = 1800.0
     lifetime: float = 8 * 3600.0
-    labels: dict[str, str] = field(default_factory=dict)
+    timezone: str = "Asia/Shanghai"          # signatures are manifested in the workspace's time zone
+    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 19456
+    argon2_parallelism: int = 1
 
     def base_role(self, role: str) -> str:
         """'批准@质量部' → '批准': a role may be limited to one department's documents."""
@@ -52,6 +55,10 @@ class Policy:
                 known = ", ".join(self.roles)
                 raise QmsError(f"unknown role {role!r}; expected one of: {known} "
                                "(an approval role may be limited to a department: 批准@质量部)", field="roles")
+            base, _, dept = role.partition("@")
+            if dept and not all(p.startswith("doc.sign.") for p in self.roles[base]):
+                raise QmsError(f"role {role!r}: only an approval role (编制, 批准 …) may be limited to a department",
+                               field="roles")
             if role not in out:
                 out.append(role)
         return out
@@ -107,6 +114,10 @@ def load_policy(ws: Workspace) -> Policy:
     min_length = pw.get("min_length", 8)
     if not isinstance(min_length, int) or min_length < 1:
         raise src.error("expected a whole number ≥ 1", "identity", "password", "min_length")
+    argon = pw.get("argon2") or {}
+    for key in ("time_cost", "memory_kib", "parallelism"):
+        if key in argon and (not isinstance(argon[key], int) or argon[key] < 1):
+            raise src.error("expected a whole number ≥ 1", "identity", "password", "argon2", key)
     return Policy(
         roles=roles,
         separation_of_duties=bool(section.get("separation_of_duties", True)),
@@ -116,4 +127,8 @@ def load_policy(ws: Workspace) -> Policy:
         lockout_duration=dur(lock, "duration", "30m", "lockout"),
         idle_timeout=dur(sess, "idle", "30m", "session"),
         lifetime=dur(sess, "lifetime", "8h", "session"),
+        timezone=str(section.get("timezone", "Asia/Shanghai")),
+        argon2_time_cost=argon.get("time_cost", 2),
+        argon2_memory_kib=argon.get("memory_kib", 19456),
+        argon2_parallelism=argon.get("parallelism", 1),
     )

@@ -14,7 +14,7 @@ from ..catalog import open_catalog
 from ..errors import QmsError
 from ..workspace import Workspace
 from .passwords import check_password, check_policy, hash_password, needs_rehash
-from .permissions import NotAuthenticated, User
+from .permissions import NotAuthenticated, User, require
 from .policy import Policy, load_policy
 from .projection import apply_user_event, ensure_schema
 from .secrets import open_secrets
@@ -83,10 +83,10 @@ def _iso(epoch: float) -> str:
     return dt.datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")
 
 
-def _store_password(conn, login: str, password: str, *, must_change: bool = False) -> None:
+def _store_password(conn, policy: Policy, login: str, password: str, *, must_change: bool = False) -> None:
     conn.execute("INSERT INTO passwords(login, hash, changed_at, must_change) VALUES(?,?,?,?) "
                  "ON CONFLICT(login) DO UPDATE SET hash=excluded.hash, changed_at=excluded.changed_at, "
-                 "must_change=excluded.must_change", (login, hash_password(password), time.time(), int(must_change)))
+                 "must_change=excluded.must_change", (login, hash_password(policy, password), time.time(), int(must_change)))
     conn.execute("DELETE FROM failures WHERE login=?", (login,))
 
 
@@ -95,8 +95,11 @@ def has_users(ws: Workspace) -> bool:
 
 
 def add_user(ws: Workspace, login: str, *, name: str, roles: list[str], department: str = "",
-             password: str | None, actor: User | None) -> User:
-    """Create a user. `actor` None is the bootstrap: the first user of a workspace, who must be an admin."""
+             password, actor: User | None) -> User:
+    """Create a user. `actor` None is the bootstrap: the first user of a workspace, who must be an admin.
+    `password` may be a function asking for it: it is asked only once everything else is valid."""
+    if actor is not None:
+        require(actor, "users.manage")
     policy = load_policy(ws)
     login = login.strip()
     if not LOGIN_RE.match(login):
@@ -113,12 +116,14 @@ def add_user(ws: Workspace, login: str, *, name: str, roles: list[str], departme
     if get_user(ws, login, policy) is not None:
         # also a disabled one: a login is never reused (past signatures keep their person)
         raise QmsError(f"login {login!r} exists already; logins are never reused", field="login")
+    if callable(password):
+        password = password()
     if password is not None:
         check_policy(policy, password, login=login, name=name)
     with open_secrets(ws) as conn:
         # the hash is stored first: a crash between leaves an orphan hash, never a user without one
         if password is not None:
-            _store_password(conn, login, password)
+            _store_password(conn, policy, login, password)
     who = actor.actor if actor else f"{login} {name.strip()}"
     journal(ws, actor=who, action="user.created", target=login,
             data={"name": name.strip(), "department": department.strip(), "roles": roles,
@@ -127,6 +132,7 @@ def add_user(ws: Workspace, login: str, *, name: str, roles: list[str], departme
 
 
 def set_roles(ws: Workspace, login: str, roles: list[str], *, actor: User) -> User:
+    require(actor, "users.manage")
     policy = load_policy(ws)
     user = find_user(ws, login, policy)
     roles = policy.check_roles(roles)
@@ -139,6 +145,7 @@ def set_roles(ws: Workspace, login: str, roles: list[str], *, actor: User) -> Us
 
 
 def disable(ws: Workspace, login: str, *, reason: str, actor: User) -> User:
+    require(actor, "users.manage")
     user = find_user(ws, login)
     if user.disabled:
         raise QmsError(f"login {login} is disabled already", field="login")
@@ -159,14 +166,16 @@ def change_password(ws: Workspace, login: str, new: str, *, actor: User | None, 
     if user.disabled:
         raise QmsError(f"login {login} is disabled", field="login")
     reset = actor is not None and actor.login != login
+    if reset:
+        require(actor, "users.manage")
     if not reset:
         authenticate(ws, login, current or "", purpose="passwd", allow_expired=True)
     check_policy(policy, new, login=login, name=user.name)
     with open_secrets(ws) as conn:
         old = conn.execute("SELECT hash FROM passwords WHERE login=?", (login,)).fetchone()
-        if not reset and old and check_password(old["hash"], new):
+        if not reset and old and check_password(policy, old["hash"], new):
             raise QmsError("the new password must differ from the current one", field="password")
-        _store_password(conn, login, new, must_change=reset)
+        _store_password(conn, policy, login, new, must_change=reset)
         conn.execute("DELETE FROM sessions WHERE login=?", (login,))
     journal(ws, actor=(actor or user).actor, action="user.password_changed", target=login,
             data={"reset_by_admin": reset})
@@ -191,11 +200,11 @@ def authenticate(ws: Workspace, login: str, password: str, *, purpose: str = "lo
             outcome = ("locked", 0)
         elif pw is None:
             outcome = ("no_password", 0)
-        elif check_password(pw["hash"], password):
+        elif check_password(policy, pw["hash"], password):
             outcome = ("ok", 0)
             conn.execute("DELETE FROM failures WHERE login=?", (login,))
-            if needs_rehash(pw["hash"]):
-                conn.execute("UPDATE passwords SET hash=? WHERE login=?", (hash_password(password), login))
+            if needs_rehash(policy, pw["hash"]):
+                conn.execute("UPDATE passwords SET hash=? WHERE login=?", (hash_password(policy, password), login))
         else:
             count = (fail["count"] if fail else 0) + 1   # a lock resets the count to 0
             if count >= policy.lockout_attempts:
