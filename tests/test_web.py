@@ -12,7 +12,8 @@ warnings.filterwarnings("ignore", message=".*httpx2.*")
 
 from starlette.testclient import TestClient  # noqa: E402
 
-from webkit import PASSWORD, USERS, build_site, login  # noqa: E402
+from conftest import PASSWORDS  # noqa: E402
+from webkit import USERS, build_site, login  # noqa: E402
 
 XSS = "<script>alert('x')</script><img src=x onerror=alert(1)>\"'&"
 
@@ -47,7 +48,7 @@ def test_login_sets_a_strict_httponly_cookie_and_failures_are_journaled(app, sit
     c = TestClient(app)
     r = c.post("/login", data={"login": "auditor", "password": "wrong-password"}, follow_redirects=False)
     assert r.status_code == 401 and "wrong password" in r.text
-    r = c.post("/login", data={"login": "auditor", "password": PASSWORD, "next": "//evil.example/"},
+    r = c.post("/login", data={"login": "auditor", "password": PASSWORDS["auditor"], "next": "//evil.example/"},
                follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/"
     cookie = r.headers["set-cookie"]
@@ -66,7 +67,7 @@ def test_security_headers_on_pages_api_and_errors(app):
 
 
 def test_no_inline_script_or_style_in_any_page(app, site):
-    c, _ = client_for(app, "qm")
+    c, _ = client_for(app, "tester")
     for url in ("/search?q=压缩机", "/documents", f"/documents/{site['document']}", "/records",
                 f"/records/{site['report']}", "/log", "/disposals", "/verify", "/inbox", "/login"):
         html = c.get(url).text
@@ -154,7 +155,7 @@ def test_master_list_xlsx_and_verify_page(app):
 
 
 def test_csrf_required_on_every_post(app, site):
-    c, csrf = client_for(app, "eng")
+    c, csrf = client_for(app, "tester")
     r = c.post("/api/records", json={"form": "QR-SV-022-01", "data": {}})
     assert r.status_code == 403
     r = c.post("/logout", data={}, follow_redirects=False)
@@ -188,7 +189,7 @@ def test_role_route_matrix(app, site, who):
     (Requests carry a valid CSRF token, so a refusal is the permission check, not CSRF.)"""
     from qms.identity.policy import load_policy
     from qms.workspace import open_workspace
-    perms = load_policy(open_workspace(site["root"])).permissions(USERS[who][1]) if who else frozenset()
+    perms = load_policy(open_workspace(site["root"])).permissions(USERS[who][1].split(",")) if who else frozenset()
     c, csrf = client_for(app, who)
     for method, path, perm in WRITE_ROUTES:
         url = path.format(**site)
@@ -218,7 +219,7 @@ def test_a_file_of_an_older_revision_downloads_that_revision(app, site):
 # ------------------------------------------------------------------ quality manager, keeper
 
 def test_quality_manager_uploads_checks_and_sees_errors_with_file_field_line(app, site):
-    c, csrf = client_for(app, "qm")
+    c, csrf = client_for(app, "tester")
     bad = b"number: QP-SC-099\ntitle: \xe6\xb5\x8b\xe8\xaf\x95\nkind: procedure\ndepartment: QA\nsections: 12\n"
     r = c.post("/manage/upload", data={"csrf_token": csrf, "action": "check"},
                files={"source": ("../../evil name.yaml", bad, "application/x-yaml")})
@@ -233,17 +234,13 @@ def test_quality_manager_uploads_checks_and_sees_errors_with_file_field_line(app
 
 
 def test_keeper_sees_what_purge_destroys_and_must_confirm(tmp_path):
-    from conftest import Qms, example_data, write_data
+    from conftest import example_data, make_workspace, write_data
     from qms.web import create_app
-    from qms.workspace import init_workspace
-    from webkit import add_users
-    ws = init_workspace(tmp_path / "ws")
-    add_users(ws.root)
-    q = Qms(ws.root)
+    q = make_workspace(tmp_path / "ws")
     numbers = [q.json("record", "file", "QR-SV-022-01", "--data",
                       write_data(q, example_data("QR-SV-022-01"), f"n{i}.yaml"), "--no-pdf")["number"]
                for i in range(2)]
-    c, csrf = client_for(create_app(ws.root), "keeper")
+    c, csrf = client_for(create_app(q.root), "tester")
     r = c.get("/keeper", params={"as_of": "2040-01-01"})
     assert 'id="disposable">2<' in r.text and all(n in r.text for n in numbers)
     r = c.post("/keeper/hold", data={"csrf_token": csrf, "number": numbers[0], "reason": "诉讼保全"},
@@ -263,5 +260,5 @@ def test_keeper_sees_what_purge_destroys_and_must_confirm(tmp_path):
     cert = q.json("disposal", "list")[0]["certificate"]
     assert c.get(f"/files/{cert}/certificate.json").status_code == 200
     assert cert in c.get("/disposals").text
-    a, _ = client_for(create_app(ws.root), "auditor")
+    a, _ = client_for(create_app(q.root), "auditor")
     assert a.get("/keeper").status_code == 403

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from webkit import PASSWORD, build_site
+from conftest import PASSWORDS
+from webkit import build_site
 
 OUT = Path(__file__).parent / "output"
 CHROMIUM = shutil.which("chromium")
@@ -69,7 +70,7 @@ def page_for(browser, server):
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.goto(server["url"] + "/login")
         page.fill("input[name=login]", login)
-        page.fill("input[name=password]", PASSWORD)
+        page.fill("input[name=password]", PASSWORDS[login])
         page.click("button[type=submit]")
         page.wait_for_url(lambda u: "/login" not in u)
         page.errors = errors
@@ -98,13 +99,13 @@ def test_login_page_rejects_a_wrong_password(browser, server):
 
 
 def test_approver_logs_in_and_signs_a_draft(page_for, server):
-    page = page_for("li")
+    page = page_for("liming")
     page.goto(server["url"] + "/inbox")
     number = server["document"]
     assert number in page.inner_text("main")
     shot(page, "02-inbox")
     card = page.locator("section.card", has_text=number)
-    card.locator("input[name=password]").fill(PASSWORD)
+    card.locator("form[action$='/sign'] input[name=password]").fill(PASSWORDS["liming"])
     card.locator("form[action$='/sign'] button").click()
     page.wait_for_url("**/inbox?done=*")
     assert "已签署" in page.inner_text(".flash")
@@ -114,7 +115,7 @@ def test_approver_logs_in_and_signs_a_draft(page_for, server):
 
 
 def test_engineer_files_a_field_report_with_two_parts_and_uploads_a_scan(page_for, server, tmp_path):
-    page = page_for("eng", phone=True)
+    page = page_for("tester", phone=True)
     page.goto(server["url"] + "/file/QR-SV-022-02")
     page.fill("input[name=service_date]", "2026-03-18")
     page.fill("input[name=customer]", "江南精密机械厂")

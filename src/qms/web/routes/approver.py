@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from ... import audit, documents, inbox
+from ... import documents, inbox
 from ...errors import QmsError
 from ..app import json_response, render
 from ..auth import DOC_SIGN, WebUser, check_csrf, require
@@ -27,13 +27,13 @@ def inbox_page(request: Request):
 
 
 def _sign(ws, user: WebUser, number: str, role: str, meaning: str, password: str) -> dict:
+    """The library checks the password (a wrong one is journaled and counts toward the lockout),
+    separation of duties and the content binding; the route refuses a role the user lacks with 403."""
     the_role = ws.role(role)
     if not user.can(f"doc.sign.{the_role.key}"):
         raise HTTPException(403, f"没有以 {the_role.label} 身份签署的权限")
-    from .. import backend
-    backend.confirm_password(ws, user, password)
-    return documents.sign(ws, number, role=the_role.key, name=user.name, meaning=meaning or None,
-                          actor=user.actor).data
+    return documents.sign(ws, number, role=the_role.key, user=user.identity, password=password,
+                          meaning=meaning or None).data
 
 
 async def sign_page(request: Request):
@@ -61,11 +61,14 @@ async def reject_page(request: Request):
     if not reason:
         raise QmsError("驳回需要填写原因", field="reason")
     ws = request.app.state.ws
-    d = documents.show(ws, number)
-    revision = d["revisions"][-1]["revision"]
-    await in_thread(audit.append, ws.audit_path, actor=user.actor, action="doc.reject", target=number,
-                    data={"revision": revision, "reason": reason})
-    return RedirectResponse(f"/inbox?done=已驳回 {number} {revision}", status_code=303)
+    try:
+        res = await in_thread(documents.reject, ws, number, user=user.identity, password=form.get("password", ""),
+                              reason=reason)
+    except QmsError as exc:
+        items = inbox.drafts_to_sign(ws, _may_sign(user), name=user.name)
+        return render(request, "inbox.html", 400, items=items, error=f"{number}：{exc.message}",
+                      labels={r.key: r.label for r in ws.config.roles})
+    return RedirectResponse(f"/inbox?done=已驳回 {number}：{res.message}", status_code=303)
 
 
 def _preview_pdf(ws, number: str) -> bytes:
