@@ -176,6 +176,7 @@ WRITE_ROUTES = [
     ("POST", "/manage/{document}/issue-copy", "doc.copy"),
     ("POST", "/manage/{document}/recall", "doc.copy"),
     ("POST", "/manage/{document}/obsolete", "doc.obsolete"),
+    ("POST", "/manage/{document}/withdraw", "doc.withdraw"),
     ("POST", "/keeper/hold", "records.hold"),
     ("POST", "/keeper/release-hold", "records.hold"),
     ("POST", "/keeper/purge", "records.purge"),
@@ -262,3 +263,42 @@ def test_keeper_sees_what_purge_destroys_and_must_confirm(tmp_path):
     assert cert in c.get("/disposals").text
     a, _ = client_for(create_app(q.root), "auditor")
     assert a.get("/keeper").status_code == 403
+
+
+def test_a_procedure_from_upload_to_withdrawal_in_the_browser_forms(tmp_path):
+    """Upload and submit, every role signs through the API (password again), release with dates,
+    issue and recall a controlled copy, withdraw — each step in the journal as its own person."""
+    from conftest import REPO, STAFF, make_workspace
+    from qms.web import create_app
+    q = make_workspace(tmp_path / "ws")
+    app = create_app(q.root)
+    c, csrf = client_for(app, "tester")
+    source = (REPO / "examples" / "procedures" / "customer-service.yaml").read_bytes()
+    r = c.post("/manage/upload", data={"csrf_token": csrf, "action": "submit"},
+               files={"source": ("customer-service.yaml", source, "application/x-yaml")}, follow_redirects=False)
+    assert r.status_code == 303
+    number = q.json("doc", "list")[0]["number"]
+    signed = None
+    for login, role in (("zhangjh", "编制"), ("liming", "会签"), ("wanglx", "审定"), ("zhaogq", "批准")):
+        s, s_csrf = client_for(app, login)
+        wrong = s.post(f"/api/documents/{number}/sign", json={"role": role, "password": "nope-nope"},
+                       headers={"x-csrf-token": s_csrf})
+        assert wrong.status_code in (400, 401) and "password" in wrong.json()["error"]
+        r = s.post(f"/api/documents/{number}/sign", json={"role": role, "password": PASSWORDS[login]},
+                   headers={"x-csrf-token": s_csrf})
+        assert r.status_code == 200, r.text
+        signed = r.json()
+    assert signed["name"] == STAFF["zhaogq"][0]
+    r = c.post(f"/manage/{number}/release", data={"csrf_token": csrf, "issued": "2026-03-13",
+                                                   "effective": "2026-03-20"})
+    assert r.status_code == 200 and "released" in r.text, r.text[-800:]
+    r = c.post(f"/manage/{number}/issue-copy", data={"csrf_token": csrf, "holder": "生产部"})
+    assert "No.1" in r.text and "生产部" in r.text
+    assert c.get(f"/files/{number}/copies/{number}_A-0_copy-001.pdf", params={"v": "A/0"}).status_code == 200
+    r = c.post(f"/manage/{number}/recall", data={"csrf_token": csrf, "copy_no": "1"})
+    assert r.status_code == 200 and q.json("doc", "copies", number)[0]["recalled"]
+    r = c.post(f"/manage/{number}/obsolete", data={"csrf_token": csrf, "reason": "并入XX-XX-022"})
+    assert r.status_code == 200
+    assert q.json("doc", "show", number)["status"] == "obsolete"
+    actors = {e["action"]: e["actor"] for e in q.json("log", "--target", number)}
+    assert actors["doc.sign"].startswith("zhaogq ") and actors["doc.obsolete"].startswith("tester ")

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from ... import documents
 from ...errors import QmsError
 from ..app import render
-from ..auth import DOC_COPY, DOC_OBSOLETE, DOC_RELEASE, DOC_SUBMIT, WebUser, check_csrf, require
+from ..auth import DOC_COPY, DOC_OBSOLETE, DOC_RELEASE, DOC_SUBMIT, DOC_WITHDRAW, WebUser, check_csrf, require
 from .common import in_thread
 
 MAX_SOURCE = 2 * 1024 * 1024
@@ -22,7 +22,7 @@ MAX_SOURCE = 2 * 1024 * 1024
 
 def _any_manager(request: Request) -> WebUser:
     user = require(request)
-    if not any(user.can(p) for p in (DOC_SUBMIT, DOC_RELEASE, DOC_COPY, DOC_OBSOLETE)):
+    if not any(user.can(p) for p in (DOC_SUBMIT, DOC_RELEASE, DOC_COPY, DOC_OBSOLETE, DOC_WITHDRAW)):
         from starlette.exceptions import HTTPException
         raise HTTPException(403, "没有文件管理权限")
     return user
@@ -119,6 +119,12 @@ async def obsolete(request: Request):
         ws, n, reason=f.get("reason", ""), actor=u.actor))
 
 
+async def withdraw(request: Request):
+    """Discard an unreleased draft (it stays in the archive and the log, marked withdrawn)."""
+    return await _action(request, DOC_WITHDRAW, lambda ws, n, f, u: documents.withdraw(
+        ws, n, reason=f.get("reason", ""), actor=u.actor))
+
+
 ROUTES = [
     Route("/manage", lambda request: manage(request)),
     Route("/manage/upload", upload, methods=["POST"]),
@@ -126,4 +132,5 @@ ROUTES = [
     Route("/manage/{number}/issue-copy", issue_copy, methods=["POST"]),
     Route("/manage/{number}/recall", recall, methods=["POST"]),
     Route("/manage/{number}/obsolete", obsolete, methods=["POST"]),
+    Route("/manage/{number}/withdraw", withdraw, methods=["POST"]),
 ]
