@@ -56,6 +56,25 @@ def main() -> None:
     print()
     qms("doc", "list")
     qms("verify")
+    print_web_help()
+
+
+def print_web_help() -> None:
+    """How to open the same workspace in a browser, and who can log in."""
+    sys.path.insert(0, str(ROOT / "src"))
+    try:
+        from qms.identity.users import list_users
+        from qms.workspace import open_workspace
+        users = [u for u in list_users(open_workspace(ROOT)) if not u.disabled]
+    except Exception:          # a workspace without users yet: still say how to start the server
+        users = []
+    print("\nThe web application (auditors, approvers, engineers, keepers):")
+    print("  make serve        # or: .venv/bin/qms serve --host 127.0.0.1 --port 8000")
+    print("  then open http://127.0.0.1:8000/ and log in:")
+    for u in users:
+        print(f"    {u.login:<12} {u.name:<8} {', '.join(u.roles)}")
+    if not users:
+        print("    (no users yet: qms init --admin LOGIN creates the first one; qms user add the others)")
 
 
 if __name__ == "__main__":

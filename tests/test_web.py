@@ -302,3 +302,43 @@ def test_a_procedure_from_upload_to_withdrawal_in_the_browser_forms(tmp_path):
     assert q.json("doc", "show", number)["status"] == "obsolete"
     actors = {e["action"]: e["actor"] for e in q.json("log", "--target", number)}
     assert actors["doc.sign"].startswith("zhaogq ") and actors["doc.obsolete"].startswith("tester ")
+
+
+# ------------------------------------------------------------------ sessions: lockout, idle timeout, logout
+
+def test_lockout_after_repeated_wrong_passwords_and_it_is_journaled(tmp_path):
+    from conftest import make_workspace
+    from qms.web import create_app
+    q = make_workspace(tmp_path / "ws")
+    c = TestClient(create_app(q.root))
+    for _ in range(5):
+        r = c.post("/login", data={"login": "auditor", "password": "wrong-password"})
+        assert r.status_code == 401
+    r = c.post("/login", data={"login": "auditor", "password": PASSWORDS["auditor"]})
+    assert r.status_code == 401 and "locked" in r.text
+    actions = [e["action"] for e in q.json("log", "--target", "auditor")]
+    assert actions.count("login.failed") >= 5 and "login.locked" in actions
+
+
+def test_idle_session_ends_and_logout_ends_the_session(tmp_path):
+    import sqlite3
+    from conftest import make_workspace
+    from qms.identity.secrets import secrets_path
+    from qms.web import create_app
+    q = make_workspace(tmp_path / "ws")
+    app = create_app(q.root)
+    c, csrf = client_for(app, "auditor")
+    assert c.get("/api/records").status_code == 200
+    with sqlite3.connect(secrets_path(app.state.ws)) as db:      # 31 minutes without a request
+        db.execute("UPDATE sessions SET last_seen=last_seen-1860")
+    assert c.get("/api/records").status_code == 401
+    r = c.get("/records", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    c, csrf = client_for(app, "auditor")
+    assert c.get("/api/records").status_code == 200
+    token = c.cookies.get("qms_session")
+    r = c.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    c.cookies.clear()
+    c.cookies.set("qms_session", token)          # the old cookie, replayed: the session is gone
+    assert c.get("/api/records").status_code == 401

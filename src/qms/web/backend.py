@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets as _random
+import sqlite3
 import time
 
 from ..identity.permissions import NotAuthenticated, User
@@ -43,21 +44,51 @@ def login(ws: Workspace, login_name: str, password: str) -> WebUser:
     return _web_user(user, token)
 
 
+# Every request resumes its session: read it without the store's write lock, and restart the idle
+# clock at most every TOUCH_EVERY seconds (a write and an fsync per request would serialise them all).
+TOUCH_EVERY = 15.0
+_policies: dict = {}
+
+
+def _policy(ws: Workspace):
+    """config.yaml's identity policy, parsed again only when the file changes."""
+    cfg = ws.root / "config.yaml"
+    try:
+        key = (str(cfg), cfg.stat().st_mtime_ns)
+    except FileNotFoundError:
+        key = (str(cfg), 0)
+    if key not in _policies:
+        _policies.clear()
+        _policies[key] = load_policy(ws)
+    return _policies[key]
+
+
+def _session_row(ws: Workspace, token: str):
+    conn = sqlite3.connect(f"file:{secrets_path(ws)}?mode=ro", uri=True, timeout=30)
+    try:
+        conn.row_factory = sqlite3.Row
+        return conn.execute("SELECT * FROM sessions WHERE token_hash=?", (_hash(token),)).fetchone()
+    finally:
+        conn.close()
+
+
 def resume(ws: Workspace, token: str) -> WebUser | None:
     """The user of a live session (and its idle clock restarted), or None: unknown, idle, expired."""
     if not token or not secrets_path(ws).exists():
         return None
-    policy = load_policy(ws)
+    policy = _policy(ws)
     now = time.time()
-    with open_secrets(ws) as conn:
-        row = conn.execute("SELECT * FROM sessions WHERE token_hash=?", (_hash(token),)).fetchone()
-        if row is None:
-            return None
-        idle = policy.idle_timeout and now >= row["last_seen"] + policy.idle_timeout
-        if idle or now >= row["expires_at"]:
+    row = _session_row(ws, token)
+    if row is None:
+        return None
+    idle = policy.idle_timeout and now >= row["last_seen"] + policy.idle_timeout
+    if idle or now >= row["expires_at"]:
+        with open_secrets(ws) as conn:
             conn.execute("DELETE FROM sessions WHERE token_hash=?", (_hash(token),))
-            return None
-        conn.execute("UPDATE sessions SET last_seen=? WHERE token_hash=?", (now, _hash(token)))
+        return None
+    if now - row["last_seen"] >= TOUCH_EVERY:
+        with open_secrets(ws) as conn:
+            conn.execute("UPDATE sessions SET last_seen=? WHERE token_hash=?", (now, _hash(token)))
     user = get_user(ws, row["login"], policy)
     if user is None or user.disabled:
         return None
