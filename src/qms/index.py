@@ -1618,6 +1618,7 @@ class SearchIndex:
         self.path = Path(path)
         self._ix = None
         self._searcher = None
+        self._counts: dict[tuple, int] = {}
 
     # -- opening ------------------------------------------------------------
     def _index(self):
@@ -1807,6 +1808,11 @@ class SearchIndex:
         if q is None:
             return 0
         searcher = self._get_searcher()
+        # Paging through one query asks the same count again: keep it for this index generation.
+        key = (searcher.reader().generation(), query_string, kind, form, status, date_from, date_to)
+        counts = self._counts
+        if key in counts:
+            return counts[key]
         setup = self._filters(searcher, kind=kind, form=form, status=status, date_from=date_from,
                               date_to=date_to)
         if setup is None:
@@ -1821,6 +1827,9 @@ class SearchIndex:
                     m.next()
         except query.QueryError as e:
             raise QmsError(f"search query cannot run: {e}") from None
+        if len(counts) >= 256:
+            counts.clear()
+        counts[key] = n
         return n
 
     @staticmethod

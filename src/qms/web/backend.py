@@ -47,7 +47,11 @@ def login(ws: Workspace, login_name: str, password: str) -> WebUser:
 # Every request resumes its session: read it without the store's write lock, and restart the idle
 # clock at most every TOUCH_EVERY seconds (a write and an fsync per request would serialise them all).
 TOUCH_EVERY = 15.0
+# A user's record (name, roles) is read from the catalog at most every USER_TTL seconds per login:
+# a disabled login still ends at once (disabling deletes its sessions), a role change within seconds.
+USER_TTL = 2.0
 _policies: dict = {}
+_users: dict = {}
 
 
 def _policy(ws: Workspace):
@@ -89,7 +93,13 @@ def resume(ws: Workspace, token: str) -> WebUser | None:
     if now - row["last_seen"] >= TOUCH_EVERY:
         with open_secrets(ws) as conn:
             conn.execute("UPDATE sessions SET last_seen=? WHERE token_hash=?", (now, _hash(token)))
-    user = get_user(ws, row["login"], policy)
+    key = (str(ws.root), row["login"])
+    cached = _users.get(key)
+    if cached is not None and now - cached[0] < USER_TTL:
+        user = cached[1]
+    else:
+        user = get_user(ws, row["login"], policy)
+        _users[key] = (now, user)
     if user is None or user.disabled:
         return None
     return _web_user(user, token)
