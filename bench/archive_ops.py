@@ -81,7 +81,7 @@ def sha256sum_time(root: Path) -> float:
 
 def qms_time(root: Path, *args: str) -> float:
     start = time.perf_counter()
-    done = subprocess.run([str(Path(sys.executable).with_name("qms")), "-w", str(root), "--as", "bench", *args],
+    done = subprocess.run([str(Path(sys.executable).with_name("qms")), "-w", str(root), *args],
                           capture_output=True, text=True)
     took = time.perf_counter() - start
     if done.returncode != 0:
@@ -89,11 +89,23 @@ def qms_time(root: Path, *args: str) -> float:
     return took
 
 
+def _keeper_session(ws, config_home: Path) -> None:
+    """purge needs a session holding records.purge: an admin, a keeper, the keeper logged in."""
+    from qms.identity.sessions import login
+    from qms.identity.setup import init_admin
+    from qms.identity.users import add_user
+    os.environ["QMS_CONFIG_HOME"] = str(config_home)
+    admin = init_admin(ws, "admin", name="基准管理员", password="bench-admin-pass")
+    add_user(ws, "bench", name="基准", roles=["keeper"], password="bench-keeper-pass", actor=admin)
+    login(ws, "bench", "bench-keeper-pass")
+
+
 def run(records: int = 10000) -> list[list]:
     from qms.workspace import init_workspace
     out = []
     with tempfile.TemporaryDirectory(prefix="qms-bench-archive-") as tmp:
         ws = init_workspace(Path(tmp) / "ws")
+        _keeper_session(ws, Path(tmp) / "config")
         start = time.perf_counter()
         generate(ws, records)
         out.append([f"generate {records} records (+ index)", f"{time.perf_counter() - start:.1f} s", ""])

@@ -120,6 +120,14 @@ def make_workspace(root: Path) -> Qms:
     return Qms(root).as_("tester")
 
 
+def copy_workspace(qms: Qms, root: Path) -> Qms:
+    """A private copy of a workspace with its people's config folders (sessions); the tester's session."""
+    shutil.copytree(qms.root, root)
+    for home in qms.root.parent.glob("config-*"):
+        shutil.copytree(home, root.parent / home.name, dirs_exist_ok=True)
+    return Qms(root).as_("tester")
+
+
 def nothing_archived(qms: Qms) -> bool:
     """No document, record or disposal folder yet (the journal holds the test users from the start)."""
     return not any((qms.archive / sub).exists() for sub in ("documents", "records", "disposals", "index"))

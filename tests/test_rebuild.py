@@ -17,7 +17,7 @@ from qms.errors import QmsError
 from qms.rebuild import compare_catalogs, count_events, rebuild_catalog
 from qms.workspace import init_workspace, open_workspace
 
-from conftest import DATA, REPO, Qms, copy_into, example_data, make_scan, release_procedure, write_data
+from conftest import copy_workspace, DATA, REPO, Qms, copy_into, example_data, make_scan, release_procedure, write_data, make_workspace
 
 AS_OF = "2026-11-23"
 PHONE_LOG = REPO / "examples" / "records" / "phone-log-2026-03.csv"
@@ -32,7 +32,7 @@ def file_on(qms: Qms, form_id: str, on: str, **changes) -> str:
 def session(tmp_path_factory) -> Qms:
     """A year of a small quality system: documents released, revised, copied, withdrawn; records
     filed, imported, signed, amended, held, purged, converted to PDF and compiled."""
-    qms = Qms(init_workspace(tmp_path_factory.mktemp("session") / "ws").root)
+    qms = make_workspace(tmp_path_factory.mktemp("session") / "ws")
 
     # QP-SC-015: released with its PDF, two controlled copies, one recalled, then withdrawn (作废).
     service = release_procedure(qms, copy_into(qms, REPO / "examples" / "procedures" / "customer-service.yaml"),
@@ -58,7 +58,7 @@ def session(tmp_path_factory) -> Qms:
     # XX-XX-022: a draft in review (prepared only).
     draft = qms.json("doc", "submit", copy_into(qms, REPO / "examples" / "procedures"
                                                 / "service-process-control.yaml"))["number"]
-    qms("doc", "sign", draft, "--role", "编制", "--name", "张建华", "--on", "2026-11-20")
+    qms.sign(draft, "编制", "张建华")
 
     # Records, one by one: paper records of 2019 (due) and this year's.
     file_on(qms, "QR-SV-022-01", "2019-03-01")                                   # 01-2019-0001 → disposed
@@ -102,9 +102,7 @@ def session(tmp_path_factory) -> Qms:
 @pytest.fixture
 def ws(session, tmp_path) -> Qms:
     """A private copy of the session's workspace (catalog paths are relative to it)."""
-    root = tmp_path / "ws"
-    shutil.copytree(session.root, root)
-    return Qms(root)
+    return copy_workspace(session, tmp_path / "ws")
 
 
 # ------------------------------------------------------------------ what a user and the catalog show
@@ -172,7 +170,7 @@ def test_rebuild_gives_back_every_table_and_every_view(ws):
     # From nothing: the catalog deleted, the log and the files rebuild it.
     (ws.archive / "catalog.sqlite").unlink()
     report = rebuild_catalog(workspace)
-    assert (report.events, report.ignored) == (events, 1)                        # record.compile changes nothing
+    assert (report.events, report.ignored) == (events, 2)        # record.compile and keys.created change nothing
     assert (report.documents, report.revisions, report.records, report.disposed, report.disposals) == (3, 4, 7, 3, 1)
     assert report.notes == []
     assert report.message().startswith(f"rebuilt archive/catalog.sqlite from {events} audit entries")
@@ -240,7 +238,7 @@ def test_an_edited_log_is_refused_and_the_catalog_left_alone(ws):
 def test_an_entry_it_cannot_replay_stops_the_rebuild_before_anything_is_replaced(ws):
     catalog = ws.archive / "catalog.sqlite"
     digest = hashlib.sha256(catalog.read_bytes()).hexdigest()
-    audit.append(ws.archive / "audit.log", actor="测试员", action="doc.teleport", target="QP-RD-007")
+    audit.append(ws.archive / "audit.log", actor="tester 测试员", action="doc.teleport", target="QP-RD-007")
     lineno = len(ws.json("log"))
     with pytest.raises(QmsError) as exc:
         rebuild_catalog(open_workspace(ws.root))

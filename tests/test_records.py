@@ -17,7 +17,7 @@ from qms.pdf import make_table_pdf, pdf_text
 from qms.render import docx_text
 from qms.workspace import init_workspace
 
-from conftest import REPO, Qms, example_data, make_scan, snapshot, write_data, nothing_archived
+from conftest import REPO, Qms, example_data, make_scan, snapshot, write_data, nothing_archived, make_workspace
 
 FORM_TITLES = {
     "QR-SV-022-01": "售后服务通知单",
@@ -410,7 +410,7 @@ def test_amendment_keeps_the_original_beside_the_new_version(qms):
     assert shown["data"]["hours"] == 8 and shown["data"]["remarks"] == "工时更正为8小时（含往返）"
     assert [(v["version"], v["reason"]) for v in shown["versions"]] == [(1, ""), (2, "工时填写错误")]
     assert shown["versions"][0]["data"]["hours"] == 7.5 and shown["versions"][1]["data"]["hours"] == 8
-    assert shown["versions"][1]["filed_by"] == "测试员"
+    assert shown["versions"][1]["filed_by"] == "tester 测试员"
 
     assert snapshot(v1_folder) == v1_files                                 # the original is untouched
     assert "钱立新同行" in docx_text(v1_folder / f"{rec}.docx")
@@ -445,7 +445,7 @@ def test_a_single_filing_converts_to_pdf_at_once(qms):
 def desk(tmp_path_factory) -> Qms:
     """A clerk's workspace: one notice filed, one field report signed, one awaiting signature."""
     root = tmp_path_factory.mktemp("desk")
-    qms = Qms(init_workspace(root / "ws").root)
+    qms = make_workspace(root / "ws")
     write_data(qms, example_data("QR-SV-022-01"), "notice.yaml")
     write_data(qms, example_data("QR-SV-022-02"), "report.yaml")
     write_data(qms, example_data("QR-SV-022-07"), "log.yaml")

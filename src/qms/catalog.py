@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS record_versions(
   number TEXT NOT NULL, version INTEGER NOT NULL, folder TEXT, filed_at TEXT, filed_by TEXT, reason TEXT,
   PRIMARY KEY(number, version));
 CREATE TABLE IF NOT EXISTS signatures(
-  number TEXT NOT NULL, signer TEXT NOT NULL, role TEXT, at TEXT, scan TEXT, sha256 TEXT);
+  number TEXT NOT NULL, signer TEXT NOT NULL, role TEXT, at TEXT, scan TEXT, sha256 TEXT, signed_on TEXT);
 CREATE TABLE IF NOT EXISTS holds(
   id INTEGER PRIMARY KEY, number TEXT NOT NULL, reason TEXT, added_at TEXT, added_by TEXT,
   released_at TEXT, released_by TEXT, release_reason TEXT);
@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS disposals(
 
 # Columns added after a table was first shipped: an older catalog gains them when opened
 # (a rebuild fills them from the log).
-ADDED_COLUMNS = {"approvals": ("login", "source_sha256", "docx_sha256", "void_at", "void_reason", "void_by")}
+ADDED_COLUMNS = {"approvals": ("login", "source_sha256", "docx_sha256", "void_at", "void_reason", "void_by"),
+                 "signatures": ("signed_on",)}
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:

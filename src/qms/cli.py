@@ -380,12 +380,18 @@ def record():
 @click.option("--on", metavar="DATE", help="The date the record was made (default: the form's date field, else today).")
 @click.option("--attach", multiple=True, type=click.Path(), help="A file to keep with the record (repeatable).")
 @click.option("--no-pdf", is_flag=True, help="Skip the PDF/A rendition (qms record pdf --pending makes it later).")
+@click.option("--sign", "esign", is_flag=True, help="Sign the form's filer fields (e.g. 服务工程师) as yourself.")
+@click.option("--password-stdin", is_flag=True, help="With --sign: read your password from standard input.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
-def record_file(env, form_id, data_file, on, attach, no_pdf, as_json):
+def record_file(env, form_id, data_file, on, attach, no_pdf, esign, password_stdin, as_json):
     """File one record of form ID."""
+    from .cli_identity import read_secret
     from .records import file_record
-    res = file_record(env.ws, form_id, data_file, actor=env.act("record.file"), on=on, attachments=list(attach), pdf=not no_pdf)
+    actor = env.act("record.file")
+    res = file_record(env.ws, form_id, data_file, actor=actor, on=on, attachments=list(attach), pdf=not no_pdf,
+                      signer=env.user if esign else None,
+                      password=lambda: read_secret(password_stdin, "Your password to sign"))
     emit({"number": res.data["number"], "status": res.data["status"]}, as_json, res.message)
 
 
@@ -421,15 +427,22 @@ def record_pdf(env, pending):
 
 @record.command("sign")
 @click.argument("number")
-@click.option("--scan", required=True, type=click.Path(), help="The customer-signed scan, a PDF.")
-@click.option("--signer", required=True, help="Who signed (the customer's printed name).")
-@click.option("--signer-role", help="e.g. 用户代表")
+@click.option("--scan", required=True, type=click.Path(), help="The signed scan, a PDF.")
+@click.option("--signer", "signers", required=True, multiple=True, metavar="NAME[:ROLE]",
+              help="Who signed on paper, e.g. 王海涛:用户代表 (repeatable: the customer, the engineer …).")
+@click.option("--signer-role", help="The role of a --signer given without one, e.g. 用户代表.")
+@click.option("--signed-on", metavar="DATE", help="The date written by the signature (default today).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
-def record_sign(env, number, scan, signer, signer_role, as_json):
+def record_sign(env, number, scan, signers, signer_role, signed_on, as_json):
     """Attach the signed scan; the record becomes valid (filed)."""
     from .records import sign
-    res = sign(env.ws, number, scan=scan, signer=signer, role=signer_role, actor=env.act("record.sign"))
+    actor = env.act("record.sign")
+    pairs = []
+    for s in signers:
+        name, _, role = s.replace("：", ":").partition(":")
+        pairs.append((name, role or signer_role or ""))
+    res = sign(env.ws, number, scan=scan, signers=pairs, actor=actor, signed_on=signed_on)
     emit(res.data, as_json, res.message)
 
 
@@ -456,7 +469,8 @@ def _record_text(d: dict) -> str:
              f"retention until {d['retention_until'] or 'permanent'}  version {d['version']}"]
     lines += [f"  {k}: {v}" for k, v in d["data"].items()]
     for s in d["signatures"]:
-        lines.append(f"signed by {s['signer']} {s['role']} at {s['at']}")
+        lines.append(f"signed by {s['signer']} {s['role']} on {s.get('signed_on') or s['at'][:10]} "
+                     f"(scan filed {s['at']})")
     lines += [f"file {k}: {v}" for k, v in d["files"].items()]
     if len(d["versions"]) > 1:
         lines += [f"version {v['version']}  {v['filed_at']}  {v['filed_by']}  {v['reason'] or '(original)'}"

@@ -264,10 +264,11 @@ def sign(ws: Workspace, number: str, *, role: str, user, password, meaning: str 
     (esign.py: permission, separation of duties, manifestation, binding to the content).
     Roles sign in the configured order (编制 first, 批准 last)."""
     from .esign import authorize_signature, content_binding, signing_time
+    from .identity import require
     the_role = ws.role(role)
     cat = _catalog(ws, write=False)
     with cat:
-        _doc_row(cat, number)
+        require(user, f"doc.sign.{the_role.key}", department=_doc_row(cat, number)["department"] or "")
     cat = _catalog(ws, write=True)
     with cat, cat.transaction():
         doc = _doc_row(cat, number)
@@ -441,11 +442,13 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
                     f"{a['role_label']} {a['name']} ({a['login'] or '-'}) {a['signed_at']}" for a in approvals))
                 files[pdf_path.name] = pdf_path
             hashes = add_files(folder, files, move=True)
+        released_at = now_iso()
         cat.execute("UPDATE revisions SET state='released', issued=?, effective=?, released_at=?, released_by=?, "
-                    "docx=?, pdf=? WHERE id=?", issued_d.isoformat(), effective_d.isoformat(), now_iso(), actor,
+                    "docx=?, pdf=? WHERE id=?", issued_d.isoformat(), effective_d.isoformat(), released_at, actor,
                     f"{stem}.docx", f"{stem}.pdf" if pdf else None, draft["id"])
+        # released_at travels in the event: the entry's own time may fall a second later (a replay must match)
         audit.append(ws.audit_path, actor=actor, action="doc.release", target=number,
-                     data={"revision": draft["revision"], "issued": issued_d.isoformat(),
+                     data={"revision": draft["revision"], "released_at": released_at, "issued": issued_d.isoformat(),
                            "effective": effective_d.isoformat(), "files": hashes})
         del doc_row
     _index_document(ws, number)

@@ -38,6 +38,7 @@ class FormField:
     searchable: bool = True
     choices: list[str] = field(default_factory=list)
     columns: list[Column] = field(default_factory=list)
+    signed_by: str = ""       # "filer": a signature field filled from the filer's login (record file --sign)
 
 
 @dataclass
@@ -101,6 +102,8 @@ class FormSchema:
                 item["choices"] = list(f.choices)
             if f.type == "table":
                 item["columns"] = [{"name": c.name, "label": c.label, "type": c.type} for c in f.columns]
+            if f.signed_by:
+                item["signed_by"] = f.signed_by
             fields.append(item)
         return {"id": self.id, "title": self.title, "title_en": self.title_en, "procedure": self.procedure,
                 "fields": fields, "numbering": self.numbering, "date_field": self.date_field,
@@ -122,6 +125,10 @@ def _field(src: YamlSource, raw, i: int) -> FormField:
         raise src.error(f"unknown field type {ftype!r}; expected one of {', '.join(FIELD_TYPES)}", *path, "type")
     f = FormField(name=name, label=str(raw.get("label") or name), type=ftype,
                   required=bool(raw.get("required", False)), searchable=bool(raw.get("searchable", True)))
+    if raw.get("signed_by") is not None:
+        if ftype != "signature" or raw.get("signed_by") != "filer":
+            raise src.error("signed_by: filer is the one value, on a field of type signature", *path, "signed_by")
+        f.signed_by = "filer"
     if ftype == "choice":
         choices = raw.get("choices")
         if not isinstance(choices, list) or not choices:

@@ -308,7 +308,7 @@ class _Replay:
         docx = next((n for n in names if n.lower().endswith(".docx")), None)
         pdf = next((n for n in names if n.lower().endswith(".pdf")), None)
         self.cat.execute("UPDATE revisions SET state='released', issued=?, effective=?, released_at=?, "
-                         "released_by=?, docx=?, pdf=? WHERE id=?", d["issued"], d["effective"], e.at, e.actor,
+                         "released_by=?, docx=?, pdf=? WHERE id=?", d["issued"], d["effective"], d.get("released_at") or e.at, e.actor,
                          docx, pdf, rev["id"])
 
     def _doc_obsolete(self, e: _Entry, d: dict) -> None:
@@ -375,9 +375,11 @@ class _Replay:
     def _record_sign(self, e: _Entry, d: dict) -> None:
         row = self.record(e.target)
         # The scan goes into the folder that is current when signing (an amendment later adds v2 beside it).
-        self.cat.execute("INSERT INTO signatures(number, signer, role, at, scan, sha256) VALUES(?,?,?,?,?,?)",
-                         e.target, d["signer"], d.get("role") or "", d.get("at") or e.at,
-                         f"{row['folder']}/{SCAN_NAME}", (d.get("files") or {}).get(SCAN_NAME))
+        for s in d.get("signers") or [{"name": d["signer"], "role": d.get("role")}]:
+            self.cat.execute("INSERT INTO signatures(number, signer, role, at, scan, sha256, signed_on) "
+                             "VALUES(?,?,?,?,?,?,?)", e.target, s["name"], s.get("role") or "", d.get("at") or e.at,
+                             f"{row['folder']}/{SCAN_NAME}", (d.get("files") or {}).get(SCAN_NAME),
+                             d.get("signed_on"))
         self.cat.execute("UPDATE records SET status='filed' WHERE number=?", e.target)
 
     def _record_amend(self, e: _Entry, d: dict) -> None:

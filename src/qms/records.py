@@ -34,6 +34,7 @@ class Filing:
     record_date: dt.date
     attachments: list[Path] = field(default_factory=list)
     origin: str = ""            # file (and row) the data came from, for the audit log
+    esign: list[dict] = field(default_factory=list)   # the filer's electronic signatures (record_esign.py)
 
 
 @dataclass
@@ -67,10 +68,13 @@ def record_date_for(form: FormSchema, data: dict, on: str | dt.date | None) -> d
 
 
 def prepare(ws: Workspace, form_id: str, data_file: Path | str, *, on=None,
-            attachments: list[Path | str] = ()) -> Filing:
+            attachments: list[Path | str] = (), prefill: dict | None = None) -> Filing:
     form = load_form(ws, form_id)
     path = Path(data_file)
     raw, src = _read_data_file(path)
+    if prefill and isinstance(raw, dict):
+        # values filled from the session (the filer's own signature fields) where the data leaves them empty
+        raw = {**raw, **{k: v for k, v in prefill.items() if raw.get(k) in (None, "")}}
     data = validate_data(form, raw, file=path, src=src)
     atts = []
     for a in attachments:
@@ -170,6 +174,8 @@ def _data_doc(filing: Filing, number: str, version: int, actor: str, at: str, re
            "record_date": filing.record_date.isoformat(), "filed_at": at, "filed_by": actor}
     if reason:
         doc["amendment_reason"] = reason
+    if filing.esign:
+        doc["esign"] = filing.esign
     doc["data"] = filing.data
     return dump_yaml(doc).encode("utf-8")
 
@@ -253,6 +259,7 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
                                          "seq": seq, "sequence": _sequence_key(filing.form, filing.record_date),
                                          "retention_until": _retention_until(filing), "customer": _customer(filing),
                                          **({"batch": batch} if batch else {}),
+                                         **({"esign": filing.esign} if filing.esign else {}),
                                          "files": {k: v["sha256"] for k, v in files.items()}}})
                 filed.append({"number": number, "status": status, "form": filing.form.id,
                               "record_date": filing.record_date.isoformat(), "folder": rel})
@@ -271,8 +278,17 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
 
 
 def file_record(ws: Workspace, form_id: str, data_file, *, actor: str, on=None, attachments=(),
-                pdf: bool = True) -> Change:
-    filing = prepare(ws, form_id, data_file, on=on, attachments=attachments)
+                pdf: bool = True, signer=None, password=None) -> Change:
+    """File one record; with `signer` (the authenticated filer) and their password, the form's
+    `signed_by: filer` fields are signed electronically by them."""
+    prefill = None
+    if signer is not None:
+        from .record_esign import filer_fields
+        prefill = {f.name: signer.name for f in filer_fields(load_form(ws, form_id))}
+    filing = prepare(ws, form_id, data_file, on=on, attachments=attachments, prefill=prefill)
+    if signer is not None:
+        from .record_esign import sign_as_filer
+        sign_as_filer(ws, filing, signer, password)
     (rec,) = file_records(ws, [filing], actor=actor, pdf=pdf)
     return Change(f"filed {rec['number']} ({filing.form.title}) → {rec['status']}", rec)
 
@@ -416,11 +432,15 @@ def record_row(cat: Catalog, number: str):
     return row
 
 
-def sign(ws: Workspace, number: str, *, scan: Path | str, signer: str, actor: str, role: str | None = None) -> Change:
-    """Attach the customer-signed scan (kept byte-for-byte) and make the record valid (filed)."""
+def sign(ws: Workspace, number: str, *, scan: Path | str, signers: list[tuple[str, str]], actor: str,
+         signed_on: str | None = None) -> Change:
+    """Attach the signed scan (kept byte-for-byte) with who signed it on paper — one or several
+    (name, role), e.g. the customer and the engineer — and the date signed; the record becomes valid."""
     scan = Path(scan)
-    if not signer or not signer.strip():
+    signers = [(n.strip(), (r or "").strip()) for n, r in signers if n and n.strip()]
+    if not signers:
         raise QmsError("the signer's name is needed", field="signer")
+    day = parse_date(signed_on, field="signed-on").isoformat() if signed_on else today().isoformat()
     with open_catalog(ws.catalog_path, create=False) as cat:
         row = record_row(cat, number)
     form = load_form(ws, row["form"])
@@ -428,6 +448,8 @@ def sign(ws: Workspace, number: str, *, scan: Path | str, signer: str, actor: st
         raise QmsError(f"{number} ({form.title}) needs no customer signature; nothing to sign")
     if row["status"] != "awaiting_signature":
         raise QmsError(f"{number} is already signed (status {row['status']})")
+    if day < row["record_date"]:
+        raise QmsError(f"signed on {day}, before the record date {row['record_date']}", field="signed-on")
     if not scan.is_file():
         raise QmsError("scan not found", file=scan, field="scan")
     from .pdf import is_pdf
@@ -439,15 +461,20 @@ def sign(ws: Workspace, number: str, *, scan: Path | str, signer: str, actor: st
         folder = ws.root / row["folder"]
         hashes = add_files(folder, {SCAN_NAME: scan})
         at = now_iso()
-        cat.execute("INSERT INTO signatures(number, signer, role, at, scan, sha256) VALUES(?,?,?,?,?,?)",
-                    number, signer.strip(), role or "", at, ws.rel(folder / SCAN_NAME), hashes[SCAN_NAME])
+        for name, role in signers:
+            cat.execute("INSERT INTO signatures(number, signer, role, at, scan, sha256, signed_on) "
+                        "VALUES(?,?,?,?,?,?,?)", number, name, role, at, ws.rel(folder / SCAN_NAME),
+                        hashes[SCAN_NAME], day)
         cat.execute("UPDATE records SET status='filed' WHERE number=?", number)
         audit.append(ws.audit_path, actor=actor, action="record.sign", target=number,
-                     data={"signer": signer.strip(), "role": role or "", "at": at, "scan": scan.name,
-                           "files": hashes})
+                     data={"signer": signers[0][0], "role": signers[0][1],
+                           "signers": [{"name": n, "role": r} for n, r in signers], "signed_on": day,
+                           "at": at, "scan": scan.name, "files": hashes})
     _index_records(ws, [number])
-    return Change(f"signed {number}: scan attached ({signer.strip()}{' ' + role if role else ''}) → filed",
-                  {"number": number, "status": "filed", "scan": ws.rel(folder / SCAN_NAME)})
+    who = "、".join(f"{n}{' ' + r if r else ''}" for n, r in signers)
+    return Change(f"signed {number}: scan attached ({who}, signed {day}) → filed",
+                  {"number": number, "status": "filed", "scan": ws.rel(folder / SCAN_NAME),
+                   "signers": [{"name": n, "role": r} for n, r in signers], "signed_on": day})
 
 
 def amend(ws: Workspace, number: str, data_file: Path | str, *, reason: str, actor: str, pdf: bool = True) -> Change:
@@ -536,8 +563,8 @@ def show(ws: Workspace, number: str) -> dict:
         "record_date": row["record_date"], "filed_at": row["filed_at"], "filed_by": row["filed_by"],
         "retention_until": row["retention_until"], "held": hold is not None,
         "hold": dict(hold) if hold else None, "version": row["version"],
-        "signatures": [{"signer": s["signer"], "role": s["role"], "at": s["at"], "scan": s["scan"],
-                        "sha256": s["sha256"]} for s in sigs],
+        "signatures": [{"signer": s["signer"], "role": s["role"], "at": s["at"], "signed_on": s["signed_on"],
+                        "scan": s["scan"], "sha256": s["sha256"]} for s in sigs],
         "files": files,
         "versions": [{"version": v["version"], "filed_at": v["filed_at"], "filed_by": v["filed_by"],
                       "reason": v["reason"], "folder": v["folder"],

@@ -60,6 +60,7 @@ def verify(ws: Workspace, *, check_index: bool = True, deep: bool = False, progr
     if ws.catalog_path.exists():
         with open_catalog(ws.catalog_path, create=False) as cat:
             report.problems += _catalog_vs_files(ws, cat, known)
+            report.problems += _seals(ws, cat)
             if check_index:
                 report.problems += _index_vs_catalog(ws, cat)
         if deep:
@@ -91,6 +92,23 @@ def _catalog_vs_files(ws: Workspace, cat, known: set[str]) -> list[str]:
             problems.append(f"{r['folder']}: disposal certificate {r['certificate']} is missing")
     for folder in sorted(known - expected):
         problems.append(f"{folder}: archived folder not in the catalog (run qms rebuild?)")
+    return problems
+
+
+def _seals(ws: Workspace, cat) -> list[str]:
+    """Every sealed released PDF: its PAdES seal intact, valid and covering the whole file."""
+    problems = []
+    rows = cat.all("SELECT folder, pdf FROM revisions WHERE pdf IS NOT NULL ORDER BY number, seq")
+    if not rows:
+        return problems
+    from .seal import validate_seal
+    for r in rows:
+        path = ws.root / r["folder"] / r["pdf"]
+        if not path.is_file():
+            continue            # reported as missing above
+        status = validate_seal(ws, path)
+        if status.sealed and not status.ok:
+            problems.append(f"{ws.rel(path)}: seal broken — {status.problem}")
     return problems
 
 
