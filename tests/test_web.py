@@ -342,3 +342,51 @@ def test_idle_session_ends_and_logout_ends_the_session(tmp_path):
     c.cookies.clear()
     c.cookies.set("qms_session", token)          # the old cookie, replayed: the session is gone
     assert c.get("/api/records").status_code == 401
+
+
+def test_api_files_records_as_the_cli_does_and_signs_as_the_filer(app, site):
+    from conftest import STAFF, example_data, write_data
+    q = site["qms"]
+    c, csrf = client_for(app, "tester")
+    data = json.loads(json.dumps(example_data("QR-SV-022-01"), default=str))
+    r = c.post("/api/records", json={"form": "QR-SV-022-01", "data": data, "pdf": False},
+               headers={"x-csrf-token": csrf})
+    assert r.status_code == 200, r.text
+    cli = q.json("record", "file", "QR-SV-022-01", "--data", write_data(q, example_data("QR-SV-022-01"), "c.yaml"),
+                 "--no-pdf")
+    assert set(r.json()) == set(cli) == {"number", "status"} and r.json()["status"] == cli["status"]
+    report = json.loads(json.dumps(example_data("QR-SV-022-02"), default=str))
+    report.pop("engineer")
+    bad = c.post("/api/records", json={"form": "QR-SV-022-02", "data": report, "pdf": False, "password": "nope"},
+                 headers={"x-csrf-token": csrf})
+    assert bad.status_code in (400, 401) and "password" in bad.json()["error"]
+    r = c.post("/api/records", json={"form": "QR-SV-022-02", "data": report, "pdf": False,
+                                     "password": PASSWORDS["tester"]}, headers={"x-csrf-token": csrf})
+    assert r.status_code == 200, r.text
+    shown = c.get(f"/api/records/{r.json()['number']}").json()
+    assert shown["data"]["engineer"] == STAFF["tester"][0]
+    bad = c.post("/api/records", json={"form": "QR-SV-022-01", "data": {"customer": "x"}},
+                 headers={"x-csrf-token": csrf})
+    assert bad.status_code == 400 and "field" in bad.json()["error"]
+
+
+def test_a_phone_photo_of_the_signed_form_is_kept_as_a_pdf_scan(app, site):
+    import io
+    from PIL import Image
+    from conftest import example_data
+    c, csrf = client_for(app, "tester")
+    data = json.loads(json.dumps(example_data("QR-SV-022-02"), default=str))
+    data.pop("engineer")
+    number = c.post("/api/records", json={"form": "QR-SV-022-02", "data": data, "pdf": False,
+                                          "password": PASSWORDS["tester"]}, headers={"x-csrf-token": csrf}).json()["number"]
+    photo = io.BytesIO()
+    Image.new("RGB", (600, 800), "white").save(photo, "JPEG")
+    r = c.post(f"/records/{number}/scan", data={"csrf_token": csrf, "signer": "王海涛", "signer_role": "用户代表"},
+               files={"scan": ("IMG_0001.jpg", photo.getvalue(), "image/jpeg")}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    shown = c.get(f"/api/records/{number}").json()
+    assert shown["status"] == "filed" and shown["signatures"][0]["signer"] == "王海涛"
+    assert c.get(f"/files/{number}/signed-scan.pdf").content.startswith(b"%PDF")
+    r = c.post(f"/records/{site['notice']}/scan", data={"csrf_token": csrf, "signer": "x"},
+               files={"scan": ("notes.txt", b"not a picture", "text/plain")})
+    assert r.status_code == 400

@@ -124,7 +124,7 @@ def test_engineer_files_a_field_report_with_two_parts_and_uploads_a_scan(page_fo
     page.check("input[name=evaluation][value=满意]")              # three: radio buttons
     page.fill("textarea[name=fault]", "冷干机露点偏高，蒸发器结霜")
     page.fill("textarea[name=work_done]", "更换膨胀阀并补充冷媒，试运行正常")
-    page.fill("input[name=engineer]", "赵建国")
+    page.fill("input[name=sign_password]", PASSWORDS["tester"])   # 服务工程师: signed as the filer
     rows = page.locator("#table-parts tbody tr")
     rows.nth(0).locator("input[name='parts.part']").fill("膨胀阀")
     rows.nth(0).locator("input[name='parts.qty']").fill("1")

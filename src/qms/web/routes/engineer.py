@@ -24,6 +24,8 @@ def form_data(form, submitted) -> dict:
     """The HTML form's fields → record data; a table's cells come as parallel lists (name.column)."""
     data: dict = {}
     for f in form.fields:
+        if f.signed_by == "filer":
+            continue            # filled from the login after the password, never typed
         if f.type == "table":
             cols = {c.name: submitted.getlist(f"{f.name}.{c.name}") for c in f.columns}
             count = max((len(v) for v in cols.values()), default=0)
@@ -55,8 +57,11 @@ async def file_page(request: Request):
     submitted = await request.form()
     check_csrf(request, user, submitted)
     data = form_data(form, submitted)
+    signs = any(f.signed_by == "filer" for f in form.fields)
     try:
-        res = await in_thread(records.file_record_data, ws, form.id, data, actor=user.actor)
+        res = await in_thread(records.file_record_data, ws, form.id, data, actor=user.actor,
+                              signer=user.identity if signs else None,
+                              password=submitted.get("sign_password", "") if signs else None)
     except QmsError as exc:
         return render(request, "file.html", 400, form=form, values=data, error=exc.format())
     return RedirectResponse(f"/records/{res.data['number']}", status_code=303)
@@ -80,7 +85,8 @@ def photo_to_pdf(image: Path, out: Path) -> Path:
     return out
 
 
-def _attach_scan(ws, number: str, name: str, content: bytes, signer: str, role: str, actor: str):
+def _attach_scan(ws, number: str, name: str, content: bytes, signer: str, role: str, actor: str,
+                 signed_on: str | None = None):
     with tempfile.TemporaryDirectory(prefix="qms-scan-") as tmp:
         path = Path(tmp) / "upload"
         path.write_bytes(content)
@@ -90,7 +96,8 @@ def _attach_scan(ws, number: str, name: str, content: bytes, signer: str, role: 
             except Exception:
                 raise QmsError(f"{name}: expected a PDF or a photo (JPEG, PNG) of the signed form",
                                field="scan") from None
-        return records.sign(ws, number, scan=path, signer=signer, role=role or None, actor=actor)
+        return records.sign(ws, number, scan=path, signers=[(signer, role)], actor=actor,
+                            signed_on=signed_on or None)
 
 
 async def scan_page(request: Request):
@@ -104,7 +111,7 @@ async def scan_page(request: Request):
     content = await upload.read()
     await in_thread(_attach_scan, request.app.state.ws, number, upload.filename or "scan", content,
                     (submitted.get("signer") or "").strip(), (submitted.get("signer_role") or "").strip(),
-                    user.actor)
+                    user.actor, (submitted.get("signed_on") or "").strip())
     return RedirectResponse(f"/records/{number}", status_code=303)
 
 
@@ -124,8 +131,11 @@ async def api_file(request: Request):
         raise QmsError("expected a JSON body {form, data}") from None
     if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
         raise QmsError("expected a JSON body {form, data} with data a mapping of field → value")
+    password = body.get("password")       # given: the form's signed_by: filer fields are signed by the caller
     res = await in_thread(records.file_record_data, request.app.state.ws, str(body.get("form", "")),
-                          body["data"], actor=user.actor, origin="api", pdf=bool(body.get("pdf", True)))
+                          body["data"], actor=user.actor, origin="api", pdf=bool(body.get("pdf", True)),
+                          signer=user.identity if password is not None else None,
+                          password=str(password) if password is not None else None)
     return json_response({"number": res.data["number"], "status": res.data["status"]})
 
 
