@@ -390,3 +390,13 @@ def test_a_phone_photo_of_the_signed_form_is_kept_as_a_pdf_scan(app, site):
     r = c.post(f"/records/{site['notice']}/scan", data={"csrf_token": csrf, "signer": "x"},
                files={"scan": ("notes.txt", b"not a picture", "text/plain")})
     assert r.status_code == 400
+
+
+def test_approver_previews_the_draft_as_a_pdf(app, site):
+    c, _ = client_for(app, "liming")
+    html = c.get("/inbox").text
+    assert site["document"] in html and f"/preview/{site['document']}" in html
+    r = c.get(f"/preview/{site['document']}")
+    assert r.status_code == 200 and r.content.startswith(b"%PDF") and r.headers["content-type"] == "application/pdf"
+    a, _ = client_for(app, "auditor")
+    assert a.get(f"/preview/{site['document']}").status_code == 403

@@ -186,3 +186,9 @@ def test_screenshots_of_the_main_pages(page_for, server):
         shot(page, name)
     assert "校验通过" in page.inner_text("main") if path.startswith("/verify") else True
     assert not page.errors, page.errors
+    page = page_for("tester")          # author, clerk and keeper
+    for name, path in (("12-manage", "/manage"), ("13-keeper", "/keeper?as_of=2040-01-01"),
+                       ("14-mine", "/mine"), ("15-forms", "/file")):
+        page.goto(server["url"] + path)
+        shot(page, name)
+    assert not page.errors, page.errors

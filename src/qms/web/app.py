@@ -20,6 +20,7 @@ from ..workspace import Workspace, open_workspace
 from . import filters
 
 HERE = Path(__file__).parent
+MAX_BODY = 32 * 1024 * 1024     # a scan or a phone photo; anything larger is refused (413)
 
 # No inline script or style anywhere: every script and stylesheet is a file under /static.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -107,7 +108,8 @@ def create_app(root: str | Path | Workspace) -> Starlette:
     from .routes import ROUTES
     ws = root if isinstance(root, Workspace) else open_workspace(root)
     app = Starlette(routes=[*ROUTES, Mount("/static", StaticFiles(directory=HERE / "static"), name="static")],
-                    exception_handlers={HTTPException: _http_error, QmsError: _qms_error})
+                    exception_handlers={HTTPException: _http_error, QmsError: _qms_error},
+                    max_body_size=MAX_BODY)
     app.state.ws = ws
     app.state.templates = _templates()
     app.state.indexes = SearchIndexes(ws)
