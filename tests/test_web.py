@@ -242,6 +242,8 @@ def test_keeper_sees_what_purge_destroys_and_must_confirm(tmp_path):
                       write_data(q, example_data("QR-SV-022-01"), f"n{i}.yaml"), "--no-pdf")["number"]
                for i in range(2)]
     c, csrf = client_for(create_app(q.root), "tester")
+    r = c.post("/keeper/volume", data={"csrf_token": csrf, "form": "QR-SV-022-01", "year": "2026"})
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")        # 每年汇编成册
     r = c.get("/keeper", params={"as_of": "2040-01-01"})
     assert 'id="disposable">2<' in r.text and all(n in r.text for n in numbers)
     r = c.post("/keeper/hold", data={"csrf_token": csrf, "number": numbers[0], "reason": "诉讼保全"},
