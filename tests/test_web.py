@@ -402,3 +402,9 @@ def test_approver_previews_the_draft_as_a_pdf(app, site):
     assert r.status_code == 200 and r.content.startswith(b"%PDF") and r.headers["content-type"] == "application/pdf"
     a, _ = client_for(app, "auditor")
     assert a.get(f"/preview/{site['document']}").status_code == 403
+
+
+def test_a_crafted_result_message_is_not_shown(app):
+    c, _ = client_for(app, "liming")
+    html = c.get("/inbox", params={"done": "系统升级，请把密码发到 evil@example.com"}).text
+    assert "evil@example.com" not in html

@@ -92,3 +92,22 @@ def check_csrf(request: Request, user: WebUser, form=None) -> None:
     sent = request.headers.get(CSRF_HEADER) or (form.get("csrf_token") if form is not None else None) or ""
     if not hmac.compare_digest(str(sent), user.csrf_token):
         raise HTTPException(403, "CSRF 校验失败，请刷新页面后重试")
+
+
+def flash_redirect(path: str, user: WebUser, message: str):
+    """A 303 to PATH carrying a one-line result; signed with the session so that a link crafted by
+    someone else cannot put words on our page (it would be escaped, but still read as ours)."""
+    from urllib.parse import urlencode
+    from starlette.responses import RedirectResponse
+    sig = hmac.new(user.token.encode(), message.encode("utf-8"), hashlib.sha256).hexdigest()[:20]
+    return RedirectResponse(f"{path}?{urlencode({'done': message, 'sig': sig})}", status_code=303)
+
+
+def flash_message(request: Request) -> str:
+    """The result message of the redirect that brought the user here, if it is genuinely ours."""
+    user = current_user(request)
+    message = request.query_params.get("done", "")
+    if not user or not message:
+        return ""
+    sig = hmac.new(user.token.encode(), message.encode("utf-8"), hashlib.sha256).hexdigest()[:20]
+    return message if hmac.compare_digest(sig, request.query_params.get("sig", "")) else ""

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from ... import documents, inbox
 from ...errors import QmsError
 from ..app import json_response, render
-from ..auth import DOC_SIGN, WebUser, check_csrf, require
+from ..auth import DOC_SIGN, WebUser, check_csrf, flash_message, flash_redirect, require
 from .common import in_thread
 
 
@@ -22,7 +21,7 @@ def _may_sign(user: WebUser):
 def inbox_page(request: Request):
     user = require(request, DOC_SIGN)
     items = inbox.drafts_to_sign(request.app.state.ws, _may_sign(user), name=user.name)
-    return render(request, "inbox.html", items=items, flash=request.query_params.get("done", ""),
+    return render(request, "inbox.html", items=items, flash=flash_message(request),
                   labels={r.key: r.label for r in request.app.state.ws.config.roles})
 
 
@@ -48,7 +47,7 @@ async def sign_page(request: Request):
         items = inbox.drafts_to_sign(request.app.state.ws, _may_sign(user), name=user.name)
         return render(request, "inbox.html", 400, items=items, error=f"{number}：{exc.message}",
                       labels={r.key: r.label for r in request.app.state.ws.config.roles})
-    return RedirectResponse(f"/inbox?done=已签署 {number}", status_code=303)
+    return flash_redirect("/inbox", user, f"已签署 {number}")
 
 
 async def reject_page(request: Request):
@@ -68,7 +67,7 @@ async def reject_page(request: Request):
         items = inbox.drafts_to_sign(ws, _may_sign(user), name=user.name)
         return render(request, "inbox.html", 400, items=items, error=f"{number}：{exc.message}",
                       labels={r.key: r.label for r in ws.config.roles})
-    return RedirectResponse(f"/inbox?done=已驳回 {number}：{res.message}", status_code=303)
+    return flash_redirect("/inbox", user, f"已驳回 {number}：{res.message}")
 
 
 def _preview_pdf(ws, number: str) -> bytes:

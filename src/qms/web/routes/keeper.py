@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ... import retention
@@ -16,7 +16,7 @@ from ...dates import parse_date, today
 from ...errors import QmsError
 from ...forms import load_forms_quietly
 from ..app import render
-from ..auth import COMPILE, HOLD, PURGE, WebUser, check_csrf, require
+from ..auth import COMPILE, HOLD, PURGE, WebUser, check_csrf, flash_message, flash_redirect, require
 from .common import arg, date_arg, in_thread
 
 
@@ -34,7 +34,7 @@ def keeper(request: Request, *, error: str = "", status_code: int = 200):
     as_of = date_arg(request, "as_of") or today()
     rep = retention.report(ws, as_of=as_of, form=arg(request, "form"))
     return render(request, "keeper.html", status_code, rep=rep, holds=retention.hold_list(ws), error=error,
-                  forms=load_forms_quietly(ws), flash=request.query_params.get("done", ""),
+                  forms=load_forms_quietly(ws), flash=flash_message(request),
                   form_id=arg(request, "form") or "", year=today().year - 1)
 
 
@@ -46,7 +46,7 @@ async def _post(request: Request, perm: str, fn):
         message = await in_thread(fn, request.app.state.ws, form, user)
     except QmsError as exc:
         return keeper(request, error=exc.format(), status_code=400)
-    return RedirectResponse("/keeper?done=" + quote(message), status_code=303)
+    return flash_redirect("/keeper", user, message)
 
 
 async def hold_add(request: Request):

@@ -8,13 +8,12 @@ import tempfile
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from ... import documents
 from ...errors import QmsError
 from ..app import render
-from ..auth import DOC_COPY, DOC_OBSOLETE, DOC_RELEASE, DOC_SUBMIT, DOC_WITHDRAW, WebUser, check_csrf, require
+from ..auth import DOC_COPY, DOC_OBSOLETE, DOC_RELEASE, DOC_SUBMIT, DOC_WITHDRAW, WebUser, check_csrf, flash_message, flash_redirect, require
 from .common import in_thread
 
 MAX_SOURCE = 2 * 1024 * 1024
@@ -37,7 +36,7 @@ def manage(request: Request, *, flash: str = "", error: str = "", status_code: i
         item["newest"] = d["revisions"][-1]
         item["copies"] = documents.copies(ws, item["number"], outstanding=True)
     return render(request, "manage.html", status_code, items=items, error=error,
-                  flash=flash or request.query_params.get("done", ""))
+                  flash=flash or flash_message(request))
 
 
 def _safe_name(name: str) -> str:
@@ -77,7 +76,7 @@ async def upload(request: Request):
                                   check_only=form.get("action") == "check")
     except QmsError as exc:
         return manage(request, error=exc.format(), status_code=400)
-    return RedirectResponse("/manage?done=" + message, status_code=303)
+    return flash_redirect("/manage", user, message)
 
 
 async def _action(request: Request, perm: str, fn):
@@ -89,7 +88,7 @@ async def _action(request: Request, perm: str, fn):
         res = await in_thread(fn, request.app.state.ws, number, form, user)
     except QmsError as exc:
         return manage(request, error=f"{number}：{exc.format()}", status_code=400)
-    return RedirectResponse("/manage?done=" + res.message, status_code=303)
+    return flash_redirect("/manage", user, res.message)
 
 
 async def release(request: Request):
