@@ -210,6 +210,8 @@ def test_init_on_an_existing_workspace_without_users_adds_the_admin(tmp_path):
     root = tmp_path / "old"
     assert runner.invoke(cli, ["init", str(root)]).exit_code == 0
     assert not (root / ".qms").exists()
+    refused = runner.invoke(cli, ["-w", str(root), "hold", "add", "X-1", "--reason", "x"])
+    assert refused.exit_code == 1 and "has no users yet" in refused.output and "--admin" in refused.output
     out = runner.invoke(cli, ["init", str(root), "--admin", "boss", "--name", "赵国庆", "--password-stdin"],
                         input=ADMIN_PW + "\n")
     assert out.exit_code == 0, out.output

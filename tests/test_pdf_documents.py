@@ -10,9 +10,8 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from qms.pdf import pdf_text, pdfa_part
-from qms.workspace import init_workspace
 
-from conftest import DATA, REPO, Qms, copy_into, release_procedure, snapshot, make_workspace
+from conftest import DATA, REPO, copy_into, release_procedure, snapshot, make_workspace
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import pytest
 from qms.dates import cn_date
 from qms.pdf import make_table_pdf, pdf_text
 from qms.render import docx_text
-from qms.workspace import init_workspace
 
 from conftest import REPO, Qms, example_data, make_scan, snapshot, write_data, nothing_archived, make_workspace
 

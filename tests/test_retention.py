@@ -13,7 +13,6 @@ from pypdf import PdfReader
 
 from qms.forms import Retention, add_period
 from qms.pdf import pdf_text
-from qms.workspace import init_workspace
 
 from conftest import DATA, Qms, copy_into, example_data, make_scan, release_procedure, snapshot, write_data, make_workspace
 

@@ -13,7 +13,7 @@ import pytest
 
 from qms.pdf import make_table_pdf
 from qms.search import search
-from qms.workspace import init_workspace, open_workspace
+from qms.workspace import open_workspace
 
 from conftest import copy_workspace, DATA, REPO, Qms, copy_into, example_data, release_procedure, write_data, make_workspace
 

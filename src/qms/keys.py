@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import audit
 from .identity import User, require
+from .identity.users import journal
 from .seal import KeyInfo, generate_keys, import_p12, key_info
 from .workspace import Workspace
 
 
 def _log(ws: Workspace, actor: str, action: str, info: KeyInfo, **extra) -> None:
-    audit.append(ws.audit_path, actor=actor, action=action, target="keys",
+    journal(ws, actor=actor, action=action, target="keys",
                  data={"subject": info.subject, "issuer": info.issuer, "serial": info.serial,
                        "not_after": info.not_after, "sha256": info.sha256, **extra})
 

@@ -107,10 +107,12 @@ def logout(ws: Workspace) -> str | None:
 
 def current_session(ws: Workspace, *, touch: bool = True) -> Session:
     """The session of this workspace in the user's config folder, or NotAuthenticated saying why."""
-    if not secrets_path(ws).exists():
-        raise NotAuthenticated("no session: log in first (qms login LOGIN)")
-    token = _read_token(token_path(ws))
+    token = _read_token(token_path(ws)) if secrets_path(ws).exists() else None
     if token is None:
+        from .users import has_users
+        if not has_users(ws):
+            raise NotAuthenticated("no session, and this workspace has no users yet: give it an administrator "
+                                   f"(qms init {ws.root} --admin LOGIN --name NAME)")
         raise NotAuthenticated("no session: log in first (qms login LOGIN)")
     policy = load_policy(ws)
     now = time.time()
