@@ -408,3 +408,32 @@ def test_a_crafted_result_message_is_not_shown(app):
     c, _ = client_for(app, "liming")
     html = c.get("/inbox", params={"done": "系统升级，请把密码发到 evil@example.com"}).text
     assert "evil@example.com" not in html
+
+
+def test_qms_serve_binds_127_0_0_1_and_answers(tmp_path):
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+    import httpx
+    from conftest import make_workspace
+    q = make_workspace(tmp_path / "ws")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("qms")), "-w", str(q.root), "serve", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for _ in range(150):
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/login", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert r.status_code == 200 and "登录" in r.text
+        assert httpx.get(f"http://127.0.0.1:{port}/api/records").status_code == 401
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=20)[0]
+    assert f"http://127.0.0.1:{port}/" in out
