@@ -437,3 +437,24 @@ def test_qms_serve_binds_127_0_0_1_and_answers(tmp_path):
         proc.terminate()
         out = proc.communicate(timeout=20)[0]
     assert f"http://127.0.0.1:{port}/" in out
+
+
+def test_a_rejected_draft_returns_to_the_inbox_of_its_first_role(tmp_path):
+    import shutil
+    from conftest import REPO, make_workspace
+    from qms.web import create_app
+    q = make_workspace(tmp_path / "ws")
+    src = q.root / "p.yaml"
+    shutil.copyfile(REPO / "examples" / "procedures" / "customer-service.yaml", src)
+    number = q.json("doc", "submit", src)["number"]
+    q.sign(number, "编制", "张建华")
+    app = create_app(q.root)
+    c, csrf = client_for(app, "liming")
+    assert number in c.get("/inbox").text
+    r = c.post(f"/inbox/{number}/reject", data={"csrf_token": csrf, "reason": "5.2 职责不清",
+                                                 "password": PASSWORDS["liming"]})
+    assert r.status_code == 200 and "已驳回" in r.text
+    z, _ = client_for(app, "zhangjh")
+    assert number in z.get("/inbox").text            # 编制 may sign again: the old signature is void
+    html = z.get(f"/documents/{number}").text
+    assert "已作废" in html and "5.2 职责不清" in html

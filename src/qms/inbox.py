@@ -34,13 +34,14 @@ def drafts_to_sign(ws: Workspace, may_sign=lambda role_key: True, name: str | No
             if newest["status"] not in ("draft", "in_review", "approved"):
                 continue
             d = documents.show(ws, item["number"], revision=newest["revision"])
-        signed = [a["role"] for a in d["approvals"]]
-        if name and any(a["name"] == name for a in d["approvals"]):
+        live = [a for a in d["approvals"] if not a.get("void")]     # a rejection voids the signatures
+        signed = [a["role"] for a in live]
+        if name and any(a["name"] == name for a in live):
             continue     # one person signs at most one role of a revision
         roles = [r for r in signable_roles(ws, signed) if may_sign(r)]
         if roles:
             out.append({"number": d["number"], "title": d["title"], "revision": d["revision"],
-                        "status": d["status"], "approvals": d["approvals"], "roles": roles,
+                        "status": d["status"], "approvals": live, "roles": roles,
                         "files": d["files"]})
     return out
 
