@@ -17,6 +17,7 @@ from webkit import build_site
 
 OUT = Path(__file__).parent / "output"
 CHROMIUM = shutil.which("chromium")
+XSS = "<script>alert('xss')</script><img src=x onerror=alert('img')>"
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it)")
 
@@ -31,7 +32,7 @@ def _free_port() -> int:
 def server(tmp_path_factory):
     import uvicorn
     from qms.web import create_app
-    site = build_site(tmp_path_factory.mktemp("browser") / "ws")
+    site = build_site(tmp_path_factory.mktemp("browser") / "ws", xss=XSS)
     port = _free_port()
     config = uvicorn.Config(create_app(site["root"]), host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
@@ -192,3 +193,16 @@ def test_screenshots_of_the_main_pages(page_for, server):
         page.goto(server["url"] + path)
         shot(page, name)
     assert not page.errors, page.errors
+
+
+def test_an_xss_payload_in_every_field_stays_text_in_the_browser(page_for, server):
+    page = page_for("auditor")
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(f"{server['url']}/records/{server['xss']}")
+    assert page.inner_text("main").count("<script>alert('xss')</script>") >= 5
+    page.goto(f"{server['url']}/search?q=xss")
+    assert "<script>alert('xss')</script>" in page.inner_text("main")
+    page.wait_for_timeout(300)
+    assert dialogs == [] and page.locator("main img").count() == 0
+    shot(page, "16-xss-search")
