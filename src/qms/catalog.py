@@ -1,6 +1,6 @@
-"""The catalog: a derived SQLite view of the archive (status, dates, sequences, holds).
+"""The catalog: a SQLite projection of the journal (status, dates, sequences, holds).
 
-Number assignment and filing share one transaction so numbers have no gaps.
+Only qms.projection writes its tables; everything else reads.
 """
 
 from __future__ import annotations
@@ -103,14 +103,6 @@ class Catalog:
 
     def execute(self, sql: str, *args) -> sqlite3.Cursor:
         return self.conn.execute(sql, args)
-
-    def next_sequence(self, key: str) -> int:
-        """Next number in a sequence; call inside the filing transaction (no gaps on failure)."""
-        row = self.one("SELECT value FROM sequences WHERE key=?", key)
-        value = (row["value"] if row else 0) + 1
-        self.execute("INSERT INTO sequences(key, value) VALUES(?, ?) "
-                     "ON CONFLICT(key) DO UPDATE SET value=excluded.value", key, value)
-        return value
 
     def close(self) -> None:
         self.conn.close()

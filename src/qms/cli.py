@@ -19,7 +19,9 @@ class QmsGroup(click.Group):
         try:
             return super().invoke(ctx)
         except QmsError as exc:
-            raise click.ClickException(exc.format()) from None
+            err = click.ClickException(exc.format())
+            err.exit_code = exc.exit_code       # 1 user error, 3 integrity, 4 missing tool (README)
+            raise err from None
 
 
 class Env:
@@ -31,7 +33,9 @@ class Env:
     def ws(self):
         if self._ws is None:
             from .workspace import find_workspace
+            from .writer import catch_up
             self._ws = find_workspace(self._workspace_arg)
+            catch_up(self._ws)      # a catalog behind the journal (a crashed command) catches up first
         return self._ws
 
     @property
@@ -700,13 +704,16 @@ def log_cmd(env, target, as_json):
 
 
 @cli.command("verify")
-@click.option("--deep", is_flag=True, help="Also replay the audit log and compare the catalog row by row.")
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also prove the journal still extends this signed checkpoint.")
+@click.option("--deep", is_flag=True, hidden=True, help="Kept for scripts: every check now runs by default.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
-def verify_cmd(env, deep, as_json):
-    """Check every file against its manifest, the audit chain, the catalog and the index."""
+def verify_cmd(env, checkpoint_file, deep, as_json):
+    """Check files, manifests and the journal against each other, the catalog and the index.
+    Exit status 3 when a problem is found."""
     from .verify import verify
-    rep = verify(env.ws, deep=deep)
+    rep = verify(env.ws, checkpoint=Path(checkpoint_file) if checkpoint_file else None)
     if as_json:
         emit(rep.to_json(), True)
     else:
@@ -715,18 +722,49 @@ def verify_cmd(env, deep, as_json):
         click.echo(f"{'ok' if rep.ok else 'FAILED'}: {rep.folders} folders, {rep.files} files, "
                    f"{rep.audit_entries} audit entries, {len(rep.problems)} problems")
     if not rep.ok:
-        sys.exit(1)
+        sys.exit(3)
 
 
 @cli.command()
 @pass_env
 def rebuild(env):
-    """Rebuild the catalog from the audit log and the archived files."""
-    from .rebuild import count_events, rebuild_catalog
+    """Rebuild the catalog: the journal's projection applied from its first event."""
+    from .rebuild import rebuild_catalog
     env.act("archive.maintain")
-    with progress_bar(count_events(env.ws), "replaying") as bar:
-        rep = rebuild_catalog(env.ws, progress=lambda n: bar.update(1))
+    rep = rebuild_catalog(env.ws)
     click.echo(rep.message())
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def recover(env, as_json):
+    """Finish what a crashed command's journal event promised; remove what none promised."""
+    from .writer import recover as do_recover
+    env.act("archive.maintain")
+    res = do_recover(env.ws)
+    emit(res, as_json, lambda r: f"recovered: catalog at event {r['head']}, index at event {r['indexed']}")
+
+
+@cli.command()
+@click.option("--init-key", is_flag=True, help="Create the signing key (outside the archive) and print its public key.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also write the checkpoint here.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def checkpoint(env, init_key, output, as_json):
+    """Sign the journal's head with a key kept outside the archive."""
+    from . import checkpoint as cp
+    env.act("archive.maintain")
+    if init_key:
+        res = cp.init_key(env.ws)
+        emit(res, as_json, lambda r: f"created {r['key']} (keep it private; 0600)\n"
+                                     f"public key, also in {r['stored']}:\n{r['public_key']}")
+        return
+    res = cp.write_checkpoint(env.ws, Path(output) if output else None)
+    emit(res, as_json, lambda r: f"checkpoint of seq {r['seq']} ({r['hash'][:16]}…) → {r['file']}"
+         + (f" and {r['output']}" if r["output"] else "")
+         + "\nkeep a copy outside this machine (print it, e-mail it, another disk): "
+           "qms verify --checkpoint FILE proves the journal still extends it")
 
 
 @cli.command()

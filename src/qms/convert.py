@@ -28,6 +28,7 @@ from pathlib import Path
 
 from qms.errors import QmsError
 from qms.archive import fsync_path
+from qms.journal import crashpoint
 
 INSTALL_HINT = ("apt-get install -y --no-install-recommends "
                 "libreoffice-writer-nogui fonts-noto-cjk")
@@ -121,7 +122,9 @@ def _profile_dir() -> Path:
     Re-created after fork, so a child never shares its parent's profile.
     """
     global _profile, _profile_pid
-    if _profile is None or _profile_pid != os.getpid():
+    # Write commands point tempfile at archive/.tmp/ (emptied by recovery): a profile made there
+    # by an earlier command of this process is gone once that command ended.
+    if _profile is None or _profile_pid != os.getpid() or not _profile.parent.is_dir():
         _profile = Path(tempfile.mkdtemp(prefix=f"qms-lo-profile-{os.getpid()}-"))
         _profile_pid = os.getpid()
         atexit.register(shutil.rmtree, _profile, True)
@@ -148,7 +151,9 @@ def _run_soffice(exe: str, indir: Path, outdir: Path, names: list[str], *, pdfa:
         # script -> oosplash -> soffice.bin), not only the script.
         proc = subprocess.Popen(cmd, cwd=indir, env=env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, errors="replace", start_new_session=True)
+                                text=True, errors="replace", start_new_session=True,
+                                preexec_fn=_die_with_parent)
+        crashpoint("converting")
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -165,6 +170,16 @@ def _run_soffice(exe: str, indir: Path, outdir: Path, names: list[str], *, pdfa:
         if result.returncode != _RESTART_EXIT:
             return result
     return result
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGKILL when qms dies (PR_SET_PDEATHSIG), so a killed command leaves no
+    soffice behind; what soffice itself forks is killed by recovery (its profile is in .tmp)."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

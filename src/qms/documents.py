@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import audit
-from .archive import StagedFolder, add_files
 from .catalog import Catalog, open_catalog
+from .docstate import all_approvals, approvals, doc_row, revisions, status_map
 from .dates import cn_date, now_iso, parse_date, today
 from .docsource import DocumentSource, flatten, load_source, parse_source_text, plain_text
 from .errors import QmsError
 from .revisions import (RevisionState, compute_status, current_revision, folder_name, next_label)
 from .workspace import Workspace
+from .writer import writing
 
 DEFAULT_MEANINGS = {
     "prepared": "编制 / prepared by",
@@ -40,51 +39,12 @@ def _catalog(ws: Workspace, write: bool = False) -> Catalog:
     return open_catalog(ws.catalog_path, create=write)
 
 
-def _doc_row(cat: Catalog, number: str):
-    row = cat.one("SELECT * FROM documents WHERE number=?", number)
-    if row is None:
-        raise QmsError(f"unknown document {number!r} (qms doc list shows the documents)", field="number")
-    return row
-
-
-def _revisions(cat: Catalog, number: str) -> list:
-    return cat.all("SELECT * FROM revisions WHERE number=? ORDER BY seq", number)
-
-
-def _approvals(cat: Catalog, revision_id: int) -> list:
-    """The signatures in force (a rejected draft's signatures are void, kept for history)."""
-    return cat.all("SELECT * FROM approvals WHERE revision_id=? AND void_at IS NULL ORDER BY id", revision_id)
-
-
-def _all_approvals(cat: Catalog, revision_id: int) -> list:
-    return cat.all("SELECT * FROM approvals WHERE revision_id=? ORDER BY id", revision_id)
-
-
-def _states(cat: Catalog, revs: list) -> list[RevisionState]:
-    out = []
-    for r in revs:
-        roles = {a["role"] for a in _approvals(cat, r["id"])}
-        out.append(RevisionState(
-            revision=r["revision"], seq=r["seq"], state=r["state"], signed_roles=roles,
-            issued=dt.date.fromisoformat(r["issued"]) if r["issued"] else None,
-            effective=dt.date.fromisoformat(r["effective"]) if r["effective"] else None))
-    return out
-
-
-def _status_map(ws: Workspace, cat: Catalog, doc, revs: list, as_of: dt.date) -> tuple[list[RevisionState], dict]:
-    states = _states(cat, revs)
-    required = [r.key for r in ws.config.roles if r.required]
-    final = ws.config.roles[-1].key
-    obsolete_on = dt.date.fromisoformat(doc["obsolete_on"]) if doc["obsolete_on"] else None
-    return states, {s.revision: compute_status(s, states, required, final, obsolete_on, as_of) for s in states}
+_doc_row, _revisions, _approvals, _status_map = doc_row, revisions, approvals, status_map
+_all_approvals = all_approvals
 
 
 def _doc_folder(ws: Workspace, number: str, revision: str) -> Path:
     return ws.archive_dir / "documents" / number / folder_name(revision)
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # ---------------------------------------------------------------- reading sources
@@ -184,8 +144,8 @@ def submit(ws: Workspace, source: Path | str, *, actor: str, change: str | None 
            major: bool = False) -> Change:
     """A new draft revision, or a replacement of an unsigned draft; after release, the next revision."""
     doc = load_source(source, ws)
-    cat = _catalog(ws, write=True)
-    with cat, cat.transaction():
+    with writing(ws, purpose="doc submit") as w:
+        cat = w.cat
         row = cat.one("SELECT * FROM documents WHERE number=?", doc.number)
         revs = _revisions(cat, doc.number) if row else []
         latest = revs[-1] if revs else None
@@ -197,7 +157,7 @@ def submit(ws: Workspace, source: Path | str, *, actor: str, change: str | None 
                 signers = ", ".join(f"{a['role_label']} {a['name']}" for a in _approvals(cat, latest["id"]))
                 raise QmsError(f"{doc.number} {latest['revision']} is in review (signed by {signers}); "
                                "a signed draft cannot be replaced", file=source)
-            return _replace_draft(ws, cat, doc, latest, change, actor)
+            return _replace_draft(ws, w, doc, latest, change, actor)
         if latest is None:
             revision, seq = ws.config.first_revision, 1
             change = change or "首次发布"
@@ -210,51 +170,32 @@ def submit(ws: Workspace, source: Path | str, *, actor: str, change: str | None 
                 raise QmsError(f"{doc.number} {latest['revision']} is released; a new revision needs "
                                "--change describing what changed", field="change")
             revision, seq = next_label(latest["revision"], major), latest["seq"] + 1
-        folder = _doc_folder(ws, doc.number, revision)
-        at = now_iso()
-        staged = StagedFolder(folder)
-        try:
-            sha = staged.write("source.yaml", doc.text.encode("utf-8"))
-            if row is None:
-                cat.execute("INSERT INTO documents(number, title, kind, department, created_at) VALUES(?,?,?,?,?)",
-                            doc.number, doc.title, doc.kind, doc.department, at)
-            else:
-                cat.execute("UPDATE documents SET title=?, kind=?, department=? WHERE number=?",
-                            doc.title, doc.kind, doc.department, doc.number)
-            cat.execute("INSERT INTO revisions(number, revision, seq, title, state, source, folder, change, "
-                        "submitted_at, submitted_by) VALUES(?,?,?,?,?,?,?,?,?,?)",
-                        doc.number, revision, seq, doc.title, "draft", "source.yaml", ws.rel(folder), change,
-                        at, actor)
-            staged.commit()
-            audit.append(ws.audit_path, actor=actor, action="doc.submit", target=doc.number,
-                         data={"revision": revision, "title": doc.title, "change": change,
-                               "source": ws.rel(folder / "source.yaml"), "sha256": sha})
-        except BaseException:
-            staged.abort()
-            raise
-    _index_document(ws, doc.number)
+        rel = ws.rel(_doc_folder(ws, doc.number, revision))
+        st = w.stage()
+        st.folder(rel)
+        sha = st.write(f"{rel}/source.yaml", doc.text.encode("utf-8"))
+        st.manifest(rel, now=now_iso())
+        w.commit([{"action": "doc.submit", "target": doc.number,
+                   "data": {"revision": revision, "seq": seq, "title": doc.title, "kind": doc.kind,
+                            "department": doc.department, "change": change, "folder": rel,
+                            "source": "source.yaml", "sha256": sha, **st.promise(rel)}}], actor=actor)
     return Change(f"submitted {doc.number} {revision} (draft): {doc.title}",
                   {"number": doc.number, "revision": revision, "status": "draft"})
 
 
-def _replace_draft(ws, cat, doc, latest, change, actor) -> Change:
+def _replace_draft(ws, w, doc, latest, change, actor) -> Change:
     folder = ws.root / latest["folder"]
     n = 2
     while (folder / f"source-{n}.yaml").exists():
         n += 1
     name = f"source-{n}.yaml"
-    with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
-        tmp_file = Path(tmp) / name
-        tmp_file.write_text(doc.text, encoding="utf-8")
-        hashes = add_files(folder, {name: tmp_file}, move=True)
-    cat.execute("UPDATE revisions SET source=?, title=?, change=COALESCE(?, change) WHERE id=?",
-                name, doc.title, change, latest["id"])
-    cat.execute("UPDATE documents SET title=?, kind=?, department=? WHERE number=?",
-                doc.title, doc.kind, doc.department, doc.number)
-    audit.append(ws.audit_path, actor=actor, action="doc.submit", target=doc.number,
-                 data={"revision": latest["revision"], "title": doc.title, "change": change, "replaces_draft": True,
-                       "source": ws.rel(folder / name), "sha256": hashes[name]})
-    _index_document(ws, doc.number)
+    st = w.stage()
+    sha = st.write(f"{latest['folder']}/{name}", doc.text.encode("utf-8"))
+    st.manifest(latest["folder"], now=now_iso())
+    w.commit([{"action": "doc.submit", "target": doc.number,
+               "data": {"revision": latest["revision"], "title": doc.title, "kind": doc.kind,
+                        "department": doc.department, "change": change, "replaces_draft": True,
+                        "source": name, "sha256": sha, **st.promise(latest["folder"])}}], actor=actor)
     return Change(f"replaced the draft of {doc.number} {latest['revision']}: {doc.title}",
                   {"number": doc.number, "revision": latest["revision"], "status": "draft"})
 
@@ -266,62 +207,60 @@ def sign(ws: Workspace, number: str, *, role: str, user, password, meaning: str 
     from .esign import authorize_signature, content_binding, signing_time
     from .identity import require
     the_role = ws.role(role)
-    cat = _catalog(ws, write=False)
-    with cat:
-        require(user, f"doc.sign.{the_role.key}", department=_doc_row(cat, number)["department"] or "")
-    cat = _catalog(ws, write=True)
-    with cat, cat.transaction():
+    with _catalog(ws) as cat:
         doc = _doc_row(cat, number)
-        revs = _revisions(cat, number)
-        draft = revs[-1]
-        if draft["state"] == "withdrawn":
-            raise QmsError(f"{number} {draft['revision']} was withdrawn; submit a new draft")
-        if draft["state"] != "draft":
-            raise QmsError(f"{number} {draft['revision']} is already released; submit a new revision to change it")
-        signed = _approvals(cat, draft["id"])
-        order = [r.key for r in ws.config.roles]
-        idx = order.index(the_role.key)
-        have = {a["role"] for a in signed}
-        if the_role.key in have and not the_role.multiple:
-            raise QmsError(f"{number} {draft['revision']} is already signed as {the_role.label} "
-                           f"({the_role.key}); this role takes one signature", field="role")
-        later = [r for r in ws.config.roles[idx + 1:] if r.key in have]
-        if later:
-            raise QmsError(f"{the_role.label} ({the_role.key}) cannot sign after {later[0].label} "
-                           f"({later[0].key}); roles sign in the order "
-                           + " → ".join(r.label for r in ws.config.roles), field="role")
-        missing = [r for r in ws.config.roles[:idx] if r.required and r.key not in have]
-        if missing:
-            raise QmsError(f"{the_role.label} ({the_role.key}) cannot sign before "
-                           + "、".join(f"{r.label} ({r.key})" for r in missing) + "; roles sign in the order "
-                           + " → ".join(r.label for r in ws.config.roles), field="role")
-    # the password is checked outside the catalog transaction: a wrong one is journaled and must stay so
+        require(user, f"doc.sign.{the_role.key}", department=doc["department"] or "")
+        draft = _check_can_sign(ws, cat, number, the_role)
+        signed = [dict(a) for a in _approvals(cat, draft["id"])]
+    # the password is checked before the write: a wrong one is journaled (its own event) and must stay so
     authorize_signature(ws, user, password, the_role, department=doc["department"] or "", approvals=signed)
-    folder = ws.root / draft["folder"]
-    binding = content_binding(ws, folder, draft["source"], draft["revision"])
+    binding = content_binding(ws, ws.root / draft["folder"], draft["source"], draft["revision"])
     when = signing_time(ws)
     at, signed_on = when.isoformat(), when.date().isoformat()
     meaning = meaning or DEFAULT_MEANINGS.get(the_role.key, the_role.label)
-    cat = _catalog(ws, write=True)
-    with cat, cat.transaction():
-        now = _revisions(cat, number)[-1]
-        if now["id"] != draft["id"] or now["state"] != "draft" or len(_approvals(cat, draft["id"])) != len(signed):
+    with writing(ws, purpose="doc sign") as w:
+        now = _check_can_sign(ws, w.cat, number, the_role)
+        if now["id"] != draft["id"] or len(_approvals(w.cat, draft["id"])) != len(signed):
             raise QmsError(f"{number} changed while signing; run the command again")
-        cat.execute("INSERT INTO approvals(revision_id, role, role_label, name, meaning, signed_at, signed_on, "
-                    "login, source_sha256, docx_sha256) VALUES(?,?,?,?,?,?,?,?,?,?)",
-                    draft["id"], the_role.key, the_role.label, user.name, meaning, at, signed_on, user.login,
-                    binding.source_sha256, binding.docx_sha256)
-        audit.append(ws.audit_path, actor=user.actor, action="doc.sign", target=number,
-                     data={"revision": draft["revision"], "role": the_role.key, "role_label": the_role.label,
-                           "name": user.name, "login": user.login, "meaning": meaning, "signed_at": at,
-                           "signed_on": signed_on, "source": ws.rel(folder / draft["source"]),
-                           "source_sha256": binding.source_sha256, "docx_sha256": binding.docx_sha256})
-    _index_document(ws, number)
+        w.commit([{"action": "doc.sign", "target": number,
+                   "data": {"revision": draft["revision"], "role": the_role.key, "role_label": the_role.label,
+                            "name": user.name, "login": user.login, "meaning": meaning, "signed_at": at,
+                            "signed_on": signed_on, "source": f"{draft['folder']}/{draft['source']}",
+                            "source_sha256": binding.source_sha256, "docx_sha256": binding.docx_sha256}}],
+                 actor=user.actor)
     return Change(f"signed {number} {draft['revision']} as {the_role.label} ({the_role.key}): {user.name} "
                   f"({user.login}) at {at}",
                   {"number": number, "revision": draft["revision"], "role": the_role.key, "name": user.name,
                    "login": user.login, "meaning": meaning, "signed_at": at,
                    "source_sha256": binding.source_sha256, "docx_sha256": binding.docx_sha256})
+
+
+def _check_can_sign(ws: Workspace, cat: Catalog, number: str, the_role):
+    """The open draft, when `the_role` may sign it now (order of roles, one signature per role)."""
+    revs = _revisions(cat, number)
+    draft = revs[-1]
+    if draft["state"] == "withdrawn":
+        raise QmsError(f"{number} {draft['revision']} was withdrawn; submit a new draft")
+    if draft["state"] != "draft":
+        raise QmsError(f"{number} {draft['revision']} is already released; submit a new revision to change it")
+    signed = _approvals(cat, draft["id"])
+    order = [r.key for r in ws.config.roles]
+    idx = order.index(the_role.key)
+    have = {a["role"] for a in signed}
+    if the_role.key in have and not the_role.multiple:
+        raise QmsError(f"{number} {draft['revision']} is already signed as {the_role.label} "
+                       f"({the_role.key}); this role takes one signature", field="role")
+    later = [r for r in ws.config.roles[idx + 1:] if r.key in have]
+    if later:
+        raise QmsError(f"{the_role.label} ({the_role.key}) cannot sign after {later[0].label} "
+                       f"({later[0].key}); roles sign in the order "
+                       + " → ".join(r.label for r in ws.config.roles), field="role")
+    missing = [r for r in ws.config.roles[:idx] if r.required and r.key not in have]
+    if missing:
+        raise QmsError(f"{the_role.label} ({the_role.key}) cannot sign before "
+                       + "、".join(f"{r.label} ({r.key})" for r in missing) + "; roles sign in the order "
+                       + " → ".join(r.label for r in ws.config.roles), field="role")
+    return draft
 
 
 def reject(ws: Workspace, number: str, *, user, password, reason: str) -> Change:
@@ -336,23 +275,21 @@ def reject(ws: Workspace, number: str, *, user, password, reason: str) -> Change
         if draft["state"] != "draft":
             raise QmsError(f"{number} {draft['revision']} is {draft['state']}; only an unreleased draft can be "
                            "rejected")
-        signed = [dict(a) for a in _approvals(cat, draft["id"])]
     dept = doc["department"] or ""
     if not any(user.may(f"doc.sign.{r.key}", department=dept) for r in ws.config.roles):
         from .identity import PermissionDenied
         raise PermissionDenied(f"{user.login} ({user.name}) lacks a permission doc.sign.<role> for {number}; "
                                "only a member of the approval chain may reject", permission="doc.sign.*")
     authenticate(ws, user.login, password() if callable(password) else password, purpose="reject")
-    at = now_iso()
-    cat = _catalog(ws, write=True)
-    with cat, cat.transaction():
-        cat.execute("UPDATE approvals SET void_at=?, void_reason=?, void_by=? WHERE revision_id=? "
-                    "AND void_at IS NULL", at, reason.strip(), user.login, draft["id"])
-        audit.append(ws.audit_path, actor=user.actor, action="doc.reject", target=number,
-                     data={"revision": draft["revision"], "reason": reason.strip(), "at": at,
-                           "voided": [{"role": a["role"], "login": a["login"], "name": a["name"],
-                                       "signed_at": a["signed_at"]} for a in signed]})
-    _index_document(ws, number)
+    with writing(ws, purpose="doc reject") as w:
+        now = _revisions(w.cat, number)[-1]
+        if now["id"] != draft["id"] or now["state"] != "draft":
+            raise QmsError(f"{number} changed meanwhile; run the command again")
+        signed = [dict(a) for a in _approvals(w.cat, draft["id"])]
+        w.commit([{"action": "doc.reject", "target": number,
+                   "data": {"revision": draft["revision"], "reason": reason.strip(), "by": user.login,
+                            "voided": [{"role": a["role"], "login": a["login"], "name": a["name"],
+                                        "signed_at": a["signed_at"]} for a in signed]}}], actor=user.actor)
     return Change(f"rejected {number} {draft['revision']}: {len(signed)} signature(s) void, back to draft — "
                   f"{reason.strip()}", {"number": number, "revision": draft["revision"], "voided": len(signed)})
 
@@ -361,19 +298,14 @@ def withdraw(ws: Workspace, number: str, *, actor: str, reason: str) -> Change:
     """Discard an unreleased draft: it stays in the archive and the log, marked withdrawn."""
     if not reason or not reason.strip():
         raise QmsError("withdrawing a draft needs --reason", field="reason")
-    cat = _catalog(ws, write=False)
-    with cat:
-        _doc_row(cat, number)
-    cat = _catalog(ws, write=True)
-    with cat, cat.transaction():
-        draft = _revisions(cat, number)[-1]
+    with writing(ws, purpose="doc withdraw") as w:
+        _doc_row(w.cat, number)
+        draft = _revisions(w.cat, number)[-1]
         if draft["state"] != "draft":
             raise QmsError(f"{number} has no unreleased draft ({draft['revision']} is {draft['state']}); "
                            "a released document is withdrawn with qms doc obsolete")
-        cat.execute("UPDATE revisions SET state='withdrawn' WHERE id=?", draft["id"])
-        audit.append(ws.audit_path, actor=actor, action="doc.withdraw", target=number,
-                     data={"revision": draft["revision"], "reason": reason.strip()})
-    _index_document(ws, number)
+        w.commit([{"action": "doc.withdraw", "target": number,
+                   "data": {"revision": draft["revision"], "reason": reason.strip()}}], actor=actor)
     return Change(f"withdrew the draft {number} {draft['revision']}: {reason.strip()}",
                   {"number": number, "revision": draft["revision"], "status": "withdrawn"})
 
@@ -397,12 +329,9 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
     if effective_d < issued_d:
         raise QmsError(f"the effective date {effective_d} is before the issue date {issued_d}; "
                        "实施 must be on or after 发布", field="effective")
-    cat = _catalog(ws, write=False)
-    with cat:
+    with writing(ws, purpose="doc release") as w:
+        cat = w.cat
         _doc_row(cat, number)
-    cat = _catalog(ws, write=True)
-    with cat, cat.transaction():
-        doc_row = _doc_row(cat, number)
         revs = _revisions(cat, number)
         draft = revs[-1]
         if draft["state"] != "draft":
@@ -430,32 +359,29 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
                              issued=issued_d.isoformat(), effective=effective_d.isoformat(),
                              history=_history(cat, revs, draft["seq"], issued_d.isoformat(), effective_d.isoformat()))
         stem = f"{number}_{folder_name(draft['revision'])}"
-        with tempfile.TemporaryDirectory(dir=ws.archive_dir, prefix=".tmp-release-") as tmp:
-            docx = _render_docx(ws, ctx, Path(tmp) / f"{stem}.docx")
-            files = {docx.name: docx}
-            if pdf:
-                from .convert import to_pdf
-                from .seal import seal_pdf
-                (pdf_path,) = to_pdf([docx])
-                # the organisation's PAdES seal, its reason listing the approvals (anyone can check it)
-                seal_pdf(ws, pdf_path, f"{number} {draft['revision']} 发布 {issued_d} 实施 {effective_d}; " + "; ".join(
-                    f"{a['role_label']} {a['name']} ({a['login'] or '-'}) {a['signed_at']}" for a in approvals))
-                files[pdf_path.name] = pdf_path
-            hashes = add_files(folder, files, move=True)
-        released_at = now_iso()
-        cat.execute("UPDATE revisions SET state='released', issued=?, effective=?, released_at=?, released_by=?, "
-                    "docx=?, pdf=? WHERE id=?", issued_d.isoformat(), effective_d.isoformat(), released_at, actor,
-                    f"{stem}.docx", f"{stem}.pdf" if pdf else None, draft["id"])
-        # released_at travels in the event: the entry's own time may fall a second later (a replay must match)
-        audit.append(ws.audit_path, actor=actor, action="doc.release", target=number,
-                     data={"revision": draft["revision"], "released_at": released_at, "issued": issued_d.isoformat(),
-                           "effective": effective_d.isoformat(), "files": hashes})
-        del doc_row
-    _index_document(ws, number)
+        rel = draft["folder"]
+        st = w.stage()
+        docx = _render_docx(ws, ctx, st.at(f"{rel}/{stem}.docx"))
+        st.add(f"{rel}/{stem}.docx")
+        if pdf:
+            from .convert import to_pdf
+            from .seal import seal_pdf
+            (pdf_path,) = to_pdf([docx])
+            # the organisation's PAdES seal, its reason listing the approvals (anyone can check it)
+            seal_pdf(ws, pdf_path, f"{number} {draft['revision']} 发布 {issued_d} 实施 {effective_d}; " + "; ".join(
+                f"{a['role_label']} {a['name']} ({a['login'] or '-'}) {a['signed_at']}" for a in approvals))
+            st.add(f"{rel}/{stem}.pdf")
+        st.manifest(rel, now=now_iso())
+        promise = st.promise(rel)
+        w.commit([{"action": "doc.release", "target": number,
+                   "data": {"revision": draft["revision"], "issued": issued_d.isoformat(),
+                            "effective": effective_d.isoformat(), "docx": f"{stem}.docx",
+                            "pdf": f"{stem}.pdf" if pdf else None, **promise}}], actor=actor)
+        hashes = [k for k in promise["files"] if not k.endswith("manifest.json")]
     return Change(f"released {number} {draft['revision']}: 发布 {issued_d}, 实施 {effective_d} → "
-                  f"{ws.rel(folder / (stem + '.docx'))}",
+                  f"{rel}/{stem}.docx",
                   {"number": number, "revision": draft["revision"], "issued": issued_d.isoformat(),
-                   "effective": effective_d.isoformat(), "files": {k: ws.rel(folder / k) for k in hashes}})
+                   "effective": effective_d.isoformat(), "files": {k.rsplit("/", 1)[1]: k for k in hashes}})
 
 
 def obsolete(ws: Workspace, number: str, *, reason: str, actor: str, on: str | None = None) -> Change:
@@ -463,11 +389,8 @@ def obsolete(ws: Workspace, number: str, *, reason: str, actor: str, on: str | N
     if not reason or not reason.strip():
         raise QmsError("withdrawing a document needs --reason", field="reason")
     on_d = parse_date(on, field="on") if on else today()
-    cat = _catalog(ws, write=False)
-    with cat:
-        _doc_row(cat, number)
-    cat = _catalog(ws, write=True)
-    with cat, cat.transaction():
+    with writing(ws, purpose="doc obsolete") as w:
+        cat = w.cat
         doc = _doc_row(cat, number)
         if doc["obsolete_on"]:
             raise QmsError(f"{number} was already withdrawn on {doc['obsolete_on']}")
@@ -475,35 +398,37 @@ def obsolete(ws: Workspace, number: str, *, reason: str, actor: str, on: str | N
         released = [r for r in revs if r["state"] == "released"]
         if not released:
             raise QmsError(f"{number} has never been released; there is nothing to withdraw")
-        cat.execute("UPDATE documents SET obsolete_on=?, obsolete_reason=?, obsolete_by=? WHERE number=?",
-                    on_d.isoformat(), reason.strip(), actor, number)
-        states, statuses = _status_map(ws, cat, cat.one("SELECT * FROM documents WHERE number=?", number),
-                                       revs, on_d)
+        as_withdrawn = dict(doc) | {"obsolete_on": on_d.isoformat()}
+        _, statuses = _status_map(ws, cat, as_withdrawn, revs, on_d)
         withdrawn = [r for r in released if statuses[r["revision"]] == "obsolete"]
-        files = {}
+        st = w.stage()
+        stamped = {}
         for r in withdrawn:
-            files.update(_stamp_obsolete(ws, cat, r))
-        audit.append(ws.audit_path, actor=actor, action="doc.obsolete", target=number,
-                     data={"revisions": [r["revision"] for r in withdrawn], "on": on_d.isoformat(),
-                           "reason": reason.strip(), "files": files})
-    _index_document(ws, number)
+            name = _stamp_obsolete(ws, st, r)
+            if name:
+                stamped[r["revision"]] = name
+        now = now_iso()
+        for r in withdrawn:
+            if r["revision"] in stamped:
+                st.manifest(r["folder"], now=now)
+        w.commit([{"action": "doc.obsolete", "target": number,
+                   "data": {"revisions": [r["revision"] for r in withdrawn], "on": on_d.isoformat(),
+                            "reason": reason.strip(), "stamped": stamped, **st.promise()}}], actor=actor)
     return Change(f"withdrew {number} (作废) on {on_d}: {reason.strip()}",
                   {"number": number, "obsolete_on": on_d.isoformat(),
                    "revisions": [r["revision"] for r in withdrawn]})
 
 
-def _stamp_obsolete(ws: Workspace, cat: Catalog, rev) -> dict[str, str]:
+def _stamp_obsolete(ws: Workspace, st, rev) -> str | None:
     """A reading copy stamped 作废 beside the original PDF (which stays untouched)."""
     if not rev["pdf"]:
-        return {}
+        return None
     from .stamp import stamp_pdf
-    folder = ws.root / rev["folder"]
     name = f"{Path(rev['pdf']).stem}_作废.pdf"
-    with tempfile.TemporaryDirectory(dir=ws.archive_dir, prefix=".tmp-stamp-") as tmp:
-        out = stamp_pdf(folder / rev["pdf"], Path(tmp) / name, "作废 OBSOLETE", style="obsolete")
-        hashes = add_files(folder, {name: out}, move=True)
-    cat.execute("UPDATE revisions SET obsolete_pdf=? WHERE id=?", name, rev["id"])
-    return hashes
+    stamp_pdf(ws.root / rev["folder"] / rev["pdf"], st.at(f"{rev['folder']}/{name}"), "作废 OBSOLETE",
+              style="obsolete")
+    st.add(f"{rev['folder']}/{name}")
+    return name
 
 
 # ---------------------------------------------------------------- reading
@@ -578,74 +503,40 @@ def list_documents(ws: Workspace, *, as_of: dt.date | None = None, status: str |
     return out
 
 
-# ---------------------------------------------------------------- search
-
-def index_entry(ws: Workspace, cat: Catalog, number: str):
-    """The search index's view of a document: its newest revision's text and status."""
-    from .index import IndexDoc
-    doc = _doc_row(cat, number)
-    revs = _revisions(cat, number)
-    states, statuses = _status_map(ws, cat, doc, revs, today())
-    cur = current_revision(states, statuses)
-    rev = next(r for r in revs if r["revision"] == cur.revision)
-    newest = revs[-1]
-    folder = ws.root / newest["folder"]
-    source = parse_source_text((folder / newest["source"]).read_text(encoding="utf-8"),
-                               folder / newest["source"], ws)
-    people = sorted({a["name"] for r in revs for a in _approvals(cat, r["id"])})
-    day = rev["effective"] or rev["issued"] or (rev["submitted_at"] or "")[:10]
-    return IndexDoc(number=number, kind="doc", title=source.title, text=plain_text(source),
-                    department=doc["department"] or "", people=people,
-                    date=dt.date.fromisoformat(day) if day else None, status=statuses[rev["revision"]])
-
-
-def _index_document(ws: Workspace, number: str) -> None:
-    """Keep search current after a change; the index is derived, so a failure here is
-    reported by `qms verify` and fixed by `qms reindex` rather than undoing the change."""
-    from .index import SearchIndex
-    with _catalog(ws) as cat:
-        entry = index_entry(ws, cat, number)
-    SearchIndex(ws.index_dir).add([entry])
-
-
 # ---------------------------------------------------------------- controlled copies (发放/回收)
 
 def issue_copy(ws: Workspace, number: str, *, holder: str, actor: str) -> Change:
     """The next distribution number (发放编号) for NUMBER and a PDF stamped 受控副本 No.N."""
     if not holder or not holder.strip():
         raise QmsError("a controlled copy needs --holder", field="holder")
-    with _catalog(ws) as cat:
+    from .stamp import stamp_pdf
+    with writing(ws, purpose="doc issue-copy") as w:
+        cat = w.cat
         doc = _doc_row(cat, number)
         revs = _revisions(cat, number)
         states, statuses = _status_map(ws, cat, doc, revs, today())
         cur = current_revision(states, statuses)
         rev = next(r for r in revs if r["revision"] == cur.revision)
-    if statuses[rev["revision"]] not in ("effective", "released"):
-        raise QmsError(f"{number} has no released revision to copy (current {rev['revision']} is "
-                       f"{statuses[rev['revision']]})")
-    if not rev["pdf"]:
-        raise QmsError(f"{number} {rev['revision']} has no PDF (released with --no-pdf)")
-    from .stamp import stamp_pdf
-    cat = _catalog(ws, write=True)
-    with cat, cat.transaction():
+        if statuses[rev["revision"]] not in ("effective", "released"):
+            raise QmsError(f"{number} has no released revision to copy (current {rev['revision']} is "
+                           f"{statuses[rev['revision']]})")
+        if not rev["pdf"]:
+            raise QmsError(f"{number} {rev['revision']} has no PDF (released with --no-pdf)")
         copy_no = (cat.one("SELECT MAX(copy_no) AS n FROM copies WHERE number=?", number)["n"] or 0) + 1
-        folder = ws.root / rev["folder"]
+        folder = rev["folder"]
         name = f"copies/{number}_{folder_name(rev['revision'])}_copy-{copy_no:03d}.pdf"
-        with tempfile.TemporaryDirectory(dir=ws.archive_dir, prefix=".tmp-copy-") as tmp:
-            out = stamp_pdf(folder / rev["pdf"], Path(tmp) / "copy.pdf",
-                            f"受控副本 No.{copy_no}\n{holder.strip()}", style="copy")
-            hashes = add_files(folder, {name: out}, move=True)
-        at = now_iso()
-        cat.execute("INSERT INTO copies(number, copy_no, revision, holder, issued_at, issued_by, file) "
-                    "VALUES(?,?,?,?,?,?,?)", number, copy_no, rev["revision"], holder.strip(), at, actor,
-                    ws.rel(folder / name))
-        audit.append(ws.audit_path, actor=actor, action="doc.issue_copy", target=number,
-                     data={"copy_no": copy_no, "revision": rev["revision"], "holder": holder.strip(),
-                           "files": hashes})
+        st = w.stage()
+        stamp_pdf(ws.root / folder / rev["pdf"], st.at(f"{folder}/{name}"),
+                  f"受控副本 No.{copy_no}\n{holder.strip()}", style="copy")
+        st.add(f"{folder}/{name}")
+        st.manifest(folder, now=now_iso())
+        w.commit([{"action": "doc.issue_copy", "target": number,
+                   "data": {"copy_no": copy_no, "revision": rev["revision"], "holder": holder.strip(),
+                            "file": f"{folder}/{name}", **st.promise(folder)}}], actor=actor)
     return Change(f"issued controlled copy No.{copy_no} of {number} {rev['revision']} to {holder.strip()} → "
-                  f"{ws.rel(folder / name)}",
+                  f"{folder}/{name}",
                   {"copy_no": copy_no, "holder": holder.strip(), "revision": rev["revision"],
-                   "file": ws.rel(folder / name)})
+                   "file": f"{folder}/{name}"})
 
 
 def copies(ws: Workspace, number: str, *, outstanding: bool = False, as_of: dt.date | None = None) -> list[dict]:
@@ -669,19 +560,15 @@ def copies(ws: Workspace, number: str, *, outstanding: bool = False, as_of: dt.d
 
 
 def recall(ws: Workspace, number: str, *, copy_no: int, actor: str) -> Change:
-    with _catalog(ws) as cat:
-        _doc_row(cat, number)
-        row = cat.one("SELECT * FROM copies WHERE number=? AND copy_no=?", number, copy_no)
+    with writing(ws, purpose="doc recall") as w:
+        _doc_row(w.cat, number)
+        row = w.cat.one("SELECT * FROM copies WHERE number=? AND copy_no=?", number, copy_no)
         if row is None:
             raise QmsError(f"{number} has no controlled copy No.{copy_no}", field="copy")
         if row["recalled_at"]:
             raise QmsError(f"copy No.{copy_no} of {number} was already recalled on {row['recalled_at'][:10]}")
-    cat = _catalog(ws, write=True)
-    with cat, cat.transaction():
-        at = now_iso()
-        cat.execute("UPDATE copies SET recalled_at=?, recalled_by=? WHERE number=? AND copy_no=?",
-                    at, actor, number, copy_no)
-        audit.append(ws.audit_path, actor=actor, action="doc.recall", target=number,
-                     data={"copy_no": copy_no, "revision": row["revision"], "holder": row["holder"]})
+        (entry,) = w.commit([{"action": "doc.recall", "target": number,
+                              "data": {"copy_no": copy_no, "revision": row["revision"], "holder": row["holder"]}}],
+                            actor=actor)
     return Change(f"recalled controlled copy No.{copy_no} of {number} {row['revision']} from {row['holder']}",
-                  {"copy_no": copy_no, "recalled_at": at})
+                  {"copy_no": copy_no, "recalled_at": entry.at})

@@ -33,3 +33,35 @@ class QmsError(Exception):
             where.append(f"field '{self.field}'")
         prefix = ", ".join(where)
         return f"{prefix}: {self.message}" if prefix else self.message
+
+
+# The ladder: what kind of problem, and the exit status a script can rely on (README, "Exit status").
+# Plain QmsError stays a user error (1) so every existing raise keeps its meaning.
+
+class NotFound(QmsError):
+    """A number, form or file that does not exist."""
+
+
+class Conflict(QmsError):
+    """The archive's state does not allow this now (already signed, already released …)."""
+
+
+class InvalidInput(QmsError):
+    """A source, data file or option that does not validate."""
+
+
+class Refused(QmsError):
+    """Policy says no (permissions, separation of duties, outputs into the archive)."""
+
+
+class ToolMissing(QmsError):
+    """A program qms needs (LibreOffice) is not installed."""
+    exit_code = 4
+
+
+class Integrity(QmsError):
+    """The archive, the journal or the catalog disagree: found by verify, or refused by a write."""
+    exit_code = 3
+
+
+QmsError.exit_code = 1

@@ -14,16 +14,16 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import audit
-from .archive import StagedFolder, add_files, prune_empty, read_manifest
+from .archive import read_manifest
 from .catalog import Catalog, open_catalog
 from .dates import cn_date, now_iso, parse_date, today
 from .errors import QmsError
 from .forms import FormSchema, format_value, load_form, validate_data
 from .workspace import Workspace
+from .writer import writing
 from .yamlsrc import dump_yaml, load_yaml
 
-SCAN_NAME = "signed-scan.pdf"
+from .entries import SCAN_NAME  # noqa: E402  (one name for the scan everywhere)
 
 
 @dataclass
@@ -180,25 +180,19 @@ def _data_doc(filing: Filing, number: str, version: int, actor: str, at: str, re
     return dump_yaml(doc).encode("utf-8")
 
 
-def _write_version(ws: Workspace, filing: Filing, number: str, version: int, actor: str, at: str,
-                   *, reason: str = "", sync: bool = True) -> tuple[Path, dict, StagedFolder]:
-    """Stage one record version's folder: data.yaml, the rendered .docx, attachments."""
-    folder = _folder(ws, filing.form.id, number, filing.record_date, version)
-    staged = StagedFolder(folder, sync=sync)
-    try:
-        staged.write("data.yaml", _data_doc(filing, number, version, actor, at, reason))
-        ctx = record_context(ws, filing.form, filing.data, number=number, record_date=filing.record_date)
-        _renderer(ws, filing.form).render(ctx, staged.path / f"{number}.docx")
-        staged.add(f"{number}.docx")
-        for a in filing.attachments:
-            name = f"attachments/{a.name}"
-            (staged.path / "attachments").mkdir(exist_ok=True)
-            shutil.copyfile(a, staged.path / name)
-            staged.add(name)
-    except BaseException:
-        staged.abort()
-        raise
-    return folder, dict(staged.manifest.files), staged
+def _stage_version(ws: Workspace, st, filing: Filing, number: str, version: int, actor: str, at: str,
+                   *, reason: str = "") -> str:
+    """Stage one record version's folder: data.yaml, the rendered .docx, attachments.
+    Returns the folder, relative to the workspace."""
+    rel = ws.rel(_folder(ws, filing.form.id, number, filing.record_date, version))
+    staged = st.folder(rel)
+    st.write(f"{rel}/data.yaml", _data_doc(filing, number, version, actor, at, reason), sync=st._sync)
+    ctx = record_context(ws, filing.form, filing.data, number=number, record_date=filing.record_date)
+    _renderer(ws, filing.form).render(ctx, staged / f"{number}.docx")
+    st.add(f"{rel}/{number}.docx")
+    for a in filing.attachments:
+        st.copy_in(f"{rel}/attachments/{a.name}", a)
+    return rel
 
 
 def _retention_until(filing: Filing) -> str | None:
@@ -211,69 +205,51 @@ def _customer(filing: Filing) -> str:
 
 
 def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool = True,
-                 progress=None, batch: str | None = None) -> list[dict]:
-    """File records in one catalog transaction: number, render, write, catalog, audit, index.
+                  progress=None, batch: str | None = None) -> list[dict]:
+    """Number, render and stage every record, log them in one batch, then place them.
 
-    Either every record is filed or none is (and no number is consumed).
-    """
+    Either every record is filed or none is (and no number is consumed)."""
     if not filings:
         return []
     many = len(filings) > 1
-    cat = open_catalog(ws.catalog_path, create=True)
     filed: list[dict] = []
-    committed: list[Path] = []
-    entries: list[dict] = []
-    try:
-        with cat, cat.transaction():
-            for i, filing in enumerate(filings, 1):
-                seq = cat.next_sequence(_sequence_key(filing.form, filing.record_date))
-                number = filing.form.numbering.format(form=filing.form.id, year=filing.record_date.year,
-                                                      month=filing.record_date.month, seq=seq)
-                if cat.one("SELECT 1 FROM records WHERE number=? UNION SELECT 1 FROM disposed WHERE number=?",
-                           number, number):
-                    raise QmsError(f"number {number} is already taken; the numbering pattern "
-                                   f"{filing.form.numbering!r} of {filing.form.id} is not unique",
-                                   file=filing.form.path, field="numbering")
-                at = now_iso()
-                folder, files, staged = _write_version(ws, filing, number, 1, actor, at, sync=not many)
-                pdf_name = None
-                if pdf and not many:
-                    from .convert import to_pdf
-                    (pdf_path,) = to_pdf([staged.path / f"{number}.docx"])
-                    pdf_name = pdf_path.name
-                    files[pdf_name] = {"sha256": staged.add(pdf_name)}
-                staged.commit()
-                committed.append(folder)
-                status = "awaiting_signature" if filing.form.signature_required else "filed"
-                rel = ws.rel(folder)
-                cat.execute("INSERT INTO records(number, form, year, seq, status, record_date, filed_at, filed_by, "
-                            "retention_until, folder, version, customer, pdf_pending) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                            number, filing.form.id, filing.record_date.year, seq, status,
-                            filing.record_date.isoformat(), at, actor, _retention_until(filing), rel, 1,
-                            _customer(filing), 0 if pdf_name else 1)
-                cat.execute("INSERT INTO record_versions(number, version, folder, filed_at, filed_by, reason) "
-                            "VALUES(?,?,?,?,?,?)", number, 1, rel, at, actor, "")
-                entries.append({"actor": actor, "action": "record.file", "target": number,
-                                "data": {"form": filing.form.id, "record_date": filing.record_date.isoformat(),
-                                         "status": status, "version": 1, "folder": rel, "origin": filing.origin,
-                                         "seq": seq, "sequence": _sequence_key(filing.form, filing.record_date),
-                                         "retention_until": _retention_until(filing), "customer": _customer(filing),
-                                         **({"batch": batch} if batch else {}),
-                                         **({"esign": filing.esign} if filing.esign else {}),
-                                         "files": {k: v["sha256"] for k, v in files.items()}}})
-                filed.append({"number": number, "status": status, "form": filing.form.id,
-                              "record_date": filing.record_date.isoformat(), "folder": rel})
-                if progress:
-                    progress(i)
-            if many:
-                os.sync()    # one flush for the whole batch instead of one per file
-            audit.append_many(ws.audit_path, entries)
-    except BaseException:
-        for folder in committed:      # the transaction rolled back: take its folders with it
-            shutil.rmtree(folder, ignore_errors=True)
-            prune_empty(folder.parent, ws.archive_dir)
-        raise
-    _index_records(ws, [f["number"] for f in filed])
+    with writing(ws, purpose="record import" if many else "record file") as w:
+        st = w.stage()
+        st._sync = not many            # a batch pays one os.sync() instead of one fsync per file
+        events: list[dict] = []
+        for i, filing in enumerate(filings, 1):
+            key = _sequence_key(filing.form, filing.record_date)
+            seq = w.next_seq(key)
+            number = filing.form.numbering.format(form=filing.form.id, year=filing.record_date.year,
+                                                  month=filing.record_date.month, seq=seq)
+            if w.cat.one("SELECT 1 FROM records WHERE number=? UNION SELECT 1 FROM disposed WHERE number=?",
+                         number, number):
+                raise QmsError(f"number {number} is already taken; the numbering pattern "
+                               f"{filing.form.numbering!r} of {filing.form.id} is not unique",
+                               file=filing.form.path, field="numbering")
+            at = now_iso()
+            mark = st.mark()
+            rel = _stage_version(ws, st, filing, number, 1, actor, at)
+            pdf_done = False
+            if pdf and not many:
+                from .convert import to_pdf
+                to_pdf([st.at(f"{rel}/{number}.docx")])
+                st.add(f"{rel}/{number}.pdf")
+                pdf_done = True
+            st.manifest(rel, now=at)
+            status = "awaiting_signature" if filing.form.signature_required else "filed"
+            events.append({"action": "record.file", "target": number,
+                           "data": {"form": filing.form.id, "record_date": filing.record_date.isoformat(),
+                                    "status": status, "version": 1, "folder": rel, "origin": filing.origin,
+                                    "seq": seq, "sequence": key, "retention_until": _retention_until(filing),
+                                    "customer": _customer(filing), "pdf_pending": not pdf_done,
+                                    **({"batch": batch} if batch else {}),
+                                    **({"esign": filing.esign} if filing.esign else {}), **st.promise_since(mark)}})
+            filed.append({"number": number, "status": status, "form": filing.form.id,
+                          "record_date": filing.record_date.isoformat(), "folder": rel})
+            if progress:
+                progress(i)
+        w.commit(events, actor=actor, sync="all" if many else "each")
     return filed
 
 
@@ -396,34 +372,31 @@ def import_records(ws: Workspace, form_id: str, path: Path | str, *, actor: str,
 def convert_pending(ws: Workspace, *, actor: str, numbers: list[str] | None = None, progress=None) -> list[str]:
     """PDF/A renditions for records filed without one, in one LibreOffice run; hashed into each
     record's manifest and logged."""
-    with open_catalog(ws.catalog_path, create=False) as cat:
+    with writing(ws, purpose="record pdf") as w:
         if numbers is None:
-            rows = cat.all("SELECT number, folder FROM records WHERE pdf_pending=1 ORDER BY number")
+            rows = w.cat.all("SELECT number, folder FROM records WHERE pdf_pending=1 ORDER BY number")
         else:
-            rows = [cat.one("SELECT number, folder FROM records WHERE number=?", n) for n in numbers]
+            rows = [w.cat.one("SELECT number, folder FROM records WHERE number=? AND pdf_pending=1", n)
+                    for n in numbers]
             rows = [r for r in rows if r]
-    if not rows:
-        return []
-    from .convert import to_pdf
-    with tempfile.TemporaryDirectory(dir=ws.archive_dir, prefix=".tmp-pdf-") as tmp:
-        docx = [ws.root / r["folder"] / f"{r['number']}.docx" for r in rows]
-        outs = [Path(tmp) / f"{r['number']}.pdf" for r in rows]
-        to_pdf(docx, outs)
-        cat = open_catalog(ws.catalog_path)
-        entries = []
-        with cat, cat.transaction():
-            for r, out in zip(rows, outs):
-                folder = ws.root / r["folder"]
-                if out.name in read_manifest(folder).files:
-                    continue
-                hashes = add_files(folder, {out.name: out}, move=True)
-                cat.execute("UPDATE records SET pdf_pending=0 WHERE number=?", r["number"])
-                entries.append({"actor": actor, "action": "record.pdf", "target": r["number"],
-                                "data": {"files": hashes}})
-                if progress:
-                    progress(len(entries))
-            audit.append_many(ws.audit_path, entries)
-    return [e["target"] for e in entries]
+        if not rows:
+            return []
+        from .convert import to_pdf
+        st = w.stage()
+        to_pdf([ws.root / r["folder"] / f"{r['number']}.docx" for r in rows],
+               [st.at(f"{r['folder']}/{r['number']}.pdf") for r in rows])
+        at = now_iso()
+        events = []
+        for i, r in enumerate(rows, 1):
+            mark = st.mark()
+            st.add(f"{r['folder']}/{r['number']}.pdf")
+            st.manifest(r["folder"], now=at)
+            events.append({"action": "record.pdf", "target": r["number"],
+                           "data": {"folder": r["folder"], **st.promise_since(mark)}})
+            if progress:
+                progress(i)
+        w.commit(events, actor=actor)
+    return [e["target"] for e in events]
 
 
 # ------------------------------------------------------------------ signing, amending
@@ -448,39 +421,32 @@ def sign(ws: Workspace, number: str, *, scan: Path | str, signers: list[tuple[st
     if not signers:
         raise QmsError("the signer's name is needed", field="signer")
     day = parse_date(signed_on, field="signed-on").isoformat() if signed_on else today().isoformat()
-    with open_catalog(ws.catalog_path, create=False) as cat:
-        row = record_row(cat, number)
-    form = load_form(ws, row["form"])
-    if not form.signature_required:
-        raise QmsError(f"{number} ({form.title}) needs no customer signature; nothing to sign")
-    if row["status"] != "awaiting_signature":
-        raise QmsError(f"{number} is already signed (status {row['status']})")
-    if day < row["record_date"]:
-        raise QmsError(f"signed on {day}, before the record date {row['record_date']}", field="signed-on")
     if not scan.is_file():
         raise QmsError("scan not found", file=scan, field="scan")
     from .pdf import is_pdf
     if not is_pdf(scan):
         raise QmsError("the scan is not a PDF; scan the signed form to PDF", file=scan, field="scan")
-    cat = open_catalog(ws.catalog_path)
-    with cat, cat.transaction():
-        row = record_row(cat, number)
-        folder = ws.root / row["folder"]
-        hashes = add_files(folder, {SCAN_NAME: scan})
-        at = now_iso()
-        for name, role in signers:
-            cat.execute("INSERT INTO signatures(number, signer, role, at, scan, sha256, signed_on) "
-                        "VALUES(?,?,?,?,?,?,?)", number, name, role, at, ws.rel(folder / SCAN_NAME),
-                        hashes[SCAN_NAME], day)
-        cat.execute("UPDATE records SET status='filed' WHERE number=?", number)
-        audit.append(ws.audit_path, actor=actor, action="record.sign", target=number,
-                     data={"signer": signers[0][0], "role": signers[0][1],
-                           "signers": [{"name": n, "role": r} for n, r in signers], "signed_on": day,
-                           "at": at, "scan": scan.name, "files": hashes})
-    _index_records(ws, [number])
+    with writing(ws, purpose="record sign") as w:
+        row = record_row(w.cat, number)
+        form = load_form(ws, row["form"])
+        if not form.signature_required:
+            raise QmsError(f"{number} ({form.title}) needs no customer signature; nothing to sign")
+        if row["status"] != "awaiting_signature":
+            raise QmsError(f"{number} is already signed (status {row['status']})")
+        if day < row["record_date"]:
+            raise QmsError(f"signed on {day}, before the record date {row['record_date']}", field="signed-on")
+        folder = row["folder"]
+        st = w.stage()
+        sha = st.copy_in(f"{folder}/{SCAN_NAME}", scan)
+        st.manifest(folder, now=now_iso())
+        w.commit([{"action": "record.sign", "target": number,
+                   "data": {"signer": signers[0][0], "role": signers[0][1],
+                            "signers": [{"name": n, "role": r} for n, r in signers], "signed_on": day,
+                            "scan": f"{folder}/{SCAN_NAME}", "sha256": sha, "scan_name": scan.name,
+                            **st.promise(folder)}}], actor=actor)
     who = "、".join(f"{n}{' ' + r if r else ''}" for n, r in signers)
     return Change(f"signed {number}: scan attached ({who}, signed {day}) → filed",
-                  {"number": number, "status": "filed", "scan": ws.rel(folder / SCAN_NAME),
+                  {"number": number, "status": "filed", "scan": f"{folder}/{SCAN_NAME}",
                    "signers": [{"name": n, "role": r} for n, r in signers], "signed_on": day})
 
 
@@ -495,34 +461,21 @@ def amend(ws: Workspace, number: str, data_file: Path | str, *, reason: str, act
     raw, src = _read_data_file(path)
     data = validate_data(form, raw, file=path, src=src)
     filing = Filing(form=form, data=data, record_date=dt.date.fromisoformat(row["record_date"]), origin=str(path))
-    cat = open_catalog(ws.catalog_path)
-    staged = None
-    try:
-        with cat, cat.transaction():
-            row = record_row(cat, number)
-            version = row["version"] + 1
-            at = now_iso()
-            folder, files, staged = _write_version(ws, filing, number, version, actor, at, reason=reason.strip())
-            if pdf:
-                from .convert import to_pdf
-                (pdf_path,) = to_pdf([staged.path / f"{number}.docx"])
-                files[pdf_path.name] = {"sha256": staged.add(pdf_path.name)}
-            staged.commit()
-            rel = ws.rel(folder)
-            cat.execute("UPDATE records SET version=?, folder=?, customer=?, retention_until=?, pdf_pending=? "
-                        "WHERE number=?", version, rel, _customer(filing), _retention_until(filing),
-                        0 if pdf else 1, number)
-            cat.execute("INSERT INTO record_versions(number, version, folder, filed_at, filed_by, reason) "
-                        "VALUES(?,?,?,?,?,?)", number, version, rel, at, actor, reason.strip())
-            audit.append(ws.audit_path, actor=actor, action="record.amend", target=number,
-                         data={"version": version, "reason": reason.strip(), "folder": rel,
-                               "retention_until": _retention_until(filing), "customer": _customer(filing),
-                               "files": {k: v["sha256"] for k, v in files.items()}})
-    except BaseException:
-        if staged is not None:
-            staged.abort()
-        raise
-    _index_records(ws, [number])
+    with writing(ws, purpose="record amend") as w:
+        row = record_row(w.cat, number)
+        version = row["version"] + 1
+        at = now_iso()
+        st = w.stage()
+        rel = _stage_version(ws, st, filing, number, version, actor, at, reason=reason.strip())
+        if pdf:
+            from .convert import to_pdf
+            to_pdf([st.at(f"{rel}/{number}.docx")])
+            st.add(f"{rel}/{number}.pdf")
+        st.manifest(rel, now=at)
+        w.commit([{"action": "record.amend", "target": number,
+                   "data": {"version": version, "reason": reason.strip(), "folder": rel,
+                            "retention_until": _retention_until(filing), "customer": _customer(filing),
+                            "pdf_pending": not pdf, **st.promise(rel)}}], actor=actor)
     return Change(f"amended {number}: version {version} ({reason.strip()})",
                   {"number": number, "version": version})
 
@@ -595,66 +548,3 @@ def list_records(ws: Workspace, *, form: str | None = None, status: str | None =
         args.append(int(year))
     with open_catalog(ws.catalog_path, create=False) as cat:
         return [dict(r) for r in cat.all(sql + " ORDER BY form, record_date, number", *args)]
-
-
-# ------------------------------------------------------------------ search
-
-def index_entries(ws: Workspace, cat: Catalog, numbers: list[str]) -> list:
-    """The search index's view of records: every field value, attachment and scan text."""
-    from .index import IndexDoc
-    from .forms import load_forms
-    forms = load_forms(ws)
-    out = []
-    for number in numbers:
-        row = cat.one("SELECT * FROM records WHERE number=?", number)
-        if row is None:
-            continue
-        form = forms.get(row["form"])
-        folder = ws.root / row["folder"]
-        data = load_yaml(folder / "data.yaml").data.get("data", {})
-        parts, people = [number, form.title if form else row["form"]], []
-        for f in (form.fields if form else []):
-            value = data.get(f.name)
-            if value in (None, "") or not f.searchable:
-                continue
-            if f.type == "table":
-                parts += [str(v) for r in value for v in r.values()]
-            else:
-                parts.append(str(value))
-            if f.type == "signature" or f.name in ("engineer", "engineers", "handler", "issued_by"):
-                people += [p for p in str(value).replace("、", " ").replace(",", " ").split() if p]
-        for s in cat.all("SELECT signer FROM signatures WHERE number=?", number):
-            people.append(s["signer"])
-        parts += _pdf_texts(folder)
-        out.append(IndexDoc(number=number, kind="record", title=form.title if form else row["form"],
-                            text="\n".join(parts), form=row["form"], customer=row["customer"] or "",
-                            people=sorted(set(people)), date=dt.date.fromisoformat(row["record_date"]),
-                            status=row["status"]))
-    return out
-
-
-def _pdf_texts(folder: Path) -> list[str]:
-    """Text layers of the signed scan and PDF attachments (scans without OCR have none)."""
-    paths = [folder / SCAN_NAME] if (folder / SCAN_NAME).exists() else []
-    att = folder / "attachments"
-    if att.is_dir():
-        paths += sorted(p for p in att.iterdir() if p.suffix.lower() == ".pdf")
-    if not paths:
-        return []
-    import re
-    from .pdf import pdf_text
-    out = []
-    for p in paths:
-        try:
-            # a Chinese sentence wrapped across lines of the scan is still one string to search
-            out.append(re.sub(r"(?<=[\u3400-\u9fff])\s*\n\s*(?=[\u3400-\u9fff])", "", pdf_text(p)))
-        except Exception:      # an unreadable attachment must not block filing; verify still hashes it
-            continue
-    return out
-
-
-def _index_records(ws: Workspace, numbers: list[str]) -> None:
-    from .index import SearchIndex
-    with open_catalog(ws.catalog_path, create=False) as cat:
-        entries = index_entries(ws, cat, numbers)
-    SearchIndex(ws.index_dir).add(entries)

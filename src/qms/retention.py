@@ -7,16 +7,15 @@ import datetime as dt
 import json
 import os
 import posixpath
-import shutil
 from pathlib import Path
 
-from . import audit
-from .archive import StagedFolder, prune_empty, read_manifest
+from .archive import read_manifest
 from .catalog import open_catalog
 from .dates import now_iso, today
-from .errors import QmsError
+from .errors import Integrity, QmsError
 from .records import record_row
 from .workspace import Workspace
+from .writer import writing
 
 
 def _due(cat, as_of: dt.date, form: str | None) -> list[dict]:
@@ -49,33 +48,22 @@ def report(ws: Workspace, *, as_of: dt.date | None = None, form: str | None = No
 def hold_add(ws: Workspace, number: str, *, reason: str, actor: str) -> str:
     if not reason or not reason.strip():
         raise QmsError("a legal hold needs --reason", field="reason")
-    with open_catalog(ws.catalog_path, create=False) as cat:
-        record_row(cat, number)
-    cat = open_catalog(ws.catalog_path)
-    with cat, cat.transaction():
-        record_row(cat, number)
-        if cat.one("SELECT 1 FROM holds WHERE number=? AND released_at IS NULL", number):
+    with writing(ws, purpose="hold add") as w:
+        record_row(w.cat, number)
+        if w.cat.one("SELECT 1 FROM holds WHERE number=? AND released_at IS NULL", number):
             raise QmsError(f"{number} is already on hold")
-        at = now_iso()
-        cat.execute("INSERT INTO holds(number, reason, added_at, added_by) VALUES(?,?,?,?)",
-                    number, reason.strip(), at, actor)
-        audit.append(ws.audit_path, actor=actor, action="hold.add", target=number, data={"reason": reason.strip()})
+        w.commit([{"action": "hold.add", "target": number, "data": {"reason": reason.strip()}}], actor=actor)
     return f"hold placed on {number}: {reason.strip()}"
 
 
 def hold_release(ws: Workspace, number: str, *, reason: str, actor: str) -> str:
     if not reason or not reason.strip():
         raise QmsError("releasing a hold needs --reason", field="reason")
-    with open_catalog(ws.catalog_path, create=False) as cat:
-        record_row(cat, number)
-        if not cat.one("SELECT 1 FROM holds WHERE number=? AND released_at IS NULL", number):
+    with writing(ws, purpose="hold release") as w:
+        record_row(w.cat, number)
+        if not w.cat.one("SELECT 1 FROM holds WHERE number=? AND released_at IS NULL", number):
             raise QmsError(f"{number} is not on hold")
-    cat = open_catalog(ws.catalog_path)
-    with cat, cat.transaction():
-        cat.execute("UPDATE holds SET released_at=?, released_by=?, release_reason=? "
-                    "WHERE number=? AND released_at IS NULL", now_iso(), actor, reason.strip(), number)
-        audit.append(ws.audit_path, actor=actor, action="hold.release", target=number,
-                     data={"reason": reason.strip()})
+        w.commit([{"action": "hold.release", "target": number, "data": {"reason": reason.strip()}}], actor=actor)
     return f"hold released on {number}: {reason.strip()}"
 
 
@@ -90,7 +78,11 @@ def hold_list(ws: Workspace) -> list[dict]:
 
 def purge(ws: Workspace, *, actor: str, as_of: dt.date | None = None, form: str | None = None,
           dry_run: bool = False, progress=None) -> dict:
-    """Dispose of every due, unheld record; keep a disposal certificate (销毁记录) permanently."""
+    """Dispose of every due, unheld record; keep a disposal certificate (销毁记录) permanently.
+
+    Two phases: the certificate event, listing every folder to destroy, is logged first; the
+    deletion follows it (and recovery finishes it after a crash). What is due comes from the
+    journal itself, never from a catalog row someone could have edited."""
     as_of = as_of or today()
     with open_catalog(ws.catalog_path, create=False) as cat:
         last = cat.one("SELECT MAX(as_of) AS d FROM disposals")["d"]
@@ -102,52 +94,55 @@ def purge(ws: Workspace, *, actor: str, as_of: dt.date | None = None, form: str 
     if dry_run or not due:
         return {"certificate": None, "disposed": numbers, "dry_run": dry_run, "as_of": as_of.isoformat()}
 
-    cat = open_catalog(ws.catalog_path)
-    with cat, cat.transaction():
-        # Again under the write lock: a hold, signature or amendment made since the read above counts.
-        due = [d for d in _due(cat, as_of, form) if not d["held"]]
+    with writing(ws, purpose="purge") as w:
+        # Under the lock, from a replay of the log: a hold, signature or amendment made since the
+        # read above counts, and an edited catalog row cannot make a record due early.
+        due = _due_from_journal(ws, w.cat, as_of, form)
         numbers = [d["number"] for d in due]
         if not due:
             return {"certificate": None, "disposed": [], "dry_run": False, "as_of": as_of.isoformat()}
-        # What is destroyed, hashed from each version's manifest, before anything is touched.
         destroyed = [{"number": d["number"], "form": d["form"], "record_date": d["record_date"],
                       "retention_until": d["retention_until"], "folder": posixpath.dirname(d["folder"]),
                       "files": _manifested_files(ws, posixpath.dirname(d["folder"]))} for d in due]
         at = now_iso()
-        seq = cat.next_sequence(f"DISPOSAL:{as_of.year}")
+        seq = w.next_seq(f"DISPOSAL:{as_of.year}")
         cert = f"DC-{as_of.year}-{seq:04d}"
-        folder = ws.archive_dir / "disposals" / cert
+        rel = ws.rel(ws.archive_dir / "disposals" / cert)
         body = {"certificate": cert, "title": "记录销毁证明 / Records disposal certificate",
                 "organisation": ws.config.org_name, "as_of": as_of.isoformat(), "disposed_at": at,
                 "authorised_by": actor, "form_filter": form, "count": len(destroyed), "records": destroyed}
-        staged = StagedFolder(folder)
-        try:
-            cert_sha = staged.write("certificate.json", _certificate_json(body))
-            _certificate_pdf(ws, body, cert_sha, staged.path / "certificate.pdf")
-            staged.add("certificate.pdf")
-            _dispose_in_catalog(cat, destroyed, numbers, cert, at, as_of, actor, ws.rel(folder))
-            staged.commit()
-            audit.append(ws.audit_path, actor=actor, action="purge", target=cert,
-                         data={"as_of": as_of.isoformat(), "form": form, "disposed": numbers,
-                               "certificate": ws.rel(folder / "certificate.json"), "certificate_sha256": cert_sha})
-        except BaseException:
-            staged.abort()
-            raise
-    # The catalog no longer lists them; now destroy the files and the index entries.
-    # unlink/rmdir wait on the file system, not the CPU: a few threads overlap them
-    # (10,000 record folders: 4.3 s one by one, 2.4 s with 8 threads, measured here).
-    from concurrent.futures import ThreadPoolExecutor
-    record_dirs = [ws.root / d["folder"] for d in destroyed]
-    _delete_from_index(ws, numbers)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        for i, _ in enumerate(pool.map(lambda p: shutil.rmtree(p, ignore_errors=True), record_dirs), 1):
-            if progress:
-                progress(i)
-    parents = {p.parent for p in record_dirs}
-    for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):   # once per year folder
-        prune_empty(parent, ws.archive_dir)
+        st = w.stage()
+        st.folder(rel)
+        cert_sha = st.write(f"{rel}/certificate.json", _certificate_json(body))
+        _certificate_pdf(ws, body, cert_sha, st.at(f"{rel}/certificate.pdf"))
+        st.add(f"{rel}/certificate.pdf")
+        st.manifest(rel, now=at)
+        record_dirs = [d["folder"] for d in destroyed]
+        w.commit([{"action": "purge", "target": cert,
+                   "data": {"as_of": as_of.isoformat(), "form": form, "folder": rel, "disposed": numbers,
+                            "certificate_sha256": cert_sha, "sequence": f"DISPOSAL:{as_of.year}", "seq": seq,
+                            "records": [{k: d[k] for k in ("number", "form", "record_date", "retention_until",
+                                                           "folder")} for d in destroyed],
+                            "destroy": record_dirs, **st.promise(rel)}}], actor=actor)
+        if progress:
+            progress(len(record_dirs))
     return {"certificate": cert, "disposed": numbers, "dry_run": False, "as_of": as_of.isoformat(),
-            "file": ws.rel(folder / "certificate.pdf")}
+            "file": f"{rel}/certificate.pdf"}
+
+
+def _due_from_journal(ws: Workspace, live, as_of: dt.date, form: str | None) -> list[dict]:
+    """What is due according to a replay of the journal; refuses when the live catalog says
+    otherwise (someone edited it: verify names the rows)."""
+    from .rebuild import replay_in_memory
+    with replay_in_memory(ws) as truth:
+        due = [d for d in _due(truth, as_of, form) if not d["held"]]
+    live_due = [d["number"] for d in _due(live, as_of, form) if not d["held"]]
+    if sorted(live_due) != sorted(d["number"] for d in due):
+        odd = sorted(set(live_due) ^ {d["number"] for d in due})
+        raise Integrity(f"the catalog disagrees with the journal about what is due ({', '.join(odd[:3])}"
+                        f"{' …' if len(odd) > 3 else ''}); nothing was disposed — run qms verify",
+                        file=ws.rel(ws.catalog_path))
+    return due
 
 
 def _manifested_files(ws: Workspace, record_folder: str) -> list[dict]:
@@ -166,22 +161,6 @@ def _certificate_json(body: dict) -> bytes:
     lines = [json.dumps(r, ensure_ascii=False) for r in body["records"]]
     text = json.dumps(head, ensure_ascii=False, indent=1)[:-2] + ',\n "records": [\n  ' + ",\n  ".join(lines) + "\n ]\n}\n"
     return text.encode("utf-8")
-
-
-def _delete_from_index(ws: Workspace, numbers: list[str]) -> None:
-    from .index import SearchIndex
-    SearchIndex(ws.index_dir).delete(numbers)
-
-
-def _dispose_in_catalog(cat, destroyed, numbers, cert, at, as_of, actor, folder) -> None:
-    cat.conn.executemany("INSERT INTO disposed(number, form, record_date, retention_until, disposed_at, "
-                         "certificate) VALUES(?,?,?,?,?,?)",
-                         [(d["number"], d["form"], d["record_date"], d["retention_until"], at, cert)
-                          for d in destroyed])
-    for table in ("records", "record_versions", "signatures", "holds"):
-        cat.conn.executemany(f"DELETE FROM {table} WHERE number=?", [(n,) for n in numbers])
-    cat.execute("INSERT INTO disposals(certificate, at, as_of, actor, count, folder) VALUES(?,?,?,?,?,?)",
-                cert, at, as_of.isoformat(), actor, len(destroyed), folder)
 
 
 def _certificate_pdf(ws: Workspace, body: dict, json_sha: str, out: Path) -> None:
@@ -254,6 +233,6 @@ def compile_volume(ws: Workspace, *, form: str, year: int, out: Path | str, acto
                        ["目录 / Contents: one bookmark per record."], col_widths=[0.6, 2.6, 1.4, 3.2, 1.6])
         pages = merge_with_bookmarks(parts, out, front=[cover], title=f"{the_form.title} {year}",
                                      progress=progress)
-    audit.append(ws.audit_path, actor=actor, action="record.compile", target=form,
-                 data={"year": int(year), "records": len(rows), "pages": pages, "output": str(out)})
+    with writing(ws, purpose="compile") as w:
+        w.commit([{"action": "record.compile", "target": form, "data": {"year": int(year), "records": len(rows), "pages": pages, "output": str(out)}}], actor=actor)
     return {"form": form, "year": int(year), "records": len(rows), "pages": pages, "file": str(out)}

@@ -42,18 +42,24 @@ def count_entries(ws: Workspace) -> int:
                 + cat.one("SELECT COUNT(*) AS n FROM records")["n"])
 
 
-def all_entries(ws: Workspace):
+def all_entries(ws: Workspace, cat):
     """Every document and live record as the index sees it, streamed."""
-    from . import documents, records
-    with open_catalog(ws.catalog_path, create=False) as cat:
-        for row in cat.all("SELECT number FROM documents ORDER BY number"):
-            yield documents.index_entry(ws, cat, row["number"])
-        numbers = [r["number"] for r in cat.all("SELECT number FROM records ORDER BY number")]
-        for i in range(0, len(numbers), 500):
-            yield from records.index_entries(ws, cat, numbers[i:i + 500])
+    from .entries import document_entry, record_entries
+    for row in cat.all("SELECT number FROM documents ORDER BY number"):
+        yield document_entry(ws, cat, row["number"])
+    numbers = [r["number"] for r in cat.all("SELECT number FROM records ORDER BY number")]
+    for i in range(0, len(numbers), 500):
+        yield from record_entries(ws, cat, numbers[i:i + 500])
 
 
 def reindex(ws: Workspace, *, progress=None) -> int:
-    """Delete-and-rebuild: the index is derived from the archive and the catalog."""
+    """Delete-and-rebuild: the index is derived from the archive and the catalog. Holds the
+    workspace lock, so filings wait rather than index into a folder being replaced."""
+    from . import projection
     from .index import SearchIndex
-    return SearchIndex(ws.index_dir).rebuild(all_entries(ws), progress=progress)
+    from .writer import writing
+    with writing(ws, purpose="reindex") as w:
+        n = SearchIndex(ws.index_dir).rebuild(all_entries(ws, w.cat), progress=progress)
+        with w.cat.transaction():
+            projection.set_indexed(w.cat, projection.head(w.cat)[0])
+    return n

@@ -18,7 +18,8 @@ CREATE TABLE IF NOT EXISTS users(
 """
 
 USER_ACTIONS = ("user.created", "user.roles", "user.disabled", "user.password_changed")
-LOGIN_ACTIONS = ("login.failed", "login.locked")
+LOGIN_ACTIONS = ("login.failed", "login.locked")      # journaled; counters live in the secrets store
+KEY_ACTIONS = ("keys.created", "keys.imported")       # journaled; the key lives in .qms/keys
 
 
 def _get(entry, key):
@@ -52,3 +53,11 @@ def apply_user_event(conn: sqlite3.Connection, entry) -> bool:
     elif action == "user.password_changed":
         conn.execute("UPDATE users SET password_changed_at=? WHERE login=?", (at, login))
     return True
+
+
+def register_handlers(register) -> None:
+    """Hand the central projection (qms.projection.register) a handler for every identity event."""
+    def handler(cat, e, d):
+        apply_user_event(cat.conn, e)
+    for action in USER_ACTIONS + LOGIN_ACTIONS + KEY_ACTIONS:
+        register(action, handler)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import sqlite3
 import time
 
 from .. import audit
@@ -23,10 +24,10 @@ LOGIN_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 
 
 def journal(ws: Workspace, *, actor: str, action: str, target: str, data: dict) -> audit.AuditEntry:
-    """Append a user/login event, then project it (the lead folds this into the central projection)."""
-    entry = audit.append(ws.audit_path, actor=actor, action=action, target=target, data=data)
-    with open_catalog(ws.catalog_path) as cat, cat.transaction() as conn:
-        apply_user_event(conn, entry)
+    """Log a user/login/keys event through the one write path (the projection applies it)."""
+    from ..writer import writing
+    with writing(ws, purpose=action) as w:
+        (entry,) = w.commit([{"action": action, "target": target, "data": data}], actor=actor)
     return entry
 
 
@@ -37,11 +38,27 @@ def _row_to_user(row, policy: Policy) -> User:
 
 
 def _rows(ws: Workspace, where: str = "", *args):
-    if not ws.catalog_path.exists():
+    """Users from the catalog's projection; when the catalog is missing or unreadable, from the
+    journal itself — so an admin or keeper can still log in to rebuild it."""
+    sql = f"SELECT * FROM users {where} ORDER BY login"
+    if ws.catalog_path.exists():
+        try:
+            with open_catalog(ws.catalog_path, create=False) as cat:
+                ensure_schema(cat.conn)
+                return cat.all(sql, *args)
+        except sqlite3.DatabaseError:
+            pass
+    if not ws.audit_path.exists():
         return []
-    with open_catalog(ws.catalog_path, create=False) as cat:
-        ensure_schema(cat.conn)
-        return cat.all(f"SELECT * FROM users {where} ORDER BY login", *args)
+    conn = sqlite3.connect(":memory:")
+    conn.row_factory = sqlite3.Row
+    try:
+        ensure_schema(conn)
+        for entry in audit.read(ws.audit_path):
+            apply_user_event(conn, entry)
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
 
 
 def get_user(ws: Workspace, login: str, policy: Policy | None = None) -> User | None:

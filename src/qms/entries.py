@@ -1,0 +1,99 @@
+"""What the search index holds for a document or a record, built from the catalog and the
+archived files (the services and recovery both index through here)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+from .catalog import Catalog
+from .dates import today
+from .workspace import Workspace
+
+SCAN_NAME = "signed-scan.pdf"
+
+
+def document_entry(ws: Workspace, cat: Catalog, number: str):
+    """A document's newest revision's text, with the status of the revision current today."""
+    from .docsource import parse_source_text, plain_text
+    from .docstate import approvals, current
+    from .index import IndexDoc
+    doc, revs, statuses, rev = current(ws, cat, number, today())
+    newest = revs[-1]
+    folder = ws.root / newest["folder"]
+    source = parse_source_text((folder / newest["source"]).read_text(encoding="utf-8"),
+                               folder / newest["source"], ws)
+    people = sorted({a["name"] for r in revs for a in approvals(cat, r["id"])})
+    day = rev["effective"] or rev["issued"] or (rev["submitted_at"] or "")[:10]
+    return IndexDoc(number=number, kind="doc", title=source.title, text=plain_text(source),
+                    department=doc["department"] or "", people=people,
+                    date=dt.date.fromisoformat(day) if day else None, status=statuses[rev["revision"]])
+
+
+def record_entries(ws: Workspace, cat: Catalog, numbers: list[str]) -> list:
+    """Every searchable field value, the signers, and the text of signed scans and PDF attachments."""
+    from .forms import load_forms
+    from .index import IndexDoc
+    from .yamlsrc import load_yaml
+    forms = load_forms(ws)
+    out = []
+    for number in numbers:
+        row = cat.one("SELECT * FROM records WHERE number=?", number)
+        if row is None:
+            continue
+        form = forms.get(row["form"])
+        folder = ws.root / row["folder"]
+        data = load_yaml(folder / "data.yaml").data.get("data", {})
+        parts, people = [number, form.title if form else row["form"]], []
+        for f in (form.fields if form else []):
+            value = data.get(f.name)
+            if value in (None, "") or not f.searchable:
+                continue
+            if f.type == "table":
+                parts += [str(v) for r in value for v in r.values()]
+            else:
+                parts.append(str(value))
+            if f.type == "signature" or f.name in ("engineer", "engineers", "handler", "issued_by"):
+                people += [p for p in str(value).replace("、", " ").replace(",", " ").split() if p]
+        for s in cat.all("SELECT signer, scan FROM signatures WHERE number=?", number):
+            people.append(s["signer"])
+        parts += _pdf_texts(ws, cat, number, folder)
+        out.append(IndexDoc(number=number, kind="record", title=form.title if form else row["form"],
+                            text="\n".join(parts), form=row["form"], customer=row["customer"] or "",
+                            people=sorted(set(people)), date=dt.date.fromisoformat(row["record_date"]),
+                            status=row["status"]))
+    return out
+
+
+def _pdf_texts(ws: Workspace, cat: Catalog, number: str, folder: Path) -> list[str]:
+    """Text layers of the signed scans and PDF attachments (scans without OCR have none)."""
+    paths = [ws.root / s["scan"] for s in cat.all("SELECT scan FROM signatures WHERE number=?", number)]
+    att = folder / "attachments"
+    if att.is_dir():
+        paths += sorted(p for p in att.iterdir() if p.suffix.lower() == ".pdf")
+    out = []
+    for p in paths:
+        if not p.is_file():
+            continue
+        from .pdf import pdf_text
+        try:
+            # a Chinese sentence wrapped across lines of the scan is still one string to search
+            out.append(re.sub(r"(?<=[\u3400-\u9fff])\s*\n\s*(?=[\u3400-\u9fff])", "", pdf_text(p)))
+        except Exception:      # an unreadable attachment must not block filing; verify still hashes it
+            continue
+    return out
+
+
+def reindex(ws: Workspace, cat: Catalog, *, documents: set[str], records: set[str], gone: set[str]) -> None:
+    """Bring the index up to date for these numbers (derived state: a failure here is
+    reported by verify and fixed by `qms reindex`, never undoes the change)."""
+    from .index import SearchIndex
+    idx = SearchIndex(ws.index_dir)
+    items = [document_entry(ws, cat, n) for n in sorted(documents)
+             if cat.one("SELECT 1 FROM documents WHERE number=?", n)]
+    items += record_entries(ws, cat, sorted(records - gone))
+    if gone:
+        idx.delete(sorted(gone))
+    if items:
+        idx.add(items)

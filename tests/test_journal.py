@@ -1,0 +1,372 @@
+"""The journal (issue 10): a crash at any point is recovered by the next command; forgeries are
+reported by plain `qms verify` (or with a signed checkpoint); the catalog is the projection."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import PASSWORDS, REPO, DATA, Qms, copy_workspace, make_workspace, copy_into, example_data, make_scan, release_procedure, snapshot, write_data
+
+AS_OF = "2026-11-23"
+
+
+def run_qms(ws: Path, *args: str, crash: str | None = None, timeout: float = 120,
+            who: str = "tester") -> subprocess.CompletedProcess:
+    """The real command in its own process, in `who`'s session (a signer types their password),
+    optionally killed (SIGKILL) at a named crash point."""
+    env = dict(os.environ, QMS_CONFIG_HOME=str(ws.parent / f"config-{who}"))
+    env.pop("_QMS_CRASH_COUNT", None)
+    if crash:
+        env["QMS_CRASH_AT"] = crash
+    else:
+        env.pop("QMS_CRASH_AT", None)
+    return subprocess.run([sys.executable, "-m", "qms", "-w", str(ws), *args], capture_output=True, text=True,
+                          env=env, timeout=timeout, cwd=ws,
+                          input=PASSWORDS[who] + "\n" if "--password-stdin" in args else None)
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Path:
+    """A workspace holding what every crash case acts on: a released procedure with its PDF,
+    a second one fully signed (to release), a third as a draft (to sign), a record awaiting
+    its signature, and two records of 2019 past their retention."""
+    root = tmp_path_factory.mktemp("journal") / "ws"
+    q = make_workspace(root)
+    ws = q
+    released = release_procedure(q, copy_into(q, DATA / "design-control.yaml"), pdf=True)
+    src = copy_into(q, REPO / "examples" / "procedures" / "customer-service.yaml")
+    number = q.json("doc", "submit", src)["number"]
+    for role, name in [("编制", "张建华"), ("会签", "李明"), ("审定", "王立新"), ("批准", "赵国庆")]:
+        q.sign(number, role, name)
+    draft = q.json("doc", "submit", copy_into(q, REPO / "examples" / "procedures" / "service-process-control.yaml"))
+    rec = q.json("record", "file", "QR-SV-022-02", "--data",
+                 write_data(q, example_data("QR-SV-022-02"), "report.yaml"), "--no-pdf")
+    for i in range(2):
+        q("record", "file", "QR-SV-022-04", "--on", "2019-06-01", "--no-pdf", "--data",
+          write_data(q, example_data("QR-SV-022-04", call_date="2019-06-01"), f"old{i}.yaml"))
+    write_data(q, example_data("QR-SV-022-02", contact="王海涛 021-55550000"), "fix.yaml")
+    make_scan(ws.root / "signed.pdf", "signed by the customer")
+    shutil.copyfile(REPO / "examples" / "records" / "phone-log-2026-03.csv", ws.root / "phone-log.csv")
+    (ws.root / "names.json").write_text(json.dumps(
+        {"released": released, "to_release": number, "draft": draft["number"], "record": rec["number"]}))
+    assert q.json("verify")["ok"]
+    return ws.root
+
+
+OPS = {
+    "file": lambda n: ["record", "file", "QR-SV-022-02", "--data", "report.yaml", "--no-pdf"],
+    "import": lambda n: ["record", "import", "QR-SV-022-04", "phone-log.csv", "--no-pdf"],
+    "amend": lambda n: ["record", "amend", n["record"], "--data", "fix.yaml", "--reason", "电话号码录入错误",
+                        "--no-pdf"],
+    "record-sign": lambda n: ["record", "sign", n["record"], "--scan", "signed.pdf", "--signer", "王海涛"],
+    "doc-sign": lambda n: ["doc", "sign", n["draft"], "--role", "编制", "--password-stdin"],
+    "release": lambda n: ["doc", "release", n["to_release"], "--issued", "2026-04-01", "--effective",
+                          "2026-04-10", "--no-pdf"],
+    "issue-copy": lambda n: ["doc", "issue-copy", n["released"], "--holder", "生产部"],
+    "obsolete": lambda n: ["doc", "obsolete", n["released"], "--reason", "并入新程序"],
+    "purge": lambda n: ["purge", "--as-of", AS_OF, "--yes"],
+}
+POINTS = ["staged", "logged", "placed", "projected"]
+CASES = [(op, p) for op in OPS for p in POINTS] + [("purge", "destroying")]
+
+
+def entries(ws: Path) -> int:
+    log = ws / "archive" / "audit.log"
+    return sum(1 for line in log.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
+@pytest.mark.parametrize("op,point", CASES, ids=[f"{o}@{p}" for o, p in CASES])
+def test_a_crash_at_any_point_is_recovered(base, tmp_path, op, point):
+    ws = tmp_path / "ws"
+    q = copy_workspace(Qms(base), ws)
+    names = json.loads((ws / "names.json").read_text())
+    args = OPS[op](names)
+    who = "zhangjh" if op == "doc-sign" else "tester"
+    before = entries(ws)
+
+    killed = run_qms(ws, *args, crash=point, who=who)
+    assert killed.returncode == -signal.SIGKILL, f"{op} did not reach {point}: {killed.stdout}{killed.stderr}"
+
+    recovered = q("recover")
+    assert "recovered" in recovered.output
+    report = q.json("verify")
+    assert report["ok"], report["problems"]
+    after = entries(ws)
+    # Wholly there (its event was logged) or wholly absent (it was not).
+    assert (after == before) == (point == "staged")
+    leftovers = [p for d in (".staging", ".tmp") for p in (ws / "archive" / d).glob("*")]
+    assert leftovers == []
+
+    again = run_qms(ws, *args, who=who)
+    assert again.returncode in (0, 1) and "Traceback" not in again.stderr, again.stderr
+    if after == before:
+        assert again.returncode == 0, again.stderr      # nothing happened: the same command now works
+    assert q.json("verify")["ok"]
+
+
+def test_a_torn_last_line_is_dropped_and_the_next_command_works(base, tmp_path):
+    ws = tmp_path / "ws"
+    q = copy_workspace(Qms(base), ws)
+    log = ws / "archive" / "audit.log"
+    with open(log, "ab") as fh:
+        fh.write(b'{"seq": 99, "actor": "half')          # power cut in the middle of a write
+    q("record", "file", "QR-SV-022-02", "--data", ws / "report.yaml", "--no-pdf")
+    assert q.json("verify")["ok"]
+
+
+# ------------------------------------------------------------------ forgeries
+
+@pytest.fixture
+def ws(base, tmp_path) -> Qms:
+    root = tmp_path / "ws"
+    q = copy_workspace(Qms(base), root)
+    q("record", "sign", json.loads((root / "names.json").read_text())["record"], "--scan", root / "signed.pdf",
+      "--signer", "王海涛")
+    q("purge", "--as-of", AS_OF, "--yes")
+    assert q.json("verify")["ok"]
+    return q
+
+
+def names(q: Qms) -> dict:
+    return json.loads((q.root / "names.json").read_text())
+
+
+def rewrite_with_manifest(folder: Path, name: str, data: bytes) -> None:
+    """The careful forger: edit a file and put its new hash into manifest.json."""
+    import hashlib
+    (folder / name).write_bytes(data)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True))
+
+
+def problems(q: Qms, *extra) -> str:
+    result = q("verify", *extra, ok=False)
+    assert result.exit_code == 3, result.output
+    return result.output
+
+
+def record_folder(q: Qms, number: str) -> Path:
+    return q.root / q.json("record", "show", number)["versions"][-1]["folder"]
+
+
+def rechain(log: Path, keep) -> None:
+    """Rewrite the log without some entries, every hash recomputed: no secret is needed."""
+    from qms.audit import GENESIS, _digest
+    out, prev, seq = [], GENESIS, 1
+    for line in log.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        if not keep(rec):
+            continue
+        rec["seq"], rec["prev"] = seq, prev
+        rec["hash"] = _digest(rec)
+        prev, seq = rec["hash"], seq + 1
+        out.append(json.dumps(rec, ensure_ascii=False, sort_keys=True))
+    log.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("what", ["data.yaml", "docx", "scan", "certificate"])
+def test_a_file_edited_together_with_its_manifest_is_caught(ws, what):
+    q = ws
+    if what == "data.yaml":
+        folder, name = record_folder(q, names(q)["record"]), "data.yaml"
+    elif what == "scan":
+        folder, name = record_folder(q, names(q)["record"]), "signed-scan.pdf"
+    elif what == "docx":
+        shown = q.json("doc", "show", names(q)["released"])
+        folder, name = (q.root / shown["files"]["docx"]).parent, Path(shown["files"]["docx"]).name
+    else:
+        folder, name = q.root / q.json("disposal", "list")[0]["folder"], "certificate.json"
+    data = (folder / name).read_bytes()
+    rewrite_with_manifest(folder, name, data.replace(b"a", b"b", 1) if what != "data.yaml"
+                          else data.replace("021".encode(), "010".encode(), 1) + b"# forged\n")
+    out = problems(q)
+    assert f"{q.root.name and folder.relative_to(q.root).as_posix()}/manifest.json" in out
+    assert "audit.log entry" in out
+
+
+def test_extra_files_symlinks_and_missing_folders_are_named(ws):
+    q = ws
+    folder = record_folder(q, names(q)["record"])
+    (folder / "notes.txt").write_text("not archived by qms")
+    (q.archive / "records" / "stray.pdf").write_bytes(b"%PDF-1.4 stray")
+    out = problems(q)
+    assert "notes.txt: not listed in the manifest" in out and "records/stray.pdf" in out
+    (folder / "notes.txt").unlink()
+    (q.archive / "records" / "stray.pdf").unlink()
+
+    scan = folder / "signed-scan.pdf"
+    target = q.root / "elsewhere.pdf"
+    shutil.move(scan, target)
+    scan.symlink_to(target)
+    assert "signed-scan.pdf: a symbolic link" in problems(q)
+    scan.unlink()
+    shutil.move(target, scan)
+    assert q.json("verify")["ok"]
+
+    shutil.rmtree(folder.parent)
+    out = problems(q)
+    assert f"{folder.relative_to(q.root).as_posix()}: named by audit.log entry" in out
+
+
+def test_a_middle_record_removed_from_files_and_log_leaves_a_gap_verify_names(ws):
+    q = ws
+    numbers = [q.json("record", "file", "QR-SV-022-04", "--no-pdf", "--data",
+                      write_data(q, example_data("QR-SV-022-04"), f"n{i}.yaml"))["number"] for i in range(3)]
+    middle = numbers[1]
+    shutil.rmtree(record_folder(q, middle).parent)
+    rechain(q.archive / "audit.log", lambda rec: rec["target"] != middle)
+    q("rebuild")
+    out = problems(q)
+    assert re.search(r"number \d+ is missing before " + re.escape(numbers[2]), out)
+
+
+def test_truncating_the_log_and_rebuilding_is_caught_by_a_checkpoint(ws, tmp_path, monkeypatch):
+    q = ws
+    monkeypatch.setenv("QMS_CHECKPOINT_KEY", str(tmp_path / "key" / "checkpoint-key"))
+    out = q("checkpoint", "--init-key").output
+    assert "BEGIN PUBLIC KEY" in out and oct((tmp_path / "key" / "checkpoint-key").stat().st_mode)[-3:] == "600"
+    last = q.json("record", "file", "QR-SV-022-04", "--no-pdf", "--data",
+                  write_data(q, example_data("QR-SV-022-04"), "last.yaml"))["number"]
+    paper = tmp_path / "paper-copy.json"
+    cp = q.json("checkpoint", "-o", paper)
+    assert cp["seq"] == entries(q.root) and paper.is_file()
+    assert q("verify", "--checkpoint", paper).exit_code == 0
+
+    # The forger removes the last record and its log line, then rebuilds: plain verify is fooled …
+    shutil.rmtree(record_folder(q, last).parent)
+    log = q.archive / "audit.log"
+    log.write_text("".join(log.read_text(encoding="utf-8").splitlines(keepends=True)[:-1]), encoding="utf-8")
+    q("rebuild")
+    q("reindex")
+    assert q.json("verify")["ok"]
+    # … the checkpoint is not.
+    out = problems(q, "--checkpoint", paper)
+    assert f"ends at seq {cp['seq'] - 1}" in out
+
+    # Re-chaining the whole log from an earlier entry names the first divergent seq.
+    rechain(log, lambda rec: not (rec["action"] == "record.sign"))
+    sign_seq = next(e["seq"] for e in q.json("log") if e["action"] == "record.sign") if False else None
+    out = problems(q, "--checkpoint", paper)
+    assert re.search(r"audit.log entry \d+: differs from the checkpoint", out)
+    del sign_seq
+
+    # An edited checkpoint is refused.
+    doc = json.loads(paper.read_text())
+    doc["checkpoint"]["seq"] += 1
+    paper.write_text(json.dumps(doc))
+    assert "signature does not match" in problems(q, "--checkpoint", paper)
+
+
+def test_a_removed_signature_is_caught(ws):
+    q = ws
+    number = names(q)["record"]
+    folder = record_folder(q, number)
+    (folder / "signed-scan.pdf").unlink()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["files"]["signed-scan.pdf"]
+    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True))
+    rechain(q.archive / "audit.log", lambda rec: rec["action"] != "record.sign")
+    out = problems(q)
+    assert "catalog.sqlite" in out and number in out
+
+
+def test_an_emptied_or_missing_log_and_a_missing_catalog_are_errors(ws):
+    q = ws
+    log = q.archive / "audit.log"
+    saved = log.read_bytes()
+    log.write_bytes(b"")
+    assert "the journal is empty although the archive holds" in problems(q)
+    log.unlink()
+    assert "the journal is missing although the archive holds" in problems(q)
+    log.write_bytes(saved)
+    assert q.json("verify")["ok"]
+    (q.archive / "catalog.sqlite").rename(q.root / "catalog.bak")
+    assert "catalog.sqlite: missing" in problems(q)
+
+
+def test_an_edited_catalog_row_is_named_and_purge_refuses_it(ws):
+    q = ws
+    number = q.json("record", "file", "QR-SV-022-04", "--no-pdf", "--data",
+                    write_data(q, example_data("QR-SV-022-04"), "young.yaml"))["number"]
+    conn = sqlite3.connect(q.archive / "catalog.sqlite")
+    conn.execute("UPDATE records SET retention_until='2000-01-01' WHERE number=?", (number,))
+    conn.commit()
+    conn.close()
+    out = problems(q)
+    assert f"table records, {number}: retention_until is '2000-01-01' in the catalog" in out
+    before = snapshot(q.archive / "records")
+    refused = q("purge", "--as-of", AS_OF, "--yes", ok=False)
+    assert refused.exit_code == 3 and "disagrees with the journal" in refused.output
+    assert snapshot(q.archive / "records") == before
+    q("rebuild")
+    assert q.json("verify")["ok"]
+
+
+def test_garbage_in_place_of_the_catalog_is_reported_not_a_traceback(ws):
+    q = ws
+    (q.archive / "catalog.sqlite").write_bytes(b"this is not a database" * 100)
+    for suffix in ("-wal", "-shm"):
+        (q.archive / f"catalog.sqlite{suffix}").unlink(missing_ok=True)
+    result = q("verify", ok=False)
+    assert result.exit_code == 3 and "catalog.sqlite" in result.output and "Traceback" not in result.output
+    q("rebuild")
+    q("reindex")
+    assert q.json("verify")["ok"]
+
+
+# ------------------------------------------------------------------ one projection
+
+def test_rebuild_gives_the_live_catalog_row_for_row(ws):
+    from qms.catalog import open_catalog
+    from qms.rebuild import compare
+    q = ws
+    live_copy = q.root / "live.sqlite"
+    shutil.copyfile(q.archive / "catalog.sqlite", live_copy)
+    for suffix in ("-wal",):
+        if (q.archive / f"catalog.sqlite{suffix}").exists():
+            shutil.copyfile(q.archive / f"catalog.sqlite{suffix}", q.root / f"live.sqlite{suffix}")
+    q("rebuild")
+    with open_catalog(live_copy, create=False) as live, open_catalog(q.archive / "catalog.sqlite",
+                                                                     create=False) as rebuilt:
+        assert compare(live, rebuilt) == []
+    assert q.json("verify")["ok"]
+
+
+def test_only_the_projection_writes_catalog_tables():
+    src = REPO / "src" / "qms"
+    hits = []
+    for path in sorted(src.rglob("*.py")):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(r"\b(INSERT|UPDATE|DELETE)\b", line) and "journal_mode" not in line:
+                hits.append(f"{path.relative_to(src)}:{n}")
+    # identity/secrets.py, sessions.py, users.py write the secrets store (.qms/secrets.sqlite), not the catalog
+    allowed = {"projection.py", "identity/secrets.py", "identity/sessions.py", "identity/users.py"}
+    assert [h for h in hits if h.split(":")[0] not in allowed and not h.startswith("identity/projection.py")] == []
+
+
+def test_a_command_killed_while_libreoffice_converts_leaves_no_soffice_and_no_temp(base, tmp_path):
+    ws = tmp_path / "ws"
+    shutil.copytree(base, ws)
+    killed = run_qms(ws, "record", "file", "QR-SV-022-02", "--data", "report.yaml", crash="converting")
+    assert killed.returncode == -signal.SIGKILL
+    Qms(ws)("recover")
+    tmp = ws / "archive" / ".tmp"
+    assert list(tmp.glob("*")) == [] if tmp.exists() else True
+    import time
+    time.sleep(0.5)
+    alive = subprocess.run(["pgrep", "-f", str(tmp)], capture_output=True, text=True).stdout.split()
+    assert alive == []
+    assert Qms(ws).json("verify")["ok"]
+    again = run_qms(ws, "record", "file", "QR-SV-022-02", "--data", "report.yaml")
+    assert again.returncode == 0, again.stderr
