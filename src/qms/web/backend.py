@@ -8,21 +8,15 @@ as for the CLI, and a password change or a disabled login ends web sessions too.
 
 from __future__ import annotations
 
-import hashlib
-import secrets as _random
-import sqlite3
 import time
 
+from ..identity import sessions
 from ..identity.permissions import NotAuthenticated, User
 from ..identity.policy import load_policy
-from ..identity.secrets import open_secrets, secrets_path
+from ..identity.secrets import secrets_path
 from ..identity.users import authenticate, get_user
 from ..workspace import Workspace
 from .auth import WebUser
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
 def _web_user(user: User, token: str) -> WebUser:
@@ -33,15 +27,7 @@ def _web_user(user: User, token: str) -> WebUser:
 def login(ws: Workspace, login_name: str, password: str) -> WebUser:
     """Check the password (a failure is journaled; repeated failures lock the login) and open a session."""
     user = authenticate(ws, (login_name or "").strip(), password or "", purpose="web login")
-    policy = load_policy(ws)
-    token = _random.token_urlsafe(32)
-    now = time.time()
-    with open_secrets(ws) as conn:
-        conn.execute("DELETE FROM sessions WHERE expires_at<=? OR last_seen<=?",
-                     (now, now - policy.idle_timeout if policy.idle_timeout else 0))
-        conn.execute("INSERT INTO sessions(token_hash, login, created_at, last_seen, expires_at) VALUES(?,?,?,?,?)",
-                     (_hash(token), user.login, now, now, now + policy.lifetime if policy.lifetime else 1e18))
-    return _web_user(user, token)
+    return _web_user(user, sessions.open_token_session(ws, user))
 
 
 # Every request resumes its session: read it without the store's write lock, and restart the idle
@@ -67,32 +53,21 @@ def _policy(ws: Workspace):
     return _policies[key]
 
 
-def _session_row(ws: Workspace, token: str):
-    conn = sqlite3.connect(f"file:{secrets_path(ws)}?mode=ro", uri=True, timeout=30)
-    try:
-        conn.row_factory = sqlite3.Row
-        return conn.execute("SELECT * FROM sessions WHERE token_hash=?", (_hash(token),)).fetchone()
-    finally:
-        conn.close()
-
-
 def resume(ws: Workspace, token: str) -> WebUser | None:
     """The user of a live session (and its idle clock restarted), or None: unknown, idle, expired."""
     if not token or not secrets_path(ws).exists():
         return None
     policy = _policy(ws)
     now = time.time()
-    row = _session_row(ws, token)
+    row = sessions.token_session(ws, token)
     if row is None:
         return None
     idle = policy.idle_timeout and now >= row["last_seen"] + policy.idle_timeout
     if idle or now >= row["expires_at"]:
-        with open_secrets(ws) as conn:
-            conn.execute("DELETE FROM sessions WHERE token_hash=?", (_hash(token),))
+        sessions.end_token_session(ws, token)
         return None
     if now - row["last_seen"] >= TOUCH_EVERY:
-        with open_secrets(ws) as conn:
-            conn.execute("UPDATE sessions SET last_seen=? WHERE token_hash=?", (now, _hash(token)))
+        sessions.touch_token_session(ws, token, now)
     key = (str(ws.root), row["login"])
     cached = _users.get(key)
     if cached is not None and now - cached[0] < USER_TTL:
@@ -106,9 +81,7 @@ def resume(ws: Workspace, token: str) -> WebUser | None:
 
 
 def logout(ws: Workspace, token: str) -> None:
-    if token and secrets_path(ws).exists():
-        with open_secrets(ws) as conn:
-            conn.execute("DELETE FROM sessions WHERE token_hash=?", (_hash(token),))
+    sessions.end_token_session(ws, token)
 
 
 def confirm_password(ws: Workspace, user: WebUser, password: str) -> None:
