@@ -357,16 +357,16 @@ def test_only_the_projection_writes_catalog_tables():
 
 def test_a_command_killed_while_libreoffice_converts_leaves_no_soffice_and_no_temp(base, tmp_path):
     ws = tmp_path / "ws"
-    shutil.copytree(base, ws)
+    q = copy_workspace(Qms(base), ws)
     killed = run_qms(ws, "record", "file", "QR-SV-022-02", "--data", "report.yaml", crash="converting")
     assert killed.returncode == -signal.SIGKILL
-    Qms(ws)("recover")
+    q("recover")
     tmp = ws / "archive" / ".tmp"
     assert list(tmp.glob("*")) == [] if tmp.exists() else True
     import time
     time.sleep(0.5)
     alive = subprocess.run(["pgrep", "-f", str(tmp)], capture_output=True, text=True).stdout.split()
     assert alive == []
-    assert Qms(ws).json("verify")["ok"]
+    assert q.json("verify")["ok"]
     again = run_qms(ws, "record", "file", "QR-SV-022-02", "--data", "report.yaml")
     assert again.returncode == 0, again.stderr
