@@ -31,6 +31,9 @@ PEOPLE = {
     "wanglx": ("王立新", "审定", "技术部"),
     "chenfang": ("陈芳", "标审", "标准化室"),
     "zhaogq": ("赵国庆", "批准", "总经理办公室"),
+    "zhaojg": ("赵建国", "clerk", "客户服务中心"),      # service engineer (web: 填写记录)
+    "sunbg": ("孙保管", "keeper", "质量部"),            # records keeper (web: 保存期与销毁)
+    "shenhe": ("审核员", "auditor", "质量部"),          # auditor (web: read-only)
 }
 PASSWORD = {login: f"demo-{login}-2026" for login in PEOPLE}
 HOMES = Path(tempfile.mkdtemp(prefix="qms-demo-sessions-"))   # each person's own config folder
@@ -115,6 +118,16 @@ def main() -> None:
     qms("verify")
     for login in PEOPLE:
         qms("logout", who=login, check=False, capture=True)
+    print_web_help()
+
+
+def print_web_help() -> None:
+    """How to open the same workspace in a browser, and the demo logins of each job."""
+    print("\nThe web application (auditors, approvers, engineers, keepers):")
+    print("  make serve        # or: .venv/bin/qms serve --host 127.0.0.1 --port 8000")
+    print("  then open http://127.0.0.1:8000/ and log in (demo passwords):")
+    for login, (name, roles, _dept) in PEOPLE.items():
+        print(f"    {login:<10} {PASSWORD[login]:<22} {name:<6} {roles}")
 
 
 if __name__ == "__main__":

@@ -646,8 +646,9 @@ def search(env, query, kind, form_id, status, date_from, date_to, limit, offset,
     """Full-text search; a run of Chinese characters matches exactly that string."""
     from .labels import status_label
     from .search import search_page
-    hits, total = search_page(env.ws, query, kind=kind, form=form_id, status=status, date_from=as_date(date_from),
-                              date_to=as_date(date_to), limit=limit, offset=offset)
+    page = search_page(env.ws, query, kind=kind, form=form_id, status=status, date_from=as_date(date_from),
+                       date_to=as_date(date_to), limit=limit, offset=offset)
+    hits, total = page["hits"], page["total"]
 
     def text(hs):
         if not hs:
@@ -765,6 +766,18 @@ def checkpoint(env, init_key, output, as_json):
          + (f" and {r['output']}" if r["output"] else "")
          + "\nkeep a copy outside this machine (print it, e-mail it, another disk): "
            "qms verify --checkpoint FILE proves the journal still extends it")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; keep 127.0.0.1 and put a TLS reverse proxy in front (README).")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+@pass_env
+def serve(env, host, port, workers):
+    """The web application: auditors, approvers, engineers, keepers in a browser."""
+    from .web.serve import run
+    run(env.ws.root, host=host, port=port, workers=workers)
 
 
 from .cli_identity import register as _register_identity  # noqa: E402  (user, login, keys commands)

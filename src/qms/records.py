@@ -320,6 +320,23 @@ def file_record(ws: Workspace, form_id: str, data_file, *, actor: str, on=None, 
     return Change(f"filed {rec['number']} ({filing.form.title}) → {rec['status']}", rec)
 
 
+def file_record_data(ws: Workspace, form_id: str, data: dict, *, actor: str, origin: str = "web form",
+                     on=None, pdf: bool = True, signer=None, password=None) -> Change:
+    """File one record from data already parsed (the web form, the JSON API): the same checks as a
+    file, and with `signer` and their password the `signed_by: filer` fields signed as file_record does."""
+    form = load_form(ws, form_id)
+    if signer is not None and isinstance(data, dict):
+        from .record_esign import filer_fields
+        data = {**data, **{f.name: signer.name for f in filer_fields(form) if data.get(f.name) in (None, "")}}
+    clean = validate_data(form, data, file=origin)
+    filing = Filing(form=form, data=clean, record_date=record_date_for(form, clean, on), origin=origin)
+    if signer is not None:
+        from .record_esign import sign_as_filer
+        sign_as_filer(ws, filing, signer, password)
+    (rec,) = file_records(ws, [filing], actor=actor, pdf=pdf)
+    return Change(f"filed {rec['number']} ({form.title}) → {rec['status']}", rec)
+
+
 # ------------------------------------------------------------------ batch import
 
 def read_rows(path: Path) -> list[tuple[int, dict]]:

@@ -139,3 +139,46 @@ def current_session(ws: Workspace, *, touch: bool = True) -> Session:
 
 def current_user(ws: Workspace) -> User:
     return current_session(ws).user
+
+
+# ---------------------------------------------------------------- sessions whose token the caller keeps
+# The web keeps the token in a cookie instead of a file in the user's config folder; the store, the
+# expiry and the idle clock are the same.
+
+def open_token_session(ws: Workspace, user: User) -> str:
+    """A new session for an authenticated `user`; returns its token (only its SHA-256 is stored)."""
+    policy = load_policy(ws)
+    token = _random.token_urlsafe(32)
+    now = time.time()
+    with open_secrets(ws) as conn:
+        conn.execute("DELETE FROM sessions WHERE expires_at<=? OR last_seen<=?",
+                     (now, now - policy.idle_timeout if policy.idle_timeout else 0))
+        conn.execute("INSERT INTO sessions(token_hash, login, created_at, last_seen, expires_at) VALUES(?,?,?,?,?)",
+                     (_hash(token), user.login, now, now, now + policy.lifetime if policy.lifetime else 1e18))
+    return token
+
+
+def token_session(ws: Workspace, token: str):
+    """The stored row of a token's session (login, created_at, last_seen, expires_at) or None; read
+    without the store's write lock, since every web request asks."""
+    import sqlite3
+    if not token or not secrets_path(ws).exists():
+        return None
+    conn = sqlite3.connect(f"file:{secrets_path(ws)}?mode=ro", uri=True, timeout=30)
+    try:
+        conn.row_factory = sqlite3.Row
+        return conn.execute("SELECT * FROM sessions WHERE token_hash=?",
+                            (_hash(token.encode("ascii", "replace").decode()),)).fetchone()
+    finally:
+        conn.close()
+
+
+def touch_token_session(ws: Workspace, token: str, now: float) -> None:
+    with open_secrets(ws) as conn:
+        conn.execute("UPDATE sessions SET last_seen=? WHERE token_hash=?", (now, _hash(token)))
+
+
+def end_token_session(ws: Workspace, token: str) -> None:
+    if token and secrets_path(ws).exists():
+        with open_secrets(ws) as conn:
+            conn.execute("DELETE FROM sessions WHERE token_hash=?", (_hash(token),))
