@@ -104,8 +104,8 @@ def read(log_path: Path, target: str | None = None) -> list[AuditEntry]:
             if not line.strip():
                 continue
             rec = json.loads(line)
-            if target is None or rec.get("target") == target or \
-                    any(r.get("number") == target for r in (rec.get("data") or {}).get("records", ()) or ()):
+            if target is None or rec.get("target") == target or (rec.get("action") == "purge" and any(
+                    r.get("number") == target for r in (rec.get("data") or {}).get("records") or ())):
                 out.append(AuditEntry(**rec))
     return out
 

@@ -309,7 +309,8 @@ def _safe_number(number: str) -> bool:
     """A document number names its archive folder: whatever the configured pattern allows,
     never a path separator, '..' or a control character."""
     from .inputs import _SAFE_ID
-    return bool(_SAFE_ID.match(number)) and ".." not in number
+    # a '/' (HX/QP-05) is stored as a full-width solidus in names (revisions.safe_name)
+    return bool(_SAFE_ID.match(number.replace("/", "-"))) and ".." not in number
 
 
 def load_source(path: Path | str, ws: Workspace) -> DocumentSource:
