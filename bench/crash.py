@@ -139,6 +139,8 @@ def run(trials: int, rows: int, seed: int = 7) -> list[list]:
                 killed += what == "killed"
                 if not good:
                     failures.append(what)
+                print(f"{kind} trial {_ + 1}: delay {delay:.1f} s — {'ok' if good else 'FAILED'} ({what})",
+                      flush=True)
             out.append([f"kill -9 during {kind} ({rows} records, {total:.1f} s)", trials, killed, trials - ok,
                         failures[0][:60] if failures else ""])
     return out
