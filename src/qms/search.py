@@ -32,12 +32,11 @@ def search(ws: Workspace, query: str, *, kind=None, form=None, status=None, date
 def search_page(ws: Workspace, query: str, *, kind=None, form=None, status=None, date_from: dt.date | None = None,
                 date_to: dt.date | None = None, limit: int = 20, offset: int = 0) -> tuple[list[dict], int]:
     """One page of hits and the number of all matches ("20 of 134")."""
-    from .index import SearchIndex
     if not ws.index_dir.exists():
         return [], 0
-    hits, total = SearchIndex(ws.index_dir).search_page(query, kind=kind, form=form, status=status,
-                                                        date_from=date_from, date_to=date_to, limit=limit,
-                                                        offset=max(offset, 0))
+    hits, total = open_index(ws).search_page(query, kind=kind, form=form, status=status,
+                                             date_from=date_from, date_to=date_to, limit=limit,
+                                             offset=max(offset, 0))
     return [asdict(h) for h in hits], total
 
 
