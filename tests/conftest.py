@@ -23,6 +23,7 @@ STAFF = {
     "zhangjh": ("张建华", "编制"),
     "liming": ("李明", "会签"),
     "zhoujing": ("周静", "会签"),
+    "sunlq": ("孙立强", "会签"),                          # the third 会签 of the example procedures
     "wanglx": ("王立新", "审定"),
     "chenfang": ("陈芳", "标审"),
     "zhaogq": ("赵国庆", "批准"),
@@ -85,6 +86,28 @@ class Qms:
 _TEMPLATE: Path | None = None
 
 
+def cli_init(root: Path, org: str | None = None):
+    """`qms init ROOT [--org ORG] --admin admin` as a user types it; returns the click result."""
+    result = CliRunner().invoke(cli, ["init", str(root), *(["--org", org] if org else []), "--admin", "admin",
+                                      "--name", STAFF["admin"][0], "--password-stdin"],
+                                input=PASSWORDS["admin"] + "\n")
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def add_staff(root: Path) -> Qms:
+    """The admin logs in and adds every other STAFF user, each of whom logs in in their own config
+    folder beside the workspace; returns the tester's session."""
+    admin = Qms(root).as_("admin")
+    admin("login", "admin", "--password-stdin", input=PASSWORDS["admin"] + "\n")
+    for login, (name, roles) in STAFF.items():
+        if login != "admin":
+            admin("user", "add", login, "--name", name, "--roles", roles, "--password-stdin",
+                  input=PASSWORDS[login] + "\n")
+            admin.as_(login)("login", login, "--password-stdin", input=PASSWORDS[login] + "\n")
+    return admin.as_("tester")
+
+
 def _template() -> Path:
     """One workspace with every STAFF user and their sessions, made once per test run through the CLI
     (qms init --admin, user add, login); each test gets a copy (argon2 and key generation cost time)."""
@@ -94,18 +117,8 @@ def _template() -> Path:
         import tempfile
         base = Path(tempfile.mkdtemp(prefix="qms-template-"))
         atexit.register(shutil.rmtree, base, True)
-        root = base / "ws"
-        runner = CliRunner()
-        result = runner.invoke(cli, ["init", str(root), "--admin", "admin", "--name", STAFF["admin"][0],
-                                     "--password-stdin"], input=PASSWORDS["admin"] + "\n")
-        assert result.exit_code == 0, result.output
-        admin = Qms(root).as_("admin")
-        admin("login", "admin", "--password-stdin", input=PASSWORDS["admin"] + "\n")
-        for login, (name, roles) in STAFF.items():
-            if login != "admin":
-                admin("user", "add", login, "--name", name, "--roles", roles, "--password-stdin",
-                      input=PASSWORDS[login] + "\n")
-                admin.as_(login)("login", login, "--password-stdin", input=PASSWORDS[login] + "\n")
+        cli_init(base / "ws")
+        add_staff(base / "ws")
         _TEMPLATE = base
     return _TEMPLATE
 

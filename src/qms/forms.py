@@ -24,7 +24,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The keys a form schema's mappings may hold; anything else is refused with the nearest match.
 FORM_KEYS = ("id", "title", "title_en", "procedure", "date_field", "numbering", "retention",
              "signature_required", "template", "note", "fields")
-FIELD_KEYS = ("name", "label", "type", "required", "searchable", "choices", "columns")
+FIELD_KEYS = ("name", "label", "type", "required", "searchable", "choices", "columns", "signed_by")
 COLUMN_KEYS = ("name", "label", "type")
 RETENTION_KEYS = ("period", "from")
 
