@@ -46,7 +46,7 @@ def _rows(ws: Workspace, where: str = "", *args):
             with open_catalog(ws.catalog_path, create=False) as cat:
                 ensure_schema(cat.conn)
                 return cat.all(sql, *args)
-        except sqlite3.DatabaseError:
+        except (sqlite3.DatabaseError, QmsError):     # garbage in place of the catalog: read the journal
             pass
     if not ws.audit_path.exists():
         return []
