@@ -228,7 +228,11 @@ def seal_pdf(ws: Workspace, path: Path | str, reason: str, *, location: str | No
                                         md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES)
     with open(path, "rb") as fh:
         writer = IncrementalPdfFileWriter(fh, strict=False)
-        out = signers.sign_pdf(writer, meta, signer=_signer(ws))
+        # pyHanko runs its own asyncio loop: in a thread of its own, so a caller that already has
+        # one running (a web server, playwright in the tests) does not make it fail
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(1) as pool:
+            out = pool.submit(signers.sign_pdf, writer, meta, signer=_signer(ws)).result()
         data = out.getvalue() if isinstance(out, io.BytesIO) else out.read()
     tmp = path.with_name(f".{path.name}.sealed.tmp")
     tmp.write_bytes(data)
@@ -267,7 +271,9 @@ def validate_seal(ws: Workspace | None, path: Path | str) -> SealStatus:
                 from cryptography.hazmat.primitives import serialization
                 roots = [ax509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in _load_chain(ws)]
             ctx = ValidationContext(trust_roots=roots, allow_fetching=False)
-            status = validate_pdf_signature(sig, ctx)
+            from concurrent.futures import ThreadPoolExecutor     # its own asyncio loop (see seal_pdf)
+            with ThreadPoolExecutor(1) as pool:
+                status = pool.submit(validate_pdf_signature, sig, ctx).result()
             reason = str(sig.sig_object.get("/Reason", ""))
     except QmsError:
         raise
