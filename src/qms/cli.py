@@ -66,6 +66,25 @@ class Env:
 pass_env = click.make_pass_decorator(Env)
 
 
+def _chinese() -> bool:
+    """Whether the current command's workspace reads Chinese (locale zh-CN): terminal tables follow it."""
+    ctx = click.get_current_context(silent=True)
+    env = ctx.find_object(Env) if ctx else None
+    try:
+        from .labels import chinese
+        return chinese(env.ws.config.locale) if env else False
+    except Exception:
+        return False
+
+
+def zh(chinese_text: str, english: str) -> str:
+    return chinese_text if _chinese() else english
+
+
+def zh_cols(chinese_cols: list[str], english: list[str]) -> list[str]:
+    return chinese_cols if _chinese() else english
+
+
 def emit(data, as_json: bool, text=None) -> None:
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
@@ -341,9 +360,10 @@ def form_list(env, as_json):
     from .textfmt import table
     items = [{"id": f.id, "title": f.title, "procedure": f.procedure, "retention": f.retention.describe(),
               "signature_required": f.signature_required} for f in load_forms(env.ws).values()]
-    emit(items, as_json, lambda xs: table(["id", "title", "procedure", "retention", "signature"],
+    emit(items, as_json, lambda xs: table(zh_cols(["表单编号", "名称", "程序文件", "保存期限", "需用户签字"],
+                                                  ["id", "title", "procedure", "retention", "signature"]),
                                           [[x["id"], x["title"], x["procedure"], x["retention"],
-                                            "yes" if x["signature_required"] else ""] for x in xs]))
+                                            zh("是", "yes") if x["signature_required"] else ""] for x in xs]))
 
 
 @form.command("show")
@@ -521,12 +541,15 @@ def retention_report(env, as_of, form_id, as_json):
 
     def text(r):
         if not r["due"]:
-            return f"nothing due for disposal as of {r['as_of']}"
-        out = [f"due for disposal as of {r['as_of']}: {r['disposable']} records, {r['held']} on hold"]
+            return zh(f"截至 {r['as_of']} 没有到期待销毁的记录", f"nothing due for disposal as of {r['as_of']}")
+        out = [zh(f"截至 {r['as_of']} 保存期满待销毁：{r['disposable']} 份，冻结 {r['held']} 份",
+                  f"due for disposal as of {r['as_of']}: {r['disposable']} records, {r['held']} on hold")]
         for fid, numbers in r["by_form"].items():
-            rows = [[d["number"], d["record_date"], d["retention_until"], "HELD" if d["held"] else ""]
+            rows = [[d["number"], d["record_date"], d["retention_until"], zh("冻结", "HELD") if d["held"] else ""]
                     for d in r["due"] if d["form"] == fid]
-            out += ["", f"{fid} ({len(numbers)})", table(["number", "record date", "retention until", ""], rows)]
+            out += ["", f"{fid} ({len(numbers)})",
+                    table(zh_cols(["记录编号", "记录日期", "保存期至", ""], ["number", "record date", "retention until", ""]),
+                          rows)]
         return "\n".join(out)
     emit(rep, as_json, text)
 
@@ -561,9 +584,10 @@ def hold_list_cmd(env, as_json):
     from .retention import hold_list
     from .textfmt import table
     items = hold_list(env.ws)
-    emit(items, as_json, lambda xs: table(["number", "form", "reason", "since", "by"],
+    emit(items, as_json, lambda xs: table(zh_cols(["记录编号", "表单", "原因", "冻结日期", "冻结人"],
+                                                  ["number", "form", "reason", "since", "by"]),
                                           [[x["number"], x["form"], x["reason"], x["added_at"][:10], x["added_by"]]
-                                           for x in xs]) if xs else "(no holds)")
+                                           for x in xs]) if xs else zh("（无冻结）", "(no holds)"))
 
 
 @cli.command()
@@ -609,9 +633,10 @@ def disposal_list_cmd(env, as_json):
     from .retention import disposal_list
     from .textfmt import table
     items = disposal_list(env.ws)
-    emit(items, as_json, lambda xs: table(["certificate", "at", "as of", "by", "records", "folder"],
+    emit(items, as_json, lambda xs: table(zh_cols(["销毁证明", "销毁时间", "截至日期", "批准人", "记录数", "目录"],
+                                                  ["certificate", "at", "as of", "by", "records", "folder"]),
                                           [[x["certificate"], x["at"][:19], x["as_of"], x["actor"], x["count"],
-                                            x["folder"]] for x in xs]) if xs else "(no disposals)")
+                                            x["folder"]] for x in xs]) if xs else zh("（无销毁记录）", "(no disposals)"))
 
 
 @cli.command("compile")
