@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: demo test bench setup system clean
+.PHONY: demo test bench serve setup system clean
 
 setup: system $(STAMP)
 
@@ -22,6 +22,9 @@ demo: setup
 
 test: setup
 	$(BIN)/pytest
+
+serve: setup
+	$(BIN)/qms -w . serve --host 127.0.0.1 --port 8000
 
 bench: setup
 	$(BIN)/python -m bench

@@ -23,6 +23,7 @@ FULL = [
     ("verify+purge 10k", ["bench.archive_ops", "--records", "10000"]),
     ("purge 100k", ["bench.archive_ops", "--records", "100000"]),
     ("start-up", ["bench.startup", "--runs", "7"]),
+    ("web", ["bench.web", "--records", "100000", "--clients", "20", "--seconds", "30"]),
 ]
 QUICK = [
     ("filing", ["bench.filing", "--records", "200", "--pdf-records", "20", "--one-by-one-pdf", "2",
@@ -32,6 +33,7 @@ QUICK = [
     ("import with PDF", ["bench.import_pdf", "--rows", "150"]),
     ("verify+purge", ["bench.archive_ops", "--records", "2000"]),
     ("start-up", ["bench.startup", "--runs", "3"]),
+    ("web", ["bench.web", "--records", "2000", "--clients", "20", "--seconds", "10"]),
 ]
 
 

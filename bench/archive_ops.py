@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import phone_rows, print_table
+from bench.common import bench_session, phone_rows, print_table
 
 
 def generate(ws, n: int, year: int = 2019) -> None:
@@ -82,7 +82,7 @@ def sha256sum_time(root: Path) -> float:
 
 def qms_time(root: Path, *args: str) -> float:
     start = time.perf_counter()
-    done = subprocess.run([str(Path(sys.executable).with_name("qms")), "-w", str(root), "--as", "bench", *args],
+    done = subprocess.run([str(Path(sys.executable).with_name("qms")), "-w", str(root), *args],
                           capture_output=True, text=True)
     took = time.perf_counter() - start
     if done.returncode != 0:
@@ -95,6 +95,7 @@ def run(records: int = 10000) -> list[list]:
     out = []
     with tempfile.TemporaryDirectory(prefix="qms-bench-archive-") as tmp:
         ws = init_workspace(Path(tmp) / "ws")
+        bench_session(ws, Path(tmp) / "config", roles=("keeper",))   # purge needs records.purge
         start = time.perf_counter()
         generate(ws, records)
         out.append([f"generate {records} records (+ index)", f"{time.perf_counter() - start:.1f} s", ""])

@@ -19,16 +19,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import phone_rows, print_table
+from bench.common import bench_session, phone_rows, print_table
 
 
 def qms(ws: Path, *args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "qms", "-w", str(ws), "--as", "bench", *args],
+    return subprocess.run([sys.executable, "-m", "qms", "-w", str(ws), *args],
                           capture_output=True, text=True, **kw)
 
 
 def kill_after(ws: Path, delay: float, *args: str) -> int:
-    proc = subprocess.Popen([sys.executable, "-m", "qms", "-w", str(ws), "--as", "bench", *args],
+    proc = subprocess.Popen([sys.executable, "-m", "qms", "-w", str(ws), *args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         proc.wait(timeout=delay)
@@ -90,6 +90,11 @@ def trial_purge(base: Path, work: Path, delay: float, expected: int) -> tuple[bo
     return problem is None, problem or ("killed" if rc == -9 else "finished")
 
 
+def init_workspace_of(root: Path):
+    from qms.workspace import open_workspace
+    return open_workspace(root)
+
+
 def run(trials: int, rows: int, seed: int = 7) -> list[list]:
     from qms.workspace import init_workspace
     rnd = random.Random(seed)
@@ -97,6 +102,7 @@ def run(trials: int, rows: int, seed: int = 7) -> list[list]:
     with tempfile.TemporaryDirectory(prefix="qms-bench-crash-") as tmp:
         tmp = Path(tmp)
         base = init_workspace(tmp / "base").root
+        bench_session(init_workspace_of(base), tmp / "config")     # copies keep the session (same workspace id)
         csv = tmp / "calls.csv"
         data = phone_rows(rows, year=2019)
         import csv as csvmod
@@ -112,6 +118,7 @@ def run(trials: int, rows: int, seed: int = 7) -> list[list]:
         shutil.copytree(base, filled)
         shutil.rmtree(base)
         base = init_workspace(tmp / "base").root
+        bench_session(init_workspace_of(base), tmp / "config")
         start = time.perf_counter()
         qms(filled, "purge", "--as-of", "2026-11-23", "--yes", "--dry-run")
         purge_probe = tmp / "probe"
@@ -132,6 +139,8 @@ def run(trials: int, rows: int, seed: int = 7) -> list[list]:
                 killed += what == "killed"
                 if not good:
                     failures.append(what)
+                print(f"{kind} trial {_ + 1}: delay {delay:.1f} s — {'ok' if good else 'FAILED'} ({what})",
+                      flush=True)
             out.append([f"kill -9 during {kind} ({rows} records, {total:.1f} s)", trials, killed, trials - ok,
                         failures[0][:60] if failures else ""])
     return out

@@ -9,6 +9,8 @@ command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
 grep -q 'Noto Serif CJK' <<<"$fonts" || need+=(fonts-noto-cjk)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 grep -qi 'Liberation Serif' <<<"$fonts" || need+=(fonts-liberation2)
+# the browser tests of the web application drive Debian's chromium (playwright cannot download its own)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -11,23 +11,47 @@ import pytest
 from click.testing import CliRunner
 
 from qms.cli import cli
-from qms.workspace import init_workspace
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
 
 
-class Qms:
-    """Runs `qms -w WS --as ACTOR …` like a user would and keeps the result."""
+# The people of a test workspace: login → (printed name, roles). Each password is PASSWORDS[login].
+STAFF = {
+    "admin": ("管理员", "admin"),
+    "tester": ("测试员", "author,clerk,keeper"),       # the default session of the `qms` fixture
+    "zhangjh": ("张建华", "编制"),
+    "liming": ("李明", "会签"),
+    "zhoujing": ("周静", "会签"),
+    "sunlq": ("孙立强", "会签"),                          # the third 会签 of the example procedures
+    "wanglx": ("王立新", "审定"),
+    "chenfang": ("陈芳", "标审"),
+    "zhaogq": ("赵国庆", "批准"),
+    "auditor": ("审核员", "auditor"),
+}
+PASSWORDS = {login: f"{login}-pass-2026" for login in STAFF}
+LOGIN_OF = {name: login for login, (name, _) in STAFF.items()}
 
-    def __init__(self, root: Path, actor: str = "测试员"):
+
+class Qms:
+    """Runs `qms -w WS …` like a user would, in that user's session, and keeps the result.
+
+    Each person has their own config folder (their own session token), as on their own account."""
+
+    def __init__(self, root: Path, config_home: Path | None = None, login: str | None = None):
         self.root = root
-        self.actor = actor
+        self.config_home = config_home
+        self.login = login
         self.runner = CliRunner()
 
-    def __call__(self, *args, ok: bool = True, actor: str | None = None, input: str | None = None):
-        result = self.runner.invoke(cli, ["-w", str(self.root), "--as", actor or self.actor, *map(str, args)],
-                                    input=input, catch_exceptions=False)
+    def as_(self, login: str) -> "Qms":
+        """The same workspace in `login`'s session (logged in by make_workspace)."""
+        return Qms(self.root, self.root.parent / f"config-{login}", login)
+
+    def __call__(self, *args, ok: bool = True, input: str | None = None):
+        env = {"QMS_CONFIG_HOME": str(self.config_home)} if self.config_home else None
+        result = self.runner.invoke(cli, ["-w", str(self.root), *map(str, args)], input=input, env=env,
+                                    catch_exceptions=False)
         if ok and result.exit_code != 0:
             raise AssertionError(f"qms {' '.join(map(str, args))} failed ({result.exit_code}):\n{result.output}")
         return result
@@ -36,16 +60,90 @@ class Qms:
         result = self(*args, "--json", **kw)
         return json.loads(result.stdout)
 
-    def fail(self, *args) -> str:
+    def fail(self, *args, input: str | None = None) -> str:
         """Run a command that must be refused: exit 1, one clear message, no traceback."""
-        result = self(*args, ok=False)
+        result = self(*args, ok=False, input=input)
         assert result.exit_code == 1, f"expected exit 1, got {result.exit_code}:\n{result.output}"
         assert "Traceback" not in result.output
         return result.output
 
+    def sign(self, number: str, role: str, name: str, *extra, ok: bool = True, password: str | None = None):
+        """`name` signs NUMBER as ROLE in their own session, typing their password."""
+        login = LOGIN_OF[name]
+        return self.as_(login)("doc", "sign", number, "--role", role, "--password-stdin", *extra, ok=ok,
+                               input=(password or PASSWORDS[login]) + "\n")
+
+    def sign_fail(self, number: str, role: str, name: str, *extra, password: str | None = None) -> str:
+        login = LOGIN_OF[name]
+        return self.as_(login).fail("doc", "sign", number, "--role", role, "--password-stdin", *extra,
+                                    input=(password or PASSWORDS[login]) + "\n")
+
     @property
     def archive(self) -> Path:
         return self.root / "archive"
+
+
+_TEMPLATE: Path | None = None
+
+
+def cli_init(root: Path, org: str | None = None):
+    """`qms init ROOT [--org ORG] --admin admin` as a user types it; returns the click result."""
+    result = CliRunner().invoke(cli, ["init", str(root), *(["--org", org] if org else []), "--admin", "admin",
+                                      "--name", STAFF["admin"][0], "--password-stdin"],
+                                input=PASSWORDS["admin"] + "\n")
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def add_staff(root: Path) -> Qms:
+    """The admin logs in and adds every other STAFF user, each of whom logs in in their own config
+    folder beside the workspace; returns the tester's session."""
+    admin = Qms(root).as_("admin")
+    admin("login", "admin", "--password-stdin", input=PASSWORDS["admin"] + "\n")
+    for login, (name, roles) in STAFF.items():
+        if login != "admin":
+            admin("user", "add", login, "--name", name, "--roles", roles, "--password-stdin",
+                  input=PASSWORDS[login] + "\n")
+            admin.as_(login)("login", login, "--password-stdin", input=PASSWORDS[login] + "\n")
+    return admin.as_("tester")
+
+
+def _template() -> Path:
+    """One workspace with every STAFF user and their sessions, made once per test run through the CLI
+    (qms init --admin, user add, login); each test gets a copy (argon2 and key generation cost time)."""
+    global _TEMPLATE
+    if _TEMPLATE is None:
+        import atexit
+        import tempfile
+        base = Path(tempfile.mkdtemp(prefix="qms-template-"))
+        atexit.register(shutil.rmtree, base, True)
+        cli_init(base / "ws")
+        add_staff(base / "ws")
+        _TEMPLATE = base
+    return _TEMPLATE
+
+
+def make_workspace(root: Path) -> Qms:
+    """A fresh workspace at `root` with the STAFF users, each logged in in their own config folder
+    beside it; returns the tester's session (author, clerk, keeper)."""
+    base = _template()
+    shutil.copytree(base / "ws", root, symlinks=True)
+    for home in base.glob("config-*"):
+        shutil.copytree(home, root.parent / home.name, dirs_exist_ok=True)
+    return Qms(root).as_("tester")
+
+
+def copy_workspace(qms: Qms, root: Path) -> Qms:
+    """A private copy of a workspace with its people's config folders (sessions); the tester's session."""
+    shutil.copytree(qms.root, root)
+    for home in qms.root.parent.glob("config-*"):
+        shutil.copytree(home, root.parent / home.name, dirs_exist_ok=True)
+    return Qms(root).as_("tester")
+
+
+def nothing_archived(qms: Qms) -> bool:
+    """No document, record or disposal folder yet (the journal holds the test users from the start)."""
+    return not any((qms.archive / sub).exists() for sub in ("documents", "records", "disposals", "index"))
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -56,10 +154,15 @@ def snapshot(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.fixture(autouse=True)
+def _config_home(tmp_path, monkeypatch):
+    """Session tokens go to a config folder of the test, never the real ~/.config/qms."""
+    monkeypatch.setenv("QMS_CONFIG_HOME", str(tmp_path / "config-home"))
+
+
 @pytest.fixture
 def qms(tmp_path) -> Qms:
-    ws = init_workspace(tmp_path / "ws")
-    return Qms(ws.root)
+    return make_workspace(tmp_path / "ws")
 
 
 def copy_into(qms: Qms, src: Path, name: str | None = None) -> Path:
@@ -76,8 +179,7 @@ def release_procedure(qms: Qms, source: Path, *, issued="2026-03-13", effective=
     number = qms.json(*args)["number"]
     for role, name in signers or [("编制", "张建华"), ("会签", "李明"), ("会签", "周静"), ("审定", "王立新"),
                                   ("标审", "陈芳"), ("批准", "赵国庆")]:
-        # signed on the 发布 date at the latest: a signature after it is refused
-        qms("doc", "sign", number, "--role", role, "--name", name, "--on", issued)
+        qms.sign(number, role, name)
     qms("doc", "release", number, "--issued", issued, "--effective", effective, *([] if pdf else ["--no-pdf"]))
     return number
 

@@ -11,7 +11,7 @@ import pytest
 
 from qms.render import docx_text
 
-from conftest import DATA, REPO, Qms, copy_into, release_procedure, snapshot
+from conftest import DATA, REPO, Qms, copy_into, release_procedure, snapshot, nothing_archived
 
 
 def test_held_out_procedure_goes_through_the_whole_cycle(qms):
@@ -92,22 +92,22 @@ def test_second_revision_supersedes_the_first_on_its_effective_date(qms):
 def test_release_is_refused_until_every_required_role_has_signed(qms):
     source = copy_into(qms, DATA / "design-control.yaml")
     number = qms.json("doc", "submit", source)["number"]
-    assert "编制" in qms.fail("doc", "sign", number, "--role", "批准", "--name", "赵国庆")
-    assert "编制" in qms.fail("doc", "sign", number, "--role", "会签", "--name", "李明")
-    qms("doc", "sign", number, "--role", "编制", "--name", "张建华", "--on", "2026-03-10")
+    assert "编制" in qms.sign_fail(number, "批准", "赵国庆")
+    assert "编制" in qms.sign_fail(number, "会签", "李明")
+    qms.sign(number, "编制", "张建华")
     msg = qms.fail("doc", "release", number, "--issued", "2026-03-13", "--effective", "2026-03-20")
     assert "批准" in msg and "审定" in msg
-    qms("doc", "sign", number, "--role", "会签", "--name", "李明", "--on", "2026-03-10")
-    qms("doc", "sign", number, "--role", "审定", "--name", "王立新", "--on", "2026-03-10")
-    qms("doc", "sign", number, "--role", "批准", "--name", "赵国庆", "--on", "2026-03-10")
+    qms.sign(number, "会签", "李明")
+    qms.sign(number, "审定", "王立新")
+    qms.sign(number, "批准", "赵国庆")
     assert qms.json("doc", "show", number)["status"] == "approved"
     # 标审 is optional, and nobody signs after 批准
-    assert "批准" in qms.fail("doc", "sign", number, "--role", "标审", "--name", "陈芳")
-    assert "one signature" in qms.fail("doc", "sign", number, "--role", "批准", "--name", "赵国庆")
+    assert "批准" in qms.sign_fail(number, "标审", "陈芳")
+    assert "one signature" in qms.sign_fail(number, "批准", "赵国庆")
     # a signed draft cannot be silently replaced
     assert "in review" in qms.fail("doc", "submit", source)
     qms("doc", "release", number, "--issued", "2026-03-13", "--effective", "2026-03-20", "--no-pdf")
-    assert "already released" in qms.fail("doc", "sign", number, "--role", "编制", "--name", "张建华")
+    assert "already released" in qms.sign_fail(number, "编制", "张建华")
     assert "already released" in qms.fail("doc", "release", number, "--issued", "2026-03-13",
                                           "--effective", "2026-03-20")
 
@@ -130,7 +130,7 @@ def test_draft_preview_docx_is_marked(qms, tmp_path):
     qms("doc", "render", DATA / "design-control.yaml", "-o", out)
     text = docx_text(out)
     assert "草稿" in text and "设计和开发控制程序" in text
-    assert not qms.archive.exists()
+    assert nothing_archived(qms)
 
 
 def test_roles_by_english_key_and_audit_trail(qms):
@@ -139,7 +139,9 @@ def test_roles_by_english_key_and_audit_trail(qms):
                                                      ("reviewed", "王立新"), ("approved", "赵国庆")])
     log = qms.json("log", "--target", number)
     assert [e["action"] for e in log] == ["doc.submit"] + ["doc.sign"] * 4 + ["doc.release"]
-    assert all(e["actor"] == "测试员" for e in log)
+    assert {e["actor"] for e in log if e["action"] != "doc.sign"} == {"tester 测试员"}
+    assert [e["actor"] for e in log if e["action"] == "doc.sign"] == ["zhangjh 张建华", "liming 李明", "wanglx 王立新",
+                                                                      "zhaogq 赵国庆"]
     assert log[-1]["data"]["issued"] == "2026-03-13"
     assert all(b["prev"] == a["hash"] for a, b in zip(log, log[1:]))
 
@@ -179,7 +181,7 @@ def test_bad_source_is_refused_and_archive_untouched(qms, case):
 
 
 @pytest.mark.parametrize("args,expected", [
-    (["doc", "sign", "QP-SC-015", "--role", "老板", "--name", "某人"], ["role", "编制"]),
+    (["doc", "sign", "QP-SC-015", "--role", "老板"], ["role", "编制"]),
     (["doc", "release", "QP-SC-015", "--issued", "2026-02-30", "--effective", "2026-03-20"], ["issued", "2026-02-30"]),
     (["doc", "release", "QP-SC-015", "--issued", "2026-03-20", "--effective", "2026-03-13"], ["effective", "发布"]),
     (["doc", "release", "QP-SC-015", "--issued", "20260320", "--effective", "2026-03-21"], ["YYYY-MM-DD"]),
@@ -189,7 +191,7 @@ def test_bad_source_is_refused_and_archive_untouched(qms, case):
 def test_bad_arguments_are_refused_and_archive_untouched(qms, args, expected):
     source = copy_into(qms, REPO / "examples/procedures/customer-service.yaml")
     qms("doc", "submit", source)
-    qms("doc", "sign", "QP-SC-015", "--role", "编制", "--name", "张建华")
+    qms.sign("QP-SC-015", "编制", "张建华")
     before = snapshot(qms.archive)
     msg = qms(*args, ok=False).output
     assert "Traceback" not in msg
@@ -199,10 +201,11 @@ def test_bad_arguments_are_refused_and_archive_untouched(qms, args, expected):
 
 
 def test_commands_on_an_empty_workspace_create_nothing(qms):
-    qms.fail("doc", "sign", "QP-RD-007", "--role", "编制", "--name", "张建华")
+    before = snapshot(qms.archive)
+    qms.sign_fail("QP-RD-007", "编制", "张建华")
     qms.fail("doc", "show", "QP-RD-007")
     assert qms.json("doc", "list") == []
-    assert not qms.archive.exists()
+    assert snapshot(qms.archive) == before
 
 
 # ------------------------------------------------------------------ verify
@@ -251,13 +254,19 @@ def test_workspace_is_found_from_env_and_from_a_subfolder(tmp_path, monkeypatch)
     assert runner.invoke(cli, ["doc", "list", "--json"]).exit_code == 0
 
 
-def test_actor_from_environment(qms, monkeypatch):
+def test_the_actor_is_the_session_never_a_free_text_name(qms, monkeypatch, tmp_path):
     from click.testing import CliRunner
     from qms.cli import cli
     monkeypatch.setenv("QMS_USER", "体系专员")
+    monkeypatch.setenv("QMS_CONFIG_HOME", str(tmp_path / "nobody"))
     source = copy_into(qms, DATA / "design-control.yaml")
-    CliRunner().invoke(cli, ["-w", str(qms.root), "doc", "submit", str(source)], catch_exceptions=False)
-    assert qms.json("log")[0]["actor"] == "体系专员"
+    before = snapshot(qms.archive)
+    out = CliRunner().invoke(cli, ["-w", str(qms.root), "doc", "submit", str(source)])
+    assert out.exit_code == 1 and "no session" in out.output
+    assert CliRunner().invoke(cli, ["-w", str(qms.root), "--as", "体系专员", "doc", "submit", str(source)]).exit_code == 2
+    assert snapshot(qms.archive) == before
+    qms("doc", "submit", source)
+    assert qms.json("log")[-1]["actor"] == "tester 测试员"
 
 
 def test_paths_outside_the_workspace_are_refused(qms):
@@ -274,4 +283,4 @@ def test_paths_outside_the_workspace_are_refused(qms):
                       encoding="utf-8")
     msg = qms.fail("record", "file", "QR-SV-022-07", "--data", REPO / "examples/records/QR-SV-022-07.yaml")
     assert "QR-SV-022-07.yaml" in msg and "template" in msg and "outside the workspace" in msg
-    assert not qms.archive.exists()
+    assert nothing_archived(qms)

@@ -25,7 +25,7 @@ FORM_IDS = [f"QR-SV-022-{n:02d}" for n in range(1, 9)]
 FIELD_TYPES = {"text", "date", "datetime", "number", "choice", "table", "signature"}
 SCHEMA_KEYS = {"id", "title", "title_en", "procedure", "date_field", "numbering", "retention",
                "signature_required", "template", "note", "fields"}
-FIELD_KEYS = {"name", "label", "type", "required", "searchable", "choices", "columns"}
+FIELD_KEYS = {"name", "label", "type", "required", "searchable", "choices", "columns", "signed_by"}
 COLUMN_KEYS = {"name", "label", "type"}
 PROCEDURE_KEYS = {"number", "title", "title_en", "kind", "department", "basis", "terms",
                   "sections", "references", "records"}

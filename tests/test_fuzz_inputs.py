@@ -3,7 +3,9 @@ JSON, CSV, XLSX, paths, ids, dates, encodings, template tags and outputs.
 
 Each case must exit 1 with one line, no traceback, within a time and memory bound, and leave
 the archive byte-identical. One session workspace with records and a released procedure
-gives the cases real state to hit. The cases that could exhaust memory or hang (billion
+gives the cases real state to hit; every case runs in a logged-in session holding the
+permission for its command (the tester's, or a signer's for `doc sign`), so the input itself
+is what gets refused. The cases that could exhaust memory or hang (billion
 laughs, zip bomb, endless devices, 10 MB files) run in a subprocess under resource limits;
 the rest run in-process under an alarm and a peak-memory check.
 """
@@ -27,7 +29,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from conftest import REPO, Qms, release_procedure
+from conftest import PASSWORDS, REPO, make_workspace, release_procedure
 from conftest import snapshot as file_snapshot
 
 
@@ -36,8 +38,9 @@ def snapshot(folder: Path) -> tuple:
     folders = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_dir()) \
         if folder.exists() else []
     return file_snapshot(folder), folders
+
+
 from qms.cli import cli
-from qms.workspace import init_workspace
 
 RNG = random.Random(11)
 CASE_SECONDS = 10
@@ -51,11 +54,12 @@ REPORT = "QR-SV-022-02"       # every field type: text, date, choice, table (wit
 @dataclass
 class Case:
     name: str
-    args: list                     # CLI arguments after `-w WS --as …`; "{ws}" / "{f:NAME}" filled in
+    args: list                     # CLI arguments after `-w WS`; "{ws}" / "{f:NAME}" filled in
     files: dict = field(default_factory=dict)   # NAME -> bytes written beside the workspace first
     risky: bool = False            # run in a subprocess under resource limits
     workspace: str = "main"        # or the name of a small workspace made for the case
     secret: str | None = None      # text of the input that must not appear in the message
+    who: str = "tester"            # whose session runs it (a --password-stdin command types their password)
 
 
 def sample(form_id: str) -> dict:
@@ -272,7 +276,8 @@ def id_cases() -> list[Case]:
                        {"s.pdf": b"%PDF-1.4\n%%EOF\n"}),
                   Case(f"hold-add-{tag}", ["hold", "add", bad, "--reason", "r"]),
                   Case(f"doc-show-{tag}", ["doc", "show", bad]),
-                  Case(f"doc-sign-{tag}", ["doc", "sign", bad, "--role", "编制", "--name", "张"])]
+                  Case(f"doc-sign-{tag}", ["doc", "sign", bad, "--role", "编制", "--password-stdin"],
+                       who="zhangjh")]
     return cases
 
 
@@ -340,7 +345,7 @@ def source_cases() -> list[Case]:
         src = json.loads(json.dumps(base))
         src[top_key] = ["lost"]
         cases.append(Case(f"source-issue-typo-{top_key}", ["doc", "check", "{f:s.yaml}"], {"s.yaml": as_yaml(src)}))
-    for number in ("../../x", "QP/SC", "QP-SC-..", "QP-SC-015\x0b"):
+    for number in ("../../x", "/QP/SC", "QP-SC-..", "QP-SC-015\x0b"):   # QP/SC is a valid number (HX/QP-05)
         cases.append(Case(f"source-number-{number!r}", ["doc", "submit", "{f:s.yaml}"],
                           {"s.yaml": as_yaml({**base, "number": number})}))
     return cases
@@ -350,7 +355,7 @@ def workspace_cases() -> list[Case]:
     """Small workspaces of their own: misspelled config and form-schema keys, hostile form ids,
     templates that try to leave the sandbox."""
     cases = []
-    for i in range(14):
+    for i in range(15):
         cases.append(Case(f"config-typo-{i}", ["form", "list"], workspace=f"config-{i}"))
     for i in range(12):
         cases.append(Case(f"schema-typo-{i}", ["form", "list"], workspace=f"schema-{i}"))
@@ -370,22 +375,21 @@ def workspace_cases() -> list[Case]:
 @pytest.fixture(scope="session")
 def fuzz(tmp_path_factory):
     root = tmp_path_factory.mktemp("fuzz")
-    ws = init_workspace(root / "ws")
-    q = Qms(ws.root)
+    q = make_workspace(root / "ws")
     q("record", "file", PHONE, "--data", _write(root, "p.yaml", as_yaml(sample(PHONE))), "--no-pdf")
     q("record", "file", REPORT, "--data", _write(root, "r.yaml", as_yaml(sample(REPORT))), "--no-pdf")
     q("record", "import", PHONE, _write(root, "p.csv", (PHONE_HEADER + "\n" + PHONE_ROW + "\n").encode()), "--no-pdf")
     doc = release_procedure(q, REPO / "examples" / "procedures" / "service-process-control.yaml")
-    archive = ws.root / "archive"
+    archive = q.archive
     record_folder = next(archive.glob(f"records/{PHONE}/*/*/v1"))
     subs = {"{data_yaml}": str(record_folder / "data.yaml"), "{manifest}": str(record_folder / "manifest.json"),
-            "{docx}": str(next(record_folder.glob("*.docx"))), "{ws}": str(ws.root), "{doc}": doc,
+            "{docx}": str(next(record_folder.glob("*.docx"))), "{ws}": str(q.root), "{doc}": doc,
             "{doc_docx}": str(next(archive.glob("documents/*/A-0/*.docx"))),
             "{link}": str(root / "link.csv"), "{hardlink}": str(root / "hard.csv")}
     os.symlink(archive / "audit.log", root / "link.csv")
     os.link(record_folder / "data.yaml", root / "hard.csv")
     spaces = _small_workspaces(root / "spaces")
-    return {"root": root, "ws": ws.root, "subs": subs, "spaces": spaces, "xlsx": _xlsx_files()}
+    return {"root": root, "ws": q.root, "subs": subs, "spaces": spaces, "xlsx": _xlsx_files()}
 
 
 def _write(root: Path, name: str, data: bytes) -> Path:
@@ -399,12 +403,13 @@ def _small_workspaces(base: Path) -> dict[str, Path]:
     from qms.forms import COLUMN_KEYS, FIELD_KEYS, FORM_KEYS, RETENTION_KEYS
     spaces = {}
     config = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
-    config_typos = [((), "locale"), ((), "documents"), ((), "records"), ((), "paths"), (("organisation",), "name"),
+    config_typos = [((), "locale"), ((), "documents"), ((), "records"), ((), "identity"), ((), "paths"),
+                    (("organisation",), "name"),
                     (("organisation",), "name_en"), (("documents",), "number_pattern"),
                     (("documents",), "keep_obsolete"), (("documents", "revision"), "first"),
                     (("documents", "kinds", "procedure"), "series"), (("documents", "approvals", 0), "multiple"),
                     (("records",), "numbering"), (("records", "retention"), "period"), (("paths",), "schemas")]
-    assert {k for _, k in config_typos} <= set(("locale", "documents", "records", "paths") + ORG_KEYS
+    assert {k for _, k in config_typos} <= set(("locale", "documents", "records", "identity", "paths") + ORG_KEYS
                                                 + DOCUMENTS_KEYS + REVISION_KEYS + KIND_KEYS + ROLE_KEYS
                                                 + RECORDS_KEYS + PATHS_KEYS + RETENTION_KEYS)
     for i, (where, key) in enumerate(config_typos):
@@ -429,7 +434,8 @@ def _small_workspaces(base: Path) -> dict[str, Path]:
         spaces[f"schema-{i}"] = _space(base / f"schema-{i}", config, {"F.yaml": f})
     for i, evil in enumerate(["../../../../elsewhere/f", "../x", "a/../../b", "x\x00y"]):
         spaces[f"evilid-{i}"] = _space(base / f"evilid-{i}", config,
-                                       {"E.yaml": {"id": evil, "title": "t", "fields": [{"name": "x"}]}})
+                                       {"E.yaml": {"id": evil, "title": "t", "fields": [{"name": "x"}]}},
+                                       people=True)
     # templates that try to leave the jinja sandbox, one form each
     from docx import Document
     evil_forms = {}
@@ -453,8 +459,16 @@ def _small_workspaces(base: Path) -> dict[str, Path]:
     return spaces
 
 
-def _space(path: Path, config: dict, schemas: dict | None = None) -> Path:
-    path.mkdir(parents=True)
+def _space(path: Path, config: dict, schemas: dict | None = None, people: bool = False) -> Path:
+    """A small workspace with only `schemas`; with `people`, the STAFF users logged in (their config
+    folders beside it), for a state-changing command that must reach its input; without, a
+    workspace with no users for the read-only commands (form list, form blank, verify, record list)."""
+    if people:
+        make_workspace(path)
+        shutil.rmtree(path / "schemas")
+        shutil.rmtree(path / "templates")
+    else:
+        path.mkdir(parents=True)
     (path / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     (path / "schemas").mkdir()
     shutil.copytree(REPO / "templates", path / "templates")
@@ -531,6 +545,11 @@ def _materialise(case: Case, fuzz, folder: Path) -> tuple[Path, list[str]]:
     return ws, args
 
 
+# A case refused for its session or permission never reached the input it was written for.
+IDENTITY_REFUSALS = ("no session", "lacks the permission", "lacks a permission", "session ended", "session expired",
+                     "wrong password", "log in first", "log in again")
+
+
 def _check(case: Case, code: int, out: str, crashed: BaseException | None):
     assert crashed is None or isinstance(crashed, SystemExit), f"{case.name}: {type(crashed).__name__}: {crashed}"
     assert "Traceback" not in out, f"{case.name}: traceback\n{out[-2000:]}"
@@ -538,11 +557,21 @@ def _check(case: Case, code: int, out: str, crashed: BaseException | None):
         assert code == 3 and "PROBLEM" in out, f"{case.name}: exit {code}, expected 3\n{out[-1000:]}"
         return
     assert code == 1, f"{case.name}: exit {code}, expected 1\n{out[-1000:]}"
+    assert not any(why in out for why in IDENTITY_REFUSALS), f"{case.name}: refused by identity, not its input: {out}"
     lines = [line for line in out.strip().splitlines() if line.strip()]
     assert len(lines) == 1, f"{case.name}: expected one line, got {len(lines)}:\n{out[:1500]}"
     assert len(lines[0]) < 1200, f"{case.name}: a message of {len(lines[0])} characters"
     if case.secret:
         assert case.secret not in out and "hunter2" not in out, f"{case.name}: echoes the file's content: {out}"
+
+
+def _session(case: Case, ws: Path) -> dict:
+    """The case's user's config folder (their session token), beside the workspace."""
+    return {"QMS_CONFIG_HOME": str(ws.parent / f"config-{case.who}")}
+
+
+def _password(case: Case, args: list) -> str | None:
+    return PASSWORDS[case.who] + "\n" if "--password-stdin" in args else None
 
 
 class _Timeout(Exception):
@@ -561,7 +590,8 @@ def test_refused_in_one_line(case, fuzz, tmp_path):
     old = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(CASE_SECONDS)
     try:
-        result = CliRunner().invoke(cli, ["-w", str(ws), "--as", "模糊", *args], catch_exceptions=True)
+        result = CliRunner().invoke(cli, ["-w", str(ws), *args], catch_exceptions=True, env=_session(case, ws),
+                                    input=_password(case, args))
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
@@ -580,8 +610,9 @@ def test_refused_under_resource_limits(case, fuzz, tmp_path):
     def limits():
         resource.setrlimit(resource.RLIMIT_AS, (SUBPROCESS_MEMORY, SUBPROCESS_MEMORY))
         resource.setrlimit(resource.RLIMIT_CPU, (CASE_SECONDS * 2, CASE_SECONDS * 2))
-    proc = subprocess.run([sys.executable, "-m", "qms", "-w", str(ws), "--as", "模糊", *args],
-                          capture_output=True, text=True, errors="replace", timeout=CASE_SECONDS * 3,
+    proc = subprocess.run([sys.executable, "-m", "qms", "-w", str(ws), *args], env=dict(os.environ, **_session(case, ws)),
+                          input=_password(case, args), capture_output=True, text=True, errors="replace",
+                          timeout=CASE_SECONDS * 3,
                           preexec_fn=limits, cwd=tmp_path)
     _check(case, proc.returncode, proc.stdout + proc.stderr, None)
     assert snapshot(ws / "archive") == before, f"{case.name}: the archive changed"

@@ -15,22 +15,24 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, DATA, Qms, copy_into, example_data, make_scan, release_procedure, snapshot, write_data
-from qms.workspace import init_workspace
+from conftest import PASSWORDS, REPO, DATA, Qms, copy_workspace, make_workspace, copy_into, example_data, make_scan, release_procedure, snapshot, write_data
 
 AS_OF = "2026-11-23"
 
 
-def run_qms(ws: Path, *args: str, crash: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """The real command in its own process, optionally killed (SIGKILL) at a named crash point."""
-    env = dict(os.environ)
+def run_qms(ws: Path, *args: str, crash: str | None = None, timeout: float = 120,
+            who: str = "tester") -> subprocess.CompletedProcess:
+    """The real command in its own process, in `who`'s session (a signer types their password),
+    optionally killed (SIGKILL) at a named crash point."""
+    env = dict(os.environ, QMS_CONFIG_HOME=str(ws.parent / f"config-{who}"))
     env.pop("_QMS_CRASH_COUNT", None)
     if crash:
         env["QMS_CRASH_AT"] = crash
     else:
         env.pop("QMS_CRASH_AT", None)
-    return subprocess.run([sys.executable, "-m", "qms", "-w", str(ws), "--as", "测试员", *args],
-                          capture_output=True, text=True, env=env, timeout=timeout, cwd=ws)
+    return subprocess.run([sys.executable, "-m", "qms", "-w", str(ws), *args], capture_output=True, text=True,
+                          env=env, timeout=timeout, cwd=ws,
+                          input=PASSWORDS[who] + "\n" if "--password-stdin" in args else None)
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +41,13 @@ def base(tmp_path_factory) -> Path:
     a second one fully signed (to release), a third as a draft (to sign), a record awaiting
     its signature, and two records of 2019 past their retention."""
     root = tmp_path_factory.mktemp("journal") / "ws"
-    ws = init_workspace(root)
-    q = Qms(ws.root)
+    q = make_workspace(root)
+    ws = q
     released = release_procedure(q, copy_into(q, DATA / "design-control.yaml"), pdf=True)
     src = copy_into(q, REPO / "examples" / "procedures" / "customer-service.yaml")
     number = q.json("doc", "submit", src)["number"]
     for role, name in [("编制", "张建华"), ("会签", "李明"), ("审定", "王立新"), ("批准", "赵国庆")]:
-        q("doc", "sign", number, "--role", role, "--name", name)
+        q.sign(number, role, name)
     draft = q.json("doc", "submit", copy_into(q, REPO / "examples" / "procedures" / "service-process-control.yaml"))
     rec = q.json("record", "file", "QR-SV-022-02", "--data",
                  write_data(q, example_data("QR-SV-022-02"), "report.yaml"), "--no-pdf")
@@ -67,7 +69,7 @@ OPS = {
     "amend": lambda n: ["record", "amend", n["record"], "--data", "fix.yaml", "--reason", "电话号码录入错误",
                         "--no-pdf"],
     "record-sign": lambda n: ["record", "sign", n["record"], "--scan", "signed.pdf", "--signer", "王海涛"],
-    "doc-sign": lambda n: ["doc", "sign", n["draft"], "--role", "编制", "--name", "张建华"],
+    "doc-sign": lambda n: ["doc", "sign", n["draft"], "--role", "编制", "--password-stdin"],
     "release": lambda n: ["doc", "release", n["to_release"], "--issued", "2026-04-01", "--effective",
                           "2026-04-10", "--no-pdf"],
     "issue-copy": lambda n: ["doc", "issue-copy", n["released"], "--holder", "生产部"],
@@ -86,15 +88,15 @@ def entries(ws: Path) -> int:
 @pytest.mark.parametrize("op,point", CASES, ids=[f"{o}@{p}" for o, p in CASES])
 def test_a_crash_at_any_point_is_recovered(base, tmp_path, op, point):
     ws = tmp_path / "ws"
-    shutil.copytree(base, ws, symlinks=True)
+    q = copy_workspace(Qms(base), ws)
     names = json.loads((ws / "names.json").read_text())
     args = OPS[op](names)
+    who = "zhangjh" if op == "doc-sign" else "tester"
     before = entries(ws)
 
-    killed = run_qms(ws, *args, crash=point)
+    killed = run_qms(ws, *args, crash=point, who=who)
     assert killed.returncode == -signal.SIGKILL, f"{op} did not reach {point}: {killed.stdout}{killed.stderr}"
 
-    q = Qms(ws)
     recovered = q("recover")
     assert "recovered" in recovered.output
     report = q.json("verify")
@@ -105,7 +107,7 @@ def test_a_crash_at_any_point_is_recovered(base, tmp_path, op, point):
     leftovers = [p for d in (".staging", ".tmp") for p in (ws / "archive" / d).glob("*")]
     assert leftovers == []
 
-    again = run_qms(ws, *args)
+    again = run_qms(ws, *args, who=who)
     assert again.returncode in (0, 1) and "Traceback" not in again.stderr, again.stderr
     if after == before:
         assert again.returncode == 0, again.stderr      # nothing happened: the same command now works
@@ -114,11 +116,10 @@ def test_a_crash_at_any_point_is_recovered(base, tmp_path, op, point):
 
 def test_a_torn_last_line_is_dropped_and_the_next_command_works(base, tmp_path):
     ws = tmp_path / "ws"
-    shutil.copytree(base, ws)
+    q = copy_workspace(Qms(base), ws)
     log = ws / "archive" / "audit.log"
     with open(log, "ab") as fh:
         fh.write(b'{"seq": 99, "actor": "half')          # power cut in the middle of a write
-    q = Qms(ws)
     q("record", "file", "QR-SV-022-02", "--data", ws / "report.yaml", "--no-pdf")
     assert q.json("verify")["ok"]
 
@@ -128,8 +129,7 @@ def test_a_torn_last_line_is_dropped_and_the_next_command_works(base, tmp_path):
 @pytest.fixture
 def ws(base, tmp_path) -> Qms:
     root = tmp_path / "ws"
-    shutil.copytree(base, root)
-    q = Qms(root)
+    q = copy_workspace(Qms(base), root)
     q("record", "sign", json.loads((root / "names.json").read_text())["record"], "--scan", root / "signed.pdf",
       "--signer", "王海涛")
     q("purge", "--as-of", AS_OF, "--yes")
@@ -350,22 +350,23 @@ def test_only_the_projection_writes_catalog_tables():
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if re.search(r"\b(INSERT|UPDATE|DELETE)\b", line) and "journal_mode" not in line:
                 hits.append(f"{path.relative_to(src)}:{n}")
-    allowed = {"projection.py"}
+    # identity/secrets.py, sessions.py, users.py write the secrets store (.qms/secrets.sqlite), not the catalog
+    allowed = {"projection.py", "identity/secrets.py", "identity/sessions.py", "identity/users.py"}
     assert [h for h in hits if h.split(":")[0] not in allowed and not h.startswith("identity/projection.py")] == []
 
 
 def test_a_command_killed_while_libreoffice_converts_leaves_no_soffice_and_no_temp(base, tmp_path):
     ws = tmp_path / "ws"
-    shutil.copytree(base, ws)
+    q = copy_workspace(Qms(base), ws)
     killed = run_qms(ws, "record", "file", "QR-SV-022-02", "--data", "report.yaml", crash="converting")
     assert killed.returncode == -signal.SIGKILL
-    Qms(ws)("recover")
+    q("recover")
     tmp = ws / "archive" / ".tmp"
     assert list(tmp.glob("*")) == [] if tmp.exists() else True
     import time
     time.sleep(0.5)
     alive = subprocess.run(["pgrep", "-f", str(tmp)], capture_output=True, text=True).stdout.split()
     assert alive == []
-    assert Qms(ws).json("verify")["ok"]
+    assert q.json("verify")["ok"]
     again = run_qms(ws, "record", "file", "QR-SV-022-02", "--data", "report.yaml")
     assert again.returncode == 0, again.stderr

@@ -12,16 +12,14 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from qms.pdf import pdf_text, pdfa_part
-from qms.workspace import init_workspace
 
-from conftest import DATA, REPO, Qms, copy_into, release_procedure, snapshot
+from conftest import DATA, REPO, copy_into, release_procedure, snapshot, make_workspace
 
 
 @pytest.fixture(scope="module")
 def released(tmp_path_factory):
     """Two procedures released with PDF/A; the test-only one gets a controlled copy and a revision."""
-    ws = init_workspace(tmp_path_factory.mktemp("pdfws") / "ws")
-    qms = Qms(ws.root)
+    qms = make_workspace(tmp_path_factory.mktemp("pdfws") / "ws")
     held_out = copy_into(qms, DATA / "design-control.yaml")
     release_procedure(qms, held_out, pdf=True)
     release_procedure(qms, copy_into(qms, REPO / "examples/procedures/customer-service.yaml"), pdf=True,

@@ -1,11 +1,16 @@
 """Issue 12, documents: two procedures written from the seeds (examples/procedures) go through
 qms as a quality manager would use them, and the released files read as such a person expects:
 real numbers (WY-QP-7.5-01, HX/QP-05), untitled clauses on one line, 术语 after 范围, a flow
-chart with its caption, three 会签 each with their own date, controlled copies with their
-发放编号, the superseded master stamped, lifecycle holes closed."""
+chart with its caption, three 会签 each with the date they signed on, controlled copies with their
+发放编号, the superseded master stamped, lifecycle holes closed.
+
+Each signer signs in their own session with their password; an electronic signature carries the
+moment it is made, so the days between signatures are the clock's (`signing_on`), not an option."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import shutil
 import zipfile
 
@@ -14,9 +19,9 @@ from pypdf import PdfReader
 
 from qms.pdf import pdf_text
 from qms.render import docx_text
-from qms.workspace import init_workspace
+from qms import esign
 
-from conftest import REPO, Qms, snapshot
+from conftest import REPO, Qms, add_staff, cli_init, make_workspace
 
 PROCEDURES = REPO / "examples" / "procedures"
 SIGNERS = [("编制", "张建华", "2026-03-02"), ("会签", "李明", "2026-03-03"), ("会签", "周静", "2026-03-04"),
@@ -24,16 +29,32 @@ SIGNERS = [("编制", "张建华", "2026-03-02"), ("会签", "李明", "2026-03-
            ("批准", "赵国庆", "2026-03-10")]
 
 
-def sign_all(qms: Qms, number: str, signers=SIGNERS) -> None:
+@contextlib.contextmanager
+def signing_on(day: str):
+    """The signer's clock reads `day`, 09:30 in the workspace's time zone (they sign that morning)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(esign, "signing_time", lambda ws: dt.datetime.fromisoformat(f"{day}T09:30:00").replace(
+            tzinfo=esign.workspace_zone(ws)))
+        yield
+
+
+def sign_all(q: Qms, number: str, signers=SIGNERS) -> None:
+    """Each person signs in their own session, typing their password, on their day."""
     for role, name, on in signers:
-        qms("doc", "sign", number, "--role", role, "--name", name, "--on", on)
+        with signing_on(on):
+            q.sign(number, role, name)
+
+
+def staffed(root, org=None) -> Qms:
+    """`qms init ROOT --org ORG --admin …`, then the admin adds the people; the tester's session."""
+    cli_init(root, org)
+    return add_staff(root)
 
 
 @pytest.fixture(scope="module")
 def released(tmp_path_factory):
     """Both example procedures released with PDFs, WY-QP-7.5-01 with one controlled copy."""
-    ws = init_workspace(tmp_path_factory.mktemp("procs") / "ws", org="华东精密机械有限公司")
-    qms = Qms(ws.root)
+    qms = staffed(tmp_path_factory.mktemp("procs") / "ws", org="华东精密机械有限公司")
     shutil.copytree(PROCEDURES, qms.root / "procedures")
     out = {}
     for name in ("technical-service", "delivery-service"):
@@ -147,16 +168,20 @@ def test_controlled_copy_has_its_number_on_the_cover_and_a_stamp_clear_of_the_he
 
 
 def test_lifecycle_holes_are_closed(tmp_path):
-    ws = init_workspace(tmp_path / "ws")
-    qms = Qms(ws.root)
+    qms = make_workspace(tmp_path / "ws")
     shutil.copytree(PROCEDURES, qms.root / "procedures")
     source = qms.root / "procedures" / "technical-service.yaml"
     qms("doc", "submit", source)
     sign_all(qms, "WY-QP-7.5-01", SIGNERS[:1] + [("会签", "李明", "2026-03-20")] + SIGNERS[4:])
-    # a signature dated after 发布 is questioned: a warning on the terminal, kept in the journal
-    done = qms("doc", "release", "WY-QP-7.5-01", "--issued", "2026-03-13", "--effective", "2026-03-20", "--no-pdf")
-    assert "warning" in done.output and "李明" in done.output and "2026-03-20" in done.output
-    assert "李明" in qms.json("log", "--target", "WY-QP-7.5-01")[-1]["data"]["warnings"][0]
+    # 发布 before a signature's real date is the quality manager's call, but said plainly: a warning
+    # naming the signer and the day, kept in the release event an auditor reads
+    res = qms("doc", "release", "WY-QP-7.5-01", "--issued", "2026-03-13", "--effective", "2026-03-20",
+              "--no-pdf")
+    assert "李明" in res.stderr and "2026-03-20" in res.stderr and "发布" in res.stderr
+    assert "张建华" not in res.stderr                           # signed 2026-03-02: not flagged
+    release = qms.json("log", "--target", "WY-QP-7.5-01")[-1]
+    assert release["action"] == "doc.release"
+    assert any("李明" in w and "2026-03-20" in w for w in release["data"]["warnings"])
     # the next revision: byte-identical is refused; a real change opens A/1
     assert "the same as WY-QP-7.5-01 A/0" in qms.fail("doc", "submit", source, "--change", "无变化")
     source.write_text(source.read_text(encoding="utf-8").replace("24小时待机服务", "24小时待机值守服务"),
@@ -172,8 +197,7 @@ def test_lifecycle_holes_are_closed(tmp_path):
 
 
 def test_superseded_master_is_stamped(tmp_path):
-    ws = init_workspace(tmp_path / "ws")
-    qms = Qms(ws.root)
+    qms = make_workspace(tmp_path / "ws")
     shutil.copytree(PROCEDURES, qms.root / "procedures")
     source = qms.root / "procedures" / "delivery-service.yaml"
     qms("doc", "submit", source)
@@ -195,12 +219,9 @@ def test_superseded_master_is_stamped(tmp_path):
 
 
 def test_init_sets_the_company_and_statuses_read_in_chinese(tmp_path):
-    qms = Qms(tmp_path)
-    from click.testing import CliRunner
-    from qms.cli import cli
-    res = CliRunner().invoke(cli, ["init", str(tmp_path / "ws"), "--org", "杭州西湖物业管理有限公司"])
-    assert res.exit_code == 0 and "杭州西湖物业管理有限公司" in res.output
-    qms = Qms(tmp_path / "ws")
+    res = cli_init(tmp_path / "ws", org="杭州西湖物业管理有限公司")
+    assert "杭州西湖物业管理有限公司" in res.output
+    qms = add_staff(tmp_path / "ws")
     shutil.copytree(PROCEDURES, qms.root / "procedures")
     qms("doc", "submit", qms.root / "procedures" / "technical-service.yaml")
     sign_all(qms, "WY-QP-7.5-01")

@@ -54,7 +54,7 @@ def test_the_readme_tour_runs_as_written(tmp_path):
                       f"{line.replace(chr(34), chr(39))}\" >&2; exit 1; fi")
     bin_dir = Path(sys.executable).parent
     env = {k: v for k, v in os.environ.items() if not k.startswith("QMS_")}
-    env.update(HOME=str(home), PATH=f"{bin_dir}:{env.get('PATH', '/usr/bin:/bin')}", QMS_USER="质量部 刘芳")
+    env.update(HOME=str(home), PATH=f"{bin_dir}:{env.get('PATH', '/usr/bin:/bin')}")
     # `source .venv/bin/activate` must work from the checkout: the test's interpreter is that venv
     run = subprocess.run(["bash", "-c", "\n".join(script)], cwd=REPO, env=env, text=True,
                          capture_output=True, timeout=900)
@@ -69,6 +69,10 @@ def test_the_readme_tour_runs_as_written(tmp_path):
     assert "□维修" in pdf_text(ws / "现场服务报告.pdf").replace(" ", "")
     assert "phone: 0553-4821399" in out or "联系电话: 0553-4821399" in out
     assert "hits（共" in out and "of" in out
+    # the log names each person by login and printed name: the signers from their own sessions, you elsewhere
+    for who in ("zhangjh 张建华", "liming 李明", "wanglx 王立新", "zhaogq 赵国庆", "liufang 刘芳"):
+        assert who in out, who
+    assert "doc.reject" in out
     sheet = load_workbook(ws / "受控文件清单.xlsx").active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][0] == "华东精密机械有限公司" and rows[1][0] == "受控文件清单"

@@ -15,9 +15,8 @@ import pytest
 from qms.dates import cn_date
 from qms.pdf import make_table_pdf, pdf_text
 from qms.render import docx_text
-from qms.workspace import init_workspace
 
-from conftest import REPO, Qms, example_data, make_scan, snapshot, write_data
+from conftest import REPO, Qms, example_data, make_scan, snapshot, write_data, nothing_archived, make_workspace
 
 FORM_TITLES = {
     "QR-SV-022-01": "售后服务通知单",
@@ -210,7 +209,7 @@ def test_blank_form_to_docx(qms, tmp_path):
     assert "QR-SV-022-02-" not in text                   # no number on a blank form
     assert "docx" in qms.fail("form", "blank", "QR-SV-022-02", "-o", tmp_path / "blank.txt")
     assert "QR-SV-022-99" in qms.fail("form", "blank", "QR-SV-022-99", "-o", tmp_path / "x.docx")
-    assert not qms.archive.exists()
+    assert nothing_archived(qms)
 
 
 # ------------------------------------------------------------------ numbering
@@ -339,7 +338,7 @@ def test_a_bad_row_150_files_none_and_is_named(qms):
     msg = qms.fail("record", "import", "QR-SV-022-04", path, "--no-pdf")
     assert "calls.csv" in msg and "row 150" in msg and "call_date" in msg and "2026-03-32" in msg
     assert len(msg.strip().splitlines()) == 1
-    assert not qms.archive.exists() or qms.json("record", "list") == []
+    assert nothing_archived(qms) or qms.json("record", "list") == []
     rows[149]["call_date"] = "2026-03-31"
     write_csv(path, rows[:3])
     assert [r["number"] for r in qms.json("record", "import", "QR-SV-022-04", path, "--no-pdf")] == \
@@ -410,7 +409,7 @@ def test_amendment_keeps_the_original_beside_the_new_version(qms):
     assert shown["data"]["hours"] == 8 and shown["data"]["remarks"] == "工时更正为8小时（含往返）"
     assert [(v["version"], v["reason"]) for v in shown["versions"]] == [(1, ""), (2, "工时填写错误")]
     assert shown["versions"][0]["data"]["hours"] == 7.5 and shown["versions"][1]["data"]["hours"] == 8
-    assert shown["versions"][1]["filed_by"] == "测试员"
+    assert shown["versions"][1]["filed_by"] == "tester 测试员"
 
     assert snapshot(v1_folder) == v1_files                                 # the original is untouched
     assert "钱立新同行" in docx_text(v1_folder / f"{rec}.docx")
@@ -445,7 +444,7 @@ def test_a_single_filing_converts_to_pdf_at_once(qms):
 def desk(tmp_path_factory) -> Qms:
     """A clerk's workspace: one notice filed, one field report signed, one awaiting signature."""
     root = tmp_path_factory.mktemp("desk")
-    qms = Qms(init_workspace(root / "ws").root)
+    qms = make_workspace(root / "ws")
     write_data(qms, example_data("QR-SV-022-01"), "notice.yaml")
     write_data(qms, example_data("QR-SV-022-02"), "report.yaml")
     write_data(qms, example_data("QR-SV-022-07"), "log.yaml")

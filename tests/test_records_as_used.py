@@ -16,14 +16,17 @@ from pypdf import PdfReader
 
 from qms.pdf import pdf_text
 from qms.render import docx_text
-from qms.workspace import init_workspace
 
-from conftest import DATA, REPO, Qms, example_data, make_scan, write_data
+from conftest import DATA, REPO, Qms, example_data, make_scan, make_workspace, write_data
 
 
 @pytest.fixture
 def ws(tmp_path) -> Qms:
-    qms = Qms(init_workspace(tmp_path / "ws", org="华东精密机械有限公司").root)
+    qms = make_workspace(tmp_path / "ws")
+    # the company's name, as `qms init --org` writes it (config.yaml → organisation.name)
+    config = qms.root / "config.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("name: XXXXXX有限公司", "name: 华东精密机械有限公司"),
+                      encoding="utf-8")
     shutil.copyfile(DATA / "QR-MM-001.yaml", qms.root / "schemas" / "QR-MM-001.yaml")
     return qms
 
@@ -130,7 +133,7 @@ def test_yearly_volume_reads_chinese_with_running_page_numbers(ws):
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    qms = Qms(init_workspace(tmp_path_factory.mktemp("s") / "ws").root)
+    qms = make_workspace(tmp_path_factory.mktemp("s") / "ws")
     qms("record", "import", "QR-SV-022-04", REPO / "examples/records/phone-log-2026-03.csv", "--no-pdf")
     qms("record", "file", "QR-SV-022-02", "--data", REPO / "examples/records/QR-SV-022-02.yaml", "--no-pdf")
     shutil.copyfile(DATA / "QR-MM-001.yaml", qms.root / "schemas" / "QR-MM-001.yaml")

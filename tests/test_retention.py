@@ -13,9 +13,8 @@ from pypdf import PdfReader
 
 from qms.forms import Retention, add_period
 from qms.pdf import pdf_text
-from qms.workspace import init_workspace
 
-from conftest import DATA, Qms, copy_into, example_data, make_scan, release_procedure, snapshot, write_data
+from conftest import DATA, Qms, copy_into, example_data, make_scan, release_procedure, snapshot, write_data, make_workspace
 
 AS_OF = "2026-11-23"
 
@@ -185,10 +184,10 @@ def test_records_of_2019_are_disposed_and_those_of_2024_kept(qms, tmp_path):
 
     # The certificate (销毁记录): every disposed number and the SHA-256 of every file destroyed.
     disposals = qms.json("disposal", "list")
-    assert [(d["certificate"], d["count"], d["as_of"], d["actor"]) for d in disposals] == [(cert, 3, AS_OF, "测试员")]
+    assert [(d["certificate"], d["count"], d["as_of"], d["actor"]) for d in disposals] == [(cert, 3, AS_OF, "tester 测试员")]
     folder = qms.root / disposals[0]["folder"]
     body = json.loads((folder / "certificate.json").read_text(encoding="utf-8"))
-    assert body["certificate"] == cert and body["authorised_by"] == "测试员" and body["as_of"] == AS_OF
+    assert body["certificate"] == cert and body["authorised_by"] == "tester 测试员" and body["as_of"] == AS_OF
     assert sorted(r["number"] for r in body["records"]) == doomed
     for r in body["records"]:
         assert {f["file"]: f["sha256"] for f in r["files"]} == hashes[r["number"]]
@@ -200,11 +199,11 @@ def test_records_of_2019_are_disposed_and_those_of_2024_kept(qms, tmp_path):
     pdf = folder / "certificate.pdf"
     assert pdf.read_bytes().startswith(b"%PDF")
     text = pdf_text(pdf)
-    assert "记录销毁证明" in text and cert in text and "测试员" in text
+    assert "记录销毁证明" in text and cert in text and "tester 测试员" in text
 
     # The audit log records the purge; verify is clean afterwards.
     entry = qms.json("log")[-1]
-    assert (entry["action"], entry["target"], entry["actor"]) == ("purge", cert, "测试员")
+    assert (entry["action"], entry["target"], entry["actor"]) == ("purge", cert, "tester 测试员")
     assert sorted(entry["data"]["disposed"]) == doomed and entry["data"]["as_of"] == AS_OF
     assert qms.json("verify")["ok"] is True
 
@@ -321,7 +320,7 @@ def test_yearly_volume_of_a_monthly_numbered_form_is_in_number_order(qms, tmp_pa
 @pytest.fixture(scope="module")
 def purged(tmp_path_factory) -> Qms:
     """An archive after one purge as of 2026-11-23: two 2019 records disposed, one held, one of 2024 live."""
-    qms = Qms(init_workspace(tmp_path_factory.mktemp("purged") / "ws").root)
+    qms = make_workspace(tmp_path_factory.mktemp("purged") / "ws")
     file_on(qms, "QR-SV-022-01", "2019-03-01")                         # → disposed
     file_on(qms, "QR-SV-022-01", "2019-05-01")                         # → held
     file_on(qms, "QR-SV-022-01", "2024-03-01")

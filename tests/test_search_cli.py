@@ -13,9 +13,9 @@ import pytest
 
 from qms.pdf import make_table_pdf
 from qms.search import search
-from qms.workspace import init_workspace, open_workspace
+from qms.workspace import open_workspace
 
-from conftest import DATA, REPO, Qms, copy_into, example_data, release_procedure, write_data
+from conftest import copy_workspace, DATA, REPO, Qms, copy_into, example_data, release_procedure, write_data, make_workspace
 
 CJK = re.compile(r"[\u4e00-\u9fff]+")
 SCAN_PHRASE = "冷凝水排放阀已更换"
@@ -23,8 +23,7 @@ SCAN_PHRASE = "冷凝水排放阀已更换"
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    ws = init_workspace(tmp_path_factory.mktemp("search") / "ws")
-    qms = Qms(ws.root)
+    qms = make_workspace(tmp_path_factory.mktemp("search") / "ws")
     release_procedure(qms, copy_into(qms, REPO / "examples/procedures/service-process-control.yaml"))
     release_procedure(qms, copy_into(qms, DATA / "design-control.yaml"), issued="2026-04-01", effective="2026-04-10")
     qms("record", "import", "QR-SV-022-04", REPO / "examples/records/phone-log-2026-03.csv", "--no-pdf")
@@ -148,8 +147,7 @@ def test_deleting_the_index_and_reindexing_gives_the_same_answers(corpus, tmp_pa
     queries = ["压缩机", "赵建国", SCAN_PHRASE, "温控阀 OR 过滤器", "空压机 NOT 华东", "服务"]
     before = {q: corpus.json("search", q, "--limit", "500") for q in queries}
     copy = tmp_path / "ws"
-    shutil.copytree(corpus.root, copy)
-    other = Qms(copy)
+    other = copy_workspace(corpus, copy)
     shutil.rmtree(copy / "archive" / "index")
     report = other.json("verify", ok=False)
     assert any("index" in p for p in report["problems"])

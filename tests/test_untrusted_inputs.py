@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, copy_into, example_data, snapshot, write_data
+from conftest import PASSWORDS, REPO, STAFF, copy_into, example_data, make_workspace, snapshot, write_data
 from qms.convert import soffice_available
 
 needs_soffice = pytest.mark.skipif(not soffice_available(), reason="LibreOffice not installed")
@@ -208,26 +208,45 @@ def test_pdfs_are_made_in_chunks_and_a_failure_leaves_them_pending(qms, monkeypa
 
 
 def test_nothing_in_the_archive_is_readable_by_others_whatever_the_umask(tmp_path):
-    """A session of real commands in a subprocess started with umask 000."""
+    """Real commands in subprocesses started with umask 000: `init --admin`, a login and a user
+    added in a new workspace; submit, every signature (each signer in their own session),
+    release, file, import and verify in a workspace with its people."""
     exe = [sys.executable, "-m", "qms"]
-    ws = tmp_path / "ws"
 
-    def run(*args):
-        done = subprocess.run([*exe, "-w", str(ws), "--as", "测试员", *map(str, args)], capture_output=True,
-                              text=True, preexec_fn=lambda: os.umask(0), timeout=300)
+    def run(ws: Path, who: str, *args, password: str | None = None):
+        env = dict(os.environ, QMS_CONFIG_HOME=str(ws.parent / f"config-{who}"))
+        done = subprocess.run([*exe, "-w", str(ws), *map(str, args)], capture_output=True, text=True, env=env,
+                              input=(password or PASSWORDS[who]) + "\n" if "--password-stdin" in args else None,
+                              preexec_fn=lambda: os.umask(0), timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr
-    subprocess.run([*exe, "init", str(ws)], check=True, capture_output=True, preexec_fn=lambda: os.umask(0))
+
+    def others_can_read(ws: Path) -> None:
+        found = subprocess.run(["find", str(ws / "archive"), "-perm", "/o=rwx"], capture_output=True, text=True)
+        assert found.stdout == ""
+        modes = {stat.S_IMODE(p.stat().st_mode) for p in (ws / "archive").rglob("*") if p.is_file()}
+        assert modes and all(m & 0o007 == 0 for m in modes)
+
+    new = tmp_path / "new" / "ws"
+    new.parent.mkdir()
+    done = subprocess.run([*exe, "init", str(new), "--admin", "admin", "--name", STAFF["admin"][0],
+                           "--password-stdin"], input=PASSWORDS["admin"] + "\n", capture_output=True, text=True,
+                          env=dict(os.environ, QMS_CONFIG_HOME=str(new.parent / "config-admin")),
+                          preexec_fn=lambda: os.umask(0), timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run(new, "admin", "login", "admin", "--password-stdin")
+    run(new, "admin", "user", "add", "tester", "--name", STAFF["tester"][0], "--roles", STAFF["tester"][1],
+        "--password-stdin", password=PASSWORDS["tester"])
+    others_can_read(new)
+
+    ws = make_workspace(tmp_path / "ws").root
     source = REPO / "examples" / "procedures" / "service-process-control.yaml"
-    run("doc", "submit", source)
-    for role, name in [("编制", "张"), ("会签", "李"), ("审定", "王"), ("批准", "赵")]:
-        run("doc", "sign", "XX-XX-022", "--role", role, "--name", name)
-    run("doc", "release", "XX-XX-022", "--issued", "2026-03-13", "--effective", "2026-03-20",
+    run(ws, "tester", "doc", "submit", source)
+    for role, login in [("编制", "zhangjh"), ("会签", "liming"), ("审定", "wanglx"), ("批准", "zhaogq")]:
+        run(ws, login, "doc", "sign", "XX-XX-022", "--role", role, "--password-stdin")
+    run(ws, "tester", "doc", "release", "XX-XX-022", "--issued", "2026-03-13", "--effective", "2026-03-20",
         *([] if soffice_available() else ["--no-pdf"]))
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(example_data(PHONE), allow_unicode=True), encoding="utf-8")
-    run("record", "file", PHONE, "--data", tmp_path / "p.yaml", "--no-pdf")
-    run("record", "import", PHONE, REPO / "examples" / "records" / "phone-log-2026-03.csv", "--no-pdf")
-    run("verify")
-    found = subprocess.run(["find", str(ws / "archive"), "-perm", "/o=rwx"], capture_output=True, text=True)
-    assert found.stdout == ""
-    modes = {stat.S_IMODE(p.stat().st_mode) for p in (ws / "archive").rglob("*") if p.is_file()}
-    assert modes and all(m & 0o007 == 0 for m in modes)
+    run(ws, "tester", "record", "file", PHONE, "--data", tmp_path / "p.yaml", "--no-pdf")
+    run(ws, "tester", "record", "import", PHONE, REPO / "examples" / "records" / "phone-log-2026-03.csv", "--no-pdf")
+    run(ws, "tester", "verify")
+    others_can_read(ws)

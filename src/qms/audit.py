@@ -104,8 +104,10 @@ def read(log_path: Path, target: str | None = None) -> list[AuditEntry]:
             if not line.strip():
                 continue
             rec = json.loads(line)
-            if target is None or rec.get("target") == target or (rec.get("action") == "purge" and any(
-                    r.get("number") == target for r in (rec.get("data") or {}).get("records") or ())):
+            # a purge lists the records it destroyed; a yearly volume only counts them ("records": 12)
+            listed = (rec.get("data") or {}).get("records")
+            if target is None or rec.get("target") == target or isinstance(listed, list) and \
+                    any(isinstance(r, dict) and r.get("number") == target for r in listed):
                 out.append(AuditEntry(**rec))
     return out
 

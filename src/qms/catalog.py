@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS revisions(
   UNIQUE(number, revision));
 CREATE TABLE IF NOT EXISTS approvals(
   id INTEGER PRIMARY KEY, revision_id INTEGER NOT NULL, role TEXT NOT NULL, role_label TEXT,
-  name TEXT NOT NULL, meaning TEXT, signed_at TEXT, signed_on TEXT);
+  name TEXT NOT NULL, meaning TEXT, signed_at TEXT, signed_on TEXT,
+  login TEXT, source_sha256 TEXT, docx_sha256 TEXT, void_at TEXT, void_reason TEXT, void_by TEXT);
 CREATE TABLE IF NOT EXISTS copies(
   number TEXT NOT NULL, copy_no INTEGER NOT NULL, revision TEXT NOT NULL, holder TEXT NOT NULL,
   issued_at TEXT, issued_by TEXT, recalled_at TEXT, recalled_by TEXT, file TEXT,
@@ -39,7 +40,7 @@ CREATE TABLE IF NOT EXISTS record_versions(
   number TEXT NOT NULL, version INTEGER NOT NULL, folder TEXT, filed_at TEXT, filed_by TEXT, reason TEXT,
   PRIMARY KEY(number, version));
 CREATE TABLE IF NOT EXISTS signatures(
-  number TEXT NOT NULL, signer TEXT NOT NULL, role TEXT, at TEXT, scan TEXT, sha256 TEXT);
+  number TEXT NOT NULL, signer TEXT NOT NULL, role TEXT, at TEXT, scan TEXT, sha256 TEXT, signed_on TEXT);
 CREATE TABLE IF NOT EXISTS holds(
   id INTEGER PRIMARY KEY, number TEXT NOT NULL, reason TEXT, added_at TEXT, added_by TEXT,
   released_at TEXT, released_by TEXT, release_reason TEXT);
@@ -50,6 +51,20 @@ CREATE TABLE IF NOT EXISTS disposed(
 CREATE TABLE IF NOT EXISTS disposals(
   certificate TEXT PRIMARY KEY, at TEXT, as_of TEXT, actor TEXT, count INTEGER, folder TEXT);
 """
+
+
+# Columns added after a table was first shipped: an older catalog gains them when opened
+# (a rebuild fills them from the log).
+ADDED_COLUMNS = {"approvals": ("login", "source_sha256", "docx_sha256", "void_at", "void_reason", "void_by"),
+                 "signatures": ("signed_on",)}
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    for table, columns in ADDED_COLUMNS.items():
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        for col in columns:
+            if col not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {col} TEXT")
 
 
 class Catalog:
@@ -118,6 +133,7 @@ def open_catalog(path: Path, *, create: bool = True) -> Catalog:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(SCHEMA)
+        _add_missing_columns(conn)
     except sqlite3.DatabaseError as exc:
         conn.close()
         from .errors import QmsError

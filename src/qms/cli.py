@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import sys
@@ -38,10 +37,9 @@ class FilePath(click.Path):
 
 
 class Env:
-    def __init__(self, workspace: str | None, actor: str | None):
+    def __init__(self, workspace: str | None):
         self._workspace_arg = workspace
         self._ws = None
-        self.actor = actor or os.environ.get("QMS_USER") or getpass.getuser()
 
     @property
     def ws(self):
@@ -52,8 +50,39 @@ class Env:
             catch_up(self._ws)      # a catalog behind the journal (a crashed command) catches up first
         return self._ws
 
+    @property
+    def user(self):
+        """The session's user (qms login); refused with one line when there is no valid session."""
+        from .identity.sessions import current_user
+        return current_user(self.ws)
+
+    def act(self, permission: str) -> str:
+        """The journal's actor (login and name) of a state change, once the session holds `permission`;
+        else one line naming what is missing, before anything is read or written."""
+        from .identity import require
+        return require(self.user, permission).actor
+
 
 pass_env = click.make_pass_decorator(Env)
+
+
+def _chinese() -> bool:
+    """Whether the current command's workspace reads Chinese (locale zh-CN): terminal tables follow it."""
+    ctx = click.get_current_context(silent=True)
+    env = ctx.find_object(Env) if ctx else None
+    try:
+        from .labels import chinese
+        return chinese(env.ws.config.locale) if env else False
+    except Exception:
+        return False
+
+
+def zh(chinese_text: str, english: str) -> str:
+    return chinese_text if _chinese() else english
+
+
+def zh_cols(chinese_cols: list[str], english: list[str]) -> list[str]:
+    return chinese_cols if _chinese() else english
 
 
 def emit(data, as_json: bool, text=None) -> None:
@@ -89,28 +118,37 @@ class _Quiet:
 
 @click.group(cls=QmsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--workspace", "-w", metavar="DIR", help="Workspace folder (else $QMS_WORKSPACE, else the nearest folder upward holding config.yaml).")
-@click.option("--as", "actor", metavar="NAME", help="Who is acting, for the audit log (else $QMS_USER, else the OS user).")
 @click.version_option(package_name="qms")
 @click.pass_context
-def cli(ctx, workspace, actor):
-    """qms — controlled documents and quality records (ISO 9001 / ISO 13485)."""
+def cli(ctx, workspace):
+    """qms — controlled documents and quality records (ISO 9001 / ISO 13485).
+
+    Every command that changes state needs a session (qms login) holding the permission for it."""
     # Nothing qms (or SQLite, whoosh, LibreOffice under it) creates is readable by others,
     # whatever the caller's umask: the archive holds customer names and phone numbers.
     os.umask(os.umask(0) | 0o027)
-    ctx.obj = Env(workspace, actor)
+    ctx.obj = Env(workspace)
 
 
 @cli.command()
 @click.argument("directory", type=FilePath(file_okay=False))
 @click.option("--org", metavar="NAME", help="The organisation's name, printed on every document and form.")
 @click.option("--org-en", metavar="NAME", help="Its English name (optional).")
-def init(directory, org, org_en):
-    """Create a new workspace in DIRECTORY from the packaged defaults."""
-    from .workspace import init_workspace
+@click.option("--admin", metavar="LOGIN", help="The first administrator's login (also for a workspace with no users yet).")
+@click.option("--name", help="The administrator's printed name.")
+@click.option("--department", default="", help="The administrator's department.")
+@click.option("--password-stdin", is_flag=True, help="Read the administrator's password from standard input.")
+def init(directory, org, org_en, admin, name, department, password_stdin):
+    """Create a new workspace in DIRECTORY: defaults, first administrator, signing key."""
+    from .cli_identity import read_secret
+    from .identity.setup import create_workspace
     if org is None and sys.stdin.isatty():
         org = click.prompt("organisation name (公司名称)", default="XXXXXX有限公司")
-    ws = init_workspace(directory, org=org, org_en=org_en)
-    click.echo(f"created workspace {ws.root} for {ws.config.org_name}")
+    password = read_secret(password_stdin, "Administrator password", confirm=True) if admin else None
+    ws, user = create_workspace(directory, admin=admin, name=name, password=password, department=department,
+                                org=org, org_en=org_en)
+    click.echo(f"created workspace {ws.root} for {ws.config.org_name}"
+               + (f" with administrator {user.login} ({user.name})" if user else ""))
 
 
 # ------------------------------------------------------------------ documents
@@ -139,6 +177,7 @@ def doc_check(env, source):
 def doc_render(env, source, output):
     """Preview SOURCE.yaml as a draft (草稿) .docx or .pdf; the archive is not touched."""
     from .documents import preview
+    env.act("doc.render")
     out = preview(env.ws, source, output)
     click.echo(f"rendered draft preview {out}")
 
@@ -152,7 +191,7 @@ def doc_render(env, source, output):
 def doc_submit(env, source, change, major, as_json):
     """Submit SOURCE.yaml as a new draft revision (or replace an unsigned draft)."""
     from .documents import submit
-    res = submit(env.ws, source, actor=env.actor, change=change, major=major)
+    res = submit(env.ws, source, actor=env.act("doc.submit"), change=change, major=major)
     for w in res.data.get("warnings", []):
         click.echo(f"warning: {w}", err=True)
     emit(res.data, as_json, res.message)
@@ -161,15 +200,45 @@ def doc_submit(env, source, change, major, as_json):
 @doc.command("sign")
 @click.argument("number")
 @click.option("--role", required=True, help="编制/会签/审定/标审/批准 or prepared/countersigned/reviewed/standardized/approved")
-@click.option("--name", required=True, help="The signer's printed name.")
 @click.option("--meaning", help="What the signature means (default from the role).")
-@click.option("--on", "on", metavar="DATE", help="Date printed in the approval block (default today).")
+@click.option("--password-stdin", is_flag=True, help="Read your password from standard input.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
-def doc_sign(env, number, role, name, meaning, on, as_json):
-    """Sign the open draft of NUMBER in ROLE."""
+def doc_sign(env, number, role, meaning, password_stdin, as_json):
+    """Sign the open draft of NUMBER in ROLE as yourself; your password is asked again."""
+    from .cli_identity import read_secret
     from .documents import sign
-    res = sign(env.ws, number, role=role, name=name, meaning=meaning, on=on, actor=env.actor)
+    user = env.user
+    res = sign(env.ws, number, role=role, user=user, meaning=meaning,
+               password=lambda: read_secret(password_stdin, f"Password of {user.login} to sign"))
+    emit(res.data, as_json, res.message)
+
+
+@doc.command("reject")
+@click.argument("number")
+@click.option("--reason", required=True)
+@click.option("--password-stdin", is_flag=True, help="Read your password from standard input.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def doc_reject(env, number, reason, password_stdin, as_json):
+    """Return the draft of NUMBER for rework; its signatures become void."""
+    from .cli_identity import read_secret
+    from .documents import reject
+    user = env.user
+    res = reject(env.ws, number, user=user, reason=reason,
+                 password=lambda: read_secret(password_stdin, f"Password of {user.login} to reject"))
+    emit(res.data, as_json, res.message)
+
+
+@doc.command("withdraw")
+@click.argument("number")
+@click.option("--reason", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def doc_withdraw(env, number, reason, as_json):
+    """Discard the unreleased draft of NUMBER (kept in the archive and the log as withdrawn)."""
+    from .documents import withdraw
+    res = withdraw(env.ws, number, reason=reason, actor=env.act("doc.withdraw"))
     emit(res.data, as_json, res.message)
 
 
@@ -183,7 +252,7 @@ def doc_sign(env, number, role, name, meaning, on, as_json):
 def doc_release(env, number, issued, effective, no_pdf, as_json):
     """Release the approved draft of NUMBER."""
     from .documents import release
-    res = release(env.ws, number, issued=issued, effective=effective, actor=env.actor, pdf=not no_pdf)
+    res = release(env.ws, number, issued=issued, effective=effective, actor=env.act("doc.release"), pdf=not no_pdf)
     for w in res.data.get("warnings", []):
         click.echo(f"warning: {w}", err=True)
     emit(res.data, as_json, res.message)
@@ -198,7 +267,7 @@ def doc_release(env, number, issued, effective, no_pdf, as_json):
 def doc_obsolete(env, number, reason, on, as_json):
     """Withdraw NUMBER (作废)."""
     from .documents import obsolete
-    res = obsolete(env.ws, number, reason=reason, on=on, actor=env.actor)
+    res = obsolete(env.ws, number, reason=reason, on=on, actor=env.act("doc.obsolete"))
     emit(res.data, as_json, res.message)
 
 
@@ -246,7 +315,7 @@ def doc_list(env, as_of, status, fmt, output, as_json):
 def doc_issue_copy(env, number, holder, as_json):
     """Issue a controlled copy (发放): next distribution number, stamped PDF."""
     from .documents import issue_copy
-    res = issue_copy(env.ws, number, holder=holder, actor=env.actor)
+    res = issue_copy(env.ws, number, holder=holder, actor=env.act("doc.copy"))
     emit(res.data, as_json, res.message)
 
 
@@ -271,7 +340,7 @@ def doc_copies(env, number, outstanding, as_json):
 def doc_recall(env, number, copy_no, as_json):
     """Record the return of a controlled copy (回收)."""
     from .documents import recall
-    res = recall(env.ws, number, copy_no=copy_no, actor=env.actor)
+    res = recall(env.ws, number, copy_no=copy_no, actor=env.act("doc.copy"))
     emit(res.data, as_json, res.message)
 
 
@@ -291,9 +360,10 @@ def form_list(env, as_json):
     from .textfmt import table
     items = [{"id": f.id, "title": f.title, "procedure": f.procedure, "retention": f.retention.describe(),
               "signature_required": f.signature_required} for f in load_forms(env.ws).values()]
-    emit(items, as_json, lambda xs: table(["id", "title", "procedure", "retention", "signature"],
+    emit(items, as_json, lambda xs: table(zh_cols(["表单编号", "名称", "程序文件", "保存期限", "需用户签字"],
+                                                  ["id", "title", "procedure", "retention", "signature"]),
                                           [[x["id"], x["title"], x["procedure"], x["retention"],
-                                            "yes" if x["signature_required"] else ""] for x in xs]))
+                                            zh("是", "yes") if x["signature_required"] else ""] for x in xs]))
 
 
 @form.command("show")
@@ -338,12 +408,18 @@ def record():
 @click.option("--on", metavar="DATE", help="The date the record was made (default: the form's date field, else today).")
 @click.option("--attach", multiple=True, type=FilePath(), help="A file to keep with the record (repeatable).")
 @click.option("--no-pdf", is_flag=True, help="Skip the PDF/A rendition (qms record pdf --pending makes it later).")
+@click.option("--sign", "esign", is_flag=True, help="Sign the form's filer fields (e.g. 服务工程师) as yourself.")
+@click.option("--password-stdin", is_flag=True, help="With --sign: read your password from standard input.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
-def record_file(env, form_id, data_file, on, attach, no_pdf, as_json):
+def record_file(env, form_id, data_file, on, attach, no_pdf, esign, password_stdin, as_json):
     """File one record of form ID."""
+    from .cli_identity import read_secret
     from .records import file_record
-    res = file_record(env.ws, form_id, data_file, actor=env.actor, on=on, attachments=list(attach), pdf=not no_pdf)
+    actor = env.act("record.file")
+    res = file_record(env.ws, form_id, data_file, actor=actor, on=on, attachments=list(attach), pdf=not no_pdf,
+                      signer=env.user if esign else None,
+                      password=lambda: read_secret(password_stdin, "Your password to sign"))
     emit({"number": res.data["number"], "status": res.data["status"]}, as_json, res.message)
 
 
@@ -358,9 +434,10 @@ def record_file(env, form_id, data_file, on, attach, no_pdf, as_json):
 def record_import(env, form_id, path, on, no_pdf, again, as_json):
     """File one record per row of a CSV or XLSX file; all rows or none."""
     from .records import import_records, read_rows
+    actor = env.act("record.import")
     total = len(read_rows(Path(path))) if Path(path).is_file() else 0
     with progress_bar(total, "filing") as bar:
-        filed = import_records(env.ws, form_id, path, actor=env.actor, on=on, pdf=not no_pdf, again=again,
+        filed = import_records(env.ws, form_id, path, actor=actor, on=on, pdf=not no_pdf, again=again,
                                progress=lambda n: bar.update(1))
     first, last = filed[0]["number"], filed[-1]["number"]
     emit([{"number": f["number"], "status": f["status"]} for f in filed], as_json,
@@ -373,21 +450,28 @@ def record_import(env, form_id, path, on, no_pdf, again, as_json):
 def record_pdf(env, pending):
     """Make the PDF/A renditions deferred by --no-pdf (LibreOffice in chunks of 100)."""
     from .records import convert_pending
-    done = convert_pending(env.ws, actor=env.actor)
+    done = convert_pending(env.ws, actor=env.act("record.pdf"))
     click.echo(f"converted {len(done)} records to PDF/A")
 
 
 @record.command("sign")
 @click.argument("number")
-@click.option("--scan", required=True, type=FilePath(), help="The customer-signed scan, a PDF.")
-@click.option("--signer", required=True, help="Who signed (the customer's printed name).")
-@click.option("--signer-role", help="e.g. 用户代表")
+@click.option("--scan", required=True, type=FilePath(), help="The signed scan, a PDF.")
+@click.option("--signer", "signers", required=True, multiple=True, metavar="NAME[:ROLE]",
+              help="Who signed on paper, e.g. 王海涛:用户代表 (repeatable: the customer, the engineer …).")
+@click.option("--signer-role", help="The role of a --signer given without one, e.g. 用户代表.")
+@click.option("--signed-on", metavar="DATE", help="The date written by the signature (default today).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
-def record_sign(env, number, scan, signer, signer_role, as_json):
+def record_sign(env, number, scan, signers, signer_role, signed_on, as_json):
     """Attach the signed scan; the record becomes valid (filed)."""
     from .records import sign
-    res = sign(env.ws, number, scan=scan, signer=signer, role=signer_role, actor=env.actor)
+    actor = env.act("record.sign")
+    pairs = []
+    for s in signers:
+        name, _, role = s.replace("：", ":").partition(":")
+        pairs.append((name, role or signer_role or ""))
+    res = sign(env.ws, number, scan=scan, signers=pairs, actor=actor, signed_on=signed_on)
     emit(res.data, as_json, res.message)
 
 
@@ -402,7 +486,8 @@ def record_sign(env, number, scan, signer, signer_role, as_json):
 def record_amend(env, number, data_file, sets, reason, no_pdf, as_json):
     """A new version of NUMBER beside the original: --set for what changed, or --data for all."""
     from .records import amend
-    res = amend(env.ws, number, data_file, reason=reason, actor=env.actor, pdf=not no_pdf, sets=list(sets))
+    res = amend(env.ws, number, data_file, reason=reason, actor=env.act("record.amend"), pdf=not no_pdf,
+                sets=list(sets))
     emit(res.data, as_json, res.message)
 
 
@@ -456,12 +541,15 @@ def retention_report(env, as_of, form_id, as_json):
 
     def text(r):
         if not r["due"]:
-            return f"nothing due for disposal as of {r['as_of']}"
-        out = [f"due for disposal as of {r['as_of']}: {r['disposable']} records, {r['held']} on hold"]
+            return zh(f"截至 {r['as_of']} 没有到期待销毁的记录", f"nothing due for disposal as of {r['as_of']}")
+        out = [zh(f"截至 {r['as_of']} 保存期满待销毁：{r['disposable']} 份，冻结 {r['held']} 份",
+                  f"due for disposal as of {r['as_of']}: {r['disposable']} records, {r['held']} on hold")]
         for fid, numbers in r["by_form"].items():
-            rows = [[d["number"], d["record_date"], d["retention_until"], "HELD" if d["held"] else ""]
+            rows = [[d["number"], d["record_date"], d["retention_until"], zh("冻结", "HELD") if d["held"] else ""]
                     for d in r["due"] if d["form"] == fid]
-            out += ["", f"{fid} ({len(numbers)})", table(["number", "record date", "retention until", ""], rows)]
+            out += ["", f"{fid} ({len(numbers)})",
+                    table(zh_cols(["记录编号", "记录日期", "保存期至", ""], ["number", "record date", "retention until", ""]),
+                          rows)]
         return "\n".join(out)
     emit(rep, as_json, text)
 
@@ -477,7 +565,7 @@ def hold():
 @pass_env
 def hold_add_cmd(env, number, reason):
     from .retention import hold_add
-    click.echo(hold_add(env.ws, number, reason=reason, actor=env.actor))
+    click.echo(hold_add(env.ws, number, reason=reason, actor=env.act("records.hold")))
 
 
 @hold.command("release")
@@ -486,7 +574,7 @@ def hold_add_cmd(env, number, reason):
 @pass_env
 def hold_release_cmd(env, number, reason):
     from .retention import hold_release
-    click.echo(hold_release(env.ws, number, reason=reason, actor=env.actor))
+    click.echo(hold_release(env.ws, number, reason=reason, actor=env.act("records.hold")))
 
 
 @hold.command("list")
@@ -496,9 +584,10 @@ def hold_list_cmd(env, as_json):
     from .retention import hold_list
     from .textfmt import table
     items = hold_list(env.ws)
-    emit(items, as_json, lambda xs: table(["number", "form", "reason", "since", "by"],
+    emit(items, as_json, lambda xs: table(zh_cols(["记录编号", "表单", "原因", "冻结日期", "冻结人"],
+                                                  ["number", "form", "reason", "since", "by"]),
                                           [[x["number"], x["form"], x["reason"], x["added_at"][:10], x["added_by"]]
-                                           for x in xs]) if xs else "(no holds)")
+                                           for x in xs]) if xs else zh("（无冻结）", "(no holds)"))
 
 
 @cli.command()
@@ -511,6 +600,7 @@ def hold_list_cmd(env, as_json):
 def purge(env, as_of, form_id, dry_run, yes, as_json):
     """Dispose of every record past retention and not on hold; writes a disposal certificate."""
     from .retention import purge as do_purge, report
+    actor = "" if dry_run else env.act("records.purge")   # a dry run changes nothing: anyone may look
     day = as_date(as_of)
     rep = report(env.ws, as_of=day, form=form_id)
     if not dry_run and not yes and sys.stdin.isatty():
@@ -518,7 +608,7 @@ def purge(env, as_of, form_id, dry_run, yes, as_json):
                 f"Destroy {rep['disposable']} records past retention as of {rep['as_of']}?"):
             raise click.ClickException("purge cancelled; nothing changed")
     with progress_bar(0 if dry_run else rep["disposable"], "disposing") as bar:
-        res = do_purge(env.ws, actor=env.actor, as_of=day, form=form_id, dry_run=dry_run,
+        res = do_purge(env.ws, actor=actor, as_of=day, form=form_id, dry_run=dry_run,
                        progress=lambda n: bar.update(1))
     if as_json:
         return emit({"certificate": res["certificate"], "disposed": res["disposed"], "dry_run": dry_run}, True)
@@ -543,9 +633,10 @@ def disposal_list_cmd(env, as_json):
     from .retention import disposal_list
     from .textfmt import table
     items = disposal_list(env.ws)
-    emit(items, as_json, lambda xs: table(["certificate", "at", "as of", "by", "records", "folder"],
+    emit(items, as_json, lambda xs: table(zh_cols(["销毁证明", "销毁时间", "截至日期", "批准人", "记录数", "目录"],
+                                                  ["certificate", "at", "as of", "by", "records", "folder"]),
                                           [[x["certificate"], x["at"][:19], x["as_of"], x["actor"], x["count"],
-                                            x["folder"]] for x in xs]) if xs else "(no disposals)")
+                                            x["folder"]] for x in xs]) if xs else zh("（无销毁记录）", "(no disposals)"))
 
 
 @cli.command("compile")
@@ -557,8 +648,9 @@ def compile_cmd(env, form_id, year, output):
     """The yearly volume (每年汇编成册) of one form's records."""
     from .retention import compile_volume
     from .records import list_records
+    actor = env.act("records.compile")
     with progress_bar(len(list_records(env.ws, form=form_id, year=year)), "compiling") as bar:
-        res = compile_volume(env.ws, form=form_id, year=year, out=output, actor=env.actor,
+        res = compile_volume(env.ws, form=form_id, year=year, out=output, actor=actor,
                              progress=lambda n: bar.update(1))
     click.echo(f"compiled {res['records']} records of {form_id} {year} into {res['file']} ({res['pages']} pages)")
 
@@ -580,8 +672,9 @@ def search(env, query, kind, form_id, status, date_from, date_to, limit, offset,
     """Full-text search; a run of Chinese characters matches exactly that string."""
     from .labels import status_label
     from .search import search_page
-    hits, total = search_page(env.ws, query, kind=kind, form=form_id, status=status, date_from=as_date(date_from),
-                              date_to=as_date(date_to), limit=limit, offset=offset)
+    page = search_page(env.ws, query, kind=kind, form=form_id, status=status, date_from=as_date(date_from),
+                       date_to=as_date(date_to), limit=limit, offset=offset)
+    hits, total = page["hits"], page["total"]
 
     def text(hs):
         if not hs:
@@ -610,6 +703,7 @@ def search(env, query, kind, form_id, status, date_from, date_to, limit, offset,
 def reindex(env):
     """Rebuild the search index from the archive."""
     from .search import reindex as do_reindex, count_entries
+    env.act("archive.maintain")
     with progress_bar(count_entries(env.ws), "indexing") as bar:
         n = do_reindex(env.ws, progress=lambda k: bar.update(1))
     click.echo(f"reindexed {n} documents and records")
@@ -663,6 +757,7 @@ def verify_cmd(env, checkpoint_file, deep, as_json):
 def rebuild(env):
     """Rebuild the catalog: the journal's projection applied from its first event."""
     from .rebuild import rebuild_catalog
+    env.act("archive.maintain")
     rep = rebuild_catalog(env.ws)
     click.echo(rep.message())
 
@@ -673,6 +768,7 @@ def rebuild(env):
 def recover(env, as_json):
     """Finish what a crashed command's journal event promised; remove what none promised."""
     from .writer import recover as do_recover
+    env.act("archive.maintain")
     res = do_recover(env.ws)
     emit(res, as_json, lambda r: f"recovered: catalog at event {r['head']}, index at event {r['indexed']}")
 
@@ -685,6 +781,7 @@ def recover(env, as_json):
 def checkpoint(env, init_key, output, as_json):
     """Sign the journal's head with a key kept outside the archive."""
     from . import checkpoint as cp
+    env.act("archive.maintain")
     if init_key:
         res = cp.init_key(env.ws)
         emit(res, as_json, lambda r: f"created {r['key']} (keep it private; 0600)\n"
@@ -695,6 +792,23 @@ def checkpoint(env, init_key, output, as_json):
          + (f" and {r['output']}" if r["output"] else "")
          + "\nkeep a copy outside this machine (print it, e-mail it, another disk): "
            "qms verify --checkpoint FILE proves the journal still extends it")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; keep 127.0.0.1 and put a TLS reverse proxy in front (README).")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+@pass_env
+def serve(env, host, port, workers):
+    """The web application: auditors, approvers, engineers, keepers in a browser."""
+    from .web.serve import run
+    run(env.ws.root, host=host, port=port, workers=workers)
+
+
+from .cli_identity import register as _register_identity  # noqa: E402  (user, login, keys commands)
+
+_register_identity(cli, pass_env, emit)
 
 
 def main():

@@ -307,7 +307,8 @@ def parse_source(src: YamlSource, ws: Workspace) -> DocumentSource:
 
 def _safe_number(number: str) -> bool:
     """A document number names its archive folder: whatever the configured pattern allows,
-    never a path separator, '..' or a control character."""
+    never a path separator, '..' or a control character. A '/' between parts (HX/QP-05) is kept in
+    folder names as a full-width ／ (revisions.folder_name), never a separator."""
     from .inputs import _SAFE_ID
     # a '/' (HX/QP-05) is stored as a full-width solidus in names (revisions.safe_name)
     return bool(_SAFE_ID.match(number.replace("/", "-"))) and ".." not in number

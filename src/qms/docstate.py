@@ -24,6 +24,11 @@ def revisions(cat: Catalog, number: str) -> list:
 
 
 def approvals(cat: Catalog, revision_id: int) -> list:
+    """The signatures in force (a rejected draft's signatures are void, kept for history)."""
+    return cat.all("SELECT * FROM approvals WHERE revision_id=? AND void_at IS NULL ORDER BY id", revision_id)
+
+
+def all_approvals(cat: Catalog, revision_id: int) -> list:
     return cat.all("SELECT * FROM approvals WHERE revision_id=? ORDER BY id", revision_id)
 
 

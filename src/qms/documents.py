@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .catalog import Catalog, open_catalog
-from .docstate import approvals, doc_row, revisions, status_map
+from .docstate import all_approvals, approvals, doc_row, revisions, status_map
 from .dates import cn_date, now_iso, parse_date, today
 from .docsource import DocumentSource, figure_paths, flatten, load_source, parse_source_text, plain_text
 from .errors import QmsError
@@ -41,6 +41,7 @@ def _catalog(ws: Workspace, write: bool = False) -> Catalog:
 
 
 _doc_row, _revisions, _approvals, _status_map = doc_row, revisions, approvals, status_map
+_all_approvals = all_approvals
 
 
 def _doc_folder(ws: Workspace, number: str, revision: str) -> Path:
@@ -214,6 +215,10 @@ def submit(ws: Workspace, source: Path | str, *, actor: str, change: str | None 
         if latest is None:
             revision, seq = ws.config.first_revision, 1
             change = change or "首次发布"
+        elif not any(r["state"] == "released" for r in revs):
+            # every earlier draft was withdrawn: a fresh first issue, its label not reused
+            revision, seq = next_label(latest["revision"], major), latest["seq"] + 1
+            change = change or "首次发布"
         else:
             if not change:
                 raise QmsError(f"{doc.number} {latest['revision']} is released; a new revision needs "
@@ -280,46 +285,115 @@ def _replace_draft(ws, w, doc, latest, change, actor) -> Change:
                    "warnings": doc.warnings})
 
 
-def sign(ws: Workspace, number: str, *, role: str, name: str, actor: str, meaning: str | None = None,
-         on: str | None = None) -> Change:
-    """Sign the open draft in a role; roles sign in the configured order (编制 first, 批准 last)."""
+def sign(ws: Workspace, number: str, *, role: str, user, password, meaning: str | None = None) -> Change:
+    """Sign the open draft in a role as the authenticated `user`, who gives their password again
+    (esign.py: permission, separation of duties, manifestation, binding to the content).
+    Roles sign in the configured order (编制 first, 批准 last)."""
+    from .esign import authorize_signature, content_binding, signing_time
+    from .identity import require
     the_role = ws.role(role)
-    if not name or not name.strip():
-        raise QmsError("a signature needs the signer's printed name", field="name")
-    signed_on = parse_date(on, field="on") if on else today()
+    with _catalog(ws) as cat:
+        doc = _doc_row(cat, number)
+        require(user, f"doc.sign.{the_role.key}", department=doc["department"] or "")
+        draft = _check_can_sign(ws, cat, number, the_role)
+        signed = [dict(a) for a in _approvals(cat, draft["id"])]
+    # the password is checked before the write: a wrong one is journaled (its own event) and must stay so
+    authorize_signature(ws, user, password, the_role, department=doc["department"] or "", approvals=signed)
+    binding = content_binding(ws, ws.root / draft["folder"], draft["source"], draft["revision"])
+    when = signing_time(ws)
+    at, signed_on = when.isoformat(), when.date().isoformat()
+    meaning = meaning or DEFAULT_MEANINGS.get(the_role.key, the_role.label)
     with writing(ws, purpose="doc sign") as w:
-        cat = w.cat
-        _refuse_withdrawn(_doc_row(cat, number))
-        revs = _revisions(cat, number)
-        draft = revs[-1]
+        now = _check_can_sign(ws, w.cat, number, the_role)
+        if now["id"] != draft["id"] or len(_approvals(w.cat, draft["id"])) != len(signed):
+            raise QmsError(f"{number} changed while signing; run the command again")
+        w.commit([{"action": "doc.sign", "target": number,
+                   "data": {"revision": draft["revision"], "role": the_role.key, "role_label": the_role.label,
+                            "name": user.name, "login": user.login, "meaning": meaning, "signed_at": at,
+                            "signed_on": signed_on, "source": f"{draft['folder']}/{draft['source']}",
+                            "source_sha256": binding.source_sha256, "docx_sha256": binding.docx_sha256}}],
+                 actor=user.actor)
+    return Change(f"signed {number} {draft['revision']} as {the_role.label} ({the_role.key}): {user.name} "
+                  f"({user.login}) at {at}",
+                  {"number": number, "revision": draft["revision"], "role": the_role.key, "name": user.name,
+                   "login": user.login, "meaning": meaning, "signed_at": at,
+                   "source_sha256": binding.source_sha256, "docx_sha256": binding.docx_sha256})
+
+
+def _check_can_sign(ws: Workspace, cat: Catalog, number: str, the_role):
+    """The open draft, when `the_role` may sign it now (order of roles, one signature per role)."""
+    _refuse_withdrawn(_doc_row(cat, number))
+    revs = _revisions(cat, number)
+    draft = revs[-1]
+    if draft["state"] == "withdrawn":
+        raise QmsError(f"{number} {draft['revision']} was withdrawn; submit a new draft")
+    if draft["state"] != "draft":
+        raise QmsError(f"{number} {draft['revision']} is already released; submit a new revision to change it")
+    signed = _approvals(cat, draft["id"])
+    order = [r.key for r in ws.config.roles]
+    idx = order.index(the_role.key)
+    have = {a["role"] for a in signed}
+    if the_role.key in have and not the_role.multiple:
+        raise QmsError(f"{number} {draft['revision']} is already signed as {the_role.label} "
+                       f"({the_role.key}); this role takes one signature", field="role")
+    later = [r for r in ws.config.roles[idx + 1:] if r.key in have]
+    if later:
+        raise QmsError(f"{the_role.label} ({the_role.key}) cannot sign after {later[0].label} "
+                       f"({later[0].key}); roles sign in the order "
+                       + " → ".join(r.label for r in ws.config.roles), field="role")
+    missing = [r for r in ws.config.roles[:idx] if r.required and r.key not in have]
+    if missing:
+        raise QmsError(f"{the_role.label} ({the_role.key}) cannot sign before "
+                       + "、".join(f"{r.label} ({r.key})" for r in missing) + "; roles sign in the order "
+                       + " → ".join(r.label for r in ws.config.roles), field="role")
+    return draft
+
+
+def reject(ws: Workspace, number: str, *, user, password, reason: str) -> Change:
+    """Return the draft for rework: its signatures become void (kept, shown as void, in the log).
+    Any member of the chain may reject — whoever may sign one of its roles — with their password."""
+    from .identity.users import authenticate
+    if not reason or not reason.strip():
+        raise QmsError("rejecting a draft needs --reason", field="reason")
+    with _catalog(ws) as cat:
+        doc = _doc_row(cat, number)
+        draft = _revisions(cat, number)[-1]
         if draft["state"] != "draft":
-            raise QmsError(f"{number} {draft['revision']} is already released; submit a new revision to change it")
-        signed = _approvals(cat, draft["id"])
-        order = [r.key for r in ws.config.roles]
-        idx = order.index(the_role.key)
-        have = {a["role"] for a in signed}
-        if the_role.key in have and not the_role.multiple:
-            raise QmsError(f"{number} {draft['revision']} is already signed as {the_role.label} "
-                           f"({the_role.key}); this role takes one signature", field="role")
-        later = [r for r in ws.config.roles[idx + 1:] if r.key in have]
-        if later:
-            raise QmsError(f"{the_role.label} ({the_role.key}) cannot sign after {later[0].label} "
-                           f"({later[0].key}); roles sign in the order "
-                           + " → ".join(r.label for r in ws.config.roles), field="role")
-        missing = [r for r in ws.config.roles[:idx] if r.required and r.key not in have]
-        if missing:
-            raise QmsError(f"{the_role.label} ({the_role.key}) cannot sign before "
-                           + "、".join(f"{r.label} ({r.key})" for r in missing) + "; roles sign in the order "
-                           + " → ".join(r.label for r in ws.config.roles), field="role")
-        meaning = meaning or DEFAULT_MEANINGS.get(the_role.key, the_role.label)
-        (entry,) = w.commit([{"action": "doc.sign", "target": number,
-                              "data": {"revision": draft["revision"], "role": the_role.key,
-                                       "role_label": the_role.label, "name": name.strip(), "meaning": meaning,
-                                       "signed_on": signed_on.isoformat()}}], actor=actor)
-        at = entry.at
-    return Change(f"signed {number} {draft['revision']} as {the_role.label} ({the_role.key}): {name.strip()}",
-                  {"number": number, "revision": draft["revision"], "role": the_role.key, "name": name.strip(),
-                   "signed_at": at})
+            raise QmsError(f"{number} {draft['revision']} is {draft['state']}; only an unreleased draft can be "
+                           "rejected")
+    dept = doc["department"] or ""
+    if not any(user.may(f"doc.sign.{r.key}", department=dept) for r in ws.config.roles):
+        from .identity import PermissionDenied
+        raise PermissionDenied(f"{user.login} ({user.name}) lacks a permission doc.sign.<role> for {number}; "
+                               "only a member of the approval chain may reject", permission="doc.sign.*")
+    authenticate(ws, user.login, password() if callable(password) else password, purpose="reject")
+    with writing(ws, purpose="doc reject") as w:
+        now = _revisions(w.cat, number)[-1]
+        if now["id"] != draft["id"] or now["state"] != "draft":
+            raise QmsError(f"{number} changed meanwhile; run the command again")
+        signed = [dict(a) for a in _approvals(w.cat, draft["id"])]
+        w.commit([{"action": "doc.reject", "target": number,
+                   "data": {"revision": draft["revision"], "reason": reason.strip(), "by": user.login,
+                            "voided": [{"role": a["role"], "login": a["login"], "name": a["name"],
+                                        "signed_at": a["signed_at"]} for a in signed]}}], actor=user.actor)
+    return Change(f"rejected {number} {draft['revision']}: {len(signed)} signature(s) void, back to draft — "
+                  f"{reason.strip()}", {"number": number, "revision": draft["revision"], "voided": len(signed)})
+
+
+def withdraw(ws: Workspace, number: str, *, actor: str, reason: str) -> Change:
+    """Discard an unreleased draft: it stays in the archive and the log, marked withdrawn."""
+    if not reason or not reason.strip():
+        raise QmsError("withdrawing a draft needs --reason", field="reason")
+    with writing(ws, purpose="doc withdraw") as w:
+        _doc_row(w.cat, number)
+        draft = _revisions(w.cat, number)[-1]
+        if draft["state"] != "draft":
+            raise QmsError(f"{number} has no unreleased draft ({draft['revision']} is {draft['state']}); "
+                           "a released document is withdrawn with qms doc obsolete")
+        w.commit([{"action": "doc.withdraw", "target": number,
+                   "data": {"revision": draft["revision"], "reason": reason.strip()}}], actor=actor)
+    return Change(f"withdrew the draft {number} {draft['revision']}: {reason.strip()}",
+                  {"number": number, "revision": draft["revision"], "status": "withdrawn"})
 
 
 def _released_context(ws: Workspace, cat: Catalog, number: str, rev) -> dict:
@@ -364,10 +438,11 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
         revs = _revisions(cat, number)
         draft = revs[-1]
         if draft["state"] != "draft":
-            raise QmsError(f"{number} {draft['revision']} is already released; nothing to release")
+            raise QmsError(f"{number} {draft['revision']} is {'withdrawn' if draft['state'] == 'withdrawn' else 'already released'}; nothing to release")
         approvals = [dict(a) for a in _approvals(cat, draft["id"])]
-        # A 发布 date before a signature means the document is being back-dated: said plainly (in the
-        # result and the journal), not refused — the issue date is the quality manager's to choose.
+        # Electronic signatures carry the moment they were made: a 发布 date before one of them means
+        # the document is being back-dated. Said plainly (in the result and the journal), not refused:
+        # an issue date is the quality manager's to choose, and an auditor sees both dates.
         late = [a for a in approvals if a["signed_on"] and a["signed_on"] > issued_d.isoformat()]
         warnings = [f"{a['role_label']} {a['name']} signed on {a['signed_on']}, after the 发布 date {issued_d}"
                     for a in late]
@@ -376,6 +451,12 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
         if missing:
             raise QmsError(f"{number} {draft['revision']} cannot be released: not yet signed as "
                            + "、".join(f"{r.label} ({r.key})" for r in missing))
+        from .esign import changed_since_signed, content_binding
+        changed = changed_since_signed(approvals, content_binding(ws, ws.root / draft["folder"], draft["source"],
+                                                                  draft["revision"]))
+        if changed:
+            raise QmsError(f"{number} {draft['revision']} cannot be released: its content changed after the "
+                           f"signature of {', '.join(changed)}; reject it (qms doc reject) and sign again")
         previous = [r for r in revs if r["state"] == "released"]
         if previous and previous[-1]["effective"] and effective_d <= dt.date.fromisoformat(previous[-1]["effective"]):
             raise QmsError(f"the effective date {effective_d} must be after the effective date "
@@ -393,7 +474,11 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
         st.add(f"{rel}/{stem}.docx")
         if pdf:
             from .convert import to_pdf
-            to_pdf([docx])
+            from .seal import seal_pdf
+            (pdf_path,) = to_pdf([docx])
+            # the organisation's PAdES seal, its reason listing the approvals (anyone can check it)
+            seal_pdf(ws, pdf_path, f"{number} {draft['revision']} 发布 {issued_d} 实施 {effective_d}; " + "; ".join(
+                f"{a['role_label']} {a['name']} ({a['login'] or '-'}) {a['signed_at']}" for a in approvals))
             st.add(f"{rel}/{stem}.pdf")
         now = now_iso()
         st.manifest(rel, now=now)
@@ -516,9 +601,11 @@ def show(ws: Workspace, number: str, *, revision: str | None = None, as_of: dt.d
         else:
             cur = current_revision(states, statuses)
             rev = next(r for r in revs if r["revision"] == cur.revision)
-        approvals = [{"role": a["role"], "role_label": a["role_label"], "name": a["name"],
-                      "meaning": a["meaning"], "signed_at": a["signed_at"], "signed_on": a["signed_on"]}
-                     for a in _approvals(cat, rev["id"])]
+        approvals = [{"role": a["role"], "role_label": a["role_label"], "name": a["name"], "login": a["login"],
+                      "meaning": a["meaning"], "signed_at": a["signed_at"], "signed_on": a["signed_on"],
+                      "source_sha256": a["source_sha256"], "docx_sha256": a["docx_sha256"],
+                      "void": a["void_at"] is not None, "void_at": a["void_at"], "void_reason": a["void_reason"]}
+                     for a in _all_approvals(cat, rev["id"])]
         copies = cat.all("SELECT * FROM copies WHERE number=? AND revision=? AND recalled_at IS NULL",
                          number, rev["revision"])
         return {

@@ -24,7 +24,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The keys a form schema's mappings may hold; anything else is refused with the nearest match.
 FORM_KEYS = ("id", "title", "title_en", "procedure", "date_field", "numbering", "retention",
              "signature_required", "template", "note", "fields")
-FIELD_KEYS = ("name", "label", "type", "required", "searchable", "choices", "columns")
+FIELD_KEYS = ("name", "label", "type", "required", "searchable", "choices", "columns", "signed_by")
 COLUMN_KEYS = ("name", "label", "type")
 RETENTION_KEYS = ("period", "from")
 
@@ -45,6 +45,7 @@ class FormField:
     searchable: bool = True
     choices: list[str] = field(default_factory=list)
     columns: list[Column] = field(default_factory=list)
+    signed_by: str = ""       # "filer": a signature field filled from the filer's login (record file --sign)
 
 
 @dataclass
@@ -108,6 +109,8 @@ class FormSchema:
                 item["choices"] = list(f.choices)
             if f.type == "table":
                 item["columns"] = [{"name": c.name, "label": c.label, "type": c.type} for c in f.columns]
+            if f.signed_by:
+                item["signed_by"] = f.signed_by
             fields.append(item)
         return {"id": self.id, "title": self.title, "title_en": self.title_en, "procedure": self.procedure,
                 "fields": fields, "numbering": self.numbering, "date_field": self.date_field,
@@ -130,6 +133,10 @@ def _field(src: YamlSource, raw, i: int) -> FormField:
         raise src.error(f"unknown field type {ftype!r}; expected one of {', '.join(FIELD_TYPES)}", *path, "type")
     f = FormField(name=name, label=str(raw.get("label") or name), type=ftype,
                   required=bool(raw.get("required", False)), searchable=bool(raw.get("searchable", True)))
+    if raw.get("signed_by") is not None:
+        if ftype != "signature" or raw.get("signed_by") != "filer":
+            raise src.error("signed_by: filer is the one value, on a field of type signature", *path, "signed_by")
+        f.signed_by = "filer"
     if ftype == "choice":
         choices = raw.get("choices")
         if not isinstance(choices, list) or not choices:

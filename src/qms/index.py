@@ -1654,6 +1654,7 @@ class SearchIndex:
         # not the ones qms wrote (see qms.indexseal); without it such an index is an error.
         self._rebuild_source = rebuild_source
         self.untrusted: str | None = None     # why the index was rebuilt on opening, if it was
+        self._counts: dict[tuple, int] = {}
 
     # -- opening ------------------------------------------------------------
     def _index(self):
@@ -1884,15 +1885,50 @@ class SearchIndex:
             raise QmsError(f"search query cannot run: {e}") from None
         return n
 
-    def _rank(self, searcher, q, *, kind=None, form=None, status=None, date_from=None,
-              date_to=None, limit=20, budget=_BUDGET) -> list[tuple[float, int]]:
+    def count(self, query_string: str, *, kind: str | None = None, form: str | None = None,
+              status: str | None = None, date_from: datetime.date | None = None,
+              date_to: datetime.date | None = None) -> int:
+        """How many documents match (every match, not only the ranked budget): the portal's total."""
+        if not query_string or not query_string.strip():
+            return 0
+        q = parse_query(query_string)
+        if q is None:
+            return 0
+        searcher = self._get_searcher()
+        # Paging through one query asks the same count again: keep it for this index generation.
+        key = (searcher.reader().generation(), query_string, kind, form, status, date_from, date_to)
+        counts = self._counts
+        if key in counts:
+            return counts[key]
+        setup = self._filters(searcher, kind=kind, form=form, status=status, date_from=date_from,
+                              date_to=date_to)
+        if setup is None:
+            return 0
+        ctx, wrap = setup
+        n = 0
+        try:
+            for leaf, _offset in searcher.leaf_searchers():
+                m = wrap(q).matcher(leaf, ctx)
+                while m.is_active():     # no scoring: walking the matches is all a count needs
+                    n += 1
+                    m.next()
+        except query.QueryError as e:
+            raise QmsError(f"search query cannot run: {e}") from None
+        if len(counts) >= 256:
+            counts.clear()
+        counts[key] = n
+        return n
+
+    @staticmethod
+    def _filters(searcher, *, kind=None, form=None, status=None, date_from=None, date_to=None):
+        """(search context, query wrapper) applying the filters; None when the date range is empty."""
         ctx = searcher.context(weighting=searcher.weighting)
         days = None
         if date_from or date_to:
             lo = date_from.toordinal() if date_from else 1
             hi = date_to.toordinal() if date_to else datetime.date.max.toordinal()
             if lo > hi:
-                return []
+                return None
             days = (lo, hi)
         if kind:
             kind = normalize(kind.strip())
@@ -1904,6 +1940,15 @@ class SearchIndex:
         if days or terms:
             ctx.qms_filter = (days, terms)
             wrap = _FilterQuery
+        return ctx, wrap
+
+    def _rank(self, searcher, q, *, kind=None, form=None, status=None, date_from=None,
+              date_to=None, limit=20, budget=_BUDGET) -> list[tuple[float, int]]:
+        setup = self._filters(searcher, kind=kind, form=form, status=status, date_from=date_from,
+                              date_to=date_to)
+        if setup is None:
+            return []
+        ctx, wrap = setup
         out: list[tuple[float, int]] = []
         seen: set[int] = set()
 

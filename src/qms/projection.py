@@ -99,9 +99,22 @@ def _doc_submit(cat, e, d):
 
 def _doc_sign(cat, e, d):
     rev = _revision(cat, e, e.target, d["revision"])
-    cat.execute("INSERT INTO approvals(revision_id, role, role_label, name, meaning, signed_at, signed_on) "
-                "VALUES(?,?,?,?,?,?,?)", rev["id"], d["role"], d.get("role_label"), d["name"],
-                d.get("meaning"), e.at, d["signed_on"])
+    cat.execute("INSERT INTO approvals(revision_id, role, role_label, name, meaning, signed_at, signed_on, "
+                "login, source_sha256, docx_sha256) VALUES(?,?,?,?,?,?,?,?,?,?)", rev["id"], d["role"],
+                d.get("role_label"), d["name"], d.get("meaning"), d.get("signed_at") or e.at, d["signed_on"],
+                d.get("login"), d.get("source_sha256"), d.get("docx_sha256"))
+
+
+def _doc_reject(cat, e, d):
+    """The draft's signatures in force become void (kept for history)."""
+    rev = _revision(cat, e, e.target, d["revision"])
+    cat.execute("UPDATE approvals SET void_at=?, void_reason=?, void_by=? WHERE revision_id=? AND void_at IS NULL",
+                e.at, d["reason"], d.get("by"), rev["id"])
+
+
+def _doc_withdraw(cat, e, d):
+    rev = _revision(cat, e, e.target, d["revision"])
+    cat.execute("UPDATE revisions SET state='withdrawn' WHERE id=?", rev["id"])
 
 
 def _doc_release(cat, e, d):
@@ -155,8 +168,9 @@ def _record_pdf(cat, e, d):
 
 
 def _record_sign(cat, e, d):
-    cat.execute("INSERT INTO signatures(number, signer, role, at, scan, sha256) VALUES(?,?,?,?,?,?)",
-                e.target, d["signer"], d.get("role") or "", e.at, d["scan"], d["sha256"])
+    for s in d.get("signers") or [{"name": d["signer"], "role": d.get("role")}]:
+        cat.execute("INSERT INTO signatures(number, signer, role, at, scan, sha256, signed_on) VALUES(?,?,?,?,?,?,?)",
+                    e.target, s["name"], s.get("role") or "", e.at, d["scan"], d["sha256"], d.get("signed_on"))
     cat.execute("UPDATE records SET status='filed' WHERE number=?", e.target)
 
 
@@ -195,6 +209,7 @@ def _purge(cat, e, d):
 _HANDLERS = {
     "doc.submit": _doc_submit, "doc.sign": _doc_sign, "doc.release": _doc_release,
     "doc.obsolete": _doc_obsolete, "doc.issue_copy": _doc_issue_copy, "doc.recall": _doc_recall,
+    "doc.reject": _doc_reject, "doc.withdraw": _doc_withdraw,
     "record.file": _record_file, "record.pdf": _record_pdf, "record.sign": _record_sign,
     "record.amend": _record_amend, "hold.add": _hold_add, "hold.release": _hold_release, "purge": _purge,
 }
@@ -207,3 +222,9 @@ def register(action: str, handler) -> None:
 
 def folder_of(path: str) -> str:
     return posixpath.dirname(path)
+
+
+# People and the organisation's key (issue 14): their projection lives with them.
+from .identity.projection import register_handlers  # noqa: E402
+
+register_handlers(register)

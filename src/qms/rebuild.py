@@ -139,7 +139,8 @@ def table_rows(cat: Catalog, table: str) -> list[dict]:
     """A table's rows without row ids: approvals name their revision by number and label."""
     if table == "approvals":
         sql = ("SELECT r.number AS number, r.revision AS revision, a.role, a.role_label, a.name, a.meaning, "
-               "a.signed_at, a.signed_on FROM approvals a LEFT JOIN revisions r ON r.id=a.revision_id")
+               "a.signed_at, a.signed_on, a.login, a.source_sha256, a.docx_sha256, a.void_at, a.void_reason, a.void_by "
+               "FROM approvals a LEFT JOIN revisions r ON r.id=a.revision_id")
     else:
         sql = f"SELECT * FROM {table}"
     return [{k: row[k] for k in row.keys() if k != "id"} for row in cat.all(sql)]

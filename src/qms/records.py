@@ -38,6 +38,7 @@ class Filing:
     record_date: dt.date
     attachments: list[Path] = field(default_factory=list)
     origin: str = ""            # file (and row) the data came from, for the audit log
+    esign: list[dict] = field(default_factory=list)   # the filer's electronic signatures (record_esign.py)
 
 
 @dataclass
@@ -84,10 +85,13 @@ def record_date_for(form: FormSchema, data: dict, on: str | dt.date | None) -> d
 
 
 def prepare(ws: Workspace, form_id: str, data_file: Path | str, *, on=None,
-            attachments: list[Path | str] = ()) -> Filing:
+            attachments: list[Path | str] = (), prefill: dict | None = None) -> Filing:
     form = load_form(ws, form_id)
     path = Path(data_file)
     raw, src = _read_data_file(path)
+    if prefill and isinstance(raw, dict):
+        # values filled from the session (the filer's own signature fields) where the data leaves them empty
+        raw = {**raw, **{k: v for k, v in prefill.items() if raw.get(k) in (None, "")}}
     data = validate_data(form, raw, file=path, src=src)
     atts = []
     for a in attachments:
@@ -221,6 +225,8 @@ def _data_doc(filing: Filing, number: str, version: int, actor: str, at: str, re
            "record_date": filing.record_date.isoformat(), "filed_at": at, "filed_by": actor}
     if reason:
         doc["amendment_reason"] = reason
+    if filing.esign:
+        doc["esign"] = filing.esign
     doc["data"] = filing.data
     return dump_yaml(doc).encode("utf-8")
 
@@ -289,7 +295,7 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
                                     "seq": seq, "sequence": key, "retention_until": _retention_until(filing),
                                     "customer": _customer(filing), "pdf_pending": not pdf_done,
                                     **({"batch": batch} if batch else {}), **(extra or {}),
-                                    **st.promise_since(mark)}})
+                                    **({"esign": filing.esign} if filing.esign else {}), **st.promise_since(mark)}})
             filed.append({"number": number, "status": status, "form": filing.form.id,
                           "record_date": filing.record_date.isoformat(), "folder": rel})
             if progress:
@@ -299,10 +305,36 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
 
 
 def file_record(ws: Workspace, form_id: str, data_file, *, actor: str, on=None, attachments=(),
-                pdf: bool = True) -> Change:
-    filing = prepare(ws, form_id, data_file, on=on, attachments=attachments)
+                pdf: bool = True, signer=None, password=None) -> Change:
+    """File one record; with `signer` (the authenticated filer) and their password, the form's
+    `signed_by: filer` fields are signed electronically by them."""
+    prefill = None
+    if signer is not None:
+        from .record_esign import filer_fields
+        prefill = {f.name: signer.name for f in filer_fields(load_form(ws, form_id))}
+    filing = prepare(ws, form_id, data_file, on=on, attachments=attachments, prefill=prefill)
+    if signer is not None:
+        from .record_esign import sign_as_filer
+        sign_as_filer(ws, filing, signer, password)
     (rec,) = file_records(ws, [filing], actor=actor, pdf=pdf)
     return Change(f"filed {rec['number']} ({filing.form.title}) → {rec['status']}", rec)
+
+
+def file_record_data(ws: Workspace, form_id: str, data: dict, *, actor: str, origin: str = "web form",
+                     on=None, pdf: bool = True, signer=None, password=None) -> Change:
+    """File one record from data already parsed (the web form, the JSON API): the same checks as a
+    file, and with `signer` and their password the `signed_by: filer` fields signed as file_record does."""
+    form = load_form(ws, form_id)
+    if signer is not None and isinstance(data, dict):
+        from .record_esign import filer_fields
+        data = {**data, **{f.name: signer.name for f in filer_fields(form) if data.get(f.name) in (None, "")}}
+    clean = validate_data(form, data, file=origin)
+    filing = Filing(form=form, data=clean, record_date=record_date_for(form, clean, on), origin=origin)
+    if signer is not None:
+        from .record_esign import sign_as_filer
+        sign_as_filer(ws, filing, signer, password)
+    (rec,) = file_records(ws, [filing], actor=actor, pdf=pdf)
+    return Change(f"filed {rec['number']} ({form.title}) → {rec['status']}", rec)
 
 
 # ------------------------------------------------------------------ batch import
@@ -555,11 +587,15 @@ def record_row(cat: Catalog, number: str):
     return row
 
 
-def sign(ws: Workspace, number: str, *, scan: Path | str, signer: str, actor: str, role: str | None = None) -> Change:
-    """Attach the customer-signed scan (kept byte-for-byte) and make the record valid (filed)."""
+def sign(ws: Workspace, number: str, *, scan: Path | str, signers: list[tuple[str, str]], actor: str,
+         signed_on: str | None = None) -> Change:
+    """Attach the signed scan (kept byte-for-byte) with who signed it on paper — one or several
+    (name, role), e.g. the customer and the engineer — and the date signed; the record becomes valid."""
     scan = Path(scan)
-    if not signer or not signer.strip():
+    signers = [(n.strip(), (r or "").strip()) for n, r in signers if n and n.strip()]
+    if not signers:
         raise QmsError("the signer's name is needed", field="signer")
+    day = parse_date(signed_on, field="signed-on").isoformat() if signed_on else today().isoformat()
     if not scan.is_file():
         raise QmsError("scan not found", file=scan, field="scan")
     from .pdf import is_pdf
@@ -572,15 +608,21 @@ def sign(ws: Workspace, number: str, *, scan: Path | str, signer: str, actor: st
             raise QmsError(f"{number} ({form.title}) needs no customer signature; nothing to sign")
         if row["status"] != "awaiting_signature":
             raise QmsError(f"{number} is already signed (status {row['status']})")
+        if day < row["record_date"]:
+            raise QmsError(f"signed on {day}, before the record date {row['record_date']}", field="signed-on")
         folder = row["folder"]
         st = w.stage()
         sha = st.copy_in(f"{folder}/{SCAN_NAME}", scan)
         st.manifest(folder, now=now_iso())
         w.commit([{"action": "record.sign", "target": number,
-                   "data": {"signer": signer.strip(), "role": role or "", "scan": f"{folder}/{SCAN_NAME}",
-                            "sha256": sha, "scan_name": scan.name, **st.promise(folder)}}], actor=actor)
-    return Change(f"signed {number}: scan attached ({signer.strip()}{' ' + role if role else ''}) → filed",
-                  {"number": number, "status": "filed", "scan": f"{folder}/{SCAN_NAME}"})
+                   "data": {"signer": signers[0][0], "role": signers[0][1],
+                            "signers": [{"name": n, "role": r} for n, r in signers], "signed_on": day,
+                            "scan": f"{folder}/{SCAN_NAME}", "sha256": sha, "scan_name": scan.name,
+                            **st.promise(folder)}}], actor=actor)
+    who = "、".join(f"{n}{' ' + r if r else ''}" for n, r in signers)
+    return Change(f"signed {number}: scan attached ({who}, signed {day}) → filed",
+                  {"number": number, "status": "filed", "scan": f"{folder}/{SCAN_NAME}",
+                   "signers": [{"name": n, "role": r} for n, r in signers], "signed_on": day})
 
 
 def _apply_sets(ws: Workspace, form: FormSchema, row, sets: list[str]) -> dict:
@@ -686,8 +728,8 @@ def show(ws: Workspace, number: str) -> dict:
         "record_date": row["record_date"], "filed_at": row["filed_at"], "filed_by": row["filed_by"],
         "retention_until": row["retention_until"], "held": hold is not None,
         "hold": dict(hold) if hold else None, "version": row["version"],
-        "signatures": [{"signer": s["signer"], "role": s["role"], "at": s["at"], "scan": s["scan"],
-                        "sha256": s["sha256"]} for s in sigs],
+        "signatures": [{"signer": s["signer"], "role": s["role"], "at": s["at"], "signed_on": s["signed_on"],
+                        "scan": s["scan"], "sha256": s["sha256"]} for s in sigs],
         "files": files,
         "versions": [{"version": v["version"], "filed_at": v["filed_at"], "filed_by": v["filed_by"],
                       "reason": v["reason"], "folder": v["folder"],

@@ -37,8 +37,15 @@ def master_list(items: list[dict], fmt: str = "table", output: str | Path | None
     (through qms.outputs: never into the archive, atomically). Statuses read in the workspace's
     language (生效/已替代/作废 for zh-CN)."""
     from . import outputs
-    if output:
+    stream = output if hasattr(output, "write") else None     # the web hands a buffer, not a path
+    if output and stream is None:
         outputs.check(ws, output)
+
+    def write(data: bytes) -> None:
+        if stream is not None:
+            stream.write(data)
+        else:
+            outputs.write(ws, output, data)
     headers = [label for _, label in COLUMNS]
     if fmt == "xlsx":
         if not output:
@@ -75,7 +82,7 @@ def master_list(items: list[dict], fmt: str = "table", output: str | Path | None
         sheet.print_title_rows = f"{head}:{head}"
         buf = io.BytesIO()
         wb.save(buf)
-        outputs.write(ws, output, buf.getvalue())
+        write(buf.getvalue())
         return None
     if fmt == "csv":
         buf = io.StringIO()
@@ -85,11 +92,11 @@ def master_list(items: list[dict], fmt: str = "table", output: str | Path | None
         text = buf.getvalue()
         if output:
             # utf-8-sig so Excel on a Chinese Windows opens it without mojibake
-            outputs.write(ws, output, text.encode("utf-8-sig"))
+            write(text.encode("utf-8-sig"))
             return None
         return text.rstrip("\n")
     text = table(headers, _rows(items, locale)) if items else "（无文件）"
     if output:
-        outputs.write(ws, output, (text + "\n").encode("utf-8"))
+        write((text + "\n").encode("utf-8"))
         return None
     return text

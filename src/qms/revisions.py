@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from .errors import QmsError
 
 _LABEL = re.compile(r"^([A-Z]+)/(\d+)$")
-STATUSES = ("draft", "in_review", "approved", "released", "effective", "superseded", "obsolete")
+STATUSES = ("draft", "in_review", "approved", "released", "effective", "superseded", "obsolete", "withdrawn")
 
 
 def parse_label(label: str) -> tuple[str, int]:
@@ -53,7 +53,7 @@ class RevisionState:
     """What status needs to know about one revision."""
     revision: str
     seq: int
-    state: str                       # draft | released
+    state: str                       # draft | released | withdrawn (an unreleased draft discarded)
     signed_roles: set[str] = field(default_factory=set)
     issued: dt.date | None = None
     effective: dt.date | None = None
@@ -61,6 +61,8 @@ class RevisionState:
 
 def compute_status(rev: RevisionState, all_revs: list[RevisionState], required_roles: list[str],
                    final_role: str, obsolete_on: dt.date | None, as_of: dt.date) -> str:
+    if rev.state == "withdrawn":
+        return "withdrawn"
     if rev.state == "draft":
         if final_role in rev.signed_roles and all(r in rev.signed_roles for r in required_roles):
             return "approved"

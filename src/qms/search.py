@@ -29,16 +29,20 @@ def search(ws: Workspace, query: str, *, kind=None, form=None, status=None, date
     return [asdict(h) for h in hits]
 
 
-def search_page(ws: Workspace, query: str, *, kind=None, form=None, status=None, date_from: dt.date | None = None,
-                date_to: dt.date | None = None, limit: int = 20, offset: int = 0) -> tuple[list[dict], int]:
-    """One page of hits and the number of all matches ("20 of 134")."""
-    from .index import SearchIndex
+def search_page(ws: Workspace, query: str, *, kind=None, form=None, status=None,
+                date_from: dt.date | None = None, date_to: dt.date | None = None, limit: int = 20,
+                offset: int = 0, index=None) -> dict:
+    """One page of hits and the total count: {total, hits} (hits shaped as `search`'s).
+
+    `index` lets a long-lived caller (the web server, one per thread) keep its SearchIndex open.
+    """
     if not ws.index_dir.exists():
-        return [], 0
-    hits, total = open_index(ws).search_page(query, kind=kind, form=form, status=status,
-                                                        date_from=date_from, date_to=date_to, limit=limit,
-                                                        offset=max(offset, 0))
-    return [asdict(h) for h in hits], total
+        return {"total": 0, "hits": []}
+    limit, offset = max(0, int(limit)), max(0, int(offset))
+    ix = index or open_index(ws)
+    filters = dict(kind=kind, form=form, status=status, date_from=date_from, date_to=date_to)
+    hits = ix.search(query, limit=offset + limit, **filters)[offset:]
+    return {"total": ix.count(query, **filters), "hits": [asdict(h) for h in hits]}
 
 
 def count_entries(ws: Workspace) -> int:

@@ -58,6 +58,7 @@ def stamp_pdf(src: Path, dst: Path, text: str | None = None, *, style: str) -> P
         raise QmsError("a stamped copy must be a new file; the original is never modified", file=src)
 
     writer = PdfWriter(clone_from=read_pdf(src))
+    _drop_signatures(writer)
     _unshare_contents(writer)
     geometry = [_page_geometry(page) for page in writer.pages]
     overlays = _overlay_pages(text, style, {size for size, _ in geometry})
@@ -68,6 +69,34 @@ def stamp_pdf(src: Path, dst: Path, text: str | None = None, *, style: str) -> P
     writer.write(buf)
     atomic_write(dst, buf.getvalue(), replace=True)
     return dst
+
+
+def _drop_signatures(writer: PdfWriter) -> None:
+    """A stamped copy is not the sealed original: its bytes differ, so a seal carried over would only
+    show as broken. Signature fields and their widgets are left out (the original keeps the seal)."""
+    def is_sig(obj) -> bool:
+        obj = obj.get_object()
+        return obj.get("/FT") == "/Sig" or (obj.get("/Parent") is not None
+                                            and obj["/Parent"].get_object().get("/FT") == "/Sig")
+    root = writer._root_object
+    acro = root.get("/AcroForm")
+    if acro is not None:
+        acro = acro.get_object()
+        fields = [f for f in acro.get("/Fields", ArrayObject()) if not is_sig(f)]
+        if fields:
+            acro[NameObject("/Fields")] = ArrayObject(fields)
+            acro.pop(NameObject("/SigFlags"), None)
+        else:
+            del root[NameObject("/AcroForm")]
+    for page in writer.pages:
+        annots = page.get("/Annots")
+        if annots is None:
+            continue
+        keep = [a for a in annots.get_object() if not is_sig(a)]
+        if keep:
+            page[NameObject("/Annots")] = ArrayObject(keep)
+        else:
+            del page[NameObject("/Annots")]
 
 
 def _unshare_contents(writer: PdfWriter) -> None:

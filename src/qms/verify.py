@@ -231,6 +231,7 @@ def _catalog_side(ws: Workspace, pairs, *, chain_ok: bool, check_index: bool) ->
                 from .rebuild import compare, replay_in_memory
                 with replay_in_memory(ws, upto=seq, pairs=pairs) as truth:
                     problems += [f"{name}: {line}" for line in compare(cat, truth)]
+            problems += _seals(ws, cat)
             if check_index:
                 problems += _index_vs_catalog(ws, cat)
     except Exception as exc:                       # a garbage file in place of the catalog
@@ -272,6 +273,23 @@ def _reconcile(ws: Workspace, walk: _Walk, expected: dict, n_entries: int) -> li
     for path in walk.stray:
         if os.path.lexists(ws.root / path):
             problems.append(f"{path}: a file no manifest and no audit.log entry accounts for")
+    return problems
+
+
+def _seals(ws: Workspace, cat) -> list[str]:
+    """Every sealed released PDF: its PAdES seal intact, valid and covering the whole file."""
+    problems = []
+    rows = cat.all("SELECT folder, pdf FROM revisions WHERE pdf IS NOT NULL ORDER BY number, seq")
+    if not rows:
+        return problems
+    from .seal import validate_seal
+    for r in rows:
+        path = ws.root / r["folder"] / r["pdf"]
+        if not path.is_file():
+            continue            # reported as missing above
+        status = validate_seal(ws, path)
+        if status.sealed and not status.ok:
+            problems.append(f"{ws.rel(path)}: seal broken — {status.problem}")
     return problems
 
 

@@ -26,8 +26,12 @@ def doc_text(ws: Workspace, d: dict) -> str:
         lines.append(f"作废 {d['obsolete_on']}: {d['obsolete_reason']}")
     if d["approvals"]:
         lines.append(_t(ws, "签署：", "approvals:"))
-        lines += [f"  {a['role_label']}  {a['name']}  {a['signed_on'] or ''}  "
-                  f"（{_t(ws, '签署于', 'signed')} {local_time(a['signed_at'], tz)}）" for a in d["approvals"]]
+        # the manifestation (21 CFR 11.50): printed name and login, role, meaning, time; a void
+        # signature (a rejected draft) stays listed, marked VOID with when and why
+        lines += [f"  {a['role_label']} ({a['role']})  {a['name']} ({a.get('login') or '-'})  {a['signed_on'] or ''}  "
+                  f"（{_t(ws, '签署于', 'signed')} {local_time(a['signed_at'], tz)}）  — {a.get('meaning') or ''}"
+                  + (f"  VOID {a.get('void_at')}: {a.get('void_reason')}" if a.get("void") else "")
+                  for a in d["approvals"]]
     lines.append(_t(ws, "文件：", "files:"))
     lines += [f"  {k}: {v}" for k, v in d["files"].items()]
     lines.append(_t(ws, "修订记录：", "revisions:"))

@@ -13,7 +13,7 @@ from .yamlsrc import YamlSource, check_keys, load_yaml
 
 CONFIG_NAME = "config.yaml"
 # The keys config.yaml's mappings may hold; anything else is refused with the nearest match.
-CONFIG_KEYS = ("organisation", "locale", "timezone", "documents", "records", "paths")
+CONFIG_KEYS = ("organisation", "locale", "timezone", "documents", "records", "identity", "paths")
 ORG_KEYS = ("name", "name_en", "short")
 DOCUMENTS_KEYS = ("number_pattern", "revision", "kinds", "approvals", "keep_obsolete")
 REVISION_KEYS = ("scheme", "first")
@@ -274,5 +274,5 @@ def init_workspace(target: Path | str, *, org: str | None = None, org_en: str | 
     for sub in ("schemas", "templates"):
         if (src / sub).is_dir():
             shutil.copytree(src / sub, target / sub, dirs_exist_ok=True)
-    (target / ".gitignore").write_text("archive/\n", encoding="utf-8")
+    (target / ".gitignore").write_text("archive/\n.qms/\n", encoding="utf-8")   # .qms: secrets and keys
     return open_workspace(target)

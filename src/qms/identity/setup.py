@@ -1,0 +1,42 @@
+"""The first administrator of a workspace (qms init DIR --admin LOGIN)."""
+
+from __future__ import annotations
+
+from ..errors import QmsError
+from ..workspace import Workspace
+from .permissions import User
+from .users import add_user, has_users
+
+
+def init_admin(ws: Workspace, login: str, *, name: str, password: str, department: str = "") -> User:
+    """Create the first user, an admin, without a session; refused once a workspace has users."""
+    if has_users(ws):
+        raise QmsError("this workspace has users already; an admin adds more (qms user add)", file=ws.root)
+    return add_user(ws, login, name=name, roles=["admin"], department=department, password=password, actor=None)
+
+
+def create_workspace(directory, *, admin: str | None, name: str | None, password: str | None,
+                     department: str = "", org: str | None = None,
+                     org_en: str | None = None) -> tuple[Workspace, User | None]:
+    """`qms init DIR [--admin LOGIN --name NAME]`: the workspace from the packaged defaults, its
+    first administrator and the organisation's signing key. With --admin, an existing workspace
+    that has no users yet (one made before people existed) gets its administrator instead."""
+    from pathlib import Path
+
+    from ..keys import keys_init
+    from ..seal import has_keys
+    from ..workspace import CONFIG_NAME, init_workspace, open_workspace
+
+    if admin and not name:
+        raise QmsError("--name is required with --admin (the administrator's printed name)", field="name")
+    exists = (Path(directory) / CONFIG_NAME).exists()
+    if exists and admin:
+        ws = open_workspace(directory)
+        if has_users(ws):
+            raise QmsError("already a workspace with users; an admin adds more (qms user add)", file=directory)
+    else:
+        ws = init_workspace(directory, org=org, org_en=org_en)
+    user = init_admin(ws, admin, name=name, password=password, department=department) if admin else None
+    if admin and not has_keys(ws):
+        keys_init(ws, actor=user)
+    return ws, user

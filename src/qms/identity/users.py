@@ -1,0 +1,259 @@
+"""Users: created, given roles, disabled (never deleted: a login is never reused, so a past
+signature keeps its person — 21 CFR 11.300(a)), passwords changed; and authentication with a
+lockout after repeated failures (11.300(d)). Each change is a journal event; hashes are not."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sqlite3
+import time
+
+from .. import audit
+from ..catalog import open_catalog
+from ..errors import QmsError
+from ..workspace import Workspace
+from .passwords import check_password, check_policy, hash_password, needs_rehash
+from .permissions import NotAuthenticated, User, require
+from .policy import Policy, load_policy
+from .projection import apply_user_event, ensure_schema
+from .secrets import open_secrets
+
+LOGIN_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
+
+
+def journal(ws: Workspace, *, actor: str, action: str, target: str, data: dict) -> audit.AuditEntry:
+    """Log a user/login/keys event through the one write path (the projection applies it)."""
+    from ..writer import writing
+    with writing(ws, purpose=action) as w:
+        (entry,) = w.commit([{"action": action, "target": target, "data": data}], actor=actor)
+    return entry
+
+
+def _row_to_user(row, policy: Policy) -> User:
+    roles = tuple(json.loads(row["roles"]))
+    return User(login=row["login"], name=row["name"], department=row["department"] or "", roles=roles,
+                disabled=bool(row["disabled"]), permissions=policy.permissions(roles))
+
+
+def _rows(ws: Workspace, where: str = "", *args):
+    """Users from the catalog's projection; when the catalog is missing or unreadable, from the
+    journal itself — so an admin or keeper can still log in to rebuild it."""
+    sql = f"SELECT * FROM users {where} ORDER BY login"
+    if ws.catalog_path.exists():
+        try:
+            with open_catalog(ws.catalog_path, create=False) as cat:
+                ensure_schema(cat.conn)
+                return cat.all(sql, *args)
+        except (sqlite3.DatabaseError, QmsError):     # garbage in place of the catalog: read the journal
+            pass
+    if not ws.audit_path.exists():
+        return []
+    conn = sqlite3.connect(":memory:")
+    conn.row_factory = sqlite3.Row
+    try:
+        ensure_schema(conn)
+        for entry in audit.read(ws.audit_path):
+            apply_user_event(conn, entry)
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
+
+
+def get_user(ws: Workspace, login: str, policy: Policy | None = None) -> User | None:
+    rows = _rows(ws, "WHERE login=?", login)
+    return _row_to_user(rows[0], policy or load_policy(ws)) if rows else None
+
+
+def find_user(ws: Workspace, login: str, policy: Policy | None = None) -> User:
+    user = get_user(ws, login, policy)
+    if user is None:
+        raise QmsError(f"no user {login!r} (qms user list shows them)", field="login")
+    return user
+
+
+def list_users(ws: Workspace) -> list[User]:
+    policy = load_policy(ws)
+    return [_row_to_user(r, policy) for r in _rows(ws)]
+
+
+def user_details(ws: Workspace, login: str) -> dict:
+    """A user as `user show` gives it: the record plus password age and lock state (no hash)."""
+    user = find_user(ws, login)
+    row = _rows(ws, "WHERE login=?", login)[0]
+    out = user.to_json() | {"created_at": row["created_at"], "created_by": row["created_by"],
+                            "disabled_reason": row["disabled_reason"], "disabled_at": row["disabled_at"],
+                            "password_changed_at": row["password_changed_at"]}
+    with open_secrets(ws) as conn:
+        fail = conn.execute("SELECT count, locked_until FROM failures WHERE login=?", (login,)).fetchone()
+        pw = conn.execute("SELECT must_change FROM passwords WHERE login=?", (login,)).fetchone()
+    locked = fail["locked_until"] if fail and fail["locked_until"] and fail["locked_until"] > time.time() else None
+    out["failed_attempts"] = fail["count"] if fail else 0
+    out["locked_until"] = _iso(locked) if locked else None
+    out["has_password"] = pw is not None
+    out["must_change_password"] = bool(pw and pw["must_change"])
+    return out
+
+
+def _iso(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")
+
+
+def _store_password(conn, policy: Policy, login: str, password: str, *, must_change: bool = False) -> None:
+    conn.execute("INSERT INTO passwords(login, hash, changed_at, must_change) VALUES(?,?,?,?) "
+                 "ON CONFLICT(login) DO UPDATE SET hash=excluded.hash, changed_at=excluded.changed_at, "
+                 "must_change=excluded.must_change", (login, hash_password(policy, password), time.time(), int(must_change)))
+    conn.execute("DELETE FROM failures WHERE login=?", (login,))
+
+
+def has_users(ws: Workspace) -> bool:
+    return bool(_rows(ws))
+
+
+def add_user(ws: Workspace, login: str, *, name: str, roles: list[str], department: str = "",
+             password, actor: User | None) -> User:
+    """Create a user. `actor` None is the bootstrap: the first user of a workspace, who must be an admin.
+    `password` may be a function asking for it: it is asked only once everything else is valid."""
+    if actor is not None:
+        require(actor, "users.manage")
+    policy = load_policy(ws)
+    login = login.strip()
+    if not LOGIN_RE.match(login):
+        raise QmsError(f"login {login!r}: expected 2–32 characters, lowercase letters, digits, '.', '_' or '-', "
+                       "starting with a letter", field="login")
+    if not name or not name.strip():
+        raise QmsError("the printed name is required (it appears in every signature)", field="name")
+    roles = policy.check_roles(roles)
+    if actor is None:
+        if has_users(ws):
+            raise NotAuthenticated("no session: log in as an administrator first (qms login LOGIN)")
+        if "admin" not in roles:
+            raise QmsError("the first user of a workspace must hold the role admin", field="roles")
+    if get_user(ws, login, policy) is not None:
+        # also a disabled one: a login is never reused (past signatures keep their person)
+        raise QmsError(f"login {login!r} exists already; logins are never reused", field="login")
+    if callable(password):
+        password = password()
+    if password is not None:
+        check_policy(policy, password, login=login, name=name)
+    with open_secrets(ws) as conn:
+        # the hash is stored first: a crash between leaves an orphan hash, never a user without one
+        if password is not None:
+            _store_password(conn, policy, login, password)
+    who = actor.actor if actor else f"{login} {name.strip()}"
+    journal(ws, actor=who, action="user.created", target=login,
+            data={"name": name.strip(), "department": department.strip(), "roles": roles,
+                  "password_set": password is not None})
+    return find_user(ws, login, policy)
+
+
+def set_roles(ws: Workspace, login: str, roles: list[str], *, actor: User) -> User:
+    require(actor, "users.manage")
+    policy = load_policy(ws)
+    user = find_user(ws, login, policy)
+    roles = policy.check_roles(roles)
+    if user.login == actor.login and "admin" in user.roles and "admin" not in roles:
+        raise QmsError("an administrator cannot take the admin role from themself; ask another admin",
+                       field="roles")
+    journal(ws, actor=actor.actor, action="user.roles", target=login,
+            data={"roles": roles, "previous": list(user.roles)})
+    return find_user(ws, login, policy)
+
+
+def disable(ws: Workspace, login: str, *, reason: str, actor: User) -> User:
+    require(actor, "users.manage")
+    user = find_user(ws, login)
+    if user.disabled:
+        raise QmsError(f"login {login} is disabled already", field="login")
+    if user.login == actor.login:
+        raise QmsError("you cannot disable your own login; ask another admin", field="login")
+    if not reason or not reason.strip():
+        raise QmsError("a reason is required", field="reason")
+    journal(ws, actor=actor.actor, action="user.disabled", target=login, data={"reason": reason.strip()})
+    with open_secrets(ws) as conn:
+        conn.execute("DELETE FROM sessions WHERE login=?", (login,))
+    return find_user(ws, login)
+
+
+def change_password(ws: Workspace, login: str, new: str, *, actor: User | None, current: str | None = None) -> None:
+    """Own password (current one required), or an admin's reset (the user must change it at next login)."""
+    policy = load_policy(ws)
+    user = find_user(ws, login, policy)
+    if user.disabled:
+        raise QmsError(f"login {login} is disabled", field="login")
+    reset = actor is not None and actor.login != login
+    if reset:
+        require(actor, "users.manage")
+    if not reset:
+        authenticate(ws, login, current or "", purpose="passwd", allow_expired=True)
+    check_policy(policy, new, login=login, name=user.name)
+    with open_secrets(ws) as conn:
+        old = conn.execute("SELECT hash FROM passwords WHERE login=?", (login,)).fetchone()
+        if not reset and old and check_password(policy, old["hash"], new):
+            raise QmsError("the new password must differ from the current one", field="password")
+        _store_password(conn, policy, login, new, must_change=reset)
+        conn.execute("DELETE FROM sessions WHERE login=?", (login,))
+    journal(ws, actor=(actor or user).actor, action="user.password_changed", target=login,
+            data={"reset_by_admin": reset})
+
+
+def authenticate(ws: Workspace, login: str, password: str, *, purpose: str = "login",
+                 allow_expired: bool = False) -> User:
+    """The user when `password` is theirs. A wrong password is a journal event (login.failed);
+    the policy's n-th in a row locks the login (login.locked) for the lockout duration."""
+    policy = load_policy(ws)
+    user = get_user(ws, login, policy)
+    if user is None:
+        raise NotAuthenticated(f"login failed: no user {login!r} or wrong password")
+    if user.disabled:
+        raise NotAuthenticated(f"login {login} is disabled")
+    now = time.time()
+    with open_secrets(ws) as conn:
+        pw = conn.execute("SELECT * FROM passwords WHERE login=?", (login,)).fetchone()
+        fail = conn.execute("SELECT * FROM failures WHERE login=?", (login,)).fetchone()
+        locked_until = fail["locked_until"] if fail else None
+        if locked_until and locked_until > now:
+            outcome = ("locked", 0)
+        elif pw is None:
+            outcome = ("no_password", 0)
+        elif check_password(policy, pw["hash"], password):
+            outcome = ("ok", 0)
+            conn.execute("DELETE FROM failures WHERE login=?", (login,))
+            if needs_rehash(policy, pw["hash"]):
+                conn.execute("UPDATE passwords SET hash=? WHERE login=?", (hash_password(policy, password), login))
+        else:
+            count = (fail["count"] if fail else 0) + 1   # a lock resets the count to 0
+            if count >= policy.lockout_attempts:
+                locked_until = now + policy.lockout_duration
+                conn.execute("INSERT INTO failures(login, count, locked_until) VALUES(?,0,?) ON CONFLICT(login) "
+                             "DO UPDATE SET count=0, locked_until=excluded.locked_until", (login, locked_until))
+                outcome = ("now_locked", count)
+            else:
+                conn.execute("INSERT INTO failures(login, count, locked_until) VALUES(?,?,NULL) ON CONFLICT(login) "
+                             "DO UPDATE SET count=excluded.count, locked_until=NULL", (login, count))
+                outcome = ("wrong", count)
+    kind, count = outcome
+    if kind == "ok":
+        if not allow_expired:
+            expired = bool(pw["must_change"]) or (policy.max_age and now - pw["changed_at"] > policy.max_age)
+            if expired:
+                raise NotAuthenticated(f"the password of {login} has expired; set a new one: "
+                                       f"qms user passwd {login}")
+        return user
+    if kind == "no_password":
+        raise NotAuthenticated(f"login {login} has no password yet; an admin sets one (qms user passwd {login})")
+    if kind == "locked":
+        journal(ws, actor=user.actor, action="login.failed", target=login,
+                data={"purpose": purpose, "reason": "locked", "locked_until": _iso(locked_until)})
+        raise NotAuthenticated(f"login {login} is locked until {_iso(locked_until)} after "
+                               f"{policy.lockout_attempts} wrong passwords")
+    journal(ws, actor=user.actor, action="login.failed", target=login,
+            data={"purpose": purpose, "reason": "wrong password", "attempt": count})
+    if kind == "now_locked":
+        journal(ws, actor=user.actor, action="login.locked", target=login,
+                data={"attempts": count, "until": _iso(locked_until)})
+        raise NotAuthenticated(f"wrong password for {login}; {count} in a row: the login is locked until "
+                               f"{_iso(locked_until)}")
+    raise NotAuthenticated(f"wrong password for {login} ({count} of {policy.lockout_attempts} "
+                           "before the login is locked)")

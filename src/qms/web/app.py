@@ -1,0 +1,126 @@
+"""The ASGI application: routes of every job, templates, static files, security headers, errors."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from ..errors import QmsError
+from ..workspace import Workspace, open_workspace
+from . import filters
+
+HERE = Path(__file__).parent
+MAX_BODY = 32 * 1024 * 1024     # a scan or a phone photo; anything larger is refused (413)
+
+# No inline script or style anywhere: every script and stylesheet is a file under /static.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'self'; frame-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'")
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-frame-options", b"SAMEORIGIN"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cache-control", b"no-store"),
+]
+
+
+class SecurityHeaders:
+    """Adds the headers to every response, pages, API, files and errors alike."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + \
+                    [(k, v) for k, v in SECURITY_HEADERS if k not in names]
+            await send(message)
+        await self.app(scope, receive, send_with_headers)
+
+
+def _templates() -> Jinja2Templates:
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
+                      trim_blocks=True, lstrip_blocks=True)
+    filters.install(env)
+    return Jinja2Templates(env=env)
+
+
+class SearchIndexes(threading.local):
+    """One open SearchIndex per worker thread (a SearchIndex is not thread-safe; opening one per
+    request would re-read every segment)."""
+
+    def __init__(self, ws: Workspace):
+        self.ws = ws
+        self.index = None
+
+    def get(self):
+        from ..index import SearchIndex
+        if self.index is None and self.ws.index_dir.exists():
+            self.index = SearchIndex(self.ws.index_dir)
+        return self.index
+
+
+def render(request: Request, name: str, status_code: int = 200, **context) -> Response:
+    from .auth import current_user
+    user = current_user(request)
+    context.setdefault("user", user)
+    context.setdefault("csrf_token", user.csrf_token if user else "")
+    context.setdefault("org", request.app.state.ws.config.org_name)
+    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+async def _http_error(request: Request, exc: HTTPException):
+    if _wants_json(request):
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+    if exc.status_code == 401:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303) \
+            if request.method == "GET" else render(request, "error.html", 401, message=exc.detail, code=401)
+    return render(request, "error.html", exc.status_code, message=exc.detail, code=exc.status_code)
+
+
+async def _qms_error(request: Request, exc: QmsError):
+    """A mistake the user can fix: the one-line message (file, field, line), status 400."""
+    if _wants_json(request):
+        return JSONResponse({"error": exc.format()}, status_code=400)
+    return render(request, "error.html", 400, message=exc.format(), code=400)
+
+
+def create_app(root: str | Path | Workspace) -> Starlette:
+    from .routes import ROUTES
+    ws = root if isinstance(root, Workspace) else open_workspace(root)
+    app = Starlette(routes=[*ROUTES, Mount("/static", StaticFiles(directory=HERE / "static"), name="static")],
+                    exception_handlers={HTTPException: _http_error, QmsError: _qms_error},
+                    max_body_size=MAX_BODY)
+    app.state.ws = ws
+    app.state.templates = _templates()
+    app.state.indexes = SearchIndexes(ws)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def json_response(data, status_code: int = 200) -> Response:
+    """The CLI's --json bytes (ensure_ascii=False, default=str), so API and CLI compare equal."""
+    return Response(json.dumps(data, ensure_ascii=False, default=str), status_code=status_code,
+                    media_type="application/json")
+
+
+__all__ = ["create_app", "render", "json_response", "HTMLResponse"]

@@ -1,0 +1,66 @@
+"""Jinja2 filters: Chinese dates and labels, and the search highlight made safe."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from markupsafe import Markup, escape
+
+from ..dates import cn_date
+
+STATUS_LABELS = {
+    "draft": "草稿", "in_review": "审批中", "approved": "已批准", "released": "已发布", "effective": "现行有效",
+    "superseded": "已替代", "obsolete": "已作废", "awaiting_signature": "待客户签字", "filed": "已归档",
+    "disposed": "已销毁",
+}
+KIND_LABELS = {"doc": "文件", "record": "记录"}
+
+_MARK = re.compile(r"(<mark>.*?</mark>)", re.S)
+
+
+def highlight(passage: str | None) -> Markup:
+    """The index's passage is HTML; trust none of it but the <mark> spans: every other piece is
+    unescaped and escaped again, so a record's '<script>' can only ever come out as text."""
+    out = []
+    for piece in _MARK.split(passage or ""):
+        if piece.startswith("<mark>") and piece.endswith("</mark>"):
+            out.append(Markup("<mark>") + escape(html.unescape(piece[6:-7])) + Markup("</mark>"))
+        else:
+            out.append(escape(html.unescape(piece)))
+    return Markup("").join(out)
+
+
+def cn_datetime(value: str | None) -> str:
+    """2026-03-20T09:30:00+08:00 → 2026年03月20日 09:30"""
+    if not value:
+        return ""
+    return f"{cn_date(value[:10])} {value[11:16]}".rstrip()
+
+
+def filesize(n: int | None) -> str:
+    n = n or 0
+    for unit in ("B", "KB", "MB"):
+        if n < 1024 or unit == "MB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+# Text fields that hold sentences get a textarea; names and numbers a one-line input. The schema has
+# no such flag, so the label decides: a label naming content, a description, a result or an opinion.
+_LONG = re.compile(r"内容|描述|现象|过程|结果|意见|建议|措施|分析|信息|备注|处理")
+
+
+def multiline(field) -> bool:
+    return field.type == "text" and bool(_LONG.search(field.label or ""))
+
+
+def install(env) -> None:
+    env.globals["multiline"] = multiline
+    env.filters["cn_date"] = lambda v: cn_date(v) if v else ""
+    env.filters["cn_datetime"] = cn_datetime
+    env.filters["highlight"] = highlight
+    env.filters["status_label"] = lambda s: STATUS_LABELS.get(s or "", s or "")
+    env.filters["kind_label"] = lambda s: KIND_LABELS.get(s or "", s or "")
+    env.filters["filesize"] = filesize

@@ -1,0 +1,6 @@
+"""Routes, one module per job; ROUTES is what the application mounts."""
+
+from . import api, approver, auditor, engineer, files, keeper, login, quality
+
+ROUTES = [*login.ROUTES, *auditor.ROUTES, *files.ROUTES, *api.ROUTES, *approver.ROUTES, *engineer.ROUTES,
+          *quality.ROUTES, *keeper.ROUTES]

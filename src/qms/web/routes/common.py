@@ -1,0 +1,38 @@
+"""Small helpers shared by the route modules: query parameters and paging."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from starlette.requests import Request
+
+from ...dates import parse_date
+from ...errors import QmsError
+
+PAGE_SIZE = 20
+
+
+def arg(request: Request, name: str) -> str | None:
+    value = request.query_params.get(name, "").strip()
+    return value or None
+
+
+def date_arg(request: Request, name: str) -> dt.date | None:
+    value = arg(request, name)
+    return parse_date(value, field=name) if value else None
+
+
+def int_arg(request: Request, name: str, default: int, lo: int = 0, hi: int = 10_000) -> int:
+    value = arg(request, name)
+    if value is None:
+        return default
+    try:
+        return max(lo, min(hi, int(value)))
+    except ValueError:
+        raise QmsError(f"expected a whole number, got {value!r}", field=name) from None
+
+
+def in_thread(fn, *args, **kw):
+    """Run a blocking library call off the event loop."""
+    from starlette.concurrency import run_in_threadpool
+    return run_in_threadpool(fn, *args, **kw)

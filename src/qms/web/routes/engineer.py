@@ -1,0 +1,148 @@
+"""The service engineer: a record form generated from its schema, the record as PDF, the
+customer-signed scan (a PDF or a phone photo), and "my records awaiting signature"."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+from starlette.routing import Route
+
+from ... import inbox, records
+from ...errors import QmsError
+from ...forms import load_form, load_forms_quietly
+from ..app import json_response, render
+from ..auth import RECORD_FILE, RECORD_SIGN, check_csrf, require
+from .common import in_thread
+
+MAX_UPLOAD = 30 * 1024 * 1024
+
+
+def form_data(form, submitted) -> dict:
+    """The HTML form's fields → record data; a table's cells come as parallel lists (name.column)."""
+    data: dict = {}
+    for f in form.fields:
+        if f.signed_by == "filer":
+            continue            # filled from the login after the password, never typed
+        if f.type == "table":
+            cols = {c.name: submitted.getlist(f"{f.name}.{c.name}") for c in f.columns}
+            count = max((len(v) for v in cols.values()), default=0)
+            rows = []
+            for i in range(count):
+                row = {c: (vals[i].strip() if i < len(vals) else "") for c, vals in cols.items()}
+                if any(row.values()):
+                    rows.append({k: v for k, v in row.items() if v != ""})
+            if rows:
+                data[f.name] = rows
+        else:
+            value = (submitted.get(f.name) or "").strip()
+            if value:
+                data[f.name] = value
+    return data
+
+
+def choose_form(request: Request):
+    require(request, RECORD_FILE)
+    return render(request, "forms.html", forms=load_forms_quietly(request.app.state.ws))
+
+
+async def file_page(request: Request):
+    user = require(request, RECORD_FILE)
+    ws = request.app.state.ws
+    form = load_form(ws, request.path_params["form"])
+    if request.method == "GET":
+        return render(request, "file.html", form=form, values={}, error="")
+    submitted = await request.form()
+    check_csrf(request, user, submitted)
+    data = form_data(form, submitted)
+    signs = any(f.signed_by == "filer" for f in form.fields)
+    try:
+        res = await in_thread(records.file_record_data, ws, form.id, data, actor=user.actor,
+                              signer=user.identity if signs else None,
+                              password=submitted.get("sign_password", "") if signs else None)
+    except QmsError as exc:
+        return render(request, "file.html", 400, form=form, values=data, error=exc.format())
+    return RedirectResponse(f"/records/{res.data['number']}", status_code=303)
+
+
+def photo_to_pdf(image: Path, out: Path) -> Path:
+    """A phone photo of the signed form → a one-page A4 PDF holding it (fitted, aspect kept)."""
+    from fpdf import FPDF
+    from PIL import Image, ImageOps
+    with Image.open(image) as im:
+        im = ImageOps.exif_transpose(im).convert("RGB")
+        fixed = image.with_suffix(".fixed.jpg")
+        im.save(fixed, "JPEG", quality=90)
+        w, h = im.size
+    pdf = FPDF(format="A4")
+    pdf.add_page()
+    pw, ph = 190, 277
+    scale = min(pw / w, ph / h)
+    pdf.image(str(fixed), x=10, y=10, w=w * scale, h=h * scale)
+    out.write_bytes(bytes(pdf.output()))
+    return out
+
+
+def _attach_scan(ws, number: str, name: str, content: bytes, signer: str, role: str, actor: str,
+                 signed_on: str | None = None):
+    with tempfile.TemporaryDirectory(prefix="qms-scan-") as tmp:
+        path = Path(tmp) / "upload"
+        path.write_bytes(content)
+        if content[:5] != b"%PDF-":
+            try:
+                path = photo_to_pdf(path, Path(tmp) / "scan.pdf")
+            except Exception:
+                raise QmsError(f"{name}: expected a PDF or a photo (JPEG, PNG) of the signed form",
+                               field="scan") from None
+        return records.sign(ws, number, scan=path, signers=[(signer, role)], actor=actor,
+                            signed_on=signed_on or None)
+
+
+async def scan_page(request: Request):
+    user = require(request, RECORD_SIGN)
+    submitted = await request.form(max_part_size=MAX_UPLOAD)
+    check_csrf(request, user, submitted)
+    number = request.path_params["number"]
+    upload = submitted.get("scan")
+    if upload is None or not hasattr(upload, "read"):
+        raise QmsError("请选择签字扫描件（PDF 或照片）", field="scan")
+    content = await upload.read()
+    await in_thread(_attach_scan, request.app.state.ws, number, upload.filename or "scan", content,
+                    (submitted.get("signer") or "").strip(), (submitted.get("signer_role") or "").strip(),
+                    user.actor, (submitted.get("signed_on") or "").strip())
+    return RedirectResponse(f"/records/{number}", status_code=303)
+
+
+def mine(request: Request):
+    user = require(request, RECORD_FILE)
+    items = inbox.records_awaiting_signature(request.app.state.ws, filed_by=user.actor)
+    return render(request, "mine.html", items=items)
+
+
+async def api_file(request: Request):
+    """POST /api/records {form, data} → {number, status} (the CLI's `record file --json`)."""
+    user = require(request, RECORD_FILE)
+    check_csrf(request, user)
+    try:
+        body = await request.json()
+    except ValueError:
+        raise QmsError("expected a JSON body {form, data}") from None
+    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        raise QmsError("expected a JSON body {form, data} with data a mapping of field → value")
+    password = body.get("password")       # given: the form's signed_by: filer fields are signed by the caller
+    res = await in_thread(records.file_record_data, request.app.state.ws, str(body.get("form", "")),
+                          body["data"], actor=user.actor, origin="api", pdf=bool(body.get("pdf", True)),
+                          signer=user.identity if password is not None else None,
+                          password=str(password) if password is not None else None)
+    return json_response({"number": res.data["number"], "status": res.data["status"]})
+
+
+ROUTES = [
+    Route("/file", choose_form),
+    Route("/file/{form}", file_page, methods=["GET", "POST"]),
+    Route("/records/{number}/scan", scan_page, methods=["POST"]),
+    Route("/mine", mine),
+    Route("/api/records", api_file, methods=["POST"]),
+]
