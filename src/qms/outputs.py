@@ -70,28 +70,23 @@ def _is_archived(ws, target: Path, st: os.stat_result) -> bool:
 
 def write(ws, path: Path | str, data: bytes, suffixes: tuple[str, ...] = ()) -> Path:
     """Write `data` to the user's output file atomically."""
-    out = check(ws, path, suffixes)
-    tmp = _tmp_name(out)
-    try:
-        with open(tmp, "xb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise _error(exc, out) from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out
+    return _atomic(check(ws, path, suffixes), lambda dst: dst.write(data))
 
 
 def install(ws, built: Path | str, path: Path | str, suffixes: tuple[str, ...] = ()) -> Path:
     """Copy a finished file (built in a temporary place) to the user's output atomically."""
-    out = check(ws, path, suffixes)
+    def fill(dst) -> None:
+        with open(built, "rb") as src:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    return _atomic(check(ws, path, suffixes), fill)
+
+
+def _atomic(out: Path, fill) -> Path:
+    """A temp file beside `out`, filled, fsynced and renamed into place; one clear line on failure."""
     tmp = _tmp_name(out)
     try:
-        with open(built, "rb") as src, open(tmp, "xb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
+        with open(tmp, "xb") as dst:
+            fill(dst)
             dst.flush()
             os.fsync(dst.fileno())
         os.replace(tmp, out)
