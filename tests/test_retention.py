@@ -142,7 +142,7 @@ def test_records_of_2019_are_disposed_and_those_of_2024_kept(qms, tmp_path):
     assert (report["disposable"], report["held"]) == (3, 1)
     held_line = next(line for line in qms("retention", "report", "--as-of", AS_OF).output.splitlines()
                      if old["held"] in line)
-    assert "HELD" in held_line
+    assert "冻结" in held_line          # the workspace reads Chinese (locale zh-CN)
 
     doomed = sorted(n for k, n in old.items() if k != "held")
     hashes = {n: manifests(qms, n) for n in doomed}
