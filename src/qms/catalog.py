@@ -140,3 +140,10 @@ def open_catalog(path: Path, *, create: bool = True) -> Catalog:
         raise QmsError(f"the catalog cannot be opened ({exc}); it is derived from the journal: "
                        "move it aside and run qms rebuild", file=path) from None
     return Catalog(conn, path)
+
+
+def reading(ws) -> Catalog:
+    """The catalog for a read: never creates a file (an empty archive reads as empty).
+
+    Every service reads through this; writes go through writer.writing(ws) and the projection."""
+    return open_catalog(ws.catalog_path, create=False)
