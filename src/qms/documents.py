@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from .catalog import Catalog, open_catalog
@@ -13,6 +12,7 @@ from .docstate import all_approvals, approvals, doc_row, revisions, status_map
 from .dates import cn_date, now_iso, parse_date, today
 from .docsource import DocumentSource, figure_paths, flatten, load_source, parse_source_text, plain_text
 from .errors import QmsError
+from .results import Change
 from .revisions import (RevisionState, compute_status, current_revision, folder_name, next_label,
                         safe_name)
 from .workspace import Workspace
@@ -27,11 +27,6 @@ DEFAULT_MEANINGS = {
 }
 
 
-@dataclass
-class Change:
-    """What a state-changing call did: one line for the terminal, details for --json."""
-    message: str
-    data: dict
 
 
 # ---------------------------------------------------------------- helpers

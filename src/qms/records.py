@@ -19,6 +19,7 @@ from .archive import read_manifest
 from .catalog import Catalog, open_catalog
 from .dates import cn_date, now_iso, parse_date, today
 from .errors import QmsError
+from .results import Change
 from .forms import FormSchema, format_value, load_form, validate_data
 from .workspace import Workspace
 from .inputs import short
@@ -41,10 +42,6 @@ class Filing:
     esign: list[dict] = field(default_factory=list)   # the filer's electronic signatures (record_esign.py)
 
 
-@dataclass
-class Change:
-    message: str
-    data: dict
 
 
 # ------------------------------------------------------------------ preparing
