@@ -35,7 +35,7 @@ def record_entries(ws: Workspace, cat: Catalog, numbers: list[str]) -> list:
     """Every searchable field value, the signers, and the text of signed scans and PDF attachments."""
     from .forms import load_forms
     from .index import IndexDoc
-    from .yamlsrc import load_yaml
+    from .yamlsrc import load_archived
     forms = load_forms(ws)
     out = []
     for number in numbers:
@@ -44,7 +44,7 @@ def record_entries(ws: Workspace, cat: Catalog, numbers: list[str]) -> list:
             continue
         form = forms.get(row["form"])
         folder = ws.root / row["folder"]
-        data = load_yaml(folder / "data.yaml").data.get("data", {})
+        data = (load_archived(folder / "data.yaml") or {}).get("data", {})
         parts, people = [number, form.title if form else row["form"]], []
         for f in (form.fields if form else []):
             value = data.get(f.name)

@@ -242,6 +242,12 @@ def place(root: Path, archive: Path, data: dict, *, check: bool) -> list[str]:
             if bad:
                 problems.append(f"{bad[0]}: staged copy does not match the journal; not placed")
                 continue
+        if not final.parent.exists() and staged.parent != sdir and len(os.listdir(staged.parent)) == 1:
+            # A new record's NUMBER/v1: move NUMBER whole — no mkdir here, no empty folder left
+            # in the stage to remove (a batch of 10,000 saved 10,000 of each).
+            final.parent.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(staged.parent, final.parent)
+            continue
         final.parent.mkdir(parents=True, exist_ok=True)
         os.rename(staged, final)
     # Single files added to existing folders; a folder's manifest goes last.
