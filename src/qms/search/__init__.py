@@ -1,0 +1,39 @@
+"""Full-text search over documents and records: the service the CLI, the portal and recovery call.
+
+Layout (whoosh is imported by the adapter module _whoosh alone):
+  analysis   text → terms, pure Python (bigrams, unigrams, codes)
+  schema     field names, IndexDoc in, Hit out
+  _whoosh    the adapter: codec, postings writer, pool, segment readers/writers
+  matching   sequence query and in-matcher filters, per-segment caches
+  query      the query language and parsed-tree helpers
+  ranking    typed numbers, then title, then body; BM25 within a budget
+  highlight  the passage under a hit as (text, is_hit) spans
+  build      batches and the parallel rebuild
+  index      SearchIndex, the facade
+  entries    document / record → IndexDoc
+  seal       the index's hash list (checked before whoosh opens a file)
+  service    search_page, reindex, open_index
+
+Importing this package does not import whoosh (the CLI's start-up): SearchIndex and parse_query
+load it on first use.
+"""
+
+from __future__ import annotations
+
+from .entries import SCAN_NAME, document_entry, record_entries
+from .schema import Hit, IndexDoc
+from .service import all_entries, count_entries, open_index, reindex, search, search_page
+
+__all__ = ["SCAN_NAME", "Hit", "IndexDoc", "SearchIndex", "all_entries", "count_entries", "document_entry",
+           "open_index", "parse_query", "record_entries", "reindex", "search", "search_page"]
+
+
+def __getattr__(name: str):
+    # whoosh-backed names, imported when first asked for
+    if name == "SearchIndex":
+        from .index import SearchIndex
+        return SearchIndex
+    if name == "parse_query":
+        from .query import parse_query
+        return parse_query
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
