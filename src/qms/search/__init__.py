@@ -14,26 +14,25 @@ Layout (whoosh is imported by the adapter module _whoosh alone):
   seal       the index's hash list (checked before whoosh opens a file)
   service    search_page, reindex, open_index
 
-Importing this package does not import whoosh (the CLI's start-up): SearchIndex and parse_query
-load it on first use.
+Importing this package costs the CLI's start-up nothing (records import SCAN_NAME from it): the
+analysis (its regexes) and whoosh load when IndexDoc, Hit, SearchIndex or parse_query are first
+asked for.
 """
 
 from __future__ import annotations
 
 from .entries import SCAN_NAME, document_entry, record_entries
-from .schema import Hit, IndexDoc
 from .service import all_entries, count_entries, open_index, reindex, search, search_page
 
 __all__ = ["SCAN_NAME", "Hit", "IndexDoc", "SearchIndex", "all_entries", "count_entries", "document_entry",
            "open_index", "parse_query", "record_entries", "reindex", "search", "search_page"]
 
 
+_LAZY = {"Hit": "schema", "IndexDoc": "schema", "SearchIndex": "index", "parse_query": "query"}
+
+
 def __getattr__(name: str):
-    # whoosh-backed names, imported when first asked for
-    if name == "SearchIndex":
-        from .index import SearchIndex
-        return SearchIndex
-    if name == "parse_query":
-        from .query import parse_query
-        return parse_query
+    if name in _LAZY:
+        from importlib import import_module
+        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,7 +32,7 @@ from ..errors import Conflict
 from .analysis import LITTLE, decode_positions, encode_positions, positional_terms, unigram_counts
 from .schema import ID_FIELDS, TEXT_FIELDS
 
-__all__ = ["QueryParser", "ReadTooFar", "index", "matching", "plugins", "query", "scoring", "syntax"]
+__all__ = ["QueryParser", "ReadTooFar", "matching", "plugins", "query", "scoring", "syntax"]
 
 # ---------------------------------------------------------------------------
 # Analysis and postings formats
@@ -364,7 +364,6 @@ def parser_schema() -> fields.Schema:
     return fields.Schema(**spec)
 
 
-
 # ---------------------------------------------------------------------------
 # Segment readers: whole columns read at once
 
@@ -394,6 +393,7 @@ def day_column(reader) -> array:
                 days[i] = v
     return days
 
+
 def length_column(reader, fieldname: str) -> array | None:
     """The segment's lengths of `fieldname` (one byte a document, decoded), None if unreadable."""
     try:
@@ -408,13 +408,14 @@ def length_column(reader, fieldname: str) -> array | None:
     out.extend([1] * (n - len(out)))
     return out
 
+
 # ---------------------------------------------------------------------------
 # Segment writers
 
 def merge_small_in_order(writer, segments):
     """whoosh's MERGE_SMALL, but the segments that stay keep their order.
 
-    Order matters: the newest segment is walked first (see _collect).
+    Order matters: the newest segment is walked first (see ranking._collect).
     """
     by_size = sorted(segments, key=lambda s: s.doc_count_all())
     total = 0

@@ -10,7 +10,6 @@ from pathlib import Path
 from ..catalog import Catalog
 from ..dates import today
 from ..workspace import Workspace
-from .schema import IndexDoc
 
 SCAN_NAME = "signed-scan.pdf"
 
@@ -19,6 +18,7 @@ def document_entry(ws: Workspace, cat: Catalog, number: str):
     """A document's newest revision's text, with the status of the revision current today."""
     from ..docsource import parse_source_text, plain_text
     from ..docstate import approvals, current
+    from .schema import IndexDoc
     doc, revs, statuses, rev = current(ws, cat, number, today())
     newest = revs[-1]
     folder = ws.root / newest["folder"]
@@ -34,6 +34,7 @@ def document_entry(ws: Workspace, cat: Catalog, number: str):
 def record_entries(ws: Workspace, cat: Catalog, numbers: list[str]) -> list:
     """Every searchable field value, the signers, and the text of signed scans and PDF attachments."""
     from ..forms import load_forms
+    from .schema import IndexDoc
     from ..yamlsrc import load_yaml
     forms = load_forms(ws)
     out = []
