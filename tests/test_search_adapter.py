@@ -76,3 +76,19 @@ def test_a_parallel_rebuild_commits_the_segments_of_its_workers(tmp_path):
     again = SearchIndex(tmp_path / "index")                                  # reopened from disk
     assert again.search_page("华东电力", limit=3, offset=1)[1] == 250
     again.close()
+
+
+def test_an_index_written_before_the_search_package_still_opens(tmp_path, monkeypatch):
+    # Its TOC pickles the field classes and the codec as qms.index.*: write one so, then open it afresh.
+    from qms.search import _whoosh
+    for name in ("CjkTokenizer", "_GramField", "_UnigramField", "_GramPositions", "_GramFrequency", "_Codec"):
+        monkeypatch.setattr(getattr(_whoosh, name), "__module__", "qms.index")
+    ix = SearchIndex(tmp_path / "index")
+    ix.add([_doc(i) for i in range(3)])
+    ix.close()
+    toc = next((tmp_path / "index").glob("_MAIN_*.toc")).read_bytes()
+    assert b"qms.index" in toc and b"qms.search" not in toc
+    monkeypatch.undo()
+    again = SearchIndex(tmp_path / "index")
+    assert [h.number for h in again.search('"型号 XK-200"')] == ["QR-T-0002"]
+    again.close()

@@ -14,6 +14,7 @@ the names re-exported here (`query`, `matching`, `scoring`, `plugins`, `syntax`,
 from __future__ import annotations
 
 import pickle
+import sys
 import zlib
 from array import array
 from bisect import bisect_left
@@ -355,6 +356,13 @@ def schema() -> fields.Schema:
     spec["key"] = fields.COLUMN(columns.VarBytesColumn())
     spec["s"] = fields.STORED()
     return fields.Schema(**spec)
+
+
+# whoosh pickles the schema into the index's TOC and unpickles it on every open; indexes written
+# before the search package existed name these field classes qms.index.*, so that module name must
+# keep resolving or no existing archive's index would open. Indexes written since name this module.
+PICKLED_BEFORE = "qms.index"
+sys.modules.setdefault(PICKLED_BEFORE, sys.modules[__name__])
 
 
 def parser_schema() -> fields.Schema:

@@ -14,12 +14,13 @@ from typing import Callable, Iterable
 from ..errors import QmsError
 from . import build, seal
 from ._whoosh import create_in, exists_in, open_dir
+from .analysis import SEP
 from .build import BatchContext
 from .highlight import highlight, highlighter
 from .query import needles, parse_query
 from .ranking import Weighting, count, rank
-from .analysis import SEP
 from .schema import INDEX_VERSION, VERSION_FILE, Hit, IndexDoc
+
 
 class SearchIndex:
     """The whoosh index of documents and records (derived state: rebuildable).
