@@ -61,7 +61,7 @@ def generate(ws, n: int, year: int = 2019) -> None:
             w.commit(events, actor="bench", sync="all", index=False)
         # Index entries carry the record's values (what purge must remove), built straight from
         # the rows rather than re-read from 100,000 data.yaml files.
-        from qms.index import IndexDoc, SearchIndex
+        from qms.search import IndexDoc, SearchIndex
         SearchIndex(ws.index_dir).rebuild(
             IndexDoc(number=number, kind="record", title=form.title, form=form.id, customer=row["customer"],
                      text="\n".join(str(v) for v in row.values()),

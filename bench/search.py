@@ -25,7 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-from qms.index import IndexDoc, SearchIndex, parse_query
+from qms.search import IndexDoc, SearchIndex, parse_query
+from qms.search.ranking import rank
 
 SEEDS = Path(__file__).resolve().parents[1] / ".." / "shared" / "seeds" / "service-procedures.txt"
 if not SEEDS.exists():
@@ -190,11 +191,11 @@ def run_bare(ix: SearchIndex, queries) -> tuple[list[float], list[float]]:
     parsed = [parse_query(q) for q in queries]
     for q in parsed:
         bare.search(q, limit=20)
-        ix._rank(searcher, q)
+        rank(searcher, q)
     whoosh_times, rank_times = [], []
     for q in parsed:
         whoosh_times.extend(timed(lambda: bare.search(q, limit=20)))
-        rank_times.extend(timed(lambda: ix._rank(searcher, q)))
+        rank_times.extend(timed(lambda: rank(searcher, q)))
     print(f"  bare whoosh  {'search(q, limit=20)':18s} {summarize(whoosh_times)}")
     print(f"  qms ranking  {'(parsed, no hl)':18s} {summarize(rank_times)}")
     bare.close()

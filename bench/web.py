@@ -78,7 +78,7 @@ def library(ws, numbers: list[str], rounds: int = 200) -> tuple[list[float], lis
     """The same calls the pages make, in one process; a fresh SearchIndex each round so a total is
     counted anew (the server keeps counts per index generation: paging reuses them)."""
     from qms import records
-    from qms.index import SearchIndex
+    from qms.search import SearchIndex
     from qms.search import search_page
     ix = SearchIndex(ws.index_dir)
     rng = random.Random(1)

@@ -278,13 +278,13 @@ def test_field_report_awaits_the_customer_signature_until_the_scan_is_filed(qms,
 
 
 def test_signed_scan_text_is_searchable(qms, tmp_path):
-    pytest.importorskip("qms.index")
+    pytest.importorskip("qms.search.index")
     report = write_data(qms, example_data("QR-SV-022-02"), "field-report.yaml")
     rec = qms.json("record", "file", "QR-SV-022-02", "--data", report, "--no-pdf")["number"]
-    assert [h["number"] for h in qms.json("search", "油冷却器翅片积尘")] == [rec]       # a field's text
+    assert [h["number"] for h in qms.json("search", "油冷却器翅片积尘")["hits"]] == [rec]       # a field's text
     scan = make_table_pdf(tmp_path / "scan.pdf", "用户意见", ["同意验收，设备运转平稳无异响"])
     qms("record", "sign", rec, "--scan", scan, "--signer", "王海涛")
-    assert [h["number"] for h in qms.json("search", "设备运转平稳无异响")] == [rec]    # the scan's text
+    assert [h["number"] for h in qms.json("search", "设备运转平稳无异响")["hits"]] == [rec]    # the scan's text
 
 
 # ------------------------------------------------------------------ batch import

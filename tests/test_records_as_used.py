@@ -145,7 +145,7 @@ def corpus(tmp_path_factory):
 @pytest.mark.parametrize("code", ["QR-SV-022", "QR-SV-022-02-2026", "2026-0001", "LL-202603", "XK200-2023",
                                   "qr-sv-022-02"])
 def test_codes_are_found_whole_or_in_parts(corpus, code):
-    hits = [h["number"] for h in corpus.json("search", code, "--limit", "100")]
+    hits = [h["number"] for h in corpus.json("search", code, "--limit", "100")["hits"]]
     assert hits, code
     wanted = {"QR-SV-022": "QR-SV-022-04-2026-0001", "QR-SV-022-02-2026": "QR-SV-022-02-2026-0001",
               "2026-0001": "QR-SV-022-02-2026-0001", "LL-202603": "LL-202603-0001",
@@ -156,24 +156,24 @@ def test_codes_are_found_whole_or_in_parts(corpus, code):
 
 
 def test_full_width_colon_and_negation_alone(corpus):
-    half = {h["number"] for h in corpus.json("search", "客户:华东电力", "--limit", "100")}
-    full = {h["number"] for h in corpus.json("search", "客户：华东电力", "--limit", "100")}
+    half = {h["number"] for h in corpus.json("search", "客户:华东电力", "--limit", "100")["hits"]}
+    full = {h["number"] for h in corpus.json("search", "客户：华东电力", "--limit", "100")["hits"]}
     assert full == half and "QR-SV-022-02-2026-0001" in full
-    everything = {h["number"] for h in corpus.json("search", "NOT 华东", "--limit", "500")}
-    huadong = {h["number"] for h in corpus.json("search", "华东", "--limit", "500")}
+    everything = {h["number"] for h in corpus.json("search", "NOT 华东", "--limit", "500")["hits"]}
+    huadong = {h["number"] for h in corpus.json("search", "华东", "--limit", "500")["hits"]}
     assert everything and not everything & huadong
     assert len(everything) + len(huadong) == len({h["number"] for h in corpus.json(
         "search", "NOT 不可能出现的词", "--limit", "500")})
 
 
 def test_totals_and_pages(corpus):
-    all_hits = [h["number"] for h in corpus.json("search", "QR-SV-022-04", "--limit", "500")]
+    all_hits = [h["number"] for h in corpus.json("search", "QR-SV-022-04", "--limit", "500")["hits"]]
     assert len(all_hits) > 25
     first = corpus("search", "QR-SV-022-04").output
     assert f"20 of {len(all_hits)} hits" in first and "--offset 20" in first
     second = corpus("search", "QR-SV-022-04", "--offset", "20").output
     assert f"21–{len(all_hits)} of {len(all_hits)} hits" in second
-    page2 = [h["number"] for h in corpus.json("search", "QR-SV-022-04", "--offset", "20", "--limit", "5")]
+    page2 = [h["number"] for h in corpus.json("search", "QR-SV-022-04", "--offset", "20", "--limit", "5")["hits"]]
     assert page2 == all_hits[20:25]
 
 

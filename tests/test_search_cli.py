@@ -84,9 +84,9 @@ def test_a_phrase_unique_to_one_record_ranks_it_first(corpus):
     number, text = sorted(values.items())[17]
     phrase = max(CJK.findall(text), key=len)[:8]
     assert [n for n, t in values.items() if phrase in t] == [number]
-    found = corpus.json("search", phrase)
+    found = corpus.json("search", phrase)["hits"]
     assert found[0]["number"] == number
-    assert "<mark>" in found[0]["highlight"] and found[0]["kind"] == "record"
+    assert phrase in [text for text, is_hit in found[0]["highlight"] if is_hit] and found[0]["kind"] == "record"
     assert set(found[0]) >= {"number", "kind", "form", "title", "date", "status", "score", "highlight"}
 
 
@@ -95,43 +95,43 @@ def test_a_name_hits_exactly_the_records_that_contain_it(corpus):
     for name in ("赵建国", "周丽", "王海涛"):
         expected = {n for n, t in values.items() if name in t}
         assert expected
-        assert {h["number"] for h in corpus.json("search", name, "--kind", "record", "--limit", "500")} == expected
+        assert {h["number"] for h in corpus.json("search", name, "--kind", "record", "--limit", "500")["hits"]} == expected
 
 
 def test_a_phrase_only_in_the_signed_scan_finds_that_record(corpus):
     assert SCAN_PHRASE not in "".join(record_values(corpus).values())
-    found = corpus.json("search", SCAN_PHRASE)
+    found = corpus.json("search", SCAN_PHRASE)["hits"]
     assert [h["number"] for h in found] == ["QR-SV-022-02-2026-0001"]
     assert found[0]["status"] == "filed"
 
 
 def test_a_phrase_in_a_procedure_body_finds_the_procedure(corpus):
-    found = corpus.json("search", "经主管审查签名后编号归档", "--kind", "doc")
+    found = corpus.json("search", "经主管审查签名后编号归档", "--kind", "doc")["hits"]
     assert [h["number"] for h in found] == ["XX-XX-022"]
     assert found[0]["title"] == "服务过程控制程序" and found[0]["kind"] == "doc"
-    assert [h["number"] for h in corpus.json("search", "设计开发计划书")] == ["QP-RD-007"]
-    assert [h["number"] for h in corpus.json("search", "QP-RD-007")][0] == "QP-RD-007"
+    assert [h["number"] for h in corpus.json("search", "设计开发计划书")["hits"]] == ["QP-RD-007"]
+    assert [h["number"] for h in corpus.json("search", "QP-RD-007")["hits"]][0] == "QP-RD-007"
 
 
 def test_form_and_date_filters_never_leak(corpus):
-    every = corpus.json("search", "空压机", "--limit", "500")
+    every = corpus.json("search", "空压机", "--limit", "500")["hits"]
     forms = {h["form"] for h in every if h["kind"] == "record"}
     assert len(forms) >= 3
     for form in forms:
-        got = corpus.json("search", "空压机", "--form", form, "--limit", "500")
+        got = corpus.json("search", "空压机", "--form", form, "--limit", "500")["hits"]
         assert got and {h["form"] for h in got} == {form}
         assert {h["number"] for h in got} == {h["number"] for h in every if h["form"] == form}
     march = corpus.json("search", "空压机", "--from", "2026-03-01", "--to", "2026-03-15", "--kind", "record",
-                        "--limit", "500")
+                        "--limit", "500")["hits"]
     assert march and all("2026-03-01" <= h["date"] <= "2026-03-15" for h in march)
     assert {h["number"] for h in march} == {h["number"] for h in every if h["kind"] == "record"
                                            and "2026-03-01" <= h["date"] <= "2026-03-15"}
-    older = corpus.json("search", "温控阀", "--to", "2025-12-31")
+    older = corpus.json("search", "温控阀", "--to", "2025-12-31")["hits"]
     assert [h["number"] for h in older] == ["QR-SV-022-02-2025-0001"]
 
 
 def test_mixed_chinese_and_model_codes(corpus):
-    found = {h["number"] for h in corpus.json("search", "空气压缩机 XK-200", "--limit", "500")}
+    found = {h["number"] for h in corpus.json("search", "空气压缩机 XK-200", "--limit", "500")["hits"]}
     values = record_values(corpus)
     assert found >= {n for n, t in values.items() if "空气压缩机" in t and "XK-200" in t}
     assert found and all("XK-200" in values[n] for n in found if n in values)
@@ -145,14 +145,14 @@ def test_terminal_output_is_a_readable_list(corpus):
 
 def test_deleting_the_index_and_reindexing_gives_the_same_answers(corpus, tmp_path):
     queries = ["压缩机", "赵建国", SCAN_PHRASE, "温控阀 OR 过滤器", "空压机 NOT 华东", "服务"]
-    before = {q: corpus.json("search", q, "--limit", "500") for q in queries}
+    before = {q: corpus.json("search", q, "--limit", "500")["hits"] for q in queries}
     copy = tmp_path / "ws"
     other = copy_workspace(corpus, copy)
     shutil.rmtree(copy / "archive" / "index")
     report = other.json("verify", ok=False)
     assert any("index" in p for p in report["problems"])
     assert "reindexed" in other("reindex").output
-    after = {q: other.json("search", q, "--limit", "500") for q in queries}
+    after = {q: other.json("search", q, "--limit", "500")["hits"] for q in queries}
     # the same hits; scores move slightly, as an incrementally updated index still counts
     # replaced entries in its statistics until segments merge
     strip = lambda hs: {h["number"]: (h["status"], h["highlight"]) for h in hs}  # noqa: E731

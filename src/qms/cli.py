@@ -674,20 +674,16 @@ def search(env, query, kind, form_id, status, date_from, date_to, limit, offset,
     from .search import search_page
     page = search_page(env.ws, query, kind=kind, form=form_id, status=status, date_from=as_date(date_from),
                        date_to=as_date(date_to), limit=limit, offset=offset)
-    hits, total = page["hits"], page["total"]
+    total = page["total"]
 
     def text(hs):
         if not hs:
             return "no hits" + (f" (共 {total} 条，--offset {offset} 已超出)" if total else "")
-        import html
-        import re
         out = []
         for h in hs:
-            # the highlight is HTML (escaped text, <mark> around matches): bold on a terminal, 【】 in a pipe
-            mark = re.sub(r"<mark>(.*?)</mark>", lambda m: click.style(m.group(1), bold=True, fg="red"),
-                          h["highlight"]) if sys.stdout.isatty() else \
-                re.sub(r"<mark>(.*?)</mark>", r"【\1】", h["highlight"])
-            mark = html.unescape(mark)
+            # the passage is (text, is_hit) spans: hits bold on a terminal, in 【】 in a pipe
+            hit = (lambda t: click.style(t, bold=True, fg="red")) if sys.stdout.isatty() else "【{}】".format
+            mark = "".join(hit(t) if is_hit else t for t, is_hit in h["highlight"])
             out.append(f"{h['number']}  [{h['kind']}{' ' + h['form'] if h['form'] else ''}]  {h['title']}  "
                        f"{h['date'] or ''}  {status_label(h['status'], env.ws.config.locale)}  "
                        f"score {h['score']:.2f}\n    {mark}")
@@ -695,7 +691,7 @@ def search(env, query, kind, form_id, status, date_from, date_to, limit, offset,
         more = f"; 下一页 --offset {offset + len(hs)}" if offset + len(hs) < total else ""
         out.append(f"— {shown} of {total} hits（共 {total} 条）{more}")
         return "\n".join(out)
-    emit(hits, as_json, text)
+    emit(page, as_json, lambda p: text(p["hits"]))      # --json: the web API's {total, hits}
 
 
 @cli.command()

@@ -26,7 +26,7 @@ from .inputs import short
 from .writer import writing
 from .yamlsrc import dump_yaml, load_yaml
 
-from .entries import SCAN_NAME  # noqa: E402  (one name for the scan everywhere)
+from .search import SCAN_NAME  # noqa: E402  (one name for the scan everywhere)
 
 MAX_IMPORT_BYTES = 100 * 1024 * 1024     # a CSV/XLSX import: far above 10,000 rows
 

@@ -164,7 +164,7 @@ def _index(ws: Workspace, cat: Catalog, entries: list[AuditEntry]) -> None:
             recs.add(e.target)
         elif e.action == "purge":
             gone.update(r["number"] for r in e.data.get("records", []))
-    from .entries import reindex
+    from .search.entries import reindex
     reindex(ws, cat, documents=docs, records=recs, gone=gone)
     with cat.transaction():
         projection.set_indexed(cat, max(e.seq for e in entries))

@@ -69,7 +69,7 @@ class SearchIndexes(threading.local):
         self.index = None
 
     def get(self):
-        from ..index import SearchIndex
+        from ..search import SearchIndex
         if self.index is None and self.ws.index_dir.exists():
             self.index = SearchIndex(self.ws.index_dir)
         return self.index

@@ -1,11 +1,8 @@
-"""Jinja2 filters: Chinese dates and labels, and the search highlight made safe."""
+"""Jinja2 filters: Chinese dates and labels, file sizes, which fields get a textarea."""
 
 from __future__ import annotations
 
-import html
 import re
-
-from markupsafe import Markup, escape
 
 from ..dates import cn_date
 
@@ -15,21 +12,6 @@ STATUS_LABELS = {
     "disposed": "已销毁",
 }
 KIND_LABELS = {"doc": "文件", "record": "记录"}
-
-_MARK = re.compile(r"(<mark>.*?</mark>)", re.S)
-
-
-def highlight(passage: str | None) -> Markup:
-    """The index's passage is HTML; trust none of it but the <mark> spans: every other piece is
-    unescaped and escaped again, so a record's '<script>' can only ever come out as text."""
-    out = []
-    for piece in _MARK.split(passage or ""):
-        if piece.startswith("<mark>") and piece.endswith("</mark>"):
-            out.append(Markup("<mark>") + escape(html.unescape(piece[6:-7])) + Markup("</mark>"))
-        else:
-            out.append(escape(html.unescape(piece)))
-    return Markup("").join(out)
-
 
 def cn_datetime(value: str | None) -> str:
     """2026-03-20T09:30:00+08:00 → 2026年03月20日 09:30"""
@@ -60,7 +42,6 @@ def install(env) -> None:
     env.globals["multiline"] = multiline
     env.filters["cn_date"] = lambda v: cn_date(v) if v else ""
     env.filters["cn_datetime"] = cn_datetime
-    env.filters["highlight"] = highlight
     env.filters["status_label"] = lambda s: STATUS_LABELS.get(s or "", s or "")
     env.filters["kind_label"] = lambda s: KIND_LABELS.get(s or "", s or "")
     env.filters["filesize"] = filesize

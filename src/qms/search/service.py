@@ -1,12 +1,12 @@
-"""Search over the archive: the service the CLI and portal call (the index module holds whoosh)."""
+"""Search over the archive: the service the CLI and portal call (index.py holds the whoosh side)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict
 
-from .catalog import open_catalog
-from .workspace import Workspace
+from ..catalog import reading
+from ..workspace import Workspace
 
 
 def open_index(ws: Workspace):
@@ -15,7 +15,7 @@ def open_index(ws: Workspace):
     from .index import SearchIndex
 
     def everything():
-        with open_catalog(ws.catalog_path, create=False) as cat:
+        with reading(ws) as cat:
             yield from all_entries(ws, cat)
     return SearchIndex(ws.index_dir, rebuild_source=everything)
 
@@ -46,7 +46,7 @@ def search_page(ws: Workspace, query: str, *, kind=None, form=None, status=None,
 
 
 def count_entries(ws: Workspace) -> int:
-    with open_catalog(ws.catalog_path, create=False) as cat:
+    with reading(ws) as cat:
         return (cat.one("SELECT COUNT(*) AS n FROM documents")["n"]
                 + cat.one("SELECT COUNT(*) AS n FROM records")["n"])
 
@@ -64,9 +64,9 @@ def all_entries(ws: Workspace, cat):
 def reindex(ws: Workspace, *, progress=None) -> int:
     """Delete-and-rebuild: the index is derived from the archive and the catalog. Holds the
     workspace lock, so filings wait rather than index into a folder being replaced."""
-    from . import projection
+    from .. import projection
     from .index import SearchIndex
-    from .writer import writing
+    from ..writer import writing
     with writing(ws, purpose="reindex") as w:
         n = SearchIndex(ws.index_dir).rebuild(all_entries(ws, w.cat), progress=progress)
         with w.cat.transaction():

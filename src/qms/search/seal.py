@@ -24,7 +24,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .errors import QmsError
+from ..errors import QmsError
 
 # whoosh's empty lock file: never read as data.
 _IGNORED = {"MAIN_WRITELOCK"}

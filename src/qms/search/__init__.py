@@ -1,0 +1,38 @@
+"""Full-text search over documents and records: the service the CLI, the portal and recovery call.
+
+Layout (whoosh is imported by the adapter module _whoosh alone):
+  analysis   text → terms, pure Python (bigrams, unigrams, codes)
+  schema     field names, IndexDoc in, Hit out
+  _whoosh    the adapter: codec, postings writer, pool, segment readers/writers
+  matching   sequence query and in-matcher filters, per-segment caches
+  query      the query language and parsed-tree helpers
+  ranking    typed numbers, then title, then body; BM25 within a budget
+  highlight  the passage under a hit as (text, is_hit) spans
+  build      batches and the parallel rebuild
+  index      SearchIndex, the facade
+  entries    document / record → IndexDoc
+  seal       the index's hash list (checked before whoosh opens a file)
+  service    search_page, reindex, open_index
+
+Importing this package costs the CLI's start-up nothing (records import SCAN_NAME from it): the
+analysis (its regexes) and whoosh load when IndexDoc, Hit, SearchIndex or parse_query are first
+asked for.
+"""
+
+from __future__ import annotations
+
+from .entries import SCAN_NAME, document_entry, record_entries
+from .service import all_entries, count_entries, open_index, reindex, search, search_page
+
+__all__ = ["SCAN_NAME", "Hit", "IndexDoc", "SearchIndex", "all_entries", "count_entries", "document_entry",
+           "open_index", "parse_query", "record_entries", "reindex", "search", "search_page"]
+
+
+_LAZY = {"Hit": "schema", "IndexDoc": "schema", "SearchIndex": "index", "parse_query": "query"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,207 @@
+"""SearchIndex: the facade the service, verify and recovery use (open, write, rebuild, search).
+
+Chinese is matched as in any Chinese search box: a run of Chinese characters in a query means
+exactly that string (see analysis.py). Ranking: exact number matches first, then title matches,
+then the body; BM25 among at most ranking._BUDGET matches taken newest first (see ranking.py).
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ..errors import QmsError
+from . import build, seal
+from ._whoosh import create_in, exists_in, open_dir
+from .analysis import SEP
+from .build import BatchContext
+from .highlight import highlight, highlighter
+from .query import needles, parse_query
+from .ranking import Weighting, count, rank
+from .schema import INDEX_VERSION, VERSION_FILE, Hit, IndexDoc
+
+
+class SearchIndex:
+    """The whoosh index of documents and records (derived state: rebuildable).
+
+    Not thread-safe: give each thread its own SearchIndex.
+    """
+
+    def __init__(self, path: Path, rebuild_source: Callable[[], Iterable[IndexDoc]] | None = None):
+        self.path = Path(path)
+        self._ix = None
+        self._searcher = None
+        # Where the documents come from when the folder must be rebuilt because its files are
+        # not the ones qms wrote (see qms.search.seal); without it such an index is an error.
+        self._rebuild_source = rebuild_source
+        self.untrusted: str | None = None     # why the index was rebuilt on opening, if it was
+        self._counts: dict[tuple, int] = {}
+
+    # -- opening ------------------------------------------------------------
+    def _index(self):
+        if self._ix is None:
+            try:
+                self._ix = self._open_or_create(self.path)
+            except seal.UntrustedIndex as exc:
+                if self._rebuild_source is None:
+                    raise
+                self.untrusted = exc.why
+                self.rebuild(self._rebuild_source())
+                self._ix = self._open_or_create(self.path)
+        return self._ix
+
+    @staticmethod
+    def _open_or_create(path: Path):
+        vfile = path / VERSION_FILE
+        if path.is_dir():
+            seal.check(path)        # before whoosh reads (unpickles) a single byte
+        if path.is_dir() and exists_in(path):
+            version = vfile.read_text().strip() if vfile.exists() else ""
+            if version != INDEX_VERSION:
+                raise QmsError(f"search index {path} was built by another qms version; "
+                               "rebuild it (reindex)")
+            try:
+                return open_dir(path)
+            except Exception as e:
+                raise QmsError(f"search index {path} is unreadable ({e}); "
+                               "rebuild it (reindex)") from None
+        path.mkdir(parents=True, exist_ok=True)
+        ix = create_in(path)
+        vfile.write_text(INDEX_VERSION + "\n")
+        seal.seal(path)
+        return ix
+
+    def _get_searcher(self):
+        """The open searcher, reopened only when another generation was committed.
+
+        Not whoosh's Searcher.refresh(): in whoosh-reloaded 2.7.5 it reuses the
+        old segment readers (stale deletions: a deleted or replaced document
+        stays findable) and keeps segments that a merge removed.
+        """
+        ix = self._index()
+        s = self._searcher
+        if s is not None and ix.latest_generation() != s.reader().generation():
+            s.close()
+            s = None
+        if s is None:
+            s = self._searcher = ix.searcher(weighting=Weighting())
+        return s
+
+    def close(self) -> None:
+        if self._searcher is not None:
+            self._searcher.close()
+            self._searcher = None
+        if self._ix is not None:
+            self._ix.close()
+            self._ix = None
+
+    # -- writing ------------------------------------------------------------
+    def writer(self) -> BatchContext:
+        """Context manager yielding a batch with .add(doc) and .delete(number).
+
+        One whoosh writer for the whole batch; commits on exit, cancels on an
+        exception.  Adding a number replaces the document indexed under it.
+        """
+        return BatchContext(self)
+
+    def add(self, docs: Iterable[IndexDoc]) -> None:
+        with self.writer() as b:
+            for d in docs:
+                b.add(d)
+
+    def delete(self, numbers: Iterable[str]) -> None:
+        wanted = {n.strip() for n in numbers}
+        if len(wanted) < 1000:
+            with self.writer() as b:
+                for n in wanted:
+                    b.delete(n)
+            return
+        with self.writer() as b:        # a purge removes many
+            b.delete_all(wanted)
+
+    def rebuild(self, docs: Iterable[IndexDoc], progress: Callable[[int], None] | None = None,
+                *, procs: int | None = None, limitmb: int = 256) -> int:
+        """Build a fresh index beside the old one and swap it in; returns the count.
+
+        Documents are spilled to a temporary file, sorted newest first and then
+        written by `procs` processes (default: 2 when there are 2 cores), each
+        writing one segment.  A repeated number keeps its last document.  If
+        anything fails the old index stays.
+        """
+        return build.rebuild(self.path, docs, progress, procs=procs, limitmb=limitmb, before_swap=self.close)
+
+    # -- reading ------------------------------------------------------------
+    def numbers(self) -> dict[str, str]:
+        """number -> status of every indexed document (for verify)."""
+        reader = self._get_searcher().reader()
+        out: dict[str, str] = {}
+        for leaf, _base in reader.leaf_readers():
+            if not leaf.has_column("key"):
+                continue
+            cr = leaf.column_reader("key", translate=False)
+            for docnum in leaf.all_doc_ids():
+                number, _, status = cr[docnum].decode("utf-8").partition(SEP)
+                out[number] = status
+        return out
+
+    def search(self, query_string: str, *, kind: str | None = None,
+               form: str | None = None, status: str | None = None,
+               date_from: datetime.date | None = None,
+               date_to: datetime.date | None = None, limit: int = 20) -> list[Hit]:
+        """Ranked hits (best first) with a highlighted passage each.
+
+        Raises QmsError for a malformed query; a query with nothing searchable
+        in it gives [].
+        """
+        return self.search_page(query_string, kind=kind, form=form, status=status, date_from=date_from,
+                                date_to=date_to, limit=limit)[0]
+
+    def search_page(self, query_string: str, *, kind: str | None = None, form: str | None = None,
+                    status: str | None = None, date_from: datetime.date | None = None,
+                    date_to: datetime.date | None = None, limit: int = 20,
+                    offset: int = 0) -> tuple[list[Hit], int]:
+        """(hits ranked offset … offset+limit, how many documents match in all)."""
+        if limit <= 0 or not query_string or not query_string.strip():
+            return [], 0
+        q = parse_query(query_string)
+        if q is None:
+            return [], 0
+        searcher = self._get_searcher()
+        filters = dict(kind=kind, form=form, status=status, date_from=date_from, date_to=date_to)
+        ranked = rank(searcher, q, limit=offset + limit, **filters)
+        total = max(count(searcher, q, **filters), len(ranked))
+        rx = highlighter(needles(q))
+        return [self._hit(searcher, score, docnum, rx) for score, docnum in ranked[offset:]], total
+
+    def count(self, query_string: str, *, kind: str | None = None, form: str | None = None,
+              status: str | None = None, date_from: datetime.date | None = None,
+              date_to: datetime.date | None = None) -> int:
+        """How many documents match (every match, not only the ranked budget): the portal's total."""
+        if not query_string or not query_string.strip():
+            return 0
+        q = parse_query(query_string)
+        if q is None:
+            return 0
+        searcher = self._get_searcher()
+        # Paging through one query asks the same count again: keep it for this index generation.
+        key = (searcher.reader().generation(), query_string, kind, form, status, date_from, date_to)
+        counts = self._counts
+        if key in counts:
+            return counts[key]
+        n = count(searcher, q, kind=kind, form=form, status=status, date_from=date_from, date_to=date_to)
+        if len(counts) >= 256:
+            counts.clear()
+        counts[key] = n
+        return n
+
+    @staticmethod
+    def _hit(searcher, score: float, docnum: int, rx) -> Hit:
+        number, kind, form, title, date, status, text = searcher.stored_fields(docnum)["s"]
+        passage = highlight(text, rx)
+        if title and not any(hit for _, hit in passage):
+            tpass = highlight(title, rx)
+            if any(hit for _, hit in tpass):
+                passage = tpass
+        return Hit(number=number, kind=kind, form=form, title=title, date=date,
+                   status=status, score=float(score), highlight=passage)

@@ -1,0 +1,382 @@
+"""Matchers: the sequence query (terms at fixed offsets, checked on positions) and the search
+filters (dates, form, kind, status) applied inside the matchers from per-segment caches."""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left, bisect_right
+from typing import Callable
+
+from ._whoosh import ReadTooFar, day_column, length_column, matching, query
+
+# ---------------------------------------------------------------------------
+# Per-segment caches.  A segment never changes its values (deletions aside, and
+# matchers skip deleted documents), so these are keyed by segment id and stay
+# valid for every searcher generation that still holds the segment.
+
+_SEGMENT_CACHE: dict[tuple, object] = {}   # days, day order, field lengths
+_ALLOW_CACHE: dict[tuple, object] = {}     # allowed docs per (segment, day range)
+
+
+def _cached(key: tuple, build: Callable[[], object], cache=_SEGMENT_CACHE,
+            limit: int = 256):
+    try:
+        return cache[key]
+    except KeyError:
+        pass
+    if len(cache) >= limit:
+        cache.clear()
+    value = cache[key] = build()
+    return value
+
+
+def _segment_id(reader) -> str | None:
+    try:
+        return reader.segment().segment_id()
+    except Exception:
+        return None
+
+
+def _day_array(reader) -> array:
+    sid = _segment_id(reader)
+    return day_column(reader) if sid is None else _cached(("day", sid), lambda: day_column(reader))
+
+
+def _day_order(reader) -> tuple[array, array]:
+    """Local docnums sorted by day, and their days (for range bisection)."""
+    def build():
+        days = _day_array(reader)
+        order = array("i", sorted(range(len(days)), key=days.__getitem__))
+        return order, array("i", (days[i] for i in order))
+    sid = _segment_id(reader)
+    return build() if sid is None else _cached(("order", sid), build)
+
+
+class _Allowed:
+    """The documents of one segment that pass the search filters.
+
+    Filters (day range, form, kind, status) are applied inside the matchers, not
+    as extra query clauses: a sequence query then skips straight to the next
+    allowed document instead of checking positions in documents the filter
+    drops, and no two long posting lists are intersected step by step.
+    """
+
+    __slots__ = ("bitmap", "docs")
+
+    def __init__(self, reader, days: tuple[int, int] | None, terms: tuple):
+        n = reader.doc_count_all()
+        parts: list = []
+        if days is not None:
+            order, sdays = _day_order(reader)
+            i, j = bisect_left(sdays, days[0]), bisect_right(sdays, days[1])
+            parts.append(order[i:j])
+        for fieldname, value in terms:
+            if (fieldname, value) in reader:
+                parts.append(list(reader.postings(fieldname, value).all_ids()))
+            else:
+                parts.append([])
+        parts.sort(key=len)
+        docs = parts[0]
+        for other in parts[1:]:
+            if not docs:
+                break
+            keep = set(other)
+            docs = [d for d in docs if d in keep]
+        self.docs = array("i", sorted(docs))
+        bitmap = bytearray(n)
+        for d in self.docs:
+            bitmap[d] = 1
+        self.bitmap = bitmap
+
+    def ok(self, d: int) -> bool:
+        return self.bitmap[d] == 1
+
+    def next_from(self, d: int) -> int | None:
+        """The first allowed docnum >= d, or None."""
+        docs = self.docs
+        i = bisect_left(docs, d)
+        return docs[i] if i < len(docs) else None
+
+
+def _allowed_for(context, reader) -> _Allowed | None:
+    spec = getattr(context, "qms_filter", None) if context is not None else None
+    if spec is None:
+        return None
+    sid = _segment_id(reader)
+    if sid is None:
+        return _Allowed(reader, *spec)
+    return _cached(("allow", sid, spec), lambda: _Allowed(reader, *spec), _ALLOW_CACHE, 32)
+
+
+def field_lengths(reader, fieldname: str) -> array | None:
+    """Cached lengths of `fieldname` per document of a segment (for BM25)."""
+    sid = _segment_id(reader)
+    return None if sid is None else _cached(("len", sid, fieldname), lambda: length_column(reader, fieldname))
+
+
+# ---------------------------------------------------------------------------
+# Query side: a sequence query with fixed offsets, checked on positions, and a
+# date filter that skips through the posting lists.
+
+class _SkippingMatcher(matching.WrappingMatcher):
+    """Base for wrappers that accept only some of their child's documents."""
+
+    def __init__(self, child, allow: _Allowed | None):
+        super().__init__(child)
+        self._allow = allow
+        self._done = False
+        self._find_next()
+
+    def _accept(self) -> bool:
+        return True
+
+    def _find_next(self):
+        child = self.child
+        allow = self._allow
+        r = False
+        while child.is_active():
+            d = child.id()
+            if allow is not None and not allow.ok(d):
+                nxt = allow.next_from(d + 1)
+                if nxt is None:
+                    self._done = True
+                    return r
+                r = child.skip_to(nxt) or r
+                continue
+            if self._accept():
+                return r
+            r = child.next() or r
+        return r
+
+    def is_active(self):
+        return not self._done and self.child.is_active()
+
+    def replace(self, minquality=0):
+        if not self.is_active():
+            return matching.NullMatcher()
+        return self
+
+    def next(self):
+        r = self.child.next()
+        return self._find_next() or r
+
+    def skip_to(self, id):
+        r = self.child.skip_to(id)
+        return self._find_next() or r
+
+    def skip_to_quality(self, minquality):
+        skipped = self.child.skip_to_quality(minquality)
+        self._find_next()
+        return skipped
+
+    def all_ids(self):
+        while self.is_active():
+            yield self.id()
+            self.next()
+
+    def supports_block_quality(self):
+        return False
+
+
+class _SeqMatcher(matching.Matcher):
+    """Documents holding every leaf term, term i at anchor + offset i.
+
+    A flat leapfrog join over the leaf matchers (cheaper than a tree of
+    whoosh IntersectionMatchers), positions checked only where all terms meet,
+    the date filter checked before that.  Score: sum of the terms' BM25.
+    """
+
+    def __init__(self, leaves, offsets, allow=None, boost=1.0):
+        self._leaves = leaves
+        self._offsets = offsets
+        self._allow = allow
+        self._boost = boost
+        self._active = all(leaf.is_active() for leaf in leaves)
+        if self._active:
+            self._find(leaves[0].id())
+
+    def _find(self, target: int) -> None:
+        leaves = self._leaves
+        allow = self._allow
+        while True:
+            if allow is not None and not allow.ok(target):
+                target = allow.next_from(target + 1)
+                if target is None:
+                    self._active = False
+                    return
+            for leaf in leaves:
+                if leaf.id() < target:
+                    leaf.skip_to(target)
+                    if not leaf.is_active():
+                        self._active = False
+                        return
+                d = leaf.id()
+                if d > target:
+                    target = d
+                    break
+            else:
+                if self._positions_ok():
+                    return
+                target += 1
+
+    def _positions_ok(self) -> bool:
+        leaves = self._leaves
+        offs = self._offsets
+        # leaves are rarest first; the anchor candidates shrink at every step
+        cand = {p - offs[0] for p in leaves[0].value_as("positions")}
+        for k in range(1, len(leaves)):
+            off = offs[k]
+            cand.intersection_update(p - off for p in leaves[k].value_as("positions"))
+            if not cand:
+                return False
+        return True
+
+    def is_active(self):
+        return self._active
+
+    def id(self):
+        return self._leaves[0].id()
+
+    def next(self):
+        leaf = self._leaves[0]
+        leaf.next()
+        if not leaf.is_active():
+            self._active = False
+            return True
+        self._find(leaf.id())
+        return True
+
+    def skip_to(self, id):
+        if not self._active:
+            raise ReadTooFar
+        if id > self.id():
+            self._find(id)
+
+    def score(self):
+        return sum(leaf.score() for leaf in self._leaves) * self._boost
+
+    def weight(self):
+        return sum(leaf.weight() for leaf in self._leaves)
+
+    def supports_block_quality(self):
+        return False
+
+    def max_quality(self):
+        # an upper bound (whoosh's intersection asks for it when pruning)
+        return sum(leaf.max_quality() for leaf in self._leaves) * self._boost
+
+    def block_quality(self):
+        return sum(leaf.block_quality() for leaf in self._leaves) * self._boost
+
+    def supports(self, astype):
+        return False
+
+    def replace(self, minquality=0):
+        return self if self._active else matching.NullMatcher()
+
+    def copy(self):
+        return _SeqMatcher([leaf.copy() for leaf in self._leaves], self._offsets,
+                           self._allow, self._boost)
+
+    def all_ids(self):
+        while self._active:
+            yield self.id()
+            self.next()
+
+
+class SeqQuery(query.Query):
+    """Terms of one field that must occur at fixed relative positions."""
+
+    def __init__(self, fieldname: str, items: list[tuple[str, int]], boost: float = 1.0,
+                 needle: str = ""):
+        self.fieldname = fieldname
+        self.items = list(items)
+        self.boost = boost
+        self.needle = needle
+
+    def __eq__(self, other):
+        return (type(self) is type(other) and self.fieldname == other.fieldname
+                and self.items == other.items and self.boost == other.boost)
+
+    def __hash__(self):
+        return hash((self.fieldname, tuple(self.items), self.boost))
+
+    def __repr__(self):
+        return f"SeqQuery({self.fieldname!r}, {self.items!r})"
+
+    def __str__(self):
+        return f'{self.fieldname}:"{self.needle}"'
+
+    def has_terms(self):
+        return True
+
+    def terms(self, phrases=False):
+        if phrases:
+            for text, _ in self.items:
+                yield (self.fieldname, text)
+
+    def normalize(self):
+        return self
+
+    def with_field(self, fieldname: str) -> "SeqQuery":
+        return SeqQuery(fieldname, self.items, self.boost, self.needle)
+
+    def estimate_size(self, ixreader):
+        return min(ixreader.doc_frequency(self.fieldname, t) for t, _ in self.items)
+
+    def estimate_min_size(self, ixreader):
+        return 0
+
+    def matcher(self, searcher, context=None):
+        reader = searcher.reader()
+        fieldname = self.fieldname
+        ranked = []
+        for text, off in self.items:
+            if (fieldname, text) not in reader:
+                return matching.NullMatcher()
+            ranked.append((reader.doc_frequency(fieldname, text), text, off))
+        ranked.sort()
+        ctx = (context or searcher.context()).set(needs_current=True)
+        leaves = [query.Term(fieldname, t).matcher(searcher, ctx) for _, t, _ in ranked]
+        return _SeqMatcher(leaves, [o for _, _, o in ranked],
+                           _allowed_for(context, reader), self.boost)
+
+
+class _FilterMatcher(_SkippingMatcher):
+    def copy(self):
+        return self.__class__(self.child.copy(), self._allow)
+
+
+class FilterQuery(query.Query):
+    """Restricts a query to the documents allowed by the search context's filter."""
+
+    def __init__(self, q):
+        self.q = q
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.q == other.q
+
+    def __hash__(self):
+        return hash(self.q) ^ 0x5A
+
+    def __repr__(self):
+        return f"Filter({self.q!r})"
+
+    def normalize(self):
+        return self
+
+    def children(self):
+        return [self.q]
+
+    def estimate_size(self, ixreader):
+        return self.q.estimate_size(ixreader)
+
+    def matcher(self, searcher, context=None):
+        m = self.q.matcher(searcher, context)
+        allow = _allowed_for(context, searcher.reader())
+        if allow is None or not m.is_active():
+            return m
+        if not allow.docs:
+            return matching.NullMatcher()
+        return _FilterMatcher(m, allow)
+

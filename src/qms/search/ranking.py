@@ -1,0 +1,146 @@
+"""Ranking.  Whoosh would score every match to find the top N; a common word
+matches most of 100k records and that costs seconds in Python.  Instead the
+index is laid out newest first (rebuild writes documents by date, descending;
+later additions go to later segments, walked first), candidates are taken in
+that order and at most `budget` of them are scored.  Below the budget the
+ranking is exact BM25; above it, it is BM25 among the most recent matches.
+Exact number matches come first, then matches in the title.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from ..errors import InvalidInput, QmsError
+from ._whoosh import query, scoring
+from .analysis import normalize
+from .matching import FilterQuery, field_lengths
+from .query import positive_terms, title_query
+from .schema import KIND_ALIASES
+
+_BUDGET = 1000
+_TITLE_BUDGET = 200
+
+
+def _collect(searcher, q, ctx, budget: int) -> list[tuple[float, int, int]]:
+    """(score, walk order, docnum) for up to `budget` matches, newest first."""
+    out: list[tuple[float, int, int]] = []
+    for leaf, offset in reversed(list(searcher.leaf_searchers())):
+        m = q.matcher(leaf, ctx)
+        while m.is_active():
+            out.append((m.score(), len(out), offset + m.id()))
+            if len(out) >= budget:
+                return out
+            m.next()
+    return out
+
+
+def _pinned(searcher, q, ctx, numbers: list[str]) -> list[tuple[float, int, int]]:
+    """Documents whose number was typed in the query, if they match it."""
+    out = []
+    for number in numbers:
+        for leaf, offset in searcher.leaf_searchers():
+            reader = leaf.reader()
+            if ("number", number) not in reader:
+                continue
+            for local in reader.postings("number", number).all_ids():
+                m = q.matcher(leaf, ctx)
+                if m.is_active():
+                    m.skip_to(local)
+                if m.is_active() and m.id() == local:
+                    out.append((m.score(), len(out), offset + local))
+    return out
+
+
+class _Scorer(scoring.BM25FScorer):
+    def setup(self, searcher, fieldname, text):
+        super().setup(searcher, fieldname, text)
+        # whoosh reads each document's field length from disk per call; a cached
+        # per-segment list makes scoring a candidate several times cheaper.
+        lens = field_lengths(searcher.reader(), fieldname)
+        if lens is not None:
+            self.dfl = lens.__getitem__
+
+
+class Weighting(scoring.BM25F):
+    def scorer(self, searcher, fieldname, text, qf=1):
+        if not searcher.schema[fieldname].scorable:
+            return scoring.WeightScorer.for_(searcher, fieldname, text)
+        return _Scorer(searcher, fieldname, text, self.B, self.K1, qf=qf)
+
+
+def filters(searcher, *, kind=None, form=None, status=None, date_from=None, date_to=None):
+    """(search context, query wrapper) applying the filters; None when the date range is empty."""
+    ctx = searcher.context(weighting=searcher.weighting)
+    days = None
+    if date_from or date_to:
+        lo = date_from.toordinal() if date_from else 1
+        hi = date_to.toordinal() if date_to else datetime.date.max.toordinal()
+        if lo > hi:
+            return None
+        days = (lo, hi)
+    if kind:
+        kind = normalize(kind.strip())
+        kind = KIND_ALIASES.get(kind, kind)
+    terms = tuple((name, normalize(value.strip()))
+                  for name, value in (("kind", kind), ("form", form), ("status", status))
+                  if value)
+    wrap = lambda x: x  # noqa: E731
+    if days or terms:
+        ctx.qms_filter = (days, terms)
+        wrap = FilterQuery
+    return ctx, wrap
+
+
+def count(searcher, q, **filter_args) -> int:
+    """Every match of the query under the filters (ids only, no scoring)."""
+    setup = filters(searcher, **filter_args)
+    if setup is None:
+        return 0
+    ctx, wrap = setup
+    n = 0
+    try:
+        for leaf, _offset in searcher.leaf_searchers():
+            m = wrap(q).matcher(leaf, ctx)
+            while m.is_active():     # no scoring: walking the matches is all a count needs
+                n += 1
+                m.next()
+    except query.QueryError as e:
+        raise InvalidInput(f"search query cannot run: {e}") from None
+    return n
+
+
+def rank(searcher, q, *, kind=None, form=None, status=None, date_from=None,
+         date_to=None, limit=20, budget=_BUDGET) -> list[tuple[float, int]]:
+    """(score, docnum) of the best `limit` matches: typed numbers, then title, then body."""
+    setup = filters(searcher, kind=kind, form=form, status=status, date_from=date_from,
+                    date_to=date_to)
+    if setup is None:
+        return []
+    ctx, wrap = setup
+    out: list[tuple[float, int]] = []
+    seen: set[int] = set()
+
+    def take(items):
+        for score, _order, docnum in sorted(items, key=lambda x: (-x[0], x[1])):
+            if docnum not in seen:
+                seen.add(docnum)
+                out.append((score, docnum))
+
+    full = wrap(q)
+    try:
+        numbers = positive_terms(q, "number")
+        if numbers:
+            take(_pinned(searcher, full, ctx, numbers))
+        # Within one form every record has the same title: no title pass (and
+        # it would be the slowest part, intersecting two large posting lists).
+        tq = None if form or positive_terms(q, "form") else title_query(q)
+        if tq is not None and len(out) < limit:
+            take(_collect(searcher, wrap(tq), ctx, _TITLE_BUDGET))
+        if len(out) < limit:
+            take(_collect(searcher, full, ctx, max(budget, limit)))
+    except QmsError:
+        raise
+    except query.QueryError as e:
+        raise InvalidInput(f"search query cannot run: {e}") from None
+    return out[:limit]

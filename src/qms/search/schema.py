@@ -1,0 +1,88 @@
+"""What the index holds: the user-facing field names, the documents going in (IndexDoc), the hits
+coming out (Hit) and how an IndexDoc becomes the stored field values. No whoosh here: the
+whoosh field types are built from these names in the adapter module (_whoosh)."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from ..errors import InvalidInput
+from .analysis import SEP, normalize
+
+# Bump when the schema or the analysis changes: an old index must be rebuilt.
+INDEX_VERSION = "qms-index-2"   # 2: codes also indexed by their runs of parts
+VERSION_FILE = "QMS_INDEX_VERSION"
+
+# Fields users can name in a query (and Chinese aliases for them).
+TEXT_FIELDS = ("text", "title", "customer", "department", "people")
+ID_FIELDS = ("number", "form", "kind", "status")
+ALIASES = {
+    "number": ["编号", "文件编号", "记录编号"], "form": ["表单", "表格"],
+    "customer": ["客户"], "department": ["部门"], "people": ["人员", "签名"],
+    "status": ["状态"], "kind": ["类型"], "title": ["标题"], "text": ["正文", "内容"],
+}
+KIND_ALIASES = {"文件": "doc", "文档": "doc", "记录": "record", "document": "doc"}
+
+
+# ---------------------------------------------------------------------------
+# Public data types
+
+@dataclass
+class IndexDoc:
+    number: str
+    kind: str
+    title: str
+    text: str
+    form: str = ""
+    department: str = ""
+    customer: str = ""
+    people: list[str] = field(default_factory=list)
+    date: datetime.date | None = None
+    status: str = ""
+
+
+@dataclass
+class Hit:
+    number: str
+    kind: str
+    form: str
+    title: str
+    date: str
+    status: str
+    score: float
+    highlight: list[tuple[str, bool]]   # the passage: (text, is a hit) spans, see highlight.py
+
+
+def fields_for(doc: IndexDoc) -> dict:
+    number = (doc.number or "").strip()
+    if not number:
+        raise InvalidInput("cannot index a document without a number")
+    people = [p for p in (doc.people or []) if p]
+    body = SEP.join([doc.title or "", doc.text or "", doc.form or "", number,
+                      doc.customer or "", doc.department or "", *people])
+    day = doc.date.toordinal() if doc.date else 0
+    out = {
+        "text": body, "text1": body,
+        "number": normalize(number),
+        "kind": normalize((doc.kind or "").strip()),
+        "day": day,
+        "key": f"{number}{SEP}{doc.status or ''}".encode("utf-8"),
+        "s": (number, doc.kind or "", doc.form or "", doc.title or "",
+              doc.date.isoformat() if doc.date else "", doc.status or "",
+              doc.text or ""),   # whoosh zlib-compresses stored fields
+    }
+    # ID fields hold normalised values: the query side normalises the same way
+    if doc.form:
+        out["form"] = normalize(doc.form.strip())
+    if doc.status:
+        out["status"] = normalize(doc.status.strip())
+    for name, value in (("title", doc.title), ("customer", doc.customer),
+                        ("department", doc.department)):
+        if value:
+            out[name] = out[name + "1"] = value
+    if people:
+        out["people"] = out["people1"] = SEP.join(people)
+    return out
+
+

@@ -1,0 +1,94 @@
+"""The whoosh adapter (qms.search._whoosh): the whoosh version qms is built against, the whoosh
+internals it subclasses or calls, and a tiny index written with our codec and read back.
+
+A whoosh upgrade that renames or reshapes any of these fails here, by name, before any search
+test starts answering wrongly.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from qms.search import IndexDoc, SearchIndex
+
+whoosh = pytest.importorskip("whoosh")
+
+
+def test_the_pinned_whoosh_version():
+    # Bumping it means re-reading every override in _whoosh.py against the new whoosh source.
+    assert whoosh.versionstring() == "2.7.5"
+
+
+@pytest.mark.parametrize("owner, names", [
+    ("whoosh.codec.whoosh3.W3PostingsWriter",
+     ["_ids", "_weights", "_values", "_blocklimit", "_maxweight", "_minlength", "_maxlength", "_write_block",
+      "_mini_ids", "_mini_values", "_new_block", "_terminfo", "_postfile", "_blockcount", "_compression"]),
+    ("whoosh.codec.whoosh3.W3LeafMatcher", ["_read_data", "_goto", "_data", "_ids", "_i", "_maxid",
+                                           "_lastblock", "_atend", "_nextoffset", "_byteids"]),
+    ("whoosh.writing.PostingPool", ["_write_run", "_read_run", "_open_run", "_remove_run", "current",
+                                    "currentsize", "limit", "fieldnames", "save", "items"]),
+    ("whoosh.writing.SegmentWriter", ["_finalize_segment", "_close_segment", "_commit_toc", "_finish",
+                                      "_tempstorage", "newsegment", "pool"]),
+    ("whoosh.reading.SegmentReader", ["_perdoc"]),
+])
+def test_the_whoosh_internals_the_adapter_relies_on_exist(owner, names):
+    module, _, cls = owner.rpartition(".")
+    klass = getattr(__import__(module, fromlist=[cls]), cls)
+    # instance attributes are set in __init__: look for them in its source as well
+    import inspect
+    source = inspect.getsource(klass)
+    missing = [n for n in names if not hasattr(klass, n) and f"self.{n}" not in source]
+    assert not missing, f"{owner} lacks {missing}"
+
+
+def _doc(i: int) -> IndexDoc:
+    return IndexDoc(number=f"QR-T-{i:04d}", kind="record", form="QR-T", title="试验记录",
+                    text=f"第{i}号 型号 XK-{i % 7}00 空气压缩机排气温度正常", customer="华东电力",
+                    people=["赵建国"], date=datetime.date(2026, 1, 1) + datetime.timedelta(days=i % 300),
+                    status="filed")
+
+
+def test_a_tiny_index_round_trips_through_our_codec(tmp_path):
+    ix = SearchIndex(tmp_path / "index")
+    ix.add([_doc(i) for i in range(5)])
+    # positions (our compact encoding) decode right: a sequence and a phrase match
+    assert {h.number for h in ix.search("空气压缩机排气", limit=50)} == {f"QR-T-{i:04d}" for i in range(5)}
+    hit = ix.search('"型号 XK-300"')[0]
+    assert hit.number == "QR-T-0003" and ("型号 XK-300", True) in hit.highlight   # the phrase, as one span
+    # stored fields and the key column read back
+    assert (hit.kind, hit.form, hit.title, hit.status, hit.date) == ("record", "QR-T", "试验记录", "filed",
+                                                                      "2026-01-04")
+    assert ix.numbers() == {f"QR-T-{i:04d}": "filed" for i in range(5)}
+    ix.delete(["QR-T-0003"])
+    assert ix.search('"型号 XK-300"') == []
+    ix.close()
+
+
+def test_a_parallel_rebuild_commits_the_segments_of_its_workers(tmp_path):
+    ix = SearchIndex(tmp_path / "index")
+    assert ix.rebuild(_doc(i) for i in range(250)) == 250        # two workers (2 cores) or one
+    assert ix.count("空气压缩机") == 250
+    newest = ix.search("空气压缩机", limit=1)[0]
+    assert newest.date == max(_doc(i).date for i in range(250)).isoformat()   # newest first
+    ix.close()
+    again = SearchIndex(tmp_path / "index")                                  # reopened from disk
+    assert again.search_page("华东电力", limit=3, offset=1)[1] == 250
+    again.close()
+
+
+def test_an_index_written_before_the_search_package_still_opens(tmp_path, monkeypatch):
+    # Its TOC pickles the field classes and the codec as qms.index.*: write one so, then open it afresh.
+    from qms.search import _whoosh
+    for name in ("CjkTokenizer", "_GramField", "_UnigramField", "_GramPositions", "_GramFrequency", "_Codec"):
+        monkeypatch.setattr(getattr(_whoosh, name), "__module__", "qms.index")
+    ix = SearchIndex(tmp_path / "index")
+    ix.add([_doc(i) for i in range(3)])
+    ix.close()
+    toc = next((tmp_path / "index").glob("_MAIN_*.toc")).read_bytes()
+    assert b"qms.index" in toc and b"qms.search" not in toc
+    monkeypatch.undo()
+    again = SearchIndex(tmp_path / "index")
+    assert [h.number for h in again.search('"型号 XK-200"')] == ["QR-T-0002"]
+    again.close()
