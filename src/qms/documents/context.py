@@ -150,7 +150,6 @@ def preview(ws: Workspace, source: Path | str, out: Path | str) -> Path:
         return outputs.install(ws, stamped, out)
 
 
-
 def released_context(ws: Workspace, cat: Catalog, number: str, rev) -> dict:
     """The render context of a released revision, as at its release (for copies and stamps)."""
     folder = ws.root / rev["folder"]
@@ -158,11 +157,12 @@ def released_context(ws: Workspace, cat: Catalog, number: str, rev) -> dict:
     revs = docstate.revisions(cat, number)
     return render_context(ws, source, revision=rev["revision"], draft=False,
                           approvals=[dict(a) for a in docstate.approvals(cat, rev["id"])], issued=rev["issued"],
-                          effective=rev["effective"], history=change_history(cat, revs, rev["seq"], rev["issued"],
-                                                                       rev["effective"]))
+                          effective=rev["effective"],
+                          history=change_history(revs, rev["seq"], rev["issued"], rev["effective"]))
 
 
-def change_history(cat: Catalog, revs: list, upto_seq: int, issued: str, effective: str) -> list[dict]:
+def change_history(revs: list, upto_seq: int, issued: str, effective: str) -> list[dict]:
+    """The 修订记录 rows up to the revision `upto_seq`, which gets the dates it is released with."""
     out = []
     for r in revs:
         if r["seq"] > upto_seq or (r["state"] != "released" and r["seq"] != upto_seq):

@@ -77,13 +77,13 @@ def issue_copy(ws: Workspace, number: str, *, holder: str, actor: str) -> Change
                   f"受控副本 No.{copy_no}\n{holder.strip()}\n发放日期 {cn_date(on, ws.config.locale)}", style="copy")
         st.add(f"{folder}/{name}")
         st.manifest(folder, now=now_iso())
-        w.commit([{"action": "doc.issue_copy", "target": number,
+        (entry,) = w.commit([{"action": "doc.issue_copy", "target": number,
                    "data": {"copy_no": copy_no, "revision": rev["revision"], "holder": holder.strip(),
                             "file": f"{folder}/{name}", **st.promise(folder)}}], actor=actor)
     return Change(f"issued controlled copy No.{copy_no} of {number} {rev['revision']} to {holder.strip()} → "
                   f"{folder}/{name}",
                   {"copy_no": copy_no, "holder": holder.strip(), "revision": rev["revision"],
-                   "file": f"{folder}/{name}"})
+                   "file": f"{folder}/{name}"}, seq=entry.seq)
 
 
 def copies(ws: Workspace, number: str, *, outstanding: bool = False, as_of: dt.date | None = None) -> list[dict]:
@@ -118,4 +118,4 @@ def recall(ws: Workspace, number: str, *, copy_no: int, actor: str) -> Change:
                               "data": {"copy_no": copy_no, "revision": row["revision"], "holder": row["holder"]}}],
                             actor=actor)
     return Change(f"recalled controlled copy No.{copy_no} of {number} {row['revision']} from {row['holder']}",
-                  {"copy_no": copy_no, "recalled_at": entry.at})
+                  {"copy_no": copy_no, "recalled_at": entry.at}, seq=entry.seq)

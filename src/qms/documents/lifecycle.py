@@ -75,13 +75,14 @@ def submit(ws: Workspace, source: Path | str, *, actor: str, change: str | None 
         sha = st.write(f"{rel}/source.yaml", doc.text.encode("utf-8"))
         figures = {name: st.copy_in(f"{rel}/{name}", Path(doc.path).parent / name) for name in figure_paths(doc)}
         st.manifest(rel, now=now_iso())
-        w.commit([{"action": "doc.submit", "target": doc.number,
+        (entry,) = w.commit([{"action": "doc.submit", "target": doc.number,
                    "data": {"revision": revision, "seq": seq, "title": doc.title, "kind": doc.kind,
                             "department": doc.department, "change": change, "folder": rel,
                             "source": "source.yaml", "sha256": sha, **({"figures": figures} if figures else {}),
                             **st.promise(rel)}}], actor=actor)
     return Change(f"submitted {doc.number} {revision} (draft): {doc.title}",
-                  {"number": doc.number, "revision": revision, "status": "draft", "warnings": doc.warnings})
+                  {"number": doc.number, "revision": revision, "status": "draft", "warnings": doc.warnings},
+                  seq=entry.seq)
 
 
 def _same_source(ws: Workspace, latest, doc: DocumentSource) -> bool:
@@ -117,14 +118,15 @@ def _replace_draft(ws, w, doc, latest, change, actor) -> Change:
     sha = st.write(f"{latest['folder']}/{name}", doc.text.encode("utf-8"))
     figures = {n: st.copy_in(f"{latest['folder']}/{n}", src) for n, src in _new_figures(folder, doc).items()}
     st.manifest(latest["folder"], now=now_iso())
-    w.commit([{"action": "doc.submit", "target": doc.number,
+    (entry,) = w.commit([{"action": "doc.submit", "target": doc.number,
                "data": {"revision": latest["revision"], "title": doc.title, "kind": doc.kind,
                         "department": doc.department, "change": change, "replaces_draft": True,
                         "source": name, "sha256": sha, **({"figures": figures} if figures else {}),
                         **st.promise(latest["folder"])}}], actor=actor)
     return Change(f"replaced the draft of {doc.number} {latest['revision']}: {doc.title}",
                   {"number": doc.number, "revision": latest["revision"], "status": "draft",
-                   "warnings": doc.warnings})
+                   "warnings": doc.warnings},
+                  seq=entry.seq)
 
 
 def sign(ws: Workspace, number: str, *, role: str, user, password, meaning: str | None = None) -> Change:
@@ -149,7 +151,7 @@ def sign(ws: Workspace, number: str, *, role: str, user, password, meaning: str 
         now = _check_can_sign(ws, w.cat, number, the_role)
         if now["id"] != draft["id"] or len(docstate.approvals(w.cat, draft["id"])) != len(signed):
             raise Conflict(f"{number} changed while signing; run the command again")
-        w.commit([{"action": "doc.sign", "target": number,
+        (entry,) = w.commit([{"action": "doc.sign", "target": number,
                    "data": {"revision": draft["revision"], "role": the_role.key, "role_label": the_role.label,
                             "name": user.name, "login": user.login, "meaning": meaning, "signed_at": at,
                             "signed_on": signed_on, "source": f"{draft['folder']}/{draft['source']}",
@@ -159,7 +161,7 @@ def sign(ws: Workspace, number: str, *, role: str, user, password, meaning: str 
                   f"({user.login}) at {at}",
                   {"number": number, "revision": draft["revision"], "role": the_role.key, "name": user.name,
                    "login": user.login, "meaning": meaning, "signed_at": at,
-                   "source_sha256": binding.source_sha256, "docx_sha256": binding.docx_sha256})
+                   "source_sha256": binding.source_sha256, "docx_sha256": binding.docx_sha256}, seq=entry.seq)
 
 
 def _check_can_sign(ws: Workspace, cat: Catalog, number: str, the_role):
@@ -214,12 +216,13 @@ def reject(ws: Workspace, number: str, *, user, password, reason: str) -> Change
         if now["id"] != draft["id"] or now["state"] != "draft":
             raise Conflict(f"{number} changed meanwhile; run the command again")
         signed = [dict(a) for a in docstate.approvals(w.cat, draft["id"])]
-        w.commit([{"action": "doc.reject", "target": number,
+        (entry,) = w.commit([{"action": "doc.reject", "target": number,
                    "data": {"revision": draft["revision"], "reason": reason.strip(), "by": user.login,
                             "voided": [{"role": a["role"], "login": a["login"], "name": a["name"],
                                         "signed_at": a["signed_at"]} for a in signed]}}], actor=user.actor)
     return Change(f"rejected {number} {draft['revision']}: {len(signed)} signature(s) void, back to draft — "
-                  f"{reason.strip()}", {"number": number, "revision": draft["revision"], "voided": len(signed)})
+                  f"{reason.strip()}", {"number": number, "revision": draft["revision"], "voided": len(signed)},
+                  seq=entry.seq)
 
 
 def withdraw(ws: Workspace, number: str, *, actor: str, reason: str) -> Change:
@@ -232,10 +235,11 @@ def withdraw(ws: Workspace, number: str, *, actor: str, reason: str) -> Change:
         if draft["state"] != "draft":
             raise Conflict(f"{number} has no unreleased draft ({draft['revision']} is {draft['state']}); "
                            "a released document is withdrawn with qms doc obsolete")
-        w.commit([{"action": "doc.withdraw", "target": number,
+        (entry,) = w.commit([{"action": "doc.withdraw", "target": number,
                    "data": {"revision": draft["revision"], "reason": reason.strip()}}], actor=actor)
     return Change(f"withdrew the draft {number} {draft['revision']}: {reason.strip()}",
-                  {"number": number, "revision": draft["revision"], "status": "withdrawn"})
+                  {"number": number, "revision": draft["revision"], "status": "withdrawn"}, seq=entry.seq)
+
 
 def _refuse_withdrawn(doc) -> None:
     if doc["obsolete_on"]:
@@ -256,7 +260,8 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
         revs = docstate.revisions(cat, number)
         draft = revs[-1]
         if draft["state"] != "draft":
-            raise Conflict(f"{number} {draft['revision']} is {'withdrawn' if draft['state'] == 'withdrawn' else 'already released'}; nothing to release")
+            state = "withdrawn" if draft["state"] == "withdrawn" else "already released"
+            raise Conflict(f"{number} {draft['revision']} is {state}; nothing to release")
         approvals = [dict(a) for a in docstate.approvals(cat, draft["id"])]
         # Electronic signatures carry the moment they were made: a 发布 date before one of them means
         # the document is being back-dated. Said plainly (in the result and the journal), not refused:
@@ -284,7 +289,7 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
                                    folder / draft["source"], ws)
         ctx = render_context(ws, source, revision=draft["revision"], draft=False, approvals=approvals,
                              issued=issued_d.isoformat(), effective=effective_d.isoformat(),
-                             history=change_history(cat, revs, draft["seq"], issued_d.isoformat(), effective_d.isoformat()))
+                             history=change_history(revs, draft["seq"], issued_d.isoformat(), effective_d.isoformat()))
         stem = f"{safe_name(number)}_{folder_name(draft['revision'])}"
         rel = draft["folder"]
         st = w.stage()
@@ -306,7 +311,7 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
             superseded = stamp_superseded(ws, st, previous[-1], effective_d)
             st.manifest(previous[-1]["folder"], now=now)
         promise = st.promise()
-        w.commit([{"action": "doc.release", "target": number,
+        (entry,) = w.commit([{"action": "doc.release", "target": number,
                    "data": {"revision": draft["revision"], "issued": issued_d.isoformat(),
                             "effective": effective_d.isoformat(), "docx": f"{stem}.docx",
                             "pdf": f"{stem}.pdf" if pdf else None, **superseded,
@@ -316,7 +321,7 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
                   f"{rel}/{stem}.docx",
                   {"number": number, "revision": draft["revision"], "issued": issued_d.isoformat(),
                    "effective": effective_d.isoformat(), "files": {k.rsplit("/", 1)[1]: k for k in hashes},
-                   "warnings": warnings})
+                   "warnings": warnings}, seq=entry.seq)
 
 
 def obsolete(ws: Workspace, number: str, *, reason: str, actor: str, on: str | None = None) -> Change:
@@ -351,10 +356,10 @@ def obsolete(ws: Workspace, number: str, *, reason: str, actor: str, on: str | N
         for r in withdrawn:
             if r["revision"] in stamped:
                 st.manifest(r["folder"], now=now)
-        w.commit([{"action": "doc.obsolete", "target": number,
+        (entry,) = w.commit([{"action": "doc.obsolete", "target": number,
                    "data": {"revisions": [r["revision"] for r in withdrawn], "on": on_d.isoformat(),
                             "reason": reason.strip(), "stamped": stamped, **st.promise()}}], actor=actor)
     return Change(f"withdrew {number} (作废) on {on_d}: {reason.strip()}",
                   {"number": number, "obsolete_on": on_d.isoformat(),
-                   "revisions": [r["revision"] for r in withdrawn]})
+                   "revisions": [r["revision"] for r in withdrawn]}, seq=entry.seq)
 
