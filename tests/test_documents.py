@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from qms.render import docx_text
+from docxtext import docx_text
 
 from conftest import DATA, REPO, Qms, copy_into, release_procedure, snapshot, nothing_archived
 

@@ -18,7 +18,7 @@ import pytest
 from pypdf import PdfReader
 
 from qms.pdf import pdf_text
-from qms.render import docx_text
+from docxtext import docx_text
 from qms import esign
 
 from conftest import REPO, Qms, add_staff, cli_init, make_workspace

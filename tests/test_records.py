@@ -14,7 +14,7 @@ import pytest
 
 from qms.dates import cn_date
 from qms.pdf import make_table_pdf, pdf_text
-from qms.render import docx_text
+from docxtext import docx_text
 
 from conftest import REPO, Qms, example_data, make_scan, snapshot, write_data, nothing_archived, make_workspace
 

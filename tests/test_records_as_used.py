@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from pypdf import PdfReader
 
 from qms.pdf import pdf_text
-from qms.render import docx_text
+from docxtext import docx_text
 
 from conftest import DATA, REPO, Qms, example_data, make_scan, make_workspace, write_data
 

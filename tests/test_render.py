@@ -12,7 +12,9 @@ import pytest
 from docx.oxml.ns import qn
 
 from qms.errors import QmsError
-from qms.render import RecordRenderer, docx_text, render_procedure, render_record
+from docxtext import docx_text
+from qms.render import RecordRenderer, render_procedure
+from qms.textfmt import width
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 ROLES = ["编制", "会签", "审定", "标审", "批准"]
@@ -239,7 +241,7 @@ def test_record_templates_show_the_values(tmp_path, template, expected):
 
 def test_field_report_lists_parts_with_their_columns(tmp_path):
     out = tmp_path / "report.docx"
-    render_record(TEMPLATES / "field-report.docx", record_ctx("QR-SV-022-02", "现场服务报告"), out)
+    RecordRenderer(TEMPLATES / "field-report.docx").render(record_ctx("QR-SV-022-02", "现场服务报告"), out)
     doc = docx.Document(out)
     parts = next(t for t in doc.tables if t.rows[0].cells[0].text == "序号")
     assert [[c.text for c in row.cells] for row in parts.rows] == [
@@ -248,7 +250,7 @@ def test_field_report_lists_parts_with_their_columns(tmp_path):
 
 def test_multiline_value_becomes_line_breaks(tmp_path):
     out = tmp_path / "notice.docx"
-    render_record(TEMPLATES / "service-notice.docx", record_ctx(), out)
+    RecordRenderer(TEMPLATES / "service-notice.docx").render(record_ctx(), out)
     doc = docx.Document(out)
     cell = next(c for t in doc.tables for row in t.rows for c in row.cells if "开机无显示" in c.text)
     assert cell.text == "开机无显示\n电源指示灯不亮"
@@ -286,8 +288,17 @@ def test_characters_xml_cannot_hold_are_dropped(tmp_path):
     ctx = record_ctx()
     ctx["fields"][0]["value"] = "甲公司\x01\x1b（北京）"
     out = tmp_path / "rec.docx"
-    render_record(TEMPLATES / "record.docx", ctx, out)
+    RecordRenderer(TEMPLATES / "record.docx").render(ctx, out)
     assert "甲公司（北京）" in docx_text(out)
+
+
+def test_display_width_counts_wide_characters_double():
+    # one rule (Unicode East Asian Width W/F) for terminal tables and docx column sizing
+    assert width("QR-01") == 5
+    assert width("服务报告") == 8
+    assert width("（Ａ）") == 6            # full-width forms
+    assert width("ｶﾀｶﾅ") == 4             # half-width katakana stays narrow
+    assert width("①□") == 2               # ambiguous-width symbols count as narrow
 
 
 # --------------------------------------------------------------------------- failures
@@ -312,7 +323,7 @@ def test_failing_render_leaves_no_output(tmp_path):
     bad = _template_with(tmp_path, "{{ data.customer.name.first }}")
     out = tmp_path / "out.docx"
     with pytest.raises(QmsError) as err:
-        render_record(bad, record_ctx(), out)
+        RecordRenderer(bad).render(record_ctx(), out)
     assert "bad-template.docx" in str(err.value)
     assert not out.exists()
 

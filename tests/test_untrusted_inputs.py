@@ -73,7 +73,7 @@ def test_a_template_leaving_its_sandbox_is_refused_naming_template_and_tag(qms, 
 
 
 def test_record_values_are_literal_text_byte_for_byte(qms):
-    from qms.render import docx_text
+    from docxtext import docx_text
     value = "{_{ 7*7 }_} {{ 7*7 }} {% if 1 %}x{% endif %} {_% raw %_} <b>&amp;</b>"
     data = example_data(PHONE, content=value)
     number = qms.json("record", "file", PHONE, "--data", write_data(qms, data, "p.yaml"), "--no-pdf")["number"]

@@ -1,6 +1,7 @@
 """A document's state read from the catalog: its rows, its revisions' statuses at a date.
 
-Shared by the document services and the search entries (a lower box than both)."""
+Every catalog read of the document services is a named function here (no SQL in
+qms.documents); shared with the search entries (a lower box than both)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,19 @@ def doc_row(cat: Catalog, number: str):
     if row is None:
         raise NotFound(f"unknown document {number!r} (qms doc list shows the documents)", field="number")
     return row
+
+
+def find_document(cat: Catalog, number: str):
+    """The document's row, or None for a number not submitted yet."""
+    return cat.one("SELECT * FROM documents WHERE number=?", number)
+
+
+def all_documents(cat: Catalog) -> list:
+    return cat.all("SELECT * FROM documents ORDER BY number")
+
+
+def document_numbers(cat: Catalog) -> set[str]:
+    return {row["number"] for row in cat.all("SELECT number FROM documents")}
 
 
 def revisions(cat: Catalog, number: str) -> list:
@@ -54,8 +68,39 @@ def status_map(ws: Workspace, cat: Catalog, doc, revs: list, as_of: dt.date) -> 
 def current(ws: Workspace, cat: Catalog, number: str, as_of: dt.date):
     """(document row, revision rows, statuses, the revision row current at `as_of`)."""
     doc = doc_row(cat, number)
-    revs = revisions(cat, number)
+    return (doc, *current_of(ws, cat, doc, as_of))
+
+
+def current_of(ws: Workspace, cat: Catalog, doc, as_of: dt.date):
+    """(revision rows, statuses, the revision row current at `as_of`) of a document row in hand."""
+    revs = revisions(cat, doc["number"])
     sts, statuses = status_map(ws, cat, doc, revs, as_of)
     cur = current_revision(sts, statuses)
     rev = next(r for r in revs if r["revision"] == cur.revision)
-    return doc, revs, statuses, rev
+    return revs, statuses, rev
+
+
+# ---------------------------------------------------------------- controlled copies (发放/回收)
+
+def copy_rows(cat: Catalog, number: str) -> list:
+    return cat.all("SELECT * FROM copies WHERE number=? ORDER BY copy_no", number)
+
+
+def copy_row(cat: Catalog, number: str, copy_no: int):
+    return cat.one("SELECT * FROM copies WHERE number=? AND copy_no=?", number, copy_no)
+
+
+def last_copy_no(cat: Catalog, number: str) -> int:
+    return cat.one("SELECT MAX(copy_no) AS n FROM copies WHERE number=?", number)["n"] or 0
+
+
+def outstanding_copies(cat: Catalog, number: str, *, revision: str | None = None,
+                       other_than: str | None = None) -> int:
+    """Copies not recalled: of one revision, of every revision but one, or of all."""
+    if revision is not None:
+        return cat.one("SELECT COUNT(*) AS n FROM copies WHERE number=? AND revision=? AND recalled_at IS NULL",
+                       number, revision)["n"]
+    if other_than is not None:
+        return cat.one("SELECT COUNT(*) AS n FROM copies WHERE number=? AND recalled_at IS NULL AND revision<>?",
+                       number, other_than)["n"]
+    return cat.one("SELECT COUNT(*) AS n FROM copies WHERE number=? AND recalled_at IS NULL", number)["n"]

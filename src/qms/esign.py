@@ -23,7 +23,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .archive import sha256_file
-from .errors import QmsError
+from .errors import QmsError, Refused
 from .identity import User, require
 from .identity.policy import load_policy
 from .identity.users import authenticate
@@ -63,12 +63,12 @@ class Binding:
 def content_binding(ws: Workspace, folder: Path, source_name: str, revision: str) -> Binding:
     """What a signature is bound to: the archived source file and its content rendering."""
     from .docsource import parse_source_text
-    from .documents import _render_docx, render_context
+    from .documents import render_context, render_docx
     src = folder / source_name
     doc = parse_source_text(src.read_text(encoding="utf-8"), src, ws)
     ctx = render_context(ws, doc, revision=revision, draft=True)
     with tempfile.TemporaryDirectory(prefix="qms-bind-") as tmp:
-        docx = _render_docx(ws, ctx, Path(tmp) / "content.docx")
+        docx = render_docx(ws, ctx, Path(tmp) / "content.docx")
         return Binding(source_sha256=sha256_file(src), docx_sha256=docx_digest(docx))
 
 
@@ -81,10 +81,10 @@ def authorize_signature(ws: Workspace, user: User, password, role: Role, *, depa
     policy = load_policy(ws)
     mine = [a for a in approvals if a["login"] == user.login]
     if any(a["role"] == role.key for a in mine):
-        raise QmsError(f"{user.name} ({user.login}) has already signed this revision as {role.label}; "
+        raise Refused(f"{user.name} ({user.login}) has already signed this revision as {role.label}; "
                        "one person signs a role once", field="role")
     if policy.separation_of_duties and mine:
-        raise QmsError(f"separation of duties: {user.name} ({user.login}) already signed this revision as "
+        raise Refused(f"separation of duties: {user.name} ({user.login}) already signed this revision as "
                        f"{mine[0]['role_label']}; one person signs at most one role of a revision "
                        "(config.yaml identity.separation_of_duties)", field="role")
     authenticate(ws, user.login, password() if callable(password) else password, purpose="sign")

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from .errors import QmsError
+from .errors import InvalidInput
 
 _LABEL = re.compile(r"^([A-Z]+)/(\d+)$")
 STATUSES = ("draft", "in_review", "approved", "released", "effective", "superseded", "obsolete", "withdrawn")
@@ -15,7 +15,7 @@ STATUSES = ("draft", "in_review", "approved", "released", "effective", "supersed
 def parse_label(label: str) -> tuple[str, int]:
     m = _LABEL.match(label)
     if not m:
-        raise QmsError(f"revision {label!r} is not of the form A/0")
+        raise InvalidInput(f"revision {label!r} is not of the form A/0")
     return m.group(1), int(m.group(2))
 
 

@@ -6,7 +6,11 @@ import unicodedata
 
 
 def width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    """Columns a string takes: East Asian Wide/Full-width characters count two (terminal tables
+    and the column sizing of rendered .docx tables both use this one rule)."""
+    if text.isascii():          # the common case, without a lookup per character
+        return len(text)
+    return len(text) + sum(1 for ch in text if unicodedata.east_asian_width(ch) in "WF")
 
 
 def clip(text: str, limit: int) -> str:

@@ -1,11 +1,4 @@
-"""Render .docx files from docxtpl templates: controlled procedures and records.
-
-The API the rest of qms calls, with plain dict contexts (see the contracts in
-the module's functions):
-
-- render_procedure(template, ctx, out)
-- RecordRenderer(template).render(ctx, out) · render_record(template, ctx, out)
-- docx_text(path): the plain text of a .docx, for search indexing and tests
+"""The docxtpl adapter: the only module that touches docxtpl and jinja.
 
 How rendering works, and why it is not `DocxTemplate(path).render()`:
 docxtpl re-reads the package with python-docx and re-runs its regex
@@ -20,8 +13,8 @@ Values are XML-escaped (jinja autoescape, as docxtpl's autoescape=True), and
 characters XML cannot hold are dropped. Differences from docxtpl: InlineImage
 and Subdoc (which need a live DocxTemplate) are not supported; tables in a
 part that uses {%tc %} column loops, unless their layout is "fixed", get their
-columns sized from the rendered content (docxtpl's fix_tables only adds or
-removes grid columns, and miscounts nested tables).
+columns sized from the rendered content (tables.py: docxtpl's fix_tables only
+adds or removes grid columns, and miscounts nested tables).
 """
 
 from __future__ import annotations
@@ -41,11 +34,9 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree
 
-from .errors import QmsError
+from ..errors import InvalidInput, QmsError
+from .tables import fit_tables
 
-__all__ = ["render_procedure", "RecordRenderer", "render_record", "docx_text"]
-
-_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _XML_DECL = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 # Parts that may hold template tags. Styles, numbering, settings, media are copied as they are.
@@ -57,11 +48,10 @@ _TAGS = re.compile(r"<[^>]+>")
 # Characters XML 1.0 cannot hold; \a and \f stay: docxtpl turns them into paragraph / page breaks.
 _BAD_CHARS = re.compile("[\x00-\x06\x08\x0b\x0e-\x1f\r\ufffe\uffff]")
 
+
 # docxtpl's preprocessing (patch_xml) and post-processing (resolve_listing) use no
 # instance state: one idle instance lends them, so we track docxtpl's syntax exactly.
 _DOCXTPL = DocxTemplate(None)
-
-BLANK_TABLE_ROWS = 4  # empty rows a blank printed form offers for each table field
 
 
 def _clean_char(m: re.Match) -> str:
@@ -108,8 +98,6 @@ _LITERAL_BRACES = (("{_{", "{{ '{{' }}"), ("}_}", "{{ '}}' }}"), ("{_%", "{{ '{%
 _TAG_IN_LINE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 
 
-# --------------------------------------------------------------------------- the prepared template
-
 @dataclass(frozen=True)
 class _Part:
     name: str
@@ -119,7 +107,7 @@ class _Part:
     fit_tables: bool  # has {%tc %} column loops: size autofit tables from content
 
 
-class _PreparedDocx:
+class PreparedDocx:
     """A .docx template parsed and compiled once, rendered many times."""
 
     def __init__(self, path: Path):
@@ -131,9 +119,9 @@ class _PreparedDocx:
         try:
             zin = zipfile.ZipFile(io.BytesIO(data))
         except zipfile.BadZipFile:
-            raise QmsError("not a .docx file (not a zip archive)", file=self.path) from None
+            raise InvalidInput("not a .docx file (not a zip archive)", file=self.path) from None
         if "word/document.xml" not in zin.namelist():
-            raise QmsError("not a .docx file (no word/document.xml)", file=self.path)
+            raise InvalidInput("not a .docx file (no word/document.xml)", file=self.path)
         parts: list[_Part] = []
         static = io.BytesIO()
         with zin, zipfile.ZipFile(static, "w", zipfile.ZIP_DEFLATED) as zs:
@@ -154,7 +142,7 @@ class _PreparedDocx:
             # python-docx's parser drops blank text between elements, as docxtpl does
             src = etree.tostring(parse_xml(raw), encoding="unicode")
         except etree.XMLSyntaxError as exc:
-            raise QmsError(f"{name} is not well-formed XML: {exc}", file=self.path) from None
+            raise InvalidInput(f"{name} is not well-formed XML: {exc}", file=self.path) from None
         word = bool(_WORD_PART.match(name))
         src_text = ""
         if word:
@@ -171,7 +159,7 @@ class _PreparedDocx:
         try:
             template = _ENV.from_string(src)
         except TemplateSyntaxError as exc:
-            raise QmsError(f"template syntax error in {name}: {exc.message}{_near(src, exc.lineno)}",
+            raise InvalidInput(f"template syntax error in {name}: {exc.message}{_near(src, exc.lineno)}",
                            file=self.path) from None
         return _Part(name, template, src, word, word and bool(_TC_LOOP.search(src_text)))
 
@@ -188,11 +176,11 @@ class _PreparedDocx:
         try:
             xml = part.template.render(ctx)
         except SecurityError as exc:
-            raise QmsError(f"template tag {_tag(part.source, exc)} in {part.name} is not allowed: "
+            raise InvalidInput(f"template tag {_tag(part.source, exc)} in {part.name} is not allowed: "
                            f"{exc} (templates run in a sandbox)", file=self.path) from None
         except Exception as exc:  # any failure inside the template is the template's (or its data's)
             lineno = getattr(exc, "lineno", None)
-            raise QmsError(f"cannot render {part.name}: {type(exc).__name__}: {exc}"
+            raise InvalidInput(f"cannot render {part.name}: {type(exc).__name__}: {exc}"
                            f"{_near(part.source, lineno)}",
                            file=self.path) from exc
         if part.word:
@@ -204,10 +192,10 @@ class _PreparedDocx:
             root = etree.fromstring(data)
         except etree.XMLSyntaxError as exc:
             # a mismatched {%p %}/{%tr %} pair cuts elements in half; Word would call the file corrupt
-            raise QmsError(f"the template produces invalid XML in {part.name} ({exc}); "
+            raise InvalidInput(f"the template produces invalid XML in {part.name} ({exc}); "
                            "check that every {%p/{%tr/{%tc block is closed in the same kind of element",
                            file=self.path) from None
-        if part.fit_tables and _fit_tables(root):
+        if part.fit_tables and fit_tables(root):
             return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
         return _XML_DECL + data
 
@@ -262,11 +250,11 @@ def _near(src: str, lineno: int | None) -> str:
 
 
 @functools.lru_cache(maxsize=32)
-def _prepared_cached(path: str, mtime_ns: int, size: int) -> _PreparedDocx:
-    return _PreparedDocx(Path(path))
+def _prepared_cached(path: str, mtime_ns: int, size: int) -> PreparedDocx:
+    return PreparedDocx(Path(path))
 
 
-def _prepared(template: Path) -> _PreparedDocx:
+def prepared(template: Path) -> PreparedDocx:
     """A prepared template, reused while the file is unchanged."""
     path = Path(template)
     try:
@@ -276,7 +264,7 @@ def _prepared(template: Path) -> _PreparedDocx:
     return _prepared_cached(str(path.resolve()), st.st_mtime_ns, st.st_size)
 
 
-def _write(out: Path, data: bytes) -> None:
+def write(out: Path, data: bytes) -> None:
     """Write the finished bytes; a failed write leaves no partial file behind."""
     out = Path(out)
     try:
@@ -287,228 +275,3 @@ def _write(out: Path, data: bytes) -> None:
         raise
 
 
-# --------------------------------------------------------------------------- table column sizing
-
-def _display_width(text: str) -> int:
-    """Columns a string needs: CJK and full-width characters count double."""
-    return sum(2 if ord(ch) >= 0x2E80 else 1 for ch in text)
-
-
-def _cell_weight(tc) -> int:
-    widest = 0
-    for p in tc.iter(_W + "p"):
-        widest = max(widest, _display_width("".join(p.itertext(_W + "t"))))
-    return widest
-
-
-def _fit_tables(root) -> bool:
-    """Size the columns of autofit tables from their content; True if anything changed.
-
-    Column loops leave a template's three grid columns ({%tc for%} · value ·
-    {%tc endfor%}) for any number of rendered cells. LibreOffice lays a table out
-    by its grid, so the grid and every cell width are rebuilt: each column gets a
-    share of the template's table width by its widest line (clamped, so a long
-    paragraph cannot squeeze a 序号 column to nothing); the table then becomes fixed.
-    """
-    changed = False
-    for tbl in root.iter(_W + "tbl"):
-        tbl_pr = tbl.find(_W + "tblPr")
-        layout = tbl_pr.find(_W + "tblLayout") if tbl_pr is not None else None
-        if layout is not None and layout.get(_W + "type") == "fixed":
-            continue
-        grid = tbl.find(_W + "tblGrid")
-        if grid is None:
-            continue
-        old_cols = grid.findall(_W + "gridCol")
-        total = sum(int(float(c.get(_W + "w", "0") or 0)) for c in old_cols)
-        rows = []
-        ncols = 0
-        for tr in tbl.findall(_W + "tr"):
-            cells = []
-            for tc in tr.findall(_W + "tc"):
-                span_el = tc.find(f"{_W}tcPr/{_W}gridSpan")
-                span = int(span_el.get(_W + "val", "1")) if span_el is not None else 1
-                cells.append((tc, max(span, 1)))
-            rows.append(cells)
-            ncols = max(ncols, sum(span for _, span in cells))
-        if ncols == 0 or total <= 0:
-            continue
-        weights = [0] * ncols
-        for cells in rows:
-            col = 0
-            for tc, span in cells:
-                if span == 1:
-                    weights[col] = max(weights[col], _cell_weight(tc))
-                col += span
-        shares = [min(max(w, 4), 40) + 2 for w in weights]
-        widths = [total * s // sum(shares) for s in shares]
-        widths[-1] += total - sum(widths)
-        for col in old_cols:
-            grid.remove(col)
-        for w in widths:
-            etree.SubElement(grid, _W + "gridCol", {_W + "w": str(w)})
-        for cells in rows:
-            col = 0
-            for tc, span in cells:
-                _set_cell_width(tc, sum(widths[col:col + span]))
-                col += span
-        if tbl_pr is not None:
-            if layout is None:
-                layout = etree.Element(_W + "tblLayout")
-                anchor = next((tbl_pr.find(_W + t) for t in ("tblCellMar", "tblLook", "tblCaption",
-                                                              "tblDescription")
-                               if tbl_pr.find(_W + t) is not None), None)
-                if anchor is not None:
-                    anchor.addprevious(layout)
-                else:
-                    tbl_pr.append(layout)
-            layout.set(_W + "type", "fixed")
-        changed = True
-    return changed
-
-
-def _set_cell_width(tc, width: int) -> None:
-    tc_pr = tc.find(_W + "tcPr")
-    if tc_pr is None:
-        tc_pr = etree.Element(_W + "tcPr")
-        tc.insert(0, tc_pr)
-    tc_w = tc_pr.find(_W + "tcW")
-    if tc_w is None:
-        tc_w = etree.Element(_W + "tcW")
-        cnf = tc_pr.find(_W + "cnfStyle")
-        if cnf is not None:
-            cnf.addnext(tc_w)
-        else:
-            tc_pr.insert(0, tc_w)
-    tc_w.set(_W + "w", str(width))
-    tc_w.set(_W + "type", "dxa")
-
-
-# --------------------------------------------------------------------------- procedures
-
-def render_procedure(template: Path, ctx: dict, out: Path) -> None:
-    """Render a controlled procedure (cover, approvals, body blocks, tail lists, change history).
-
-    ctx keys: company, series, kind_label, title, number, revision, controlled_status,
-    copy_no, draft (bool), department, basis, approvals [{role, names, date}],
-    issued, effective, terms [{term, definition}], blocks (flat, in reading order:
-    heading {level, number, text} · paragraph {text} · table {caption, columns, rows}
-    · terms — where the 术语 list goes, else it becomes a section after the blocks),
-    references [{number, title}], records [{id, title}],
-    history [{revision, change, issued, effective}].
-    """
-    _write(out, _prepared(template).render_bytes(_procedure_view(ctx)))
-
-
-def _procedure_view(ctx: Mapping[str, Any]) -> dict:
-    """Add what the template derives: where the terms go and the numbers of the tail sections."""
-    view = dict(ctx)
-    blocks = view.get("blocks") or []
-    view["terms_in_blocks"] = any(b.get("type") == "terms" for b in blocks)
-    tail = []
-    if view.get("terms") and not view["terms_in_blocks"]:
-        tail.append("terms_number")
-    if view.get("references"):
-        tail.append("references_number")
-    if view.get("records"):
-        tail.append("records_number")
-    for key, number in zip(tail, _next_numbers(blocks, len(tail))):
-        view[key] = number
-    return view
-
-
-def _next_numbers(blocks: list, count: int) -> list[str]:
-    """Numbers for sections appended after the body: '5' → 6, 7; '5.0' → 6.0, 7.0."""
-    top = [b for b in blocks if b.get("type") == "heading" and b.get("level") == 1]
-    numbered = [b["number"] for b in top if b.get("number")]
-    if top and not numbered:
-        return [""] * count  # an unnumbered document gets unnumbered tail sections
-    m = re.match(r"^(\d+)(.*)$", numbered[-1]) if numbered else None
-    start, suffix = (int(m.group(1)) + 1, m.group(2)) if m else (len(top) + 1, "")
-    return [f"{start + i}{suffix}" for i in range(count)]
-
-
-# --------------------------------------------------------------------------- records
-
-class RecordRenderer:
-    """Render many records with one template: prepared once, then ~2 ms per record.
-
-    ctx keys: company, form_id, form_title, procedure, number, record_date, filed_at,
-    note, fields [{name, label, type, value, is_table, columns, rows}],
-    signatures [{label, name}], data {name: str | [ {col: str} ]}, blank (bool).
-    """
-
-    def __init__(self, template: Path):
-        self.template = Path(template)
-        self._prepared = _PreparedDocx(self.template)
-
-    def render(self, ctx: dict, out: Path) -> None:
-        _write(out, self.render_bytes(ctx))
-
-    def render_bytes(self, ctx: dict) -> bytes:
-        return self._prepared.render_bytes(_record_view(ctx))
-
-
-def render_record(template: Path, ctx: dict, out: Path) -> None:
-    """Render one record (the prepared template is cached while the file is unchanged)."""
-    _write(out, _prepared(template).render_bytes(_record_view(ctx)))
-
-
-def _record_view(ctx: Mapping[str, Any]) -> Mapping[str, Any]:
-    """A blank printable form gets empty rows to write in for each table field."""
-    if not ctx.get("blank"):
-        return ctx
-    view = dict(ctx)
-    fields = []
-    data = dict(view.get("data") or {})
-    for f in view.get("fields") or []:
-        if f.get("is_table"):
-            if not f.get("rows"):
-                width = max(len(f.get("columns") or []), 1)
-                f = dict(f, rows=[[""] * width for _ in range(BLANK_TABLE_ROWS)])
-            if not data.get(f.get("name")):
-                data[f.get("name")] = [{} for _ in range(BLANK_TABLE_ROWS)]
-        fields.append(f)
-    view["fields"] = fields
-    view["data"] = data
-    return view
-
-
-# --------------------------------------------------------------------------- text extraction
-
-_TEXT_TAGS = (_W + "t", _W + "p", _W + "tab", _W + "br", _W + "cr")
-
-
-def docx_text(path: Path) -> str:
-    """The plain text of a .docx: body (with tables), then headers, footers, foot/endnotes.
-
-    One line per paragraph; table cells are paragraphs too. Read from the XML
-    parts directly (no python-docx), so it is fast enough for indexing.
-    """
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = z.namelist()
-            order = ["word/document.xml"]
-            for prefix in ("word/header", "word/footer", "word/footnotes", "word/endnotes"):
-                order += sorted(n for n in names if n.startswith(prefix) and n.endswith(".xml"))
-            texts = [_part_text(z.read(n)) for n in order if n in names]
-    except (OSError, zipfile.BadZipFile, KeyError) as exc:
-        raise QmsError(f"cannot read the document: {exc}", file=path) from None
-    return "\n".join(t for t in texts if t)
-
-
-def _part_text(xml: bytes) -> str:
-    out: list[str] = []
-    for _, el in etree.iterparse(io.BytesIO(xml), events=("end",), tag=_TEXT_TAGS):
-        tag = el.tag
-        if tag == _W + "t":
-            if el.text:
-                out.append(el.text)
-        elif tag == _W + "p":
-            out.append("\n")
-        elif tag == _W + "tab":
-            if el.getparent().tag == _W + "r":  # not a tab-stop definition in w:tabs
-                out.append("\t")
-        else:
-            out.append("\n")
-    return "".join(out).rstrip("\n")

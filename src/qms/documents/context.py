@@ -1,0 +1,174 @@
+"""What a procedure is rendered with: the source checked, the render context (terms and scope
+placed), the draft preview, and the context of a released revision (for controlled copies)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from .. import docstate
+from ..catalog import Catalog, reading
+from ..dates import cn_date
+from ..docsource import DocumentSource, flatten, load_source, parse_source_text
+from ..workspace import Workspace
+
+
+def check(ws: Workspace, source: Path | str) -> DocumentSource:
+    """Validate a source file; nothing is written."""
+    doc = load_source(source, ws)
+    doc.warnings += cross_reference_warnings(ws, doc)
+    return doc
+
+
+def cross_reference_warnings(ws: Workspace, doc: DocumentSource) -> list[str]:
+    """记录 naming a form that does not exist, 相关文件 naming a document number qms does not know.
+    Warnings, not errors: a procedure is often written before its forms, and may cite documents
+    kept elsewhere (the 质量手册 on paper); the author sees them at check and submit."""
+    out = []
+    if doc.records:
+        from ..forms import load_forms_quietly
+        forms = load_forms_quietly(ws)
+        out += [f"{doc.path}: records: form {r.id!r} does not exist in {ws.rel(ws.schemas_dir)}/ "
+                f"(qms form list shows the forms)" for r in doc.records if r.id and r.id not in forms]
+    numbers = [r.number for r in doc.references if r.number and r.number != doc.number]
+    if numbers:
+        known: set[str] = set()
+        if ws.catalog_path.exists():
+            with reading(ws) as cat:
+                known = docstate.document_numbers(cat)
+        out += [f"{doc.path}: references: document {n} is not in this workspace (qms doc list shows the documents)"
+                for n in numbers if n not in known]
+    return out
+
+
+def render_context(ws: Workspace, doc: DocumentSource, *, revision: str, draft: bool,
+                   approvals: list | None = None, issued: str | None = None, effective: str | None = None,
+                   history: list[dict] | None = None) -> dict:
+    """The dict templates/procedure.docx is rendered with (see qms.render.procedure)."""
+    loc = ws.config.locale
+    kind = ws.config.kinds.get(doc.kind)
+    rows = []
+    for role in ws.config.roles:
+        # each signer on a line of their own with the date they signed on the same line: 会签 by
+        # three reads as one 会签 cell beside three names and three dates, as on a paper cover
+        signed = [a for a in (approvals or []) if a["role"] == role.key]
+        rows.append({"role": role.label, "names": "\n".join(a["name"] for a in signed),
+                     "date": "\n".join(cn_date(a["signed_on"], loc) for a in signed)})
+    from ..figures import Placed, marker
+    blocks, figures = _blocks_with_terms(doc), []
+    for b in blocks:
+        if b["type"] == "figure":   # the image path is relative to the source file (archived beside it)
+            b["marker"] = marker(len(figures) + 1)
+            figures.append(Placed(b["marker"], Path(doc.path).parent / b["image"], b["width_cm"]))
+    forms = {}
+    if doc.records:
+        from ..forms import load_forms_quietly   # forms sit beside documents in the service layer
+        forms = load_forms_quietly(ws)
+    return {
+        "company": ws.config.org_name,
+        "series": kind.series if kind else "质量管理体系文件",
+        "kind_label": kind.label if kind else doc.kind,
+        "title": doc.title,
+        "title_en": doc.title_en,
+        "number": doc.number,
+        "revision": revision,
+        "controlled_status": "草稿" if draft else "受控",
+        "copy_no": "",
+        "draft": draft,
+        "department": doc.department,
+        "basis": doc.basis,
+        "approvals": rows,
+        "issued": cn_date(issued, loc),
+        "effective": cn_date(effective, loc),
+        "terms": [{"term": t.term, "definition": t.definition} for t in doc.terms],
+        "blocks": blocks,
+        "figures": figures,
+        "references": [{"number": r.number, "title": r.title} for r in doc.references],
+        "records": [{"id": r.id, "title": r.title or (forms[r.id].title if r.id in forms else "")}
+                    for r in doc.records],
+        "history": history or [],
+    }
+
+
+TERM_SECTION_TITLES = ("术语", "术语和定义", "术语和缩略语", "定义", "术语与定义")
+SCOPE_TITLES = ("范围", "适用范围", "应用范围")
+TERMS_TITLE = "术语"
+
+
+def _blocks_with_terms(doc: DocumentSource) -> list[dict]:
+    """Print `terms` where procedures put them: inside the source's own 术语 clause, else in a
+    术语 clause right after 范围 (as the seed's 3.0 术语; the later clauses move down by one),
+    else after 目的; a procedure with neither gets them after its body (the template's tail)."""
+    from ..docsource import Section
+    if not doc.terms:
+        return flatten(doc.sections)
+    sections = list(doc.sections)
+    titles = [s.title.strip() for s in sections]
+    if not any(t in TERM_SECTION_TITLES for t in titles):
+        after = next((i for i, t in enumerate(titles) if t in SCOPE_TITLES), None)
+        if after is None:
+            after = next((i for i, t in enumerate(titles) if t == "目的"), None)
+        if after is None:
+            return flatten(sections)
+        sections.insert(after + 1, Section(title=TERMS_TITLE))
+    blocks = flatten(sections)
+    for i, b in enumerate(blocks):
+        if b["type"] == "heading" and b["level"] == 1 and b["text"].strip() in TERM_SECTION_TITLES:
+            j = i + 1
+            while j < len(blocks) and blocks[j]["type"] not in ("heading", "clause"):
+                j += 1
+            return blocks[:j] + [{"type": "terms"}] + blocks[j:]
+    return blocks
+
+
+def render_docx(ws: Workspace, ctx: dict, out: Path) -> Path:
+    from ..render import render_procedure   # docxtpl is slow to import; only when rendering
+    render_procedure(ws.templates_dir / "procedure.docx", ctx, out)
+    if ctx.get("figures"):
+        from ..figures import embed
+        embed(out, ctx["figures"])
+    return out
+
+
+def preview(ws: Workspace, source: Path | str, out: Path | str) -> Path:
+    """Render a source as a draft (草稿) preview, .docx or .pdf; the archive is not touched."""
+    from .. import outputs
+    out = outputs.check(ws, out, (".docx", ".pdf"))
+    doc = load_source(source, ws)
+    suffix = out.suffix.lower()
+    ctx = render_context(ws, doc, revision="草稿", draft=True)
+    with tempfile.TemporaryDirectory(prefix="qms-preview-") as tmp:
+        docx = Path(tmp) / f"{doc.number}_draft.docx"
+        render_docx(ws, ctx, docx)
+        if suffix == ".docx":
+            return outputs.install(ws, docx, out)
+        from ..convert import to_pdf
+        from ..stamp import stamp_pdf
+        (pdf,) = to_pdf([docx], pdfa=False)
+        stamped = Path(tmp) / "stamped.pdf"
+        stamp_pdf(pdf, stamped, "草稿 DRAFT", style="draft")
+        return outputs.install(ws, stamped, out)
+
+
+def released_context(ws: Workspace, cat: Catalog, number: str, rev) -> dict:
+    """The render context of a released revision, as at its release (for copies and stamps)."""
+    folder = ws.root / rev["folder"]
+    source = parse_source_text((folder / rev["source"]).read_text(encoding="utf-8"), folder / rev["source"], ws)
+    revs = docstate.revisions(cat, number)
+    return render_context(ws, source, revision=rev["revision"], draft=False,
+                          approvals=[dict(a) for a in docstate.approvals(cat, rev["id"])], issued=rev["issued"],
+                          effective=rev["effective"],
+                          history=change_history(revs, rev["seq"], rev["issued"], rev["effective"]))
+
+
+def change_history(revs: list, upto_seq: int, issued: str, effective: str) -> list[dict]:
+    """The 修订记录 rows up to the revision `upto_seq`, which gets the dates it is released with."""
+    out = []
+    for r in revs:
+        if r["seq"] > upto_seq or (r["state"] != "released" and r["seq"] != upto_seq):
+            continue
+        is_this = r["seq"] == upto_seq
+        out.append({"revision": r["revision"], "change": r["change"] or "",
+                    "issued": cn_date(issued if is_this else r["issued"]),
+                    "effective": cn_date(effective if is_this else r["effective"])})
+    return out
