@@ -646,7 +646,7 @@ def disposal_list_cmd(env, as_json):
 @pass_env
 def compile_cmd(env, form_id, year, output):
     """The yearly volume (每年汇编成册) of one form's records."""
-    from .retention import compile_volume
+    from .volumes import compile_volume
     from .records import list_records
     actor = env.act("records.compile")
     with progress_bar(len(list_records(env.ws, form=form_id, year=year)), "compiling") as bar:
