@@ -29,8 +29,17 @@ def report(ws: Workspace, *, as_of: dt.date | None = None, form: str | None = No
     by_form: dict[str, list[str]] = {}
     for d in items:
         by_form.setdefault(d["form"], []).append(d["number"])
-    return {"as_of": as_of.isoformat(), "due": items, "by_form": by_form,
+    return {"as_of": as_of.isoformat(), "due": items, "by_form": by_form, "rules": _rules(ws, by_form),
             "disposable": sum(1 for d in items if not d["held"]), "held": sum(1 for d in items if d["held"])}
+
+
+def _rules(ws: Workspace, form_ids) -> dict[str, str]:
+    """Each due form's retention rule as a person reads it (自记录当年年末起5年 in a zh-CN workspace)."""
+    if not form_ids:
+        return {}
+    from .forms import load_forms_quietly
+    forms = load_forms_quietly(ws)
+    return {fid: forms[fid].retention.reads(ws.config.locale, forms[fid]) for fid in form_ids if fid in forms}
 
 
 # ------------------------------------------------------------------ legal holds
