@@ -87,16 +87,15 @@ def sign(ws: Workspace, number: str, *, scan: Path | str, signers: list[tuple[st
         st = w.stage()
         sha = st.copy_in(f"{folder}/{SCAN_NAME}", scan)
         st.manifest(folder, now=now_iso())
-        w.commit([{"action": "record.sign", "target": number,
-                   "data": {"signer": signers[0][0], "role": signers[0][1],
-                            "signers": [{"name": n, "role": r} for n, r in signers], "signed_on": day,
-                            "scan": f"{folder}/{SCAN_NAME}", "sha256": sha, "scan_name": scan.name,
-                            **st.promise(folder)}}], actor=actor)
+        (entry,) = w.commit([{"action": "record.sign", "target": number,
+                              "data": {"signer": signers[0][0], "role": signers[0][1],
+                                       "signers": [{"name": n, "role": r} for n, r in signers], "signed_on": day,
+                                       "scan": f"{folder}/{SCAN_NAME}", "sha256": sha, "scan_name": scan.name,
+                                       **st.promise(folder)}}], actor=actor)
     who = "、".join(f"{n}{' ' + r if r else ''}" for n, r in signers)
     return Change(f"signed {number}: scan attached ({who}, signed {day}) → filed",
                   {"number": number, "status": "filed", "scan": f"{folder}/{SCAN_NAME}",
-                   "signers": [{"name": n, "role": r} for n, r in signers], "signed_on": day})
-
+                   "signers": [{"name": n, "role": r} for n, r in signers], "signed_on": day}, seq=entry.seq)
 
 
 # ------------------------------------------------------------------ amending
@@ -153,10 +152,10 @@ def amend(ws: Workspace, number: str, data_file: Path | str | None = None, *, re
             to_pdf([st.at(f"{rel}/{number}.docx")])
             st.add(f"{rel}/{number}.pdf")
         st.manifest(rel, now=at)
-        w.commit([{"action": "record.amend", "target": number,
-                   "data": {"version": version, "reason": reason.strip(), "folder": rel,
-                            "retention_until": retention_until(filing), "customer": customer(filing),
-                            "pdf_pending": not pdf, **st.promise(rel)}}], actor=actor)
+        (entry,) = w.commit([{"action": "record.amend", "target": number,
+                              "data": {"version": version, "reason": reason.strip(), "folder": rel,
+                                       "retention_until": retention_until(filing), "customer": customer(filing),
+                                       "pdf_pending": not pdf, **st.promise(rel)}}], actor=actor)
     return Change(f"amended {number}: version {version} ({reason.strip()})",
-                  {"number": number, "version": version})
+                  {"number": number, "version": version}, seq=entry.seq)
 
