@@ -28,12 +28,13 @@ def generate(ws, n: int, year: int = 2019) -> None:
     placed, projected) but without rendering each record anew; the index is built in bulk."""
     from qms import projection
     from qms.forms import load_form
-    from qms.records import record_context, _renderer
+    from qms.records import record_context, template_path
+    from qms.render import RecordRenderer
     from qms.writer import writing
     from qms.yamlsrc import dump_yaml
     form = load_form(ws, "QR-SV-022-04")
     rows = phone_rows(min(n, 500), year=year)
-    renderer = _renderer(ws, form)
+    renderer = RecordRenderer(template_path(ws, form))
     docx = renderer.render_bytes(record_context(ws, form, rows[0], number="X"))
     at = f"{year}-12-01T10:00:00+08:00"
     docs = []

@@ -212,6 +212,45 @@ def test_blank_form_to_docx(qms, tmp_path):
     assert nothing_archived(qms)
 
 
+@pytest.mark.parametrize("form_id, label", [("QR-SV-022-02", "服务日期"), ("QR-SV-022-01", "通知日期")])
+def test_a_form_laid_out_by_hand_prints_its_date_once(qms, tmp_path, form_id, label):
+    """The field report and the service notice print their date in their own table: the title
+    block above leaves it out, on the blank form and on a filed record alike."""
+    blank = tmp_path / "blank.docx"
+    qms("form", "blank", form_id, "-o", blank)
+    assert docx_text(blank).count(label) == 1
+    data = write_data(qms, example_data(form_id), "data.yaml")
+    shown = qms.json("record", "show", qms.json("record", "file", form_id, "--data", data, "--no-pdf")["number"])
+    text = docx_text(record_files(qms, shown, "docx"))
+    assert text.count(label) == 1
+    assert text.count(cn_date(shown["record_date"])) == (1 if form_id == "QR-SV-022-02" else 2)   # + 签发日期
+    # filed --on another day, the title block shows that record date under 日期, the table the form's own
+    on = qms.json("record", "show", qms.json("record", "file", form_id, "--data", data, "--on", "2026-03-20",
+                                             "--no-pdf")["number"])
+    text = docx_text(record_files(qms, on, "docx"))
+    assert text.count(label) == 1 and "日期：2026年03月20日" in text
+
+
+def test_forms_read_in_the_workspace_language(qms):
+    """A zh-CN workspace reads its forms in Chinese: retention rules, field types, yes/no;
+    --json keeps the English keys and rule."""
+    listed = qms("form", "list").output
+    assert "保存期限" in listed
+    line = next(x for x in listed.splitlines() if x.startswith("QR-SV-022-03"))
+    assert "自记录日期起5年" in line and "from" not in line
+    line = next(x for x in listed.splitlines() if x.startswith("QR-SV-022-02"))
+    assert "自记录当年年末起5年" in line and line.rstrip().endswith("是")
+    shown = qms("form", "show", "QR-SV-022-02").output
+    head, fields = shown.split("\n", 2)[:2], shown.splitlines()[2:]
+    assert "依据程序文件 XX-XX-022" in head[0]
+    assert "保存期限 自记录当年年末起5年" in head[1] and "需用户签字：是" in head[1]
+    assert "retention" not in shown and "yes" not in shown and "required" not in shown
+    parts = next(x for x in fields if x.startswith("parts "))
+    assert "表格" in parts and "备件名称、规格型号、数量" in parts
+    assert "日期" in next(x for x in fields if x.startswith("service_date "))
+    assert qms.json("form", "show", "QR-SV-022-02")["retention"] == {"period": "5y", "from": "year_end"}
+
+
 # ------------------------------------------------------------------ numbering
 
 def test_consecutive_numbers_also_around_a_rejected_filing(qms):

@@ -78,6 +78,18 @@ def test_permanent_retention_has_no_end():
     assert Retention(period="permanent", anchor="filed").until(dt.date(2019, 1, 1), {}) is None
 
 
+@pytest.mark.parametrize("period, anchor, field, zh, en", [
+    ("5y", "year_end", "", "自记录当年年末起5年", "5y from year_end"),
+    ("5y", "filed", "", "自记录日期起5年", "5y from filed"),
+    ("18m", "field", "due_date", "自due_date起18个月", "18m from field:due_date"),
+    ("30d", "filed", "", "自记录日期起30天", "30d from filed"),
+    ("permanent", "filed", "", "永久保存", "permanent from filed"),
+])
+def test_a_retention_rule_reads_in_the_workspace_language(period, anchor, field, zh, en):
+    rule = Retention(period=period, anchor=anchor, anchor_field=field)
+    assert (rule.reads("zh-CN"), rule.reads("en"), rule.describe()) == (zh, en, en)
+
+
 def test_retention_until_is_shown_per_form_rule(qms):
     filed = file_on(qms, "QR-SV-022-03", "2024-02-29")             # 5y from filed
     year_end = file_on(qms, "QR-SV-022-04", "2024-02-29")           # 5y from year_end
@@ -143,6 +155,10 @@ def test_records_of_2019_are_disposed_and_those_of_2024_kept(qms, tmp_path):
     held_line = next(line for line in qms("retention", "report", "--as-of", AS_OF).output.splitlines()
                      if old["held"] in line)
     assert "冻结" in held_line          # the workspace reads Chinese (locale zh-CN)
+    heads = [line for line in qms("retention", "report", "--as-of", AS_OF).output.splitlines()
+             if "保存期限" in line]
+    assert heads == ["QR-SV-022-01 (1)  保存期限 自记录当年年末起5年", "QR-SV-022-02 (2)  保存期限 自记录当年年末起5年",
+                     "QR-SV-022-03 (1)  保存期限 自记录日期起5年"]       # each form's rule, in Chinese
 
     doomed = sorted(n for k, n in old.items() if k != "held")
     hashes = {n: manifests(qms, n) for n in doomed}

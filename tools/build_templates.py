@@ -738,7 +738,9 @@ def record_page_frame(doc) -> None:
     footer._element.append(fp._p)
 
 
-def record_title_block(doc) -> None:
+def record_title_block(doc, date_in_table: str = "") -> None:
+    """`date_in_table`: the label of the form's date field when the layout prints it in its own
+    table; the title block then leaves it out (it shows only a --on date that differs)."""
     para(doc, "{{ company }}", "Cover Line", size=14, after=2)
     para(doc, "{{ form_title }}", "Form Title", after=8)
     # wide enough for "记录编号：QR-SV-022-01-2026-0001" and a blank "年 月 日" on one line
@@ -748,8 +750,11 @@ def record_title_block(doc) -> None:
     p = cell_text(cells[0], "记录编号：")
     run(p, f"{{{{ number or '{blank}' }}}}", underline=True)
     p = cell_text(cells[1], "{% if procedure %}依据：{{ procedure }}{% endif %}", align=WD_ALIGN_PARAGRAPH.CENTER)
-    p = cell_text(cells[2], "{{ date_label or '日期' }}：", align=WD_ALIGN_PARAGRAPH.RIGHT)
+    shown = f"{{% if date_label != '{date_in_table}' %}}" if date_in_table else ""
+    p = cell_text(cells[2], shown + "{{ date_label or '日期' }}：", align=WD_ALIGN_PARAGRAPH.RIGHT)
     run(p, "{{ record_date or '　　　年　　月　　日' }}", underline=True)
+    if date_in_table:
+        run(p, "{% endif %}")
     spacer(doc, 4)
 
 
@@ -777,7 +782,7 @@ def note_line(doc) -> None:
     para(doc, "{%p endif %}")
 
 
-def record_document(title_expr: str):
+def record_document(title_expr: str, date_in_table: str = ""):
     doc = new_document(body_pt=10.5, line=240, heading_pts=(12, 10.5, 10.5, 10.5))
     cp = doc.core_properties
     cp.title = title_expr
@@ -785,7 +790,7 @@ def record_document(title_expr: str):
     cp.author = "{{ company }}"
     cp.identifier = "{{ number }}"
     record_page_frame(doc)
-    record_title_block(doc)
+    record_title_block(doc, date_in_table)
     return doc
 
 
@@ -869,7 +874,7 @@ def _wide_row(t, label: str, f: str, h: int = 510) -> None:
 def build_service_notice(path: Path) -> None:
     """售后服务通知单 (QR-SV-022-01). Like the field report, it lays out its own signer
     (签发人 from data.issued_by) and does not print the generic `signatures` list."""
-    doc = record_document("{{ form_title }} {{ number }}")
+    doc = record_document("{{ form_title }} {{ number }}", date_in_table="通知日期")
     t = table(doc, FORM_COLS, 0)
     _pair_row(t, "通知日期", "notice_date", "计划服务日期", "planned_date")
     _wide_row(t, "用户单位", "customer")
@@ -888,7 +893,7 @@ def build_service_notice(path: Path) -> None:
 def build_field_report(path: Path) -> None:
     """现场服务报告 (QR-SV-022-02): engineer and customer sign in the layout's own boxes
     (data.engineer, data.customer_signature); the generic `signatures` list is not printed."""
-    doc = record_document("{{ form_title }} {{ number }}")
+    doc = record_document("{{ form_title }} {{ number }}", date_in_table="服务日期")
     t = table(doc, FORM_COLS, 0)
     _pair_row(t, "服务日期", "service_date", "通知单编号", "notice_no")
     _wide_row(t, "用户单位", "customer")

@@ -356,14 +356,11 @@ def form():
 @pass_env
 def form_list(env, as_json):
     """Every form: id, title, procedure, retention, signature required."""
-    from .forms import load_forms
-    from .textfmt import table
+    from .forms import forms_table, load_forms
+    forms = list(load_forms(env.ws).values())
     items = [{"id": f.id, "title": f.title, "procedure": f.procedure, "retention": f.retention.describe(),
-              "signature_required": f.signature_required} for f in load_forms(env.ws).values()]
-    emit(items, as_json, lambda xs: table(zh_cols(["表单编号", "名称", "程序文件", "保存期限", "需用户签字"],
-                                                  ["id", "title", "procedure", "retention", "signature"]),
-                                          [[x["id"], x["title"], x["procedure"], x["retention"],
-                                            zh("是", "yes") if x["signature_required"] else ""] for x in xs]))
+              "signature_required": f.signature_required} for f in forms]
+    emit(items, as_json, lambda xs: forms_table(forms, env.ws.config.locale))
 
 
 @form.command("show")
@@ -372,19 +369,9 @@ def form_list(env, as_json):
 @pass_env
 def form_show(env, form_id, as_json):
     """A form's fields, numbering and retention."""
-    from .forms import load_form
-    from .textfmt import table
-    d = load_form(env.ws, form_id).to_json()
-
-    def text(d):
-        head = (f"{d['id']}  {d['title']}  (procedure {d['procedure'] or '-'})\n"
-                f"numbering {d['numbering']}  retention {d['retention']['period']} from {d['retention']['from']}"
-                f"  signature required: {'yes' if d['signature_required'] else 'no'}\n")
-        rows = [[f["name"], f["label"], f["type"], "yes" if f["required"] else "",
-                 " / ".join(f.get("choices", [])) or ", ".join(c["name"] for c in f.get("columns", []))]
-                for f in d["fields"]]
-        return head + table(["name", "label", "type", "required", "choices/columns"], rows)
-    emit(d, as_json, text)
+    from .forms import form_sheet, load_form
+    the_form = load_form(env.ws, form_id)
+    emit(the_form.to_json(), as_json, lambda d: form_sheet(the_form, env.ws.config.locale))
 
 
 @form.command("blank")
@@ -547,7 +534,8 @@ def retention_report(env, as_of, form_id, as_json):
         for fid, numbers in r["by_form"].items():
             rows = [[d["number"], d["record_date"], d["retention_until"], zh("冻结", "HELD") if d["held"] else ""]
                     for d in r["due"] if d["form"] == fid]
-            out += ["", f"{fid} ({len(numbers)})",
+            rule = r["rules"].get(fid)
+            out += ["", f"{fid} ({len(numbers)})" + (f"  {zh('保存期限', 'retention')} {rule}" if rule else ""),
                     table(zh_cols(["记录编号", "记录日期", "保存期至", ""], ["number", "record date", "retention until", ""]),
                           rows)]
         return "\n".join(out)
@@ -646,7 +634,7 @@ def disposal_list_cmd(env, as_json):
 @pass_env
 def compile_cmd(env, form_id, year, output):
     """The yearly volume (每年汇编成册) of one form's records."""
-    from .retention import compile_volume
+    from .volumes import compile_volume
     from .records import list_records
     actor = env.act("records.compile")
     with progress_bar(len(list_records(env.ws, form=form_id, year=year)), "compiling") as bar:

@@ -16,10 +16,13 @@ from .dates import parse_date, parse_datetime
 from .errors import QmsError
 from .workspace import Workspace
 from .inputs import control_char_error, key_name, safe_id, short
+from .labels import chinese
+from .textfmt import table
 from .yamlsrc import YamlSource, check_keys, load_yaml
 
 FIELD_TYPES = ("text", "date", "datetime", "number", "choice", "table", "signature")
 _PERIOD = re.compile(r"^\s*(\d+)\s*([ymd])\s*$", re.I)
+_UNIT_ZH = {"y": "年", "m": "个月", "d": "天"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The keys a form schema's mappings may hold; anything else is refused with the nearest match.
 FORM_KEYS = ("id", "title", "title_en", "procedure", "date_field", "numbering", "retention",
@@ -71,6 +74,21 @@ class Retention:
     def describe(self) -> str:
         anchor = {"filed": "filed", "year_end": "year_end"}.get(self.anchor, f"field:{self.anchor_field}")
         return f"{self.period} from {anchor}"
+
+    def reads(self, locale: str, form: "FormSchema | None" = None) -> str:
+        """The rule as a person reads it: 自记录当年年末起5年 in a zh-CN workspace, else describe()."""
+        if not chinese(locale):
+            return self.describe()
+        if self.period == "permanent":
+            return "永久保存"
+        n, unit = _PERIOD.match(self.period).groups()
+        span = f"{n}{_UNIT_ZH[unit.lower()]}"
+        if self.anchor == "year_end":
+            return f"自记录当年年末起{span}"
+        if self.anchor == "field":
+            f = form.field(self.anchor_field) if form else None
+            return f"自{f.label if f else self.anchor_field}起{span}"
+        return f"自记录日期起{span}"    # "filed": counted from the record's date (until())
 
 
 def add_period(start: dt.date, n: int, unit: str) -> dt.date:
@@ -402,3 +420,39 @@ def format_value(f: FormField, value, locale: str = "zh-CN") -> str:
     if f.type == "table":
         return "；".join("，".join(str(v) for v in row.values()) for row in value)
     return str(value)
+
+
+# ------------------------------------------------------------------ what a person reads
+
+# Field types as a zh-CN workspace prints them (data and --json keep the English names).
+TYPE_ZH = {"text": "文本", "date": "日期", "datetime": "日期时间", "number": "数值", "choice": "选项",
+           "table": "表格", "signature": "签名"}
+
+
+def forms_table(forms, locale: str) -> str:
+    """`qms form list`: every form with its retention rule, in the workspace's language."""
+    zh = chinese(locale)
+    rows = [[f.id, f.title, f.procedure, f.retention.reads(locale, f),
+             ("是" if zh else "yes") if f.signature_required else ""] for f in forms]
+    return table(["表单编号", "名称", "程序文件", "保存期限", "需用户签字"] if zh
+                 else ["id", "title", "procedure", "retention", "signature"], rows)
+
+
+def form_sheet(form: FormSchema, locale: str) -> str:
+    """`qms form show`: a form's numbering, retention and field table, in the workspace's language."""
+    d = form.to_json()
+    if not chinese(locale):
+        head = (f"{d['id']}  {d['title']}  (procedure {d['procedure'] or '-'})\n"
+                f"numbering {d['numbering']}  retention {d['retention']['period']} from {d['retention']['from']}"
+                f"  signature required: {'yes' if d['signature_required'] else 'no'}\n")
+        rows = [[f["name"], f["label"], f["type"], "yes" if f["required"] else "",
+                 " / ".join(f.get("choices", [])) or ", ".join(c["name"] for c in f.get("columns", []))]
+                for f in d["fields"]]
+        return head + table(["name", "label", "type", "required", "choices/columns"], rows)
+    head = (f"{d['id']}  {d['title']}  （依据程序文件 {d['procedure'] or '-'}）\n"
+            f"编号规则 {d['numbering']}  保存期限 {form.retention.reads(locale, form)}"
+            f"  需用户签字：{'是' if d['signature_required'] else '否'}\n")
+    rows = [[f["name"], f["label"], TYPE_ZH.get(f["type"], f["type"]), "是" if f["required"] else "",
+             " / ".join(f.get("choices", [])) or "、".join(c["label"] for c in f.get("columns", []))]
+            for f in d["fields"]]
+    return head + table(["字段", "名称", "类型", "必填", "选项/列"], rows)

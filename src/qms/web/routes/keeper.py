@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ... import retention
+from ... import retention, volumes
 from ...dates import parse_date, today
 from ...errors import QmsError
 from ...forms import load_forms_quietly
@@ -82,7 +82,7 @@ async def purge(request: Request):
 def _volume(ws, form_id: str, year: int, actor: str) -> bytes:
     with tempfile.TemporaryDirectory(prefix="qms-volume-") as tmp:
         out = Path(tmp) / f"{form_id}-{year}.pdf"
-        retention.compile_volume(ws, form=form_id, year=year, out=out, actor=actor)
+        volumes.compile_volume(ws, form=form_id, year=year, out=out, actor=actor)
         return out.read_bytes()
 
 

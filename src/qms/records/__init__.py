@@ -1,0 +1,26 @@
+"""Records: fill a form, number it, render it, file it write-once; signed scans; amendments.
+
+The package's public API, as callers (cli, web, inbox, retention, bench, tests) use it:
+
+- inputs:  reading a record's YAML/JSON, CSV/XLSX rows (read_rows)
+- filing:  prepare, Filing, file_records / file_record / file_record_data, import_records
+- pdfs:    convert_pending, PdfPending
+- signing: sign (the customer's scan), amend, the filer's electronic signature
+- context: record_context, blank_form
+- views:   show, list_records; record_row is qms.recordstate's
+"""
+
+from ..search import SCAN_NAME
+from ..recordstate import record_row
+from .context import blank_form, record_context, template_path
+from .filing import (Filing, file_record, file_record_data, file_records, import_records, prepare,
+                     record_date_for, sequence_key)
+from .inputs import MAX_IMPORT_BYTES, read_rows
+from .pdfs import PdfPending, convert_pending
+from .signing import amend, filer_fields, sign, sign_as_filer
+from .views import list_records, show
+
+__all__ = ["SCAN_NAME", "MAX_IMPORT_BYTES", "Filing", "PdfPending", "amend", "blank_form", "convert_pending",
+           "file_record", "file_record_data", "file_records", "filer_fields", "import_records", "list_records",
+           "prepare", "read_rows", "record_context", "record_date_for", "record_row", "sequence_key", "show",
+           "sign", "sign_as_filer", "template_path"]

@@ -1,0 +1,94 @@
+"""What a record's template is given: the context of a filed record or of a blank printed form."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+from ..dates import cn_date
+from ..errors import NotFound
+from ..forms import FormField, FormSchema, format_value, load_form
+from ..workspace import Workspace
+
+
+def template_path(ws: Workspace, form: FormSchema) -> Path:
+    """The form's .docx template; qms.render keeps it prepared while the file is unchanged."""
+    path = ws.templates_dir / form.template
+    if not path.is_file():
+        raise NotFound(f"template {form.template!r} not found in {ws.rel(ws.templates_dir)}",
+                       file=form.path, field="template")
+    return path
+
+
+def render(ws: Workspace, form: FormSchema, ctx: dict, out: Path) -> None:
+    from ..render import RecordRenderer   # docxtpl is slow to import: only when rendering
+    RecordRenderer(template_path(ws, form)).render(ctx, out)
+
+
+def record_context(ws: Workspace, form: FormSchema, data: dict, *, number: str = "",
+                   record_date: dt.date | None = None, blank: bool = False) -> dict:
+    loc = ws.config.locale
+    fields, signatures, values = [], [], {}
+    for f in form.fields:
+        value = data.get(f.name)
+        if f.type == "signature":
+            signatures.append({"label": f.label, "name": "" if blank else str(value or "")})
+            values[f.name] = "" if blank else str(value or "")
+            continue
+        if f.type == "table":
+            rows = [] if blank else [[format_value(_col_field(c), row.get(c.name), loc) for c in f.columns]
+                                     for row in (value or [])]
+            values[f.name] = [dict(zip([c.name for c in f.columns], r)) for r in rows]
+            fields.append({"name": f.name, "label": f.label, "type": f.type, "value": "", "is_table": True,
+                           "columns": [c.label for c in f.columns], "rows": rows})
+            continue
+        if blank and f.type == "choice":
+            text = "　".join(f"□{c}" for c in f.choices)    # a printed form offers its choices to tick
+        else:
+            text = "" if blank else format_value(f, value, loc)
+        values[f.name] = text
+        if f.name == form.date_field and _date_in_title(form, data, record_date, blank):
+            continue   # printed once, in the title block under its own label (no second date line)
+        fields.append({"name": f.name, "label": f.label, "type": f.type, "value": text, "is_table": False,
+                       "columns": [], "rows": []})
+    in_title = _date_in_title(form, data, record_date, blank)
+    date_f = form.field(form.date_field) if in_title else None
+    shown_date = cn_date(record_date, loc) if record_date and not blank else ""
+    if date_f is not None and not blank:
+        shown_date = format_value(date_f, data.get(date_f.name), loc)   # a datetime keeps its time
+    return {"company": ws.config.org_name, "form_id": form.id, "form_title": form.title,
+            "procedure": form.procedure, "number": number, "date_label": date_f.label if date_f else "日期",
+            "record_date": shown_date,
+            "filed_at": "", "note": form.note, "fields": fields, "signatures": signatures, "data": values,
+            "blank": blank}
+
+
+def _date_in_title(form: FormSchema, data: dict, record_date, blank: bool) -> bool:
+    """The form's date field is the record date (not overridden by --on): the title block shows it."""
+    f = form.field(form.date_field) if form.date_field else None
+    if f is None:
+        return False
+    if blank:
+        return True
+    value = data.get(f.name)
+    return bool(value) and record_date is not None and str(value)[:10] == record_date.isoformat()
+
+
+def _col_field(col):
+    return FormField(name=col.name, label=col.label, type=col.type)
+
+
+def blank_form(ws: Workspace, form_id: str, out: Path | str) -> Path:
+    """A blank printable form (.docx or .pdf) for filling by hand."""
+    from .. import outputs
+    out = outputs.check(ws, out, (".docx", ".pdf"))
+    form = load_form(ws, form_id)
+    with tempfile.TemporaryDirectory(prefix="qms-blank-") as tmp:
+        docx = Path(tmp) / f"{form.id}.docx"
+        render(ws, form, record_context(ws, form, {}, blank=True), docx)
+        if out.suffix.lower() == ".pdf":
+            from ..convert import to_pdf
+            (docx,) = to_pdf([docx])
+        return outputs.install(ws, docx, out)
+

@@ -1,0 +1,72 @@
+"""PDF/A renditions of filed records: converted in chunks (one LibreOffice run each), hashed
+into each record's manifest and logged; a failed chunk stays pending, the rest are kept."""
+
+from __future__ import annotations
+
+from .. import recordstate
+from ..dates import now_iso
+from ..errors import QmsError
+from ..workspace import Workspace
+from ..writer import writing
+
+
+def convert_pending(ws: Workspace, *, actor: str, numbers: list[str] | None = None, progress=None) -> list[str]:
+    """PDF/A renditions for records filed without one, in one LibreOffice run; hashed into each
+    record's manifest and logged."""
+    with writing(ws, purpose="record pdf") as w:
+        rows = recordstate.pdf_pending(w.cat, numbers)
+    if not rows:
+        return []
+    from ..convert import chunk_size
+    done: list[str] = []
+    failed: list[str] = []
+    first_error: QmsError | None = None
+    size = chunk_size()
+    # One LibreOffice call and one journal batch per chunk: a chunk that fails leaves its records
+    # pending (for `qms record pdf --pending`) and the others are kept.
+    for start in range(0, len(rows), size):
+        chunk = rows[start:start + size]
+        try:
+            done += _convert_chunk(ws, chunk, actor=actor, progress=progress, offset=len(done))
+        except QmsError as exc:
+            failed += [r["number"] for r in chunk]
+            first_error = first_error or exc
+    if failed:
+        raise PdfPending(f"converted {len(done)} records to PDF/A; PDFs still pending for {len(failed)} "
+                         f"(e.g. {failed[0]}): {first_error.format()}",
+                         converted=done, pending=failed)
+    return done
+
+
+class PdfPending(QmsError):
+    """Records are filed but some PDF renditions failed: a partial success (exit status 3)."""
+    exit_code = 3
+
+    def __init__(self, message: str, *, converted: list[str], pending: list[str]):
+        super().__init__(message)
+        self.converted = converted
+        self.pending = pending
+
+
+def _convert_chunk(ws: Workspace, rows, *, actor: str, progress, offset: int) -> list[str]:
+    from ..convert import to_pdf
+    with writing(ws, purpose="record pdf") as w:
+        rows = recordstate.pdf_pending(w.cat, [r["number"] for r in rows])
+        if not rows:
+            return []
+        st = w.stage()
+        to_pdf([ws.root / r["folder"] / f"{r['number']}.docx" for r in rows],
+               [st.at(f"{r['folder']}/{r['number']}.pdf") for r in rows])
+        at = now_iso()
+        events = []
+        for r in rows:
+            mark = st.mark()
+            st.add(f"{r['folder']}/{r['number']}.pdf")
+            st.manifest(r["folder"], now=at)
+            events.append({"action": "record.pdf", "target": r["number"],
+                           "data": {"folder": r["folder"], **st.promise_since(mark)}})
+            if progress:
+                progress(offset + len(events))
+        w.commit(events, actor=actor)
+    return [e["target"] for e in events]
+
