@@ -281,7 +281,7 @@ def compile_volume(ws: Workspace, *, form: str, year: int, out: Path | str, acto
 # ------------------------------------------------------------------ purge, for an interface
 
 def dispose(ws: Workspace, *, actor: str, as_of: dt.date | None = None, form: str | None = None,
-            dry_run: bool = False, confirm=None, progress=None) -> "Change":
+            dry_run: bool = False, confirm=None, progress=None):
     """`qms purge`: the report first, so `confirm(report)` (a person at a terminal) sees the count
     and may decline; then purge; one line saying what happened, the JSON its details.
 

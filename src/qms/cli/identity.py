@@ -143,12 +143,12 @@ def user_disable(env, login, reason):
 @pass_env
 def user_passwd(env, login, password_stdin):
     """Change your password (also an expired one, without a session), or reset another's as admin."""
-    from ..errors import QmsError
+    from ..errors import InvalidInput
     from ..identity.users import change_password
     actor = _optional_user(env.ws)
     login = login or (actor.login if actor else None)
     if not login:
-        raise QmsError("which login? qms user passwd LOGIN (no session here)", field="login")
+        raise InvalidInput("which login? qms user passwd LOGIN (no session here)", field="login")
     if actor is not None and actor.login != login:
         change_password(env.ws, login, read_secret(password_stdin, "New password", confirm=True), actor=actor)
         click.echo(f"password of {login} reset; it must be changed at the next login")

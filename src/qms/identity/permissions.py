@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import QmsError
+from ..errors import Refused
 
 
-class NotAuthenticated(QmsError):
+class NotAuthenticated(Refused):
     """No (valid) session, or a wrong password: the user must prove who they are."""
 
 
-class PermissionDenied(QmsError):
+class PermissionDenied(Refused):
     """An authenticated user lacks the permission; the message names it."""
 
     def __init__(self, message: str, *, permission: str):

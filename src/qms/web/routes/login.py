@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from ...errors import QmsError
+from ...errors import InvalidInput, QmsError
 from ..app import json_response, render
 from ..auth import COOKIE, check_csrf, current_user, require
 from .common import in_thread
@@ -57,9 +57,9 @@ async def api_login(request: Request):
     try:
         body = await request.json()
     except ValueError:
-        raise QmsError("expected a JSON body {login, password}") from None
+        raise InvalidInput("expected a JSON body {login, password}") from None
     if not isinstance(body, dict):
-        raise QmsError("expected a JSON body {login, password}")
+        raise InvalidInput("expected a JSON body {login, password}")
     try:
         user = await in_thread(backend.login, request.app.state.ws, str(body.get("login", "")),
                                str(body.get("password", "")))
