@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from . import QmsGroup, pass_env
-from .options import emit, json_option, read_secret
+from .options import emit, emit_table, json_option, read_secret
 
 
 def _optional_user(ws):
@@ -94,12 +94,10 @@ def user_add(env, login, name, roles, department, password_stdin, as_json):
 def user_list(env, as_json):
     """Every user, disabled ones too."""
     from ..identity.users import list_users
-    from ..textfmt import table
-    items = [u.to_json() for u in list_users(env.ws)]
-    emit(items, as_json, lambda xs: table(
-        ["login", "name", "department", "roles", "status"],
-        [[x["login"], x["name"], x["department"], ",".join(x["roles"]),
-          "disabled" if x["disabled"] else "active"] for x in xs]) if xs else "(no users)")
+    columns = ["login", "name", "department", "roles", "status"]      # English whatever the workspace reads
+    emit_table([u.to_json() for u in list_users(env.ws)], as_json, (columns, columns),
+               lambda x: [x["login"], x["name"], x["department"], ",".join(x["roles"]),
+                          "disabled" if x["disabled"] else "active"], empty=("(no users)", "(no users)"))
 
 
 @user.command("show")

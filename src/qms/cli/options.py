@@ -61,6 +61,14 @@ def emit(result, as_json: bool, render=None) -> None:
         click.echo(render if isinstance(render, str) else render(result))
 
 
+def emit_table(items: list, as_json: bool, columns: tuple[list[str], list[str]], row,
+               empty: tuple[str, str] | None = None) -> None:
+    """A list as JSON, or as a terminal table: `columns` (Chinese, English) as the workspace reads,
+    `row(item)` its cells, `empty` (Chinese, English) the line when there is nothing."""
+    from ..textfmt import table
+    emit(items, as_json, lambda xs: zh(*empty) if empty and not xs else table(zh_cols(*columns), [row(x) for x in xs]))
+
+
 def warn(data: dict) -> None:
     """A service's warnings (data["warnings"]) on stderr, one a line: stdout stays the result."""
     for w in data.get("warnings", []):

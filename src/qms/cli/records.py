@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from . import QmsGroup, pass_env
-from .options import FilePath, emit, json_option, output_option, progress_bar, read_secret, zh, zh_cols
+from .options import FilePath, emit, emit_table, json_option, output_option, progress_bar, read_secret, zh
 
 
 @click.group(cls=QmsGroup)
@@ -19,12 +19,10 @@ def form():
 def form_list(env, as_json):
     """Every form: id, title, procedure, retention, signature required."""
     from ..forms import form_summaries
-    from ..textfmt import table
-    items = form_summaries(env.ws)
-    emit(items, as_json, lambda xs: table(zh_cols(["表单编号", "名称", "程序文件", "保存期限", "需用户签字"],
-                                                  ["id", "title", "procedure", "retention", "signature"]),
-                                          [[x["id"], x["title"], x["procedure"], x["retention"],
-                                            zh("是", "yes") if x["signature_required"] else ""] for x in xs]))
+    emit_table(form_summaries(env.ws), as_json, (["表单编号", "名称", "程序文件", "保存期限", "需用户签字"],
+                                                 ["id", "title", "procedure", "retention", "signature"]),
+               lambda x: [x["id"], x["title"], x["procedure"], x["retention"],
+                          zh("是", "yes") if x["signature_required"] else ""])
 
 
 @form.command("show")

@@ -7,7 +7,7 @@ import sys
 import click
 
 from . import QmsGroup, pass_env
-from .options import as_date, emit, json_option, output_option, progress_bar, zh, zh_cols
+from .options import as_date, emit, emit_table, json_option, output_option, progress_bar, zh, zh_cols
 
 
 @click.group(cls=QmsGroup)
@@ -46,19 +46,19 @@ def hold():
     """Legal holds: a held record is never disposed."""
 
 
+def _number_and_reason(f):
+    return click.argument("number")(click.option("--reason", required=True)(pass_env(f)))
+
+
 @hold.command("add")
-@click.argument("number")
-@click.option("--reason", required=True)
-@pass_env
+@_number_and_reason
 def hold_add_cmd(env, number, reason):
     from ..retention import hold_add
     click.echo(hold_add(env.ws, number, reason=reason, actor=env.act("records.hold")))
 
 
 @hold.command("release")
-@click.argument("number")
-@click.option("--reason", required=True)
-@pass_env
+@_number_and_reason
 def hold_release_cmd(env, number, reason):
     from ..retention import hold_release
     click.echo(hold_release(env.ws, number, reason=reason, actor=env.act("records.hold")))
@@ -69,12 +69,10 @@ def hold_release_cmd(env, number, reason):
 @pass_env
 def hold_list_cmd(env, as_json):
     from ..retention import hold_list
-    from ..textfmt import table
-    items = hold_list(env.ws)
-    emit(items, as_json, lambda xs: table(zh_cols(["记录编号", "表单", "原因", "冻结日期", "冻结人"],
-                                                  ["number", "form", "reason", "since", "by"]),
-                                          [[x["number"], x["form"], x["reason"], x["added_at"][:10], x["added_by"]]
-                                           for x in xs]) if xs else zh("（无冻结）", "(no holds)"))
+    emit_table(hold_list(env.ws), as_json, (["记录编号", "表单", "原因", "冻结日期", "冻结人"],
+                                            ["number", "form", "reason", "since", "by"]),
+               lambda x: [x["number"], x["form"], x["reason"], x["added_at"][:10], x["added_by"]],
+               empty=("（无冻结）", "(no holds)"))
 
 
 @click.command()
@@ -106,12 +104,10 @@ def disposal():
 @pass_env
 def disposal_list_cmd(env, as_json):
     from ..retention import disposal_list
-    from ..textfmt import table
-    items = disposal_list(env.ws)
-    emit(items, as_json, lambda xs: table(zh_cols(["销毁证明", "销毁时间", "截至日期", "批准人", "记录数", "目录"],
-                                                  ["certificate", "at", "as of", "by", "records", "folder"]),
-                                          [[x["certificate"], x["at"][:19], x["as_of"], x["actor"], x["count"],
-                                            x["folder"]] for x in xs]) if xs else zh("（无销毁记录）", "(no disposals)"))
+    emit_table(disposal_list(env.ws), as_json, (["销毁证明", "销毁时间", "截至日期", "批准人", "记录数", "目录"],
+                                                ["certificate", "at", "as of", "by", "records", "folder"]),
+               lambda x: [x["certificate"], x["at"][:19], x["as_of"], x["actor"], x["count"], x["folder"]],
+               empty=("（无销毁记录）", "(no disposals)"))
 
 
 @click.command("compile")

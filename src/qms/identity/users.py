@@ -11,7 +11,7 @@ import sqlite3
 import time
 
 from .. import audit
-from ..catalog import open_catalog
+from ..catalog import reading
 from ..errors import Conflict, InvalidInput, NotFound, QmsError, Refused
 from ..workspace import Workspace
 from .passwords import check_password, check_policy, hash_password, needs_rehash
@@ -43,7 +43,7 @@ def _rows(ws: Workspace, where: str = "", *args):
     sql = f"SELECT * FROM users {where} ORDER BY login"
     if ws.catalog_path.exists():
         try:
-            with open_catalog(ws.catalog_path, create=False) as cat:
+            with reading(ws) as cat:
                 ensure_schema(cat.conn)
                 return cat.all(sql, *args)
         except (sqlite3.DatabaseError, QmsError):     # garbage in place of the catalog: read the journal

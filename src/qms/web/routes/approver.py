@@ -12,7 +12,7 @@ from ...errors import InvalidInput
 from ..app import json_response, render
 from ..auth import DOC_SIGN, WebUser, check_csrf, flash_message, require
 from ..forms import post_form
-from .common import in_thread
+from .common import in_thread, json_body
 
 
 def _may_sign(user: WebUser):
@@ -97,12 +97,7 @@ async def api_sign(request: Request):
     """POST /api/documents/{number}/sign {role, meaning, password} → the CLI's `doc sign --json`."""
     user = require(request, DOC_SIGN)
     check_csrf(request, user)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise InvalidInput("expected a JSON body {role, meaning, password}") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("expected a JSON body {role, meaning, password}")
+    body = await json_body(request, "{role, meaning, password}")
     data = await in_thread(_sign, request.app.state.ws, user, request.path_params["number"],
                            str(body.get("role", "")), str(body.get("meaning") or ""), str(body.get("password", "")))
     return json_response(data)

@@ -32,6 +32,17 @@ def int_arg(request: Request, name: str, default: int, lo: int = 0, hi: int = 10
         raise InvalidInput(f"expected a whole number, got {value!r}", field=name) from None
 
 
+async def json_body(request: Request, shape: str) -> dict:
+    """The request's JSON object; anything else is one line naming the `shape` expected."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise InvalidInput(f"expected a JSON body {shape}") from None
+    if not isinstance(body, dict):
+        raise InvalidInput(f"expected a JSON body {shape}")
+    return body
+
+
 def in_thread(fn, *args, **kw):
     """Run a blocking library call off the event loop."""
     from starlette.concurrency import run_in_threadpool

@@ -15,7 +15,7 @@ from ...errors import InvalidInput, QmsError
 from ...forms import load_form, load_forms_quietly
 from ..app import json_response, render
 from ..auth import RECORD_FILE, RECORD_SIGN, check_csrf, require
-from .common import in_thread
+from .common import in_thread, json_body
 
 MAX_UPLOAD = 30 * 1024 * 1024
 
@@ -125,11 +125,8 @@ async def api_file(request: Request):
     """POST /api/records {form, data} → {number, status} (the CLI's `record file --json`)."""
     user = require(request, RECORD_FILE)
     check_csrf(request, user)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise InvalidInput("expected a JSON body {form, data}") from None
-    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+    body = await json_body(request, "{form, data}")
+    if not isinstance(body.get("data"), dict):
         raise InvalidInput("expected a JSON body {form, data} with data a mapping of field → value")
     password = body.get("password")       # given: the form's signed_by: filer fields are signed by the caller
     res = await in_thread(records.file_record_data, request.app.state.ws, str(body.get("form", "")),
