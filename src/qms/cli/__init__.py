@@ -21,7 +21,7 @@ class QmsGroup(click.Group):
             return super().invoke(ctx)
         except QmsError as exc:
             err = click.ClickException(exc.format().replace("\n", " "))
-            err.exit_code = getattr(exc, "exit_code", 1)
+            err.exit_code = exc.exit_code
             raise err from None
 
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import click
 
-from ..errors import QmsError
+from ..errors import InvalidInput
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
@@ -19,7 +19,7 @@ class FilePath(click.Path):
 
     def convert(self, value, param, ctx):
         if "\x00" in str(value):
-            raise QmsError("the file name contains a NUL character", field=param.name if param else None)
+            raise InvalidInput("the file name contains a NUL character", field=param.name if param else None)
         return super().convert(value, param, ctx)
 
 
@@ -115,7 +115,6 @@ def read_secret(from_stdin: bool, prompt: str, *, confirm: bool = False) -> str:
     if from_stdin:
         line = sys.stdin.readline()
         if not line:
-            from ..errors import InvalidInput
             raise InvalidInput(f"{prompt.lower()} expected on standard input (--password-stdin)", field="password")
         return line.rstrip("\r\n")
     return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
