@@ -17,7 +17,7 @@ from pathlib import Path
 from . import audit
 from .archive import atomic_write
 from .dates import now_iso
-from .errors import Integrity, InvalidInput, NotFound, QmsError
+from .errors import Conflict, Integrity, InvalidInput, NotFound
 from .workspace import Workspace
 
 PUBLIC_NAME = "checkpoint-key.pub"
@@ -43,7 +43,7 @@ def init_key(ws: Workspace) -> dict:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     path = key_path()
     if path.exists():
-        raise QmsError(f"a checkpoint key already exists at {path}; it is kept (remove it first to replace it)",
+        raise Conflict(f"a checkpoint key already exists at {path}; it is kept (remove it first to replace it)",
                        file=path)
     private = Ed25519PrivateKey.generate()
     pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

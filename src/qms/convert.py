@@ -26,7 +26,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from qms.errors import QmsError
+from qms.errors import NotFound, QmsError, ToolMissing
 from qms.archive import fsync_path
 from qms.journal import crashpoint
 
@@ -100,10 +100,10 @@ def to_pdf(docx_paths: list[Path], out_paths: list[Path] | None = None, *,
         return []
     for src in sources:
         if not src.is_file():
-            raise QmsError("document to convert not found", file=src)
+            raise NotFound("document to convert not found", file=src)
     exe = soffice_path()
     if exe is None:
-        raise QmsError("LibreOffice (soffice) is needed to make PDFs and was not found; "
+        raise ToolMissing("LibreOffice (soffice) is needed to make PDFs and was not found; "
                        f"install it: {INSTALL_HINT}")
     if timeout is None:
         timeout = 60.0 + 30.0 * len(sources)

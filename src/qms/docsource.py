@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import QmsError
+from .errors import InvalidInput
 from .workspace import Workspace
 from .inputs import read_text, short
 from .yamlsrc import YamlSource, check_keys, load_yaml
@@ -276,12 +276,12 @@ def _records(src: YamlSource, value) -> list[FormRef]:
 def parse_source(src: YamlSource, ws: Workspace) -> DocumentSource:
     data = src.data
     if not isinstance(data, dict):
-        raise QmsError("expected a mapping with number, title, kind, department, sections", file=src.path)
+        raise InvalidInput("expected a mapping with number, title, kind, department, sections", file=src.path)
     check_keys(src, data, SOURCE_KEYS)
     for key in REQUIRED:
         if key not in data or data[key] in (None, "", []):
             what = "a list of sections" if key == "sections" else "text"
-            raise QmsError(f"missing required field; expected {what}", file=src.path, field=key,
+            raise InvalidInput(f"missing required field; expected {what}", file=src.path, field=key,
                            line=src.line(key))
     number = _text(src, data["number"], "number")
     if not re.match(ws.config.number_pattern, number) or not _safe_number(number):

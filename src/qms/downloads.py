@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .archive import read_manifest
-from .catalog import open_catalog
+from .catalog import reading
 from .errors import QmsError
 from .workspace import Workspace
 
@@ -29,7 +29,7 @@ class ListedFile:
 
 
 def _folders(ws: Workspace, number: str) -> list[tuple[str, Path]]:
-    with open_catalog(ws.catalog_path, create=False) as cat:
+    with reading(ws) as cat:
         revs = cat.all("SELECT revision, folder FROM revisions WHERE number=? ORDER BY seq", number)
         if revs:
             return [(r["revision"], ws.root / r["folder"]) for r in revs if r["folder"]]

@@ -1,4 +1,4 @@
-"""The one exception type for mistakes a user can fix."""
+"""What can go wrong, by kind: QmsError and its ladder, each kind with the exit status the CLI gives it."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ class QmsError(Exception):
 
     `where` names the file (and row/field/line) so the message points at the fix.
     """
+    exit_code = 1
 
     def __init__(self, message: str, *, file: str | Path | None = None,
                  field: str | None = None, line: int | None = None,
@@ -67,6 +68,3 @@ class ToolMissing(QmsError):
 class Integrity(QmsError):
     """The archive, the journal or the catalog disagree: found by verify, or refused by a write."""
     exit_code = 3
-
-
-QmsError.exit_code = 1

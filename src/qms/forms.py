@@ -456,3 +456,18 @@ def form_sheet(form: FormSchema, locale: str) -> str:
              " / ".join(f.get("choices", [])) or "、".join(c["label"] for c in f.get("columns", []))]
             for f in d["fields"]]
     return head + table(["字段", "名称", "类型", "必填", "选项/列"], rows)
+
+
+def form_summaries(ws: Workspace) -> list[dict]:
+    """Every form as `qms form list` shows it: id, title, procedure, retention, signature required."""
+    return [{"id": f.id, "title": f.title, "procedure": f.procedure, "retention": f.retention.describe(),
+             "signature_required": f.signature_required} for f in load_forms(ws).values()]
+
+
+def field_labels(ws: Workspace, form_id: str) -> dict[str, str]:
+    """Field name → printed label (table columns as `field.column`); empty for a form no longer
+    loadable, so an old record still shows."""
+    form = load_forms_quietly(ws).get(form_id)
+    labels = {f.name: f.label for f in form.fields} if form else {}
+    labels.update({f"{f.name}.{c.name}": c.label for f in (form.fields if form else []) for c in f.columns})
+    return labels

@@ -50,8 +50,8 @@ def records_awaiting_signature(ws: Workspace, filed_by: str | None = None) -> li
     items = records.list_records(ws, status="awaiting_signature")
     if filed_by is None:
         return items
-    from .catalog import open_catalog
-    with open_catalog(ws.catalog_path, create=False) as cat:
+    from .catalog import reading
+    with reading(ws) as cat:
         mine = {r["number"] for r in cat.all("SELECT number FROM records WHERE status='awaiting_signature' "
                                               "AND filed_by=?", filed_by)}
     return [x for x in items if x["number"] in mine]

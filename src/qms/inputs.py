@@ -15,7 +15,7 @@ import stat
 import unicodedata
 from pathlib import Path
 
-from .errors import QmsError
+from .errors import InvalidInput, NotFound, QmsError, Refused
 
 MAX_BYTES = 10 * 1024 * 1024     # a data file, procedure source or schema: far above any real one
 MAX_DEPTH = 64                   # nesting of mappings/lists (a record table is 3 deep)
@@ -52,7 +52,7 @@ def safe_id(value, what: str = "identifier", **where) -> str:
     text = str(value) if value is not None else ""
     if _SAFE_ID.match(text) and ".." not in text:
         return text
-    raise QmsError(f"{what} {short(text)} is not valid: expected letters, digits, '-', '_' or '.' "
+    raise InvalidInput(f"{what} {short(text)} is not valid: expected letters, digits, '-', '_' or '.' "
                    "(no '/', '..', spaces or control characters, at most 80 characters)", **where)
 
 
@@ -61,7 +61,7 @@ def inside(path: Path, root: Path, what: str = "path") -> Path:
     resolved = Path(path).resolve()
     base = Path(root).resolve()
     if resolved != base and base not in resolved.parents:
-        raise QmsError(f"{what} would lie outside {base}", file=path)
+        raise Refused(f"{what} would lie outside {base}", file=path)
     return resolved
 
 
@@ -75,7 +75,7 @@ def control_char_error(text: str, file=None, **where) -> QmsError | None:
     col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
     name = _CONTROL_NAMES.get(ch) or unicodedata.name(ch, "control character")
     where.setdefault("line", line)
-    return QmsError(f"column {col}: control character U+{ord(ch):04X} ({name}) is not allowed; "
+    return InvalidInput(f"column {col}: control character U+{ord(ch):04X} ({name}) is not allowed; "
                     "delete it or retype the text", file=file, **where)
 
 
@@ -85,16 +85,16 @@ def read_bytes(path: Path | str, *, limit: int = MAX_BYTES, what: str = "file") 
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise QmsError(f"{what} not found", file=path) from None
+        raise NotFound(f"{what} not found", file=path) from None
     except (ValueError, OSError) as exc:          # ValueError: a NUL in the name
         raise QmsError(f"cannot open the {what}: {getattr(exc, 'strerror', None) or 'invalid file name'}",
                        file=_printable(path)) from None
     if stat.S_ISDIR(st.st_mode):
-        raise QmsError(f"is a folder, expected a {what}", file=path)
+        raise InvalidInput(f"is a folder, expected a {what}", file=path)
     if not stat.S_ISREG(st.st_mode):
-        raise QmsError(f"is not a regular file (a device, pipe or socket); expected a {what}", file=path)
+        raise InvalidInput(f"is not a regular file (a device, pipe or socket); expected a {what}", file=path)
     if st.st_size > limit:
-        raise QmsError(f"is {st.st_size / 1048576:.1f} MB; a {what} may be at most {limit // 1048576} MB",
+        raise InvalidInput(f"is {st.st_size / 1048576:.1f} MB; a {what} may be at most {limit // 1048576} MB",
                        file=path)
     try:
         with open(path, "rb") as fh:
@@ -102,7 +102,7 @@ def read_bytes(path: Path | str, *, limit: int = MAX_BYTES, what: str = "file") 
     except OSError as exc:
         raise QmsError(f"cannot read the {what}: {exc.strerror or exc}", file=path) from None
     if len(data) > limit:
-        raise QmsError(f"a {what} may be at most {limit // 1048576} MB", file=path)
+        raise InvalidInput(f"a {what} may be at most {limit // 1048576} MB", file=path)
     return data
 
 
@@ -119,7 +119,7 @@ def decode(data: bytes, path: Path | str) -> str:
             return data.decode(enc)
         except UnicodeDecodeError:
             continue
-    raise QmsError("not text in UTF-8, UTF-16 (with BOM) or GB18030; save the file as UTF-8", file=path)
+    raise InvalidInput("not text in UTF-8, UTF-16 (with BOM) or GB18030; save the file as UTF-8", file=path)
 
 
 def read_text(path: Path | str, *, limit: int = MAX_BYTES, what: str = "file") -> str:
@@ -139,7 +139,7 @@ def check_depth(value, *, file=None, limit: int = MAX_DEPTH) -> None:
         item, depth = stack.pop()
         if isinstance(item, (dict, list)):
             if depth > limit:
-                raise QmsError(f"nested more than {limit} levels deep", file=file)
+                raise InvalidInput(f"nested more than {limit} levels deep", file=file)
             children = item.values() if isinstance(item, dict) else item
             stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
 

@@ -16,7 +16,7 @@ import stat
 import uuid
 from pathlib import Path
 
-from .errors import QmsError
+from .errors import InvalidInput, NotFound, QmsError, Refused
 
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
@@ -25,30 +25,30 @@ def check(ws, path: Path | str, suffixes: tuple[str, ...] = ()) -> Path:
     """The output path, refused (QmsError) inside the archive, onto a non-regular file or into
     a missing folder; `suffixes` (e.g. ('.docx', '.pdf')) when the format follows the name."""
     if "\x00" in str(path):
-        raise QmsError("the output file name contains a NUL character", field="output")
+        raise InvalidInput("the output file name contains a NUL character", field="output")
     out = Path(path)
     if suffixes and out.suffix.lower() not in suffixes:
-        raise QmsError(f"expected an output file ending in {' or '.join(suffixes)}", file=out, field="output")
+        raise InvalidInput(f"expected an output file ending in {' or '.join(suffixes)}", file=out, field="output")
     try:
         target = out.resolve()           # follows symlinks: a link into the archive is refused too
     except (OSError, RuntimeError) as exc:
-        raise QmsError(f"cannot resolve the output path ({exc})", file=out, field="output") from None
+        raise InvalidInput(f"cannot resolve the output path ({exc})", file=out, field="output") from None
     archive = Path(ws.archive_dir).resolve()
     if target == archive or archive in target.parents:
-        raise QmsError(f"refusing to write inside the archive ({ws.rel(archive)}/); "
+        raise Refused(f"refusing to write inside the archive ({ws.rel(archive)}/); "
                        "qms alone writes there — choose a file outside it", file=out, field="output")
     if target.exists():
         st = os.stat(target)
         if stat.S_ISDIR(st.st_mode):
-            raise QmsError("is a folder; expected an output file name", file=out, field="output")
+            raise InvalidInput("is a folder; expected an output file name", file=out, field="output")
         if not stat.S_ISREG(st.st_mode):
-            raise QmsError("is not a regular file (a device, pipe or socket); choose a file name",
+            raise InvalidInput("is not a regular file (a device, pipe or socket); choose a file name",
                            file=out, field="output")
         if _is_archived(ws, target, st):
-            raise QmsError("is a hard link to a file in the archive; choose another file name",
+            raise Refused("is a hard link to a file in the archive; choose another file name",
                            file=out, field="output")
     if not target.parent.is_dir():
-        raise QmsError(f"folder {target.parent} does not exist", file=out, field="output")
+        raise NotFound(f"folder {target.parent} does not exist", file=out, field="output")
     return out
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from pypdf import PdfReader, PdfWriter
 
 from qms.archive import atomic_write
-from qms.errors import QmsError
+from qms.errors import InvalidInput, NotFound, QmsError, ToolMissing
 
 FONT_INSTALL_HINT = "apt-get install -y --no-install-recommends fonts-noto-cjk"
 
@@ -46,16 +46,16 @@ def read_pdf(path: Path) -> PdfReader:
     """
     path = Path(path)
     if not path.is_file():
-        raise QmsError("PDF file not found", file=path)
+        raise NotFound("PDF file not found", file=path)
     try:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
-            raise QmsError("PDF is password-protected; supply an unprotected copy", file=path)
+            raise InvalidInput("PDF is password-protected; supply an unprotected copy", file=path)
         len(reader.pages)  # forces the page tree to be read: broken files fail here
     except QmsError:
         raise
     except Exception as exc:  # pypdf raises many types for damaged files
-        raise QmsError(f"not a readable PDF ({exc})", file=path) from exc
+        raise InvalidInput(f"not a readable PDF ({exc})", file=path) from exc
     return reader
 
 
@@ -193,13 +193,13 @@ def cjk_font() -> FontFile:
     if override:
         path, _, index = override.partition("#")
         if not Path(path).is_file():
-            raise QmsError("QMS_CJK_FONT names a font file that does not exist", file=path)
+            raise NotFound("QMS_CJK_FONT names a font file that does not exist", file=path)
         return FontFile(Path(path), int(index or 0))
     found = _fc_match_sc()
     if found is None:
         found = _scan_for_sc()
     if found is None:
-        raise QmsError("no Simplified Chinese font (Noto Sans CJK SC) found; install it: "
+        raise ToolMissing("no Simplified Chinese font (Noto Sans CJK SC) found; install it: "
                        + FONT_INSTALL_HINT)
     return found
 

@@ -184,3 +184,30 @@ def _certificate_pdf(ws: Workspace, body: dict, json_sha: str, out: Path) -> Non
 def disposal_list(ws: Workspace) -> list[dict]:
     with reading(ws) as cat:
         return recordstate.disposals(cat)
+
+
+# ------------------------------------------------------------------ purge, for an interface
+
+def dispose(ws: Workspace, *, actor: str, as_of: dt.date | None = None, form: str | None = None,
+            dry_run: bool = False, confirm=None, progress=None):
+    """`qms purge`: the report first, so `confirm(report)` (a person at a terminal) sees the count
+    and may decline; then purge; one line saying what happened, the JSON its details.
+
+    `progress(done, total)` counts disposed records against the report's count."""
+    from .errors import Refused
+    from .results import Change
+    rep = report(ws, as_of=as_of, form=form)
+    if not dry_run and confirm is not None and rep["disposable"] and not confirm(rep):
+        raise Refused("purge cancelled; nothing changed")
+    total = 0 if dry_run else rep["disposable"]
+    res = purge(ws, actor=actor, as_of=as_of, form=form, dry_run=dry_run,
+                progress=(lambda done: progress(done, total)) if progress else None)
+    data = {"certificate": res["certificate"], "disposed": res["disposed"], "dry_run": dry_run}
+    if dry_run:
+        message = (f"dry run: would dispose of {len(res['disposed'])} records: " + ", ".join(res["disposed"][:20])
+                   + (" …" if len(res["disposed"]) > 20 else ""))
+    elif res["certificate"]:
+        message = f"disposed of {len(res['disposed'])} records; certificate {res['certificate']} → {res['file']}"
+    else:
+        message = f"nothing to dispose of as of {res['as_of']}"
+    return Change(message, data, files=[res["file"]] if res.get("file") else [])

@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import QmsError
+from .errors import Conflict, InvalidInput, NotFound, QmsError
 from .workspace import Workspace
 
 KEY, CERT, CHAIN, CA_KEY = "signing-key.pem", "signing-cert.pem", "chain.pem", "ca-key.pem"
@@ -90,7 +90,7 @@ def generate_keys(ws: Workspace, *, years: int = 10, replace: bool = False) -> K
     from cryptography.x509.oid import ExtendedKeyUsageOID
 
     if has_keys(ws) and not replace:
-        raise QmsError("the organisation already has a signing key (qms keys show); "
+        raise Conflict("the organisation already has a signing key (qms keys show); "
                        "pass --replace to make a new one", file=keys_dir(ws))
     org = ws.config.org_name
     now = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
@@ -134,13 +134,13 @@ def import_p12(ws: Workspace, p12: Path | str, passphrase: bytes | None) -> KeyI
 
     p12 = Path(p12)
     if not p12.is_file():
-        raise QmsError("PKCS#12 file not found", file=p12)
+        raise NotFound("PKCS#12 file not found", file=p12)
     try:
         key, cert, others = pkcs12.load_key_and_certificates(p12.read_bytes(), passphrase or None)
     except ValueError as exc:
-        raise QmsError(f"cannot open the PKCS#12 file (wrong passphrase or not PKCS#12): {exc}", file=p12) from None
+        raise InvalidInput(f"cannot open the PKCS#12 file (wrong passphrase or not PKCS#12): {exc}", file=p12) from None
     if key is None or cert is None:
-        raise QmsError("the PKCS#12 file holds no private key with its certificate", file=p12)
+        raise InvalidInput("the PKCS#12 file holds no private key with its certificate", file=p12)
     pem = serialization.Encoding.PEM
     d = _prepare_dir(ws)
     _private_write(d / KEY, key.private_bytes(encoding=pem, format=serialization.PrivateFormat.PKCS8,
@@ -166,7 +166,7 @@ def _load_chain(ws: Workspace) -> list:
 
 def key_info(ws: Workspace) -> KeyInfo:
     if not has_keys(ws):
-        raise QmsError("no signing key yet: qms keys init (or qms keys import FILE.p12)", file=keys_dir(ws))
+        raise NotFound("no signing key yet: qms keys init (or qms keys import FILE.p12)", file=keys_dir(ws))
     from cryptography.hazmat.primitives import serialization
     cert = _load_cert(keys_dir(ws) / CERT)
     return KeyInfo(subject=cert.subject.rfc4514_string(), issuer=cert.issuer.rfc4514_string(),
@@ -204,7 +204,7 @@ def _signer(ws: Workspace):
     from pyhanko.sign import signers
     d = keys_dir(ws)
     if not has_keys(ws):
-        raise QmsError("no signing key to seal with: qms keys init (or qms keys import FILE.p12)", file=d)
+        raise NotFound("no signing key to seal with: qms keys init (or qms keys import FILE.p12)", file=d)
     chain = [str(d / CHAIN)] if (d / CHAIN).is_file() and (d / CHAIN).read_bytes().strip() else None
     signer = signers.SimpleSigner.load(str(d / KEY), str(d / CERT), ca_chain_files=chain)
     if signer is None:

@@ -8,7 +8,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import QmsError
+from .errors import Conflict, InvalidInput, NotFound, QmsError, Refused
 from .yamlsrc import YamlSource, check_keys, load_yaml
 
 CONFIG_NAME = "config.yaml"
@@ -104,7 +104,7 @@ class Workspace:
         try:
             resolved.relative_to(self.root.resolve())
         except ValueError:
-            raise QmsError(f"{what} lies outside the workspace {self.root}", file=path) from None
+            raise Refused(f"{what} lies outside the workspace {self.root}", file=path) from None
         return resolved
 
     def role(self, text: str) -> Role:
@@ -114,7 +114,7 @@ class Workspace:
             if wanted == role.label or wanted.lower() == role.key.lower():
                 return role
         known = ", ".join(f"{r.label} ({r.key})" for r in self.config.roles)
-        raise QmsError(f"unknown role {text!r}; expected one of: {known}", field="role")
+        raise InvalidInput(f"unknown role {text!r}; expected one of: {known}", field="role")
 
     def kind(self, text: str) -> Kind | None:
         for kind in self.config.kinds.values():
@@ -136,7 +136,7 @@ def load_config(path: Path) -> Config:
     src = load_yaml(path)
     data = src.data
     if not isinstance(data, dict):
-        raise QmsError("expected a mapping at the top level", file=path)
+        raise InvalidInput("expected a mapping at the top level", file=path)
     check_keys(src, data, CONFIG_KEYS)
     org = data.get("organisation") or {}
     docs = data.get("documents") or {}
@@ -210,12 +210,12 @@ def open_workspace(root: Path | str) -> Workspace:
     root = Path(root).resolve()
     cfg = root / CONFIG_NAME
     if not cfg.is_file():
-        raise QmsError(f"no {CONFIG_NAME} here; is this a qms workspace? (qms init DIR makes one)", file=root)
+        raise NotFound(f"no {CONFIG_NAME} here; is this a qms workspace? (qms init DIR makes one)", file=root)
     ws = Workspace(root=root, config=load_config(cfg))
     for key, value in ws.config.paths.items():
         target = (root / value).resolve()
         if target != root and root not in target.parents:
-            raise QmsError(f"{value!r} lies outside the workspace {root}; archive, schemas and templates "
+            raise Refused(f"{value!r} lies outside the workspace {root}; archive, schemas and templates "
                            "must be folders inside it", file=cfg, field=f"paths.{key}")
     return ws
 
@@ -231,7 +231,7 @@ def find_workspace(explicit: str | Path | None = None, cwd: Path | None = None) 
     for folder in (here, *here.parents):
         if (folder / CONFIG_NAME).is_file():
             return open_workspace(folder)
-    raise QmsError("no workspace found: pass --workspace DIR, set QMS_WORKSPACE, "
+    raise NotFound("no workspace found: pass --workspace DIR, set QMS_WORKSPACE, "
                    "or run inside a folder holding config.yaml (qms init DIR makes one)")
 
 
@@ -262,9 +262,9 @@ def init_workspace(target: Path | str, *, org: str | None = None, org_en: str | 
     (XXXXXX有限公司) that every cover, header and form would otherwise print."""
     target = Path(target)
     if (target / CONFIG_NAME).exists():
-        raise QmsError(f"already a workspace ({CONFIG_NAME} exists)", file=target)
+        raise Conflict(f"already a workspace ({CONFIG_NAME} exists)", file=target)
     if org is not None and not org.strip():
-        raise QmsError("the organisation name is empty", field="org")
+        raise InvalidInput("the organisation name is empty", field="org")
     src = defaults_dir()
     target.mkdir(parents=True, exist_ok=True)
     text = (src / CONFIG_NAME).read_text(encoding="utf-8")

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from .errors import QmsError
+from .errors import InvalidInput, QmsError
 from .inputs import MAX_DEPTH, MAX_NUMBER_DIGITS, read_text
 
 
@@ -81,7 +81,7 @@ class YamlSource:
         return None
 
     def error(self, message: str, *path, field_name: str | None = None) -> QmsError:
-        return QmsError(message, file=self.path, field=field_name or dotted(path), line=self.line(*path))
+        return InvalidInput(message, file=self.path, field=field_name or dotted(path), line=self.line(*path))
 
 
 def dotted(path) -> str | None:
@@ -129,7 +129,7 @@ def _check_flow_depth(text: str, path: Path) -> None:
         elif ch in "[{":
             depth += 1
             if depth > MAX_DEPTH:
-                raise QmsError(f"malformed YAML: nested more than {MAX_DEPTH} levels deep", file=path, line=line)
+                raise InvalidInput(f"malformed YAML: nested more than {MAX_DEPTH} levels deep", file=path, line=line)
         elif ch in "]}":
             depth = max(0, depth - 1)
         i += 1
@@ -148,7 +148,7 @@ def parse_yaml_text(text: str, path: Path) -> YamlSource:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise QmsError(f"malformed YAML: {problem}", file=path,
+        raise InvalidInput(f"malformed YAML: {problem}", file=path,
                        line=mark.line + 1 if mark else None) from None
     finally:
         loader.dispose()
@@ -187,7 +187,6 @@ def check_keys(src: YamlSource, mapping: dict, known, *path) -> None:
     for key in mapping:
         if str(key) in known:
             continue
-        from .inputs import short
         close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
         hint = f"did you mean `{close[0]}`?" if close else "expected one of: " + ", ".join(known)
         from .inputs import key_name

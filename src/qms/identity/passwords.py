@@ -7,7 +7,7 @@ import functools
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from ..errors import QmsError
+from ..errors import InvalidInput
 from .policy import Policy
 
 @functools.lru_cache(maxsize=4)
@@ -40,7 +40,7 @@ def needs_rehash(policy: Policy, stored_hash: str) -> bool:
 def check_policy(policy: Policy, password: str, *, login: str, name: str) -> None:
     """Refuse a new password the policy does not allow (length; not the login or the name)."""
     if len(password) < policy.min_length:
-        raise QmsError(f"password too short: at least {policy.min_length} characters "
+        raise InvalidInput(f"password too short: at least {policy.min_length} characters "
                        "(config.yaml identity.password.min_length)", field="password")
     if password.strip().lower() in {login.lower(), name.strip().lower()}:
-        raise QmsError("password must not be the login or the name", field="password")
+        raise InvalidInput("password must not be the login or the name", field="password")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import QmsError, Refused
+from ..errors import Refused
 
 
-class NotAuthenticated(QmsError):
+class NotAuthenticated(Refused):
     """No (valid) session, or a wrong password: the user must prove who they are."""
 
 

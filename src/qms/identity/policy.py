@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import QmsError
+from ..errors import InvalidInput, QmsError
 from ..workspace import CONFIG_NAME, Workspace, defaults_dir
 from ..yamlsrc import load_yaml
 
@@ -22,7 +22,7 @@ def parse_duration(value, *, file=None, field=None) -> float:
         return 0.0
     m = _DURATION.match(str(value))
     if not m:
-        raise QmsError(f"expected a duration like 30m, 8h, 90d or 0, got {value!r}", file=file, field=field)
+        raise InvalidInput(f"expected a duration like 30m, 8h, 90d or 0, got {value!r}", file=file, field=field)
     return float(m.group(1)) * _UNIT[m.group(2)]
 
 
@@ -53,11 +53,11 @@ class Policy:
                 continue
             if self.base_role(role) not in self.roles:
                 known = ", ".join(self.roles)
-                raise QmsError(f"unknown role {role!r}; expected one of: {known} "
+                raise InvalidInput(f"unknown role {role!r}; expected one of: {known} "
                                "(an approval role may be limited to a department: 批准@质量部)", field="roles")
             base, _, dept = role.partition("@")
             if dept and not all(p.startswith("doc.sign.") for p in self.roles[base]):
-                raise QmsError(f"role {role!r}: only an approval role (编制, 批准 …) may be limited to a department",
+                raise InvalidInput(f"role {role!r}: only an approval role (编制, 批准 …) may be limited to a department",
                                field="roles")
             if role not in out:
                 out.append(role)
@@ -86,7 +86,7 @@ def load_policy(ws: Workspace) -> Policy:
         path = defaults_dir() / CONFIG_NAME
         section, src = _section(path)
     if not isinstance(section, dict):
-        raise QmsError("expected a mapping 'identity' (roles, password, lockout, session)", file=path,
+        raise InvalidInput("expected a mapping 'identity' (roles, password, lockout, session)", file=path,
                        field="identity")
     roles_in = section.get("roles")
     if not isinstance(roles_in, dict) or not roles_in:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import QmsError
+from ..errors import Conflict, InvalidInput
 from ..workspace import Workspace
 from .permissions import User
 from .users import add_user, has_users
@@ -11,7 +11,7 @@ from .users import add_user, has_users
 def init_admin(ws: Workspace, login: str, *, name: str, password: str, department: str = "") -> User:
     """Create the first user, an admin, without a session; refused once a workspace has users."""
     if has_users(ws):
-        raise QmsError("this workspace has users already; an admin adds more (qms user add)", file=ws.root)
+        raise Conflict("this workspace has users already; an admin adds more (qms user add)", file=ws.root)
     return add_user(ws, login, name=name, roles=["admin"], department=department, password=password, actor=None)
 
 
@@ -28,12 +28,12 @@ def create_workspace(directory, *, admin: str | None, name: str | None, password
     from ..workspace import CONFIG_NAME, init_workspace, open_workspace
 
     if admin and not name:
-        raise QmsError("--name is required with --admin (the administrator's printed name)", field="name")
+        raise InvalidInput("--name is required with --admin (the administrator's printed name)", field="name")
     exists = (Path(directory) / CONFIG_NAME).exists()
     if exists and admin:
         ws = open_workspace(directory)
         if has_users(ws):
-            raise QmsError("already a workspace with users; an admin adds more (qms user add)", file=directory)
+            raise Conflict("already a workspace with users; an admin adds more (qms user add)", file=directory)
     else:
         ws = init_workspace(directory, org=org, org_en=org_en)
     user = init_admin(ws, admin, name=name, password=password, department=department) if admin else None

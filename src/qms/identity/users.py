@@ -11,8 +11,8 @@ import sqlite3
 import time
 
 from .. import audit
-from ..catalog import open_catalog
-from ..errors import QmsError
+from ..catalog import reading
+from ..errors import Conflict, InvalidInput, NotFound, QmsError, Refused
 from ..workspace import Workspace
 from .passwords import check_password, check_policy, hash_password, needs_rehash
 from .permissions import NotAuthenticated, User, require
@@ -43,7 +43,7 @@ def _rows(ws: Workspace, where: str = "", *args):
     sql = f"SELECT * FROM users {where} ORDER BY login"
     if ws.catalog_path.exists():
         try:
-            with open_catalog(ws.catalog_path, create=False) as cat:
+            with reading(ws) as cat:
                 ensure_schema(cat.conn)
                 return cat.all(sql, *args)
         except (sqlite3.DatabaseError, QmsError):     # garbage in place of the catalog: read the journal
@@ -69,7 +69,7 @@ def get_user(ws: Workspace, login: str, policy: Policy | None = None) -> User | 
 def find_user(ws: Workspace, login: str, policy: Policy | None = None) -> User:
     user = get_user(ws, login, policy)
     if user is None:
-        raise QmsError(f"no user {login!r} (qms user list shows them)", field="login")
+        raise NotFound(f"no user {login!r} (qms user list shows them)", field="login")
     return user
 
 
@@ -120,19 +120,19 @@ def add_user(ws: Workspace, login: str, *, name: str, roles: list[str], departme
     policy = load_policy(ws)
     login = login.strip()
     if not LOGIN_RE.match(login):
-        raise QmsError(f"login {login!r}: expected 2–32 characters, lowercase letters, digits, '.', '_' or '-', "
+        raise InvalidInput(f"login {login!r}: expected 2–32 characters, lowercase letters, digits, '.', '_' or '-', "
                        "starting with a letter", field="login")
     if not name or not name.strip():
-        raise QmsError("the printed name is required (it appears in every signature)", field="name")
+        raise InvalidInput("the printed name is required (it appears in every signature)", field="name")
     roles = policy.check_roles(roles)
     if actor is None:
         if has_users(ws):
             raise NotAuthenticated("no session: log in as an administrator first (qms login LOGIN)")
         if "admin" not in roles:
-            raise QmsError("the first user of a workspace must hold the role admin", field="roles")
+            raise InvalidInput("the first user of a workspace must hold the role admin", field="roles")
     if get_user(ws, login, policy) is not None:
         # also a disabled one: a login is never reused (past signatures keep their person)
-        raise QmsError(f"login {login!r} exists already; logins are never reused", field="login")
+        raise Conflict(f"login {login!r} exists already; logins are never reused", field="login")
     if callable(password):
         password = password()
     if password is not None:
@@ -154,7 +154,7 @@ def set_roles(ws: Workspace, login: str, roles: list[str], *, actor: User) -> Us
     user = find_user(ws, login, policy)
     roles = policy.check_roles(roles)
     if user.login == actor.login and "admin" in user.roles and "admin" not in roles:
-        raise QmsError("an administrator cannot take the admin role from themself; ask another admin",
+        raise Refused("an administrator cannot take the admin role from themself; ask another admin",
                        field="roles")
     journal(ws, actor=actor.actor, action="user.roles", target=login,
             data={"roles": roles, "previous": list(user.roles)})
@@ -165,11 +165,11 @@ def disable(ws: Workspace, login: str, *, reason: str, actor: User) -> User:
     require(actor, "users.manage")
     user = find_user(ws, login)
     if user.disabled:
-        raise QmsError(f"login {login} is disabled already", field="login")
+        raise Conflict(f"login {login} is disabled already", field="login")
     if user.login == actor.login:
-        raise QmsError("you cannot disable your own login; ask another admin", field="login")
+        raise Refused("you cannot disable your own login; ask another admin", field="login")
     if not reason or not reason.strip():
-        raise QmsError("a reason is required", field="reason")
+        raise InvalidInput("a reason is required", field="reason")
     journal(ws, actor=actor.actor, action="user.disabled", target=login, data={"reason": reason.strip()})
     with open_secrets(ws) as conn:
         conn.execute("DELETE FROM sessions WHERE login=?", (login,))
@@ -181,7 +181,7 @@ def change_password(ws: Workspace, login: str, new: str, *, actor: User | None, 
     policy = load_policy(ws)
     user = find_user(ws, login, policy)
     if user.disabled:
-        raise QmsError(f"login {login} is disabled", field="login")
+        raise Refused(f"login {login} is disabled", field="login")
     reset = actor is not None and actor.login != login
     if reset:
         require(actor, "users.manage")
@@ -191,7 +191,7 @@ def change_password(ws: Workspace, login: str, new: str, *, actor: User | None, 
     with open_secrets(ws) as conn:
         old = conn.execute("SELECT hash FROM passwords WHERE login=?", (login,)).fetchone()
         if not reset and old and check_password(policy, old["hash"], new):
-            raise QmsError("the new password must differ from the current one", field="password")
+            raise InvalidInput("the new password must differ from the current one", field="password")
         _store_password(conn, policy, login, new, must_change=reset)
         conn.execute("DELETE FROM sessions WHERE login=?", (login,))
     journal(ws, actor=(actor or user).actor, action="user.password_changed", target=login,

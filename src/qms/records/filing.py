@@ -176,7 +176,7 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
             filed.append({"number": number, "status": status, "form": filing.form.id,
                           "record_date": filing.record_date.isoformat(), "folder": rel})
             if progress:
-                progress(i)
+                progress(i, len(filings))
         w.commit(events, actor=actor, sync="all" if many else "each")
     return filed
 

@@ -10,7 +10,7 @@ from ... import documents, records, trail
 from ...search import search_page
 from ..app import json_response
 from ..auth import READ, require
-from .common import arg, date_arg, int_arg, in_thread
+from .common import arg, date_arg, int_arg
 
 
 def api_search(request: Request):

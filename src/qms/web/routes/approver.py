@@ -8,10 +8,11 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from ... import documents, inbox
-from ...errors import QmsError
+from ...errors import InvalidInput
 from ..app import json_response, render
-from ..auth import DOC_SIGN, WebUser, check_csrf, flash_message, flash_redirect, require
-from .common import in_thread
+from ..auth import DOC_SIGN, WebUser, check_csrf, flash_message, require
+from ..forms import post_form
+from .common import in_thread, json_body
 
 
 def _may_sign(user: WebUser):
@@ -35,39 +36,40 @@ def _sign(ws, user: WebUser, number: str, role: str, meaning: str, password: str
                           meaning=meaning or None).data
 
 
-async def sign_page(request: Request):
-    user = require(request, DOC_SIGN)
-    form = await request.form()
-    check_csrf(request, user, form)
-    number = request.path_params["number"]
-    try:
-        await in_thread(_sign, request.app.state.ws, user, number, form.get("role", ""),
-                        form.get("meaning", ""), form.get("password", ""))
-    except QmsError as exc:
-        items = inbox.drafts_to_sign(request.app.state.ws, _may_sign(user), name=user.name)
+def _inbox_with(request: Request, number: str):
+    """The inbox again, the error of NUMBER's signature or rejection on it (status 400)."""
+    def page(exc):
+        ws, user = request.app.state.ws, require(request, DOC_SIGN)
+        items = inbox.drafts_to_sign(ws, _may_sign(user), name=user.name)
         return render(request, "inbox.html", 400, items=items, error=f"{number}：{exc.message}",
-                      labels={r.key: r.label for r in request.app.state.ws.config.roles})
-    return flash_redirect("/inbox", user, f"已签署 {number}")
+                      labels={r.key: r.label for r in ws.config.roles})
+    return page
+
+
+async def sign_page(request: Request):
+    number = request.path_params["number"]
+
+    def call(ws, form, user):
+        _sign(ws, user, number, form.get("role", ""), form.get("meaning", ""), form.get("password", ""))
+        return f"已签署 {number}"
+    return await post_form(request, DOC_SIGN, call, done="/inbox", page=_inbox_with(request, number))
+
+
+def _reason(form) -> str:
+    reason = (form.get("reason") or "").strip()
+    if not reason:
+        raise InvalidInput("驳回需要填写原因", field="reason")
+    return reason
 
 
 async def reject_page(request: Request):
     """A rejection is journaled with its reason; the author revises and submits the draft again."""
-    user = require(request, DOC_SIGN)
-    form = await request.form()
-    check_csrf(request, user, form)
     number = request.path_params["number"]
-    reason = (form.get("reason") or "").strip()
-    if not reason:
-        raise QmsError("驳回需要填写原因", field="reason")
-    ws = request.app.state.ws
-    try:
-        res = await in_thread(documents.reject, ws, number, user=user.identity, password=form.get("password", ""),
-                              reason=reason)
-    except QmsError as exc:
-        items = inbox.drafts_to_sign(ws, _may_sign(user), name=user.name)
-        return render(request, "inbox.html", 400, items=items, error=f"{number}：{exc.message}",
-                      labels={r.key: r.label for r in ws.config.roles})
-    return flash_redirect("/inbox", user, f"已驳回 {number}：{res.message}")
+
+    def call(ws, form, user):
+        res = documents.reject(ws, number, user=user.identity, password=form.get("password", ""), reason=_reason(form))
+        return f"已驳回 {number}：{res.message}"
+    return await post_form(request, DOC_SIGN, call, done="/inbox", check=_reason, page=_inbox_with(request, number))
 
 
 def _preview_pdf(ws, number: str) -> bytes:
@@ -95,12 +97,7 @@ async def api_sign(request: Request):
     """POST /api/documents/{number}/sign {role, meaning, password} → the CLI's `doc sign --json`."""
     user = require(request, DOC_SIGN)
     check_csrf(request, user)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise QmsError("expected a JSON body {role, meaning, password}") from None
-    if not isinstance(body, dict):
-        raise QmsError("expected a JSON body {role, meaning, password}")
+    body = await json_body(request, "{role, meaning, password}")
     data = await in_thread(_sign, request.app.state.ws, user, request.path_params["number"],
                            str(body.get("role", "")), str(body.get("meaning") or ""), str(body.get("password", "")))
     return json_response(data)

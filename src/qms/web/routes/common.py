@@ -7,7 +7,7 @@ import datetime as dt
 from starlette.requests import Request
 
 from ...dates import parse_date
-from ...errors import QmsError
+from ...errors import InvalidInput
 
 PAGE_SIZE = 20
 
@@ -29,7 +29,18 @@ def int_arg(request: Request, name: str, default: int, lo: int = 0, hi: int = 10
     try:
         return max(lo, min(hi, int(value)))
     except ValueError:
-        raise QmsError(f"expected a whole number, got {value!r}", field=name) from None
+        raise InvalidInput(f"expected a whole number, got {value!r}", field=name) from None
+
+
+async def json_body(request: Request, shape: str) -> dict:
+    """The request's JSON object; anything else is one line naming the `shape` expected."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise InvalidInput(f"expected a JSON body {shape}") from None
+    if not isinstance(body, dict):
+        raise InvalidInput(f"expected a JSON body {shape}")
+    return body
 
 
 def in_thread(fn, *args, **kw):

@@ -11,11 +11,11 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from ... import inbox, records
-from ...errors import QmsError
+from ...errors import InvalidInput, QmsError
 from ...forms import load_form, load_forms_quietly
 from ..app import json_response, render
 from ..auth import RECORD_FILE, RECORD_SIGN, check_csrf, require
-from .common import in_thread
+from .common import in_thread, json_body
 
 MAX_UPLOAD = 30 * 1024 * 1024
 
@@ -94,7 +94,7 @@ def _attach_scan(ws, number: str, name: str, content: bytes, signer: str, role: 
             try:
                 path = photo_to_pdf(path, Path(tmp) / "scan.pdf")
             except Exception:
-                raise QmsError(f"{name}: expected a PDF or a photo (JPEG, PNG) of the signed form",
+                raise InvalidInput(f"{name}: expected a PDF or a photo (JPEG, PNG) of the signed form",
                                field="scan") from None
         return records.sign(ws, number, scan=path, signers=[(signer, role)], actor=actor,
                             signed_on=signed_on or None)
@@ -107,7 +107,7 @@ async def scan_page(request: Request):
     number = request.path_params["number"]
     upload = submitted.get("scan")
     if upload is None or not hasattr(upload, "read"):
-        raise QmsError("请选择签字扫描件（PDF 或照片）", field="scan")
+        raise InvalidInput("请选择签字扫描件（PDF 或照片）", field="scan")
     content = await upload.read()
     await in_thread(_attach_scan, request.app.state.ws, number, upload.filename or "scan", content,
                     (submitted.get("signer") or "").strip(), (submitted.get("signer_role") or "").strip(),
@@ -125,12 +125,9 @@ async def api_file(request: Request):
     """POST /api/records {form, data} → {number, status} (the CLI's `record file --json`)."""
     user = require(request, RECORD_FILE)
     check_csrf(request, user)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise QmsError("expected a JSON body {form, data}") from None
-    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
-        raise QmsError("expected a JSON body {form, data} with data a mapping of field → value")
+    body = await json_body(request, "{form, data}")
+    if not isinstance(body.get("data"), dict):
+        raise InvalidInput("expected a JSON body {form, data} with data a mapping of field → value")
     password = body.get("password")       # given: the form's signed_by: filer fields are signed by the caller
     res = await in_thread(records.file_record_data, request.app.state.ws, str(body.get("form", "")),
                           body["data"], actor=user.actor, origin="api", pdf=bool(body.get("pdf", True)),

@@ -13,10 +13,11 @@ from starlette.routing import Route
 
 from ... import retention, volumes
 from ...dates import parse_date, today
-from ...errors import QmsError
+from ...errors import Conflict, InvalidInput
 from ...forms import load_forms_quietly
 from ..app import render
-from ..auth import COMPILE, HOLD, PURGE, WebUser, check_csrf, flash_message, flash_redirect, require
+from ..auth import COMPILE, HOLD, PURGE, WebUser, check_csrf, flash_message, require
+from ..forms import post_form
 from .common import arg, date_arg, in_thread
 
 
@@ -38,15 +39,9 @@ def keeper(request: Request, *, error: str = "", status_code: int = 200):
                   form_id=arg(request, "form") or "", year=today().year - 1)
 
 
-async def _post(request: Request, perm: str, fn):
-    user = require(request, perm)
-    form = await request.form()
-    check_csrf(request, user, form)
-    try:
-        message = await in_thread(fn, request.app.state.ws, form, user)
-    except QmsError as exc:
-        return keeper(request, error=exc.format(), status_code=400)
-    return flash_redirect("/keeper", user, message)
+def _post(request: Request, perm: str, fn):
+    return post_form(request, perm, fn, done="/keeper",
+                     page=lambda exc: keeper(request, error=exc.format(), status_code=400))
 
 
 async def hold_add(request: Request):
@@ -64,10 +59,10 @@ def _purge(ws, form, user) -> str:
     as_of = parse_date(form.get("as_of", ""), field="as_of")
     fid = (form.get("form") or "").strip() or None
     if form.get("confirm") != "yes":
-        raise QmsError("销毁前须勾选确认", field="confirm")
+        raise InvalidInput("销毁前须勾选确认", field="confirm")
     rep = retention.report(ws, as_of=as_of, form=fid)
     if str(rep["disposable"]) != str(form.get("expected", "")):
-        raise QmsError(f"待销毁记录已变化（确认时 {form.get('expected')} 条，现在 {rep['disposable']} 条）；"
+        raise Conflict(f"待销毁记录已变化（确认时 {form.get('expected')} 条，现在 {rep['disposable']} 条）；"
                        "请重新查看后再确认", field="expected")
     res = retention.purge(ws, actor=user.actor, as_of=as_of, form=fid)
     if not res["certificate"]:
@@ -94,7 +89,7 @@ async def volume(request: Request):
     try:
         year = int(form.get("year", ""))
     except ValueError:
-        raise QmsError("expected a year such as 2026", field="year") from None
+        raise InvalidInput("expected a year such as 2026", field="year") from None
     pdf = await in_thread(_volume, request.app.state.ws, form_id, year, user.actor)
     name = quote(f"{year}{form_id}汇编.pdf")
     return Response(pdf, media_type="application/pdf",

@@ -9,7 +9,7 @@ from starlette.routing import Route
 from ...errors import QmsError
 from ..app import json_response, render
 from ..auth import COOKIE, check_csrf, current_user, require
-from .common import in_thread
+from .common import in_thread, json_body
 
 
 def _set_cookie(request: Request, response, token: str) -> None:
@@ -54,12 +54,7 @@ async def api_login(request: Request):
     """{login, password} → {login, name, roles, csrf_token} and the session cookie; the token is
     also returned so a script may send `Authorization: Bearer <token>` instead of the cookie."""
     from .. import backend
-    try:
-        body = await request.json()
-    except ValueError:
-        raise QmsError("expected a JSON body {login, password}") from None
-    if not isinstance(body, dict):
-        raise QmsError("expected a JSON body {login, password}")
+    body = await json_body(request, "{login, password}")
     try:
         user = await in_thread(backend.login, request.app.state.ws, str(body.get("login", "")),
                                str(body.get("password", "")))

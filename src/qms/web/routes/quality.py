@@ -11,10 +11,10 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from ... import documents
-from ...errors import QmsError
+from ...errors import InvalidInput, QmsError
 from ..app import render
-from ..auth import DOC_COPY, DOC_OBSOLETE, DOC_RELEASE, DOC_SUBMIT, DOC_WITHDRAW, WebUser, check_csrf, flash_message, flash_redirect, require
-from .common import in_thread
+from ..auth import DOC_COPY, DOC_OBSOLETE, DOC_RELEASE, DOC_SUBMIT, DOC_WITHDRAW, WebUser, flash_message, require
+from ..forms import post_form
 
 MAX_SOURCE = 2 * 1024 * 1024
 
@@ -57,38 +57,32 @@ def _submit(ws, name: str, content: bytes, *, actor: str, change: str, major: bo
         except QmsError as exc:
             # name the file as the user knows it, not the server's temporary folder
             if exc.file and Path(exc.file).name == name:
-                raise QmsError(exc.message.replace(str(path), name), file=name, field=exc.field,
-                               line=exc.line, row=exc.row) from None
+                kind = type(exc) if type(exc).__init__ is QmsError.__init__ else QmsError   # keep its rung
+                raise kind(exc.message.replace(str(path), name), file=name, field=exc.field,
+                           line=exc.line, row=exc.row) from None
             raise
 
 
-async def upload(request: Request):
-    user = require(request, DOC_SUBMIT)
-    form = await request.form(max_part_size=MAX_SOURCE)
-    check_csrf(request, user, form)
+def _source(form):
     source = form.get("source")
     if source is None or not hasattr(source, "read"):
-        raise QmsError("请选择程序文件源文件（YAML）", field="source")
-    name = _safe_name(source.filename)
-    try:
-        message = await in_thread(_submit, request.app.state.ws, name, await source.read(), actor=user.actor,
-                                  change=(form.get("change") or "").strip(), major=bool(form.get("major")),
-                                  check_only=form.get("action") == "check")
-    except QmsError as exc:
-        return manage(request, error=exc.format(), status_code=400)
-    return flash_redirect("/manage", user, message)
+        raise InvalidInput("请选择程序文件源文件（YAML）", field="source")
 
 
-async def _action(request: Request, perm: str, fn):
-    user = require(request, perm)
-    form = await request.form()
-    check_csrf(request, user, form)
+async def upload(request: Request):
+    def call(ws, form, user):
+        source = form.get("source")
+        return _submit(ws, _safe_name(source.filename), source.file.read(), actor=user.actor,
+                       change=(form.get("change") or "").strip(), major=bool(form.get("major")),
+                       check_only=form.get("action") == "check")
+    return await post_form(request, DOC_SUBMIT, call, done="/manage", check=_source, max_part_size=MAX_SOURCE,
+                     page=lambda exc: manage(request, error=exc.format(), status_code=400))
+
+
+def _action(request: Request, perm: str, fn):
     number = request.path_params["number"]
-    try:
-        res = await in_thread(fn, request.app.state.ws, number, form, user)
-    except QmsError as exc:
-        return manage(request, error=f"{number}：{exc.format()}", status_code=400)
-    return flash_redirect("/manage", user, res.message)
+    return post_form(request, perm, lambda ws, form, user: fn(ws, number, form, user).message, done="/manage",
+                     page=lambda exc: manage(request, error=f"{number}：{exc.format()}", status_code=400))
 
 
 async def release(request: Request):
@@ -105,7 +99,7 @@ def _copy_no(form) -> int:
     try:
         return int(form.get("copy_no", ""))
     except ValueError:
-        raise QmsError("expected the distribution number of the copy", field="copy") from None
+        raise InvalidInput("expected the distribution number of the copy", field="copy") from None
 
 
 async def recall(request: Request):

@@ -1,0 +1,141 @@
+"""qms init, log, verify, rebuild, recover, checkpoint, reindex, serve: the workspace and the archive's upkeep."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import pass_env
+from .options import FilePath, emit, json_option, progress_bar, read_secret
+
+
+@click.command()
+@click.argument("directory", type=FilePath(file_okay=False))
+@click.option("--org", metavar="NAME", help="The organisation's name, printed on every document and form.")
+@click.option("--org-en", metavar="NAME", help="Its English name (optional).")
+@click.option("--admin", metavar="LOGIN", help="The first administrator's login (also for a workspace with no users yet).")
+@click.option("--name", help="The administrator's printed name.")
+@click.option("--department", default="", help="The administrator's department.")
+@click.option("--password-stdin", is_flag=True, help="Read the administrator's password from standard input.")
+def init(directory, org, org_en, admin, name, department, password_stdin):
+    """Create a new workspace in DIRECTORY: defaults, first administrator, signing key."""
+    from ..identity.setup import create_workspace
+    if org is None and sys.stdin.isatty():
+        org = click.prompt("organisation name (公司名称)", default="XXXXXX有限公司")
+    password = read_secret(password_stdin, "Administrator password", confirm=True) if admin else None
+    ws, user = create_workspace(directory, admin=admin, name=name, password=password, department=department,
+                                org=org, org_en=org_en)
+    click.echo(f"created workspace {ws.root} for {ws.config.org_name}"
+               + (f" with administrator {user.login} ({user.name})" if user else ""))
+
+
+@click.command()
+@pass_env
+def reindex(env):
+    """Rebuild the search index from the archive."""
+    from ..search import reindex as do_reindex, count_entries
+    env.act("archive.maintain")
+    with progress_bar("indexing", count_entries(env.ws)) as progress:
+        n = do_reindex(env.ws, progress=progress)
+    click.echo(f"reindexed {n} documents and records")
+
+
+
+@click.command("log")
+@click.option("--target", metavar="NUMBER", help="Only entries about this document or record.")
+@json_option
+@pass_env
+def log_cmd(env, target, as_json):
+    """The audit trail: who did what, when."""
+    from dataclasses import asdict
+    from .. import audit
+    entries = [asdict(e) for e in audit.read(env.ws.audit_path, target)]
+
+    from ..labels import local_time
+
+    def text(es):
+        return "\n".join(f"{e['seq']:>5}  {local_time(e['at'], env.ws.config.timezone)}  {e['actor']:<10} {e['action']:<16} {e['target']}  "
+                         + json.dumps({k: v for k, v in e['data'].items() if k not in ('files',)},
+                                      ensure_ascii=False)[:160] for e in es) or "(no entries)"
+    emit(entries, as_json, text)
+
+
+@click.command("verify")
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also prove the journal still extends this signed checkpoint.")
+@click.option("--deep", is_flag=True, hidden=True, help="Kept for scripts: every check now runs by default.")
+@json_option
+@pass_env
+def verify_cmd(env, checkpoint_file, deep, as_json):
+    """Check files, manifests and the journal against each other, the catalog and the index.
+    Exit status 3 when a problem is found."""
+    from ..verify import verify
+    rep = verify(env.ws, checkpoint=Path(checkpoint_file) if checkpoint_file else None)
+    if as_json:
+        emit(rep.to_json(), True)
+    else:
+        for p in rep.problems:
+            click.echo(f"PROBLEM {p}")
+        click.echo(f"{'ok' if rep.ok else 'FAILED'}: {rep.folders} folders, {rep.files} files, "
+                   f"{rep.audit_entries} audit entries, {len(rep.problems)} problems")
+    if not rep.ok:
+        sys.exit(3)
+
+
+@click.command()
+@pass_env
+def rebuild(env):
+    """Rebuild the catalog: the journal's projection applied from its first event."""
+    from ..rebuild import rebuild_catalog
+    env.act("archive.maintain")
+    rep = rebuild_catalog(env.ws)
+    click.echo(rep.message())
+
+
+@click.command()
+@json_option
+@pass_env
+def recover(env, as_json):
+    """Finish what a crashed command's journal event promised; remove what none promised."""
+    from ..writer import recover as do_recover
+    env.act("archive.maintain")
+    res = do_recover(env.ws)
+    emit(res, as_json, lambda r: f"recovered: catalog at event {r['head']}, index at event {r['indexed']}")
+
+
+@click.command()
+@click.option("--init-key", is_flag=True, help="Create the signing key (outside the archive) and print its public key.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also write the checkpoint here.")
+@json_option
+@pass_env
+def checkpoint(env, init_key, output, as_json):
+    """Sign the journal's head with a key kept outside the archive."""
+    from .. import checkpoint as cp
+    env.act("archive.maintain")
+    if init_key:
+        res = cp.init_key(env.ws)
+        emit(res, as_json, lambda r: f"created {r['key']} (keep it private; 0600)\n"
+                                     f"public key, also in {r['stored']}:\n{r['public_key']}")
+        return
+    res = cp.write_checkpoint(env.ws, Path(output) if output else None)
+    emit(res, as_json, lambda r: f"checkpoint of seq {r['seq']} ({r['hash'][:16]}…) → {r['file']}"
+         + (f" and {r['output']}" if r["output"] else "")
+         + "\nkeep a copy outside this machine (print it, e-mail it, another disk): "
+           "qms verify --checkpoint FILE proves the journal still extends it")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; keep 127.0.0.1 and put a TLS reverse proxy in front (README).")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+@pass_env
+def serve(env, host, port, workers):
+    """The web application: auditors, approvers, engineers, keepers in a browser."""
+    from ..web.serve import run
+    run(env.ws.root, host=host, port=port, workers=workers)
+
+COMMANDS = [init, reindex, log_cmd, verify_cmd, rebuild, recover, checkpoint, serve]

@@ -1,0 +1,199 @@
+"""qms doc …: controlled documents."""
+
+from __future__ import annotations
+
+import click
+
+from ..revisions import STATUSES
+from . import QmsGroup, pass_env
+from .options import FilePath, as_date, emit, json_option, output_option, read_secret, warn
+
+
+@click.group(cls=QmsGroup)
+def doc():
+    """Controlled documents (程序文件): write, sign, release, revise, withdraw."""
+
+
+@doc.command("check")
+@click.argument("source", type=FilePath())
+@pass_env
+def doc_check(env, source):
+    """Validate SOURCE.yaml; nothing is written."""
+    from ..documents import check
+    d = check(env.ws, source)
+    for w in d.warnings:
+        click.echo(f"warning: {w}", err=True)
+    click.echo(f"ok: {d.number} {d.title} ({d.kind}, {d.department}), {len(d.sections)} top-level sections")
+
+
+@doc.command("render")
+@click.argument("source", type=FilePath())
+@output_option("OUT.docx or OUT.pdf", required=True)
+@pass_env
+def doc_render(env, source, output):
+    """Preview SOURCE.yaml as a draft (草稿) .docx or .pdf; the archive is not touched."""
+    from ..documents import preview
+    env.act("doc.render")
+    out = preview(env.ws, source, output)
+    click.echo(f"rendered draft preview {out}")
+
+
+@doc.command("submit")
+@click.argument("source", type=FilePath())
+@click.option("--change", help="What changed (修订说明); required for a revision after release.")
+@click.option("--major", is_flag=True, help="A major change: next letter (A/3 → B/0).")
+@json_option
+@pass_env
+def doc_submit(env, source, change, major, as_json):
+    """Submit SOURCE.yaml as a new draft revision (or replace an unsigned draft)."""
+    from ..documents import submit
+    res = submit(env.ws, source, actor=env.act("doc.submit"), change=change, major=major)
+    warn(res.data)
+    emit(res, as_json)
+
+
+@doc.command("sign")
+@click.argument("number")
+@click.option("--role", required=True, help="编制/会签/审定/标审/批准 or prepared/countersigned/reviewed/standardized/approved")
+@click.option("--meaning", help="What the signature means (default from the role).")
+@click.option("--password-stdin", is_flag=True, help="Read your password from standard input.")
+@json_option
+@pass_env
+def doc_sign(env, number, role, meaning, password_stdin, as_json):
+    """Sign the open draft of NUMBER in ROLE as yourself; your password is asked again."""
+    from ..documents import sign
+    user = env.user
+    res = sign(env.ws, number, role=role, user=user, meaning=meaning,
+               password=lambda: read_secret(password_stdin, f"Password of {user.login} to sign"))
+    emit(res, as_json)
+
+
+@doc.command("reject")
+@click.argument("number")
+@click.option("--reason", required=True)
+@click.option("--password-stdin", is_flag=True, help="Read your password from standard input.")
+@json_option
+@pass_env
+def doc_reject(env, number, reason, password_stdin, as_json):
+    """Return the draft of NUMBER for rework; its signatures become void."""
+    from ..documents import reject
+    user = env.user
+    res = reject(env.ws, number, user=user, reason=reason,
+                 password=lambda: read_secret(password_stdin, f"Password of {user.login} to reject"))
+    emit(res, as_json)
+
+
+@doc.command("withdraw")
+@click.argument("number")
+@click.option("--reason", required=True)
+@json_option
+@pass_env
+def doc_withdraw(env, number, reason, as_json):
+    """Discard the unreleased draft of NUMBER (kept in the archive and the log as withdrawn)."""
+    from ..documents import withdraw
+    res = withdraw(env.ws, number, reason=reason, actor=env.act("doc.withdraw"))
+    emit(res, as_json)
+
+
+@doc.command("release")
+@click.argument("number")
+@click.option("--issued", required=True, metavar="DATE", help="发布 date, YYYY-MM-DD")
+@click.option("--effective", required=True, metavar="DATE", help="实施 date, YYYY-MM-DD")
+@click.option("--no-pdf", is_flag=True, help="Skip the PDF/A rendition (no LibreOffice here).")
+@json_option
+@pass_env
+def doc_release(env, number, issued, effective, no_pdf, as_json):
+    """Release the approved draft of NUMBER."""
+    from ..documents import release
+    res = release(env.ws, number, issued=issued, effective=effective, actor=env.act("doc.release"), pdf=not no_pdf)
+    warn(res.data)
+    emit(res, as_json)
+
+
+@doc.command("obsolete")
+@click.argument("number")
+@click.option("--reason", required=True)
+@click.option("--on", "on", metavar="DATE", help="Withdrawal date (default today).")
+@json_option
+@pass_env
+def doc_obsolete(env, number, reason, on, as_json):
+    """Withdraw NUMBER (作废)."""
+    from ..documents import obsolete
+    res = obsolete(env.ws, number, reason=reason, on=on, actor=env.act("doc.obsolete"))
+    emit(res, as_json)
+
+
+@doc.command("show")
+@click.argument("number")
+@click.option("--revision", help="A revision label, e.g. A/0 (default: the one current at --as-of).")
+@click.option("--as-of", metavar="DATE", help="Compute status at this date (default today).")
+@json_option
+@pass_env
+def doc_show(env, number, revision, as_of, as_json):
+    """Show a document: current revision, status, approvals, files, history."""
+    from ..documents import show
+    from ..views import doc_text
+    d = show(env.ws, number, revision=revision, as_of=as_date(as_of))
+    emit(d, as_json, lambda x: doc_text(env.ws, x))
+
+
+@doc.command("list")
+@click.option("--as-of", metavar="DATE")
+@click.option("--status", type=click.Choice(STATUSES))
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx"]), default="table")
+@output_option("Write the list to a file.")
+@json_option
+@pass_env
+def doc_list(env, as_of, status, fmt, output, as_json):
+    """The master list (受控文件清单)."""
+    from ..documents import list_documents
+    items = list_documents(env.ws, as_of=as_date(as_of), status=status)
+    if as_json:
+        return emit(items, True)
+    from ..reports import master_list
+    text = master_list(items, fmt, output, ws=env.ws, org=env.ws.config.org_name, locale=env.ws.config.locale,
+                       as_of=as_date(as_of))
+    if text is not None:
+        click.echo(text)
+    elif output:
+        click.echo(f"wrote {len(items)} documents to {output}")
+
+
+@doc.command("issue-copy")
+@click.argument("number")
+@click.option("--holder", required=True, help="The department or person receiving the copy.")
+@json_option
+@pass_env
+def doc_issue_copy(env, number, holder, as_json):
+    """Issue a controlled copy (发放): next distribution number, stamped PDF."""
+    from ..documents import issue_copy
+    res = issue_copy(env.ws, number, holder=holder, actor=env.act("doc.copy"))
+    emit(res, as_json)
+
+
+@doc.command("copies")
+@click.argument("number")
+@click.option("--outstanding", is_flag=True, help="Only copies not yet recalled.")
+@json_option
+@pass_env
+def doc_copies(env, number, outstanding, as_json):
+    """Controlled copies of NUMBER; copies of a superseded revision are marked for recall."""
+    from ..documents import copies
+    from ..views import copies_text
+    items = copies(env.ws, number, outstanding=outstanding)
+    emit(items, as_json, lambda xs: copies_text(env.ws, xs))
+
+
+@doc.command("recall")
+@click.argument("number")
+@click.option("--copy", "copy_no", required=True, type=int, help="The distribution number to recall.")
+@json_option
+@pass_env
+def doc_recall(env, number, copy_no, as_json):
+    """Record the return of a controlled copy (回收)."""
+    from ..documents import recall
+    res = recall(env.ws, number, copy_no=copy_no, actor=env.act("doc.copy"))
+    emit(res, as_json)
+
+
+COMMANDS = [doc]
