@@ -163,7 +163,7 @@ def test_full_width_colon_and_negation_alone(corpus):
     huadong = {h["number"] for h in corpus.json("search", "华东", "--limit", "500")["hits"]}
     assert everything and not everything & huadong
     assert len(everything) + len(huadong) == len({h["number"] for h in corpus.json(
-        "search", "NOT 不可能出现的词", "--limit", "500")})
+        "search", "NOT 不可能出现的词", "--limit", "500")["hits"]})
 
 
 def test_totals_and_pages(corpus):
