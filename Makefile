@@ -20,8 +20,12 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/python scripts/demo.py
 
+# Two workers (CI has 2 cores); whole files per worker, so a module's or session's fixture (LibreOffice
+# batch, browser, fuzz workspace) is built once per file. `make test XDIST=` runs in one process.
+XDIST   ?= -n 2 --dist loadfile
+
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
 
 serve: setup
 	$(BIN)/qms -w . serve --host 127.0.0.1 --port 8000

@@ -28,9 +28,7 @@ from pathlib import Path
 from qms.search import IndexDoc, SearchIndex, parse_query
 from qms.search.ranking import rank
 
-SEEDS = Path(__file__).resolve().parents[1] / ".." / "shared" / "seeds" / "service-procedures.txt"
-if not SEEDS.exists():
-    SEEDS = Path("/work/shared/seeds/service-procedures.txt")
+SEEDS = Path(__file__).resolve().parents[1] / "tests" / "data" / "service-procedures.txt"   # the seed text, in the repo
 
 FORMS = [
     ("QR-SV-022-01", "售后服务通知单"), ("QR-SV-022-02", "产品服务信息记录表"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,10 @@ class Qms:
 
 
 _TEMPLATE: Path | None = None
+_TEMPLATE_USED = 0.0          # time.monotonic() when the template's sessions were last used
+# config.yaml ends a session idle for 30 min; a copy's sessions are as idle as the template's, so on a
+# slow run (a loaded machine) each person's `whoami` in the template keeps them alive.
+TEMPLATE_TOUCH_SECONDS = 600
 
 
 def cli_init(root: Path, org: str | None = None):
@@ -111,7 +116,7 @@ def add_staff(root: Path) -> Qms:
 def _template() -> Path:
     """One workspace with every STAFF user and their sessions, made once per test run through the CLI
     (qms init --admin, user add, login); each test gets a copy (argon2 and key generation cost time)."""
-    global _TEMPLATE
+    global _TEMPLATE, _TEMPLATE_USED
     if _TEMPLATE is None:
         import atexit
         import tempfile
@@ -119,7 +124,11 @@ def _template() -> Path:
         atexit.register(shutil.rmtree, base, True)
         cli_init(base / "ws")
         add_staff(base / "ws")
-        _TEMPLATE = base
+        _TEMPLATE, _TEMPLATE_USED = base, time.monotonic()
+    elif time.monotonic() - _TEMPLATE_USED > TEMPLATE_TOUCH_SECONDS:
+        for login in STAFF:
+            Qms(_TEMPLATE / "ws").as_(login)("whoami")
+        _TEMPLATE_USED = time.monotonic()
     return _TEMPLATE
 
 

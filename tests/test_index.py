@@ -18,9 +18,7 @@ import pytest
 from qms.errors import QmsError
 from qms.search import IndexDoc, SearchIndex
 
-SEEDS = Path("/work/shared/seeds/service-procedures.txt")
-if not SEEDS.exists():  # the seeds live beside the repository
-    SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "service-procedures.txt"
+SEEDS = Path(__file__).parent / "data" / "service-procedures.txt"   # a copy of the shared seed text, in the repo
 
 CJK = re.compile(r"[\u4e00-\u9fff]+")
 SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许"
