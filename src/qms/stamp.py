@@ -59,8 +59,8 @@ def stamp_pdf(src: Path, dst: Path, text: str | None = None, *, style: str) -> P
 
     writer = PdfWriter(clone_from=read_pdf(src))
     _drop_signatures(writer)
-    _unshare_contents(writer)
-    geometry = [_page_geometry(page) for page in writer.pages]
+    unshare_contents(writer)
+    geometry = [page_geometry(page) for page in writer.pages]
     overlays = _overlay_pages(text, style, {size for size, _ in geometry})
     for page, (size, ctm) in zip(writer.pages, geometry):
         page.merge_transformed_page(overlays[size], Transformation(ctm), over=True)
@@ -99,7 +99,7 @@ def _drop_signatures(writer: PdfWriter) -> None:
             del page[NameObject("/Annots")]
 
 
-def _unshare_contents(writer: PdfWriter) -> None:
+def unshare_contents(writer: PdfWriter) -> None:
     """Give every page whose content stream is shared with another page its own copy.
 
     pypdf's merge rewrites a page's /Contents object in place; a stream shared
@@ -126,7 +126,7 @@ def _unshare_contents(writer: PdfWriter) -> None:
                 page.replace_contents(contents)  # added as a new object
 
 
-def _page_geometry(page: PageObject) -> tuple[tuple[float, float], tuple]:
+def page_geometry(page: PageObject) -> tuple[tuple[float, float], tuple]:
     """(displayed size, matrix from overlay space to the page's user space)."""
     box = page.cropbox
     x0, y0, x1, y1 = (float(v) for v in (box.left, box.bottom, box.right, box.top))

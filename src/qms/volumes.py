@@ -51,10 +51,10 @@ def _overlays(sizes: list[tuple[float, float]]) -> PdfReader:
 
 def number_pages(path: Path) -> int:
     """Rewrite `path` (a finished volume) with 第N页 共M页 on every page; returns M."""
-    from .stamp import _page_geometry, _unshare_contents
+    from .stamp import page_geometry, unshare_contents
     writer = PdfWriter(clone_from=read_pdf(path))
-    _unshare_contents(writer)
-    geometry = [_page_geometry(page) for page in writer.pages]
+    unshare_contents(writer)
+    geometry = [page_geometry(page) for page in writer.pages]
     overlays = _overlays([size for size, _ in geometry])
     for page, overlay, (_, ctm) in zip(writer.pages, overlays.pages, geometry):
         page.merge_transformed_page(overlay, Transformation(ctm), over=True)
