@@ -14,7 +14,7 @@ from pathlib import Path
 from .errors import InvalidInput
 from .workspace import Workspace
 from .inputs import read_text, short
-from .yamlsrc import YamlSource, check_keys, load_yaml
+from .yamlsrc import YamlSource, check_keys, listed, load_yaml, top_mapping
 
 REQUIRED = ("number", "title", "kind", "department", "sections")
 # The keys each mapping of a source may hold: anything else is refused with the nearest match.
@@ -237,12 +237,8 @@ def _terms(src: YamlSource, value) -> list[Term]:
 
 
 def _references(src: YamlSource, value, pattern: str) -> list[Reference]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise src.error("expected a list of documents", "references")
     out = []
-    for i, item in enumerate(value):
+    for i, item in listed(src, value, "references", "documents"):
         if isinstance(item, dict):
             check_keys(src, item, REFERENCE_KEYS, "references", i)
             out.append(Reference(_text(src, item.get("number"), "references", i, "number"),
@@ -258,12 +254,8 @@ def _references(src: YamlSource, value, pattern: str) -> list[Reference]:
 
 
 def _records(src: YamlSource, value) -> list[FormRef]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise src.error("expected a list of form ids", "records")
     out = []
-    for i, item in enumerate(value):
+    for i, item in listed(src, value, "records", "form ids"):
         if isinstance(item, dict):
             check_keys(src, item, RECORD_KEYS, "records", i)
             fid = item.get("id") or item.get("form") or item.get("number") or ""
@@ -274,10 +266,7 @@ def _records(src: YamlSource, value) -> list[FormRef]:
 
 
 def parse_source(src: YamlSource, ws: Workspace) -> DocumentSource:
-    data = src.data
-    if not isinstance(data, dict):
-        raise InvalidInput("expected a mapping with number, title, kind, department, sections", file=src.path)
-    check_keys(src, data, SOURCE_KEYS)
+    data = top_mapping(src, SOURCE_KEYS, "a mapping with number, title, kind, department, sections")
     for key in REQUIRED:
         if key not in data or data[key] in (None, "", []):
             what = "a list of sections" if key == "sections" else "text"

@@ -18,7 +18,7 @@ from .workspace import Workspace
 from .inputs import control_char_error, key_name, safe_id, short
 from .labels import chinese
 from .textfmt import table
-from .yamlsrc import YamlSource, check_keys, load_yaml
+from .yamlsrc import YamlSource, check_keys, load_yaml, top_mapping
 
 FIELD_TYPES = ("text", "date", "datetime", "number", "choice", "table", "signature")
 _PERIOD = re.compile(r"^\s*(\d+)\s*([ymd])\s*$", re.I)
@@ -180,10 +180,7 @@ def _field(src: YamlSource, raw, i: int) -> FormField:
 
 
 def parse_form(src: YamlSource, ws: Workspace) -> FormSchema:
-    data = src.data
-    if not isinstance(data, dict):
-        raise QmsError("expected a form mapping with id, title, fields", file=src.path)
-    check_keys(src, data, FORM_KEYS)
+    data = top_mapping(src, FORM_KEYS, "a form mapping with id, title, fields")
     for key in ("id", "title", "fields"):
         if not data.get(key):
             raise QmsError("missing required field", file=src.path, field=key, line=src.line(key))

@@ -201,6 +201,23 @@ def load_archived(path: Path | str):
     return yaml.load(Path(path).read_bytes(), Loader=_LOADER)
 
 
+def top_mapping(src: YamlSource, known, expected: str) -> dict:
+    """The file's top level as a mapping of known keys (a source, a form): one refusal for each."""
+    if not isinstance(src.data, dict):
+        raise InvalidInput(f"expected {expected}", file=src.path)
+    check_keys(src, src.data, known)
+    return src.data
+
+
+def listed(src: YamlSource, value, key: str, what: str) -> list[tuple[int, Any]]:
+    """The numbered items of an optional list field (none when it is absent)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise src.error(f"expected a list of {what}", key)
+    return list(enumerate(value))
+
+
 def check_keys(src: YamlSource, mapping: dict, known, *path) -> None:
     """Refuse a key the reader does not know, naming it and the nearest known one: a
     misspelled `bdy:` must not pass with its content silently dropped."""
