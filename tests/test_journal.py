@@ -329,7 +329,7 @@ def test_garbage_in_place_of_the_catalog_is_reported_not_a_traceback(ws):
 
 def test_rebuild_gives_the_live_catalog_row_for_row(ws):
     from qms.catalog import open_catalog
-    from qms.rebuild import compare
+    from qms.replay import compare
     q = ws
     live_copy = q.root / "live.sqlite"
     shutil.copyfile(q.archive / "catalog.sqlite", live_copy)

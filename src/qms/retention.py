@@ -130,7 +130,7 @@ def purge(ws: Workspace, *, actor: str, as_of: dt.date | None = None, form: str 
 def _due_from_journal(ws: Workspace, live, as_of: dt.date, form: str | None) -> list[dict]:
     """What is due according to a replay of the journal; refuses when the live catalog says
     otherwise (someone edited it: verify names the rows)."""
-    from .rebuild import replay_in_memory
+    from .replay import replay_in_memory
     with replay_in_memory(ws) as truth:
         due = [d for d in recordstate.due(truth, as_of, form) if not d["held"]]
     live_due = [d["number"] for d in recordstate.due(live, as_of, form) if not d["held"]]

@@ -235,7 +235,7 @@ def _catalog_side(ws: Workspace, pairs, *, chain_ok: bool, check_index: bool) ->
                                 f"(run any write command or qms recover to catch up"
                                 f"{'; the log was cut or replaced' if seq > head_seq else ''})")
             if chain_ok and pairs:
-                from .rebuild import compare, replay_in_memory
+                from .replay import compare, replay_in_memory
                 with replay_in_memory(ws, upto=seq, pairs=pairs) as truth:
                     problems += [f"{name}: {line}" for line in compare(cat, truth)]
             problems += _seals(ws, cat)
