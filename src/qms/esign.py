@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .archive import sha256_file
 from .errors import QmsError, Refused
 from .identity import User, require
 from .identity.policy import load_policy
@@ -58,18 +56,6 @@ def docx_digest(path: Path) -> str:
 class Binding:
     source_sha256: str
     docx_sha256: str
-
-
-def content_binding(ws: Workspace, folder: Path, source_name: str, revision: str) -> Binding:
-    """What a signature is bound to: the archived source file and its content rendering."""
-    from .docsource import parse_source_text
-    from .documents import render_context, render_docx
-    src = folder / source_name
-    doc = parse_source_text(src.read_text(encoding="utf-8"), src, ws)
-    ctx = render_context(ws, doc, revision=revision, draft=True)
-    with tempfile.TemporaryDirectory(prefix="qms-bind-") as tmp:
-        docx = render_docx(ws, ctx, Path(tmp) / "content.docx")
-        return Binding(source_sha256=sha256_file(src), docx_sha256=docx_digest(docx))
 
 
 def authorize_signature(ws: Workspace, user: User, password, role: Role, *, department: str,

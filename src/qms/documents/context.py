@@ -172,3 +172,17 @@ def change_history(revs: list, upto_seq: int, issued: str, effective: str) -> li
                     "issued": cn_date(issued if is_this else r["issued"]),
                     "effective": cn_date(effective if is_this else r["effective"])})
     return out
+
+
+def content_binding(ws: Workspace, folder: Path, source_name: str, revision: str):
+    """What a signature is bound to: the archived source file and its content rendering
+    (esign.Binding; here because it renders the revision as a draft)."""
+    from ..archive import sha256_file
+    from ..docsource import parse_source_text
+    from ..esign import Binding, docx_digest
+    src = folder / source_name
+    doc = parse_source_text(src.read_text(encoding="utf-8"), src, ws)
+    ctx = render_context(ws, doc, revision=revision, draft=True)
+    with tempfile.TemporaryDirectory(prefix="qms-bind-") as tmp:
+        docx = render_docx(ws, ctx, Path(tmp) / "content.docx")
+        return Binding(source_sha256=sha256_file(src), docx_sha256=docx_digest(docx))

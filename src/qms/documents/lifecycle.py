@@ -133,7 +133,8 @@ def sign(ws: Workspace, number: str, *, role: str, user, password, meaning: str 
     """Sign the open draft in a role as the authenticated `user`, who gives their password again
     (esign.py: permission, separation of duties, manifestation, binding to the content).
     Roles sign in the configured order (编制 first, 批准 last)."""
-    from ..esign import authorize_signature, content_binding, signing_time
+    from ..esign import authorize_signature, signing_time
+    from .context import content_binding
     from ..identity import require
     the_role = ws.role(role)
     with reading(ws) as cat:
@@ -274,7 +275,8 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
         if missing:
             raise Conflict(f"{number} {draft['revision']} cannot be released: not yet signed as "
                            + "、".join(f"{r.label} ({r.key})" for r in missing))
-        from ..esign import changed_since_signed, content_binding
+        from ..esign import changed_since_signed
+        from .context import content_binding
         changed = changed_since_signed(approvals, content_binding(ws, ws.root / draft["folder"], draft["source"],
                                                                   draft["revision"]))
         if changed:
