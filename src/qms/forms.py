@@ -455,10 +455,10 @@ def form_sheet(form: FormSchema, locale: str) -> str:
     return head + table(["字段", "名称", "类型", "必填", "选项/列"], rows)
 
 
-def form_summaries(ws: Workspace) -> list[dict]:
-    """Every form as `qms form list` shows it: id, title, procedure, retention, signature required."""
+def form_summaries(forms) -> list[dict]:
+    """The forms as `qms form list --json` gives them: id, title, procedure, retention, signature required."""
     return [{"id": f.id, "title": f.title, "procedure": f.procedure, "retention": f.retention.describe(),
-             "signature_required": f.signature_required} for f in load_forms(ws).values()]
+             "signature_required": f.signature_required} for f in forms]
 
 
 def field_labels(ws: Workspace, form_id: str) -> dict[str, str]:

@@ -19,8 +19,8 @@ def form():
 def form_list(env, as_json):
     """Every form: id, title, procedure, retention, signature required."""
     from ..forms import form_summaries, forms_table, load_forms
-    emit(form_summaries(env.ws), as_json,
-         lambda xs: forms_table(list(load_forms(env.ws).values()), env.ws.config.locale))
+    forms = list(load_forms(env.ws).values())        # read once: the JSON and the table show the same forms
+    emit(form_summaries(forms), as_json, lambda xs: forms_table(forms, env.ws.config.locale))
 
 
 @form.command("show")
