@@ -98,8 +98,8 @@ def compile_volume(ws: Workspace, *, form: str, year: int, out: Path | str, acto
             return ""
         if who.name == "customer" and r["customer"]:
             return r["customer"]
-        from .yamlsrc import load_yaml
-        return str((load_yaml(ws.root / r["folder"] / "data.yaml").data.get("data") or {}).get(who.name) or "")
+        from .yamlsrc import load_archived
+        return str(((load_archived(ws.root / r["folder"] / "data.yaml") or {}).get("data") or {}).get(who.name) or "")
     parts, contents, page = [], [], 0
     unsigned = 0
     for i, r in enumerate(rows, 1):

@@ -23,7 +23,7 @@ from ..recordstate import record_row
 from ..results import Change
 from ..workspace import Workspace
 from ..writer import writing
-from ..yamlsrc import load_yaml
+from ..yamlsrc import load_archived
 from .filing import Filing, customer, retention_until, stage_version
 from .inputs import read_data_file
 
@@ -103,7 +103,7 @@ def sign(ws: Workspace, number: str, *, scan: Path | str, signers: list[tuple[st
 def _apply_sets(ws: Workspace, form: FormSchema, row, sets: list[str]) -> dict:
     """The record's latest data with `field=value` changes (a field's name or label; an empty
     value clears it; a table field takes a YAML/JSON list of rows)."""
-    current = dict(load_yaml(ws.root / row["folder"] / "data.yaml").data.get("data", {}))
+    current = dict((load_archived(ws.root / row["folder"] / "data.yaml") or {}).get("data", {}))
     by_label = {f.label: f for f in form.fields}
     for item in sets:
         key, eq, value = item.partition("=")

@@ -9,7 +9,7 @@ from ..archive import read_manifest
 from ..catalog import reading
 from ..search import SCAN_NAME
 from ..workspace import Workspace
-from ..yamlsrc import load_yaml
+from ..yamlsrc import load_archived
 
 
 def _files(ws: Workspace, folder: Path, number: str) -> dict:
@@ -42,7 +42,7 @@ def show(ws: Workspace, number: str) -> dict:
         sigs = recordstate.signatures(cat, number)
         hold = recordstate.open_hold(cat, number)
     folder = ws.root / row["folder"]
-    doc = load_yaml(folder / "data.yaml").data
+    doc = load_archived(folder / "data.yaml")
     scan_folder = next((ws.root / v["folder"] for v in versions
                         if (ws.root / v["folder"] / SCAN_NAME).exists()), folder)
     files = _files(ws, folder, number)
@@ -58,7 +58,7 @@ def show(ws: Workspace, number: str) -> dict:
         "files": files,
         "versions": [{"version": v["version"], "filed_at": v["filed_at"], "filed_by": v["filed_by"],
                       "reason": v["reason"], "folder": v["folder"],
-                      "data": load_yaml(ws.root / v["folder"] / "data.yaml").data.get("data", {})}
+                      "data": (load_archived(ws.root / v["folder"] / "data.yaml") or {}).get("data", {})}
                      for v in versions],
     }
 
