@@ -11,6 +11,8 @@ command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 grep -qi 'Liberation Serif' <<<"$fonts" || need+=(fonts-liberation2)
 # the browser tests of the web application drive Debian's chromium (playwright cannot download its own)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# tests move the clock of a subprocess with faketime (in process: time-machine); the product has no clock switch
+command -v faketime >/dev/null 2>&1 || need+=(faketime)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
