@@ -83,6 +83,22 @@ class Qms:
     def archive(self) -> Path:
         return self.root / "archive"
 
+    def apply_config(self, login: str = "admin") -> dict:
+        """What `qms config apply` does for the admin after an edit of config.yaml, a schema or a
+        template (writes are refused until then) — called as the library, so a test that has just
+        shortened session or password lifetimes needs no fresh admin session (test_governance
+        runs the command itself)."""
+        return apply_config(self.root, login)
+
+
+def apply_config(root: Path, login: str = "admin") -> dict:
+    """The workspace's current config.yaml, schemas and templates applied (journaled) by `login`."""
+    from qms.governance import apply_config as apply
+    from qms.identity.users import get_user
+    from qms.workspace import open_workspace
+    ws = open_workspace(root)
+    return apply(ws, actor=get_user(ws, login))
+
 
 _TEMPLATE: Path | None = None
 _TEMPLATE_USED = 0.0          # time.monotonic() when the template's sessions were last used

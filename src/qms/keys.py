@@ -7,14 +7,16 @@ from pathlib import Path
 
 from .identity import User, require
 from .identity.users import journal
-from .seal import KeyInfo, generate_keys, import_p12, key_info
+from .seal import CERT, KeyInfo, generate_keys, import_p12, key_info, keys_dir
 from .workspace import Workspace
 
 
 def _log(ws: Workspace, actor: str, action: str, info: KeyInfo, **extra) -> None:
+    # the certificate itself (public) pins the seal: verify trusts only seals made with a journaled one
     journal(ws, actor=actor, action=action, target="keys",
                  data={"subject": info.subject, "issuer": info.issuer, "serial": info.serial,
-                       "not_after": info.not_after, "sha256": info.sha256, **extra})
+                       "not_after": info.not_after, "sha256": info.sha256,
+                       "certificate": (keys_dir(ws) / CERT).read_text(encoding="ascii"), **extra})
 
 
 def keys_init(ws: Workspace, *, actor: User | None, replace: bool = False) -> KeyInfo:

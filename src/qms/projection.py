@@ -228,3 +228,9 @@ def folder_of(path: str) -> str:
 from .identity.projection import register_handlers  # noqa: E402
 
 register_handlers(register)
+
+
+# What governs the archive (issue 19): the digests last applied, the write gate's reference.
+from .governance import ACTION as _CONFIG_APPLIED, project as _config_applied  # noqa: E402
+
+register(_CONFIG_APPLIED, _config_applied)

@@ -138,4 +138,31 @@ def serve(env, host, port, workers):
     from ..web.serve import run
     run(env.ws.root, host=host, port=port, workers=workers)
 
-COMMANDS = [init, reindex, log_cmd, verify_cmd, rebuild, recover, checkpoint, serve]
+@click.group("config")
+def config_group():
+    """What governs the archive: config.yaml, schemas/, templates/ (journaled when applied)."""
+
+
+@config_group.command("apply")
+@json_option
+@pass_env
+def config_apply(env, as_json):
+    """Check the edited configuration and journal it (an admin); writes resume."""
+    from ..governance import apply_config
+    res = apply_config(env.ws, actor=env.user)
+    emit(res, as_json, lambda r: f"applied {r['files']} files (audit.log entry {r['seq']}); changed: "
+         + (", ".join(r["changed"]) or "nothing") + "".join(f"\n  {line}" for line in r["changes"]))
+
+
+@config_group.command("status")
+@json_option
+@pass_env
+def config_status(env, as_json):
+    """Files changed since the configuration was last applied."""
+    from ..governance import status
+    res = status(env.ws)
+    emit(res, as_json, lambda r: "\n".join(f"changed  {p}" for p in r["changed"])
+         or f"as applied (audit.log entry {r['applied_seq']})")
+
+
+COMMANDS = [init, reindex, log_cmd, verify_cmd, rebuild, recover, checkpoint, serve, config_group]
