@@ -208,8 +208,8 @@ def apply_config(ws: Workspace, *, actor) -> dict:
     with writing(fresh, purpose="config apply", governed=False) as w:
         last = applied(w.cat) if w.cat.path is not None else None
         if actor is not None and not may_apply(actor, last):
-            raise PermissionDenied(f"{actor.login} may not apply the configuration (an admin does)",
-                                   permission=PERMISSION)
+            raise PermissionDenied(f"{actor.login} lacks the permission {PERMISSION} under the configuration last "
+                                   "applied; an admin applies it", permission=PERMISSION)
         digests = governed_files(fresh)
         if last is not None and digests == last["digests"]:
             raise Conflict(f"nothing to apply: {CONFIG_NAME}, schemas and templates are as audit.log entry "

@@ -1,0 +1,158 @@
+"""What governs the archive leaves a trace (issue 19): config.yaml, schemas and templates are
+journaled when an admin applies them, an unapplied edit stops every write and is reported by
+verify; released PDFs must carry a seal made with the certificate the journal pinned; a file
+hard-linked out of the archive is reported; the secrets store refuses a swapped hash, an edited
+counter or a stretched session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+import yaml
+
+from conftest import DATA, REPO, copy_into, example_data, release_procedure, snapshot, write_data
+
+LOG = "QR-SV-022-07"      # 服务日志: a form with no signature, quick to file
+
+
+def file_log(qms, name="log.yaml"):
+    return qms("record", "file", LOG, "--data", write_data(qms, example_data(LOG), name), "--no-pdf")
+
+
+def problems(qms) -> list[str]:
+    rep = qms.json("verify", ok=False)
+    return rep["problems"]
+
+
+def edit_yaml(path, change):
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+# ------------------------------------------------------------------ config.yaml, schemas, templates
+
+def test_init_applies_the_first_configuration(qms):
+    first = qms.json("log")[0]
+    assert first["action"] == "config.applied" and first["actor"] == "qms init"
+    assert "config.yaml" in first["data"]["digests"] and f"schemas/{LOG}.yaml" in first["data"]["digests"]
+    assert "templates/record.docx" in first["data"]["digests"]
+    assert qms.json("verify")["ok"] is True
+    assert "nothing to apply" in qms.as_("admin").fail("config", "apply")
+
+
+@pytest.mark.parametrize("forgery, where, summary", [
+    ("auditor may purge", "config.yaml", "role auditor: + records.purge"),
+    ("retention 1 day in config", "config.yaml", "retention (default): 5y from year_end → 1d from filed"),
+    ("retention 1 day in a schema", f"schemas/{LOG}.yaml", f"retention {LOG}: 5y from year_end → 1d from filed"),
+    ("no separation of duties", "config.yaml", "policy separation_of_duties: true → false"),
+])
+def test_an_unapplied_edit_stops_writes_is_reported_and_applied_only_by_an_admin(qms, forgery, where, summary):
+    file_log(qms)
+    path = qms.root / where
+    if forgery == "auditor may purge":
+        edit_yaml(path, lambda c: c["identity"]["roles"].update(auditor=["records.purge"]))
+    elif forgery == "retention 1 day in config":
+        edit_yaml(path, lambda c: c["records"].update(retention={"period": "1d", "from": "filed"}))
+    elif forgery == "retention 1 day in a schema":
+        path.write_text(path.read_text(encoding="utf-8").replace("{period: 5y, from: year_end}",
+                                                                 "{period: 1d, from: filed}"), encoding="utf-8")
+    else:
+        edit_yaml(path, lambda c: c["identity"].update(separation_of_duties=False))
+    before = snapshot(qms.archive)
+    # every write is refused in one line naming the file; the archive is untouched
+    msg = qms.fail("record", "file", LOG, "--data", write_data(qms, example_data(LOG), "again.yaml"), "--no-pdf")
+    assert where in msg and "qms config apply" in msg and len(msg.strip().splitlines()) == 1
+    assert snapshot(qms.archive) == before
+    # reads keep working
+    assert qms.json("record", "list")
+    # verify reports the unjournaled change
+    assert any(p.startswith(where) and "differs from what audit.log entry" in p for p in problems(qms))
+    # the edit cannot apply itself: an auditor granted config.apply by the edited file is refused
+    if forgery == "auditor may purge":
+        edit_yaml(path, lambda c: c["identity"]["roles"].update(auditor=["records.purge", "config.apply"]))
+        assert "lacks the permission config.apply" in qms.as_("auditor").fail("config", "apply")
+        assert snapshot(qms.archive) == before
+        edit_yaml(path, lambda c: c["identity"]["roles"].update(auditor=["records.purge"]))
+    assert "config.apply" in qms.as_("tester").fail("config", "apply")
+    # an admin applies it: journaled with what changed and who applied it
+    out = qms.as_("admin")("config", "apply").output
+    assert summary in out
+    entry = qms.json("log")[-1]
+    assert entry["action"] == "config.applied" and entry["actor"] == "admin 管理员"
+    assert summary in entry["data"]["changes"] and any(c.startswith(where) for c in entry["data"]["changed"])
+    assert qms.json("verify")["ok"] is True
+    file_log(qms, "after.yaml")
+
+
+def test_a_configuration_that_does_not_load_is_not_applied(qms):
+    schema = qms.root / "schemas" / "QR-BAD-01.yaml"
+    schema.write_text("id: QR-BAD-01\ntitle: 坏表单\ntemplate: missing.docx\nfields:\n  - {name: x}\n", encoding="utf-8")
+    before = snapshot(qms.archive)
+    msg = qms.as_("admin").fail("config", "apply")
+    assert "QR-BAD-01.yaml" in msg and "missing.docx" in msg
+    assert snapshot(qms.archive) == before
+    schema.unlink()
+    file_log(qms)                 # back as applied: writes go on
+
+
+def test_a_changed_template_is_named(qms):
+    tpl = qms.root / "templates" / "record.docx"
+    tpl.write_bytes(tpl.read_bytes() + b"\0")
+    assert "templates/record.docx" in qms.fail("record", "file", LOG, "--data",
+                                                write_data(qms, example_data(LOG), "x.yaml"), "--no-pdf")
+    assert "templates/record.docx" in qms.as_("admin")("config", "status").output
+
+
+# ------------------------------------------------------------------ hard links
+
+def test_an_archive_file_hard_linked_outside_is_reported(qms, tmp_path):
+    file_log(qms)
+    data = next(qms.archive.glob("records/**/data.yaml"))
+    os.link(data, tmp_path / "outside.yaml")
+    found = problems(qms)
+    assert any("hard-linked" in p and "data.yaml" in p for p in found), found
+
+
+# ------------------------------------------------------------------ seals
+
+@pytest.fixture
+def released(qms):
+    number = release_procedure(qms, copy_into(qms, DATA / "design-control.yaml"), pdf=True)
+    pdf = next(qms.archive.glob("documents/**/*.pdf"))
+    assert qms.json("verify")["ok"] is True
+    return number, pdf
+
+
+def test_a_released_pdf_resealed_with_a_self_made_key_is_caught(released, tmp_path, monkeypatch):
+    from qms.seal import generate_keys, seal_pdf
+    from qms.workspace import open_workspace
+    _, pdf = released
+    root = next(p for p in pdf.parents if (p / "config.yaml").exists())
+    forger = tmp_path / "forger"
+    shutil.copytree(root, forger, ignore=shutil.ignore_patterns("archive"))
+    fws = open_workspace(forger)
+    generate_keys(fws, replace=True)              # a key of the forger's own, same names in it
+    monkeypatch.setattr("qms.seal.FIELD_NAME", "QmsSeal2")   # a second signature, last in the file
+    seal_pdf(fws, pdf, "批准 赵国庆")
+    from conftest import Qms
+    q = Qms(root).as_("tester")
+    found = problems(q)
+    assert any("not with a certificate the journal pinned" in p for p in found), found
+
+
+def test_a_released_pdf_without_a_seal_and_a_replaced_seal_key_are_reported(released, qms, tmp_path):
+    from fpdf import FPDF
+    from qms.seal import generate_keys
+    from qms.workspace import open_workspace
+    _, pdf = released
+    plain = FPDF()
+    plain.add_page()
+    pdf.write_bytes(bytes(plain.output()))
+    assert any("without the organisation's seal" in p for p in problems(qms))
+    # the seal key replaced behind qms's back: the next release is sealed with an unpinned key
+    generate_keys(open_workspace(qms.root), replace=True)
+    release_procedure(qms, copy_into(qms, REPO / "examples/procedures/customer-service.yaml"), pdf=True)
+    assert sum("not with a certificate the journal pinned" in p for p in problems(qms)) == 1
