@@ -14,6 +14,13 @@ from click.testing import CliRunner
 from qms.cli import cli
 
 REPO = Path(__file__).resolve().parents[1]
+
+# The secrets store's MAC key lives outside the workspace (qms.keys.secret_key_path), named after the
+# journal's first entry: one folder for the whole run, so every copy of the template finds its key
+# (and nothing is written to the real ~/.config/qms/keys). Subprocesses inherit it.
+import os as _os  # noqa: E402
+import tempfile as _tempfile  # noqa: E402
+_os.environ.setdefault("QMS_KEY_DIR", _tempfile.mkdtemp(prefix="qms-test-keys-"))
 DATA = Path(__file__).parent / "data"
 
 

@@ -156,3 +156,63 @@ def test_a_released_pdf_without_a_seal_and_a_replaced_seal_key_are_reported(rele
     generate_keys(open_workspace(qms.root), replace=True)
     release_procedure(qms, copy_into(qms, REPO / "examples/procedures/customer-service.yaml"), pdf=True)
     assert sum("not with a certificate the journal pinned" in p for p in problems(qms)) == 1
+
+
+# ------------------------------------------------------------------ the secrets store
+
+def tamper(qms, *statements):
+    """What someone with the file but not the key does: drop qms's triggers, edit rows (the old MAC stays)."""
+    import sqlite3
+    conn = sqlite3.connect(qms.root / ".qms" / "secrets.sqlite")
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
+        conn.execute(f'DROP TRIGGER "{name}"')
+    for sql, *args in statements:
+        conn.execute(sql, args)
+    conn.commit()
+    conn.close()
+
+
+def login(q, login, password):
+    return q("login", login, "--password-stdin", input=password + "\n", ok=False)
+
+
+def test_a_swapped_password_hash_is_refused_at_login(qms):
+    from conftest import PASSWORDS
+    keeper = qms.as_("auditor")
+    tamper(qms, ("UPDATE passwords SET hash=(SELECT hash FROM passwords WHERE login='admin') WHERE login='auditor'",))
+    out = login(keeper, "auditor", PASSWORDS["admin"])
+    assert out.exit_code == 3 and "password record of auditor" in out.output and "changed outside qms" in out.output
+    assert "Traceback" not in out.output
+    # the others log in as before; an admin's reset gives a sound record again
+    assert login(qms.as_("liming"), "liming", PASSWORDS["liming"]).exit_code == 0
+    qms.as_("admin")("user", "passwd", "auditor", "--password-stdin", input="auditor-new-2026\n")
+    assert "has expired" in login(keeper, "auditor", "auditor-new-2026").output    # a reset must be changed
+
+
+@pytest.mark.parametrize("edit", ["DELETE FROM failures WHERE login='liming'",
+                                  "UPDATE failures SET count=0 WHERE login='liming'"])
+def test_deleted_or_edited_failure_counters_are_refused(qms, edit):
+    from conftest import PASSWORDS
+    me = qms.as_("liming")
+    for _ in range(3):
+        assert "wrong password" in login(me, "liming", "not-my-password").output
+    tamper(qms, (edit,))
+    out = login(me, "liming", PASSWORDS["liming"])
+    assert out.exit_code == 3 and "changed outside qms" in out.output
+
+
+def test_a_session_whose_expiry_was_moved_is_void(qms):
+    from qms.identity.sessions import token_session
+    from qms.workspace import open_workspace
+    assert qms.json("whoami")["login"] == "tester"
+    tamper(qms, ("UPDATE sessions SET expires_at=4070908800 WHERE login='tester'",))      # 2099-01-01
+    msg = qms.fail("whoami")
+    assert "session record" in msg and "changed outside qms" in msg
+    # the web's sessions are the same rows: a stretched one is no session
+    ws = open_workspace(qms.root)
+    from qms.identity.users import get_user
+    from qms.identity.sessions import open_token_session
+    token = open_token_session(ws, get_user(ws, "liming"))
+    assert token_session(ws, token) is not None
+    tamper(qms, ("UPDATE sessions SET expires_at=4070908800 WHERE login='liming'",))
+    assert token_session(ws, token) is None

@@ -12,13 +12,13 @@ import time
 
 from .. import audit
 from ..catalog import reading
-from ..errors import Conflict, InvalidInput, NotFound, QmsError, Refused
+from ..errors import Conflict, Integrity, InvalidInput, NotFound, QmsError, Refused
 from ..workspace import Workspace
 from .passwords import check_password, check_policy, hash_password, needs_rehash
 from .permissions import NotAuthenticated, User, require
 from .policy import Policy, load_policy
 from .projection import apply_user_event, ensure_schema
-from .secrets import open_secrets
+from .secrets import login_intact, open_secrets, secrets_path
 
 LOGIN_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 
@@ -212,6 +212,9 @@ def authenticate(ws: Workspace, login: str, password: str, *, purpose: str = "lo
     with open_secrets(ws) as conn:
         pw = conn.execute("SELECT * FROM passwords WHERE login=?", (login,)).fetchone()
         fail = conn.execute("SELECT * FROM failures WHERE login=?", (login,)).fetchone()
+        if not login_intact(conn, conn.mac_key, login):      # a swapped hash, a deleted counter
+            raise Integrity(f"the password record of {login} in {ws.rel(secrets_path(ws))} was changed outside qms "
+                            f"(its MAC does not match): login refused; an admin resets it (qms user passwd {login})")
         locked_until = fail["locked_until"] if fail else None
         if locked_until and locked_until > now:
             outcome = ("locked", 0)
