@@ -231,11 +231,3 @@ def status(ws: Workspace) -> dict:
     with reading(ws) as cat:
         last = applied(cat)
     return {"applied_seq": last["seq"] if last else None, "changed": unapplied(ws, last)}
-
-
-def project(cat, e, d) -> None:
-    """The projection of config.applied (registered by qms.projection): the write gate's reference."""
-    cat.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                META_KEY, json.dumps({"seq": e.seq, "digests": d["digests"], "settings": d.get("settings")},
-                                     ensure_ascii=False, sort_keys=True))
-

@@ -231,6 +231,12 @@ register_handlers(register)
 
 
 # What governs the archive (issue 19): the digests last applied, the write gate's reference.
-from .governance import ACTION as _CONFIG_APPLIED, project as _config_applied  # noqa: E402
+def _config_applied(cat, e, d):
+    import json
+    cat.execute("INSERT INTO meta(key, value) VALUES('config_applied', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                json.dumps({"seq": e.seq, "digests": d["digests"], "settings": d.get("settings")},
+                           ensure_ascii=False, sort_keys=True))
 
-register(_CONFIG_APPLIED, _config_applied)
+
+register("config.applied", _config_applied)
