@@ -87,6 +87,7 @@ def secret_mac_key(ws: Workspace, *, create: bool = False) -> bytes | None:
                 os.fsync(fh.fileno())
     key = path.read_bytes()
     if len(key) < 32:
-        return None
+        from .errors import Integrity
+        raise Integrity(f"the secrets store's key is damaged (expected 32 bytes, found {len(key)})", file=path)
     _SECRET_KEYS[str(path)] = key
     return key

@@ -18,12 +18,13 @@ from ..workspace import Workspace
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS passwords(
-  login TEXT PRIMARY KEY, hash TEXT NOT NULL, changed_at REAL NOT NULL, must_change INTEGER NOT NULL DEFAULT 0);
+  login TEXT PRIMARY KEY, hash TEXT NOT NULL, changed_at REAL NOT NULL, must_change INTEGER NOT NULL DEFAULT 0,
+  mac TEXT);
 CREATE TABLE IF NOT EXISTS failures(
   login TEXT PRIMARY KEY, count INTEGER NOT NULL DEFAULT 0, locked_until REAL);
 CREATE TABLE IF NOT EXISTS sessions(
   token_hash TEXT PRIMARY KEY, login TEXT NOT NULL, created_at REAL NOT NULL, last_seen REAL NOT NULL,
-  expires_at REAL NOT NULL);
+  expires_at REAL NOT NULL, mac TEXT);
 """
 
 
@@ -119,7 +120,11 @@ def _prepare_macs(conn, ws: Workspace) -> tuple[bytes, bool]:
     from ..keys import secret_mac_key
     for table in ("passwords", "sessions"):
         if "mac" not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN mac TEXT")
+            try:                     # a store made before the MACs
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN mac TEXT")
+            except sqlite3.OperationalError as exc:       # another process added it just now
+                if "duplicate column" not in str(exc):
+                    raise
     key = secret_mac_key(ws)
     fresh = key is None
     if fresh:
