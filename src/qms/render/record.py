@@ -18,7 +18,9 @@ class RecordRenderer:
 
     ctx keys: company, form_id, form_title, procedure, number, record_date, filed_at,
     note, fields [{name, label, type, value, is_table, columns, rows}],
-    signatures [{label, name}], data {name: str | [ {col: str} ]}, blank (bool).
+    signatures [{label, name, signed, date}] (name carries an electronic signature's manifestation;
+    signed/date the same for a template with 签字/日期 placeholders), data {name: str | [ {col: str} ]},
+    blank (bool). note may hold several lines (an amended version's signature history).
     """
 
     def __init__(self, template: Path):
