@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import io
-import warnings
 
+import pytest
 from docxtext import docx_text
 from pypdf import PdfReader
 
 from qms.pdf import pdf_text
 
 from conftest import PASSWORDS, example_data, make_scan, write_data
-
-warnings.filterwarnings("ignore", message=".*httpx2.*")
 
 
 def photo(path, size=(600, 800)):
@@ -137,6 +135,7 @@ def test_a_phone_photo_is_accepted_as_the_scan_by_the_cli(qms):
     assert sign["data"]["sha256"] == hashlib.sha256(scan.read_bytes()).hexdigest()
 
 
+@pytest.mark.filterwarnings("ignore:.*httpx2")        # starlette's TestClient, as in test_web.py
 def test_the_web_record_page_shows_both_signatures_their_versions_and_the_customers_date(qms):
     from starlette.testclient import TestClient
     from webkit import login
@@ -152,6 +151,17 @@ def test_the_web_record_page_shows_both_signatures_their_versions_and_the_custom
     assert "用户签字签于第 1 版；现行第 2 版" in page     # then the state, in the web's words
     assert f"/files/{number}/signed-scan.pdf?v=v1" in page
     assert c.get(f"/files/{number}/signed-scan.pdf?v=v1").content.startswith(b"%PDF")
+    # filed and e-signed on the web (the engineer's password): the page shows the e-signature too
+    import json
+    data = json.loads(json.dumps(example_data("QR-SV-022-08"), default=str))
+    data.pop("engineer")
+    csrf = login(c, "tester")
+    web = c.post("/api/records", json={"form": "QR-SV-022-08", "data": data, "pdf": False,
+                                       "password": PASSWORDS["tester"]}, headers={"x-csrf-token": csrf}).json()
+    page = c.get(f"/records/{web['number']}").text
+    assert "测试员（tester）" in page and "保养人" in page and "电子签名" in page and "第 1 版" in page
+    (sig,) = c.get(f"/api/records/{web['number']}").json()["signatures"]
+    assert (sig["name"], sig["login"], sig["kind"]) == ("测试员", "tester", "electronic")
 
 
 def test_the_yearly_volume_says_which_version_the_scan_signed(qms):
@@ -164,4 +174,4 @@ def test_the_yearly_volume_says_which_version_the_scan_signed(qms):
     titles = [o.title for o in PdfReader(out).outline if not isinstance(o, list)]
     assert any("第2版未经用户签字，用户签字签于第1版" in t for t in titles), titles
     inner = [o.title for o in PdfReader(out).outline if isinstance(o, list) for o in o]
-    assert f"{number} 签字扫描件（第1版）" in inner or any("签字扫描件（第1版）" in t for t in inner), inner
+    assert f"{number} 签字扫描件（第1版，2026年11月05日签字）" in inner, inner

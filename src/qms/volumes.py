@@ -18,7 +18,7 @@ from pypdf import PdfReader, PdfWriter, Transformation
 from . import recordstate
 from .archive import atomic_write
 from .catalog import reading
-from .dates import today
+from .dates import cn_date, today
 from .errors import NotFound, QmsError
 from .pdf import add_cjk_font, read_pdf
 from .workspace import Workspace
@@ -77,6 +77,9 @@ def compile_volume(ws: Workspace, *, form: str, year: int, out: Path | str, acto
         # Number order: a monthly pattern ({month}) restarts its sequence every month.
         rows = recordstate.year_of_form(cat, form, year, monthly="{month" in the_form.numbering)
         versions = {r["number"]: recordstate.version_folders(cat, r["number"]) for r in rows}
+        # the date the customer wrote by each version's signature (signed_on), for the scan's bookmark
+        signed_on = {r["number"]: {s["version"]: s["signed_on"] for s in recordstate.signatures(cat, r["number"])
+                                   if s["signed_on"]} for r in rows}
     if not rows:
         raise NotFound(f"no records of {form} ({the_form.title}) in {year}", field="year")
     pending = [r["number"] for r in rows if r["pdf_pending"]]
@@ -110,7 +113,9 @@ def compile_volume(ws: Workspace, *, form: str, year: int, out: Path | str, acto
         current = len(versions[r["number"]])
         scans = [(n, ws.root / v / SCAN_NAME) for n, v in enumerate(versions[r["number"]], 1)
                  if (ws.root / v / SCAN_NAME).exists()]
-        items += [(f"{r['number']} 签字扫描件（第{n}版）", s) for n, s in scans]
+        items += [(f"{r['number']} 签字扫描件（第{n}版"
+                   + (f"，{cn_date(signed_on[r['number']][n], loc)}签字" if signed_on[r["number"]].get(n) else "")
+                   + "）", s) for n, s in scans]
         waiting = r["status"] == "awaiting_signature"
         unsigned += waiting
         signed = scans[-1][0] if scans else None
