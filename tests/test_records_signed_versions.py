@@ -52,7 +52,7 @@ def test_amending_a_signed_record_waits_for_the_customer_with_the_signature_show
     assert "用户签字签于第1版；现行第2版待用户签字" in text
     # the amended version's form says which version the signatures cover and that it waits
     v2 = docx_text(qms.root / shown["files"]["docx"])
-    assert "第1版的签字：" in v2 and "王海涛（用户代表）签字 2026年11月05日" in v2 and "第2版待用户签字" in v2
+    assert "第1版的签字：" in v2 and "王海涛（用户代表）签字 2026年11月05日" in v2 and "第2版须经用户重新签字后方为有效" in v2
     assert "服务工程师 测试员 电子签名" in v2
     # signing again (a phone photo) attaches the new scan to version 2; version 1's stays as it was
     v1_scan = qms.root / shown["files"]["scan"]

@@ -211,8 +211,9 @@ def _earlier_signatures(ws: Workspace, cat, number: str) -> list[dict]:
 def _history(ws: Workspace, version: int, reason: str, before: list[dict], *,
              awaiting: bool) -> str:
     """The line an amended version's form prints under its note: which version the earlier
-    signatures cover, and that this one waits for the customer — so a printed v2 never stands
-    beside a signature given for v1 without saying so. Empty when nothing was signed before."""
+    signatures cover, and that this one is valid once the customer signs it (true before and after
+    they do: the PDF is written once) — so a printed v2 never stands beside a signature given for
+    v1 without saying so. Empty when nothing was signed before."""
     if not before:
         return ""
     from ..labels import chinese
@@ -232,7 +233,7 @@ def _history(ws: Workspace, version: int, reason: str, before: list[dict], *,
         parts.append(f"第{v}版的签字：" + "，".join(who) if zh else f"signed for version {v}: " + ", ".join(who))
     if zh:
         return (f"本记录为第{version}版（修改原因：{reason}）。" + "；".join(parts) + "。以上签字仅对所签版本有效"
-                + (f"，第{version}版待用户签字。" if awaiting else "。"))
+                + (f"，第{version}版须经用户重新签字后方为有效。" if awaiting else "。"))
     return (f"This is version {version} (amended: {reason}). " + "; ".join(parts)
             + ". Each signature covers only the version it was given for"
-            + (f"; version {version} awaits the customer's signature." if awaiting else "."))
+            + (f"; version {version} is valid once the customer signs it again." if awaiting else "."))
