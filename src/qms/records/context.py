@@ -40,12 +40,13 @@ def record_context(ws: Workspace, form: FormSchema, data: dict, *, number: str =
         value = data.get(f.name)
         if f.type == "signature":
             name = "" if blank else str(value or "")
-            entry = {"label": f.label, "name": name, "signed": "", "date": ""}
+            entry = {"label": f.label, "name": name, "printed_name": name, "signed": "", "date": ""}
             e = signed.get(f.name) if not blank else None
             if e is not None:
-                # The template's signature cell is the field's value (a form's own layout) or the
-                # name cell of the generic list: the manifestation goes there, so a printed record
-                # shows who signed electronically and when, not a bare name.
+                # The templates print a signature field's value (a form's own layout) or the generic
+                # list's `name`: the manifestation goes there, so a printed record shows who signed
+                # electronically and when, not a bare name. A template with its own 签字/日期 cells
+                # prints `printed_name`, `signed` and `date` instead.
                 when = signed_when(ws, e.get("signed_at"))
                 mark = "电子签名" if chinese(loc) else "e-signed"
                 entry.update(name=f"{name}（{mark} {when}）", signed=f"{name}（{mark}）",
