@@ -1,11 +1,14 @@
 """Signatures and amendments on a filed record.
 
-- The customer's wet signature: the signed scan, kept byte-for-byte (sign).
+- The customer's wet signature: the signed scan, kept byte-for-byte (a phone photo is put on a
+  PDF page first: scans.py), filed into the version it signed (sign).
 - The filer's electronic signature: a `signed_by: filer` field (e.g. 服务工程师) is filled from
   the authenticated user's record, after their password, never typed. The manifestation (field,
   name, login, time in the workspace's time zone) goes into the record's data.yaml (`esign`)
   and its record.file event.
-- An amendment: a new version beside the original, with the reason (amend).
+- An amendment: a new version beside the original, with the reason (amend). A signature covers
+  the version it was given for: an amended record that needs the customer's signature waits for it
+  again, and the new version's form says which version the earlier signatures cover.
 """
 
 from __future__ import annotations
