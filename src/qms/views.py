@@ -83,7 +83,8 @@ def _signature_lines(ws: Workspace, d: dict) -> list[str]:
     for s in d["signatures"]:
         ver = _t(ws, f"第{s.get('version')}版", f"version {s.get('version')}") if s.get("version") else ""
         if s.get("kind") == "electronic":
-            lines.append(f"{_t(ws, '电子签名', 'e-signed')} {s['role']} {s['name']}（{s['login']}）  "
+            lines.append(f"{_t(ws, '电子签名', 'e-signed')} {s['role']} {s['name']}"
+                         f"{_t(ws, '（' + str(s['login']) + '）', ' (' + str(s['login']) + ')')}  "
                          f"{local_time(s['at'], tz)}  {ver}".rstrip())
         else:
             lines.append(f"{_t(ws, '用户签字', 'signed by')} {s['signer']} {s['role'] or ''}  "

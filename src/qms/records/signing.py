@@ -233,7 +233,7 @@ def _history(ws: Workspace, version: int, reason: str, before: list[dict], *,
                            f"{cn_date(s['signed_on'], ws.config.locale)}")
             else:
                 who.append(f"{s['name']}{' (' + s['role'] + ')' if s['role'] else ''} signed on paper {s['signed_on']}")
-        parts.append(f"第{v}版的签字：" + "，".join(who) if zh else f"signed for version {v}: " + ", ".join(who))
+        parts.append(f"第{v}版的签字：" + "，".join(who) if zh else f"Signed for version {v}: " + ", ".join(who))
     if zh:
         return (f"本记录为第{version}版（修改原因：{reason}）。" + "；".join(parts) + "。以上签字仅对所签版本有效"
                 + (f"，第{version}版须经用户重新签字后方为有效。" if awaiting else "。"))
