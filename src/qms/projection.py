@@ -175,9 +175,11 @@ def _record_sign(cat, e, d):
 
 
 def _record_amend(cat, e, d):
-    cat.execute("UPDATE records SET version=?, folder=?, customer=?, retention_until=?, pdf_pending=? "
-                "WHERE number=?", int(d["version"]), d["folder"], d.get("customer") or "", d.get("retention_until"),
-                1 if d.get("pdf_pending") else 0, e.target)
+    # `status`: a record needing the customer's signature waits for it again after an amendment
+    # (the scan signed an earlier version); older amend events carry none and keep the status.
+    cat.execute("UPDATE records SET version=?, folder=?, customer=?, retention_until=?, pdf_pending=?, "
+                "status=COALESCE(?, status) WHERE number=?", int(d["version"]), d["folder"], d.get("customer") or "",
+                d.get("retention_until"), 1 if d.get("pdf_pending") else 0, d.get("status"), e.target)
     cat.execute("INSERT INTO record_versions(number, version, folder, filed_at, filed_by, reason) "
                 "VALUES(?,?,?,?,?,?)", e.target, int(d["version"]), d["folder"], e.at, e.actor, d["reason"])
 

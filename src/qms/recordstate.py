@@ -51,7 +51,11 @@ def versions(cat: Catalog, number: str) -> list:
 
 
 def signatures(cat: Catalog, number: str) -> list:
-    return cat.all("SELECT * FROM signatures WHERE number=? ORDER BY at", number)
+    """The customer's signatures (one row per signer of a scan), each with the version it covers:
+    the version whose folder holds the scan (a scan is filed into the version it signed)."""
+    return cat.all("SELECT s.*, (SELECT v.version FROM record_versions v WHERE v.number=s.number AND "
+                   "substr(s.scan, 1, length(v.folder) + 1) = v.folder || '/') AS version "
+                   "FROM signatures s WHERE s.number=? ORDER BY s.at, s.rowid", number)
 
 
 def open_hold(cat: Catalog, number: str):

@@ -67,13 +67,33 @@ def record_text(ws: Workspace, d: dict, labels: dict[str, str] | None = None) ->
     for k, v in d["data"].items():
         cols = {key.split(".", 1)[1]: lab for key, lab in labels.items() if key.startswith(k + ".")}
         lines += _value_lines(labels.get(k, k), v, cols)
-    for s in d["signatures"]:
-        lines.append(f"{_t(ws, '用户签字', 'signed by')} {s['signer']} {s['role']}  {local_time(s['at'], tz)}")
+    lines += _signature_lines(ws, d)
     lines += [f"{_t(ws, '文件', 'file')} {k}: {v}" for k, v in d["files"].items()]
     if len(d["versions"]) > 1:
         lines += [f"{_t(ws, '版本', 'version')} {v['version']}  {local_time(v['filed_at'], tz)}  {v['filed_by']}  "
                   f"{v['reason'] or _t(ws, '（原始版本）', '(original)')}" for v in d["versions"]]
     return "\n".join(lines)
+
+
+def _signature_lines(ws: Workspace, d: dict) -> list[str]:
+    """Each signature with the version it covers; the customer's with the date they wrote, the
+    filer's electronic one with its time; and a line when the current version is not the one signed."""
+    tz = ws.config.timezone
+    lines = []
+    for s in d["signatures"]:
+        ver = _t(ws, f"第{s.get('version')}版", f"version {s.get('version')}") if s.get("version") else ""
+        if s.get("kind") == "electronic":
+            lines.append(f"{_t(ws, '电子签名', 'e-signed')} {s['role']} {s['name']}"
+                         f"{_t(ws, '（' + str(s['login']) + '）', ' (' + str(s['login']) + ')')}  "
+                         f"{local_time(s['at'], tz)}  {ver}".rstrip())
+        else:
+            lines.append(f"{_t(ws, '用户签字', 'signed by')} {s['signer']} {s['role'] or ''}  "
+                         f"{_t(ws, '签字日期', 'signed on')} {s['signed_on']}  {ver}".rstrip())
+    signed = d.get("signed_version")
+    if signed and signed != d.get("version"):
+        lines.append(_t(ws, f"用户签字签于第{signed}版；现行第{d['version']}版{status_label(d['status'], ws.config.locale)}",
+                        f"the customer signed version {signed}; version {d['version']} is {d['status']}"))
+    return lines
 
 
 def record_list_text(ws: Workspace, items: list[dict]) -> str:

@@ -6,8 +6,10 @@ The package's public API, as callers (cli, web, inbox, retention, bench, tests) 
 - filing:  prepare, Filing, file_records / file_record / file_record_data, import_records
 - pdfs:    convert_pending, PdfPending
 - signing: sign (the customer's scan), amend, the filer's electronic signature
+- scans:   the scan as a PDF (a phone photo put on an A4 page), for the CLI and the web alike
 - context: record_context, blank_form
-- views:   show, list_records; record_row is qms.recordstate's
+- views:   show (with every signature and the version it covers), list_records; record_row is
+           qms.recordstate's
 """
 
 from ..search import SCAN_NAME

@@ -33,6 +33,7 @@ class Filing:
     attachments: list[Path] = field(default_factory=list)
     origin: str = ""            # file (and row) the data came from, for the audit log
     esign: list[dict] = field(default_factory=list)   # the filer's electronic signatures (signing.py)
+    warnings: list[str] = field(default_factory=list)  # said to the filer and kept in the journal
 
 
 
@@ -110,13 +111,15 @@ def _data_doc(filing: Filing, number: str, version: int, actor: str, at: str, re
 
 
 def stage_version(ws: Workspace, st, filing: Filing, number: str, version: int, actor: str, at: str,
-                   *, reason: str = "") -> str:
+                   *, reason: str = "", history: str = "") -> str:
     """Stage one record version's folder: data.yaml, the rendered .docx, attachments.
+    `history`: what the signatures of earlier versions cover, printed on the form (amend).
     Returns the folder, relative to the workspace."""
     rel = ws.rel(_folder(ws, filing.form.id, number, filing.record_date, version))
     staged = st.folder(rel)
     st.write(f"{rel}/data.yaml", _data_doc(filing, number, version, actor, at, reason), sync=st._sync)
-    ctx = record_context(ws, filing.form, filing.data, number=number, record_date=filing.record_date)
+    ctx = record_context(ws, filing.form, filing.data, number=number, record_date=filing.record_date,
+                         esign=filing.esign, history=history)
     render(ws, filing.form, ctx, staged / f"{number}.docx")
     st.add(f"{rel}/{number}.docx")
     for a in filing.attachments:
@@ -172,7 +175,9 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
                                     "seq": seq, "sequence": key, "retention_until": retention_until(filing),
                                     "customer": customer(filing), "pdf_pending": not pdf_done,
                                     **({"batch": batch} if batch else {}), **(extra or {}),
-                                    **({"esign": filing.esign} if filing.esign else {}), **st.promise_since(mark)}})
+                                    **({"esign": filing.esign} if filing.esign else {}),
+                                    **({"warnings": filing.warnings} if filing.warnings else {}),
+                                    **st.promise_since(mark)}})
             filed.append({"number": number, "status": status, "form": filing.form.id,
                           "record_date": filing.record_date.isoformat(), "folder": rel})
             if progress:
@@ -182,23 +187,32 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
 
 
 def file_record(ws: Workspace, form_id: str, data_file, *, actor: str, on=None, attachments=(),
-                pdf: bool = True, signer=None, password=None) -> Change:
+                pdf: bool = True, signer=None, password=None, filer=None) -> Change:
     """File one record; with `signer` (the authenticated filer) and their password, the form's
-    `signed_by: filer` fields are signed electronically by them."""
+    `signed_by: filer` fields are signed electronically by them. Without, `filer` (the
+    authenticated user) is warned of such a field naming someone else."""
     prefill = None
     if signer is not None:
         from .signing import filer_fields
         prefill = {f.name: signer.name for f in filer_fields(load_form(ws, form_id))}
     filing = prepare(ws, form_id, data_file, on=on, attachments=attachments, prefill=prefill)
+    return _file_one(ws, filing, actor=actor, pdf=pdf, signer=signer, password=password, filer=filer)
+
+
+def _file_one(ws: Workspace, filing: Filing, *, actor: str, pdf: bool, signer, password, filer) -> Change:
+    from .signing import others_named, sign_as_filer
     if signer is not None:
-        from .signing import sign_as_filer
         sign_as_filer(ws, filing, signer, password)
+    elif filer is not None:
+        filing.warnings += others_named(ws, filing, filer)
     (rec,) = file_records(ws, [filing], actor=actor, pdf=pdf)
+    if filing.warnings:
+        rec["warnings"] = filing.warnings
     return Change(f"filed {rec['number']} ({filing.form.title}) → {rec['status']}", rec)
 
 
 def file_record_data(ws: Workspace, form_id: str, data: dict, *, actor: str, origin: str = "web form",
-                     on=None, pdf: bool = True, signer=None, password=None) -> Change:
+                     on=None, pdf: bool = True, signer=None, password=None, filer=None) -> Change:
     """File one record from data already parsed (the web form, the JSON API): the same checks as a
     file, and with `signer` and their password the `signed_by: filer` fields signed as file_record does."""
     form = load_form(ws, form_id)
@@ -207,11 +221,7 @@ def file_record_data(ws: Workspace, form_id: str, data: dict, *, actor: str, ori
         data = {**data, **{f.name: signer.name for f in filer_fields(form) if data.get(f.name) in (None, "")}}
     clean = validate_data(form, data, file=origin)
     filing = Filing(form=form, data=clean, record_date=record_date_for(form, clean, on), origin=origin)
-    if signer is not None:
-        from .signing import sign_as_filer
-        sign_as_filer(ws, filing, signer, password)
-    (rec,) = file_records(ws, [filing], actor=actor, pdf=pdf)
-    return Change(f"filed {rec['number']} ({form.title}) → {rec['status']}", rec)
+    return _file_one(ws, filing, actor=actor, pdf=pdf, signer=signer, password=password, filer=filer)
 
 
 # ------------------------------------------------------------------ batch import

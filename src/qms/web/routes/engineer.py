@@ -67,37 +67,14 @@ async def file_page(request: Request):
     return RedirectResponse(f"/records/{res.data['number']}", status_code=303)
 
 
-def photo_to_pdf(image: Path, out: Path) -> Path:
-    """A phone photo of the signed form → a one-page A4 PDF holding it (fitted, aspect kept)."""
-    from fpdf import FPDF
-    from PIL import Image, ImageOps
-    with Image.open(image) as im:
-        im = ImageOps.exif_transpose(im).convert("RGB")
-        fixed = image.with_suffix(".fixed.jpg")
-        im.save(fixed, "JPEG", quality=90)
-        w, h = im.size
-    pdf = FPDF(format="A4")
-    pdf.add_page()
-    pw, ph = 190, 277
-    scale = min(pw / w, ph / h)
-    pdf.image(str(fixed), x=10, y=10, w=w * scale, h=h * scale)
-    out.write_bytes(bytes(pdf.output()))
-    return out
-
-
 def _attach_scan(ws, number: str, name: str, content: bytes, signer: str, role: str, actor: str,
                  signed_on: str | None = None):
+    """The upload as a file for records.sign, which takes a PDF or a phone photo (as the CLI does)."""
     with tempfile.TemporaryDirectory(prefix="qms-scan-") as tmp:
         path = Path(tmp) / "upload"
         path.write_bytes(content)
-        if content[:5] != b"%PDF-":
-            try:
-                path = photo_to_pdf(path, Path(tmp) / "scan.pdf")
-            except Exception:
-                raise InvalidInput(f"{name}: expected a PDF or a photo (JPEG, PNG) of the signed form",
-                               field="scan") from None
         return records.sign(ws, number, scan=path, signers=[(signer, role)], actor=actor,
-                            signed_on=signed_on or None)
+                            signed_on=signed_on or None, scan_name=Path(name).name or "scan")
 
 
 async def scan_page(request: Request):
@@ -132,8 +109,9 @@ async def api_file(request: Request):
     res = await in_thread(records.file_record_data, request.app.state.ws, str(body.get("form", "")),
                           body["data"], actor=user.actor, origin="api", pdf=bool(body.get("pdf", True)),
                           signer=user.identity if password is not None else None,
-                          password=str(password) if password is not None else None)
-    return json_response({"number": res.data["number"], "status": res.data["status"]})
+                          password=str(password) if password is not None else None, filer=user.identity)
+    return json_response({"number": res.data["number"], "status": res.data["status"],
+                          **({"warnings": res.data["warnings"]} if res.data.get("warnings") else {})})
 
 
 ROUTES = [
