@@ -53,10 +53,10 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def _templates() -> Jinja2Templates:
+def _templates(ws: Workspace | None = None) -> Jinja2Templates:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
-    filters.install(env)
+    filters.install(env, ws)
     return Jinja2Templates(env=env)
 
 
@@ -111,7 +111,7 @@ def create_app(root: str | Path | Workspace) -> Starlette:
                     exception_handlers={HTTPException: _http_error, QmsError: _qms_error},
                     max_body_size=MAX_BODY)
     app.state.ws = ws
-    app.state.templates = _templates()
+    app.state.templates = _templates(ws)
     app.state.indexes = SearchIndexes(ws)
     app.add_middleware(SecurityHeaders)
     return app
