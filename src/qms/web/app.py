@@ -98,10 +98,14 @@ async def _http_error(request: Request, exc: HTTPException):
 
 
 async def _qms_error(request: Request, exc: QmsError):
-    """A mistake the user can fix: the one-line message (file, field, line), status 400."""
+    """A mistake the user can fix: the one-line message (file, field, line), status 400; an unknown
+    number is 404. Pages say it in the workspace's language; the API keeps the CLI's words."""
+    from ..errors import NotFound
+    from . import messages
+    code = 404 if isinstance(exc, NotFound) else 400
     if _wants_json(request):
-        return JSONResponse({"error": exc.format()}, status_code=400)
-    return render(request, "error.html", 400, message=exc.format(), code=400)
+        return JSONResponse({"error": exc.format()}, status_code=code)
+    return render(request, "error.html", code, message=messages.error(request.app.state.ws, exc).format(), code=code)
 
 
 def create_app(root: str | Path | Workspace) -> Starlette:
