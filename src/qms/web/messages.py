@@ -96,6 +96,16 @@ ERRORS = [
     (r"(\S+) (\S+) is in review \(signed by (.+)\);.*", "{1} {2} 审批中（已由 {3} 签署），已签署的草稿不能替换"),
     (r"(\S+) (\S+) is released; a new revision needs --change.*", "{1} {2} 已发布；提交新版本须填写修订说明"),
     (r"the source is the same as (\S+) (\S+).*", "源文件与 {1} {2} 完全相同；请修改后再提交"),
+    # a procedure source uploaded on the 文件管理 page
+    (r"expected a list of sections", "应为章节列表（sections 下每项一个章节）"),
+    (r"expected a section with title and/or body", "每个章节应有标题（title）和/或正文（body）"),
+    (r"a section needs a title and/or body.*", "章节须有标题（title）和/或正文（body）、表格或子章节"),
+    (r"expected a list of (.+)", "应为列表：{1}"),
+    (r"missing; expected the (.+)", "缺少此项"),
+    (r"`(.+)`: unknown key; (.*)", "不认识的键 {1}；{2}"),
+    (r"row has (\d+) cells but the table has (\d+) columns", "此行有 {1} 格，而表格有 {2} 列"),
+    (r"unknown kind '(.+)'; expected one of: (.+)", "未知的文件类别 {1}；可用：{2}"),
+    (r"(\S+) does not match the document number pattern.*", "文件编号 {1} 不符合编号规则"),
     (r"(\S+) changed (?:while signing|meanwhile); run the command again", "{1} 刚被他人修改，请刷新页面后重试"),
     (r"--as-of (\S+) is before the earlier purge as of (\S+);.*", "截至日期 {1} 早于上次销毁的截至日期 {2}；销毁日期只能向后"),
 ]

@@ -89,7 +89,7 @@ async def volume(request: Request):
     try:
         year = int(form.get("year", ""))
     except ValueError:
-        raise InvalidInput("expected a year such as 2026", field="year") from None
+        raise InvalidInput("年份应为四位数字，如 2026", field="year") from None
     pdf = await in_thread(_volume, request.app.state.ws, form_id, year, user.actor)
     name = quote(f"{year}{form_id}汇编.pdf")
     return Response(pdf, media_type="application/pdf",
