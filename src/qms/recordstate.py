@@ -120,6 +120,7 @@ def version_folders(cat: Catalog, number: str) -> list[str]:
 
 
 def recent(cat: Catalog, limit: int = 10) -> list[dict]:
-    """The records filed last, newest first (the search page before a query)."""
+    """The records filed last, newest first (the search page before a query); rowid breaks a tie of
+    one second in the order the journal filed them."""
     return [dict(r) for r in cat.all("SELECT number, form, status, record_date, filed_at, customer FROM records "
-                                     "ORDER BY filed_at DESC, number DESC LIMIT ?", int(limit))]
+                                     "ORDER BY filed_at DESC, rowid DESC LIMIT ?", int(limit))]
