@@ -90,7 +90,7 @@ _ZH = {
     "user.roles": lambda t, d: f"修改了用户 {t} 的角色" + (f"为 {'、'.join(d['roles'])}" if d.get("roles") else ""),
     "user.disabled": lambda t, d: f"停用了用户 {t}{_reason(d)}",
     "user.password_changed": lambda t, d: f"修改了用户 {t} 的密码",
-    "login.failed": lambda t, d: f"登录 {t} 失败",
+    "login.failed": lambda t, d: f"登录失败（账号 {t}）",
     "login.locked": lambda t, d: f"登录失败次数过多，账号 {t} 已锁定",
     "keys.created": lambda t, d: "生成了组织的签章密钥",
     "keys.imported": lambda t, d: "导入了组织的签章密钥",
