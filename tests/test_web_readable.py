@@ -232,3 +232,9 @@ def test_the_footer_shows_the_configured_organisation_never_the_placeholder(tmp_
     cfg.write_text(cfg.read_text(encoding="utf-8").replace("XXXXXX有限公司", "阳光物业服务有限公司", 1), encoding="utf-8")
     c, _ = client(create_app(q.root), "auditor")
     assert between(c.get("/search").text, "<footer>", "</footer>") == "阳光物业服务有限公司"
+
+
+def test_an_unknown_page_says_so_in_chinese(app):
+    c, _ = client(app, "auditor")
+    r = c.get("/no-such-page")
+    assert r.status_code == 404 and "没有这个页面" in r.text and "Not Found" not in r.text

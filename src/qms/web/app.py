@@ -94,7 +94,13 @@ async def _http_error(request: Request, exc: HTTPException):
     if exc.status_code == 401:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303) \
             if request.method == "GET" else render(request, "error.html", 401, message=exc.detail, code=401)
-    return render(request, "error.html", exc.status_code, message=exc.detail, code=exc.status_code)
+    return render(request, "error.html", exc.status_code, message=_STATUS_ZH.get(exc.detail, exc.detail),
+                  code=exc.status_code)
+
+
+# Starlette's own words for a path or method it does not know, or a body too large
+_STATUS_ZH = {"Not Found": "没有这个页面", "Method Not Allowed": "不支持这种请求方式",
+              "Request Entity Too Large": "上传的文件太大（上限 32 MB）", "Content Too Large": "上传的文件太大（上限 32 MB）"}
 
 
 async def _qms_error(request: Request, exc: QmsError):
