@@ -238,3 +238,18 @@ def test_an_unknown_page_says_so_in_chinese(app):
     c, _ = client(app, "auditor")
     r = c.get("/no-such-page")
     assert r.status_code == 404 and "没有这个页面" in r.text and "Not Found" not in r.text
+
+
+def test_a_timestamp_s_day_is_the_day_in_the_workspace_zone():
+    """23:30 UTC on 3 December is the morning of 4 December in Shanghai: pages show 12月04日."""
+    from jinja2 import Environment
+    from qms.web import filters
+
+    class Ws:
+        class config:
+            timezone = "Asia/Shanghai"
+    env = Environment()
+    filters.install(env, Ws)
+    assert env.from_string("{{ v|cn_date }}").render(v="2026-12-03T23:30:00+00:00") == "2026年12月04日"
+    assert env.from_string("{{ v|cn_date }}").render(v="2026-12-03") == "2026年12月03日"
+    assert env.from_string("{{ v|cn_datetime }}").render(v="2026-12-03T23:30:00+00:00") == "2026年12月04日 07:30"

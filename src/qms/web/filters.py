@@ -39,7 +39,9 @@ def multiline(field) -> bool:
 def install(env, ws=None) -> None:
     """`ws`: the workspace whose time zone every time on the pages is shown in."""
     env.globals["multiline"] = multiline
-    env.filters["cn_date"] = lambda v: cn_date(v) if v else ""
+    # a timestamp's day is the day in the workspace's zone (20:00 UTC is the next morning in Shanghai)
+    env.filters["cn_date"] = lambda v: (local_time(v, ws, chinese=True)[:11] if len(str(v)) > 10 else cn_date(v)) \
+        if v else ""
     env.filters["cn_datetime"] = lambda v: cn_datetime(v, ws)
     env.filters["local_time"] = lambda v: local_time(v, ws)
     env.filters["status_label"] = lambda s: STATUS_LABELS.get(s or "", s or "")
