@@ -253,3 +253,30 @@ def test_a_timestamp_s_day_is_the_day_in_the_workspace_zone():
     assert env.from_string("{{ v|cn_date }}").render(v="2026-12-03T23:30:00+00:00") == "2026年12月04日"
     assert env.from_string("{{ v|cn_date }}").render(v="2026-12-03") == "2026年12月03日"
     assert env.from_string("{{ v|cn_datetime }}").render(v="2026-12-03T23:30:00+00:00") == "2026年12月04日 07:30"
+
+
+@pytest.mark.parametrize("line, words", [
+    ("submitted QP-SC-015 A/1 (draft): 服务提供过程控制工作程序", "已提交 QP-SC-015 A/1（草稿）"),
+    ("replaced the draft of QP-SC-015 A/1: 服务提供过程控制工作程序", "已替换 QP-SC-015 A/1 草稿"),
+    ("signed QP-SC-015 A/1 as 批准 (approved): 李明 (liming) at 2026-12-03T08:26:00+00:00",
+     "李明 已以批准身份签署 QP-SC-015 A/1（2026-12-03 16:26）"),
+    ("rejected QP-SC-015 A/1: 2 signature(s) void, back to draft — 5.2 职责不清", "已驳回 QP-SC-015 A/1：2 个签署作废"),
+    ("withdrew the draft QP-SC-015 A/1: 不再需要", "已撤回 QP-SC-015 A/1 草稿：不再需要"),
+    ("released QP-SC-015 A/1: 发布 2026-12-05, 实施 2026-12-10 → archive/documents/x.docx",
+     "已发布 QP-SC-015 A/1：发布日期 2026-12-05，实施日期 2026-12-10"),
+    ("withdrew QP-SC-015 (作废) on 2026-12-03: 并入 QP-SC-016", "已作废 QP-SC-015（2026-12-03）：并入 QP-SC-016"),
+    ("recalled controlled copy No.2 of QP-SC-015 A/1 from 工程部", "已从 工程部 回收 QP-SC-015 A/1 受控副本 No.2"),
+    ("hold released on QR-1: 结案", "已解除 QR-1 的法律保全：结案"),
+    ("filed QR-SV-022-02-2026-0001 (现场服务报告) → awaiting_signature", "已归档 QR-SV-022-02-2026-0001（现场服务报告），状态：待用户签字"),
+    ("signed QR-1: scan attached (王海涛 用户代表, signed 2026-12-01) → filed", "已上传 QR-1 的签字扫描件（王海涛 用户代表，2026-12-01 签字）"),
+    ("amended QR-1: version 2 (电话号码写错)", "已修改 QR-1，形成第 2 版（电话号码写错）"),
+])
+def test_every_result_a_page_flashes_reads_in_chinese(line, words):
+    from qms.web import messages
+
+    class Ws:
+        class config:
+            locale, timezone = "zh-CN", "Asia/Shanghai"
+    assert words in messages.result(Ws, line)
+    Ws.config.locale = "en"
+    assert messages.result(Ws, line) == line            # an English workspace keeps the service's words
