@@ -280,3 +280,10 @@ def test_every_result_a_page_flashes_reads_in_chinese(line, words):
     assert words in messages.result(Ws, line)
     Ws.config.locale = "en"
     assert messages.result(Ws, line) == line            # an English workspace keeps the service's words
+
+
+def test_a_volume_that_cannot_be_made_says_why_on_the_keeper_page(app):
+    c, csrf = client(app, "tester")
+    r = c.post("/keeper/volume", data={"csrf_token": csrf, "form": "QR-SV-022-01", "year": "二〇二六"})
+    assert r.status_code == 400 and "保存期与销毁</h1>" in r.text
+    assert "年份应为四位数字" in between(r.text, 'id="keeper-error">')
