@@ -97,14 +97,19 @@ _ZH = {
 }
 
 
-def sentence(e: dict, *, zh: bool = True) -> str:
-    """'李明 签署了 QP-SC-015 A/1（批准）': who did what to what (the time is shown beside it).
-    An action without words of its own (added later) still reads: who, the action, the target."""
-    who, target, data = person(e["actor"]), e.get("target") or "", e.get("data") or {}
+def deed(e: dict, *, zh: bool = True) -> str:
+    """'签署了 QP-SC-015 A/1（批准）': what was done to what. An action without words of its own
+    (added later) still reads: the action and the target."""
+    target, data = e.get("target") or "", e.get("data") or {}
     words = _ZH.get(e["action"]) if zh else None
     if words is not None:
         try:
-            return f"{who} {words(target, data)}"
+            return words(target, data)
         except (TypeError, KeyError, AttributeError):
             pass            # an older entry shaped differently: fall through to the plain form
-    return f"{who} {e['action']} {target}".rstrip()
+    return f"{e['action']} {target}".rstrip()
+
+
+def sentence(e: dict, *, zh: bool = True) -> str:
+    """'李明 签署了 QP-SC-015 A/1（批准）': who did what to what (the time is shown beside it)."""
+    return f"{person(e['actor'])} {deed(e, zh=zh)}"

@@ -56,14 +56,14 @@ def log_cmd(env, target, as_json):
 
     from ..dates import local_time
     from ..labels import chinese
-    from ..trail import sentence
+    from ..trail import deed
     ws = env.ws
 
-    # a person reads the time in the workspace's zone and, in Chinese, a sentence (who did what to
-    # what); --json keeps the ISO time with its offset and the raw data
+    # a person reads the time in the workspace's zone and, in Chinese, who (login and name) did what
+    # to what, the action's code kept for grep; --json keeps the ISO time with its offset and the data
     def line(e):
         if chinese(ws.config.locale):
-            return f"{e['seq']:>5}  {local_time(e['at'], ws)}  {sentence(e)}"
+            return f"{e['seq']:>5}  {local_time(e['at'], ws)}  {e['actor']}  {deed(e)}  [{e['action']}]"
         return (f"{e['seq']:>5}  {local_time(e['at'], ws)}  {e['actor']:<10} {e['action']:<16} {e['target']}  "
                 + json.dumps({k: v for k, v in e['data'].items() if k not in ('files',)}, ensure_ascii=False)[:160])
 
