@@ -74,3 +74,39 @@ def cn_date(value: dt.date | str | None, locale: str = "zh-CN") -> str:
     if locale.lower().startswith("zh"):
         return f"{value.year}年{value.month:02d}月{value.day:02d}日"
     return value.isoformat()
+
+
+# ------------------------------------------------------------------ times a person reads
+
+def zone_of(where=None):
+    """The zone times are shown in: a Workspace's `timezone` (config.yaml), an IANA name, or None
+    (blank) for the machine's own zone. The journal keeps ISO times with their offset; this only
+    decides how they are printed."""
+    name = getattr(getattr(where, "config", None), "timezone", where)
+    if not name:
+        return None
+    from zoneinfo import ZoneInfo
+    return ZoneInfo(str(name))
+
+
+def local_time(value, where=None, *, chinese: bool = False, seconds: bool = False) -> str:
+    """An ISO timestamp as a person reads it, in the workspace's zone: 2026-12-03 16:26, or
+    2026年12月03日 16:26 (`chinese`). The one formatter of times for CLI text, web pages, PDFs,
+    certificates and messages; `where` is a Workspace or a zone name. Blank stays blank; a bare
+    date stays a date; anything unparseable is shown as it is."""
+    if not value:
+        return ""
+    if isinstance(value, dt.datetime):
+        t = value
+    else:
+        text = str(value)
+        if len(text) <= 10:
+            return cn_date(text) if chinese else text
+        try:
+            t = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return text
+    if t.tzinfo is not None:
+        t = t.astimezone(zone_of(where))
+    day = cn_date(t.date()) if chinese else t.date().isoformat()
+    return f"{day} {t:%H:%M:%S}" if seconds else f"{day} {t:%H:%M}"

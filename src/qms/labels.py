@@ -7,7 +7,6 @@ workspace reads 生效/已替代/作废 and times in its own zone (config `timez
 
 from __future__ import annotations
 
-import datetime as dt
 
 STATUS_ZH = {
     "draft": "草稿",
@@ -35,20 +34,11 @@ def status_label(status: str | None, locale: str = "zh-CN") -> str:
 
 def zone(name: str | None):
     """The workspace's time zone (an IANA name such as Asia/Shanghai), else the machine's."""
-    if not name:
-        return None
-    from zoneinfo import ZoneInfo
-    return ZoneInfo(name)
+    from .dates import zone_of
+    return zone_of(name)
 
 
 def local_time(value: str | None, tz_name: str | None = None) -> str:
-    """An ISO timestamp as 2026-03-13 09:30 in the workspace's zone (blank stays blank)."""
-    if not value:
-        return ""
-    try:
-        t = dt.datetime.fromisoformat(str(value))
-    except ValueError:
-        return str(value)
-    if t.tzinfo is not None:
-        t = t.astimezone(zone(tz_name)) if tz_name else t.astimezone()
-    return t.strftime("%Y-%m-%d %H:%M")
+    """An ISO timestamp as 2026-03-13 09:30 in the workspace's zone (blank stays blank): dates.local_time."""
+    from .dates import local_time as _local_time
+    return _local_time(value, tz_name)

@@ -121,3 +121,10 @@ def year_of_form(cat: Catalog, form: str, year: int, *, monthly: bool) -> list[d
 def version_folders(cat: Catalog, number: str) -> list[str]:
     return [v["folder"] for v in cat.all(
         "SELECT folder FROM record_versions WHERE number=? ORDER BY version", number)]
+
+
+def recent(cat: Catalog, limit: int = 10) -> list[dict]:
+    """The records filed last, newest first (the search page before a query); rowid breaks a tie of
+    one second in the order the journal filed them."""
+    return [dict(r) for r in cat.all("SELECT number, form, status, record_date, filed_at, customer FROM records "
+                                     "ORDER BY filed_at DESC, rowid DESC LIMIT ?", int(limit))]

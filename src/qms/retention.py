@@ -12,7 +12,7 @@ from pathlib import Path
 from . import recordstate
 from .archive import read_manifest
 from .catalog import reading
-from .dates import now_iso, today
+from .dates import local_time, now_iso, today
 from .errors import Conflict, Integrity, InvalidInput
 from .recordstate import record_row
 from .workspace import Workspace
@@ -173,7 +173,7 @@ def _certificate_pdf(ws: Workspace, body: dict, json_sha: str, out: Path) -> Non
         out, f"记录销毁证明  {body['certificate']}",
         [ws.config.org_name,
          f"保存期限届满（早于 {body['as_of']}）且未被冻结的记录 / records past retention as of {body['as_of']}, not on hold",
-         f"销毁时间 / disposed at {body['disposed_at']}    批准人 / authorised by {body['authorised_by']}",
+         f"销毁时间 / disposed at {local_time(body['disposed_at'], ws, chinese=True)}    批准人 / authorised by {body['authorised_by']}",
          f"共 {body['count']} 份记录 / records: " + "，".join(f"{k} {v}" for k, v in sorted(by_form.items())),
          f"每个被销毁文件的 SHA-256 见 certificate.json（SHA-256 {json_sha}）"],
         [("序号", 8), ("记录编号", 30), ("表单", 16), ("记录日期", 12), ("保存期至", 12), ("文件数", 6)],

@@ -54,7 +54,7 @@ def record_text(ws: Workspace, d: dict, labels: dict[str, str] | None = None) ->
     """`labels`: field name → label, and "field.column" → column label for table fields."""
     loc, tz = ws.config.locale, ws.config.timezone
     if d["status"] == "disposed":
-        return (f"{d['number']}  {d['form']}  {_t(ws, '已销毁', 'DISPOSED')} DISPOSED {d['disposed_at'][:10]}"
+        return (f"{d['number']}  {d['form']}  {_t(ws, '已销毁', 'DISPOSED')} DISPOSED {local_time(d['disposed_at'], tz)[:10]}"
                 f"（{_t(ws, '销毁证书', 'certificate')} {d['certificate']}）；"
                 f"{_t(ws, '保存期至', 'retention ended')} {d['retention_until']}")
     labels = labels or {}

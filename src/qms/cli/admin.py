@@ -54,12 +54,21 @@ def log_cmd(env, target, as_json):
     from .. import audit
     entries = [asdict(e) for e in audit.read(env.ws.audit_path, target)]
 
-    from ..labels import local_time
+    from ..dates import local_time
+    from ..labels import chinese
+    from ..trail import deed
+    ws = env.ws
+
+    # a person reads the time in the workspace's zone and, in Chinese, who (login and name) did what
+    # to what, the action's code kept for grep; --json keeps the ISO time with its offset and the data
+    def line(e):
+        if chinese(ws.config.locale):
+            return f"{e['seq']:>5}  {local_time(e['at'], ws)}  {e['actor']}  {deed(e)}  [{e['action']}]"
+        return (f"{e['seq']:>5}  {local_time(e['at'], ws)}  {e['actor']:<10} {e['action']:<16} {e['target']}  "
+                + json.dumps({k: v for k, v in e['data'].items() if k not in ('files',)}, ensure_ascii=False)[:160])
 
     def text(es):
-        return "\n".join(f"{e['seq']:>5}  {local_time(e['at'], env.ws.config.timezone)}  {e['actor']:<10} {e['action']:<16} {e['target']}  "
-                         + json.dumps({k: v for k, v in e['data'].items() if k not in ('files',)},
-                                      ensure_ascii=False)[:160] for e in es) or "(no entries)"
+        return "\n".join(line(e) for e in es) or ("（无记录）" if chinese(ws.config.locale) else "(no entries)")
     emit(entries, as_json, text)
 
 

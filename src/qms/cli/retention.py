@@ -69,10 +69,11 @@ def hold_release_cmd(env, number, reason):
 @json_option
 @pass_env
 def hold_list_cmd(env, as_json):
+    from ..dates import local_time
     from ..retention import hold_list
     emit_table(hold_list(env.ws), as_json, (["记录编号", "表单", "原因", "冻结日期", "冻结人"],
                                             ["number", "form", "reason", "since", "by"]),
-               lambda x: [x["number"], x["form"], x["reason"], x["added_at"][:10], x["added_by"]],
+               lambda x: [x["number"], x["form"], x["reason"], local_time(x["added_at"], env.ws)[:10], x["added_by"]],
                empty=("（无冻结）", "(no holds)"))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..dates import cn_date
+from ..dates import cn_date, local_time
 
 STATUS_LABELS = {
     "draft": "草稿", "in_review": "审批中", "approved": "已批准", "released": "已发布", "effective": "现行有效",
@@ -13,11 +13,9 @@ STATUS_LABELS = {
 }
 KIND_LABELS = {"doc": "文件", "record": "记录"}
 
-def cn_datetime(value: str | None) -> str:
-    """2026-03-20T09:30:00+08:00 → 2026年03月20日 09:30"""
-    if not value:
-        return ""
-    return f"{cn_date(value[:10])} {value[11:16]}".rstrip()
+def cn_datetime(value: str | None, ws=None) -> str:
+    """2026-03-20T01:30:00+00:00 → 2026年03月20日 09:30 in the workspace's zone (dates.local_time)."""
+    return local_time(value, ws, chinese=True)
 
 
 def filesize(n: int | None) -> str:
@@ -38,10 +36,14 @@ def multiline(field) -> bool:
     return field.type == "text" and bool(_LONG.search(field.label or ""))
 
 
-def install(env) -> None:
+def install(env, ws=None) -> None:
+    """`ws`: the workspace whose time zone every time on the pages is shown in."""
     env.globals["multiline"] = multiline
-    env.filters["cn_date"] = lambda v: cn_date(v) if v else ""
-    env.filters["cn_datetime"] = cn_datetime
+    # a timestamp's day is the day in the workspace's zone (20:00 UTC is the next morning in Shanghai)
+    env.filters["cn_date"] = lambda v: (local_time(v, ws, chinese=True)[:11] if len(str(v)) > 10 else cn_date(v)) \
+        if v else ""
+    env.filters["cn_datetime"] = lambda v: cn_datetime(v, ws)
+    env.filters["local_time"] = lambda v: local_time(v, ws)
     env.filters["status_label"] = lambda s: STATUS_LABELS.get(s or "", s or "")
     env.filters["kind_label"] = lambda s: KIND_LABELS.get(s or "", s or "")
     env.filters["filesize"] = filesize

@@ -7,14 +7,14 @@ import tempfile
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from ... import inbox, records
 from ...errors import InvalidInput, QmsError
 from ...forms import load_form, load_forms_quietly
+from .. import messages
 from ..app import json_response, render
-from ..auth import RECORD_FILE, RECORD_SIGN, check_csrf, require
+from ..auth import RECORD_FILE, RECORD_SIGN, check_csrf, flash_redirect, require
 from .common import in_thread, json_body
 
 MAX_UPLOAD = 30 * 1024 * 1024
@@ -63,8 +63,8 @@ async def file_page(request: Request):
                               signer=user.identity if signs else None,
                               password=submitted.get("sign_password", "") if signs else None)
     except QmsError as exc:
-        return render(request, "file.html", 400, form=form, values=data, error=exc.format())
-    return RedirectResponse(f"/records/{res.data['number']}", status_code=303)
+        return render(request, "file.html", 400, form=form, values=data, error=messages.error(ws, exc).format())
+    return flash_redirect(f"/records/{res.data['number']}", user, messages.result(ws, res))
 
 
 def _attach_scan(ws, number: str, name: str, content: bytes, signer: str, role: str, actor: str,
@@ -82,14 +82,19 @@ async def scan_page(request: Request):
     submitted = await request.form(max_part_size=MAX_UPLOAD)
     check_csrf(request, user, submitted)
     number = request.path_params["number"]
+    ws = request.app.state.ws
     upload = submitted.get("scan")
-    if upload is None or not hasattr(upload, "read"):
-        raise InvalidInput("请选择签字扫描件（PDF 或照片）", field="scan")
-    content = await upload.read()
-    await in_thread(_attach_scan, request.app.state.ws, number, upload.filename or "scan", content,
-                    (submitted.get("signer") or "").strip(), (submitted.get("signer_role") or "").strip(),
-                    user.actor, (submitted.get("signed_on") or "").strip())
-    return RedirectResponse(f"/records/{number}", status_code=303)
+    try:
+        if upload is None or not hasattr(upload, "read"):
+            raise InvalidInput("请选择签字扫描件（PDF 或照片）", field="scan")
+        content = await upload.read()
+        res = await in_thread(_attach_scan, ws, number, upload.filename or "scan", content,
+                              (submitted.get("signer") or "").strip(), (submitted.get("signer_role") or "").strip(),
+                              user.actor, (submitted.get("signed_on") or "").strip())
+    except QmsError as exc:       # shown on the record page it came from, not an error page
+        from .auditor import record_view
+        return record_view(request, number, error=messages.error(ws, exc).format(), status_code=400)
+    return flash_redirect(f"/records/{number}", user, messages.result(ws, res))
 
 
 def mine(request: Request):

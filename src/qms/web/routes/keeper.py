@@ -13,8 +13,9 @@ from starlette.routing import Route
 
 from ... import retention, volumes
 from ...dates import parse_date, today
-from ...errors import Conflict, InvalidInput
+from ...errors import Conflict, InvalidInput, QmsError
 from ...forms import load_forms_quietly
+from .. import messages
 from ..app import render
 from ..auth import COMPILE, HOLD, PURGE, WebUser, check_csrf, flash_message, require
 from ..forms import post_form
@@ -87,10 +88,13 @@ async def volume(request: Request):
     check_csrf(request, user, form)
     form_id = (form.get("form") or "").strip()
     try:
-        year = int(form.get("year", ""))
-    except ValueError:
-        raise InvalidInput("expected a year such as 2026", field="year") from None
-    pdf = await in_thread(_volume, request.app.state.ws, form_id, year, user.actor)
+        try:
+            year = int(form.get("year", ""))
+        except ValueError:
+            raise InvalidInput("年份应为四位数字，如 2026", field="year") from None
+        pdf = await in_thread(_volume, request.app.state.ws, form_id, year, user.actor)
+    except QmsError as exc:         # shown on the keeper page, not an error page
+        return keeper(request, error=messages.error(request.app.state.ws, exc).format(), status_code=400)
     name = quote(f"{year}{form_id}汇编.pdf")
     return Response(pdf, media_type="application/pdf",
                     headers={"content-disposition": f"attachment; filename*=UTF-8''{name}"})
