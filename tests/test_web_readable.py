@@ -183,7 +183,8 @@ def test_a_scan_error_shows_on_the_record_page_and_a_signature_error_on_the_inbo
     r = c.post(f"/records/{site['notice']}/scan", data={"csrf_token": csrf, "signer": "钱经理"},
                files={"scan": ("notes.txt", b"not a picture", "text/plain")})
     assert r.status_code == 400 and site["notice"] in between(r.text, "<h1>", "</h1>")
-    assert "notes.txt：应为 PDF 或签字表的照片" in between(r.text, 'id="record-error">')
+    shown = between(r.text, 'id="record-error">')
+    assert shown.startswith("notes.txt") and "应为 PDF 或签字表的照片" in shown
     s, s_csrf = client(app, "liming")
     r = s.post(f"/inbox/{site['document']}/sign", data={"csrf_token": s_csrf, "role": "会签", "password": "nope-nope"})
     assert r.status_code == 400 and "密码错误（连续第 1 次" in between(r.text, 'id="sign-error">')

@@ -57,6 +57,7 @@ ERRORS = [
     (r"the password of (\S+) has expired.*", "{1} 的密码已过期，请先修改密码"),
     (r"(.+?) \((\S+)\) lacks the permission (\S+?)(?: for .+?)?; .*", "{1} 没有此操作的权限（{3}）"),
     (r"unknown record '(.+)'.*", "没有编号为 {1} 的记录"),
+    (r"expected a PDF or a photo \(JPEG, PNG\) of the signed form.*", "应为 PDF 或签字表的照片（JPEG、PNG）；请将签字表扫描为 PDF 或拍照上传"),
     (r"unknown document '(.+)'.*", "没有编号为 {1} 的文件"),
     (r"unknown form '(.+)'.*", "没有编号为 {1} 的表单"),
     (r"(\S+) was disposed on (\S+).*", "{1} 已于 {2} 销毁"),
