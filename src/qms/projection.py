@@ -125,6 +125,13 @@ def _doc_release(cat, e, d):
                 rev["id"])
 
 
+def _doc_redate(cat, e, d):
+    """A release not yet issued gets corrected dates and the files rendered with them."""
+    rev = _revision(cat, e, e.target, d["revision"])
+    cat.execute("UPDATE revisions SET issued=?, effective=?, docx=?, pdf=? WHERE id=?", d["issued"], d["effective"],
+                d["docx"], d.get("pdf"), rev["id"])
+
+
 def _doc_obsolete(cat, e, d):
     cat.execute("UPDATE documents SET obsolete_on=?, obsolete_reason=?, obsolete_by=? WHERE number=?",
                 d["on"], d["reason"], e.actor, e.target)
@@ -233,7 +240,7 @@ def _disposal_reject(cat, e, d):
 _HANDLERS = {
     "doc.submit": _doc_submit, "doc.sign": _doc_sign, "doc.release": _doc_release,
     "doc.obsolete": _doc_obsolete, "doc.issue_copy": _doc_issue_copy, "doc.recall": _doc_recall,
-    "doc.reject": _doc_reject, "doc.withdraw": _doc_withdraw,
+    "doc.reject": _doc_reject, "doc.withdraw": _doc_withdraw, "doc.redate": _doc_redate,
     "record.file": _record_file, "record.pdf": _record_pdf, "record.sign": _record_sign,
     "record.amend": _record_amend, "hold.add": _hold_add, "hold.release": _hold_release, "purge": _purge,
     "disposal.propose": _disposal_propose, "disposal.reject": _disposal_reject,
