@@ -207,5 +207,12 @@ def listing(ws: Workspace, *, status: str | None = None) -> list[dict]:
 
 
 def show(ws: Workspace, number: str) -> dict:
+    """A proposal (DR-…) with its records and decision, or a certificate (DC-…) as certificate.json holds it."""
+    import json
     with reading(ws) as cat:
-        return _request(cat, number)
+        cert = cat.one("SELECT * FROM disposals WHERE certificate=?", number)
+        if cert is None:
+            return _request(cat, number)
+    body = json.loads((ws.root / cert["folder"] / "certificate.json").read_text(encoding="utf-8"))
+    return body | {"folder": cert["folder"], "files": [f"{cert['folder']}/certificate.pdf",
+                                                       f"{cert['folder']}/certificate.json"]}

@@ -186,11 +186,21 @@ def disposal_proposals(env, pending, as_json):
 @json_option
 @pass_env
 def disposal_show(env, number, as_json):
-    """A disposal proposal: what it lists, the opinion and method, who decided."""
+    """A disposal proposal (DR-…: what it lists, the opinion and method, who decided) or certificate (DC-…)."""
     from ..disposal import STATES, show
     req = show(env.ws, number)
 
     def text(r):
+        if "certificate" in r and "status" not in r:
+            return "\n".join([f"{r['certificate']}  {zh('销毁证明', 'disposal certificate')}  {r['disposed_at'][:19]}",
+                              f"{zh('审批单', 'proposal')}: {r.get('proposal') or '—'}    "
+                              f"{zh('提出人', 'proposed by')}: {r.get('proposed_by') or '—'}    "
+                              f"{zh('批准人', 'approved by')}: {r['authorised_by']}    "
+                              f"{zh('监销人', 'witness')}: {r.get('witness') or '—'}",
+                              f"{zh('鉴定意见', 'opinion')}: {r.get('opinion') or '—'}",
+                              f"{zh('销毁方式', 'method')}: {r.get('method') or '—'}"]
+                             + [f"  {x['number']}  {x['form']}  {x['record_date']}  {x['retention_until']}"
+                                for x in r["records"]] + [f"→ {f}" for f in r["files"]])
         lines = [f"{r['number']}  {zh(STATES[r['status']], r['status'])}",
                  f"{zh('截至日期', 'as of')}: {r['as_of']}    {zh('表单', 'form')}: {r['form'] or zh('全部', 'all')}",
                  f"{zh('提出人', 'proposed by')}: {r['proposed_by']}  {r['proposed_at'][:19]}",
