@@ -139,3 +139,19 @@ def test_the_proposal_needs_an_opinion_and_a_method(qms, clock):
     assert "--method" in qms.fail("disposal", "propose", "--opinion", "到期")
     assert "unknown disposal proposal" in qms.fail("disposal", "show", "DR-2026-0042")
     assert snapshot(qms.archive) == before
+
+
+def test_a_record_goes_only_once_the_clock_passes_its_retention_end(qms, clock):
+    kept = file_on(qms, "QR-SV-022-01", "2021-06-01")                 # kept until 2026-12-31
+    assert qms.json("record", "show", kept)["retention_until"] == "2026-12-31"
+    assert "after today" in qms.fail("purge", "--as-of", "2027-01-01", "--yes")
+    assert qms.json("purge", "--yes")["proposal"] is None             # not due on 2026-12-03
+    clock.move_to(dt.datetime(2027, 1, 1, 1, 0, tzinfo=dt.timezone.utc))
+    for login in ("tester", "liujun"):                                # a new day, a new session
+        qms.as_(login)("login", login, "--password-stdin", input=PASSWORDS[login] + "\n")
+    number = qms.json("purge", "--yes")["proposal"]
+    assert number == "DR-2027-0001"
+    assert "DC-2027-0001" in approve(qms, "liujun", number).output
+    assert qms.json("disposal", "show", number)["certificate"] == "DC-2027-0001"
+    assert qms.json("record", "show", kept)["status"] == "disposed"
+    assert qms.json("record", "show", kept)["disposed_at"][:10] == "2027-01-01"
