@@ -23,7 +23,6 @@ from .workspace import Workspace
 from .writer import writing
 
 APPROVE = "records.dispose.approve"
-PROPOSE = "records.purge"
 DEFAULT_OPINION = "保存期限已满，经鉴定无继续保存价值，拟予销毁"
 DEFAULT_METHOD = "删除电子档案（文件、目录与检索索引）"
 STATES = {"pending": "待审批", "approved": "已批准销毁", "rejected": "已驳回"}
