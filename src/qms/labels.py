@@ -12,6 +12,7 @@ STATUS_ZH = {
     "draft": "草稿",
     "in_review": "审批中",
     "approved": "已批准",
+    "pending_release": "待发布",
     "released": "已发布（未实施）",
     "effective": "生效",
     "superseded": "已替代",

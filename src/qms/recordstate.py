@@ -83,7 +83,8 @@ def listing(cat: Catalog, *, form: str | None = None, status: str | None = None,
 
 def due(cat: Catalog, as_of: dt.date, form: str | None) -> list[dict]:
     """Records past their retention end at `as_of` (held ones marked), by form and number."""
-    sql = ("SELECT r.number, r.form, r.record_date, r.retention_until, r.folder, r.status, "
+    sql = ("SELECT r.number, r.form, r.record_date, r.retention_until, r.folder, r.status, r.version, "
+           "(SELECT COUNT(*) FROM signatures s WHERE s.number=r.number) AS signatures, "
            "EXISTS(SELECT 1 FROM holds h WHERE h.number=r.number AND h.released_at IS NULL) AS held "
            "FROM records r WHERE r.retention_until IS NOT NULL AND r.retention_until < ?")
     args: list = [as_of.isoformat()]
@@ -105,8 +106,32 @@ def last_disposal_as_of(cat: Catalog) -> str | None:
 
 
 def disposals(cat: Catalog) -> list[dict]:
-    return [dict(r) for r in cat.all("SELECT certificate, at, as_of, actor, count, folder FROM disposals "
-                                     "ORDER BY at")]
+    return [dict(r) for r in cat.all("SELECT certificate, at, as_of, actor, count, folder, proposal, proposed_by "
+                                     "FROM disposals ORDER BY at")]
+
+
+def _request(row) -> dict:
+    import json
+    out = dict(row)
+    out["records"] = json.loads(out["records"] or "[]")
+    out["left_out"] = json.loads(out["left_out"] or "[]")
+    out["proposer_login"] = (out["proposed_by"] or "").split(" ")[0]
+    return out
+
+
+def disposal_request(cat: Catalog, number: str) -> dict | None:
+    """A disposal proposal (销毁审批单) with the records it lists, or None."""
+    row = cat.one("SELECT * FROM disposal_requests WHERE number=?", number)
+    return _request(row) if row else None
+
+
+def disposal_requests(cat: Catalog) -> list[dict]:
+    return [_request(r) for r in cat.all("SELECT * FROM disposal_requests ORDER BY proposed_at, number")]
+
+
+def pending_disposal_numbers(cat: Catalog) -> set[str]:
+    """Records listed in a proposal still awaiting its decision: not proposed twice."""
+    return {r["number"] for req in disposal_requests(cat) if req["status"] == "pending" for r in req["records"]}
 
 
 # ------------------------------------------------------------------ yearly volume

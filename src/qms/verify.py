@@ -191,7 +191,7 @@ def _gaps(entries) -> list[str]:
     seqs: dict[str, list[tuple[int, str, int]]] = {}
     for e in entries:
         d = e.data or {}
-        if e.action in ("record.file", "purge") and "sequence" in d and "seq" in d:
+        if e.action in ("record.file", "purge", "disposal.propose") and "sequence" in d and "seq" in d:
             seqs.setdefault(d["sequence"], []).append((int(d["seq"]), e.target, e.seq))
     out = []
     for key, items in sorted(seqs.items()):

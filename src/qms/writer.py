@@ -22,7 +22,7 @@ from .errors import Integrity
 from .journal import Stage, crashpoint
 from .workspace import Workspace
 
-_DOC_ACTIONS = {"doc.submit", "doc.sign", "doc.release", "doc.obsolete", "doc.issue_copy", "doc.recall",
+_DOC_ACTIONS = {"doc.submit", "doc.sign", "doc.release", "doc.redate", "doc.obsolete", "doc.issue_copy", "doc.recall",
                 "doc.reject", "doc.withdraw"}
 _RECORD_ACTIONS = {"record.file", "record.pdf", "record.sign", "record.amend", "hold.add", "hold.release"}
 

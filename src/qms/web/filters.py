@@ -7,7 +7,7 @@ import re
 from ..dates import cn_date, local_time
 
 STATUS_LABELS = {
-    "draft": "草稿", "in_review": "审批中", "approved": "已批准", "released": "已发布", "effective": "现行有效",
+    "draft": "草稿", "in_review": "审批中", "approved": "已批准", "pending_release": "待发布", "released": "已发布", "effective": "现行有效",
     "superseded": "已替代", "obsolete": "已作废", "awaiting_signature": "待客户签字", "filed": "已归档",
     "disposed": "已销毁",
 }
