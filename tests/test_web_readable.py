@@ -48,20 +48,19 @@ def app(site):
 # ------------------------------------------------------------------ one zone (item 4)
 
 def test_one_event_reads_the_same_local_time_in_the_log_the_web_and_the_certificate(tmp_path):
-    """timezone: Asia/Shanghai (config.yaml). Filed at 08:26 UTC = 16:26 in Shanghai; disposed years
-    later at 02:10 UTC = 10:10. `qms log`, the web's audit trail, the record page and the disposal
+    """timezone: Asia/Shanghai (config.yaml). Filed at 08:26 UTC = 16:26 in Shanghai; disposed the next
+    day at 02:10 UTC = 10:10. `qms log`, the web's audit trail, the record page and the disposal
     certificate all print the Shanghai time; the JSON keeps the ISO time with its offset."""
     import io
     import time_machine
     from pypdf import PdfReader
-    from qms import retention
     from qms.web import create_app
-    from qms.workspace import open_workspace
     q = make_workspace(tmp_path / "ws")
     assert "timezone: Asia/Shanghai" in (q.root / "config.yaml").read_text(encoding="utf-8")
     with time_machine.travel(dt.datetime(2026, 12, 3, 8, 26, tzinfo=UTC), tick=False):
         number = q.json("record", "file", "QR-SV-022-01", "--data",
-                        write_data(q, example_data("QR-SV-022-01"), "n.yaml"), "--no-pdf")["number"]
+                        write_data(q, example_data("QR-SV-022-01"), "n.yaml"), "--on", "2020-03-01",
+                        "--no-pdf")["number"]   # kept until 2025-12-31: due for disposal
         c, _ = client(create_app(q.root), "auditor")
         record_page = c.get(f"/records/{number}").text
         web_log = c.get("/log", params={"target": number}).text
@@ -71,17 +70,22 @@ def test_one_event_reads_the_same_local_time_in_the_log_the_web_and_the_certific
     assert "2026年12月03日 16:26" in record_page and "08:26" not in record_page
     assert "2026-12-03 16:26" in web_log and "08:26" not in web_log.replace(filed["at"], "")
 
-    with time_machine.travel(dt.datetime(2032, 1, 5, 2, 10, tzinfo=UTC), tick=False):
-        res = retention.purge(open_workspace(q.root), actor="tester 测试员", as_of=dt.date(2032, 1, 5))
+    with time_machine.travel(dt.datetime(2026, 12, 4, 2, 10, tzinfo=UTC), tick=False):
+        for login in ("tester", "liujun"):                              # a new day, a new session
+            q.as_(login)("login", login, "--password-stdin", input=PASSWORDS[login] + "\n")
+        # the keeper proposes, another person (a manager) approves: then it is destroyed
+        proposal = q.json("disposal", "propose", "--opinion", "保存期满", "--method", "碎纸")["proposal"]
+        res = q.as_("liujun").json("disposal", "approve", proposal, "--password-stdin",
+                                   input=PASSWORDS["liujun"] + "\n")
     cert = res["certificate"]
     assert cert and number in res["disposed"]
-    pdf = q.root / res["file"] if res.get("file") else next((q.archive / "disposals").rglob("certificate.pdf"))
+    pdf = next((q.archive / "disposals").rglob("certificate.pdf"))
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.read_bytes())).pages).replace("\x00", "")
-    assert "2032年01月05日 10:10" in text and "02:10" not in text
-    assert "2032-01-05 10:10" in q("log", "--target", cert).output
+    assert "2026年12月04日 10:10" in text and "02:10" not in text
+    assert "2026-12-04 10:10" in q("log", "--target", cert).output
     c, _ = client(create_app(q.root), "auditor")
-    assert "2032-01-05 10:10" in c.get("/log", params={"target": cert}).text
-    assert "2032年01月05日 10:10" in c.get("/disposals").text
+    assert "2026-12-04 10:10" in c.get("/log", params={"target": cert}).text
+    assert "2026年12月04日 10:10" in c.get("/disposals").text
 
 
 def test_local_time_is_one_function_for_every_surface():

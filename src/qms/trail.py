@@ -85,6 +85,10 @@ _ZH = {
     "record.compile": lambda t, d: f"汇编了 {t} {d.get('year', '')} 年度记录（{d.get('records', 0)} 份，{d.get('pages', 0)} 页）",
     "hold.add": lambda t, d: f"对 {t} 加入法律保全{_reason(d)}",
     "hold.release": lambda t, d: f"解除了 {t} 的法律保全{_reason(d)}",
+    "disposal.propose": lambda t, d: f"提出了销毁审批 {t}（{len(d.get('records') or [])} 条记录，截至 {d.get('as_of', '')}）",
+    "disposal.reject": lambda t, d: f"驳回了销毁审批 {t}{_reason(d)}",
+    "doc.redate": lambda t, d: f"更正了 {t}{_rev(d)} 的日期（发布 {d.get('issued', '')}，实施 {d.get('effective', '')}）"
+    + _reason(d),
     "purge": lambda t, d: f"销毁了 {len(d.get('disposed') or [])} 条记录（销毁证明 {t}，截至 {d.get('as_of', '')}）",
     "user.created": lambda t, d: f"创建了用户 {t}（{d.get('name', '')}，角色 {'、'.join(d.get('roles') or [])}）",
     "user.roles": lambda t, d: f"修改了用户 {t} 的角色" + (f"为 {'、'.join(d['roles'])}" if d.get("roles") else ""),

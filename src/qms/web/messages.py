@@ -34,7 +34,15 @@ RESULTS = [
     (r"signed (\S+): scan attached \((.+), signed (\S+)\) → filed", "已上传 {1} 的签字扫描件（{2}，{3} 签字），状态：已归档"),
     (r"amended (\S+): version (\d+) \((.*)\)", "已修改 {1}，形成第 {2} 版（{3}）"),
     (r"disposed of (\d+) records; certificate (\S+)(?: → .*)?", "已销毁 {1} 条记录；销毁证明 {2}"),
+    (r"nothing to dispose of as of (\S+) \((\d+) already in a pending proposal\)",
+     "截至 {1} 没有新的到期可销毁记录（{2} 条已在待审批的销毁申请中）"),
     (r"nothing to dispose of as of (\S+)", "截至 {1} 没有到期可销毁的记录"),
+    (r"proposed (\S+): destroy (\d+) records due as of (\S+);.*", "已提出销毁审批 {1}：截至 {3} 到期的 {2} 条记录，待另一位有审批权限的人批准"),
+    (r"approved (\S+): disposed of (\d+) records; certificate (\S+)(?: → \S+)?(?:; left out: (.*))?",
+     "已批准 {1}：销毁 {2} 条记录，销毁证明 {3}"),
+    (r"rejected (\S+): (.*); nothing was destroyed", "已驳回销毁审批 {1}：{2}；未销毁任何记录"),
+    (r"redated (\S+) (\S+): 发布 (\S+) → (\S+), 实施 (\S+) → (\S+) \((.*)\)",
+     "已更正 {1} {2} 的日期：发布 {3} → {4}，实施 {5} → {6}（{7}）"),
 ]
 
 ERRORS = [
@@ -57,6 +65,9 @@ ERRORS = [
     (r"the password of (\S+) has expired.*", "{1} 的密码已过期，请先修改密码"),
     (r"(.+?) \((\S+)\) lacks the permission (\S+?)(?: for .+?)?; .*", "{1} 没有此操作的权限（{3}）"),
     (r"unknown record '(.+)'.*", "没有编号为 {1} 的记录"),
+    (r"--as-of (\S+) is after today \((\S+)\).*", "{1} 晚于今天（{2}）：保存期限未满的记录不能销毁；报告和预览可以向后看"),
+    (r"(\S+) \((.+?)\) proposed (\S+); disposal is a decision of two people.*",
+     "{2}（{1}）是 {3} 的提出人；销毁须由另一位有审批权限的人批准"),
     (r"expected a PDF or a photo \(JPEG, PNG\) of the signed form.*", "应为 PDF 或签字表的照片（JPEG、PNG）；请将签字表扫描为 PDF 或拍照上传"),
     (r"unknown document '(.+)'.*", "没有编号为 {1} 的文件"),
     (r"unknown form '(.+)'.*", "没有编号为 {1} 的表单"),
