@@ -15,7 +15,7 @@ from ..results import Change
 from ..revisions import folder_name, next_label, safe_name
 from ..workspace import Workspace
 from ..writer import writing
-from .context import change_history, check, render_context, render_docx
+from .context import change_history, check, history_signers, render_context, render_docx
 from .copies import stamp_obsolete, stamp_superseded
 
 DEFAULT_MEANINGS = {
@@ -291,7 +291,8 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
                                    folder / draft["source"], ws)
         ctx = render_context(ws, source, revision=draft["revision"], draft=False, approvals=approvals,
                              issued=issued_d.isoformat(), effective=effective_d.isoformat(),
-                             history=change_history(revs, draft["seq"], issued_d.isoformat(), effective_d.isoformat()))
+                             history=change_history(revs, draft["seq"], issued_d.isoformat(), effective_d.isoformat(),
+                                                    signers=history_signers(ws, cat, revs)))
         stem = f"{safe_name(number)}_{folder_name(draft['revision'])}"
         rel = draft["folder"]
         st = w.stage()

@@ -17,7 +17,7 @@ class RecordRenderer:
     file's path, mtime and size), so callers need no cache of renderers of their own.
 
     ctx keys: company, form_id, form_title, procedure, number, record_date, filed_at,
-    note, fields [{name, label, type, value, is_table, columns, rows}],
+    note, form_revision, fields [{name, label, type, value, is_table, columns, rows, extra_lines}],
     signatures [{label, name}], data {name: str | [ {col: str} ]}, blank (bool).
     """
 
