@@ -362,7 +362,7 @@ def obsolete(ws: Workspace, number: str, *, reason: str, actor: str, on: str | N
         (entry,) = w.commit([{"action": "doc.obsolete", "target": number,
                    "data": {"revisions": [r["revision"] for r in withdrawn], "on": on_d.isoformat(),
                             "reason": reason.strip(), "stamped": stamped, **st.promise()}}], actor=actor)
-    return Change(f"withdrew {number} (作废) on {on_d}: {reason.strip()}",
+    return Change(f"made {number} obsolete (作废) on {on_d}: {reason.strip()}",
                   {"number": number, "obsolete_on": on_d.isoformat(),
                    "revisions": [r["revision"] for r in withdrawn]}, seq=entry.seq)
 

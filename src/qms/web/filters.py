@@ -5,12 +5,9 @@ from __future__ import annotations
 import re
 
 from ..dates import cn_date
+from ..labels import STATUS_ZH, status_label
 
-STATUS_LABELS = {
-    "draft": "草稿", "in_review": "审批中", "approved": "已批准", "released": "已发布", "effective": "现行有效",
-    "superseded": "已替代", "obsolete": "已作废", "awaiting_signature": "待客户签字", "filed": "已归档",
-    "disposed": "已销毁",
-}
+STATUS_LABELS = STATUS_ZH     # one word per state, the CLI's and the PDFs' (qms.labels)
 KIND_LABELS = {"doc": "文件", "record": "记录"}
 
 def cn_datetime(value: str | None) -> str:
@@ -42,6 +39,7 @@ def install(env) -> None:
     env.globals["multiline"] = multiline
     env.filters["cn_date"] = lambda v: cn_date(v) if v else ""
     env.filters["cn_datetime"] = cn_datetime
-    env.filters["status_label"] = lambda s: STATUS_LABELS.get(s or "", s or "")
+    # `signer`: the record's form's signer noun (待业主签字); qms.labels holds the one vocabulary
+    env.filters["status_label"] = lambda s, signer=None: status_label(s, "zh-CN", signer)
     env.filters["kind_label"] = lambda s: KIND_LABELS.get(s or "", s or "")
     env.filters["filesize"] = filesize
