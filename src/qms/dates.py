@@ -9,8 +9,10 @@ from .errors import QmsError
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Dates as people type them in Excel or a form: 2026/12/1, 2026-12-1, 2026.12.1, 2026年12月1日
-_WRITTEN_DATE = re.compile(r"^(\d{4})\s*(?:([-/.])\s*(\d{1,2})\s*\2|年\s*(\d{1,2})\s*月)\s*(\d{1,2})\s*(?(4)日?|)$")
-_WRITTEN_TIME = re.compile(r"^(.+?)(?:\s+|T)(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+# (ASCII digits only: ２０２６ typed full-width is refused, as before)
+_WRITTEN_DATE = re.compile(r"^([0-9]{4})\s*(?:([-/.])\s*([0-9]{1,2})\s*\2|年\s*([0-9]{1,2})\s*月)\s*([0-9]{1,2})"
+                           r"\s*(?(4)日?|)$")
+_WRITTEN_TIME = re.compile(r"^(.+?)(?:\s+|T)([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?$")
 DATE_FORMS = "YYYY-MM-DD (also 2026/12/1 or 2026年12月1日)"
 # Records and documents of a quality system: anything outside is a typo (9999-12-31 plus a
 # 5-year retention would not even be a date).
