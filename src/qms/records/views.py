@@ -71,7 +71,7 @@ def list_records(ws: Workspace, *, form: str | None = None, status: str | None =
     calls with_columns on the page)."""
     with reading(ws) as cat:
         items = recordstate.listing(cat, form=form, status=status, year=year)
-    return with_columns(ws, items) if columns else [_public(x) for x in items]
+    return with_columns(ws, items) if columns else items     # (with each record's folder, for with_columns)
 
 
 def _public(item: dict) -> dict:
