@@ -141,7 +141,7 @@ def test_engineer_files_a_field_report_with_two_parts_and_uploads_a_scan(page_fo
     page.wait_for_url("**/records/QR-SV-022-02-2026-*", timeout=60_000)
     number = page.url.rsplit("/", 1)[1]
     text = page.inner_text("main")
-    assert "膨胀阀" in text and "R134a 冷媒" in text and "待客户签字" in text
+    assert "膨胀阀" in text and "R134a 冷媒" in text and "待用户签字" in text
     from conftest import make_scan
     scan = make_scan(tmp_path / "scan.pdf", "Customer signature")
     page.set_input_files("input[name=scan]", str(scan))

@@ -331,11 +331,14 @@ def keep_together(r) -> None:
     lang.set(qn("w:eastAsia"), "en-US")
 
 
+
 def run(p, text: str, *, bold: bool = False, size: float | None = None, font: str | None = None,
-        color: str | None = None, underline: bool = False, kept: bool = False):
+        color: str | None = None, underline: bool = False, kept: bool = False, boxes: bool = False):
     r = p.add_run(text)
-    if kept:
+    if kept or boxes:
         keep_together(r)
+    if boxes:   # choices: every □ from the Chinese face (LibreOffice draws a leading one from the Latin)
+        set_fonts(r._r, BODY_FONT, BODY_FONT)
     if bold:
         r.bold = True
     if size:
@@ -444,11 +447,12 @@ def tag_row(t, tag: str):
 
 
 def cell_text(cell, text: str, style: str = "Table Text", align=None, *, bold: bool = False,
-              color: str | None = None, size: float | None = None, underline: bool = False, kept: bool = False):
+              color: str | None = None, size: float | None = None, underline: bool = False, kept: bool = False,
+              boxes: bool = False):
     p = cell.paragraphs[0]
     p.style = style
     if text:
-        run(p, text, bold=bold, color=color, size=size, underline=underline, kept=kept)
+        run(p, text, bold=bold, color=color, size=size, underline=underline, kept=kept, boxes=boxes)
     if align is not None:
         p.alignment = align
     return p
@@ -777,18 +781,21 @@ def record_title_block(doc, date_in_table: str = "") -> None:
     """`date_in_table`: the label of the form's date field when the layout prints it in its own
     table; the title block then leaves it out (it shows only a --on date that differs)."""
     para(doc, "{{ company }}", "Cover Line", size=14, after=2)
-    para(doc, "{{ form_title }}", "Form Title", after=8)
-    # wide enough for "记录编号：QR-SV-022-01-2026-0001" and "服务日期：　　　年　　月　　日" on one
-    # line each; number and date are also joined (|nobreak), so a longer one moves whole to the next line
-    meta = table(doc, [3750, 2050, TEXT_W - 3750 - 2050], 1, borders=False)
+    para(doc, "{{ form_title }}", "Form Title", after=2)
+    # the procedure the form belongs to, small under its title (as a procedure's cover prints its basis)
+    para(doc, "{%p if procedure %}")
+    para(doc, "依据：{{ procedure|nobreak }}", "Note", WD_ALIGN_PARAGRAPH.CENTER, before=0).runs[0].font.size = Pt(9)
+    para(doc, "{%p endif %}")
+    spacer(doc, 6)
+    # two halves: "记录编号：QR-WY-001-202611-00001" and "需求登记日期：　　年　　月　　日" each fit on
+    # one line; number and date are joined (|nobreak, keep_together) so neither is ever broken
+    meta = table(doc, [TEXT_W // 2, TEXT_W - TEXT_W // 2], 1, borders=False)
     cells = meta.rows[0].cells
     blank = "　" * 8
     p = cell_text(cells[0], "记录编号：")
     run(p, f"{{{{ number|nobreak if number else '{blank}' }}}}", underline=True, kept=True)
-    p = cell_text(cells[1], "{% if procedure %}{{ ('依据：' ~ procedure)|nobreak }}{% endif %}",
-                  align=WD_ALIGN_PARAGRAPH.CENTER, kept=True)
     shown = f"{{% if date_label != '{date_in_table}' %}}" if date_in_table else ""
-    p = cell_text(cells[2], shown + "{{ date_label or '日期' }}：", align=WD_ALIGN_PARAGRAPH.RIGHT)
+    p = cell_text(cells[1], shown + "{{ date_label or '日期' }}：", align=WD_ALIGN_PARAGRAPH.RIGHT)
     run(p, "{{ (record_date or '　　年　　月　　日')|nobreak }}", underline=True, kept=True)
     if date_in_table:
         run(p, "{% endif %}")
@@ -860,7 +867,7 @@ def build_record(path: Path) -> None:
     shade(row.cells[0])
     # a choice's □ boxes stay joined to their labels (keep_together); other values break as Chinese text
     p = cell_text(row.cells[1], "{% if f.type == 'choice' %}")
-    run(p, "{{ f.value }}", kept=True)
+    run(p, "{{ f.value }}", boxes=True)
     run(p, "{% else %}")
     run(p, "{{ f.value }}")
     run(p, "{% endif %}")
@@ -886,10 +893,10 @@ def _label(row, i: int, text: str):
     return cell
 
 
-def _value(row, i: int, text: str, j: int | None = None, *, top: bool = False, kept: bool = False):
-    """`kept`: a choice field, whose blank form prints □ boxes joined to their labels."""
+def _value(row, i: int, text: str, j: int | None = None, *, top: bool = False, boxes: bool = False):
+    """`boxes`: a choice field, whose blank form prints □ boxes joined to their labels."""
     cell = merge(row, i, j) if j is not None else row.cells[i]
-    cell_text(cell, text, kept=kept)
+    cell_text(cell, text, boxes=boxes)
     if not top:
         middle(cell)
     return cell
@@ -906,9 +913,9 @@ def _pair_row(t, l1: str, f1: str, l2: str, f2: str, h: int = 510) -> None:
     """A row of a specific form: label, field, label, field."""
     row = add_row(t, h)
     _label(row, 0, l1)
-    _value(row, 1, "{{ data.%s }}" % f1, kept=f1 in CHOICES)
+    _value(row, 1, "{{ data.%s }}" % f1, boxes=f1 in CHOICES)
     _label(row, 2, l2)
-    _value(row, 3, "{{ data.%s }}" % f2, kept=f2 in CHOICES)
+    _value(row, 3, "{{ data.%s }}" % f2, boxes=f2 in CHOICES)
 
 
 def _wide_row(t, label: str, f: str, h: int = 510) -> None:
@@ -972,7 +979,7 @@ def build_field_report(path: Path) -> None:
     t2 = table(doc, FORM_COLS, 0)
     row = add_row(t2, 510)
     _label(row, 0, "服务评价")
-    _value(row, 1, "{{ data.evaluation }}", 3, kept=True)
+    _value(row, 1, "{{ data.evaluation }}", 3, boxes=True)
     row = add_row(t2, 1400)
     _label(row, 0, "用户意见")
     _value(row, 1, "{{ data.customer_opinion }}", 3, top=True)
