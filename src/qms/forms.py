@@ -503,9 +503,10 @@ def form_sheet(form: FormSchema, locale: str) -> str:
                  " / ".join(f.get("choices", [])) or ", ".join(c["name"] for c in f.get("columns", []))]
                 for f in d["fields"]]
         return head + table(["name", "label", "type", "required", "choices/columns"], rows)
-    head = (f"{d['id']}  {d['title']}  （依据程序文件 {d['procedure'] or '-'}）\n"
+    head = (f"{d['id']}  {d['title']}  版本 {form.revision}  （依据程序文件 {d['procedure'] or '-'}）\n"
             f"编号规则 {d['numbering']}  保存期限 {form.retention.reads(locale, form)}"
-            f"  需用户签字：{'是' if d['signature_required'] else '否'}\n")
+            f"{'  保存部门 ' + form.department if form.department else ''}"
+            f"  需{form.signer_noun}签字：{'是' if d['signature_required'] else '否'}\n")
     rows = [[f["name"], f["label"], TYPE_ZH.get(f["type"], f["type"]), "是" if f["required"] else "",
              " / ".join(f.get("choices", [])) or "、".join(c["label"] for c in f.get("columns", []))]
             for f in d["fields"]]
