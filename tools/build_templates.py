@@ -768,10 +768,12 @@ def record_page_frame(doc) -> None:
     footer = section.footer
     fp = footer.paragraphs[0]
     fp.style = "Footer"
-    ft = table(footer, [TEXT_W // 2, TEXT_W - TEXT_W // 2], 1, borders=False)
+    # the number and the filing time on one line (each joined with its label: when the line is
+    # too short, 归档 moves down whole); the page count needs little room
+    ft = table(footer, [TEXT_W - 2400, 2400], 1, borders=False)
     cell_text(ft.rows[0].cells[0],
-              "{% if number %}记录编号：{{ number|nobreak }}{% endif %}"
-              "{% if filed_at %}　归档：{{ filed_at|nobreak }}{% endif %}", "Footer", kept=True)
+              "{% if number %}{{ ('记录编号：' ~ number)|nobreak }}{% endif %}"
+              "{% if filed_at %}　{{ ('归档：' ~ filed_at)|nobreak }}{% endif %}", "Footer", kept=True)
     page_x_of_y(cell_text(ft.rows[0].cells[1], "", "Footer", WD_ALIGN_PARAGRAPH.RIGHT))
     fp.paragraph_format.line_spacing = Pt(2)
     footer._element.append(fp._p)
