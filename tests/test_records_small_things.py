@@ -5,6 +5,7 @@ Excel dates as typed (2026/12/1) with every bad row named at once."""
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import pytest
@@ -223,3 +224,9 @@ def _web(qms: Qms, who: str):
     c = TestClient(create_app(qms.root), base_url="http://127.0.0.1")
     login(c, who)
     return c
+
+
+def test_a_field_with_lines_is_a_box_to_write_in_on_the_web_too(wy):
+    page = _web(wy, "tester").get("/file/QR-WY-001").text
+    assert re.search(r'<textarea[^>]*name="content"', page)          # 需求内容, lines: 4
+    assert not re.search(r'<textarea[^>]*name="owner"', page)        # 业主姓名: one line

@@ -32,6 +32,10 @@ _LONG = re.compile(r"内容|描述|现象|过程|结果|意见|建议|措施|分
 
 
 def multiline(field) -> bool:
+    # the printed blank form's rule (FormField.writing_lines: a `lines:` key, else the label)
+    lines = getattr(field, "writing_lines", None)
+    if lines is not None:
+        return field.type == "text" and lines > 1
     return field.type == "text" and bool(_LONG.search(field.label or ""))
 
 
