@@ -112,7 +112,7 @@ def test_document_page_as_of_approvals_history_copies(app, site):
     c, _ = client_for(app, "auditor")
     number = site["document"]
     r = c.get(f"/documents/{number}", params={"as_of": "2026-03-25"})
-    assert "现行有效" in r.text and "2026年03月20日" in r.text and "赵国庆" in r.text and "修订记录" in r.text
+    assert "生效" in r.text and "2026年03月20日" in r.text and "赵国庆" in r.text and "修订记录" in r.text
     assert "5.2 增加培训要求" in r.text
     r = c.get(f"/documents/{number}", params={"as_of": "2026-03-15"})
     assert "已发布" in r.text
@@ -489,4 +489,4 @@ def test_a_rejected_draft_returns_to_the_inbox_of_its_first_role(tmp_path):
     z, _ = client_for(app, "zhangjh")
     assert number in z.get("/inbox").text            # 编制 may sign again: the old signature is void
     html = z.get(f"/documents/{number}").text
-    assert "已作废" in html and "5.2 职责不清" in html
+    assert "作废" in html and "5.2 职责不清" in html

@@ -142,7 +142,7 @@ def test_engineer_files_a_field_report_with_two_parts_and_uploads_a_scan(page_fo
     number = page.url.rsplit("/", 1)[1].split("?")[0]
     assert page.inner_text(".flash").startswith(f"已归档 {number}")      # the result, in Chinese
     text = page.inner_text("main")
-    assert "膨胀阀" in text and "R134a 冷媒" in text and "待客户签字" in text
+    assert "膨胀阀" in text and "R134a 冷媒" in text and "待用户签字" in text
     from conftest import make_scan
     scan = make_scan(tmp_path / "scan.pdf", "Customer signature")
     page.set_input_files("input[name=scan]", str(scan))

@@ -8,6 +8,8 @@ workspace reads 生效/已替代/作废 and times in its own zone (config `timez
 from __future__ import annotations
 
 
+# One word per state, for every reader: CLI, web, XLSX and PDFs all print these (the web's filters
+# take them from here). A form's `signer_noun` (业主, 客户 …) replaces 用户 in 待用户签字.
 STATUS_ZH = {
     "draft": "草稿",
     "in_review": "审批中",
@@ -27,10 +29,18 @@ def chinese(locale: str) -> bool:
     return (locale or "").lower().startswith("zh")
 
 
-def status_label(status: str | None, locale: str = "zh-CN") -> str:
+AWAITING = "awaiting_signature"
+
+
+def status_label(status: str | None, locale: str = "zh-CN", signer: str | None = None) -> str:
+    """A status as a person reads it; `signer` is the form's signer noun (待业主签字)."""
     if not status:
         return ""
-    return STATUS_ZH.get(status, status) if chinese(locale) else status
+    if not chinese(locale):
+        return status
+    if status == AWAITING and signer:
+        return f"待{signer}签字"
+    return STATUS_ZH.get(status, status)
 
 
 def zone(name: str | None):

@@ -65,7 +65,7 @@ def open_hold(cat: Catalog, number: str):
 
 def listing(cat: Catalog, *, form: str | None = None, status: str | None = None,
             year: int | None = None) -> list[dict]:
-    sql = "SELECT number, form, status, record_date, retention_until, customer FROM records WHERE 1=1"
+    sql = "SELECT number, form, status, record_date, retention_until, customer, folder FROM records WHERE 1=1"
     args: list = []
     if form:
         sql += " AND form=?"

@@ -20,16 +20,18 @@ from .options import FilePath, emit, json_option, progress_bar, read_secret
 @click.option("--name", help="The administrator's printed name.")
 @click.option("--department", default="", help="The administrator's department.")
 @click.option("--password-stdin", is_flag=True, help="Read the administrator's password from standard input.")
-def init(directory, org, org_en, admin, name, department, password_stdin):
+@click.option("--no-examples", is_flag=True, help="Start without the example forms (schemas/ empty): for your own.")
+def init(directory, org, org_en, admin, name, department, password_stdin, no_examples):
     """Create a new workspace in DIRECTORY: defaults, first administrator, signing key."""
     from ..identity.setup import create_workspace
     if org is None and sys.stdin.isatty():
         org = click.prompt("organisation name (公司名称)", default="XXXXXX有限公司")
     password = read_secret(password_stdin, "Administrator password", confirm=True) if admin else None
     ws, user = create_workspace(directory, admin=admin, name=name, password=password, department=department,
-                                org=org, org_en=org_en)
+                                org=org, org_en=org_en, examples=not no_examples)
     click.echo(f"created workspace {ws.root} for {ws.config.org_name}"
-               + (f" with administrator {user.login} ({user.name})" if user else ""))
+               + (f" with administrator {user.login} ({user.name})" if user else "")
+               + (" (no example forms)" if no_examples else ""))
 
 
 @click.command()

@@ -15,7 +15,7 @@ from ..results import Change
 from ..revisions import folder_name, next_label, safe_name
 from ..workspace import Workspace
 from ..writer import writing
-from .context import change_history, check, render_context, render_docx
+from .context import change_history, check, history_signers, render_context, render_docx
 from .copies import stamp_obsolete, stamp_superseded
 
 DEFAULT_MEANINGS = {
@@ -289,7 +289,8 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
         stem = f"{safe_name(number)}_{folder_name(draft['revision'])}"
         rel = draft["folder"]
         st = w.stage()
-        _render_final(ws, st, number, draft, revs, approvals, issued_d, effective_d, stem, pdf=pdf)
+        _render_final(ws, st, number, draft, revs, approvals, issued_d, effective_d, stem, pdf=pdf,
+                      signers=history_signers(ws, cat, revs))
         now = now_iso()
         st.manifest(rel, now=now)
         superseded = {}
@@ -314,13 +315,14 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
 
 
 def _render_final(ws: Workspace, st, number: str, rev, revs: list, approvals: list, issued_d: dt.date,
-                  effective_d: dt.date, stem: str, *, pdf: bool) -> None:
+                  effective_d: dt.date, stem: str, *, pdf: bool, signers: dict) -> None:
     """The released revision's .docx (and sealed PDF) with its 发布/实施 dates, staged under `stem`."""
     folder = ws.root / rev["folder"]
     source = parse_source_text((folder / rev["source"]).read_text(encoding="utf-8"), folder / rev["source"], ws)
     ctx = render_context(ws, source, revision=rev["revision"], draft=False, approvals=approvals,
                          issued=issued_d.isoformat(), effective=effective_d.isoformat(),
-                         history=change_history(revs, rev["seq"], issued_d.isoformat(), effective_d.isoformat()))
+                         history=change_history(revs, rev["seq"], issued_d.isoformat(), effective_d.isoformat(),
+                                                signers=signers))
     rel = rev["folder"]
     docx = render_docx(ws, ctx, st.at(f"{rel}/{stem}.docx"))
     st.add(f"{rel}/{stem}.docx")
@@ -374,7 +376,8 @@ def redate(ws: Workspace, number: str, *, issued: str, effective: str, reason: s
             n += 1
         stem = f"{base}_redate-{n}"
         st = w.stage()
-        _render_final(ws, st, number, rev, revs, approvals, issued_d, effective_d, stem, pdf=bool(rev["pdf"]))
+        _render_final(ws, st, number, rev, revs, approvals, issued_d, effective_d, stem, pdf=bool(rev["pdf"]),
+                      signers=history_signers(ws, cat, revs))
         st.manifest(rev["folder"], now=now_iso())
         copies = docstate.outstanding_copies(cat, number, revision=rev["revision"])
         (entry,) = w.commit([{"action": "doc.redate", "target": number,
@@ -426,7 +429,7 @@ def obsolete(ws: Workspace, number: str, *, reason: str, actor: str, on: str | N
         (entry,) = w.commit([{"action": "doc.obsolete", "target": number,
                    "data": {"revisions": [r["revision"] for r in withdrawn], "on": on_d.isoformat(),
                             "reason": reason.strip(), "stamped": stamped, **st.promise()}}], actor=actor)
-    return Change(f"withdrew {number} (作废) on {on_d}: {reason.strip()}",
+    return Change(f"made {number} obsolete (作废) on {on_d}: {reason.strip()}",
                   {"number": number, "obsolete_on": on_d.isoformat(),
                    "revisions": [r["revision"] for r in withdrawn]}, seq=entry.seq)
 

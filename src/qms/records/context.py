@@ -10,6 +10,7 @@ from ..dates import cn_date
 from ..errors import NotFound
 from ..labels import chinese
 from ..forms import FormField, FormSchema, format_value, load_form
+from ..textfmt import nobreak
 from ..workspace import Workspace
 
 
@@ -63,20 +64,24 @@ def record_context(ws: Workspace, form: FormSchema, data: dict, *, number: str =
                            "columns": [c.label for c in f.columns], "rows": rows})
             continue
         if blank and f.type == "choice":
-            text = "　".join(f"□{c}" for c in f.choices)    # a printed form offers its choices to tick
+            # a printed form offers its choices to tick; each box is joined to its label (a line
+            # may break between choices, never after a □ nor inside a label)
+            text = "　".join(nobreak(f"□{c}") for c in f.choices)
         else:
             text = "" if blank else format_value(f, value, loc)
         values[f.name] = text
         if f.name == form.date_field and _date_in_title(form, data, record_date, blank):
             continue   # printed once, in the title block under its own label (no second date line)
+        extra = f.writing_lines - 1 if blank and f.type == "text" else 0
         fields.append({"name": f.name, "label": f.label, "type": f.type, "value": text, "is_table": False,
-                       "columns": [], "rows": []})
+                       "columns": [], "rows": [], "extra_lines": [""] * extra})
     in_title = _date_in_title(form, data, record_date, blank)
     date_f = form.field(form.date_field) if in_title else None
     shown_date = cn_date(record_date, loc) if record_date and not blank else ""
     if date_f is not None and not blank:
         shown_date = format_value(date_f, data.get(date_f.name), loc)   # a datetime keeps its time
-    return {"company": ws.config.org_name, "form_id": form.id, "form_title": form.title,
+    return {"company": ws.config.org_name, "form_id": form.id, "form_revision": form.revision,
+            "form_title": form.title,
             "procedure": form.procedure, "number": number, "date_label": date_f.label if date_f else "日期",
             "record_date": shown_date,
             "filed_at": "", "note": "\n".join(x for x in (form.note, history) if x), "fields": fields,

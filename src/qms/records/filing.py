@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import audit, recordstate
 from ..dates import now_iso, parse_date, today
-from ..errors import Conflict, InvalidInput, NotFound, QmsError
+from ..errors import Conflict, InvalidInput, InvalidRows, NotFound, QmsError
 from ..forms import FormSchema, load_form, validate_data
 from ..inputs import short
 from ..results import Change
@@ -270,15 +270,19 @@ def import_records(ws: Workspace, form_id: str, path: Path | str, *, actor: str,
     if missing:
         raise InvalidInput(f"the header has no column for the required field {missing[0].name} ({missing[0].label})",
                        file=path, row=1, field=missing[0].name)
-    filings = []
+    filings, bad = [], []
     for n, (line, raw) in enumerate(rows, start=1):
         try:
             data = validate_data(form, raw, file=path)
             filings.append(Filing(form=form, data=data, record_date=record_date_for(form, data, on),
                                   origin=f"{path.name} row {n}"))
-        except QmsError as exc:
-            exc.row = None
-            raise InvalidInput(f"row {n} (line {line} of the file): {exc.message}", file=path, field=exc.field) from None
+        except QmsError as exc:     # every bad row is reported, not only the first
+            bad.append(InvalidInput(f"row {n} (line {line} of the file): {exc.message}", file=path,
+                                    field=exc.field))
+    if len(bad) == 1:
+        raise bad[0]
+    if bad:
+        raise InvalidRows(f"{len(bad)} of {len(rows)} rows are not valid; nothing was imported", bad, file=path)
     batch = f"import-{now_iso()}"
     filed = file_records(ws, filings, actor=actor, pdf=False, progress=progress, batch=batch,
                          extra={"source_sha256": digest})

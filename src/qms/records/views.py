@@ -7,6 +7,7 @@ from pathlib import Path
 from .. import recordstate
 from ..archive import read_manifest
 from ..catalog import reading
+from ..errors import QmsError
 from ..search import SCAN_NAME
 from ..workspace import Workspace
 from ..yamlsrc import load_archived
@@ -88,6 +89,44 @@ def show(ws: Workspace, number: str) -> dict:
 
 
 def list_records(ws: Workspace, *, form: str | None = None, status: str | None = None,
-                 year: int | None = None) -> list[dict]:
+                 year: int | None = None, columns: bool = True) -> list[dict]:
+    """Records, filtered; with `columns` each also carries its form's title and the values of the
+    form's list columns (which reads each record's data: a page of a long list passes False and
+    calls with_columns on the page)."""
     with reading(ws) as cat:
-        return recordstate.listing(cat, form=form, status=status, year=year)
+        items = recordstate.listing(cat, form=form, status=status, year=year)
+    return with_columns(ws, items) if columns else items     # (with each record's folder, for with_columns)
+
+
+def _public(item: dict) -> dict:
+    item = dict(item)
+    item.pop("folder", None)
+    return item
+
+
+def with_columns(ws: Workspace, items: list[dict]) -> list[dict]:
+    """Add what a record list shows of each record: `form_title`, `status_text` (待业主签字 for a
+    form whose signer_noun is 业主) and `columns` [{name, label, value}] — the form's
+    `list_columns` (default: its first few searchable fields), read from the record's data."""
+    from ..forms import format_value, load_forms_quietly
+    from ..labels import status_label
+    forms = load_forms_quietly(ws)
+    out = []
+    for x in items:
+        form = forms.get(x["form"])
+        item = _public(x)
+        item["form_title"] = form.title if form else ""
+        item["status_text"] = status_label(x["status"], ws.config.locale, form.signer_noun if form else None)
+        cols = []
+        if form is not None:
+            data = {}
+            if x.get("folder"):
+                try:
+                    data = (load_archived(ws.root / x["folder"] / "data.yaml") or {}).get("data") or {}
+                except (QmsError, OSError):   # a list still shows a record whose data cannot be read now
+                    data = {}
+            cols = [{"name": f.name, "label": f.label, "value": format_value(f, data.get(f.name), "en")}
+                    for f in form.listed_fields()]
+        item["columns"] = cols
+        out.append(item)
+    return out

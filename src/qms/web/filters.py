@@ -5,12 +5,9 @@ from __future__ import annotations
 import re
 
 from ..dates import cn_date, local_time
+from ..labels import STATUS_ZH, status_label
 
-STATUS_LABELS = {
-    "draft": "草稿", "in_review": "审批中", "approved": "已批准", "pending_release": "待发布", "released": "已发布", "effective": "现行有效",
-    "superseded": "已替代", "obsolete": "已作废", "awaiting_signature": "待客户签字", "filed": "已归档",
-    "disposed": "已销毁",
-}
+STATUS_LABELS = STATUS_ZH     # one word per state, the CLI's and the PDFs' (qms.labels)
 KIND_LABELS = {"doc": "文件", "record": "记录"}
 
 def cn_datetime(value: str | None, ws=None) -> str:
@@ -33,6 +30,10 @@ _LONG = re.compile(r"内容|描述|现象|过程|结果|意见|建议|措施|分
 
 
 def multiline(field) -> bool:
+    # the printed blank form's rule (FormField.writing_lines: a `lines:` key, else the label)
+    lines = getattr(field, "writing_lines", None)
+    if lines is not None:
+        return field.type == "text" and lines > 1
     return field.type == "text" and bool(_LONG.search(field.label or ""))
 
 
@@ -44,6 +45,7 @@ def install(env, ws=None) -> None:
         if v else ""
     env.filters["cn_datetime"] = lambda v: cn_datetime(v, ws)
     env.filters["local_time"] = lambda v: local_time(v, ws)
-    env.filters["status_label"] = lambda s: STATUS_LABELS.get(s or "", s or "")
+    # `signer`: the record's form's signer noun (待业主签字); qms.labels holds the one vocabulary
+    env.filters["status_label"] = lambda s, signer=None: status_label(s, "zh-CN", signer)
     env.filters["kind_label"] = lambda s: KIND_LABELS.get(s or "", s or "")
     env.filters["filesize"] = filesize

@@ -112,10 +112,11 @@ def record_list(request: Request):
     ws = request.app.state.ws
     year = arg(request, "year")
     items, error = _in_place(request, lambda: records.list_records(
-        ws, form=arg(request, "form"), status=arg(request, "status"), year=int_arg(request, "year", 0) or None))
+        ws, form=arg(request, "form"), status=arg(request, "status"), year=int_arg(request, "year", 0) or None,
+        columns=False))
     items = items or []
     page = int_arg(request, "page", 1, lo=1)
-    shown = items[(page - 1) * 100: page * 100]
+    shown = records.with_columns(ws, items[(page - 1) * 100: page * 100])   # the page's records' data only
     params = {k: v for k, v in request.query_params.items() if k != "page" and v}
     return render(request, "records.html", 400 if error else 200, items=shown, total=len(items), page=page, error=error,
                   pages=max(1, -(-len(items) // 100)), forms=load_forms_quietly(ws), params=params, year=year or "",
