@@ -218,6 +218,8 @@ def test_every_field_of_her_own_form_can_be_named(owners):
     assert found(qms, "停车") == {n[0], n[2], n[3]}
     assert found(qms, "需求类别:停车") == {n[0], n[3]}
     assert found(qms, "需求类别：停车", "房号：1栋") == {n[3]}
+    assert found(qms, '房号："3栋2单元"') == {n[0], n[1]}     # a quoted value
+    assert "房号" in qms.fail("search", "房号：")
     out = qms.fail("search", "业主：x")                       # no form has 业主: said, not "no hits"
     assert "业主" in out and "业主姓名" in out and len(out.strip().splitlines()) == 1
 

@@ -10,7 +10,7 @@ import threading
 from typing import Iterator
 
 from ..errors import InvalidInput, QmsError
-from ._whoosh import QueryParser, parser_schema, plugins, query, syntax
+from ._whoosh import MAX_FORM_FIELDS, QueryParser, parser_schema, plugins, query, syntax
 from .analysis import (CODE, DATE_RE, FIELD_MARK, HAS_CJK, RUN, TOKEN_RE, chunks, code_parts, date_term,
                        normalize, run_words)
 from .matching import SeqQuery
@@ -210,7 +210,7 @@ def _check_syntax(qstring: str) -> None:
     if qstring.count('"') % 2:
         raise InvalidInput(f"unbalanced double quote in search query: {qstring}")
     depth = 0
-    outside = re.sub(r'"[^"]*"', " ", qstring)
+    outside = re.sub(r'"[^"]*"', "q", qstring)     # a quoted phrase is a value: customer:"华东 电力"
     for ch in outside:
         if ch == "(":
             depth += 1
@@ -243,25 +243,31 @@ def _rewrite(qstring: str, fields: FieldMap, form_fields: list) -> str:
     field names it means; a name no form has is an error, not zero hits; dates are written
     2026-11-05 (the term every way of writing a date is indexed under)."""
     out = []
-    for i, piece in enumerate(re.split(r'("[^"]*")', qstring)):
+    parts = re.split(r'("[^"]*")', qstring)
+    for i, piece in enumerate(parts):
         if i % 2:
             out.append(piece)
             continue
         piece = DATE_RE.sub(lambda m: date_term(m) or m.group(0), piece)
-        out.append(_FIELD_KEY.sub(lambda m: _field_key(m, piece, fields, form_fields), piece))
+        tail = "".join(parts[i + 1:])        # a value may be a quoted phrase: 房号："3栋 2单元"
+        out.append(_FIELD_KEY.sub(lambda m: _field_key(m, piece[m.end():] + tail, fields, form_fields),
+                                  piece))
     return "".join(out)
 
 
-def _field_key(m: re.Match, piece: str, fields: FieldMap, form_fields: list) -> str:
+def _field_key(m: re.Match, rest: str, fields: FieldMap, form_fields: list) -> str:
     key, colon = m.group(1), m.group(2)
     if key in _KNOWN_FIELDS:
         return key + ":"
     names = fields.names(key)
     if names:
+        if not rest[:1].strip() or rest[:1] == ")":
+            raise InvalidInput(f"field '{key}' has no value in search query: {key}{colon}")
         if names not in form_fields:
+            if len(form_fields) >= MAX_FORM_FIELDS:
+                raise InvalidInput(f"a search query names at most {MAX_FORM_FIELDS} fields")
             form_fields.append(names)
         return f"ff{form_fields.index(names)}:"
-    rest = piece[m.end():]
     if (rest[:1].strip() and not rest.startswith("//") and re.fullmatch(r"[^\W\d]+", key)
             and key not in _OPERATORS):
         raise InvalidInput(fields.unknown(key))

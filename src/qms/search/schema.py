@@ -49,8 +49,10 @@ class FieldMap:
             ["customer", "department", "people", "title", "number", "form", "status"]
         shown = builtin + labels[:12] + (["…"] if len(labels) > 12 else [])
         if self.chinese:
-            return f"检索字段“{key}”不存在：没有哪张表单有这个字段（可用：{'、'.join(shown)}）"
-        return f"unknown search field '{key}': no form has it (known: {', '.join(shown)})"
+            return (f"检索字段“{key}”不存在：没有哪张表单有这个字段（可用：{'、'.join(shown)}）；"
+                    f"要找“{key}：…”这段文字本身，请加英文双引号")
+        return (f"unknown search field '{key}': no form has it (known: {', '.join(shown)}); "
+                f"to find the text '{key}:…' itself, put it in double quotes")
 
 
 # ---------------------------------------------------------------------------
