@@ -237,6 +237,8 @@ def test_the_rest_of_the_line_is_the_query(owners):
     assert found(qms, "阳光花园", "-停车", "--kind", "record") == {n[1]}
     assert found(qms, "--kind", "record", "阳光花园", "OR", "访客") == {n[0], n[1], n[3]}
     assert "【阳光花园】" in qms("search", "阳光花园", "NOT", "停车").output
+    typo = qms("search", "阳光花园", "--limt", "1", ok=False)           # a mistyped option is no word
+    assert typo.exit_code == 2 and "--limt" in typo.output
 
 
 def test_a_change_note_finds_its_procedure(qms):

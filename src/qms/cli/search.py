@@ -28,6 +28,9 @@ def search(env, words, kind, form_id, status, date_from, date_to, limit, offset,
     string; FIELD：value searches one field of a form (label or name)."""
     from ..labels import status_label
     from ..search import search_page
+    typo = next((w for w in words if w.startswith("--") and len(w) > 2), None)
+    if typo:     # --limt is a mistyped option, never a word to search for
+        raise click.UsageError(f"No such option: {typo}")
     query = " ".join(words)
     page = search_page(env.ws, query, kind=kind, form=form_id, status=status, date_from=as_date(date_from),
                        date_to=as_date(date_to), limit=limit, offset=offset)
