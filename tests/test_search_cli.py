@@ -175,6 +175,7 @@ fields:
   - {name: phone, label: 联系电话, type: text}
   - {name: category, label: 需求类别, type: choice, choices: [停车, 维修, 保洁]}
   - {name: detail, label: 需求内容, type: text}
+  - {name: id_card, label: 身份证号, type: text, searchable: false}
 """
 
 OWNERS = [   # (登记日期, 业主姓名, 房号, 联系电话, 需求类别, 需求内容)
@@ -220,6 +221,7 @@ def test_every_field_of_her_own_form_can_be_named(owners):
     assert found(qms, "需求类别：停车", "房号：1栋") == {n[3]}
     assert found(qms, '房号："3栋2单元"') == {n[0], n[1]}     # a quoted value
     assert "房号" in qms.fail("search", "房号：")
+    assert "searchable: false" in qms.fail("search", "身份证号：3401")    # kept out of search, said so
     out = qms.fail("search", "业主：x")                       # no form has 业主: said, not "no hits"
     assert "业主" in out and "业主姓名" in out and len(out.strip().splitlines()) == 1
 

@@ -117,9 +117,11 @@ def field_map(ws: Workspace):
     from .analysis import normalize
     from .schema import FieldMap
     keys: dict[str, set[str]] = {}
+    hidden: set[str] = set()
     for form in load_forms_quietly(ws).values():
         for f in form.fields:
             if not f.searchable:
+                hidden.update(normalize(k) for k in (f.name, f.label))
                 continue
             for key in (f.name, f.label):
                 keys.setdefault(normalize(key), set()).add(f.name)
@@ -128,4 +130,4 @@ def field_map(ws: Workspace):
                 for key in (name, f"{f.label}.{c.label}", c.label):
                     keys.setdefault(normalize(key), set()).add(name)
     return FieldMap(tuple((k, tuple(sorted(v))) for k, v in sorted(keys.items())),
-                    chinese=chinese(ws.config.locale))
+                    chinese=chinese(ws.config.locale), hidden=tuple(sorted(hidden - set(keys))))

@@ -34,6 +34,7 @@ class FieldMap:
     → the field names it means (a label can belong to fields of several forms)."""
     keys: tuple[tuple[str, tuple[str, ...]], ...] = ()
     chinese: bool = True
+    hidden: tuple[str, ...] = ()       # keys of fields a form keeps out of search (searchable: false)
 
     def names(self, key: str) -> tuple[str, ...] | None:
         key = normalize(key)
@@ -43,6 +44,10 @@ class FieldMap:
         return None
 
     def unknown(self, key: str) -> str:
+        if normalize(key) in self.hidden:
+            if self.chinese:
+                return f"字段“{key}”不参与检索（表单定义为 searchable: false）"
+            return f"field '{key}' is kept out of search (searchable: false in its form)"
         top = [k for k, _ in self.keys if "." not in k]          # table columns left out of the hint
         labels = [k for k in top if not k.isascii()] or top
         builtin = ["客户", "部门", "人员", "标题", "编号", "表单", "状态"] if self.chinese else \
