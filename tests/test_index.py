@@ -452,3 +452,15 @@ def test_dates_are_found_as_people_write_them(tmp_path):
     hit = ix.search("2026-11-05 上门")[0]
     assert hit.number == "R-b" and ("2026年11月5日", True) in hit.highlight
     ix.close()
+
+
+def test_a_word_of_letters_stays_whole_inside_a_run(tmp_path):
+    ix = SearchIndex(tmp_path / "index")
+    ix.add([IndexDoc(number="R-a", kind="record", title="记录", text="使用PLC控制，车牌皖AB123"),
+            IndexDoc(number="R-b", kind="record", title="记录", text="PL 型号")])
+    assert numbers(ix.search("PLC", limit=ALL)) == {"R-a"}           # a word glued to Chinese
+    assert numbers(ix.search("使用plc", limit=ALL)) == {"R-a"}         # case ignored, as written
+    assert numbers(ix.search("pl", limit=ALL)) == {"R-b"}             # a word, not the pl in PLC
+    assert numbers(ix.search("AB", limit=ALL)) == {"R-a"}             # a part of AB123, as XK of XK200
+    assert numbers(ix.search("皖AB1", limit=ALL)) == {"R-a"}
+    ix.close()

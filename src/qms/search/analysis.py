@@ -105,10 +105,16 @@ def _part_runs(word: str) -> list[str]:
 
 # A code: a word joined by - _ . / (kept whole, never part of a run).
 _JOINED = re.compile(r"[-_./]")
-_LETTERS = re.compile(r"[^\W\d_]+")
 _LATIN_ONLY = re.compile(rf"[^\W\d_{CJK}]+")
 
 RUN, WORD, CODE = "run", "word", "code"
+_PAIR_MARK = "\x1d"
+
+
+def gram(pair: str) -> str:
+    """The index term of a run's bigram: two letters are marked so that the word "pl" never
+    matches the pl inside 使用plc (a word is whole; only a run is a substring)."""
+    return _PAIR_MARK + pair if pair.isascii() and pair.isalpha() else pair
 
 
 def chunks(text: str) -> list[tuple[str, str, int, list[tuple[str, int]]]]:
@@ -185,7 +191,7 @@ def positional_terms(value: str) -> dict[str, list[int]]:
                 else:
                     poses[t[0]].append(pos)
                     for i in range(n - 1):
-                        poses[t[i:i + 2]].append(pos + i)
+                        poses[gram(t[i:i + 2])].append(pos + i)
                     poses[t[-1]].append(pos + n - 1)
                 for word, off in inner:
                     poses[word].append(pos + off)

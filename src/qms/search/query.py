@@ -12,7 +12,7 @@ from typing import Iterator
 from ..errors import InvalidInput, QmsError
 from ._whoosh import MAX_FORM_FIELDS, QueryParser, parser_schema, plugins, query, syntax
 from .analysis import (CODE, DATE_RE, FIELD_MARK, HAS_CJK, RUN, TOKEN_RE, chunks, code_parts, date_term,
-                       normalize, run_words)
+                       gram, normalize, run_words)
 from .matching import SeqQuery
 from .schema import ALIASES, FORM_FIELD, ID_FIELDS, KIND_ALIASES, TEXT_FIELDS, FieldMap
 
@@ -63,13 +63,13 @@ class _Parser(QueryParser):
         if n == 1:
             q = query.Term(fieldname + "1", prefix + run, boost=boost)
         elif n == 2:
-            q = query.Term(fieldname, prefix + run, boost=boost)
+            q = query.Term(fieldname, prefix + gram(run), boost=boost)
         else:
             # A covering subset of the bigrams is enough: offsets 0,2,4,... and n-2.
             offs = list(range(0, n - 1, 2))
             if offs[-1] != n - 2:
                 offs.append(n - 2)
-            return SeqQuery(fieldname, [(prefix + run[i:i + 2], i) for i in offs], boost=boost,
+            return SeqQuery(fieldname, [(prefix + gram(run[i:i + 2]), i) for i in offs], boost=boost,
                             needle=run)
         return q
 
@@ -179,7 +179,7 @@ class _Parser(QueryParser):
                     # a token) or end (before one) a run: the edge unigrams
                     items.append((prefix + tok, pos))
                 else:
-                    items.extend((prefix + tok[k:k + 2], pos + k) for k in range(n - 1))
+                    items.extend((prefix + gram(tok[k:k + 2]), pos + k) for k in range(n - 1))
                 pos += n + 1
             else:
                 items.append((prefix + tok, pos))
