@@ -464,3 +464,22 @@ def test_a_word_of_letters_stays_whole_inside_a_run(tmp_path):
     assert numbers(ix.search("AB", limit=ALL)) == {"R-a"}             # a part of AB123, as XK of XK200
     assert numbers(ix.search("皖AB1", limit=ALL)) == {"R-a"}
     ix.close()
+
+
+def test_an_index_of_an_earlier_version_is_rebuilt_where_the_archive_is_at_hand(tmp_path, monkeypatch):
+    import qms.search.index as index_module
+    docs = owner_corpus(20)
+    monkeypatch.setattr(index_module, "INDEX_VERSION", "qms-index-2")      # written by the qms before
+    old = SearchIndex(tmp_path / "index")
+    old.add(docs)
+    old.close()
+    monkeypatch.undo()
+    with pytest.raises(QmsError) as err:                  # no archive to rebuild from: said so
+        SearchIndex(tmp_path / "index").search("栋")
+    assert "reindex" in str(err.value)
+    again = SearchIndex(tmp_path / "index", rebuild_source=lambda: iter(docs))
+    room = docs[3].fields["room"][0]
+    assert docs[3].number in numbers(again.search(room, limit=ALL))
+    assert again.rebuilt and not again.untrusted          # no problem for verify to report
+    again.close()
+    assert (tmp_path / "index" / "QMS_INDEX_VERSION").read_text().strip() == index_module.INDEX_VERSION
