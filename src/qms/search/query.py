@@ -1,6 +1,7 @@
 """The query language: whoosh's (AND, OR, NOT, ANDNOT, +/-, quotes, parentheses, field:value for
 number/form/kind/status/title/customer/department/people/text, Chinese aliases such as 客户: and
-编号:, XK-2* wildcards) with our own term and phrase construction, and helpers that read a
+编号:, every form field by label or name (房号：1502 — see _rewrite), dates written any way,
+XK-2* wildcards) with our own term and phrase construction, and helpers that read a
 parsed query tree (what to highlight, which numbers were typed, the title variant)."""
 
 from __future__ import annotations
