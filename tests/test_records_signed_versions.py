@@ -94,7 +94,8 @@ def test_the_filers_e_signature_is_listed_and_printed_on_the_form(qms):
     assert f"电子签名 保养人 测试员（tester）  {sig['at'][:10]} {hhmm}  第1版" in qms("record", "show", number).output
     when = f"{sig['at'][:4]}年{sig['at'][5:7]}月{sig['at'][8:10]}日 {hhmm}"
     text = pdf_text(qms.root / shown["files"]["pdf"]).replace(" ", "").replace("\n", "")
-    assert f"测试员（电子签名{when.replace(' ', '')}）" in text, text[-300:]
+    # the generic form's own cells: 姓名 the printed name, 签字 the e-signature, 日期 its day
+    assert f"保养人姓名：测试员签字：测试员（电子签名）日期：{when[:11]}" in text, text[-300:]
 
 
 def test_the_field_reports_engineer_cell_shows_the_e_signature(qms):

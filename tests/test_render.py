@@ -95,7 +95,10 @@ def record_ctx(form_id="QR-SV-022-01", title="售后服务通知单", *, blank=F
         "company": "XXXXXX有限公司", "form_id": form_id, "form_title": title, "procedure": "XX-XX-022",
         "number": "" if blank else f"{form_id}-2026-0001", "record_date": "" if blank else "2026年03月21日",
         "filed_at": "", "note": "本记录须经用户签字或盖章后方为有效", "fields": fields,
-        "signatures": [{"label": "服务工程师", "name": "" if blank else "李四"}, {"label": "用户签字", "name": ""}],
+        # the shape records/context.py gives: a paper signature names the person, its cells stay empty
+        "signatures": [{"label": "服务工程师", "name": "" if blank else "李四", "printed_name": "" if blank else "李四",
+                        "signed": "", "date": ""},
+                       {"label": "用户签字", "name": "", "printed_name": "", "signed": "", "date": ""}],
         "data": data, "blank": blank,
     }
 

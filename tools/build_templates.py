@@ -813,9 +813,12 @@ def signature_block(doc) -> None:
     cell_text(row.cells[0], "{{ s.label }}", "Table Label")
     shade(row.cells[0])
     p = cell_text(row.cells[1], "姓名：")
-    run(p, "{{ s.name }}")
-    cell_text(row.cells[2], "签字：", "Table Text", color="808080", size=9)
-    cell_text(row.cells[3], "日期：", "Table Text", color="808080", size=9)
+    run(p, "{{ s.printed_name }}")
+    # an electronic signature fills 签字 and 日期 (测试员（电子签名）, 2026年12月03日); a paper one leaves them
+    p = cell_text(row.cells[2], "签字：", "Table Text", color="808080", size=9)
+    run(p, "{{ s.signed }}")
+    p = cell_text(row.cells[3], "日期：", "Table Text", color="808080", size=9)
+    run(p, "{{ s.date }}")
     middle(row.cells[0], row.cells[1])
     tag_row(t, "{%tr endfor %}")
     spacer(doc, 4)  # Word wants a paragraph after a table that ends the document
