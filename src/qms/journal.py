@@ -333,6 +333,7 @@ def clean_leftovers(archive: Path) -> list[str]:
             _kill_processes_using(child)
             shutil.rmtree(child, ignore_errors=True)
             removed.append(f"{name}/{child.name}")
+        _rmdir_if_empty(base)          # an empty .staging/ left by a kill is no part of the archive
     return removed
 
 

@@ -70,6 +70,8 @@ def record_text(ws: Workspace, d: dict, labels: dict[str, str] | None = None) ->
     for s in d["signatures"]:
         lines.append(f"{_t(ws, '用户签字', 'signed by')} {s['signer']} {s['role']}  {local_time(s['at'], tz)}")
     lines += [f"{_t(ws, '文件', 'file')} {k}: {v}" for k, v in d["files"].items()]
+    if d.get("pdf_pending"):
+        lines.append(_t(ws, "PDF 待生成（运行 qms record pdf --pending）", "PDF pending (run qms record pdf --pending)"))
     if len(d["versions"]) > 1:
         lines += [f"{_t(ws, '版本', 'version')} {v['version']}  {local_time(v['filed_at'], tz)}  {v['filed_by']}  "
                   f"{v['reason'] or _t(ws, '（原始版本）', '(original)')}" for v in d["versions"]]

@@ -217,13 +217,22 @@ def file_record_data(ws: Workspace, form_id: str, data: dict, *, actor: str, ori
 # ------------------------------------------------------------------ batch import
 
 def _previous_import(ws: Workspace, digest: str) -> str | None:
-    """'QR-…-0001 … QR-…-0300 on 2026-11-30' when a file with this SHA-256 was imported before."""
+    """'QR-…-0001 … QR-…-0300 on 2026-11-30' when a file with this SHA-256 was imported before —
+    and, when some of those records still wait for their PDF (a killed import), the command that
+    makes them: --again would file the rows twice, which is not what is missing."""
     hits = [e for e in audit.read(ws.audit_path)
             if e.action == "record.file" and (e.data or {}).get("source_sha256") == digest]
     if not hits:
         return None
-    return f"{hits[0].target} … {hits[-1].target} on {hits[0].at[:10]}" if len(hits) > 1 \
+    said = f"{hits[0].target} … {hits[-1].target} on {hits[0].at[:10]}" if len(hits) > 1 \
         else f"{hits[0].target} on {hits[0].at[:10]}"
+    from ..catalog import reading
+    with reading(ws) as cat:
+        pending = recordstate.pdf_pending(cat, [e.target for e in hits])
+    if pending:
+        said += (f"; the PDFs of {len(pending)} of them are still pending (e.g. {pending[0]['number']}) — "
+                 "run `qms record pdf --pending` to make them")
+    return said
 
 
 def import_records(ws: Workspace, form_id: str, path: Path | str, *, actor: str, on=None, pdf: bool = True,
@@ -241,7 +250,8 @@ def import_records(ws: Workspace, form_id: str, path: Path | str, *, actor: str,
     if not again:
         before = _previous_import(ws, digest)
         if before:
-            raise Conflict(f"already imported as {before}; use --again to import it once more", file=path)
+            raise Conflict(f"already imported as {before}; use --again only to file its rows once more",
+                           file=path)
     rows = read_rows(path)
     if not rows:
         raise InvalidInput("no data rows to import", file=path)

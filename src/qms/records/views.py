@@ -55,7 +55,7 @@ def show(ws: Workspace, number: str) -> dict:
         "hold": dict(hold) if hold else None, "version": row["version"],
         "signatures": [{"signer": s["signer"], "role": s["role"], "at": s["at"], "signed_on": s["signed_on"],
                         "scan": s["scan"], "sha256": s["sha256"]} for s in sigs],
-        "files": files,
+        "files": files, "pdf_pending": bool(row["pdf_pending"]),
         "versions": [{"version": v["version"], "filed_at": v["filed_at"], "filed_by": v["filed_by"],
                       "reason": v["reason"], "folder": v["folder"],
                       "data": (load_archived(ws.root / v["folder"] / "data.yaml") or {}).get("data", {})}
