@@ -25,8 +25,8 @@ def search(env, query, kind, form_id, status, date_from, date_to, limit, offset,
     """Full-text search; a run of Chinese characters matches exactly that string."""
     from ..labels import status_label
     from ..search import search_page
-    page = search_page(env.ws, query, kind=kind, form=form_id, status=status, date_from=as_date(date_from),
-                       date_to=as_date(date_to), limit=limit, offset=offset)
+    page = search_page(env.ws, query, kind=kind, form=form_id, status=status, date_from=as_date(date_from, "--from"),
+                       date_to=as_date(date_to, "--to"), limit=limit, offset=offset)
     total = page["total"]
 
     def text(hs):

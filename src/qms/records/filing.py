@@ -41,7 +41,7 @@ class Filing:
 def record_date_for(form: FormSchema, data: dict, on: str | dt.date | None) -> dt.date:
     """The date the record was made: --on, else the form's date field, else today."""
     if on is not None:
-        return on if isinstance(on, dt.date) else parse_date(on, field="on")
+        return on if isinstance(on, dt.date) else parse_date(on, field="--on")
     if form.date_field and data.get(form.date_field):
         return dt.date.fromisoformat(str(data[form.date_field])[:10])
     return today()
@@ -236,7 +236,7 @@ def _previous_import(ws: Workspace, digest: str) -> str | None:
 
 
 def import_records(ws: Workspace, form_id: str, path: Path | str, *, actor: str, on=None, pdf: bool = True,
-                   progress=None, again: bool = False) -> list[dict]:
+                   progress=None, again: bool = False, encoding: str | None = None) -> list[dict]:
     """Validate every row first; file all or none; convert PDFs in chunks at the end.
 
     A file already imported (same SHA-256, found in the journal) is refused unless `again`:
@@ -252,7 +252,7 @@ def import_records(ws: Workspace, form_id: str, path: Path | str, *, actor: str,
         if before:
             raise Conflict(f"already imported as {before}; use --again only to file its rows once more",
                            file=path)
-    rows = read_rows(path)
+    rows = read_rows(path, encoding)
     if not rows:
         raise InvalidInput("no data rows to import", file=path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
