@@ -75,15 +75,24 @@ def test_an_unknown_login_takes_as_long_as_a_wrong_password(ws):
             authenticate(w, login, password)
         return time.perf_counter() - t
 
+    def spread() -> tuple[float, dict]:
+        times = {"unknown": [], "wrong": [], "disabled": []}
+        for i in range(30):             # interleaved, so a load spike on the machine hits all three
+            times["unknown"].append(timed(f"nosuch{i % 3}", "wrong-password"))
+            times["wrong"].append(timed("liming", "wrong-password"))
+            times["disabled"].append(timed("zhoujing", PASSWORDS["zhoujing"]))
+        medians = {k: statistics.median(v) for k, v in times.items()}
+        return (max(medians.values()) - min(medians.values())) / max(medians.values()), medians
+
     timed("nosuchuser", "warm-up")
-    times = {"unknown": [], "wrong": [], "disabled": []}
-    for i in range(30):             # interleaved, so a load spike on the machine hits all three
-        times["unknown"].append(timed(f"nosuch{i % 3}", "wrong-password"))
-        times["wrong"].append(timed("liming", "wrong-password"))
-        times["disabled"].append(timed("zhoujing", PASSWORDS["zhoujing"]))
-    medians = {k: statistics.median(v) for k, v in times.items()}
-    low, high = min(medians.values()), max(medians.values())
-    assert (high - low) / high < 0.20, medians
+    # The machine is shared: a round disturbed by other work is measured again (at most three
+    # rounds). Without the dummy check an unknown login is ~40% faster in every round.
+    rounds = []
+    for _ in range(3):
+        rounds.append(spread())
+        if rounds[-1][0] < 0.20:
+            break
+    assert rounds[-1][0] < 0.20, rounds
 
 
 def test_twenty_attempts_at_an_unknown_login_lock_it_like_a_known_one(ws):
