@@ -263,9 +263,11 @@ def _count_throttle(conn, key: str, limit: int, window: float, now: float) -> No
     conn.execute("INSERT INTO throttle(key, count, first_at, locked_until) VALUES(?,?,?,?) ON CONFLICT(key) "
                  "DO UPDATE SET count=excluded.count, first_at=excluded.first_at, locked_until=excluded.locked_until",
                  (key, 0 if locked else count, now if locked else first, locked))
-    # what was typed by strangers does not pile up: a day-old mark whose lock is over goes
-    conn.execute("DELETE FROM throttle WHERE first_at<? AND (locked_until IS NULL OR locked_until<?)",
-                 (now - 86400, now))
+    # Marks that no longer count go: an address's once its window and lock are over; an unknown
+    # login's only when a known login's would read the same (count 0, lock over) — dropping its
+    # count earlier would tell, a day later, that the login does not exist.
+    conn.execute("DELETE FROM throttle WHERE (locked_until IS NULL OR locked_until<?) AND "
+                 "((key LIKE 'addr:%' AND first_at<?) OR count=0)", (now, now - window))
 
 
 def authenticate(ws: Workspace, login: str, password: str, *, purpose: str = "login",
