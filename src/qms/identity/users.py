@@ -296,7 +296,9 @@ def authenticate(ws: Workspace, login: str, password: str, *, purpose: str = "lo
         now = time.time()
         fail = conn.execute("SELECT * FROM failures WHERE login=?", (login,)).fetchone() if user else None
         marks = [m for m in (conn.execute("SELECT * FROM throttle WHERE key=?", (k,)).fetchone() for k in keys) if m]
-        locked = _locked_until(fail, marks, now)    # a lock made meanwhile by another attempt holds
+        # a lock made meanwhile by another attempt holds; one seen before (no password was
+        # checked then) is answered as a lock even if it ended in between
+        locked = _locked_until(fail, marks, now) or locked
         if good and locked is None:
             stored = conn.execute("SELECT hash FROM passwords WHERE login=?", (login,)).fetchone()
             if stored is None or stored["hash"] != pw["hash"]:
