@@ -36,6 +36,8 @@ STAFF = {
     "chenfang": ("陈芳", "标审"),
     "zhaogq": ("赵国庆", "批准"),
     "auditor": ("审核员", "auditor"),
+    "wangfang": ("王芳", "keeper,manager"),              # a keeper who is also 管理者代表 (issue 18)
+    "liujun": ("刘军", "manager"),                       # 管理者代表: approves disposals
 }
 PASSWORDS = {login: f"{login}-pass-2026" for login in STAFF}
 LOGIN_OF = {name: login for login, (name, _) in STAFF.items()}
