@@ -222,3 +222,25 @@ def test_a_session_whose_expiry_was_moved_is_void(qms):
     tamper(qms, ("UPDATE sessions SET expires_at=4070908800 WHERE login='liming'",))
     assert token_session(ws, token) is None
 
+
+
+def test_a_workspace_from_before_config_apply_is_told_to_apply_it(tmp_path):
+    """A journal with no config.applied (made before this rule): verify says so, and writes wait for
+    the admin's first apply."""
+    from click.testing import CliRunner
+    from conftest import Qms
+    from qms.cli import cli
+    from qms.identity.users import add_user
+    from qms.workspace import init_workspace
+    ws = init_workspace(tmp_path / "old")
+    add_user(ws, "admin", name="管理员", roles=["admin"], password="admin-pass-2026", actor=None)   # the old bootstrap
+    q = Qms(ws.root)
+    q("login", "admin", "--password-stdin", input="admin-pass-2026\n")
+    assert any("never applied" in p for p in problems(q))
+    msg = q.fail("user", "add", "liming", "--name", "李明", "--roles", "author", "--password-stdin",
+                 input="liming-pass-2026\n")
+    assert "never applied" in msg and "qms config apply" in msg
+    assert "first configuration applied" in q("config", "apply").output
+    q("user", "add", "liming", "--name", "李明", "--roles", "author", "--password-stdin", input="liming-pass-2026\n")
+    assert q.json("verify")["ok"] is True
+    assert CliRunner().invoke(cli, ["-w", str(ws.root), "config", "status"]).exit_code == 0
