@@ -244,3 +244,16 @@ def test_a_workspace_from_before_config_apply_is_told_to_apply_it(tmp_path):
     q("user", "add", "liming", "--name", "李明", "--roles", "author", "--password-stdin", input="liming-pass-2026\n")
     assert q.json("verify")["ok"] is True
     assert CliRunner().invoke(cli, ["-w", str(ws.root), "config", "status"]).exit_code == 0
+
+
+def test_the_web_refuses_writes_too_and_keeps_reading(qms):
+    import json
+    from test_web import client_for
+    from qms.web import create_app
+    edit_yaml(qms.root / "config.yaml", lambda c: c["identity"].update(separation_of_duties=False))
+    app = create_app(qms.root)
+    c, csrf = client_for(app, "tester")
+    data = json.loads(json.dumps(example_data(LOG), default=str))
+    r = c.post("/api/records", json={"form": LOG, "data": data, "pdf": False}, headers={"x-csrf-token": csrf})
+    assert r.status_code in (400, 403, 409) and "config.yaml" in r.json()["error"], r.text
+    assert c.get("/api/records").status_code == 200
