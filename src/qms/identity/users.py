@@ -12,13 +12,13 @@ import time
 
 from .. import audit
 from ..catalog import reading
-from ..errors import Conflict, InvalidInput, NotFound, QmsError, Refused
+from ..errors import Conflict, Integrity, InvalidInput, NotFound, QmsError, Refused
 from ..workspace import Workspace
 from .passwords import check_password, check_policy, hash_password, needs_rehash
 from .permissions import NotAuthenticated, User, require
 from .policy import Policy, load_policy
 from .projection import apply_user_event, ensure_schema
-from .secrets import open_secrets
+from .secrets import login_intact, open_secrets, secrets_path
 
 LOGIN_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 
@@ -296,6 +296,9 @@ def authenticate(ws: Workspace, login: str, password: str, *, purpose: str = "lo
         now = time.time()
         fail = conn.execute("SELECT * FROM failures WHERE login=?", (login,)).fetchone() if user else None
         marks = [m for m in (conn.execute("SELECT * FROM throttle WHERE key=?", (k,)).fetchone() for k in keys) if m]
+        if user is not None and not login_intact(conn, conn.mac_key, login):   # a swapped hash, a deleted counter
+            raise Integrity(f"the password record of {login} in {ws.rel(secrets_path(ws))} was changed outside qms "
+                            f"(its MAC does not match): login refused; an admin resets it (qms user passwd {login})")
         # a lock made meanwhile by another attempt holds; one seen before (no password was
         # checked then) is answered as a lock even if it ended in between
         locked = _locked_until(fail, marks, now) or locked
