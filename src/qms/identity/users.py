@@ -205,7 +205,7 @@ WRONG = ("登录名或密码错误", "wrong login or password")
 LOCKED = ("登录失败次数过多，已暂时锁定，请于 {until} 后再试", "too many failed attempts: locked until {until}; try again later")
 # Purposes where the login is the session's own (a signature asks for the password again): saying
 # "wrong password for liming (2 of 5)" tells nothing the session did not already prove.
-SESSION_BOUND = ("sign", "signature", "reject")
+SESSION_BOUND = ("sign", "signature", "reject", "dispose")
 # A client address may fail this many times the login limit within the lockout duration before it is
 # locked out itself, whichever logins it tries (known or not).
 ADDRESS_FACTOR = 4
