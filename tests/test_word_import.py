@@ -1,0 +1,222 @@
+"""Procedures come in from Word: `qms doc import FILE.docx` reads an existing controlled procedure
+into a source; what qms renders imports back to the same source; bad files are one line."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, nothing_archived, snapshot
+
+EXAMPLES = sorted((REPO / "examples" / "procedures").glob("*.yaml")) + [REPO / "examples" / "tour" / "procedure.yaml"]
+
+
+def _parse(qms, path: Path):
+    from qms.docsource import load_source
+    from qms.workspace import open_workspace
+    return load_source(path, open_workspace(qms.root))
+
+
+def _comparable(doc, folder: Path) -> dict:
+    """What a round trip must keep: clause numbers, titles, bodies, tables, figures (caption and
+    image bytes), terms, references, record ids."""
+    from qms.docsource import flatten
+    blocks = []
+    for b in flatten(doc.sections):
+        b = dict(b)
+        if b["type"] == "figure":
+            b["image"] = (folder / b["image"]).read_bytes()
+            b.pop("width_cm")
+        blocks.append(b)
+    return {"number": doc.number, "title": doc.title, "kind": doc.kind, "department": doc.department,
+            "basis": doc.basis, "blocks": blocks,
+            "terms": [(t.term, t.definition) for t in doc.terms],
+            "references": [(r.number, r.title) for r in doc.references],
+            "records": [r.id for r in doc.records]}
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.parent.name + "/" + p.stem)
+def test_a_procedure_rendered_by_qms_imports_back_to_the_same_source(qms, example):
+    src = qms.root / "src"
+    shutil.copytree(example.parent, src)
+    docx = qms.root / "rendered.docx"
+    qms("doc", "render", src / example.name, "-o", docx)
+
+    out = qms("doc", "import", docx, "-o", qms.root / "imported.yaml")
+    assert "imported rendered.docx: wrote" in out.output
+    qms("doc", "check", qms.root / "imported.yaml")
+
+    before = _comparable(_parse(qms, src / example.name), src)
+    after = _comparable(_parse(qms, qms.root / "imported.yaml"), qms.root)
+    assert after == before
+    original = _parse(qms, src / example.name)
+    if any(f.width_cm for s in original.sections for f in s.figures):
+        assert "width_cm" in (qms.root / "imported.yaml").read_text(encoding="utf-8")
+    assert nothing_archived(qms)
+
+
+def test_check_shows_what_would_be_made_and_writes_nothing(qms):
+    src = qms.root / "src"
+    shutil.copytree(REPO / "examples" / "procedures", src)
+    docx = qms.root / "spc.docx"
+    qms("doc", "render", src / "service-process-control.yaml", "-o", docx)
+    before = snapshot(qms.root)
+    out = qms("doc", "import", docx, "--check").output
+    assert "number: XX-XX-022" in out and "title: 5.1.2" not in out
+    assert "would make" in out
+    assert snapshot(qms.root) == before
+
+
+# ------------------------------------------------------------------ Word files typed by hand
+
+def _word(path: Path, items: list) -> Path:
+    """A Word file as people type one: Normal paragraphs with the numbers typed in; ("table",
+    rows), ("picture", image file), ("cover", rows) for a cover table, ("title", text)."""
+    import docx
+    d = docx.Document()
+    for item in items:
+        if isinstance(item, str):
+            d.add_paragraph(item)
+        elif item[0] in ("table", "cover"):
+            rows = item[1]
+            t = d.add_table(rows=len(rows), cols=len(rows[0]))
+            for r, row in enumerate(rows):
+                for c, text in enumerate(row):
+                    t.cell(r, c).text = text
+        elif item[0] == "picture":
+            d.add_paragraph().add_run().add_picture(str(item[1]))
+        elif item[0] == "title":
+            d.add_paragraph(item[1], style="Title")
+    d.save(path)
+    return path
+
+
+def _seed_excerpt(n: int) -> list[str]:
+    from conftest import DATA
+    parts = (DATA / "service-procedures.txt").read_text(encoding="utf-8").split("----\n")
+    return [line for line in parts[n].splitlines() if line.strip()]
+
+
+def _numbers(doc) -> list[tuple[str, str]]:
+    """The clauses as printed (number, title): a source's terms get their 术语 clause where qms puts it."""
+    from qms.documents.context import _blocks_with_terms
+    return [(b["number"], b["text"] if b["type"] == "heading" else "") for b in _blocks_with_terms(doc)
+            if b["type"] in ("heading", "clause")]
+
+
+def test_the_seed_procedure_typed_in_word_imports_with_every_clause_in_place(qms):
+    """The seed's 服务过程控制程序 as typed in Word (1.0目的 … 5.6用户投诉, numbers typed, no heading
+    styles, 表1 as a real table): every clause where the example source puts it."""
+    lines = _seed_excerpt(4)
+    start, end = lines.index("表1"), lines.index("5.0程序要求")
+    table = [["序号", "单位", "职责"], ["1", "客户服务中心", "是本过程的主管部门。"], ["2", "相关单位", "负责新产品的服务。"],
+             ["3", "生产部", "按计划提供维修备件。"], ["4", "质量部", "负责用户信息反馈的跟踪处理。"],
+             ["5", "技术部", "负责提供技术服务的技术支援。"], ["6", "市场部", "负责提供执行服务的相关信息(含交付后的信息)。"]]
+    items = lines[:start + 1] + [("table", table)] + lines[end:]
+    docx = _word(qms.root / "seed.docx", items)
+
+    out = qms("doc", "import", docx, "-o", qms.root / "seed.yaml")
+    assert "not found on the cover" not in out.output      # notes go to --json; the YAML is written
+    imported = _parse_lenient(qms, qms.root / "seed.yaml")
+    example = _parse(qms, REPO / "examples" / "procedures" / "service-process-control.yaml")
+    assert _numbers(imported) == _numbers(example)
+    assert imported.title == "服务过程控制程序" and imported.basis == "GB/T19001-2016 idt ISO9001:2015"
+    duties = imported.sections[3]
+    assert duties.title == "职责" and duties.tables[0].caption == "表1"
+    assert duties.tables[0].columns == ["序号", "单位", "职责"] and len(duties.tables[0].rows) == 6
+    basic = imported.sections[4].sections[1].sections[0]
+    assert basic.title == "基本条件" and [p[:2] for p in basic.body] == ["a)", "b)", "c)"]
+
+
+def test_the_seed_template_with_typed_numbers_and_lists_imports(qms):
+    """完整版服务过程控制程序模板: 4.1.1交付前的活动要求 then a) … g); 1) 2) items stay text."""
+    items = ["XXXXXX有限公司", "质量管理体系程序文件", ("title", "服务过程控制程序"),
+             ("cover", [["文件编号", "XX-XX-022"], ["编制部门", "营销部"], ["受控状态", ""]]),
+             "编制：会签：审定：标审：批准：", "2020年03月13日发布2020年03月20日实施",
+             "1 目的", "本标准规定了服务过程(交付、交付后活动)的控制程序与要求,以最大程度满足顾客的要求,使其满意。",
+             "2 适用范围", "本标准适用于提供给顾客的所有产品服务。", "3 职责",
+             "3.1 营销部负责服务过程的归口管理,包括交付、交付后的活动的监督。",
+             "3.2营销部负责获取与服务过程相关的信息,及时将信息传递至相关部门。",
+             "3.3各相关部门负责按安排做好与服务有关的工作,包括服务所需人员的调配和培训。",
+             "4 工作程序", "4.1交付", "4.1.1交付前的活动要求",
+             "a)生产部严格按计划规定的时间安排生产,合理控制生产进度。",
+             "b)生产部跟踪生产计划执行情况,如有延误,应及时通知顾客。",
+             "4.1.2交付活动的内容和要求", "a)产品经质量安全部出库检验合格,库房方可实施发货。",
+             "4.2交付后的活动", "4.2.1 售后服务内容和信息的收集", "a)售后服务内容",
+             "售后服务一般可包括以下内容:", "1)帮助顾客培训,指导顾客正确安装、调试和使用、维护产品;",
+             "2)按要求向顾客提供配套技术资料、质量凭证;", "3)提供有关技术咨询;"]
+    docx = _word(qms.root / "template.docx", items)
+    res = qms.json("doc", "import", docx, "-o", qms.root / "template.yaml")
+    assert res["unplaced"] == []
+    qms("doc", "check", qms.root / "template.yaml")
+    doc = _parse(qms, qms.root / "template.yaml")
+    assert (doc.number, doc.title, doc.department) == ("XX-XX-022", "服务过程控制程序", "营销部")
+    assert [n for n, _ in _numbers(doc)] == ["1", "2", "3", "3.1", "3.2", "3.3", "4", "4.1", "4.1.1", "4.1.2",
+                                               "4.2", "4.2.1"]
+    after = doc.sections[3].sections[1].sections[0]
+    assert after.title == "售后服务内容和信息的收集"
+    assert after.body[-1] == "3)提供有关技术咨询;" and after.body[0] == "a)售后服务内容"
+
+
+def _parse_lenient(qms, path: Path):
+    """The imported source even where the cover gave no number (the seed's excerpt has none)."""
+    import yaml
+    from qms.docsource import parse_source_text
+    from qms.workspace import open_workspace
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["number"] = data.get("number") or "XX-XX-022"
+    data["department"] = data.get("department") or "客户服务中心"
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    return parse_source_text(text, path, open_workspace(qms.root))
+
+
+def test_a_held_out_word_procedure_imports_every_clause_table_term_and_figure(qms, tmp_path):
+    from PIL import Image
+    png, gif = tmp_path / "flow.png", tmp_path / "logo.gif"
+    Image.new("RGB", (300, 200), "white").save(png)
+    Image.new("RGB", (40, 40), "red").save(gif)
+    items = ["华东精密仪器有限公司", ("title", "不合格品控制程序"),
+             ("cover", [["文件编号", "QP-QA-012"], ["文件类别", "程序文件"], ["编制部门", "质量部"]]),
+             "（依据 GB/T19001-2016 编制）", "内部资料 注意保密",
+             "1 目的", "对不合格品进行识别和控制,防止其非预期的使用或交付。",
+             "2 适用范围", "适用于原材料、半成品和成品的不合格品控制。",
+             "3 术语和定义", "3.1 不合格品：不满足要求的产品。", "3.2 返工：为使不合格产品符合要求而对其采取的措施。",
+             "4 职责", "表1 职责分工", ("table", [["部门", "职责"], ["质量部", "负责不合格品的判定"],
+                                              ["生产部", "负责不合格品的隔离"]]),
+             "5 工作程序", "5.1 不合格品的标识", "发现不合格品时应立即标识并隔离。",
+             ("picture", png), "图1 不合格品处理流程", ("picture", gif),
+             "5.2 不合格品的处置", "5.2.1 处置方式",
+             "a)返工;", "b)降级使用;", "c)报废。",
+             "5.2.2 质量部应保存不合格品处置的记录。",
+             "6 相关文件", "QP-QA-010　纠正措施控制程序", "7 记录", "QR-QA-012-01　不合格品处置单"]
+    docx = _word(qms.root / "held-out.docx", items)
+
+    res = qms.json("doc", "import", docx, "-o", qms.root / "held-out.yaml")
+    assert (res["number"], res["title"], res["clauses"], res["tables"]) == ("QP-QA-012", "不合格品控制程序", 13, 1)
+    unplaced = " | ".join(res["unplaced"])
+    assert "内部资料 注意保密" in unplaced and ".gif picture" in unplaced
+    assert all(u.startswith("paragraph ") for u in res["unplaced"])
+    text = (qms.root / "held-out.yaml").read_text(encoding="utf-8")
+    assert "# Not placed" in text and "内部资料" in text.split("number:")[0]
+    qms("doc", "check", qms.root / "held-out.yaml")
+
+    doc = _parse(qms, qms.root / "held-out.yaml")
+    assert doc.kind == "procedure" and doc.department == "质量部" and doc.basis == "GB/T19001-2016"
+    assert _numbers(doc) == [("1", "目的"), ("2", "适用范围"), ("3", "术语和定义"), ("4", "职责"), ("5", "工作程序"),
+                             ("5.1", "不合格品的标识"), ("5.2", "不合格品的处置"), ("5.2.1", "处置方式"), ("5.2.2", "")]
+    assert [(t.term, t.definition) for t in doc.terms] == [("不合格品", "不满足要求的产品。"),
+                                                          ("返工", "为使不合格产品符合要求而对其采取的措施。")]
+    duties = doc.sections[3]
+    assert duties.title == "职责" and duties.tables[0].caption == "表1 职责分工"
+    assert duties.tables[0].rows == [["质量部", "负责不合格品的判定"], ["生产部", "负责不合格品的隔离"]]
+    mark = doc.sections[4].sections[0]
+    assert mark.figures[0].caption == "图1 不合格品处理流程"
+    assert (qms.root / mark.figures[0].image).read_bytes() == png.read_bytes()
+    assert doc.sections[4].sections[1].sections[0].body == ["a)返工;", "b)降级使用;", "c)报废。"]
+    assert [(r.number, r.title) for r in doc.references] == [("QP-QA-010", "纠正措施控制程序")]
+    assert [r.id for r in doc.records] == ["QR-QA-012-01"]
+    assert nothing_archived(qms)
