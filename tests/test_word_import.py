@@ -220,3 +220,110 @@ def test_a_held_out_word_procedure_imports_every_clause_table_term_and_figure(qm
     assert [(r.number, r.title) for r in doc.references] == [("QP-QA-010", "纠正措施控制程序")]
     assert [r.id for r in doc.records] == ["QR-QA-012-01"]
     assert nothing_archived(qms)
+
+
+# ------------------------------------------------------------------ bad input: one line, nothing written
+
+_GOOD = ["1 目的", "目的的正文。", "2 范围", "范围的正文。"]
+
+
+def _refused(qms, path: Path, *expected: str) -> str:
+    before = snapshot(qms.root)
+    out = qms.fail("doc", "import", path)
+    assert len(out.strip().splitlines()) == 1 and path.name in out, out
+    for e in expected:
+        assert e in out, out
+    assert snapshot(qms.root) == before and nothing_archived(qms)
+    return out
+
+
+def _repack(src: Path, dst: Path, *, replace: dict | None = None, add: dict | None = None,
+            compress=zipfile.ZIP_DEFLATED) -> Path:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", compress) as zout:
+        for info in zin.infolist():
+            data = (replace or {}).get(info.filename, zin.read(info))
+            zout.writestr(info.filename, data)
+        for name, data in (add or {}).items():
+            zout.writestr(name, data)
+    return dst
+
+
+def test_a_macro_file_is_refused(qms):
+    good = _word(qms.root / "good.docx", _GOOD)
+    docm = qms.root / "macro.docm"
+    shutil.copyfile(good, docm)
+    _refused(qms, docm, ".docm")
+    hidden = _repack(good, qms.root / "hidden.docx", add={"word/vbaProject.bin": b"\x00" * 100})
+    _refused(qms, hidden, "macros")
+
+
+def test_an_encrypted_file_is_refused(qms):
+    enc = qms.root / "encrypted.docx"
+    enc.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 4096)
+    _refused(qms, enc, "encrypted")
+
+
+def test_a_huge_file_and_a_file_of_2000_tables_are_refused_before_reading(qms):
+    import os
+    good = _word(qms.root / "good.docx", _GOOD)
+    with zipfile.ZipFile(good) as z:
+        body = z.read("word/document.xml").decode("utf-8")
+    tables = "<w:tbl><w:tr><w:tc><w:p/></w:tc></w:tr></w:tbl>" * 2000
+    many = body.replace("<w:sectPr", tables + "<w:sectPr", 1).encode("utf-8")
+    big = _repack(good, qms.root / "big.docx", replace={"word/document.xml": many},
+                  add={"word/media/filler.bin": os.urandom(50 * 1024 * 1024)}, compress=zipfile.ZIP_STORED)
+    assert big.stat().st_size > 50 * 1024 * 1024
+    _refused(qms, big, "MB")
+    _refused(qms, _repack(good, qms.root / "tables.docx", replace={"word/document.xml": many}), "2000 tables")
+    bomb = _repack(good, qms.root / "bomb.docx", add={"word/media/zeros.bin": b"\x00" * (40 * 1024 * 1024)})
+    _refused(qms, bomb, "zip bomb")
+
+
+@pytest.mark.parametrize("lines,expected", [
+    (["1 目的", "正文。", "2 程序", "2.1 甲", "正文。", "2.3 丙", "正文。"], "clause 2.3 follows 2.1"),
+    (["1 目的", "正文。", "2 程序", "2.1 甲", "正文。", "2.1 甲", "正文。"], "clause 2.1 repeats"),
+], ids=["jumps", "repeats"])
+def test_numbering_that_jumps_or_repeats_is_refused(qms, lines, expected):
+    _refused(qms, _word(qms.root / "numbering.docx", lines), expected, "paragraph ")
+
+
+def test_a_table_with_merged_cells_is_refused(qms):
+    import docx
+    d = docx.Document()
+    for line in _GOOD:
+        d.add_paragraph(line)
+    t = d.add_table(rows=3, cols=2)
+    t.cell(0, 0).text, t.cell(0, 1).text = "部门", "职责"
+    t.cell(1, 0).merge(t.cell(2, 0))
+    d.save(qms.root / "merged.docx")
+    _refused(qms, qms.root / "merged.docx", "merged cells", "table 1")
+
+
+def test_a_document_that_is_not_a_procedure_is_refused(qms):
+    lines = _seed_excerpt(3)        # the seed's essay on 服务过程控制程序: no clauses
+    _refused(qms, _word(qms.root / "essay.docx", lines), "does not read as a procedure")
+    text = qms.root / "notes.docx"
+    text.write_text("just text", encoding="utf-8")
+    _refused(qms, text, "not a Word .docx file")
+
+
+def test_a_picture_linked_from_outside_is_listed_never_fetched(qms):
+    good = _word(qms.root / "good.docx", _GOOD)
+    with zipfile.ZipFile(good) as z:
+        body = z.read("word/document.xml").decode("utf-8")
+        rels = z.read("word/_rels/document.xml.rels").decode("utf-8")
+    pic = ('<w:p><w:r><w:drawing><wp:inline xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing">'
+           '<wp:extent cx="3600000" cy="1800000"/><a:graphic xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">'
+           '<a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture">'
+           '<pic:pic xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:blipFill>'
+           '<a:blip xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" r:link="rIdRemote"/>'
+           '</pic:blipFill></pic:pic></a:graphicData></a:graphic></wp:inline></w:drawing></w:r></w:p>')
+    body = body.replace("<w:sectPr", pic + "<w:sectPr", 1)
+    rels = rels.replace("</Relationships>", '<Relationship Id="rIdRemote" Type="http://schemas.openxmlformats.org/'
+                        'officeDocument/2006/relationships/image" Target="http://127.0.0.1:9/track.png" '
+                        'TargetMode="External"/></Relationships>')
+    linked = _repack(good, qms.root / "linked.docx", replace={"word/document.xml": body.encode(),
+                                                               "word/_rels/document.xml.rels": rels.encode()})
+    res = qms.json("doc", "import", linked, "--check")
+    assert any("not fetched" in u and "127.0.0.1" in u for u in res["unplaced"])
+    assert not (qms.root / "linked.yaml").exists()
