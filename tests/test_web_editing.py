@@ -1,0 +1,161 @@
+"""The quality manager edits a procedure's source in the browser (checked as typed, errors with
+their line, submitted as `qms doc submit`), and the approver reads the change note and the
+redline beside the draft's PDF before signing."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+import warnings
+
+import pytest
+
+warnings.filterwarnings("ignore", message=".*httpx2.*")
+
+from starlette.testclient import TestClient  # noqa: E402
+
+from conftest import PASSWORDS, REPO, make_workspace, release_procedure  # noqa: E402
+from webkit import login  # noqa: E402
+
+NUMBER = "XX-XX-022"
+SENTENCE = "投诉应在2个工作日内答复。"
+
+
+def _released(tmp_path):
+    q = make_workspace(tmp_path / "ws")
+    src = q.root / "spc.yaml"
+    shutil.copyfile(REPO / "examples" / "procedures" / "service-process-control.yaml", src)
+    release_procedure(q, src)
+    return q
+
+
+def _broken(text: str) -> tuple[str, int]:
+    """The source with a second colon in the title line (not YAML); returns (text, that line's number)."""
+    lines = text.splitlines()
+    i = next(k for k, line in enumerate(lines) if line.startswith("title:"))
+    lines[i] = "title: 服务过程: 控制程序"
+    return "\n".join(lines) + "\n", i + 1
+
+
+def _edited(text: str) -> str:
+    return text.replace("质量部定期检查用户投诉处理情况。", "质量部定期检查用户投诉处理情况。" + SENTENCE)
+
+
+def test_editing_in_the_browser_checks_with_lines_and_submits_the_next_revision(tmp_path):
+    from qms.web import create_app
+    q = _released(tmp_path)
+    c = TestClient(create_app(q.root), base_url="http://127.0.0.1")
+    csrf = login(c, "tester")
+    page = c.get(f"/drafts/{NUMBER}/edit")
+    assert page.status_code == 200 and "服务过程控制程序" in page.text and 'id="source-text"' in page.text
+    from qms.documents.editing import newest
+    from qms.workspace import open_workspace
+    text = newest(open_workspace(q.root), NUMBER)["text"]
+
+    bad, line = _broken(text)
+    r = c.post(f"/api/drafts/{NUMBER}/check", json={"text": bad}, headers={"x-csrf-token": csrf})
+    res = r.json()
+    assert r.status_code == 200 and res["ok"] is False and res["errors"][0]["line"] == line, res
+    assert c.post(f"/api/drafts/{NUMBER}/check", json={"text": bad}).status_code == 403        # CSRF
+
+    r = c.post(f"/drafts/{NUMBER}/submit", data={"csrf_token": csrf, "text": bad, "change": "5.6 增加答复时限"})
+    assert r.status_code == 400 and f"第 {line} 行" in r.text and "服务过程: 控制程序" in r.text
+    assert [x["revision"] for x in q.json("doc", "show", NUMBER)["revisions"]] == ["A/0"]
+
+    good = _edited(text)
+    res = c.post(f"/api/drafts/{NUMBER}/check", json={"text": good}, headers={"x-csrf-token": csrf}).json()
+    assert res["ok"] is True and NUMBER in res["summary"]
+    r = c.post(f"/drafts/{NUMBER}/submit", data={"csrf_token": csrf, "text": good, "change": "5.6 增加答复时限"},
+               follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/manage")
+    shown = q.json("doc", "show", NUMBER, "--revision", "A/1")
+    assert shown["status"] == "draft" and shown["change"] == "5.6 增加答复时限"
+    event = [e for e in q.json("log", "--target", NUMBER) if e["action"] == "doc.submit"][-1]
+    assert event["actor"].startswith("tester ") and event["data"]["revision"] == "A/1"
+    assert SENTENCE in (q.root / shown["files"]["source"]).read_text(encoding="utf-8")
+
+    # the approver (编制 signs first) sees the change note and the redline before signing
+    a = TestClient(create_app(q.root), base_url="http://127.0.0.1")
+    login(a, "zhangjh")
+    inbox = a.get("/inbox").text
+    assert "修订说明：5.6 增加答复时限" in inbox and f"<ins>{SENTENCE}</ins>" in inbox
+    review = a.get(f"/review/{NUMBER}").text
+    assert f"<ins>{SENTENCE}</ins>" in review and f'src="/preview/{NUMBER}"' in review and "签署" in review
+    assert TestClient(create_app(q.root)).get(f"/drafts/{NUMBER}/edit", follow_redirects=False).status_code in (303, 401)
+
+
+def test_an_approver_cannot_edit_and_a_changed_number_is_refused(tmp_path):
+    from qms.web import create_app
+    q = _released(tmp_path)
+    a = TestClient(create_app(q.root), base_url="http://127.0.0.1")
+    login(a, "zhangjh")
+    assert a.get(f"/drafts/{NUMBER}/edit").status_code == 403
+    c = TestClient(create_app(q.root), base_url="http://127.0.0.1")
+    csrf = login(c, "tester")
+    from qms.documents.editing import newest
+    from qms.workspace import open_workspace
+    text = newest(open_workspace(q.root), NUMBER)["text"].replace(f"number: {NUMBER}", "number: XX-XX-099")
+    res = c.post(f"/api/drafts/{NUMBER}/check", json={"text": text}, headers={"x-csrf-token": csrf}).json()
+    assert res["ok"] is False and "XX-XX-099" in res["errors"][0]["message"] and res["errors"][0]["line"]
+
+
+# ------------------------------------------------------------------ one journey in a real browser
+
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+def test_in_a_real_browser_the_error_line_shows_as_typed_and_the_fix_submits(tmp_path):
+    import uvicorn
+    from playwright.sync_api import expect, sync_playwright
+    from qms.web import create_app
+    q = _released(tmp_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(create_app(q.root), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not srv.started and time.time() < deadline:
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
+                                                                  "--disable-dev-shm-usage"])
+            page = b.new_page(locale="zh-CN")
+            errors = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(url + "/login")
+            page.fill("input[name=login]", "tester")
+            page.fill("input[name=password]", PASSWORDS["tester"])
+            page.click("button[type=submit]")
+            page.wait_for_url(lambda u: "/login" not in u)
+            page.goto(f"{url}/drafts/{NUMBER}/edit")
+            expect(page.locator("#check-result")).to_contain_text("校验通过")
+            text = page.input_value("#source-text")
+            bad, line = _broken(text)
+            page.fill("#source-text", bad)
+            page.locator("#source-text").press("End")          # an input event, as typing gives
+            expect(page.locator("#check-result")).to_contain_text(f"第 {line} 行")
+            page.fill("#source-text", _edited(text))
+            page.locator("#source-text").press("End")
+            expect(page.locator("#check-result")).to_contain_text("校验通过")
+            page.fill("input[name=change]", "5.6 增加答复时限")
+            page.click("#submit-edit")
+            page.wait_for_url(lambda u: "/manage" in u)
+            expect(page.locator(".flash")).to_contain_text(NUMBER)
+            from pathlib import Path
+            out = Path(__file__).parent / "output"
+            out.mkdir(exist_ok=True)
+            page.goto(f"{url}/drafts/{NUMBER}/edit")
+            page.screenshot(path=str(out / "editor.png"), full_page=False)
+            assert not errors, errors
+            b.close()
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+    assert q.json("doc", "show", NUMBER, "--revision", "A/1")["change"] == "5.6 增加答复时限"
