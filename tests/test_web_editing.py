@@ -159,3 +159,29 @@ def test_in_a_real_browser_the_error_line_shows_as_typed_and_the_fix_submits(tmp
         srv.should_exit = True
         thread.join(timeout=10)
     assert q.json("doc", "show", NUMBER, "--revision", "A/1")["change"] == "5.6 增加答复时限"
+
+
+def test_the_upload_takes_a_word_procedure(tmp_path):
+    import io
+    import docx
+    from qms.web import create_app
+    q = make_workspace(tmp_path / "ws")
+    d = docx.Document()
+    for line in ("文件编号：QP-PR-003", "编制部门：采购部", "采购控制程序", "1 目的", "对采购过程进行控制。",
+                 "2 职责", "2.1 采购部负责供方的选择和评价。"):
+        d.add_paragraph(line)
+    buf = io.BytesIO()
+    d.save(buf)
+    c = TestClient(create_app(q.root), base_url="http://127.0.0.1")
+    csrf = login(c, "tester")
+    mime = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    r = c.post("/manage/upload", data={"csrf_token": csrf, "action": "check"},
+               files={"source": ("采购控制程序.docx", buf.getvalue(), mime)})
+    assert r.status_code == 200 and "校验通过" in r.text and "QP-PR-003" in r.text, r.text[-2000:]
+    r = c.post("/manage/upload", data={"csrf_token": csrf, "action": "submit"},
+               files={"source": ("采购控制程序.docx", buf.getvalue(), mime)}, follow_redirects=False)
+    assert r.status_code == 303
+    assert q.json("doc", "show", "QP-PR-003", "--revision", "A/0")["status"] == "draft"
+    r = c.post("/manage/upload", data={"csrf_token": csrf, "action": "check"},
+               files={"source": ("macro.docm", buf.getvalue(), mime)})
+    assert r.status_code == 400 and "macro.docm" in r.text and ".docm" in r.text

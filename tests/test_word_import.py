@@ -327,3 +327,45 @@ def test_a_picture_linked_from_outside_is_listed_never_fetched(qms):
     res = qms.json("doc", "import", linked, "--check")
     assert any("not fetched" in u and "127.0.0.1" in u for u in res["unplaced"])
     assert not (qms.root / "linked.yaml").exists()
+
+
+def _numbered_word(path: Path, items: list[tuple[int | None, str]]) -> Path:
+    """Clauses numbered by Word's own multi-level list (1 / 1.1 / 1.1.1, and a) b) for items):
+    (level, text) with level 0…2 a clause, 9 a lettered item, None a plain paragraph."""
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls, qn
+    d = docx.Document()
+    numbering = d.part.numbering_part.element
+    levels = "".join(
+        f'<w:lvl w:ilvl="{i}"><w:start w:val="1"/><w:numFmt w:val="decimal"/>'
+        f'<w:lvlText w:val="{".".join(f"%{k + 1}" for k in range(i + 1))}"/></w:lvl>' for i in range(3))
+    numbering.append(parse_xml(f'<w:abstractNum {nsdecls("w")} w:abstractNumId="90">{levels}</w:abstractNum>'))
+    numbering.append(parse_xml(f'<w:abstractNum {nsdecls("w")} w:abstractNumId="91"><w:lvl w:ilvl="0">'
+                               '<w:start w:val="1"/><w:numFmt w:val="lowerLetter"/><w:lvlText w:val="%1)"/>'
+                               '</w:lvl></w:abstractNum>'))
+    numbering.append(parse_xml(f'<w:num {nsdecls("w")} w:numId="90"><w:abstractNumId w:val="90"/></w:num>'))
+    numbering.append(parse_xml(f'<w:num {nsdecls("w")} w:numId="91"><w:abstractNumId w:val="91"/></w:num>'))
+    for level, text in items:
+        p = d.add_paragraph(text)
+        if level is not None:
+            num_id, ilvl = ("91", 0) if level == 9 else ("90", level)
+            ppr = p._p.get_or_add_pPr()
+            ppr.append(parse_xml(f'<w:numPr {nsdecls("w")}><w:ilvl w:val="{ilvl}"/><w:numId w:val="{num_id}"/></w:numPr>'))
+    d.save(path)
+    return path
+
+
+def test_clauses_numbered_by_words_own_list_numbering_import(qms):
+    items = [(None, "文件编号：QP-PR-003"), (None, "编制部门：采购部"), (None, "采购控制程序"),
+             (0, "目的"), (None, "对采购过程进行控制。"), (0, "职责"), (1, "采购部负责供方的选择和评价。"),
+             (1, "质量部负责采购产品的验证。"), (0, "工作程序"), (1, "供方评价"), (2, "评价准则"),
+             (9, "质量保证能力;"), (9, "交付能力。"), (2, "评价结果由质量部保存。")]
+    docx = _numbered_word(qms.root / "listed.docx", items)
+    res = qms.json("doc", "import", docx, "-o", qms.root / "listed.yaml")
+    assert res["unplaced"] == [] and res["clauses"] == 8
+    doc = _parse(qms, qms.root / "listed.yaml")
+    assert (doc.number, doc.title, doc.department) == ("QP-PR-003", "采购控制程序", "采购部")
+    assert _numbers(doc) == [("1", "目的"), ("2", "职责"), ("2.1", ""), ("2.2", ""), ("3", "工作程序"),
+                             ("3.1", "供方评价"), ("3.1.1", "评价准则"), ("3.1.2", "")]
+    assert doc.sections[2].sections[0].sections[0].body == ["a)质量保证能力;", "b)交付能力。"]

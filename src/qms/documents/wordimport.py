@@ -24,6 +24,8 @@ from .wordread import Para, Tbl, WordFile, read_word
 
 REFERENCE_TITLES = ("相关文件", "引用文件", "支持性文件", "相关文件和资料", "参考文件")
 RECORD_TITLES = ("记录", "质量记录", "相关记录", "记录表格")
+COVER_KEYS = ("文件编号", "编号", "文件类别", "文件类型", "编制部门", "主管部门", "归口部门", "部门", "版本", "版次",
+              "受控状态", "发放编号", "生效日期", "发布日期", "实施日期", "页数")
 HISTORY_HEADS = ("修订记录", "版本", "修订内容", "修改记录")
 # a number at the start of a paragraph: "5.1.2 标题", "5.1.2标题", "1. 目的", "3、职责"
 _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,5})(?:[.．、](?!\d))?[ \t\u3000]*(?=\S)(.*)$", re.S)
@@ -138,6 +140,8 @@ def _build(ws: Workspace, word: WordFile) -> Imported:
             continue
         last_figure = None
         number, rest, titled = _clause_of(b, last)
+        if number is not None and number not in _next_numbers(last) and b.label_is_clause and not b.heading:
+            number = None       # a numbered list inside a clause (1. 2. …): its items are text
         if number is not None and number not in _next_numbers(last):
             if number in seen:
                 raise _Bad(f"paragraph {b.index}: clause {_dotted(number)} repeats the clause of paragraph "
@@ -160,7 +164,7 @@ def _build(ws: Workspace, word: WordFile) -> Imported:
         if _is_caption(b, _CAPTION_TABLE) and _next_is_table(body, i):
             pending_caption = b
             continue
-        cur.body.append(b.text)
+        cur.body.append(b.shown)
     if pending_caption is not None:
         stack[-1].body.append(pending_caption.text)
     source = dict(meta)
@@ -226,7 +230,7 @@ def _clause_of(p: Para, last: tuple[int, ...]) -> tuple[tuple[int, ...] | None, 
     """(number, title or first sentence, titled?) when the paragraph opens a clause."""
     text = p.text
     if p.label and p.label_is_clause:
-        number = tuple(int(x) for x in p.label.split(".") if x.isdigit())
+        number = tuple(int(x) for x in p.label.rstrip(".").split(".") if x.isdigit())
         return number, text, _titled(p, text)
     m = _NUMBERED.match(text)
     if m and not _NOT_CLAUSE.match(m.group(2)) and not p.label:
@@ -453,6 +457,11 @@ def _cover(ws: Workspace, cover: list, header: list[str]) -> tuple[dict, list[st
                     m = re.match(r"^([^：:]{2,6})[：:]\s*(.+)$", cell.strip())
                     if m:
                         pairs.setdefault(_clean_title(m.group(1)), m.group(2).strip())
+    for b in cover:        # "文件编号：QP-PR-003" typed as a cover line
+        if isinstance(b, Para):
+            m = re.match(r"^([^：:]{2,6})[：:]\s*(\S.*)$", b.text.strip())
+            if m and _clean_title(m.group(1)) in COVER_KEYS:
+                pairs.setdefault(_clean_title(m.group(1)), m.group(2).strip())
     for cell in header:
         for line in cell.splitlines():
             m = re.match(r"^([^：:]{2,6})[：:]\s*(.+)$", line.strip())
@@ -479,6 +488,9 @@ def _cover(ws: Workspace, cover: list, header: list[str]) -> tuple[dict, list[st
             title = text
             continue
         if text in (title, company) or text in series or text.startswith(("受控状态", "发放编号")):
+            continue
+        m = re.match(r"^([^：:]{2,6})[：:]", text)
+        if m and _clean_title(m.group(1)) in COVER_KEYS:
             continue
         if text in labels and not kind_label:
             kind_label = text

@@ -46,9 +46,16 @@ class Para:
     text: str
     style: str
     heading: int = 0          # outline level from a Heading N style (1…9), 0 when not a heading
-    label: str = ""           # the number Word's list numbering shows (e.g. "5.1.2" or "a)"), if any
+    label: str = ""           # the number Word's list numbering shows (e.g. "5.1.2", "1." or "a)"), if any
     label_is_clause: bool = False
     images: list[Image] = field(default_factory=list)
+
+    @property
+    def shown(self) -> str:
+        """The text as Word shows it: a list item with its number or letter (a)质量保证能力)."""
+        if not self.label:
+            return self.text
+        return self.label + ("" if self.label.endswith((")", "）")) else " ") + self.text
 
 
 @dataclass
@@ -333,4 +340,4 @@ class _Numbering:
             return str(value)
         label = re.sub(r"%(\d)", show, text).strip()
         is_clause = fmt == "decimal" and bool(re.fullmatch(r"(%\d\.)*%\d\.?", text.strip()))
-        return (label.rstrip(".") if is_clause else label), is_clause
+        return label, is_clause
