@@ -25,6 +25,8 @@ def doc_import(env, source, output, check_only, as_json):
         click.echo(res.data["source"])
     for line in res.data["unplaced"]:
         click.echo(f"not placed: {line}", err=True)
+    for line in res.data["notes"]:
+        click.echo(f"note: {line}", err=True)
     for line in res.data["warnings"]:
         click.echo(f"warning: {line}", err=True)
     click.echo(res.message)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import outputs
-from ..dates import now_iso
+from ..dates import local_time, now_iso
 from ..pdf import _numbered_pdf
 from ..workspace import Workspace
 from .redline import Redline, Segments, clause_label, clause_status, STATUS_ZH
@@ -38,7 +38,7 @@ def write_pdf(ws: Workspace, red: Redline, out: Path | str) -> Path:
     pdf.multi_cell(0, 9, "修订对照表", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(family, size=10)
     for line in (f"文件编号：{red.number}　　文件名称：{red.title}",
-                 f"修订前版本：{red.old_revision}　　修订后版本：{red.new_revision}　　生成时间：{now_iso()[:16].replace('T', ' ')}",
+                 f"修订前版本：{red.old_revision}　　修订后版本：{red.new_revision}　　生成时间：{local_time(now_iso(), ws)}",
                  f"修订说明：{red.change or '（无）'}",
                  "图例：新增文字为绿色加下划线，删除文字为红色加删除线。"):
         pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")

@@ -59,7 +59,7 @@ class Imported:
     clauses: int = 0
     tables: int = 0
 
-    def yaml_text(self, path_hint: str = "") -> str:
+    def yaml_text(self) -> str:
         return source_yaml(self.source, self.unplaced)
 
 
@@ -532,7 +532,15 @@ def _str(dumper, value: str):
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
+def _list(dumper, value: list):
+    """A short list of one-line cells reads best on one line: [序号, 单位, 职责]."""
+    flow = bool(value) and all(isinstance(v, str) and "\n" not in v for v in value) \
+        and sum(len(v) + 2 for v in value) <= 80
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
+
+
 _Dumper.add_representer(str, _str)
+_Dumper.add_representer(list, _list)
 
 
 def source_yaml(source: dict, unplaced: list[str]) -> str:

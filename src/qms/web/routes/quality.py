@@ -59,9 +59,10 @@ def _submit(ws, name: str, content: bytes, *, actor: str, change: str, major: bo
             return documents.submit(ws, path, actor=actor, change=change or None, major=major).message
         except QmsError as exc:
             # name the file as the user knows it, not the server's temporary folder
-            if exc.file and Path(exc.file).name == name:
+            if exc.file and Path(exc.file).parent == Path(tmp):
+                shown = name if Path(exc.file).name == name else f"{Path(exc.file).name}（由 {name} 导入）"
                 kind = type(exc) if type(exc).__init__ is QmsError.__init__ else QmsError   # keep its rung
-                raise kind(exc.message.replace(str(path), name), file=name, field=exc.field,
+                raise kind(exc.message.replace(str(exc.file), shown), file=shown, field=exc.field,
                            line=exc.line, row=exc.row) from None
             raise
 
