@@ -185,3 +185,21 @@ def test_the_upload_takes_a_word_procedure(tmp_path):
     r = c.post("/manage/upload", data={"csrf_token": csrf, "action": "check"},
                files={"source": ("macro.docm", buf.getvalue(), mime)})
     assert r.status_code == 400 and "macro.docm" in r.text and ".docm" in r.text
+
+
+def test_a_refused_word_upload_reads_in_chinese(tmp_path):
+    import io
+    import docx
+    from qms.web import create_app
+    q = make_workspace(tmp_path / "ws")
+    d = docx.Document()
+    for line in ("1 目的", "正文。", "2 程序", "2.1 甲", "正文。", "2.3 丙"):
+        d.add_paragraph(line)
+    buf = io.BytesIO()
+    d.save(buf)
+    c = TestClient(create_app(q.root), base_url="http://127.0.0.1")
+    csrf = login(c, "tester")
+    r = c.post("/manage/upload", data={"csrf_token": csrf, "action": "check"},
+               files={"source": ("jump.docx", buf.getvalue(), "application/octet-stream")})
+    err = r.text.split('id="manage-error">')[1].split("</p>")[0]
+    assert r.status_code == 400 and "jump.docx" in err and "条款 2.3 接在 2.1 之后，应为 2.1.1, 2.2, 3 之一（编号跳号）" in err, err

@@ -148,7 +148,7 @@ def _build(ws: Workspace, word: WordFile) -> Imported:
                            f"{seen[number]}; renumber the clauses")
             if _jumps(number, last) and (b.heading or b.label_is_clause or len(number) > 1):
                 raise _Bad(f"paragraph {b.index}: clause {_dotted(number)} follows {_dotted(last)}; expected "
-                           f"{' or '.join(_dotted(n) for n in _next_numbers(last))} (the numbering jumps)")
+                           f"one of {', '.join(_dotted(n) for n in _next_numbers(last))} (the numbering jumps)")
             number = None
         if number is not None:
             while len(stack) > 1 and len(stack[-1].number) >= len(number):
