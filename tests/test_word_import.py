@@ -3,7 +3,6 @@ into a source; what qms renders imports back to the same source; bad files are o
 
 from __future__ import annotations
 
-import io
 import shutil
 import zipfile
 from pathlib import Path
@@ -335,7 +334,7 @@ def _numbered_word(path: Path, items: list[tuple[int | None, str]]) -> Path:
     (level, text) with level 0…2 a clause, 9 a lettered item, None a plain paragraph."""
     import docx
     from docx.oxml import parse_xml
-    from docx.oxml.ns import nsdecls, qn
+    from docx.oxml.ns import nsdecls
     d = docx.Document()
     numbering = d.part.numbering_part.element
     levels = "".join(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from .. import docstate
 from ..catalog import reading
-from ..docsource import DocumentSource, Section, parse_source_text
+from ..docsource import DocumentSource, parse_source_text
 from ..errors import NotFound
 from ..workspace import Workspace
 

@@ -90,7 +90,6 @@ def _build(ws: Workspace, word: WordFile) -> Imported:
     seen: dict[tuple[int, ...], int] = {}
     pending_caption: Para | None = None
     last_figure: dict | None = None
-    ntables = 0
     for i, b in enumerate(body):
         cur = stack[-1]
         if isinstance(b, Tbl):
@@ -110,7 +109,6 @@ def _build(ws: Workspace, word: WordFile) -> Imported:
             columns = b.rows[0] + [""] * (width - len(b.rows[0]))
             rows = [r + [""] * (width - len(r)) for r in b.rows[1:]]
             cur.tables.append({"caption": caption, "columns": columns, "rows": rows, "para": b.index})
-            ntables += 1
             continue
         if pending_caption is not None:     # a 表 caption not followed by a table is text
             cur.body.append(pending_caption.text)
@@ -196,7 +194,7 @@ def _build(ws: Workspace, word: WordFile) -> Imported:
         source["records"] = _plain_records(ws, records)
     source = _ordered(source)
     clauses = sum(1 for _ in _walk(top))
-    tables = sum(len(s.get("table", {}) and [1] or []) + len(s.get("tables", [])) for s in _walk_sections(sections))
+    tables = sum(("table" in s) + len(s.get("tables", [])) for s in _walk_sections(sections))
     return Imported(source, images, unplaced + word.notes, notes, clauses, tables)
 
 
@@ -272,8 +270,8 @@ def _first_clause(blocks: list) -> int | None:
 
 
 def _is_caption(p: Para, pattern: re.Pattern) -> bool:
-    return (p.style.lower() in ("caption", "题注") or bool(pattern.match(p.text))) and len(p.text) <= 60 \
-        and bool(pattern.match(p.text) or p.style.lower() in ("caption", "题注"))
+    """表1 … / 图1 …: a short line in the Caption style or starting so."""
+    return len(p.text) <= 60 and (p.style.lower() in ("caption", "题注") or bool(pattern.match(p.text)))
 
 
 def _next_is_table(body: list, i: int) -> bool:

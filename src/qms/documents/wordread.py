@@ -156,7 +156,7 @@ def read_word(path: Path | str) -> WordFile:
     for section in document.sections:
         for hdr in (section.header, section.first_page_header):
             try:
-                if hdr.is_linked_to_previous and hdr is not section.header:
+                if hdr.is_linked_to_previous:
                     continue
                 header += [_text(p._p) for p in hdr.paragraphs]
                 for t in hdr.tables:
@@ -168,14 +168,12 @@ def read_word(path: Path | str) -> WordFile:
 
 
 def _text(p) -> str:
-    """A paragraph's text: runs, tabs, breaks, inserted revisions (deleted ones left out)."""
+    """A paragraph's text: runs, tabs, breaks, inserted revisions (deleted ones left out); a text
+    box inside it is not read (it is reported)."""
     out = []
     for el in p.iter():
         tag = el.tag
-        if tag == W + "t":
-            anc = el.getparent()
-            if anc is not None and anc.getparent() is not None and anc.getparent().tag == W + "del":
-                continue
+        if tag == W + "t":          # deleted revisions hold w:delText, never w:t: they are left out
             out.append(el.text or "")
         elif tag == W + "tab":
             out.append("\t")
@@ -285,8 +283,9 @@ class _Numbering:
     lvlText ("%1.%2" → 5.1; "%1)" with lowerLetter → a))."""
 
     def __init__(self, document):
-        self.levels: dict[str, dict[int, tuple[str, str, int]]] = {}
-        self.counters: dict[str, list[int]] = {}
+        self.levels: dict[str, dict[int, tuple[str, str, int]]] = {}   # numId → ilvl → (format, text, start)
+        self.counters: dict[str, list[int]] = {}                        # abstractNumId → counters by level
+        self._key: dict[str, str] = {}                                  # numId → abstractNumId
         try:
             root = document.part.numbering_part.element
         except Exception:      # no numbering part: no list numbers
@@ -309,7 +308,6 @@ class _Numbering:
                 # lists sharing an abstract definition share counters, as Word numbers them
                 self.levels[num.get(W + "numId")] = abstract.get(aid.get(W + "val"), {})
                 self.counters.setdefault(aid.get(W + "val"), [])
-                self._key = getattr(self, "_key", {})
                 self._key[num.get(W + "numId")] = aid.get(W + "val")
 
     def next(self, num_id: str, ilvl: int) -> tuple[str, bool]:
