@@ -202,4 +202,6 @@ def test_a_refused_word_upload_reads_in_chinese(tmp_path):
     r = c.post("/manage/upload", data={"csrf_token": csrf, "action": "check"},
                files={"source": ("jump.docx", buf.getvalue(), "application/octet-stream")})
     err = r.text.split('id="manage-error">')[1].split("</p>")[0]
+    from conftest import nothing_archived
+    assert nothing_archived(q)
     assert r.status_code == 400 and "jump.docx" in err and "条款 2.3 接在 2.1 之后，应为 2.1.1, 2.2, 3 之一（编号跳号）" in err, err

@@ -261,6 +261,18 @@ def test_an_encrypted_file_is_refused(qms):
     enc = qms.root / "encrypted.docx"
     enc.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 4096)
     _refused(qms, enc, "encrypted")
+    good = _word(qms.root / "good.docx", _GOOD)
+    zipped = qms.root / "zip-encrypted.docx"
+    data = bytearray(good.read_bytes())
+    with zipfile.ZipFile(good) as z:                  # set the "encrypted" flag of every entry
+        for info in z.infolist():
+            data[info.header_offset + 6] |= 1
+    cd = data.find(b"PK\x01\x02")
+    while cd != -1:
+        data[cd + 8] |= 1
+        cd = data.find(b"PK\x01\x02", cd + 4)
+    zipped.write_bytes(bytes(data))
+    _refused(qms, zipped, "encrypted")
 
 
 def test_a_huge_file_and_a_file_of_2000_tables_are_refused_before_reading(qms):

@@ -102,6 +102,8 @@ def check_package(path: Path, data: bytes) -> None:
             if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
                 _refuse(path, f"part {info.filename} inflates {info.file_size // max(info.compress_size, 1)} "
                               "times; refused as a zip bomb")
+            if info.flag_bits & 0x1:
+                _refuse(path, "the file is encrypted (password protected); save it from Word as an unprotected .docx")
             low = info.filename.lower()
             if low.endswith("vbaproject.bin") or low.endswith("vbadata.xml"):
                 _refuse(path, "the file holds macros (vbaProject); save it as a .docx without macros")
@@ -111,10 +113,13 @@ def check_package(path: Path, data: bytes) -> None:
         names = set(zf.namelist())
         if "word/document.xml" not in names:
             _refuse(path, "not a Word document (no word/document.xml)")
-        types = zf.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
+        try:
+            types = zf.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
+            body = zf.read("word/document.xml")
+        except Exception as exc:    # a damaged part: CRC, deflate or zip errors of several types
+            _refuse(path, f"the Word package is damaged ({type(exc).__name__}); open it in Word and save it again")
         if b"macroEnabled" in types:
             _refuse(path, "a macro-enabled Word file (.docm) is not read; save it as a .docx without macros")
-        body = zf.read("word/document.xml")
         tables = body.count(b"<w:tbl>") + body.count(b"<w:tbl ")
         if tables > MAX_TABLES:
             _refuse(path, f"the document holds {tables} tables; expected at most {MAX_TABLES} in a procedure")

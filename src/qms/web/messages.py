@@ -123,7 +123,8 @@ ERRORS = [
     # a Word procedure uploaded or imported (issue 25)
     (r"a macro-enabled Word file \(\.docm\) is not read;.*", "不接受含宏的 Word 文件（.docm）；请另存为不含宏的 .docx"),
     (r"the file holds macros \(vbaProject\);.*", "文件中含有宏（vbaProject）；请另存为不含宏的 .docx"),
-    (r"the file is encrypted \(password protected\) or an old \.doc;.*",
+    (r"the Word package is damaged .*", "Word 文件已损坏；请用 Word 打开后重新保存"),
+    (r"the file is encrypted \(password protected\).*",
      "文件已加密（设有密码）或为旧版 .doc；请在 Word 中另存为未加密的 .docx"),
     (r"not a Word \.docx file.*", "不是 Word .docx 文件；请在 Word 中另存为 .docx"),
     (r"the file is (\d+) MB; expected a procedure of at most (\d+) MB.*", "文件有 {1} MB，程序文件最大 {2} MB（请压缩图片或拆分文件）"),
