@@ -83,6 +83,8 @@ def test_editing_in_the_browser_checks_with_lines_and_submits_the_next_revision(
     assert "修订说明：5.6 增加答复时限" in inbox and f"<ins>{SENTENCE}</ins>" in inbox
     review = a.get(f"/review/{NUMBER}").text
     assert f"<ins>{SENTENCE}</ins>" in review and f'src="/preview/{NUMBER}"' in review and "签署" in review
+    pdf = a.get(f"/redline/{NUMBER}")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and f'href="/redline/{NUMBER}"' in review
     assert TestClient(create_app(q.root)).get(f"/drafts/{NUMBER}/edit", follow_redirects=False).status_code in (303, 401)
 
 
@@ -205,3 +207,28 @@ def test_a_refused_word_upload_reads_in_chinese(tmp_path):
     from conftest import nothing_archived
     assert nothing_archived(q)
     assert r.status_code == 400 and "jump.docx" in err and "条款 2.3 接在 2.1 之后，应为 2.1.1, 2.2, 3 之一（编号跳号）" in err, err
+
+
+def test_the_editor_routes_need_a_session_the_permission_and_the_csrf_token(tmp_path):
+    from qms.web import create_app
+    q = _released(tmp_path)
+    app = create_app(q.root)
+    routes = [("POST", f"/drafts/{NUMBER}/submit"), ("POST", f"/drafts/{NUMBER}/preview"),
+              ("POST", f"/api/drafts/{NUMBER}/check"), ("GET", f"/drafts/{NUMBER}/edit")]
+    anon = TestClient(app, base_url="http://127.0.0.1")
+    for method, url in routes:
+        assert anon.request(method, url, follow_redirects=False).status_code in (401, 303), url
+    for who in ("auditor", "zhangjh"):
+        c = TestClient(app, base_url="http://127.0.0.1")
+        csrf = login(c, who)
+        for method, url in routes:
+            r = c.request(method, url, headers={"x-csrf-token": csrf}, follow_redirects=False,
+                          **({"json": {"text": ""}} if "/api/" in url else {"data": {"csrf_token": csrf}}))
+            assert r.status_code == 403, (who, url, r.status_code)
+    c = TestClient(app, base_url="http://127.0.0.1")
+    login(c, "tester")
+    for method, url in routes[:3]:
+        r = c.request(method, url, follow_redirects=False,
+                      **({"json": {"text": ""}} if "/api/" in url else {"data": {"text": ""}}))
+        assert r.status_code == 403 and "CSRF" in r.text, url
+    assert q.json("doc", "show", NUMBER)["revisions"][-1]["revision"] == "A/0"

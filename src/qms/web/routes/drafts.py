@@ -71,6 +71,23 @@ def review_page(request: Request):
                   labels={r.key: r.label for r in ws.config.roles})
 
 
+def _redline_pdf(ws, number: str) -> bytes:
+    import tempfile
+    from pathlib import Path
+    from ...documents.redline_pdf import write_pdf
+    with tempfile.TemporaryDirectory(prefix="qms-redline-") as tmp:
+        return Path(write_pdf(ws, redline.redline_for(ws, number), Path(tmp) / "redline.pdf")).read_bytes()
+
+
+async def redline_pdf(request: Request):
+    """The 修订对照表 of the newest revision against the one before it (to attach to a change request)."""
+    require(request)
+    number = request.path_params["number"]
+    pdf = await in_thread(_redline_pdf, request.app.state.ws, number)
+    return Response(pdf, media_type="application/pdf",
+                    headers={"content-disposition": "inline; filename=redline.pdf"})
+
+
 def redline_fragment(ws, number: str) -> str:
     """The newest revision against the one before it, as HTML (escaped inside); "" for a first issue."""
     try:
@@ -85,4 +102,5 @@ ROUTES = [
     Route("/drafts/{number:path}/submit", submit, methods=["POST"]),
     Route("/api/drafts/{number:path}/check", api_check, methods=["POST"]),
     Route("/review/{number:path}", review_page),
+    Route("/redline/{number:path}", redline_pdf),
 ]
