@@ -75,3 +75,23 @@ def test_diff_of_a_first_revision_or_unknown_revision_is_one_line(qms):
     number = qms.json("doc", "submit", src)["number"]
     assert "first revision" in qms.fail("doc", "diff", number)
     assert "no revision 'B/9'" in qms.fail("doc", "diff", number, "--to", "B/9")
+
+
+def test_a_changed_cell_is_marked_in_its_cell_and_an_inserted_clause_as_inserted(qms):
+    from qms.docsource import parse_source_text
+    from qms.documents.redline import compare
+    from qms.workspace import open_workspace
+    ws = open_workspace(qms.root)
+    path = REPO / "examples" / "procedures" / "service-process-control.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = parse_source_text(text, path, ws)
+    new_text = text.replace("按计划提供维修备件。", "按计划及时提供维修备件。").replace(
+        "      - title: 用户投诉\n", "      - title: 服务回访\n        body: 客户服务中心每季度回访重点用户。\n\n"
+        "      - title: 用户投诉\n")
+    new = parse_source_text(new_text, path, ws)
+    changes = [c for c in compare(old, new) if c.changed]
+    assert [(c.status, c.old, c.new) for c in changes] == [("changed", "4", "4"), ("inserted", "", "5.6")]
+    row = [r for r in changes[0].tables[0].rows if r.status != "same"]
+    assert len(row) == 1 and row[0].cells[2] == [("=", "按计划"), ("+", "及时"), ("=", "提供维修备件。")]
+    assert row[0].cells[1] == [("=", "生产部")]
+    assert changes[1].title == [("+", "服务回访")]

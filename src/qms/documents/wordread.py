@@ -146,17 +146,19 @@ def read_word(path: Path | str) -> WordFile:
     notes: list[str] = []
     count = tcount = 0
     part = document.part
-    for el in document.element.body.iterchildren():
-        if el.tag == W + "p":
-            count += 1
-            blocks.append(_para(el, count, part, styles, numbering, notes))
-        elif el.tag == W + "tbl":
-            tcount += 1
-            blocks.append(_table(el, count, tcount))
-        elif el.tag == W + "sdt":     # a content control: its paragraphs read as the body's own
-            for p in el.iter(W + "p"):
+
+    def walk(parent) -> None:
+        nonlocal count, tcount
+        for el in parent.iterchildren():
+            if el.tag == W + "p":
                 count += 1
-                blocks.append(_para(p, count, part, styles, numbering, notes))
+                blocks.append(_para(el, count, part, styles, numbering, notes))
+            elif el.tag == W + "tbl":
+                tcount += 1
+                blocks.append(_table(el, count, tcount, notes))
+            elif el.tag in (W + "sdt", W + "sdtContent", W + "customXml"):
+                walk(el)      # a content control: its paragraphs and tables read as the body's own
+    walk(document.element.body)
     header: list[str] = []
     for section in document.sections:
         for hdr in (section.header, section.first_page_header):
@@ -173,19 +175,22 @@ def read_word(path: Path | str) -> WordFile:
 
 
 def _text(p) -> str:
-    """A paragraph's text: runs, tabs, breaks, inserted revisions (deleted ones left out); a text
-    box inside it is not read (it is reported)."""
-    out = []
-    for el in p.iter():
-        tag = el.tag
-        if tag == W + "t":          # deleted revisions hold w:delText, never w:t: they are left out
-            out.append(el.text or "")
-        elif tag == W + "tab":
-            out.append("\t")
-        elif tag in (W + "br", W + "cr"):
-            out.append("\n")
-        elif tag == W + "txbxContent":
-            break
+    """A paragraph's text: runs, tabs, breaks, inserted revisions (deleted ones hold w:delText and
+    are left out); a text box inside it is skipped (and reported by _para)."""
+    out: list[str] = []
+
+    def walk(el) -> None:
+        for child in el.iterchildren():
+            tag = child.tag
+            if tag == W + "t":
+                out.append(child.text or "")
+            elif tag == W + "tab":
+                out.append("\t")
+            elif tag in (W + "br", W + "cr"):
+                out.append("\n")
+            elif tag != W + "txbxContent":
+                walk(child)
+    walk(p)
     return _INVISIBLE.sub("", "".join(out))
 
 
@@ -266,7 +271,7 @@ def _para(el, index: int, part, styles: dict, numbering: "_Numbering", notes: li
     return para
 
 
-def _table(el, after: int, number: int) -> Tbl:
+def _table(el, after: int, number: int, notes: list[str]) -> Tbl:
     rows: list[list[str]] = []
     merged = False
     for tr in el.iterchildren(W + "tr"):
@@ -278,7 +283,10 @@ def _table(el, after: int, number: int) -> Tbl:
                 if (span is not None and span.get(W + "val", "1") != "1") or tcpr.find(W + "vMerge") is not None \
                         or tcpr.find(W + "hMerge") is not None:
                     merged = True
-            cells.append("\n".join(_text(p).strip() for p in tc.iterchildren(W + "p")).strip())
+            if tc.find(W + "tbl") is not None:
+                notes.append(f"table {number} (after paragraph {after}): a table inside a cell; its text is kept "
+                             "as lines of that cell")
+            cells.append("\n".join(_text(p).strip() for p in tc.iter(W + "p")).strip())
         rows.append(cells)
     return Tbl(after, number, rows, merged)
 
