@@ -381,3 +381,27 @@ def test_clauses_numbered_by_words_own_list_numbering_import(qms):
     assert _numbers(doc) == [("1", "目的"), ("2", "职责"), ("2.1", ""), ("2.2", ""), ("3", "工作程序"),
                              ("3.1", "供方评价"), ("3.1.1", "评价准则"), ("3.1.2", "")]
     assert doc.sections[2].sections[0].sections[0].body == ["a)质量保证能力;", "b)交付能力。"]
+
+
+def test_the_seeds_customer_service_procedure_typed_with_dotted_numbers_and_dashes(qms):
+    """The seed's 客户服务过程控制程序 (1. 引言, 2.1 客户服务接待, "- " items): the PDF extraction
+    ran each title into its text; typed in Word they are lines of their own."""
+    import re
+    tour = _parse(qms, REPO / "examples" / "tour" / "procedure.yaml")
+    titles = [t for _, t in _numbers(tour)]
+    head = re.compile(r"^(\d+(?:\.\d+)*\.?\s*(?:" + "|".join(map(re.escape, titles)) + r"))(.*)$")
+    lines = _seed_excerpt(1)
+    items = [("title", "客户服务过程控制程序")]
+    for line in lines[2:-1]:                       # the excerpt's own title lines and its trailer
+        line = line.removeprefix("客户服务过程控制程序")
+        m = head.match(line)
+        if m:
+            items.append(m.group(1))
+            line = m.group(2)
+        items += [part for part in re.split(r"(?=- )", line) if part.strip()]
+    docx = _word(qms.root / "customer.docx", items)
+    qms("doc", "import", docx, "-o", qms.root / "customer.yaml")
+    imported = _parse_lenient(qms, qms.root / "customer.yaml")
+    assert _numbers(imported) == _numbers(tour)
+    assert imported.sections[1].sections[0].body == ["- 员工在接待客户时应友好、礼貌并专业地处理客户提出的问题和需求。",
+                                                     "- 员工应提供准确的产品和服务信息,并确保客户能够理解和满意。"]
