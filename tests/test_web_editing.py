@@ -232,3 +232,23 @@ def test_the_editor_routes_need_a_session_the_permission_and_the_csrf_token(tmp_
                       **({"json": {"text": ""}} if "/api/" in url else {"data": {"text": ""}}))
         assert r.status_code == 403 and "CSRF" in r.text, url
     assert q.json("doc", "show", NUMBER)["revisions"][-1]["revision"] == "A/0"
+
+
+def test_an_edit_keeps_the_figures_of_the_revision(tmp_path):
+    from qms.web import create_app
+    q = make_workspace(tmp_path / "ws")
+    for name in ("procedure.yaml", "flow.png"):
+        shutil.copyfile(REPO / "examples" / "tour" / name, q.root / name)
+    number = release_procedure(q, q.root / "procedure.yaml")
+    c = TestClient(create_app(q.root), base_url="http://127.0.0.1")
+    csrf = login(c, "tester")
+    from qms.documents.editing import newest
+    from qms.workspace import open_workspace
+    text = newest(open_workspace(q.root), number)["text"].replace("定期进行客户满意度调查", "每季度进行客户满意度调查")
+    r = c.post(f"/drafts/{number}/submit", data={"csrf_token": csrf, "text": text, "change": "2.4 每季度调查"},
+               follow_redirects=False)
+    assert r.status_code == 303, r.text
+    files = q.json("doc", "show", number, "--revision", "A/1")["files"]
+    folder = (q.root / files["source"]).parent
+    assert (folder / "flow.png").read_bytes() == (REPO / "examples" / "tour" / "flow.png").read_bytes()
+    assert "[+每季度+]" in q("doc", "diff", number).output
