@@ -95,3 +95,21 @@ def test_a_changed_cell_is_marked_in_its_cell_and_an_inserted_clause_as_inserted
     assert len(row) == 1 and row[0].cells[2] == [("=", "按计划"), ("+", "及时"), ("=", "提供维修备件。")]
     assert row[0].cells[1] == [("=", "生产部")]
     assert changes[1].title == [("+", "服务回访")]
+
+
+def test_the_approvers_inbox_shows_the_change_note_and_exactly_those_marks(qms):
+    import warnings
+    warnings.filterwarnings("ignore", message=".*httpx2.*")
+    from starlette.testclient import TestClient
+    from qms.web import create_app
+    from webkit import login
+    number = _revise(qms)
+    c = TestClient(create_app(qms.root), base_url="http://127.0.0.1")
+    login(c, "zhangjh")                                      # 编制 signs A/1 first
+    page = c.get("/inbox").text
+    card = page.split(f"{number} 服务过程控制程序")[1]
+    assert "修订说明：5.6 增加答复时限；表1 删去市场部；技术服务流程移至最后" in card
+    assert card.count("<ins>") == 1 and f"<ins>{SENTENCE}</ins>" in card
+    assert card.count("<del>") == 3 and "<del>市场部</del>" in card and 'class="row-deleted"' in card
+    assert '<span class="tag">移动</span> 5.3 → 5.6 技术服务流程' in card
+    assert card.count('class="clause ') == 3
