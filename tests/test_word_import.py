@@ -405,3 +405,24 @@ def test_the_seeds_customer_service_procedure_typed_with_dotted_numbers_and_dash
     assert _numbers(imported) == _numbers(tour)
     assert imported.sections[1].sections[0].body == ["- 员工在接待客户时应友好、礼貌并专业地处理客户提出的问题和需求。",
                                                      "- 员工应提供准确的产品和服务信息,并确保客户能够理解和满意。"]
+
+
+def test_number_and_title_from_the_page_header_and_clauses_from_heading_styles(qms):
+    """No cover: 文件编号 and the title come from the page header's table; the clauses are Word
+    headings (Heading 1/2) without typed numbers, numbered by their place."""
+    import docx
+    d = docx.Document()
+    t = d.sections[0].header.add_table(rows=2, cols=2, width=docx.shared.Cm(16))
+    t.cell(0, 0).text, t.cell(0, 1).text = "华东精密仪器有限公司", "文件编号：QP-AD-001"
+    t.cell(1, 0).text, t.cell(1, 1).text = "文件控制程序", "编制部门：办公室"
+    for text, style in (("目的", "Heading 1"), ("对文件进行控制。", None), ("职责", "Heading 1"),
+                        ("办公室", "Heading 2"), ("负责文件的发放。", None), ("各部门", "Heading 2"),
+                        ("负责本部门文件的保管。", None)):
+        d.add_paragraph(text, style=style)
+    d.save(qms.root / "headings.docx")
+    res = qms.json("doc", "import", qms.root / "headings.docx", "-o", qms.root / "headings.yaml")
+    assert res["unplaced"] == [] and res["warnings"] == []
+    doc = _parse(qms, qms.root / "headings.yaml")
+    assert (doc.number, doc.title, doc.department) == ("QP-AD-001", "文件控制程序", "办公室")
+    assert _numbers(doc) == [("1", "目的"), ("2", "职责"), ("2.1", "办公室"), ("2.2", "各部门")]
+    assert doc.sections[1].sections[1].body == ["负责本部门文件的保管。"]
