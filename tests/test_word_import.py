@@ -426,3 +426,11 @@ def test_number_and_title_from_the_page_header_and_clauses_from_heading_styles(q
     assert (doc.number, doc.title, doc.department) == ("QP-AD-001", "文件控制程序", "办公室")
     assert _numbers(doc) == [("1", "目的"), ("2", "职责"), ("2.1", "办公室"), ("2.2", "各部门")]
     assert doc.sections[1].sections[1].body == ["负责本部门文件的保管。"]
+
+
+def test_a_table_of_contents_is_left_out_and_said(qms):
+    items = ["文件编号：QP-AD-002", "编制部门：办公室", "记录控制程序", "目录", "1 目的\t1", "2 职责\t1",
+             "3 工作程序……2", "1 目的", "对记录进行控制。", "2 职责", "办公室负责记录的归档。", "3 工作程序", "记录应编号。"]
+    res = qms.json("doc", "import", _word(qms.root / "toc.docx", items), "-o", qms.root / "toc.yaml")
+    assert res["unplaced"] == [] and any("table of contents" in n for n in res["notes"])
+    assert [n for n, _ in _numbers(_parse(qms, qms.root / "toc.yaml"))] == ["1", "2", "3"]

@@ -75,14 +75,31 @@ def import_word(ws: Workspace, path: Path | str) -> Imported:
         raise InvalidInput(str(exc), file=path) from None
 
 
+_TOC_LINE = re.compile(r"^\d+(?:\.\d+)*.*?(?:\t|[.…·]{2,}|\s{2,})\s*\d+$")
+
+
+def _without_toc(blocks: list, notes: list[str]) -> list:
+    """A table of contents (目录: TOC styles, or "1 目的……1" lines) is Word's, not the procedure's."""
+    toc = [b for b in blocks if isinstance(b, Para) and (b.style.lower().startswith(("toc", "目录"))
+                                                          or (b.text and _TOC_LINE.match(b.text)))]
+    if toc:
+        notes.append(f"paragraphs {toc[0].index}–{toc[-1].index}: the table of contents (目录); qms makes none")
+        toc_ids = {id(b) for b in toc}
+        blocks = [b for b in blocks if id(b) not in toc_ids
+                  and not (isinstance(b, Para) and _clean_title(b.text) in ("目录", "目次") and b.index < toc[-1].index)]
+    return blocks
+
+
 def _build(ws: Workspace, word: WordFile) -> Imported:
-    blocks = word.blocks
+    toc_notes: list[str] = []
+    blocks = _without_toc(word.blocks, toc_notes)
     first = _first_clause(blocks)
     if first is None:
         raise _Bad("no numbered clauses (1 目的, 2 范围 … typed, as headings or as Word list numbers) were found; "
                    "this does not read as a procedure")
     cover, body = blocks[:first], blocks[first:]
     meta, unplaced, notes = _cover(ws, cover, word.header_cells)
+    notes += toc_notes
     root = Clause((), "", 0)
     images: dict[str, bytes] = {}
     stack: list[Clause] = [root]
