@@ -252,3 +252,23 @@ def test_an_edit_keeps_the_figures_of_the_revision(tmp_path):
     folder = (q.root / files["source"]).parent
     assert (folder / "flow.png").read_bytes() == (REPO / "examples" / "tour" / "flow.png").read_bytes()
     assert "[+每季度+]" in q("doc", "diff", number).output
+
+
+def test_the_edited_text_previews_as_a_draft_pdf_and_nothing_is_archived(tmp_path):
+    import subprocess
+    from conftest import snapshot
+    from qms.web import create_app
+    q = _released(tmp_path)
+    c = TestClient(create_app(q.root), base_url="http://127.0.0.1")
+    csrf = login(c, "tester")
+    from qms.documents.editing import newest
+    from qms.workspace import open_workspace
+    text = _edited(newest(open_workspace(q.root), NUMBER)["text"])
+    before = snapshot(q.archive)
+    r = c.post(f"/drafts/{NUMBER}/preview", data={"csrf_token": csrf, "text": text})
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    (tmp_path / "p.pdf").write_bytes(r.content)
+    pdf_text = subprocess.run(["pdftotext", str(tmp_path / "p.pdf"), "-"], capture_output=True, text=True).stdout
+    flat = "".join(pdf_text.split())              # pdftotext spaces digits from Chinese: 2 个工作日
+    assert "投诉应在2个工作日内答复" in flat and "DRAFT" in pdf_text
+    assert snapshot(q.archive) == before
