@@ -272,3 +272,15 @@ def test_the_edited_text_previews_as_a_draft_pdf_and_nothing_is_archived(tmp_pat
     flat = "".join(pdf_text.split())              # pdftotext spaces digits from Chinese: 2 个工作日
     assert "投诉应在2个工作日内答复" in flat and "DRAFT" in pdf_text
     assert snapshot(q.archive) == before
+
+
+def test_a_missing_figure_is_named_as_the_author_wrote_it(tmp_path):
+    from qms.documents.editing import check_text, newest
+    from qms.workspace import open_workspace
+    q = _released(tmp_path)
+    ws = open_workspace(q.root)
+    text = newest(ws, NUMBER)["text"].replace("        body: 技术服务流程见图1。",
+                                              "        body: 技术服务流程见图1。\n        figure: {image: figures/flow.png}")
+    res = check_text(ws, NUMBER, text)
+    assert not res.ok and res.errors[0]["message"] == "image not found: figures/flow.png", res.errors
+    assert res.errors[0]["line"]

@@ -73,13 +73,18 @@ def _parse(ws: Workspace, number: str, text: str, path: Path):
 
 def check_text(ws: Workspace, number: str, text: str) -> Checked:
     """What `qms doc check` says about the edited text: an error with its line, or warnings."""
+    def failed(exc: QmsError, folder: str = "") -> Checked:
+        message = exc.message.replace(folder + "/", "") if folder else exc.message
+        return Checked(False, [{"line": exc.line, "field": exc.field, "message": message}])
     try:
         with _staged(ws, number, text) as path:
-            doc = _parse(ws, number, text, path)
+            try:
+                doc = _parse(ws, number, text, path)
+            except QmsError as exc:     # the temporary folder is no name the author knows
+                return failed(exc, str(path.parent))
             warnings = [w.replace(str(path), "source.yaml") for w in doc.warnings + cross_reference_warnings(ws, doc)]
     except QmsError as exc:
-        message = exc.message.replace(str(Path(tempfile.gettempdir())), "")
-        return Checked(False, [{"line": exc.line, "field": exc.field, "message": message}])
+        return failed(exc)
     return Checked(True, [], warnings, f"{doc.number} {doc.title}：{len(doc.sections)} 个一级章节")
 
 
