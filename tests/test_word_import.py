@@ -434,3 +434,27 @@ def test_a_table_of_contents_is_left_out_and_said(qms):
     res = qms.json("doc", "import", _word(qms.root / "toc.docx", items), "-o", qms.root / "toc.yaml")
     assert res["unplaced"] == [] and any("table of contents" in n for n in res["notes"])
     assert [n for n, _ in _numbers(_parse(qms, qms.root / "toc.yaml"))] == ["1", "2", "3"]
+
+
+def test_a_numbered_list_inside_a_clause_is_text_even_where_its_numbers_could_continue(qms):
+    """Clause 1 holds a Word list 1. 2.: its 2. is no clause 2 (another list than the clauses')."""
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+    path = _numbered_word(qms.root / "lists.docx", [(None, "文件编号：QP-PR-004"), (None, "编制部门：采购部"),
+                                                    (None, "采购控制程序"), (0, "职责"), (1, "采购部的职责")])
+    d = docx.Document(path)
+    numbering = d.part.numbering_part.element
+    numbering.append(parse_xml(f'<w:abstractNum {nsdecls("w")} w:abstractNumId="92"><w:lvl w:ilvl="0">'
+                               '<w:start w:val="1"/><w:numFmt w:val="decimal"/><w:lvlText w:val="%1."/>'
+                               '</w:lvl></w:abstractNum>'))
+    numbering.append(parse_xml(f'<w:num {nsdecls("w")} w:numId="92"><w:abstractNumId w:val="92"/></w:num>'))
+    for text in ("负责供方的选择。", "负责采购合同的签订。"):
+        p = d.add_paragraph(text)
+        p._p.get_or_add_pPr().append(parse_xml(f'<w:numPr {nsdecls("w")}><w:ilvl w:val="0"/>'
+                                               '<w:numId w:val="92"/></w:numPr>'))
+    d.save(path)
+    qms("doc", "import", path, "-o", qms.root / "lists.yaml")
+    doc = _parse(qms, qms.root / "lists.yaml")
+    assert _numbers(doc) == [("1", "职责"), ("1.1", "采购部的职责")]
+    assert doc.sections[0].sections[0].body == ["1. 负责供方的选择。", "2. 负责采购合同的签订。"]

@@ -90,9 +90,23 @@ def _without_toc(blocks: list, notes: list[str]) -> list:
     return blocks
 
 
+def _clause_list(blocks: list) -> str:
+    """Which of Word's lists numbers the clauses: one with second-level labels (1.1), else the list of
+    the first label that reads as a clause title. Other lists (1. 2. inside a clause) are text."""
+    labelled = [b for b in blocks if isinstance(b, Para) and b.label_is_clause and b.text]
+    deep = next((b.num_id for b in labelled if "." in b.label.rstrip(".")), "")
+    if deep:
+        return deep
+    return next((b.num_id for b in labelled if b.label.rstrip(".") == "1" and _titled(b, b.text)), "")
+
+
 def _build(ws: Workspace, word: WordFile) -> Imported:
     toc_notes: list[str] = []
     blocks = _without_toc(word.blocks, toc_notes)
+    clause_list = _clause_list(blocks)
+    for b in blocks:     # a numbered list that is not the clauses' own reads as text (1. 是本过程…)
+        if isinstance(b, Para) and b.label_is_clause and not b.heading and b.num_id != clause_list:
+            b.label_is_clause = False
     first = _first_clause(blocks)
     if first is None:
         raise _Bad("no numbered clauses (1 目的, 2 范围 … typed, as headings or as Word list numbers) were found; "

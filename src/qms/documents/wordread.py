@@ -47,7 +47,8 @@ class Para:
     style: str
     heading: int = 0          # outline level from a Heading N style (1…9), 0 when not a heading
     label: str = ""           # the number Word's list numbering shows (e.g. "5.1.2", "1." or "a)"), if any
-    label_is_clause: bool = False
+    label_is_clause: bool = False   # a decimal label (5.1.2 / 1.): maybe a clause, maybe a numbered list
+    num_id: str = ""                # which of Word's lists the label comes from
     images: list[Image] = field(default_factory=list)
 
     @property
@@ -248,7 +249,8 @@ def _para(el, index: int, part, styles: dict, numbering: "_Numbering", notes: li
     label, is_clause = ("", False)
     if num is not None and num[0] != "0":
         label, is_clause = numbering.next(num[0], num[1])
-    para = Para(index, _text(el).strip(), name or "Normal", level, label, is_clause)
+    para = Para(index, _text(el).strip(), name or "Normal", level, label, is_clause,
+                num_id=num[0] if num is not None else "")
     for blip in el.iter(A + "blip"):
         rid, link = blip.get(R + "embed"), blip.get(R + "link")
         extent = next(el.iter(WP + "extent"), None)
