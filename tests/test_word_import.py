@@ -458,3 +458,15 @@ def test_a_numbered_list_inside_a_clause_is_text_even_where_its_numbers_could_co
     doc = _parse(qms, qms.root / "lists.yaml")
     assert _numbers(doc) == [("1", "职责"), ("1.1", "采购部的职责")]
     assert doc.sections[0].sections[0].body == ["1. 负责供方的选择。", "2. 负责采购合同的签订。"]
+
+
+def test_typed_lists_inside_clauses_stay_text(qms):
+    items = ["文件编号：QP-QA-013", "编制部门：质量部", "检验控制程序", "1 目的", "规定检验的要求。",
+             "1. 进货检验按抽样方案进行。", "2. 过程检验由检验员负责。", "2 职责", "2.1 质量部", "判定结果分为：",
+             "1. 合格", "2. 不合格"]
+    res = qms.json("doc", "import", _word(qms.root / "typed-lists.docx", items), "-o", qms.root / "typed-lists.yaml")
+    assert res["unplaced"] == []
+    doc = _parse(qms, qms.root / "typed-lists.yaml")
+    assert _numbers(doc) == [("1", "目的"), ("2", "职责"), ("2.1", "质量部")]
+    assert doc.sections[0].body == ["规定检验的要求。", "1. 进货检验按抽样方案进行。", "2. 过程检验由检验员负责。"]
+    assert doc.sections[1].sections[0].body == ["判定结果分为：", "1. 合格", "2. 不合格"]

@@ -171,11 +171,15 @@ def _build(ws: Workspace, word: WordFile) -> Imported:
         number, rest, titled = _clause_of(b, last)
         if number is not None and number not in _next_numbers(last) and b.label_is_clause and not b.heading:
             number = None       # a numbered list inside a clause (1. 2. …): its items are text
+        # "1. 合格" again inside a clause is a list, not a repeated clause 1; "5.1", "3 职责" again are
+        strong = b.heading or b.label_is_clause or len(number or ()) > 1 or not re.match(r"^\d+[.．]\D", b.text)
+        if number is not None and number not in _next_numbers(last) and not strong:
+            number = None
         if number is not None and number not in _next_numbers(last):
             if number in seen:
                 raise _Bad(f"paragraph {b.index}: clause {_dotted(number)} repeats the clause of paragraph "
                            f"{seen[number]}; renumber the clauses")
-            if _jumps(number, last) and (b.heading or b.label_is_clause or len(number) > 1):
+            if _jumps(number, last):
                 raise _Bad(f"paragraph {b.index}: clause {_dotted(number)} follows {_dotted(last)}; expected "
                            f"one of {', '.join(_dotted(n) for n in _next_numbers(last))} (the numbering jumps)")
             number = None
@@ -267,9 +271,10 @@ def _clause_of(p: Para, last: tuple[int, ...]) -> tuple[tuple[int, ...] | None, 
         if len(number) == 2 and number[1] == 0:     # "5.0程序要求": the top clause, as many companies number it
             number = number[:1]
         rest = m.group(2).strip()
-        if "." not in m.group(1) and not p.heading and not (m.group(0)[len(m.group(1)):][:1] in " .．、\t\u3000"):
-            return None, text, False            # "3套设备…": a count, not clause 3
-        return number, rest, _titled(p, rest)
+        titled = _titled(p, rest)
+        if "." not in m.group(1) and not p.heading and not titled:
+            return None, text, False    # "1. 是本过程的主管部门…。", "3套设备…": a list item or a count
+        return number, rest, titled
     if p.heading and text and not p.label:
         # a Heading without a typed or list number: numbered by its place
         depth = p.heading
