@@ -169,17 +169,14 @@ def _build(ws: Workspace, word: WordFile) -> Imported:
             continue
         last_figure = None
         number, rest, titled = _clause_of(b, last)
-        if number is not None and number not in _next_numbers(last) and b.label_is_clause and not b.heading:
-            number = None       # a numbered list inside a clause (1. 2. …): its items are text
-        # "1. 合格" again inside a clause is a list, not a repeated clause 1; "5.1", "3 职责" again are
-        strong = b.heading or b.label_is_clause or len(number or ()) > 1 or not re.match(r"^\d+[.．]\D", b.text)
-        if number is not None and number not in _next_numbers(last) and not strong:
-            number = None
         if number is not None and number not in _next_numbers(last):
-            if number in seen:
+            # out of sequence: a list item (a Word list, "1. 合格" typed) is text; a clause line
+            # ("5.3 标题" after 5.1, "3 职责" again) is a numbering error
+            listed = not b.heading and (b.label_is_clause or (len(number) == 1 and re.match(r"^\d+[.．]\D", b.text)))
+            if not listed and number in seen:
                 raise _Bad(f"paragraph {b.index}: clause {_dotted(number)} repeats the clause of paragraph "
                            f"{seen[number]}; renumber the clauses")
-            if _jumps(number, last):
+            if not listed and _jumps(number, last):
                 raise _Bad(f"paragraph {b.index}: clause {_dotted(number)} follows {_dotted(last)}; expected "
                            f"one of {', '.join(_dotted(n) for n in _next_numbers(last))} (the numbering jumps)")
             number = None
