@@ -470,3 +470,11 @@ def test_typed_lists_inside_clauses_stay_text(qms):
     assert _numbers(doc) == [("1", "目的"), ("2", "职责"), ("2.1", "质量部")]
     assert doc.sections[0].body == ["规定检验的要求。", "1. 进货检验按抽样方案进行。", "2. 过程检验由检验员负责。"]
     assert doc.sections[1].sections[0].body == ["判定结果分为：", "1. 合格", "2. 不合格"]
+
+
+def test_a_caption_under_its_table_is_its_caption(qms):
+    items = ["文件编号：QP-QA-014", "编制部门：质量部", "测量设备控制程序", "1 目的", "规定测量设备的管理。", "2 职责",
+             ("table", [["部门", "职责"], ["质量部", "负责校准"]]), "表1 职责分工", "各部门按表1执行。"]
+    qms("doc", "import", _word(qms.root / "under.docx", items), "-o", qms.root / "under.yaml")
+    duties = _parse(qms, qms.root / "under.yaml").sections[1]
+    assert duties.tables[0].caption == "表1 职责分工" and duties.body == ["各部门按表1执行。"]

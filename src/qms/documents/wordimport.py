@@ -194,6 +194,10 @@ def _build(ws: Workspace, word: WordFile) -> Imported:
         if _is_caption(b, _CAPTION_TABLE) and _next_is_table(body, i):
             pending_caption = b
             continue
+        if _is_caption(b, _CAPTION_TABLE) and cur.tables and not cur.tables[-1]["caption"] \
+                and _follows_table(body, i):
+            cur.tables[-1]["caption"] = b.text          # a caption written under its table
+            continue
         cur.body.append(b.shown)
     if pending_caption is not None:
         stack[-1].body.append(pending_caption.text)
@@ -309,6 +313,15 @@ def _is_caption(p: Para, pattern: re.Pattern) -> bool:
 
 def _next_is_table(body: list, i: int) -> bool:
     for b in body[i + 1:]:
+        if isinstance(b, Tbl):
+            return True
+        if b.text or b.images:
+            return False
+    return False
+
+
+def _follows_table(body: list, i: int) -> bool:
+    for b in reversed(body[:i]):
         if isinstance(b, Tbl):
             return True
         if b.text or b.images:
