@@ -75,6 +75,7 @@ def test_diff_of_a_first_revision_or_unknown_revision_is_one_line(qms):
     number = qms.json("doc", "submit", src)["number"]
     assert "first revision" in qms.fail("doc", "diff", number)
     assert "no revision 'B/9'" in qms.fail("doc", "diff", number, "--to", "B/9")
+    assert "needs -o FILE.pdf" in qms.fail("doc", "diff", number, "--format", "pdf")
 
 
 def test_a_changed_cell_is_marked_in_its_cell_and_an_inserted_clause_as_inserted(qms):

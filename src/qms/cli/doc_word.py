@@ -45,7 +45,8 @@ def doc_diff(env, number, from_rev, to_rev, fmt, output):
     red = redline_for(env.ws, number, from_rev, to_rev)
     if fmt == "pdf":
         if not output:
-            raise click.UsageError("--format pdf needs -o FILE.pdf")
+            from ..errors import InvalidInput
+            raise InvalidInput("--format pdf needs -o FILE.pdf (the 修订对照表 is a file)", field="output")
         from ..documents.redline_pdf import write_pdf
         click.echo(f"wrote {write_pdf(env.ws, red, output)}")
         return
