@@ -42,11 +42,11 @@ def doc_import(env, source, output, check_only, as_json):
 def doc_diff(env, number, from_rev, to_rev, fmt, output):
     """The redline (修订对照) of NUMBER between two revisions: clause by clause, words inserted and deleted."""
     from ..documents.redline import redline_for
+    if fmt == "pdf" and not output:
+        from ..errors import InvalidInput
+        raise InvalidInput("--format pdf needs -o FILE.pdf (the 修订对照表 is a file)", field="output")
     red = redline_for(env.ws, number, from_rev, to_rev)
     if fmt == "pdf":
-        if not output:
-            from ..errors import InvalidInput
-            raise InvalidInput("--format pdf needs -o FILE.pdf (the 修订对照表 is a file)", field="output")
         from ..documents.redline_pdf import write_pdf
         click.echo(f"wrote {write_pdf(env.ws, red, output)}")
         return
