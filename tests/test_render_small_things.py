@@ -68,6 +68,7 @@ def _row_lines(pdf: Path, tmp_path: Path, x_pt: float) -> list[int]:
 @pytest.fixture
 def wy(qms: Qms) -> Qms:
     (qms.root / "schemas" / "QR-WY-001.yaml").write_text(OWNER_FORM, encoding="utf-8")
+    qms.apply_config()           # an admin applies the new form (journaled): until then filing waits
     return qms
 
 
