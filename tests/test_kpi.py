@@ -211,7 +211,8 @@ def test_a_missed_target_proposes_exactly_one_capa(qms, service_records):
     items = todo_items(ws, manager)
     assert len(items) == 1 and "现场服务月度量 2026-04" in items[0]["title"]
     assert todo_items(ws, get_user(ws, "auditor")) == []
-    qms("kpi", "accept", "reports/2026-04")
+    with time_machine.travel(dt.datetime(2026, 6, 2, 9, 20), tick=False):
+        qms("kpi", "accept", "reports/2026-04")
     assert proposals(ws) == [] and todo_items(ws, manager) == []
     trail = (qms.archive / "audit.log").read_text(encoding="utf-8")
     assert trail.count('"kpi.capa_proposed"') == 1 and '"kpi.capa_accepted"' in trail
