@@ -90,8 +90,14 @@ def verify_cmd(env, checkpoint_file, deep, as_json):
     else:
         for p in rep.problems:
             click.echo(f"PROBLEM {p}")
+        for n in rep.pdf_pending[:20]:
+            click.echo(f"PENDING {n}: PDF rendition not made yet")
+        if len(rep.pdf_pending) > 20:
+            click.echo(f"PENDING … and {len(rep.pdf_pending) - 20} more")
         click.echo(f"{'ok' if rep.ok else 'FAILED'}: {rep.folders} folders, {rep.files} files, "
-                   f"{rep.audit_entries} audit entries, {len(rep.problems)} problems")
+                   f"{rep.audit_entries} audit entries, {len(rep.problems)} problems"
+                   + (f"; PDFs pending for {len(rep.pdf_pending)} records — run `qms record pdf --pending`"
+                      if rep.pdf_pending else ""))
     if not rep.ok:
         sys.exit(3)
 
@@ -114,7 +120,9 @@ def recover(env, as_json):
     from ..writer import recover as do_recover
     env.act("archive.maintain")
     res = do_recover(env.ws)
-    emit(res, as_json, lambda r: f"recovered: catalog at event {r['head']}, index at event {r['indexed']}")
+    emit(res, as_json, lambda r: f"recovered: catalog at event {r['head']}, index at event {r['indexed']}"
+         + (f"; PDFs pending for {len(r['pdf_pending'])} records (e.g. {r['pdf_pending'][0]}) — run "
+            "`qms record pdf --pending`" if r["pdf_pending"] else ""))
 
 
 @click.command()

@@ -21,6 +21,8 @@ CREATE TABLE IF NOT EXISTS passwords(
   login TEXT PRIMARY KEY, hash TEXT NOT NULL, changed_at REAL NOT NULL, must_change INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS failures(
   login TEXT PRIMARY KEY, count INTEGER NOT NULL DEFAULT 0, locked_until REAL);
+CREATE TABLE IF NOT EXISTS throttle(
+  key TEXT PRIMARY KEY, count INTEGER NOT NULL DEFAULT 0, first_at REAL NOT NULL, locked_until REAL);
 CREATE TABLE IF NOT EXISTS sessions(
   token_hash TEXT PRIMARY KEY, login TEXT NOT NULL, created_at REAL NOT NULL, last_seen REAL NOT NULL,
   expires_at REAL NOT NULL);

@@ -46,7 +46,8 @@ RESULTS = [
 ]
 
 ERRORS = [
-    (r"expected a date as YYYY-MM-DD, got (.+)", "日期应写作 YYYY-MM-DD（如 2026-03-20），收到 {1}"),
+    (r"expected a date as YYYY-MM-DD(?: \(also [^)]*\))?, got (.+)",
+     "日期应写作 YYYY-MM-DD（如 2026-03-20，也可写 2026/3/20 或 2026年3月20日），收到 {1}"),
     (r"(.+) is not a real calendar date", "{1} 不是真实存在的日期"),
     (r"(.+) is out of range: expected a year from (\d+) to (\d+)", "{1} 超出范围：年份应在 {2} 至 {3} 之间"),
     (r"expected a date and time as YYYY-MM-DD HH:MM, got (.+)", "日期时间应写作 YYYY-MM-DD HH:MM，收到 {1}"),
