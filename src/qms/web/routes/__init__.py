@@ -4,3 +4,7 @@ from . import api, approver, auditor, engineer, files, keeper, login, quality
 
 ROUTES = [*login.ROUTES, *auditor.ROUTES, *files.ROUTES, *api.ROUTES, *approver.ROUTES, *engineer.ROUTES,
           *quality.ROUTES, *keeper.ROUTES]
+
+from . import kpi as _kpi  # noqa: E402  (issue 24: the KPI dashboard)
+
+ROUTES += _kpi.ROUTES
