@@ -199,9 +199,11 @@ def _record_fields(cat, number: str, d) -> None:
     them as `fields`; an event written before they did is read from its archived data.yaml."""
     from .records.fieldvalues import event_fields
     values = event_fields(cat, d)
+    form = d.get("form") or (cat.one("SELECT form FROM records WHERE number=?", number) or {"form": ""})["form"]
     cat.execute("DELETE FROM record_fields WHERE number=?", number)
-    cat.conn.executemany("INSERT INTO record_fields(number, name, value) VALUES(?,?,?)",
-                         [(number, k, v) for k, v in values.items()])
+    # keyed (form, field, number): a KPI reads one field of one form as one range of the table
+    cat.conn.executemany("INSERT INTO record_fields(form, name, number, value) VALUES(?,?,?,?)",
+                         [(form, k, number, v) for k, v in values.items()])
 
 
 def _hold_add(cat, e, d):

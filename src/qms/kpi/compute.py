@@ -88,26 +88,49 @@ def period_range(first: str, last: str, period: str) -> list[str]:
     return out
 
 
-def _columns(refs: list[FieldRef]) -> tuple[str, list[str], list[str]]:
-    """SELECT columns and LEFT JOINs for the fields; the pseudo fields are the record's own columns."""
+def period_span(p: str) -> tuple[str, str]:
+    """The first and last day of a period, as ISO text (compared as text with record dates)."""
+    if len(p) == 4:
+        return f"{p}-01-01", f"{p}-12-31"
+    if "Q" in p:
+        q = int(p[-1])
+        return f"{p[:4]}-{3 * q - 2:02d}-01", f"{p[:4]}-{3 * q:02d}-31"
+    return f"{p}-01", f"{p}-31"
+
+
+def _rows(cat: Catalog, form: str, refs: list[FieldRef], first: str | None = None, last: str | None = None,
+          link: FieldRef | None = None, other: str = "", lrefs: tuple = ()) -> list[tuple]:
+    """(number, record_date, each ref's value …, each linked ref's value …) for every record of the
+    form (within the periods when given). record_fields is keyed (form, field, number): each value
+    is one index probe inside SQLite; `link` names this form's field holding the number of the
+    `other` form's record whose `lrefs` are read."""
     cols, joins, args = [], [], []
     for i, ref in enumerate(refs):
-        if ref.name == "number":
-            cols.append("r.number")
-        elif ref.name == "record_date":
-            cols.append("r.record_date")
+        if ref.name in ("number", "record_date"):
+            cols.append(f"r.{ref.name}")
         else:
             cols.append(f"v{i}.value")
-            joins.append(f"LEFT JOIN record_fields v{i} ON v{i}.number=r.number AND v{i}.name=?")
+            joins.append(f"LEFT JOIN record_fields v{i} ON v{i}.form=r.form AND v{i}.name=? AND v{i}.number=r.number")
             args.append(ref.name)
-    return ", ".join(cols), joins, args
-
-
-def _rows(cat: Catalog, form: str, refs: list[FieldRef], where: str = "", where_args=()) -> list[tuple]:
-    cols, joins, args = _columns(refs)
-    sql = (f"SELECT r.number, r.record_date{', ' + cols if cols else ''} FROM records r {' '.join(joins)} "
-           f"WHERE r.form=? {where}")
-    return cat.conn.execute(sql, (*args, form, *where_args)).fetchall()
+    if link is not None:
+        joins.append("LEFT JOIN record_fields lk ON lk.form=r.form AND lk.name=? AND lk.number=r.number")
+        args.append(link.name)
+        for i, ref in enumerate(lrefs):
+            cols.append(f"o{i}.value")
+            joins.append(f"LEFT JOIN record_fields o{i} ON o{i}.form=? AND o{i}.name=? AND o{i}.number=lk.value")
+            args += [other, ref.name]
+    where, wargs = "", []
+    if first:
+        where += " AND r.record_date >= ?"
+        wargs.append(period_span(first)[0])
+    if last:
+        where += " AND r.record_date <= ?"
+        wargs.append(period_span(last)[1])
+    cur = cat.conn.cursor()
+    cur.row_factory = None              # plain tuples: a sqlite3.Row per row costs more than the row
+    sql = (f"SELECT r.number, r.record_date{''.join(', ' + c for c in cols)} FROM records r {' '.join(joins)} "
+           f"WHERE r.form=?{where}")
+    return cur.execute(sql, (*args, form, *wargs)).fetchall()
 
 
 def _when(text) -> dt.datetime | None:
@@ -145,21 +168,26 @@ def compute(cat: Catalog, kpi: Kpi, *, first: str | None = None, last: str | Non
     i_filters = [(need(ref), set(wants)) for ref, wants in kpi.filters]
     i_start, i_end = need(kpi.start), need(kpi.end)
     linked: dict[str, tuple] = {}
-    i_link = None
+    i_link = o_start = o_end = None
+    link_sql: dict = {}
     if kpi.link is not None:
-        i_link = need(kpi.link.field)
         other = [r for r in (kpi.start, kpi.end) if r.form == kpi.link.form]
         key = kpi.link.to
-        orefs = ([key] if key.name != "number" else []) + other
-        for row in _rows(cat, kpi.link.form, orefs):
-            k = row[0] if key.name == "number" else row[2]
-            linked.setdefault(k, row)
-        o_start = (orefs.index(kpi.start) + 2) if kpi.start in orefs else None
-        o_end = (orefs.index(kpi.end) + 2) if kpi.end in orefs else None
+        if key.name == "number":        # the usual link: joined inside SQLite
+            base = 2 + len(refs)
+            o_start = base + other.index(kpi.start) if kpi.start in other else None
+            o_end = base + other.index(kpi.end) if kpi.end in other else None
+            link_sql = {"link": kpi.link.field, "other": kpi.link.form, "lrefs": tuple(other)}
+        else:                           # linked by another field of theirs: a dict of their records
+            i_link = need(kpi.link.field)
+            for row in _rows(cat, kpi.link.form, [key] + other):
+                linked.setdefault(row[2], row)
+            o_start = 3 + other.index(kpi.start) if kpi.start in other else None
+            o_end = 3 + other.index(kpi.end) if kpi.end in other else None
 
     cells: dict[tuple[str, str], Cell] = {}
     scale = kpi.seconds or 1
-    for row in _rows(cat, kpi.form.id, refs):
+    for row in _rows(cat, kpi.form.id, refs, first, last, **link_sql):
         if any(row[i] not in wants for i, wants in i_filters):
             continue
         p = period_of(row[1], kpi.period)
@@ -173,7 +201,7 @@ def compute(cat: Catalog, kpi: Kpi, *, first: str | None = None, last: str | Non
         if kpi.measure == "count":
             v = 1.0
         elif kpi.is_duration:
-            other = linked.get(row[i_link]) if i_link is not None else None
+            other = (linked.get(row[i_link]) if i_link is not None else row) if kpi.link is not None else None
             a = _when(row[i_start]) if i_start is not None else (_when(other[o_start]) if other else None)
             b = _when(row[i_end]) if i_end is not None else (_when(other[o_end]) if other else None)
             v = (b - a).total_seconds() / scale if a is not None and b is not None else None
