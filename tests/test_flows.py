@@ -94,3 +94,14 @@ def test_doc_check_names_the_flow_mistake_with_file_and_line(qms, old, new, line
     src = write(qms, FLOW_SOURCE.replace(old, new), "broken.yaml")
     out = qms.fail("doc", "check", src)
     assert f"broken.yaml, line {line}" in out and message in out, out
+
+
+def test_the_readme_flow_example_checks(qms):
+    from conftest import REPO
+    import re
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("### Flow charts (`flow:`)", 1)[1]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    head = "number: QP-SV-025\ntitle: 技术服务控制程序\nkind: procedure\ndepartment: 客户服务中心\nsections:\n"
+    src = write(qms, head + block, "readme-flow.yaml")
+    assert "ok: QP-SV-025" in qms("doc", "check", src).output
