@@ -4,6 +4,9 @@ from . import api, approver, auditor, engineer, files, keeper, login, quality
 
 ROUTES = [*login.ROUTES, *auditor.ROUTES, *files.ROUTES, *api.ROUTES, *approver.ROUTES, *engineer.ROUTES,
           *quality.ROUTES, *keeper.ROUTES]
+from . import drafts  # noqa: E402  (issue 25: the source editor and the approver's redline)
+ROUTES += drafts.ROUTES
+
 
 from . import kpi as _kpi  # noqa: E402  (issue 24: the KPI dashboard)
 
