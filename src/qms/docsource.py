@@ -349,8 +349,9 @@ def flatten(sections: list[Section], prefix: str = "", level: int = 1) -> list[d
                    for t in sec.tables]
         blocks += [{"type": "figure", "image": f.image, "caption": f.caption, "width_cm": f.width_cm}
                    for f in sec.figures]
-        blocks += [{"type": "figure", "image": "", "flow": f, "caption": f.caption, "width_cm": f.width_cm}
-                   for f in sec.flows]
+        # a flow's "image" is its steps in words: what a redline compares (the picture is drawn from them)
+        blocks += [{"type": "figure", "image": f.summary(), "flow": f, "caption": f.caption or f.title,
+                    "width_cm": f.width_cm} for f in sec.flows]
         blocks += flatten(sec.sections, number + ".", level + 1)
     return blocks
 

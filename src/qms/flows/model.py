@@ -54,6 +54,12 @@ class Flow:
     def step(self, sid: str) -> Step | None:
         return next((s for s in self.steps if s.id == sid), None)
 
+    def summary(self) -> str:
+        """The flow in words, one step after another: 受理 → 现场；现场 →是 通知 / →否 指导 …"""
+        return "；".join(f"{s.text}（{s.lane}）" * bool(s.lane) + (s.text if not s.lane else "")
+                        + "".join(f" →{e.label} {e.to}" if e.label else f" → {e.to}" for e in s.edges)
+                        for s in self.steps)
+
     def texts(self) -> list[str]:
         return [self.title, *self.lanes, *(s.text for s in self.steps)]
 
