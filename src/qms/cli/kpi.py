@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from . import QmsGroup, pass_env
-from .options import FilePath, emit, json_option, output_option
+from .options import emit, json_option, output_option
 
 
 @click.group(cls=QmsGroup)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field as dc_field
 from pathlib import Path
 
-from ..errors import InvalidInput
 from ..forms import FormSchema, load_forms
 from ..workspace import Workspace
 from ..yamlsrc import YamlSource, check_keys, load_yaml, top_mapping

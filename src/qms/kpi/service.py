@@ -3,13 +3,14 @@ records behind a number."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..catalog import reading
 from ..errors import InvalidInput, QmsError
-from ..forms import load_form, load_forms
+from ..forms import load_forms
 from ..workspace import Workspace
-from ..yamlsrc import load_yaml
+from ..yamlsrc import YamlSource, load_yaml
 from .compute import EMPTY_GROUP, Series, compute, fmt, missed, period_of
 from .definition import Kpi, find_kpi, kpis_dir, load_kpis, parse_kpi
 from .definition import _field as resolve_field
@@ -39,7 +40,6 @@ def _period_bounds(kpi: Kpi, period: str | None) -> tuple[str | None, str | None
     if not period:
         return None, None
     p = period.strip()
-    import re
     if re.fullmatch(r"\d{4}-\d{2}", p):
         day = f"{p}-01"
         if kpi.period != "year" and kpi.period != "quarter":
@@ -76,7 +76,6 @@ def series(ws: Workspace, *, period: str | None = None, by: str | None = None, k
 
 def _by(ws: Workspace, kpi: Kpi, text: str):
     """`--by 客户`: a field of the KPI's form (name or label; 客户 is its customer field)."""
-    from ..yamlsrc import YamlSource
     src = YamlSource(path=kpi.path, data={}, lines={})
     try:
         return resolve_field(src, kpi.form, text)
@@ -90,8 +89,7 @@ def show_json(ws: Workspace, **kw) -> dict:
 
 def behind(ws: Workspace, key: str, period: str, group: str = "") -> dict:
     """The records behind one number of the dashboard: each with its own value (the drill-down)."""
-    (s,) = series(ws, kpi=key, first=period, last=period, detail=True,
-                  by=None)
+    (s,) = series(ws, kpi=key, first=period, last=period, detail=True)
     k = s.kpi
     cell = s.cell(period, group) or s.cell(period, "")
     rows = []
@@ -108,4 +106,4 @@ def behind(ws: Workspace, key: str, period: str, group: str = "") -> dict:
             "value": fmt(k, cell.value) if cell else "—", "records": rows}
 
 
-__all__ = ["CheckResult", "EMPTY_GROUP", "behind", "check", "fmt", "load_form", "series", "show_json"]
+__all__ = ["CheckResult", "EMPTY_GROUP", "behind", "check", "fmt", "series", "show_json"]
