@@ -13,6 +13,8 @@ grep -qi 'Liberation Serif' <<<"$fonts" || need+=(fonts-liberation2)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # tests move the clock of a subprocess with faketime (in process: time-machine); the product has no clock switch
 command -v faketime >/dev/null 2>&1 || need+=(faketime)
+# flow charts of procedures (flow: blocks) are drawn by graphviz's dot
+command -v dot >/dev/null 2>&1 || need+=(graphviz)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -74,7 +74,8 @@ def test_schema_loads(ws, form_id):
 
 
 def test_every_schema_file_is_a_form(ws):
-    assert sorted(load_forms(ws)) == FORM_IDS
+    # QR-QM-01 月度质量报告: the monthly quality report filed as a record (issue 24)
+    assert sorted(load_forms(ws)) == ["QR-QM-01"] + FORM_IDS
 
 
 def test_field_report_needs_the_customer_signature():
@@ -87,12 +88,13 @@ def test_field_report_needs_the_customer_signature():
 def test_the_briefed_field_lists():
     """The notice and the field report have exactly the agreed fields, in order: templates
     (service-notice.docx, field-report.docx) are laid out around them."""
+    # notice_time, arrival_time, first_fix: what 平均响应时间 and 一次修复率 measure (issue 24)
     assert [f["name"] for f in schema("QR-SV-022-01")["fields"]] == [
-        "notice_date", "customer", "contact", "phone", "address", "product", "model", "serial_no",
+        "notice_date", "notice_time", "customer", "contact", "phone", "address", "product", "model", "serial_no",
         "service_type", "problem", "engineers", "planned_date", "issued_by"]
     assert [f["name"] for f in schema("QR-SV-022-02")["fields"]] == [
-        "service_date", "notice_no", "customer", "contact", "address", "product", "model", "serial_no",
-        "service_type", "fault", "work_done", "parts", "evaluation", "customer_opinion", "engineer",
+        "service_date", "notice_no", "arrival_time", "customer", "contact", "address", "product", "model",
+        "serial_no", "service_type", "fault", "work_done", "parts", "first_fix", "evaluation", "customer_opinion", "engineer",
         "customer_signature"]
     assert schema("QR-SV-022-03")["retention"] == {"period": "5y", "from": "filed"}
 

@@ -174,7 +174,7 @@ def test_init_no_examples_starts_without_the_machinery_forms(tmp_path):
     assert [f["title"] for f in q.json("form", "list")] == ["业主需求登记表"]
     # the default init still ships the examples (the README's tour uses them)
     cli_init(tmp_path / "full")
-    assert len(list((tmp_path / "full" / "schemas").glob("*.yaml"))) == 8
+    assert len(list((tmp_path / "full" / "schemas").glob("*.yaml"))) == 9     # + QR-QM-01 月度质量报告
 
 
 # ------------------------------------------------------------------ imports

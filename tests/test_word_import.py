@@ -24,11 +24,21 @@ def _comparable(doc, folder: Path) -> dict:
     """What a round trip must keep: clause numbers, titles, bodies, tables, figures (caption and
     image bytes), terms, references, record ids."""
     from qms.docsource import flatten
-    blocks = []
+    blocks, n = [], 0
     for b in flatten(doc.sections):
         b = dict(b)
         if b["type"] == "figure":
-            b["image"] = (folder / b["image"]).read_bytes()
+            n += 1
+            if b.get("flow") is not None:     # a flow: block comes back as the picture qms drew (issue 24)
+                from qms.flows import draw
+                from qms.flows.figure import caption, form_titles
+                from qms.workspace import open_workspace
+                flow = b.pop("flow")
+                root = next(p for p in [folder, *folder.parents] if (p / "config.yaml").is_file())
+                b["image"] = draw(flow, "png", form_titles=form_titles(open_workspace(root)))
+                b["caption"] = caption(flow, n)
+            else:
+                b["image"] = (folder / b["image"]).read_bytes()
             b.pop("width_cm")
         blocks.append(b)
     return {"number": doc.number, "title": doc.title, "kind": doc.kind, "department": doc.department,

@@ -911,7 +911,7 @@ def _value(row, i: int, text: str, j: int | None = None, *, top: bool = False, b
 FORM_COLS = [1700, 2835, 1700, TEXT_W - 1700 - 2835 - 1700]
 
 
-CHOICES = ("service_type", "evaluation")   # the choice fields of the specific forms (□ boxes when blank)
+CHOICES = ("service_type", "evaluation", "first_fix")   # the choice fields of the specific forms (□ boxes when blank)
 
 
 def _pair_row(t, l1: str, f1: str, l2: str, f2: str, h: int = 510) -> None:
@@ -936,6 +936,7 @@ def build_service_notice(path: Path) -> None:
     doc = record_document("{{ form_title }} {{ number }}", date_in_table="通知日期")
     t = table(doc, FORM_COLS, 0)
     _pair_row(t, "通知日期", "notice_date", "计划服务日期", "planned_date")
+    _wide_row(t, "通知时间", "notice_time")       # 平均响应时间 counts from it (issue 24)
     _wide_row(t, "用户单位", "customer")
     _pair_row(t, "联 系 人", "contact", "联系电话", "phone")
     _wide_row(t, "地　　址", "address")
@@ -955,6 +956,7 @@ def build_field_report(path: Path) -> None:
     doc = record_document("{{ form_title }} {{ number }}", date_in_table="服务日期")
     t = table(doc, FORM_COLS, 0)
     _pair_row(t, "服务日期", "service_date", "通知单编号", "notice_no")
+    _pair_row(t, "到达时间", "arrival_time", "一次修复", "first_fix")   # the KPIs measure them (issue 24)
     _wide_row(t, "用户单位", "customer")
     _pair_row(t, "联 系 人", "contact", "地　　址", "address")
     _pair_row(t, "产品名称", "product", "型　　号", "model")

@@ -55,6 +55,13 @@ CREATE TABLE IF NOT EXISTS disposal_requests(
   number TEXT PRIMARY KEY, status TEXT NOT NULL, as_of TEXT, form TEXT, opinion TEXT, method TEXT,
   witness TEXT, records TEXT, proposed_at TEXT, proposed_by TEXT, decided_at TEXT, decided_by TEXT,
   reason TEXT, certificate TEXT, left_out TEXT);
+CREATE TABLE IF NOT EXISTS record_fields(
+  form TEXT NOT NULL, name TEXT NOT NULL, number TEXT NOT NULL, value TEXT,
+  PRIMARY KEY(form, name, number)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS record_fields_number ON record_fields(number);
+CREATE TABLE IF NOT EXISTS kpi_proposals(
+  key TEXT PRIMARY KEY, kpi TEXT NOT NULL, period TEXT NOT NULL, grp TEXT, value REAL, target REAL,
+  records TEXT, status TEXT NOT NULL, proposed_at TEXT, decided_at TEXT, decided_by TEXT, capa TEXT);
 """
 
 

@@ -19,7 +19,7 @@ from .yamlsrc import YamlSource, check_keys, listed, load_yaml, top_mapping
 REQUIRED = ("number", "title", "kind", "department", "sections")
 # The keys each mapping of a source may hold: anything else is refused with the nearest match.
 SOURCE_KEYS = REQUIRED + ("title_en", "basis", "terms", "references", "records")
-SECTION_KEYS = ("title", "body", "table", "tables", "sections", "figure", "figures")
+SECTION_KEYS = ("title", "body", "table", "tables", "sections", "figure", "figures", "flow")
 TABLE_KEYS = ("caption", "title", "columns", "rows")
 TERM_KEYS = ("term", "name", "definition", "text")
 REFERENCE_KEYS = ("number", "title")
@@ -48,6 +48,7 @@ class Section:
     tables: list[Table] = field(default_factory=list)
     sections: list["Section"] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
+    flows: list = field(default_factory=list)       # flows.Flow: flow charts drawn from the source
 
 
 @dataclass
@@ -152,7 +153,7 @@ def _section(src: YamlSource, value, warnings: list[str], *path) -> Section:
     if not isinstance(value, dict):
         raise src.error("expected a section with title and/or body", *path)
     check_keys(src, value, SECTION_KEYS, *path)
-    if not any(k in value for k in ("title", "body", "table", "tables", "sections", "figure", "figures")):
+    if not any(k in value for k in ("title", "body", "table", "tables", "sections", "figure", "figures", "flow")):
         raise src.error("a section needs a title and/or body (or a table, figure or sections)", *path)
     title = _text(src, value.get("title"), *path, "title")
     if title and TYPED_CLAUSE.match(title):
@@ -172,12 +173,16 @@ def _section(src: YamlSource, value, warnings: list[str], *path) -> Section:
         if not isinstance(value["figures"], list):
             raise src.error("expected a list of figures", *path, "figures")
         figures += [_figure(src, f, *path, "figures", i) for i, f in enumerate(value["figures"])]
+    flows = []
+    if value.get("flow") is not None:       # a flow chart drawn from YAML (issue 24)
+        from .flows import parse_flow
+        flows.append(parse_flow(src, value["flow"], *path, "flow"))
     subs = value.get("sections") or []
     if not isinstance(subs, list):
         raise src.error("expected a list of sections", *path, "sections")
     return Section(title=title, body=_paragraphs(src, value.get("body"), *path, "body"), tables=tables,
                    sections=[_section(src, s, warnings, *path, "sections", i) for i, s in enumerate(subs)],
-                   figures=figures)
+                   figures=figures, flows=flows)
 
 
 FIGURE_TYPES = (".png", ".jpg", ".jpeg")
@@ -344,6 +349,9 @@ def flatten(sections: list[Section], prefix: str = "", level: int = 1) -> list[d
                    for t in sec.tables]
         blocks += [{"type": "figure", "image": f.image, "caption": f.caption, "width_cm": f.width_cm}
                    for f in sec.figures]
+        # a flow's "image" is its steps in words: what a redline compares (the picture is drawn from them)
+        blocks += [{"type": "figure", "image": f.summary(), "flow": f, "caption": f.caption or f.title,
+                    "width_cm": f.width_cm} for f in sec.flows]
         blocks += flatten(sec.sections, number + ".", level + 1)
     return blocks
 
@@ -366,6 +374,8 @@ def plain_text(doc: DocumentSource) -> str:
     for b in flatten(doc.sections):
         if b["type"] == "figure":
             parts.append(b["caption"])
+            if b.get("flow") is not None:
+                parts += b["flow"].texts()
         elif b["type"] == "table":
             parts.append(b["caption"])
             parts.append(" ".join(b["columns"]))

@@ -27,18 +27,19 @@ class Placed:
     marker: str
     path: Path
     width_cm: float | None = None
+    data: bytes | None = None      # an image drawn at render time (a flow chart): `path` only names it
 
 
 def marker(n: int) -> str:
     return f"QMS-FIGURE-{n}-MARKER"
 
 
-def image_size_cm(path: Path, width_cm: float | None) -> tuple[float, float]:
+def image_size_cm(path: Path, width_cm: float | None, data: bytes | None = None) -> tuple[float, float]:
     """Printed size: the given width, else the image's own size at its dpi (96 when unknown),
     shrunk to fit the text column and a page."""
     from PIL import Image
     try:
-        with Image.open(path) as im:
+        with Image.open(io.BytesIO(data) if data is not None else path) as im:
             w_px, h_px = im.size
             dpi = im.info.get("dpi", (96, 96))[0] or 96
     except Exception as exc:   # Pillow raises many types for a damaged image
@@ -82,12 +83,12 @@ def embed(docx: Path, figures: list[Placed]) -> None:
     media: dict[str, bytes] = {}
     for n, fig in enumerate(figures, 1):
         suffix = fig.path.suffix.lower()
-        if suffix not in _TYPES or not fig.path.is_file():
+        if suffix not in _TYPES or (fig.data is None and not fig.path.is_file()):
             raise QmsError("expected a .png or .jpg image file", file=fig.path)
-        w, h = image_size_cm(fig.path, fig.width_cm)
+        w, h = image_size_cm(fig.path, fig.width_cm, fig.data)
         rid = f"rIdQmsFigure{n}"
         target = f"media/qms-figure-{n}{suffix}"
-        media[f"word/{target}"] = fig.path.read_bytes()
+        media[f"word/{target}"] = fig.data if fig.data is not None else fig.path.read_bytes()
         rels = rels.replace("</Relationships>",
                             f'<Relationship Id="{rid}" Type="http://schemas.openxmlformats.org/officeDocument/'
                             f'2006/relationships/image" Target="{target}"/></Relationships>')

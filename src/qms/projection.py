@@ -167,6 +167,7 @@ def _record_file(cat, e, d):
                 e.target, d["form"], int(d["record_date"][:4]), int(d["seq"]), d["status"], d["record_date"],
                 e.at, e.actor, d.get("retention_until"), d["folder"], 1, d.get("customer") or "",
                 1 if d.get("pdf_pending") else 0)
+    _record_fields(cat, e.target, d)
     cat.execute("INSERT INTO record_versions(number, version, folder, filed_at, filed_by, reason) "
                 "VALUES(?,?,?,?,?,?)", e.target, 1, d["folder"], e.at, e.actor, "")
 
@@ -190,6 +191,19 @@ def _record_amend(cat, e, d):
                 d.get("retention_until"), 1 if d.get("pdf_pending") else 0, d.get("status"), e.target)
     cat.execute("INSERT INTO record_versions(number, version, folder, filed_at, filed_by, reason) "
                 "VALUES(?,?,?,?,?,?)", e.target, int(d["version"]), d["folder"], e.at, e.actor, d["reason"])
+    _record_fields(cat, e.target, d)
+
+
+def _record_fields(cat, number: str, d) -> None:
+    """The record's field values (the KPIs read them without opening data.yaml). Events carry
+    them as `fields`; an event written before they did is read from its archived data.yaml."""
+    from .records.fieldvalues import event_fields
+    values = event_fields(cat, d)
+    form = d.get("form") or (cat.one("SELECT form FROM records WHERE number=?", number) or {"form": ""})["form"]
+    cat.execute("DELETE FROM record_fields WHERE number=?", number)
+    # keyed (form, field, number): a KPI reads one field of one form as one range of the table
+    cat.conn.executemany("INSERT INTO record_fields(form, name, number, value) VALUES(?,?,?,?)",
+                         [(form, k, number, v) for k, v in values.items()])
 
 
 def _hold_add(cat, e, d):
@@ -209,7 +223,7 @@ def _purge(cat, e, d):
                          "certificate) VALUES(?,?,?,?,?,?)",
                          [(r["number"], r["form"], r["record_date"], r["retention_until"], e.at, e.target)
                           for r in records])
-    for table in ("records", "record_versions", "signatures", "holds"):
+    for table in ("records", "record_versions", "signatures", "holds", "record_fields"):
         cat.conn.executemany(f"DELETE FROM {table} WHERE number=?", [(n,) for n in numbers])
     cat.execute("INSERT INTO disposals(certificate, at, as_of, actor, count, folder, proposal, proposed_by) "
                 "VALUES(?,?,?,?,?,?,?,?)", e.target, e.at, d["as_of"], e.actor, len(records), d["folder"],
@@ -274,3 +288,8 @@ def _config_applied(cat, e, d):
 
 
 register("config.applied", _config_applied)
+
+# KPI-proposed CAPAs (issue 24, 流程改进): their projection lives with the KPIs.
+from .kpi.projection import register_handlers as _kpi_handlers  # noqa: E402
+
+_kpi_handlers(register)

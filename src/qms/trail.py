@@ -98,6 +98,10 @@ _ZH = {
     "login.locked": lambda t, d: f"登录失败次数过多，账号 {t} 已锁定",
     "keys.created": lambda t, d: "生成了组织的签章密钥",
     "keys.imported": lambda t, d: "导入了组织的签章密钥",
+    "kpi.capa_proposed": lambda t, d: f"指标“{d.get('title', '')}”{d.get('period', '')}"
+    + (f"（{d['group']}）" if d.get("group") else "") + f"未达目标，提出纠正预防措施（CAPA）建议",
+    "kpi.capa_accepted": lambda t, d: f"接受了纠正预防措施建议 {t}" + (f"，开立 {d['capa']}" if d.get("capa") else ""),
+    "kpi.capa_dismissed": lambda t, d: f"不采纳纠正预防措施建议 {t}{_reason(d)}",
 }
 
 

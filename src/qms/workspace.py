@@ -283,7 +283,7 @@ def init_workspace(target: Path | str, *, org: str | None = None, org_en: str | 
         text = _set_org(text, org.strip(), (org_en or "").strip())
     (target / CONFIG_NAME).write_text(text, encoding="utf-8")
     if examples:
-        for sub in ("schemas", "templates"):
+        for sub in ("schemas", "templates", "kpis"):     # kpis: the service forms' KPIs (issue 24)
             if (src / sub).is_dir():
                 shutil.copytree(src / sub, target / sub, dirs_exist_ok=True)
     else:

@@ -85,3 +85,9 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+# KPIs and the monthly report (issue 24)
+from . import kpi as _kpi_commands  # noqa: E402
+
+for _command in _kpi_commands.COMMANDS:
+    cli.add_command(_command)

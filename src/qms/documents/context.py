@@ -30,6 +30,8 @@ def cross_reference_warnings(ws: Workspace, doc: DocumentSource) -> list[str]:
         forms = load_forms_quietly(ws)
         out += [f"{doc.path}: records: form {r.id!r} does not exist in {ws.rel(ws.schemas_dir)}/ "
                 f"(qms form list shows the forms)" for r in doc.records if r.id and r.id not in forms]
+    from ..flows.figure import flow_warnings
+    out += flow_warnings(ws, doc)
     numbers = [r.number for r in doc.references if r.number and r.number != doc.number]
     if numbers:
         known: set[str] = set()
@@ -57,7 +59,10 @@ def render_context(ws: Workspace, doc: DocumentSource, *, revision: str, draft: 
     from ..figures import Placed, marker
     blocks, figures = _blocks_with_terms(doc), []
     for b in blocks:
-        if b["type"] == "figure":   # the image path is relative to the source file (archived beside it)
+        if b["type"] == "figure" and b.get("flow") is not None:    # drawn from the source's flow: block
+            from ..flows.figure import placed_flow
+            figures.append(placed_flow(ws, b, len(figures) + 1))
+        elif b["type"] == "figure":   # the image path is relative to the source file (archived beside it)
             b["marker"] = marker(len(figures) + 1)
             figures.append(Placed(b["marker"], Path(doc.path).parent / b["image"], b["width_cm"]))
     forms = {}

@@ -20,6 +20,7 @@ from ..workspace import Workspace
 from ..writer import writing
 from ..yamlsrc import dump_yaml
 from .context import record_context, render
+from .fieldvalues import scalar_fields
 from .inputs import MAX_IMPORT_BYTES, read_data_file, read_rows
 from .pdfs import PdfPending, convert_pending
 
@@ -174,6 +175,7 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
                                     "status": status, "version": 1, "folder": rel, "origin": filing.origin,
                                     "seq": seq, "sequence": key, "retention_until": retention_until(filing),
                                     "customer": customer(filing), "pdf_pending": not pdf_done,
+                                    "fields": scalar_fields(filing.form, filing.data),
                                     **({"batch": batch} if batch else {}), **(extra or {}),
                                     **({"esign": filing.esign} if filing.esign else {}),
                                     **({"warnings": filing.warnings} if filing.warnings else {}),

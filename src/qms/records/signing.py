@@ -28,6 +28,7 @@ from ..results import Change
 from ..workspace import Workspace
 from ..writer import writing
 from ..yamlsrc import load_archived
+from .fieldvalues import scalar_fields
 from .filing import Filing, customer, retention_until, stage_version
 from .inputs import read_data_file
 from .scans import scan_as_pdf
@@ -201,6 +202,7 @@ def amend(ws: Workspace, number: str, data_file: Path | str | None = None, *, re
                               "data": {"version": version, "reason": reason.strip(), "folder": rel,
                                        "retention_until": retention_until(filing), "customer": customer(filing),
                                        "pdf_pending": not pdf, **({"status": status} if status else {}),
+                                       "fields": scalar_fields(form, data),
                                        **st.promise(rel)}}], actor=actor)
     message = f"amended {number}: version {version} ({reason.strip()})"
     scanned = sorted({s["version"] for s in before if s["kind"] == "scan"})

@@ -40,6 +40,7 @@ def multiline(field) -> bool:
 def install(env, ws=None) -> None:
     """`ws`: the workspace whose time zone every time on the pages is shown in."""
     env.globals["multiline"] = multiline
+    env.globals["doc_flows"] = lambda number, revision: _doc_flows(ws, number, revision)   # issue 24
     # a timestamp's day is the day in the workspace's zone (20:00 UTC is the next morning in Shanghai)
     env.filters["cn_date"] = lambda v: (local_time(v, ws, chinese=True)[:11] if len(str(v)) > 10 else cn_date(v)) \
         if v else ""
@@ -49,3 +50,11 @@ def install(env, ws=None) -> None:
     env.filters["status_label"] = lambda s, signer=None: status_label(s, "zh-CN", signer)
     env.filters["kind_label"] = lambda s: KIND_LABELS.get(s or "", s or "")
     env.filters["filesize"] = filesize
+
+
+def _doc_flows(ws, number: str, revision: str) -> list[dict]:
+    """The revision's flow charts as inline SVG (document.html, _doc_flows.html)."""
+    from ..flows.figure import revision_svgs
+    from markupsafe import Markup
+    return [{"caption": f["caption"], "svg": Markup(f["svg"])} for f in revision_svgs(ws, number, revision)] \
+        if ws is not None else []

@@ -6,3 +6,8 @@ ROUTES = [*login.ROUTES, *auditor.ROUTES, *files.ROUTES, *api.ROUTES, *approver.
           *quality.ROUTES, *keeper.ROUTES]
 from . import drafts  # noqa: E402  (issue 25: the source editor and the approver's redline)
 ROUTES += drafts.ROUTES
+
+
+from . import kpi as _kpi  # noqa: E402  (issue 24: the KPI dashboard)
+
+ROUTES += _kpi.ROUTES

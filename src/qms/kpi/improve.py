@@ -1,0 +1,120 @@
+"""流程改进: a KPI that missed its target for a finished period proposes a CAPA, once per KPI,
+period and group (journal event kpi.capa_proposed), on the quality manager's to-do; accepting
+it opens the CAPA (through the CAPA service when there is one: OPEN_CAPA)."""
+
+from __future__ import annotations
+
+import json
+
+from ..catalog import reading
+from ..dates import today
+from ..errors import Conflict, NotFound
+from ..results import Change
+from ..workspace import Workspace
+from ..writer import writing
+from .compute import fmt, missed, period_of
+from .definition import load_kpis
+from .service import series
+
+MAX_RECORDS = 500      # the records attached to a proposal (the drill-down lists them all)
+
+# The CAPA service (another issue) sets this to fn(ws, actor, proposal: dict) -> capa number;
+# until it does, accepting a proposal records the decision and opens nothing.
+OPEN_CAPA = None
+
+
+def proposal_key(kpi: str, period: str, group: str = "") -> str:
+    return f"{kpi}/{period}" + (f"/{group}" if group else "")
+
+
+def misses(ws: Workspace) -> list[dict]:
+    """Every finished period (before the current one) of every KPI with a target that it missed."""
+    now = today().isoformat()
+    out = []
+    for s in series(ws, detail=True):
+        k = s.kpi
+        if k.target is None:
+            continue
+        current = period_of(now, k.period)
+        for c in s.cells:
+            if c.period >= current or c.met is not False:
+                continue
+            out.append({"key": proposal_key(k.key, c.period, c.group), "kpi": k.key, "title": k.title,
+                        "period": c.period, "group": c.group, "value": c.value, "target": k.target,
+                        "direction": k.direction, "shown": fmt(k, c.value), "target_shown": fmt(k, k.target),
+                        "records": missed(k, c)[:MAX_RECORDS]})
+    return out
+
+
+def propose(ws: Workspace, *, actor: str) -> Change:
+    """Journal a proposal for each miss not proposed before (idempotent: run it any time)."""
+    found = misses(ws)
+    with writing(ws, purpose="kpi proposals") as w:
+        have = {r["key"] for r in w.cat.all("SELECT key FROM kpi_proposals")}
+        new = [m for m in found if m["key"] not in have]
+        if new:
+            w.commit([{"action": "kpi.capa_proposed", "target": m["key"],
+                       "data": {k: m[k] for k in ("kpi", "title", "period", "group", "value", "target",
+                                                  "direction", "records")}} for m in new], actor=actor)
+    words = "、".join(f"{m['title']} {m['period']}" + (f"（{m['group']}）" if m["group"] else "") for m in new)
+    return Change(message=f"提出 {len(new)} 项纠正预防措施建议" + (f"：{words}" if words else "（无新的未达标指标）"),
+                  data={"proposed": new})
+
+
+def proposals(ws: Workspace, status: str | None = "proposed") -> list[dict]:
+    """The proposals (default: those waiting for a decision), newest period first."""
+    with reading(ws) as cat:
+        rows = cat.all("SELECT * FROM kpi_proposals" + (" WHERE status=?" if status else "")
+                       + " ORDER BY period DESC, key", *((status,) if status else ()))
+    titles = {k.key: k for k in load_kpis(ws)}
+    out = []
+    for r in rows:
+        k = titles.get(r["kpi"])
+        out.append({"key": r["key"], "kpi": r["kpi"], "title": k.title if k else r["kpi"], "period": r["period"],
+                    "group": r["grp"] or "", "value": r["value"], "target": r["target"],
+                    "shown": fmt(k, r["value"]) if k else str(r["value"]),
+                    "target_shown": fmt(k, r["target"]) if k else str(r["target"]),
+                    "records": json.loads(r["records"] or "[]"), "status": r["status"],
+                    "proposed_at": r["proposed_at"], "capa": r["capa"]})
+    return out
+
+
+def decide(ws: Workspace, key: str, *, actor: str, accept: bool, reason: str = "") -> Change:
+    """Accept (opens the CAPA when the CAPA service exists) or dismiss a proposal."""
+    with writing(ws, purpose="kpi proposal") as w:
+        row = w.cat.one("SELECT * FROM kpi_proposals WHERE key=?", key)
+        if row is None:
+            raise NotFound(f"没有纠正预防措施建议 {key}（qms kpi proposals 列出）")
+        if row["status"] != "proposed":
+            raise Conflict(f"建议 {key} 已处理（{'已接受' if row['status'] == 'accepted' else '不采纳'}）")
+        capa = None
+        if accept and OPEN_CAPA is not None:
+            capa = OPEN_CAPA(ws, actor, dict(row))
+        data = {"capa": capa} if capa else {}
+        if reason:
+            data["reason"] = reason
+        w.commit([{"action": "kpi.capa_accepted" if accept else "kpi.capa_dismissed", "target": key,
+                   "data": data}], actor=actor)
+    if accept:
+        msg = f"已接受建议 {key}" + (f"，开立 {capa}" if capa else "（CAPA 功能尚未提供，已记录决定）")
+    else:
+        msg = f"不采纳建议 {key}"
+    return Change(message=msg, data={"key": key, "accepted": accept, "capa": capa})
+
+
+def todo_items(ws: Workspace, user, on=None) -> list[dict]:
+    """The to-do source (qms.todo): proposals wait on the quality manager (who may release documents)."""
+    if not (user.may("doc.release") or user.may("kpi.capa")):
+        return []
+    return [{"kind": "kpi.capa", "kind_zh": "纠正预防措施建议",
+             "title": f"{p['title']} {p['period']}" + (f"（{p['group']}）" if p["group"] else "")
+             + f" 未达目标：{p['shown']}（目标 {p['target_shown']}）",
+             "due": None, "link": f"/kpi/proposals#{p['key']}", "key": p["key"]} for p in proposals(ws)]
+
+
+try:        # the to-do registry (issue 23) is on main only once merged: register when it is there
+    from ..todo import register as _register_todo
+except ImportError:     # pragma: no cover - before the merge
+    _register_todo = None
+if _register_todo is not None:
+    _register_todo(todo_items, name="kpi.capa", dated=False)
