@@ -55,13 +55,32 @@ CREATE TABLE IF NOT EXISTS disposal_requests(
   number TEXT PRIMARY KEY, status TEXT NOT NULL, as_of TEXT, form TEXT, opinion TEXT, method TEXT,
   witness TEXT, records TEXT, proposed_at TEXT, proposed_by TEXT, decided_at TEXT, decided_by TEXT,
   reason TEXT, certificate TEXT, left_out TEXT);
+-- the quality process around documents (issue 23): training, periodic review, reminders
+CREATE TABLE IF NOT EXISTS training_audience(
+  number TEXT NOT NULL, revision TEXT NOT NULL, departments TEXT, roles TEXT, due_days INTEGER,
+  no_retraining INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(number, revision));
+CREATE TABLE IF NOT EXISTS training(
+  number TEXT NOT NULL, revision TEXT NOT NULL, login TEXT NOT NULL, name TEXT, department TEXT,
+  assigned_at TEXT, due TEXT, reason TEXT, acked_at TEXT, acked_on TEXT, meaning TEXT,
+  PRIMARY KEY(number, revision, login));
+CREATE TABLE IF NOT EXISTS reviews(
+  number TEXT NOT NULL, due TEXT NOT NULL, outcome TEXT, comment TEXT, closed_at TEXT, closed_by TEXT,
+  next_due TEXT, PRIMARY KEY(number, due));
+CREATE TABLE IF NOT EXISTS reminders(
+  key TEXT PRIMARY KEY, login TEXT, kind TEXT, subject TEXT, body TEXT, email TEXT, created_at TEXT,
+  sent_at TEXT);
+CREATE TABLE IF NOT EXISTS user_contacts(login TEXT PRIMARY KEY, email TEXT);
 """
 
 
 # Columns added after a table was first shipped: an older catalog gains them when opened
 # (a rebuild fills them from the log).
 ADDED_COLUMNS = {"approvals": ("login", "source_sha256", "docx_sha256", "void_at", "void_reason", "void_by"),
-                 "signatures": ("signed_on",), "disposals": ("proposal", "proposed_by")}
+                 "signatures": ("signed_on",), "disposals": ("proposal", "proposed_by"),
+                 # controlled copies, both ends (issue 23): a holder person or a department's responsible
+                 # person signs 签收 and 回收
+                 "copies": ("holder_login", "holder_department", "received_at", "received_by", "returned_at",
+                            "returned_by", "return_reason")}
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:

@@ -13,7 +13,8 @@ from .yamlsrc import YamlSource, check_keys, load_yaml
 
 CONFIG_NAME = "config.yaml"
 # The keys config.yaml's mappings may hold; anything else is refused with the nearest match.
-CONFIG_KEYS = ("organisation", "locale", "timezone", "documents", "records", "identity", "paths")
+CONFIG_KEYS = ("organisation", "locale", "timezone", "documents", "records", "identity", "paths",
+               "review", "training", "notify", "departments")
 ORG_KEYS = ("name", "name_en", "short")
 DOCUMENTS_KEYS = ("number_pattern", "revision", "kinds", "approvals", "keep_obsolete")
 REVISION_KEYS = ("scheme", "first")
@@ -57,6 +58,8 @@ class Config:
     record_retention: dict
     paths: dict[str, str] = field(default_factory=dict)
     timezone: str = ""        # IANA name (Asia/Shanghai): times people read; blank = the machine's
+    # review: / training: / notify: as written (issue 23); their own packages read and check them
+    quality: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -196,6 +199,8 @@ def load_config(path: Path) -> Config:
         record_retention=dict(recs.get("retention") or {"period": "5y", "from": "year_end"}),
         paths=dict(data.get("paths") or {}),
         timezone=_timezone(src, data.get("timezone")),
+        quality={k: data.get(k) or {} for k in ("review", "training", "notify")}
+        | {"departments": [str(x) for x in (data.get("departments") or [])]},
     )
 
 

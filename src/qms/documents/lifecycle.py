@@ -248,7 +248,8 @@ def _refuse_withdrawn(doc) -> None:
                        "nothing of it can be signed or released any more")
 
 
-def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: str, pdf: bool = True) -> Change:
+def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: str, pdf: bool = True,
+            no_retraining: bool = False) -> Change:
     """Release the approved draft with 发布 (issue) and 实施 (effective) dates; renders the final files."""
     issued_d = parse_date(issued, field="issued")
     effective_d = parse_date(effective, field="effective")
@@ -303,7 +304,8 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
                    "data": {"revision": draft["revision"], "issued": issued_d.isoformat(),
                             "effective": effective_d.isoformat(), "docx": f"{stem}.docx",
                             "pdf": f"{stem}.pdf" if pdf else None, **superseded,
-                            **({"warnings": warnings} if warnings else {}), **promise}}], actor=actor)
+                            **({"warnings": warnings} if warnings else {}),
+                            **({"no_retraining": True} if no_retraining else {}), **promise}}], actor=actor)
         hashes = [k for k in promise["files"] if k.startswith(rel + "/") and not k.endswith("manifest.json")]
     pending = f" (待发布 until {issued_d})" if issued_d > today() else ""
     return Change(f"released {number} {draft['revision']}: 发布 {issued_d}, 实施 {effective_d}{pending} → "
