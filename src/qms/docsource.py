@@ -334,7 +334,7 @@ def _training(src: YamlSource, value, ws: Workspace) -> dict:
     known = ws.config.quality.get("departments") or []
     for i, dep in enumerate(out["departments"]):
         if known and dep not in known:
-            raise src.error(f"unknown department {short(dep)}; config.yaml departments lists: {'、'.join(known)}",
+            raise src.error(f"未知部门 {short(dep)}；config.yaml 的 departments 列有：{'、'.join(known)}",
                             "training", "departments", i)
     if "due_days" in value:
         days = value["due_days"]

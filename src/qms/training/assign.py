@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 
 from .. import hooks
 from ..dates import today
@@ -82,12 +83,18 @@ def current_audiences(cat) -> list:
 
 
 def _on_person(w, login: str, department: str | None, roles: list | None, name: str | None) -> list[dict]:
-    person = w.cat.one("SELECT login, name, department, roles FROM users WHERE login=?", login)
+    audiences = current_audiences(w.cat)
+    if not audiences:
+        return []
+    try:
+        person = w.cat.one("SELECT login, name, department, roles FROM users WHERE login=?", login)
+    except sqlite3.OperationalError:        # no users table yet: the workspace's first user
+        person = None
     name = name or (person["name"] if person else login)
     dep = department if department is not None else (person["department"] if person else "")
     mine = set(roles if roles is not None else json.loads(person["roles"] if person else "[]"))
     out = []
-    for a in current_audiences(w.cat):
+    for a in audiences:
         deps, rls = json.loads(a["departments"]), json.loads(a["roles"])
         if dep not in deps and not (mine & set(rls)):
             continue
