@@ -357,7 +357,8 @@ def test_only_the_projection_writes_catalog_tables():
                 hits.append(f"{path.relative_to(src)}:{n}")
     # identity/secrets.py, sessions.py, users.py write the secrets store (.qms/secrets.sqlite), not the catalog
     allowed = {"projection.py", "identity/secrets.py", "identity/sessions.py", "identity/users.py"}
-    assert [h for h in hits if h.split(":")[0] not in allowed and not h.startswith("identity/projection.py")] == []
+    # a service's own tables are projected by its package's projection.py (todo/projection.py, issue 23)
+    assert [h for h in hits if h.split(":")[0] not in allowed and not h.split(":")[0].endswith("/projection.py")] == []
 
 
 def test_a_command_killed_while_libreoffice_converts_leaves_no_soffice_and_no_temp(base, tmp_path):

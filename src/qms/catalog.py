@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS approvals(
 CREATE TABLE IF NOT EXISTS copies(
   number TEXT NOT NULL, copy_no INTEGER NOT NULL, revision TEXT NOT NULL, holder TEXT NOT NULL,
   issued_at TEXT, issued_by TEXT, recalled_at TEXT, recalled_by TEXT, file TEXT,
+  holder_login TEXT, holder_department TEXT, received_at TEXT, received_by TEXT, returned_at TEXT,
+  returned_by TEXT, return_reason TEXT,
   PRIMARY KEY(number, copy_no));
 CREATE TABLE IF NOT EXISTS sequences(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS records(

@@ -98,6 +98,18 @@ _ZH = {
     "login.locked": lambda t, d: f"登录失败次数过多，账号 {t} 已锁定",
     "keys.created": lambda t, d: "生成了组织的签章密钥",
     "keys.imported": lambda t, d: "导入了组织的签章密钥",
+    # issue 23: the quality process around documents
+    "user.department": lambda t, d: f"将用户 {t} 调入{d.get('department') or '（无部门）'}",
+    "user.email": lambda t, d: f"设置了用户 {t} 的电子邮件地址",
+    "training.assigned": lambda t, d: f"布置了 {t}{_rev(d)} 的阅读任务（"
+    + ("、".join(a.get("name", "") for a in d.get("assignments") or []) or "无需重新培训") + "）",
+    "training.ack": lambda t, d: f"签署了 {t}{_rev(d)}「{d.get('meaning', '已阅读并理解')}」",
+    "review.closed": lambda t, d: f"关闭了 {t} 的定期评审（{d.get('outcome', '')}）"
+    + (f"，下次评审 {d['next_due']}" if d.get("next_due") else ""),
+    "reminder": lambda t, d: f"生成提醒：{d.get('subject', t)}",
+    "reminder.sent": lambda t, d: f"发送了提醒邮件至 {d.get('to', '')}",
+    "doc.copy_received": lambda t, d: f"签收了 {t}{_rev(d)} 受控副本 No.{d.get('copy_no', '')}",
+    "doc.copy_returned": lambda t, d: f"签署回收了 {t}{_rev(d)} 受控副本 No.{d.get('copy_no', '')}{_reason(d)}",
 }
 
 
