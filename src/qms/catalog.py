@@ -72,6 +72,22 @@ CREATE TABLE IF NOT EXISTS reminders(
   key TEXT PRIMARY KEY, login TEXT, kind TEXT, subject TEXT, body TEXT, email TEXT, created_at TEXT,
   sent_at TEXT);
 CREATE TABLE IF NOT EXISTS user_contacts(login TEXT PRIMARY KEY, email TEXT);
+CREATE TABLE IF NOT EXISTS change_requests(
+  number TEXT PRIMARY KEY, title TEXT, reason TEXT, description TEXT, impact TEXT, affects TEXT, approvers TEXT,
+  opened_at TEXT, opened_by TEXT, cancelled_at TEXT, cancel_reason TEXT);
+CREATE TABLE IF NOT EXISTS cr_approvals(
+  cr TEXT NOT NULL, login TEXT NOT NULL, name TEXT, meaning TEXT, comment TEXT, signed_at TEXT,
+  PRIMARY KEY(cr, login));
+CREATE TABLE IF NOT EXISTS cr_revisions(cr TEXT NOT NULL, number TEXT NOT NULL, revision TEXT NOT NULL,
+  PRIMARY KEY(cr, number, revision));
+CREATE TABLE IF NOT EXISTS capas(
+  number TEXT PRIMARY KEY, title TEXT, description TEXT, source TEXT, record TEXT, document TEXT,
+  containment TEXT, root_cause TEXT, opened_at TEXT, opened_by TEXT, verification TEXT, verified_at TEXT,
+  verified_by TEXT, closed_at TEXT, closed_by TEXT);
+CREATE INDEX IF NOT EXISTS capas_record ON capas(record);
+CREATE TABLE IF NOT EXISTS capa_actions(
+  capa TEXT NOT NULL, no INTEGER NOT NULL, owner TEXT, owner_name TEXT, due TEXT, text TEXT, done_at TEXT,
+  done_by TEXT, done_note TEXT, PRIMARY KEY(capa, no));
 """
 
 

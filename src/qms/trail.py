@@ -109,6 +109,16 @@ _ZH = {
     "reminder": lambda t, d: f"生成提醒：{d.get('subject', t)}",
     "reminder.sent": lambda t, d: f"发送了提醒邮件至 {d.get('to', '')}",
     "doc.copy_received": lambda t, d: f"签收了 {t}{_rev(d)} 受控副本 No.{d.get('copy_no', '')}",
+    "cr.opened": lambda t, d: f"提出了变更申请 {t}：{d.get('title', '')}（涉及 {'、'.join(d.get('affects') or [])}）",
+    "cr.approved": lambda t, d: f"批准了变更申请 {t}",
+    "cr.linked": lambda t, d: f"将 {d.get('number', '')} {d.get('revision', '')} 关联到变更申请 {t}",
+    "cr.cancelled": lambda t, d: f"取消了变更申请 {t}{_reason(d)}",
+    "capa.opened": lambda t, d: f"登记了纠正预防措施 {t}：{d.get('title', '')}"
+    + (f"（来自记录 {d['record']}）" if d.get("record") else ""),
+    "capa.action": lambda t, d: f"为 {t} 增加措施 {d.get('no', '')}（责任人 {d.get('owner_name', '')}，期限 {d.get('due', '')}）",
+    "capa.action_done": lambda t, d: f"签署完成 {t} 措施 {d.get('no', '')}",
+    "capa.verified": lambda t, d: f"验证了 {t} 的有效性",
+    "capa.closed": lambda t, d: f"关闭了纠正预防措施 {t}",
     "doc.copy_returned": lambda t, d: f"签署回收了 {t}{_rev(d)} 受控副本 No.{d.get('copy_no', '')}{_reason(d)}",
 }
 

@@ -42,12 +42,13 @@ def doc_render(env, source, output):
 @click.argument("source", type=FilePath())
 @click.option("--change", help="What changed (修订说明); required for a revision after release.")
 @click.option("--major", is_flag=True, help="A major change: next letter (A/3 → B/0).")
+@click.option("--cr", metavar="CR-YYYY-NNNN", help="The approved change request (变更申请) this revision answers.")
 @json_option
 @pass_env
-def doc_submit(env, source, change, major, as_json):
+def doc_submit(env, source, change, major, cr, as_json):
     """Submit SOURCE.yaml as a new draft revision (or replace an unsigned draft)."""
     from ..documents import submit
-    res = submit(env.ws, source, actor=env.act("doc.submit"), change=change, major=major)
+    res = submit(env.ws, source, actor=env.act("doc.submit"), change=change, major=major, cr=cr)
     warn(res.data)
     emit(res, as_json)
 

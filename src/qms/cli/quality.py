@@ -218,3 +218,168 @@ def doc_return_copy(env, number, copy_no, reason, password_stdin, as_json):
 
 
 COMMANDS = [todo_cmd, review, training, tick_cmd]
+
+
+# ------------------------------------------------------------------ 变更申请
+
+def _cr_text(d: dict) -> str:
+    lines = [f"{d['number']} {d['title']}（{d['status_zh']}）", f"原因：{d['reason']}"]
+    if d["description"]:
+        lines.append(f"说明：{d['description']}")
+    if d["impact"]:
+        lines.append(f"影响评估：{d['impact']}")
+    lines.append(f"涉及文件：{'、'.join(d['affects'])}")
+    lines.append("批准人：" + "、".join(f"{a['name']}（{'已批准 ' + a['signed']['signed_at'][:10] if a['signed'] else '待批准'}）"
+                                      for a in d["approvers"]))
+    lines += [f"- {r['number']} {r['revision']} {r['state_zh']}" for r in d["revisions"]]
+    return "\n".join(lines)
+
+
+@click.group(cls=QmsGroup)
+def cr():
+    """Change requests (变更申请): new, approve, show, list."""
+
+
+@cr.command("new")
+@click.option("--title", required=True)
+@click.option("--reason", required=True, help="变更原因")
+@click.option("--description", default="", help="变更内容")
+@click.option("--impact", default="", help="影响评估")
+@click.option("--affects", required=True, help="受影响的文件编号，逗号分隔")
+@click.option("--approvers", required=True, help="批准人登录名，逗号分隔")
+@json_option
+@pass_env
+def cr_new(env, title, reason, description, impact, affects, approvers, as_json):
+    """Open a change request (numbered CR-YYYY-NNNN)."""
+    from ..change.service import open_request
+    emit(open_request(env.ws, title=title, reason=reason, description=description, impact=impact, affects=affects,
+                      approvers=approvers, user=env.user), as_json)
+
+
+@cr.command("approve")
+@click.argument("number")
+@click.option("--comment", default="")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@json_option
+@pass_env
+def cr_approve(env, number, comment, password_stdin, as_json):
+    """Approve a change request (signature, meaning 批准变更)."""
+    from ..change.service import approve
+    emit(approve(env.ws, number, user=env.user, password=_password(password_stdin), comment=comment), as_json)
+
+
+@cr.command("show")
+@click.argument("number")
+@json_option
+@pass_env
+def cr_show(env, number, as_json):
+    """A change request with the revisions drafted, signed and released under it."""
+    from ..change.service import show
+    emit(show(env.ws, number), as_json, _cr_text)
+
+
+@cr.command("list")
+@json_option
+@pass_env
+def cr_list(env, as_json):
+    """Every change request and its status."""
+    from ..change.service import list_requests
+    emit_table(list_requests(env.ws), as_json, (["编号", "标题", "状态", "涉及文件"], ["number", "title", "status", "affects"]),
+               lambda d: [d["number"], d["title"], d["status_zh"], "、".join(d["affects"])],
+               empty=("没有变更申请", "no change requests"))
+
+
+# ------------------------------------------------------------------ 纠正预防措施
+
+def _capa_text(d: dict) -> str:
+    lines = [f"{d['number']} {d['title']}（{d['status_zh']}，来源：{d['source_zh']}"
+             + (f" {d['record']}" if d["record"] else "") + "）", f"问题描述：{d['description']}"]
+    if d["containment"]:
+        lines.append(f"遏制措施：{d['containment']}")
+    if d["root_cause"]:
+        lines.append(f"根本原因：{d['root_cause']}")
+    lines += [f"措施 {a['no']}：{a['text']}（{a['owner_name']}，期限 {a['due']}，{a['state_zh']}）" for a in d["actions"]]
+    if d["verification"]:
+        lines.append(f"有效性验证：{d['verification']}（{d['verified_by']}）")
+    return "\n".join(lines)
+
+
+@click.group(cls=QmsGroup)
+def capa():
+    """NC/CAPA (纠正预防措施): new, action, verify, close, show."""
+
+
+@capa.command("new")
+@click.option("--title", required=True)
+@click.option("--description", required=True, help="问题描述")
+@click.option("--from-record", "record", help="The complaint (or other) record it comes from.")
+@click.option("--source", default="manual", help="complaint | audit | review | manual")
+@click.option("--document", help="The document involved.")
+@click.option("--containment", default="", help="遏制措施")
+@click.option("--root-cause", default="", help="根本原因")
+@json_option
+@pass_env
+def capa_new(env, title, description, record, source, document, containment, root_cause, as_json):
+    """Open a CAPA (numbered CAPA-YYYY-NNNN)."""
+    from ..capa.service import open_capa
+    emit(open_capa(env.ws, title=title, description=description, user=env.user, source=source, record=record,
+                   document=document, containment=containment, root_cause=root_cause), as_json)
+
+
+@capa.command("action")
+@click.argument("number")
+@click.option("--owner", help="Add an action: its owner (login).")
+@click.option("--due", help="Add an action: its due date.")
+@click.option("--text", help="Add an action: what is to be done.")
+@click.option("--done", "done", type=int, help="Sign action N as done (its owner).")
+@click.option("--note", default="")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@json_option
+@pass_env
+def capa_action(env, number, owner, due, text, done, note, password_stdin, as_json):
+    """Add an action (--owner --due --text) or sign one done (--done N)."""
+    from ..capa.service import add_action, complete_action
+    if done is not None:
+        emit(complete_action(env.ws, number, done, user=env.user, password=_password(password_stdin), note=note),
+             as_json)
+    else:
+        from ..errors import InvalidInput
+        if not (owner and due and text):
+            raise InvalidInput("增加措施须给出 --owner、--due 和 --text（或用 --done N 签署完成）", field="action")
+        emit(add_action(env.ws, number, owner=owner, due=due, text=text, user=env.user), as_json)
+
+
+@capa.command("verify")
+@click.argument("number")
+@click.option("--result", required=True, help="有效性验证结论")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@json_option
+@pass_env
+def capa_verify(env, number, result, password_stdin, as_json):
+    """Verify the effectiveness (signature) once every action is done."""
+    from ..capa.service import verify
+    emit(verify(env.ws, number, result=result, user=env.user, password=_password(password_stdin)), as_json)
+
+
+@capa.command("close")
+@click.argument("number")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@json_option
+@pass_env
+def capa_close(env, number, password_stdin, as_json):
+    """Close a verified CAPA (signature)."""
+    from ..capa.service import close
+    emit(close(env.ws, number, user=env.user, password=_password(password_stdin)), as_json)
+
+
+@capa.command("show")
+@click.argument("number")
+@json_option
+@pass_env
+def capa_show(env, number, as_json):
+    """A CAPA with its actions and verification."""
+    from ..capa.service import show
+    emit(show(env.ws, number), as_json, _capa_text)
+
+
+COMMANDS += [cr, capa]

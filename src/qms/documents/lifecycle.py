@@ -37,11 +37,15 @@ def _doc_folder(ws: Workspace, number: str, revision: str) -> Path:
 
 
 def submit(ws: Workspace, source: Path | str, *, actor: str, change: str | None = None,
-           major: bool = False) -> Change:
-    """A new draft revision, or a replacement of an unsigned draft; after release, the next revision."""
+           major: bool = False, cr: str | None = None) -> Change:
+    """A new draft revision, or a replacement of an unsigned draft; after release, the next revision.
+    `cr`: the approved change request (变更申请) the revision answers; it must affect this document."""
     doc = check(ws, source)
     with writing(ws, purpose="doc submit") as w:
         cat = w.cat
+        if cr:
+            from ..change.service import check_submit
+            check_submit(ws, cat, cr, doc.number)
         row = docstate.find_document(cat, doc.number)
         revs = docstate.revisions(cat, doc.number) if row else []
         latest = revs[-1] if revs else None
@@ -79,6 +83,7 @@ def submit(ws: Workspace, source: Path | str, *, actor: str, change: str | None 
                    "data": {"revision": revision, "seq": seq, "title": doc.title, "kind": doc.kind,
                             "department": doc.department, "change": change, "folder": rel,
                             "source": "source.yaml", "sha256": sha, **({"figures": figures} if figures else {}),
+                            **({"cr": cr} if cr else {}),
                             **st.promise(rel)}}], actor=actor)
     return Change(f"submitted {doc.number} {revision} (draft): {doc.title}",
                   {"number": doc.number, "revision": revision, "status": "draft", "warnings": doc.warnings},

@@ -73,7 +73,9 @@ HANDLERS = {
 
 
 def register_handlers(register) -> None:
-    for action, handler in HANDLERS.items():
+    from ..change.projection import HANDLERS as CHANGE_HANDLERS      # change requests and CAPAs
+    for action, handler in {**HANDLERS, **CHANGE_HANDLERS}.items():
         register(action, handler)
     # the services' followers of a commit (a release assigns its readers) register with them
+    from ..change import follow  # noqa: F401  (a revision submitted under a change request names it)
     from ..training import assign  # noqa: F401  (registers its follower at import)

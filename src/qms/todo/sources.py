@@ -6,7 +6,10 @@ from __future__ import annotations
 
 
 from .. import docstate, inbox
+from ..capa.service import my_actions
 from ..catalog import reading
+from ..change.service import to_approve
+from ..review.service import schedule
 from .registry import register
 
 KIND_ZH = {"sign": "待签署文件", "customer_signature": "待客户签字记录", "disposal": "待审批销毁",
@@ -50,7 +53,6 @@ def training(ws, user, on):
 
 
 def reviews(ws, user, on):
-    from ..review.service import schedule
     with reading(ws) as cat:
         out = []
         for d in docstate.all_documents(cat):
@@ -88,3 +90,7 @@ register(training, name="training")
 register(reviews, name="reviews")
 register(copies, name="copies", dated=False)
 
+
+
+register(to_approve, name="change_requests", dated=False)
+register(my_actions, name="capa_actions")

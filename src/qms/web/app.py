@@ -57,6 +57,8 @@ def _templates(ws: Workspace | None = None) -> Jinja2Templates:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
     filters.install(env, ws)
+    from .routes.capa import install_globals
+    install_globals(env, ws)       # record.html links the CAPAs opened from a record (issue 23)
     return Jinja2Templates(env=env)
 
 

@@ -1,7 +1,7 @@
 """Routes, one module per job; ROUTES is what the application mounts."""
 
 from . import api, approver, auditor, engineer, files, keeper, login, quality
-from . import todo  # 我的待办 is the home page: its routes come first
+from . import capa, todo  # 我的待办 is the home page: its routes come first
 
-ROUTES = [*todo.ROUTES, *login.ROUTES, *auditor.ROUTES, *files.ROUTES, *api.ROUTES, *approver.ROUTES, *engineer.ROUTES,
+ROUTES = [*todo.ROUTES, *capa.ROUTES, *login.ROUTES, *auditor.ROUTES, *files.ROUTES, *api.ROUTES, *approver.ROUTES, *engineer.ROUTES,
           *quality.ROUTES, *keeper.ROUTES]
