@@ -83,6 +83,11 @@ def test_capa_from_a_complaint_two_actions_verified_closed_and_linked_from_the_r
     shown = qms.json("capa", "show", capa)
     assert shown["status"] == "closed" and shown["record"] == record and len(shown["actions"]) == 2
     assert "三个月内无超时投诉" in qms("capa", "show", capa).output
+    assert "无权" in qms.as_("liming").fail("capa", "close", capa, "--password-stdin", input=PASSWORDS["liming"] + "\n")
+    # the new events verify and rebuild like every other
+    qms("verify")
+    qms.as_("admin")("rebuild")
+    assert qms.json("capa", "show", capa) == shown
     from starlette.testclient import TestClient
 
     from qms.web import create_app

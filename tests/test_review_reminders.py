@@ -165,3 +165,25 @@ def test_bad_review_input_is_refused_in_one_line(reviewed):
                                        .replace("review: 2", "review: forever"), encoding="utf-8")
     assert "review" in qms.fail("doc", "check", qms.root / "bad.yaml")
     assert snapshot(qms.archive) == before
+
+
+def test_closing_needs_revision_opens_a_change_request_and_obsolete_withdraws(reviewed):
+    qms, number, due = reviewed
+    cfg = qms.root / "config.yaml"        # four months on: passwords must not expire meanwhile
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("max_age: 90d", "max_age: 0"), encoding="utf-8")
+    with at(due - dt.timedelta(days=10)):
+        relogin(qms, "tester")
+        out = qms.fail("review", "close", number, "--outcome", "需修订", "--comment", "流程已变")
+        assert "--approvers" in out
+        res = qms.json("review", "close", number, "--outcome", "需修订", "--comment", "投诉流程已变",
+                       "--approvers", "zhaogq", "--password-stdin", input=PASSWORDS["tester"] + "\n")
+        cr = qms.json("cr", "show", res["cr"])
+        assert cr["affects"] == [number] and cr["reason"] == "投诉流程已变" and cr["status"] == "pending"
+    nxt = add_months(due, 2)
+    with at(nxt - dt.timedelta(days=5)):
+        relogin(qms, "tester")
+        assert [r["due"] for r in qms.json("review", "list")] == [nxt.isoformat()]
+        qms("review", "close", number, "--outcome", "作废", "--comment", "业务已取消", "--password-stdin",
+            input=PASSWORDS["tester"] + "\n")
+        assert qms.json("review", "list") == []
+        assert qms.json("doc", "list")[0]["status"] == "obsolete"

@@ -9,6 +9,7 @@ from ..errors import Conflict, InvalidInput, NotFound, Refused
 from ..identity import User, require
 from ..identity.users import get_user
 from ..results import Change
+from ..todo.registry import may_see_all
 from ..todo.signing import completion_signature
 from ..workspace import Workspace
 from ..writer import writing
@@ -108,7 +109,14 @@ def complete_action(ws: Workspace, number: str, no: int, *, user: User, password
     return Change(f"{user.name} 已签署完成 {number} 措施 {no}", {"number": number, "no": no, **sig}, seq=entry.seq)
 
 
+def _quality_manager(user: User, what: str) -> None:
+    if not may_see_all(user):
+        raise Refused(f"{user.name}（{user.login}）无权{what}（需质量负责人：doc.release、users.manage 或 "
+                      "records.dispose.approve）", field="capa")
+
+
 def verify(ws: Workspace, number: str, *, result: str, user: User, password) -> Change:
+    _quality_manager(user, "验证有效性")
     result = _text(result, "result", "有效性验证结论")
     d = show(ws, number)
     if d["status"] != "open":
@@ -126,6 +134,7 @@ def verify(ws: Workspace, number: str, *, result: str, user: User, password) -> 
 
 
 def close(ws: Workspace, number: str, *, user: User, password) -> Change:
+    _quality_manager(user, "关闭纠正预防措施")
     d = show(ws, number)
     if d["status"] == "closed":
         raise Conflict(f"{number} 已关闭", field="capa")

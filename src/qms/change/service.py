@@ -21,7 +21,7 @@ MEANING = "批准变更"
 STATUS_ZH = {"pending": "待批准", "approved": "已批准", "closed": "已关闭", "cancelled": "已取消"}
 
 
-def _names(text: str | list) -> list[str]:
+def names(text: str | list) -> list[str]:
     items = text if isinstance(text, list) else str(text or "").replace("，", ",").replace("、", ",").split(",")
     return [i.strip() for i in items if i and i.strip()]
 
@@ -33,7 +33,7 @@ def open_request(ws: Workspace, *, title: str, reason: str, affects, approvers, 
         raise InvalidInput("变更申请须有标题（--title）", field="title")
     if not reason or not reason.strip():
         raise InvalidInput("变更申请须说明变更原因（--reason）", field="reason")
-    affects, approvers = _names(affects), _names(approvers)
+    affects, approvers = names(affects), names(approvers)
     if not affects:
         raise InvalidInput("变更申请须列出受影响的文件（--affects QP-SC-015,…）", field="affects")
     if not approvers:

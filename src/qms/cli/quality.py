@@ -75,14 +75,15 @@ def review_list(env, due_before, as_json):
 @click.argument("number")
 @click.option("--outcome", required=True, help="继续有效 | 需修订 | 作废")
 @click.option("--comment", required=True, help="评审意见")
+@click.option("--approvers", help="需修订: the change request's approvers (logins, comma-separated).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @json_option
 @pass_env
-def review_close(env, number, outcome, comment, password_stdin, as_json):
-    """Close NUMBER's open review (the owner's signature)."""
+def review_close(env, number, outcome, comment, approvers, password_stdin, as_json):
+    """Close NUMBER's open review (the owner's signature): 继续有效, 需修订 (opens a change request), 作废."""
     from ..review.service import close
     emit(close(env.ws, number, outcome=outcome, comment=comment, user=env.user,
-               password=_password(password_stdin)), as_json)
+               password=_password(password_stdin), approvers=approvers), as_json)
 
 
 # ------------------------------------------------------------------ 阅读确认

@@ -10,9 +10,11 @@ import datetime as dt
 
 from .. import docstate
 from ..catalog import reading
+from ..change.service import names, open_request
 from ..dates import parse_date, today
 from ..errors import Conflict, InvalidInput, NotFound, Refused
-from ..identity import User
+from ..identity import User, require
+from ..identity.users import get_user
 from ..results import Change
 from ..todo.signing import completion_signature
 from ..workspace import Workspace
@@ -89,7 +91,8 @@ def review_list(ws: Workspace, *, due_before: str | None = None) -> list[dict]:
     return sorted(out, key=lambda s: (s["due"], s["number"]))
 
 
-def close(ws: Workspace, number: str, *, outcome: str, comment: str, user: User, password) -> Change:
+def close(ws: Workspace, number: str, *, outcome: str, comment: str, user: User, password,
+          approvers: str | list | None = None) -> Change:
     """The owner (or whoever may release documents) closes the open review with a signature.
     继续有效: the next review moves on by the period; 需修订: a revision is to be drafted; 作废: the
     document is then withdrawn (qms doc obsolete) by the caller."""
@@ -109,6 +112,15 @@ def close(ws: Workspace, number: str, *, outcome: str, comment: str, user: User,
         raise Conflict(f"{number} 的定期评审 {s['due']} 尚未开始（{s['opens']} 起）", field="number")
     if user.login != s["owner"] and not user.may("doc.release"):
         raise Refused(f"{number} 的定期评审由文件负责人 {s['owner_name']}（{s['owner']}）关闭", field="number")
+    if outcome == "作废" and not user.may("doc.obsolete"):
+        raise Refused(f"{user.name}（{user.login}）无权作废文件（doc.obsolete）；请由文控人员关闭", field="outcome")
+    if outcome == "需修订" and not approvers:
+        raise InvalidInput("需修订：请用 --approvers 指定变更申请的批准人（将据此提出变更申请）", field="approvers")
+    if outcome == "需修订":              # checked before the signature: the change request must then succeed
+        require(user, "doc.submit")
+        for login in names(approvers):
+            if get_user(ws, login) is None:
+                raise NotFound(f"没有用户 {login!r}（批准人须是在用的登录名）", field="approvers")
     sig = completion_signature(ws, user, password, f"定期评审：{outcome}")
     due = dt.date.fromisoformat(s["due"])
     next_due = None if outcome == "作废" else add_months(due, s["period_months"]).isoformat()
@@ -120,6 +132,18 @@ def close(ws: Workspace, number: str, *, outcome: str, comment: str, user: User,
                                        "revision": s["revision"], "next_due": next_due, **sig}}],
                             actor=user.actor)
     then = f"，下次评审 {next_due}" if next_due else ""
+    follow_up = {}
+    if outcome == "需修订":            # the revision it calls for starts as a change request
+        cr = open_request(ws, title=f"{number} 定期评审：需修订", reason=comment.strip(), affects=[number],
+                          approvers=approvers, user=user, description=f"定期评审（到期 {s['due']}）结论：需修订")
+        follow_up = {"cr": cr.data["number"]}
+        then += f"，已提出变更申请 {cr.data['number']}"
+    elif outcome == "作废":
+        # documents imports this module (下次评审 on the master list): imported here to break the cycle
+        from ..documents.lifecycle import obsolete
+        obsolete(ws, number, reason=f"定期评审：{comment.strip()}", actor=user.actor)
+        follow_up = {"obsolete": True}
+        then += "，文件已作废"
     return Change(f"{number} 定期评审已关闭：{outcome}{then}",
-                  {"number": number, "due": s["due"], "outcome": outcome, "next_due": next_due, **sig},
+                  {"number": number, "due": s["due"], "outcome": outcome, "next_due": next_due, **sig, **follow_up},
                   seq=entry.seq)
