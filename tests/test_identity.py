@@ -47,6 +47,7 @@ def set_identity(q: Qms, **section):
     for key, value in section.items():
         cfg["identity"][key] = value if not isinstance(value, dict) else {**cfg["identity"].get(key, {}), **value}
     path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    q.apply_config()
 
 
 def log_actions(q: Qms, target: str) -> list[str]:
@@ -219,4 +220,4 @@ def test_init_on_an_existing_workspace_without_users_adds_the_admin(tmp_path):
                           input=ADMIN_PW + "\n")
     assert again.exit_code == 1 and "already a workspace with users" in again.output
     log = [json.loads(line) for line in (root / "archive" / "audit.log").read_text().splitlines()]
-    assert [e["action"] for e in log] == ["user.created", "keys.created"]
+    assert [e["action"] for e in log] == ["config.applied", "user.created", "keys.created"]

@@ -80,8 +80,12 @@ class Writer:
 
 
 @contextmanager
-def writing(ws: Workspace, purpose: str = ""):
-    """The workspace lock, a private temp folder, recovery, and a catalog caught up with the log."""
+def writing(ws: Workspace, purpose: str = "", *, governed: bool = True):
+    """The workspace lock, a private temp folder, recovery, and a catalog caught up with the log.
+
+    `governed`: refuse while config.yaml, a schema or a template differs from what was last
+    applied (qms config apply). Recovery (finishing promised work) and a journaled failed login
+    are not new changes and pass."""
     existed = ws.archive_dir.exists()
     w = None
     try:
@@ -92,6 +96,9 @@ def writing(ws: Workspace, purpose: str = ""):
             try:
                 if cat.path is not None:
                     _recover(ws, cat)
+                    if governed and purpose != "recover" and not purpose.startswith("login."):
+                        from .governance import check_applied
+                        check_applied(ws, cat)
                 yield w
             finally:
                 for st in w.stages:           # staged but never logged: nothing was promised

@@ -12,14 +12,14 @@ import time
 
 from .. import audit
 from ..catalog import reading
-from ..errors import Conflict, InvalidInput, NotFound, QmsError, Refused
+from ..errors import Conflict, Integrity, InvalidInput, NotFound, QmsError, Refused
 from ..workspace import Workspace
 from .departments import check_department
 from .passwords import check_password, check_policy, hash_password, needs_rehash
 from .permissions import NotAuthenticated, User, require
 from .policy import Policy, load_policy
 from .projection import apply_user_event, ensure_schema
-from .secrets import open_secrets
+from .secrets import login_intact, open_secrets, secrets_path
 
 LOGIN_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 
@@ -207,7 +207,7 @@ WRONG = ("登录名或密码错误", "wrong login or password")
 LOCKED = ("登录失败次数过多，已暂时锁定，请于 {until} 后再试", "too many failed attempts: locked until {until}; try again later")
 # Purposes where the login is the session's own (a signature asks for the password again): saying
 # "wrong password for liming (2 of 5)" tells nothing the session did not already prove.
-SESSION_BOUND = ("sign", "signature", "reject")
+SESSION_BOUND = ("sign", "signature", "reject", "dispose")
 # A client address may fail this many times the login limit within the lockout duration before it is
 # locked out itself, whichever logins it tries (known or not).
 ADDRESS_FACTOR = 4
@@ -298,6 +298,9 @@ def authenticate(ws: Workspace, login: str, password: str, *, purpose: str = "lo
         now = time.time()
         fail = conn.execute("SELECT * FROM failures WHERE login=?", (login,)).fetchone() if user else None
         marks = [m for m in (conn.execute("SELECT * FROM throttle WHERE key=?", (k,)).fetchone() for k in keys) if m]
+        if user is not None and not login_intact(conn, conn.mac_key, login):   # a swapped hash, a deleted counter
+            raise Integrity(f"the password record of {login} in {ws.rel(secrets_path(ws))} was changed outside qms "
+                            f"(its MAC does not match): login refused; an admin resets it (qms user passwd {login})")
         # a lock made meanwhile by another attempt holds; one seen before (no password was
         # checked then) is answered as a lock even if it ended in between
         locked = _locked_until(fail, marks, now) or locked
