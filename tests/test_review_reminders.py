@@ -60,6 +60,7 @@ def reviewed(qms, smtp):
     cfg = qms.root / "config.yaml"
     cfg.write_text(cfg.read_text(encoding="utf-8") + f"\nnotify:\n  smtp: {{host: 127.0.0.1, port: {smtp.port}, "
                    "from: qms@example.com}\n", encoding="utf-8")
+    qms.apply_config()
     qms.as_("admin")("user", "edit", "tester", "--email", "tester@example.com")
     src = (REPO / "examples" / "tour" / "procedure.yaml").read_text(encoding="utf-8")
     (qms.root / "procedure.yaml").write_text(src + "\nreview: 2\n", encoding="utf-8")
@@ -171,6 +172,7 @@ def test_closing_needs_revision_opens_a_change_request_and_obsolete_withdraws(re
     qms, number, due = reviewed
     cfg = qms.root / "config.yaml"        # four months on: passwords must not expire meanwhile
     cfg.write_text(cfg.read_text(encoding="utf-8").replace("max_age: 90d", "max_age: 0"), encoding="utf-8")
+    qms.apply_config()
     with at(due - dt.timedelta(days=10)):
         relogin(qms, "tester")
         out = qms.fail("review", "close", number, "--outcome", "需修订", "--comment", "流程已变")

@@ -143,6 +143,8 @@ def test_bad_training_data_is_refused_in_one_line_archive_unchanged(qms):
     assert "nobody" in out and len(out.strip().splitlines()) == 1
     (qms.root / "config.yaml").write_text((qms.root / "config.yaml").read_text(encoding="utf-8")
                                           + "\ndepartments: [质量部, 客户服务部]\n", encoding="utf-8")
+    qms.apply_config()
+    before = snapshot(qms.archive)
     out = admin.fail("user", "edit", "liming", "--department", "火星部")
     assert "未知部门" in out and len(out.strip().splitlines()) == 1
     out = qms.fail("doc", "check", procedure_for(qms, department="火星部"))
