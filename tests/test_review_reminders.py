@@ -189,3 +189,54 @@ def test_closing_needs_revision_opens_a_change_request_and_obsolete_withdraws(re
             input=PASSWORDS["tester"] + "\n")
         assert qms.json("review", "list") == []
         assert qms.json("doc", "list")[0]["status"] == "obsolete"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(shutil.which("faketime") is None, reason="Debian faketime")
+def test_two_server_processes_make_one_reminder_and_one_mail(reviewed, smtp):
+    """`qms serve` ticks by itself (first round a second after start): two servers on one workspace,
+    time moved to 30 days before the due date, make the reminder once and send it once."""
+    import time
+    qms, number, due = reviewed
+    day = due - dt.timedelta(days=30)
+    # the servers' timers wait on the monotonic clock: faketime moves the calendar only
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+    servers = [subprocess.Popen(["faketime", f"{day} 10:00:00", sys.executable, "-m", "qms", "-w", str(qms.root),
+                                 "serve", "--port", str(_free_port())], stdout=subprocess.DEVNULL,
+                                stderr=open(qms.root.parent / f"serve-{i}.log", "w"), env=env) for i in range(2)]
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not smtp.messages:
+            time.sleep(0.5)
+        time.sleep(3)             # both servers have ticked at least once more by now
+    finally:
+        for p in servers:
+            p.terminate()
+        for p in servers:
+            p.wait(timeout=30)
+    logs = "".join((qms.root.parent / f"serve-{i}.log").read_text() for i in range(2))
+    assert len(reminder_events(qms, f"review:{number}:{due}:due")) == 1, logs[-3000:]
+    assert smtp.subjects() == [f"【定期评审】{number} 客户服务过程控制程序 将于 {due} 到期"]
+
+
+@pytest.mark.skipif(shutil.which("faketime") is None, reason="Debian faketime")
+def test_a_tick_killed_after_logging_the_reminder_is_finished_by_the_next_once(reviewed, smtp):
+    """Killed (SIGKILL) right after the reminder reached the journal, before the catalog or the mail:
+    the next tick recovers the catalog from the journal, makes no second reminder and sends the mail."""
+    qms, number, due = reviewed
+    day = due - dt.timedelta(days=30)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "QMS_CRASH_AT": "logged:1"}
+    crashed = subprocess.run(["faketime", f"{day} 10:00:00", sys.executable, "-m", "qms", "-w", str(qms.root),
+                              "tick"], env=env, capture_output=True, text=True, timeout=120)
+    assert crashed.returncode != 0
+    assert len(reminder_events(qms, f"review:{number}:{due}:due")) == 1 and smtp.messages == []
+    p = _tick_process(qms, day)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    assert json.loads(out)["created"] == [] and json.loads(out)["sent"] == [f"review:{number}:{due}:due"]
+    assert len(reminder_events(qms, f"review:{number}:{due}:due")) == 1 and len(smtp.messages) == 1
