@@ -152,3 +152,28 @@ def test_bad_training_data_is_refused_in_one_line_archive_unchanged(qms):
     out = qms.fail("training", "ack", "QP-XX-999", "--password-stdin", input="x\n")
     assert "QP-XX-999" in out
     assert snapshot(qms.archive) == before
+
+
+def test_a_new_person_in_the_department_is_assigned_and_a_minor_release_can_skip_retraining(released):
+    qms, number = released
+    admin = qms.as_("admin")
+    admin("user", "add", "xiaowang", "--name", "小王", "--roles", "clerk", "--department", "客户服务部",
+          "--password-stdin", input="xiaowang-pass-2026\n")
+    assert [a["number"] for a in qms.json("training", "list", "--login", "xiaowang")] == [number]
+    # A/1 released as "no retraining": nobody is asked to read it again
+    a1 = copy_into(qms, REPO / "examples" / "tour" / "procedure-A1.yaml")
+    text = a1.read_text(encoding="utf-8") + "\ntraining:\n  departments: [客户服务部]\n"
+    a1.write_text(text, encoding="utf-8")
+    qms("doc", "submit", a1, "--change", "错别字")
+    for role, name in [("编制", "张建华"), ("会签", "李明"), ("会签", "周静"), ("审定", "王立新"), ("批准", "赵国庆")]:
+        qms.sign(number, role, name)
+    qms("doc", "release", number, "--issued", "2026-04-01", "--effective", "2026-04-08", "--no-pdf",
+        "--no-retraining")
+    assert not [a for a in qms.json("training", "list", "--login", "all") if a["revision"] == "A/1"]
+    # the matrix still asks for A/0, which everyone of the department has or has not read
+    assert qms.json("training", "matrix")["documents"] == [{"number": number, "revision": "A/0"}]
+    # everything still verifies, and a rebuilt catalog says the same
+    qms("verify")
+    listed = qms.json("training", "list", "--login", "all")
+    qms.as_("admin")("rebuild")
+    assert qms.json("training", "list", "--login", "all") == listed

@@ -75,11 +75,13 @@ def _on_release(w, e) -> list[dict]:
 
 
 def current_audiences(cat) -> list:
-    """The latest released revision of each document still in force that has readers."""
+    """The revision to read of each document still in force that has readers: the latest released one
+    that called for reading (a minor revision released with --no-retraining leaves its predecessor's)."""
     return cat.all("SELECT a.* FROM training_audience a JOIN revisions r ON r.number=a.number AND "
                    "r.revision=a.revision JOIN documents d ON d.number=a.number WHERE d.obsolete_on IS NULL "
-                   "AND r.seq=(SELECT MAX(seq) FROM revisions x WHERE x.number=a.number AND x.state='released') "
-                   "ORDER BY a.number")
+                   "AND a.no_retraining=0 AND r.seq=(SELECT MAX(x.seq) FROM training_audience y JOIN revisions x "
+                   "ON x.number=y.number AND x.revision=y.revision WHERE y.number=a.number AND y.no_retraining=0 "
+                   "AND x.state='released') ORDER BY a.number")
 
 
 def _on_person(w, login: str, department: str | None, roles: list | None, name: str | None) -> list[dict]:
