@@ -58,6 +58,8 @@ def test_copy_issued_received_superseded_returned_each_step_signed(qms):
     actions = journal_actions(qms)
     assert actions.count("doc.issue_copy") == 2 and actions.count("doc.copy_received") == 2
     assert actions.count("doc.copy_returned") == 2
+    trail = qms("log", "--target", number).output
+    assert "签收了 QP-SC-015 A/0 受控副本 No.1" in trail and "签署回收了 QP-SC-015 A/0 受控副本 No.2" in trail
     again = qms.as_("liming").fail("doc", "return-copy", number, "--copy", "1", "--password-stdin",
                                    input=PASSWORDS["liming"] + "\n")
     assert "已回收" in again

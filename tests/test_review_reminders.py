@@ -240,3 +240,27 @@ def test_a_tick_killed_after_logging_the_reminder_is_finished_by_the_next_once(r
     assert p.returncode == 0, err
     assert json.loads(out)["created"] == [] and json.loads(out)["sent"] == [f"review:{number}:{due}:due"]
     assert len(reminder_events(qms, f"review:{number}:{due}:due")) == 1 and len(smtp.messages) == 1
+
+
+def test_the_owner_closes_the_review_from_the_web_home_page(reviewed):
+    import warnings
+    warnings.filterwarnings("ignore", message=".*httpx2.*")
+    from starlette.testclient import TestClient
+
+    from qms.web import create_app
+    from webkit import login
+    qms, number, due = reviewed
+    with at(due - dt.timedelta(days=3)):
+        c = TestClient(create_app(qms.root), base_url="http://127.0.0.1")
+        csrf = login(c, "tester")
+        home = c.get("/")
+        assert f"{number} 客户服务过程控制程序 定期评审" in home.text and "关闭评审" in home.text
+        assert [i["kind"] for i in c.get("/api/todo").json()["items"]] == ["review"]
+        r = c.post(f"/reviews/{number}/close", data={"outcome": "继续有效", "comment": "仍适用",
+                                                     "password": "wrong-password", "csrf_token": csrf})
+        assert r.status_code == 400
+        r = c.post(f"/reviews/{number}/close", data={"outcome": "继续有效", "comment": "仍适用",
+                                                     "password": PASSWORDS["tester"], "csrf_token": csrf})
+        assert r.status_code == 200 and "继续有效" in r.text and f"下次评审 {add_months(due, 2)}" in r.text
+        assert "定期评审" not in c.get("/").text.split("<main>")[1]
+        assert "下次评审" in c.get("/documents").text
