@@ -177,3 +177,15 @@ def test_a_new_person_in_the_department_is_assigned_and_a_minor_release_can_skip
     listed = qms.json("training", "list", "--login", "all")
     qms.as_("admin")("rebuild")
     assert qms.json("training", "list", "--login", "all") == listed
+
+
+def test_bad_quality_settings_in_config_are_one_line(qms):
+    cfg = qms.root / "config.yaml"
+    text = cfg.read_text(encoding="utf-8")
+    for bad, where in [("training: {due_days: soon}", "training.due_days"),
+                       ("review: {periods: {procedure: -3}}", "review.periods.procedure"),
+                       ("notify: {smtp: {host: 127.0.0.1, port: 99999}}", "notify.smtp.port"),
+                       ("review: {every: 3}", "review")]:
+        cfg.write_text(text + "\n" + bad + "\n", encoding="utf-8")
+        out = qms.fail("review", "list")
+        assert where in out and len(out.strip().splitlines()) == 1, out
