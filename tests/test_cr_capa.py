@@ -38,6 +38,12 @@ def test_change_request_approved_names_the_revision_and_closes_on_release(qms):
     shown = qms.json("cr", "show", cr)
     assert shown["revisions"][0]["state"] == "released" and shown["status"] == "closed"
     assert "已关闭" in qms("cr", "list").output and "已发布" in qms("cr", "show", cr).output
+    assert "不能取消" in qms.fail("cr", "cancel", cr, "--reason", "x")
+    other = qms.json("cr", "new", "--title", "另一变更", "--reason", "r", "--affects", number,
+                     "--approvers", "zhaogq")["number"]
+    qms("cr", "cancel", other, "--reason", "并入 " + cr)
+    assert qms.json("cr", "show", other)["status"] == "cancelled"
+    assert not [i for i in qms.as_("zhaogq").json("todo")["items"] if i["kind"] == "cr"]
 
 
 def test_bad_change_requests_are_refused_in_one_line(qms):

@@ -149,3 +149,18 @@ def to_approve(ws: Workspace, user: User, on) -> list[dict]:
             out.append({"kind": "cr", "kind_zh": "待批准变更申请", "title": f"{d['number']} {d['title']}",
                         "due": None, "link": f"/cr/{d['number']}", "number": d["number"]})
     return out
+
+
+def cancel(ws: Workspace, number: str, *, reason: str, user: User) -> Change:
+    """A change request no longer wanted (its drafts stay as they are; withdraw them separately)."""
+    require(user, "doc.submit")
+    if not reason or not reason.strip():
+        raise InvalidInput("取消变更申请须说明原因（--reason）", field="reason")
+    d = show(ws, number)
+    if d["status"] in ("cancelled", "closed"):
+        raise Conflict(f"{number} {d['status_zh']}，不能取消", field="cr")
+    with writing(ws, purpose="cr cancel") as w:
+        (entry,) = w.commit([{"action": "cr.cancelled", "target": number, "data": {"reason": reason.strip()}}],
+                            actor=user.actor)
+    return Change(f"已取消变更申请 {number}：{reason.strip()}", {"number": number, "status": "cancelled"},
+                  seq=entry.seq)

@@ -269,6 +269,17 @@ def cr_approve(env, number, comment, password_stdin, as_json):
     emit(approve(env.ws, number, user=env.user, password=_password(password_stdin), comment=comment), as_json)
 
 
+@cr.command("cancel")
+@click.argument("number")
+@click.option("--reason", required=True)
+@json_option
+@pass_env
+def cr_cancel(env, number, reason, as_json):
+    """Cancel a change request that is not yet closed."""
+    from ..change.service import cancel
+    emit(cancel(env.ws, number, reason=reason, user=env.user), as_json)
+
+
 @cr.command("show")
 @click.argument("number")
 @json_option
