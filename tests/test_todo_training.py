@@ -149,6 +149,11 @@ def test_bad_training_data_is_refused_in_one_line_archive_unchanged(qms):
     assert "未知部门" in out and len(out.strip().splitlines()) == 1
     out = qms.fail("doc", "check", procedure_for(qms, department="火星部"))
     assert "未知部门" in out and "training" in out
+    path = procedure_for(qms)
+    path.write_text(path.read_text(encoding="utf-8").replace("departments: [客户服务部]", "roles: [wizard]"),
+                    encoding="utf-8")
+    out = qms.fail("doc", "check", path)
+    assert "未知角色" in out and "training.roles" in out
     out = qms.fail("training", "ack", "QP-XX-999", "--password-stdin", input="x\n")
     assert "QP-XX-999" in out
     assert snapshot(qms.archive) == before

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InvalidInput
+from .identity.policy import load_policy
 from .workspace import Workspace
 from .inputs import read_text, short
 from .yamlsrc import YamlSource, check_keys, listed, load_yaml, top_mapping
@@ -336,6 +337,12 @@ def _training(src: YamlSource, value, ws: Workspace) -> dict:
         if known and dep not in known:
             raise src.error(f"未知部门 {short(dep)}；config.yaml 的 departments 列有：{'、'.join(known)}",
                             "training", "departments", i)
+    if out["roles"]:
+        roles = load_policy(ws).roles
+        for i, role in enumerate(out["roles"]):
+            if role.split("@", 1)[0] not in roles:
+                raise src.error(f"未知角色 {short(role)}；config.yaml identity.roles 有：{'、'.join(roles)}",
+                                "training", "roles", i)
     if "due_days" in value:
         days = value["due_days"]
         if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
