@@ -356,10 +356,9 @@ def test_only_the_projection_writes_catalog_tables():
             if re.search(r"\b(INSERT|UPDATE|DELETE)\b", line) and "journal_mode" not in line:
                 hits.append(f"{path.relative_to(src)}:{n}")
     # identity/secrets.py, sessions.py, users.py write the secrets store (.qms/secrets.sqlite), not the catalog
-    # kpi/projection.py: the rows of the KPI events, called by projection.py only (as identity/projection.py)
-    allowed = {"projection.py", "identity/secrets.py", "identity/sessions.py", "identity/users.py",
-               "kpi/projection.py"}
-    assert [h for h in hits if h.split(":")[0] not in allowed and not h.startswith("identity/projection.py")] == []
+    allowed = {"projection.py", "identity/secrets.py", "identity/sessions.py", "identity/users.py"}
+    # a service's own tables are projected by its package's projection.py (todo/projection.py, issue 23)
+    assert [h for h in hits if h.split(":")[0] not in allowed and not h.split(":")[0].endswith("/projection.py")] == []
 
 
 def test_a_command_killed_while_libreoffice_converts_leaves_no_soffice_and_no_temp(base, tmp_path):

@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS approvals(
 CREATE TABLE IF NOT EXISTS copies(
   number TEXT NOT NULL, copy_no INTEGER NOT NULL, revision TEXT NOT NULL, holder TEXT NOT NULL,
   issued_at TEXT, issued_by TEXT, recalled_at TEXT, recalled_by TEXT, file TEXT,
+  holder_login TEXT, holder_department TEXT, received_at TEXT, received_by TEXT, returned_at TEXT,
+  returned_by TEXT, return_reason TEXT,
   PRIMARY KEY(number, copy_no));
 CREATE TABLE IF NOT EXISTS sequences(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS records(
@@ -62,13 +64,48 @@ CREATE INDEX IF NOT EXISTS record_fields_number ON record_fields(number);
 CREATE TABLE IF NOT EXISTS kpi_proposals(
   key TEXT PRIMARY KEY, kpi TEXT NOT NULL, period TEXT NOT NULL, grp TEXT, value REAL, target REAL,
   records TEXT, status TEXT NOT NULL, proposed_at TEXT, decided_at TEXT, decided_by TEXT, capa TEXT);
+-- the quality process around documents (issue 23): training, periodic review, reminders
+CREATE TABLE IF NOT EXISTS training_audience(
+  number TEXT NOT NULL, revision TEXT NOT NULL, departments TEXT, roles TEXT, due_days INTEGER,
+  no_retraining INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(number, revision));
+CREATE TABLE IF NOT EXISTS training(
+  number TEXT NOT NULL, revision TEXT NOT NULL, login TEXT NOT NULL, name TEXT, department TEXT,
+  assigned_at TEXT, due TEXT, reason TEXT, acked_at TEXT, acked_on TEXT, meaning TEXT,
+  PRIMARY KEY(number, revision, login));
+CREATE TABLE IF NOT EXISTS reviews(
+  number TEXT NOT NULL, due TEXT NOT NULL, outcome TEXT, comment TEXT, closed_at TEXT, closed_by TEXT,
+  next_due TEXT, PRIMARY KEY(number, due));
+CREATE TABLE IF NOT EXISTS reminders(
+  key TEXT PRIMARY KEY, login TEXT, kind TEXT, subject TEXT, body TEXT, email TEXT, created_at TEXT,
+  sent_at TEXT);
+CREATE TABLE IF NOT EXISTS user_contacts(login TEXT PRIMARY KEY, email TEXT);
+CREATE TABLE IF NOT EXISTS change_requests(
+  number TEXT PRIMARY KEY, title TEXT, reason TEXT, description TEXT, impact TEXT, affects TEXT, approvers TEXT,
+  opened_at TEXT, opened_by TEXT, cancelled_at TEXT, cancel_reason TEXT);
+CREATE TABLE IF NOT EXISTS cr_approvals(
+  cr TEXT NOT NULL, login TEXT NOT NULL, name TEXT, meaning TEXT, comment TEXT, signed_at TEXT,
+  PRIMARY KEY(cr, login));
+CREATE TABLE IF NOT EXISTS cr_revisions(cr TEXT NOT NULL, number TEXT NOT NULL, revision TEXT NOT NULL,
+  PRIMARY KEY(cr, number, revision));
+CREATE TABLE IF NOT EXISTS capas(
+  number TEXT PRIMARY KEY, title TEXT, description TEXT, source TEXT, record TEXT, document TEXT,
+  containment TEXT, root_cause TEXT, opened_at TEXT, opened_by TEXT, verification TEXT, verified_at TEXT,
+  verified_by TEXT, closed_at TEXT, closed_by TEXT);
+CREATE INDEX IF NOT EXISTS capas_record ON capas(record);
+CREATE TABLE IF NOT EXISTS capa_actions(
+  capa TEXT NOT NULL, no INTEGER NOT NULL, owner TEXT, owner_name TEXT, due TEXT, text TEXT, done_at TEXT,
+  done_by TEXT, done_note TEXT, PRIMARY KEY(capa, no));
 """
 
 
 # Columns added after a table was first shipped: an older catalog gains them when opened
 # (a rebuild fills them from the log).
 ADDED_COLUMNS = {"approvals": ("login", "source_sha256", "docx_sha256", "void_at", "void_reason", "void_by"),
-                 "signatures": ("signed_on",), "disposals": ("proposal", "proposed_by")}
+                 "signatures": ("signed_on",), "disposals": ("proposal", "proposed_by"),
+                 # controlled copies, both ends (issue 23): a holder person or a department's responsible
+                 # person signs 签收 and 回收
+                 "copies": ("holder_login", "holder_department", "received_at", "received_by", "returned_at",
+                            "returned_by", "return_reason")}
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:

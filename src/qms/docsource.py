@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InvalidInput
+from .identity.policy import load_policy
 from .workspace import Workspace
 from .inputs import read_text, short
 from .yamlsrc import YamlSource, check_keys, listed, load_yaml, top_mapping
 
 REQUIRED = ("number", "title", "kind", "department", "sections")
 # The keys each mapping of a source may hold: anything else is refused with the nearest match.
-SOURCE_KEYS = REQUIRED + ("title_en", "basis", "terms", "references", "records")
+SOURCE_KEYS = REQUIRED + ("title_en", "basis", "terms", "references", "records",
+                          "review", "training")     # issue 23: review period (months), who must read it
 SECTION_KEYS = ("title", "body", "table", "tables", "sections", "figure", "figures", "flow")
 TABLE_KEYS = ("caption", "title", "columns", "rows")
 TERM_KEYS = ("term", "name", "definition", "text")
@@ -82,6 +84,8 @@ class DocumentSource:
     terms: list[Term] = field(default_factory=list)
     references: list[Reference] = field(default_factory=list)
     records: list[FormRef] = field(default_factory=list)
+    review: int | None = None         # months between periodic reviews (定期评审); None: the kind's period
+    training: dict = field(default_factory=dict)   # {departments: [...], roles: [...]} who must read it
     text: str = ""                    # the raw YAML text, archived as it was given
     warnings: list[str] = field(default_factory=list)
 
@@ -300,12 +304,56 @@ def parse_source(src: YamlSource, ws: Workspace) -> DocumentSource:
         title_en=_text(src, data.get("title_en"), "title_en"), basis=_text(src, data.get("basis"), "basis"),
         terms=_terms(src, data.get("terms")),
         references=_references(src, data.get("references"), ws.config.number_pattern),
-        records=_records(src, data.get("records")), warnings=warnings)
+        records=_records(src, data.get("records")), warnings=warnings,
+        review=_review(src, data.get("review")), training=_training(src, data.get("training"), ws))
     from .inputs import MAX_SOURCE_CHARS, too_long
     long = too_long(plain_text(doc), MAX_SOURCE_CHARS, "a document")
     if long:
         raise src.error(f"{long} (about 150 pages); split it into several documents", "sections")
     return doc
+
+
+def _review(src: YamlSource, value) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 120:
+        raise src.error(f"expected the review period in months, a whole number from 1 to 120 (review: 24), "
+                        f"got {short(str(value))}", "review")
+    return value
+
+
+def _training(src: YamlSource, value, ws: Workspace) -> dict:
+    """Who must read this document (read-and-understood): departments and/or roles, each a list of names."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise src.error("expected a mapping {departments: [客户服务部], roles: [clerk]}", "training")
+    check_keys(src, value, ("departments", "roles", "due_days"), "training")
+    out: dict = {}
+    for key in ("departments", "roles"):
+        items = value.get(key) or []
+        if isinstance(items, str):
+            items = [items]
+        if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+            raise src.error("expected a list of names", "training", key)
+        out[key] = [i.strip() for i in items]
+    known = ws.config.quality.get("departments") or []
+    for i, dep in enumerate(out["departments"]):
+        if known and dep not in known:
+            raise src.error(f"未知部门 {short(dep)}；config.yaml 的 departments 列有：{'、'.join(known)}",
+                            "training", "departments", i)
+    if out["roles"]:
+        roles = load_policy(ws).roles
+        for i, role in enumerate(out["roles"]):
+            if role.split("@", 1)[0] not in roles:
+                raise src.error(f"未知角色 {short(role)}；config.yaml identity.roles 有：{'、'.join(roles)}",
+                                "training", "roles", i)
+    if "due_days" in value:
+        days = value["due_days"]
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
+            raise src.error("expected a whole number of days from 1 to 365", "training", "due_days")
+        out["due_days"] = days
+    return out
 
 
 def _safe_number(number: str) -> bool:

@@ -142,9 +142,9 @@ def _doc_obsolete(cat, e, d):
 
 def _doc_issue_copy(cat, e, d):
     _revision(cat, e, e.target, d["revision"])
-    cat.execute("INSERT INTO copies(number, copy_no, revision, holder, issued_at, issued_by, file) "
-                "VALUES(?,?,?,?,?,?,?)", e.target, int(d["copy_no"]), d["revision"], d["holder"], e.at, e.actor,
-                d["file"])
+    cat.execute("INSERT INTO copies(number, copy_no, revision, holder, issued_at, issued_by, file, holder_login, "
+                "holder_department) VALUES(?,?,?,?,?,?,?,?,?)", e.target, int(d["copy_no"]), d["revision"],
+                d["holder"], e.at, e.actor, d["file"], d.get("holder_login"), d.get("holder_department"))
 
 
 def _doc_recall(cat, e, d):
@@ -293,3 +293,8 @@ register("config.applied", _config_applied)
 from .kpi.projection import register_handlers as _kpi_handlers  # noqa: E402
 
 _kpi_handlers(register)
+
+# The quality process around documents (issue 23): training, reviews, copies' receipts, reminders.
+from .todo.projection import register_handlers as _quality_handlers  # noqa: E402
+
+_quality_handlers(register)

@@ -102,6 +102,28 @@ _ZH = {
     + (f"（{d['group']}）" if d.get("group") else "") + f"未达目标，提出纠正预防措施（CAPA）建议",
     "kpi.capa_accepted": lambda t, d: f"接受了纠正预防措施建议 {t}" + (f"，开立 {d['capa']}" if d.get("capa") else ""),
     "kpi.capa_dismissed": lambda t, d: f"不采纳纠正预防措施建议 {t}{_reason(d)}",
+    # issue 23: the quality process around documents
+    "user.department": lambda t, d: f"将用户 {t} 调入{d.get('department') or '（无部门）'}",
+    "user.email": lambda t, d: f"设置了用户 {t} 的电子邮件地址",
+    "training.assigned": lambda t, d: f"布置了 {t}{_rev(d)} 的阅读任务（"
+    + ("、".join(a.get("name", "") for a in d.get("assignments") or []) or "无需重新培训") + "）",
+    "training.ack": lambda t, d: f"签署了 {t}{_rev(d)}「{d.get('meaning', '已阅读并理解')}」",
+    "review.closed": lambda t, d: f"关闭了 {t} 的定期评审（{d.get('outcome', '')}）"
+    + (f"，下次评审 {d['next_due']}" if d.get("next_due") else ""),
+    "reminder": lambda t, d: f"生成提醒：{d.get('subject', t)}",
+    "reminder.sent": lambda t, d: f"发送了提醒邮件至 {d.get('to', '')}",
+    "doc.copy_received": lambda t, d: f"签收了 {t}{_rev(d)} 受控副本 No.{d.get('copy_no', '')}",
+    "cr.opened": lambda t, d: f"提出了变更申请 {t}：{d.get('title', '')}（涉及 {'、'.join(d.get('affects') or [])}）",
+    "cr.approved": lambda t, d: f"批准了变更申请 {t}",
+    "cr.linked": lambda t, d: f"将 {d.get('number', '')} {d.get('revision', '')} 关联到变更申请 {t}",
+    "cr.cancelled": lambda t, d: f"取消了变更申请 {t}{_reason(d)}",
+    "capa.opened": lambda t, d: f"登记了纠正预防措施 {t}：{d.get('title', '')}"
+    + (f"（来自记录 {d['record']}）" if d.get("record") else ""),
+    "capa.action": lambda t, d: f"为 {t} 增加措施 {d.get('no', '')}（责任人 {d.get('owner_name', '')}，期限 {d.get('due', '')}）",
+    "capa.action_done": lambda t, d: f"签署完成 {t} 措施 {d.get('no', '')}",
+    "capa.verified": lambda t, d: f"验证了 {t} 的有效性",
+    "capa.closed": lambda t, d: f"关闭了纠正预防措施 {t}",
+    "doc.copy_returned": lambda t, d: f"签署回收了 {t}{_rev(d)} 受控副本 No.{d.get('copy_no', '')}{_reason(d)}",
 }
 
 

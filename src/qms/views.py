@@ -135,10 +135,14 @@ def copies_text(ws: Workspace, items: list[dict]) -> str:
         return _t(ws, "（无受控副本）", "(no controlled copies)")
     loc, tz = ws.config.locale, ws.config.timezone
     zh = chinese(loc)
-    headers = ["发放编号", "持有部门", "版本", "发放日期", "回收日期", ""] if zh else \
-        ["No.", "holder", "revision", "issued", "recalled", ""]
+    headers = ["发放编号", "持有部门", "版本", "发放日期", "签收", "回收日期", ""] if zh else \
+        ["No.", "holder", "revision", "issued", "received", "recalled", ""]
+
+    def signed(at, by):       # 签收/回收 signed by the holder (issue 23): date and login
+        return f"{local_time(at, tz)[:10]} {by}" if at else ""
     return table(headers, [[x["copy_no"], x["holder"], x["revision"], local_time(x["issued_at"], tz)[:10],
-                            local_time(x["recalled_at"], tz)[:10],
+                            signed(x.get("received_at"), x.get("received_by")),
+                            signed(x.get("returned_at"), x.get("returned_by")) or local_time(x["recalled_at"], tz)[:10],
                             (f"应回收（该版本{status_label(x['revision_status'], loc)}）" if zh else
                              f"RECALL (revision {x['revision_status']})") if x["to_recall"] else ""]
                            for x in items])

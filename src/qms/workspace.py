@@ -13,7 +13,8 @@ from .yamlsrc import YamlSource, check_keys, load_yaml
 
 CONFIG_NAME = "config.yaml"
 # The keys config.yaml's mappings may hold; anything else is refused with the nearest match.
-CONFIG_KEYS = ("organisation", "locale", "timezone", "documents", "records", "identity", "paths")
+CONFIG_KEYS = ("organisation", "locale", "timezone", "documents", "records", "identity", "paths",
+               "review", "training", "notify", "departments")
 ORG_KEYS = ("name", "name_en", "short")
 DOCUMENTS_KEYS = ("number_pattern", "revision", "kinds", "approvals", "keep_obsolete")
 REVISION_KEYS = ("scheme", "first")
@@ -57,6 +58,8 @@ class Config:
     record_retention: dict
     paths: dict[str, str] = field(default_factory=dict)
     timezone: str = ""        # IANA name (Asia/Shanghai): times people read; blank = the machine's
+    # review: / training: / notify: as written (issue 23); their own packages read and check them
+    quality: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -132,6 +135,47 @@ def _require(src: YamlSource, mapping: dict, key: str, path: tuple, typ=str):
     return value
 
 
+def _whole(src: YamlSource, value, lo: int, hi: int, what: str, *path) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi):
+        raise src.error(f"expected {what}, a whole number from {lo} to {hi}", *path)
+
+
+def _check_quality(src: YamlSource, data: dict) -> None:
+    """review:, training:, notify:, departments: (issue 23): shapes and numbers, one line each."""
+    for key, known in (("review", ("periods", "default", "ahead_days")),
+                       ("training", ("departments", "roles", "due_days")),
+                       ("notify", ("smtp", "tick_seconds"))):
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            raise src.error("expected a mapping", key)
+        check_keys(src, value, known, key)
+    review = data.get("review") or {}
+    periods = review.get("periods") or {}
+    if not isinstance(periods, dict):
+        raise src.error("expected a mapping of document kind → months", "review", "periods")
+    for kind, months in periods.items():
+        _whole(src, months, 1, 120, "months", "review", "periods", kind)
+    _whole(src, review.get("default"), 1, 120, "months", "review", "default")
+    _whole(src, review.get("ahead_days"), 0, 365, "days", "review", "ahead_days")
+    training = data.get("training") or {}
+    _whole(src, training.get("due_days"), 1, 365, "days", "training", "due_days")
+    for k in ("departments", "roles"):
+        if not isinstance(training.get(k) or [], list):
+            raise src.error("expected a list of names", "training", k)
+    if not isinstance(data.get("departments") or [], list):
+        raise src.error("expected a list of department names", "departments")
+    notify = data.get("notify") or {}
+    _whole(src, notify.get("tick_seconds"), 10, 86400, "seconds", "notify", "tick_seconds")
+    smtp = notify.get("smtp")
+    if smtp is not None:
+        if not isinstance(smtp, dict) or not smtp.get("host"):
+            raise src.error("expected {host, port, from}", "notify", "smtp")
+        check_keys(src, smtp, ("host", "port", "from", "starttls", "user", "password_env", "timeout"), "notify", "smtp")
+        _whole(src, smtp.get("port"), 1, 65535, "a port", "notify", "smtp", "port")
+
+
 def load_config(path: Path) -> Config:
     src = load_yaml(path)
     data = src.data
@@ -160,6 +204,7 @@ def load_config(path: Path) -> Config:
         if k is not None and not isinstance(k, dict):
             raise src.error("expected {label, series}", "documents", "kinds", key)
         check_keys(src, k or {}, KIND_KEYS, "documents", "kinds", key)
+    _check_quality(src, data)
     name = _require(src, org, "name", ("organisation",))
     from .inputs import period_error
     bad = period_error((recs.get("retention") or {}).get("period", "5y"))
@@ -196,6 +241,8 @@ def load_config(path: Path) -> Config:
         record_retention=dict(recs.get("retention") or {"period": "5y", "from": "year_end"}),
         paths=dict(data.get("paths") or {}),
         timezone=_timezone(src, data.get("timezone")),
+        quality={k: data.get(k) or {} for k in ("review", "training", "notify")}
+        | {"departments": [str(x) for x in (data.get("departments") or [])]},
     )
 
 

@@ -16,7 +16,7 @@ import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from . import audit, journal, projection
+from . import audit, hooks, journal, projection
 from .audit import AuditEntry
 from .catalog import Catalog, open_catalog
 from .errors import Integrity
@@ -61,6 +61,8 @@ class Writer:
         if sync == "all":
             os.sync()
         crashpoint("staged")
+        asked = len(events)
+        events = events + hooks.followers_of(self, events)      # e.g. a release's reading assignments
         pairs = audit.append_batch(self.ws.audit_path, [{"actor": actor, **e} for e in events])
         crashpoint("logged")
         for _, e in pairs:
@@ -74,7 +76,7 @@ class Writer:
             st.discard()
         self.stages.clear()
         self._seqs.clear()
-        return [e for _, e in pairs]
+        return [e for _, e in pairs][:asked]      # the caller's own events (followers' are logged after them)
 
 
 @contextmanager

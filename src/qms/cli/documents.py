@@ -42,12 +42,13 @@ def doc_render(env, source, output):
 @click.argument("source", type=FilePath())
 @click.option("--change", help="What changed (修订说明); required for a revision after release.")
 @click.option("--major", is_flag=True, help="A major change: next letter (A/3 → B/0).")
+@click.option("--cr", metavar="CR-YYYY-NNNN", help="The approved change request (变更申请) this revision answers.")
 @json_option
 @pass_env
-def doc_submit(env, source, change, major, as_json):
+def doc_submit(env, source, change, major, cr, as_json):
     """Submit SOURCE.yaml as a new draft revision (or replace an unsigned draft)."""
     from ..documents import submit
-    res = submit(env.ws, source, actor=env.act("doc.submit"), change=change, major=major)
+    res = submit(env.ws, source, actor=env.act("doc.submit"), change=change, major=major, cr=cr)
     warn(res.data)
     emit(res, as_json)
 
@@ -100,12 +101,14 @@ def doc_withdraw(env, number, reason, as_json):
 @click.option("--issued", required=True, metavar="DATE", help="发布 date, YYYY-MM-DD")
 @click.option("--effective", required=True, metavar="DATE", help="实施 date, YYYY-MM-DD")
 @click.option("--no-pdf", is_flag=True, help="Skip the PDF/A rendition (no LibreOffice here).")
+@click.option("--no-retraining", is_flag=True, help="不需重新培训: a minor revision nobody must read again.")
 @json_option
 @pass_env
-def doc_release(env, number, issued, effective, no_pdf, as_json):
+def doc_release(env, number, issued, effective, no_pdf, no_retraining, as_json):
     """Release the approved draft of NUMBER."""
     from ..documents import release
-    res = release(env.ws, number, issued=issued, effective=effective, actor=env.act("doc.release"), pdf=not no_pdf)
+    res = release(env.ws, number, issued=issued, effective=effective, actor=env.act("doc.release"), pdf=not no_pdf,
+                  no_retraining=no_retraining)
     warn(res.data)
     emit(res, as_json)
 
@@ -176,13 +179,14 @@ def doc_list(env, as_of, status, fmt, output, as_json):
 
 @doc.command("issue-copy")
 @click.argument("number")
-@click.option("--holder", required=True, help="The department or person receiving the copy.")
+@click.option("--holder", required=True, help="The person (login) or department receiving the copy.")
+@click.option("--responsible", metavar="LOGIN", help="For a department: the person who signs 签收/回收 for it.")
 @json_option
 @pass_env
-def doc_issue_copy(env, number, holder, as_json):
+def doc_issue_copy(env, number, holder, responsible, as_json):
     """Issue a controlled copy (发放): next distribution number, stamped PDF."""
     from ..documents import issue_copy
-    res = issue_copy(env.ws, number, holder=holder, actor=env.act("doc.copy"))
+    res = issue_copy(env.ws, number, holder=holder, actor=env.act("doc.copy"), responsible=responsible)
     emit(res, as_json)
 
 

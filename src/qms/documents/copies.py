@@ -47,10 +47,17 @@ def stamp_superseded(ws: Workspace, st, rev, effective: dt.date) -> dict:
     return {"superseded": {"revision": rev["revision"], "file": name}}
 
 
-def issue_copy(ws: Workspace, number: str, *, holder: str, actor: str) -> Change:
-    """The next distribution number (发放编号) for NUMBER and a PDF stamped 受控副本 No.N."""
+def issue_copy(ws: Workspace, number: str, *, holder: str, actor: str, responsible: str | None = None) -> Change:
+    """The next distribution number (发放编号) for NUMBER and a PDF stamped 受控副本 No.N.
+
+    The holder is a person (their login) who signs 签收 and 回收, or a department with a
+    `responsible` person who signs for it; other text is a holder without a login (a keeper
+    records the paper's return)."""
     if not holder or not holder.strip():
         raise InvalidInput("a controlled copy needs --holder", field="holder")
+    from .receipts import resolve_holder
+    holder_fields = resolve_holder(ws, holder.strip(), responsible)
+    holder = holder_fields.pop("holder")
     from ..stamp import stamp_pdf
     with writing(ws, purpose="doc issue-copy") as w:
         cat = w.cat
@@ -81,7 +88,7 @@ def issue_copy(ws: Workspace, number: str, *, holder: str, actor: str) -> Change
         st.add(f"{folder}/{name}")
         st.manifest(folder, now=now_iso())
         (entry,) = w.commit([{"action": "doc.issue_copy", "target": number,
-                   "data": {"copy_no": copy_no, "revision": rev["revision"], "holder": holder.strip(),
+                   "data": {"copy_no": copy_no, "revision": rev["revision"], "holder": holder.strip(), **holder_fields,
                             "file": f"{folder}/{name}", **st.promise(folder)}}], actor=actor)
     return Change(f"issued controlled copy No.{copy_no} of {number} {rev['revision']} to {holder.strip()} → "
                   f"{folder}/{name}",
@@ -101,6 +108,9 @@ def copies(ws: Workspace, number: str, *, outstanding: bool = False, as_of: dt.d
     for r in rows:
         status = statuses.get(r["revision"], "")
         item = {"copy_no": r["copy_no"], "holder": r["holder"], "revision": r["revision"],
+                "holder_login": r["holder_login"], "holder_department": r["holder_department"],
+                "received_at": r["received_at"], "received_by": r["received_by"],
+                "returned_at": r["returned_at"], "returned_by": r["returned_by"], "return_reason": r["return_reason"],
                 "revision_status": status, "issued_at": r["issued_at"], "recalled": r["recalled_at"] is not None,
                 "recalled_at": r["recalled_at"], "file": r["file"],
                 "to_recall": r["recalled_at"] is None and status in ("superseded", "obsolete")}

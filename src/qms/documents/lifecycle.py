@@ -37,11 +37,15 @@ def _doc_folder(ws: Workspace, number: str, revision: str) -> Path:
 
 
 def submit(ws: Workspace, source: Path | str, *, actor: str, change: str | None = None,
-           major: bool = False) -> Change:
-    """A new draft revision, or a replacement of an unsigned draft; after release, the next revision."""
+           major: bool = False, cr: str | None = None) -> Change:
+    """A new draft revision, or a replacement of an unsigned draft; after release, the next revision.
+    `cr`: the approved change request (变更申请) the revision answers; it must affect this document."""
     doc = check(ws, source)
     with writing(ws, purpose="doc submit") as w:
         cat = w.cat
+        if cr:
+            from ..change.service import check_submit
+            check_submit(ws, cat, cr, doc.number)
         row = docstate.find_document(cat, doc.number)
         revs = docstate.revisions(cat, doc.number) if row else []
         latest = revs[-1] if revs else None
@@ -79,6 +83,7 @@ def submit(ws: Workspace, source: Path | str, *, actor: str, change: str | None 
                    "data": {"revision": revision, "seq": seq, "title": doc.title, "kind": doc.kind,
                             "department": doc.department, "change": change, "folder": rel,
                             "source": "source.yaml", "sha256": sha, **({"figures": figures} if figures else {}),
+                            **({"cr": cr} if cr else {}),
                             **st.promise(rel)}}], actor=actor)
     return Change(f"submitted {doc.number} {revision} (draft): {doc.title}",
                   {"number": doc.number, "revision": revision, "status": "draft", "warnings": doc.warnings},
@@ -248,7 +253,8 @@ def _refuse_withdrawn(doc) -> None:
                        "nothing of it can be signed or released any more")
 
 
-def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: str, pdf: bool = True) -> Change:
+def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: str, pdf: bool = True,
+            no_retraining: bool = False) -> Change:
     """Release the approved draft with 发布 (issue) and 实施 (effective) dates; renders the final files."""
     issued_d = parse_date(issued, field="issued")
     effective_d = parse_date(effective, field="effective")
@@ -303,7 +309,8 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
                    "data": {"revision": draft["revision"], "issued": issued_d.isoformat(),
                             "effective": effective_d.isoformat(), "docx": f"{stem}.docx",
                             "pdf": f"{stem}.pdf" if pdf else None, **superseded,
-                            **({"warnings": warnings} if warnings else {}), **promise}}], actor=actor)
+                            **({"warnings": warnings} if warnings else {}),
+                            **({"no_retraining": True} if no_retraining else {}), **promise}}], actor=actor)
         hashes = [k for k in promise["files"] if k.startswith(rel + "/") and not k.endswith("manifest.json")]
     pending = f" (待发布 until {issued_d})" if issued_d > today() else ""
     return Change(f"released {number} {draft['revision']}: 发布 {issued_d}, 实施 {effective_d}{pending} → "

@@ -8,6 +8,7 @@ from .. import docstate
 from ..catalog import reading
 from ..dates import today
 from ..errors import NotFound
+from ..review.service import schedule
 from ..workspace import Workspace
 from .copies import superseded_name
 
@@ -69,6 +70,8 @@ def list_documents(ws: Workspace, *, as_of: dt.date | None = None, status: str |
                     "department": doc["department"], "revision": rev["revision"],
                     "status": statuses[rev["revision"]], "issued": rev["issued"], "effective": rev["effective"],
                     "copies_outstanding": outstanding}
+            review = schedule(ws, cat, doc, on=as_of)        # 下次评审 (issue 23)
+            item["next_review"] = review["due"] if review else None
             if status is None or item["status"] == status:
                 out.append(item)
     return out

@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS users(
   created_at TEXT, created_by TEXT, password_changed_at TEXT);
 """
 
-USER_ACTIONS = ("user.created", "user.roles", "user.disabled", "user.password_changed")
+USER_ACTIONS = ("user.created", "user.roles", "user.disabled", "user.password_changed", "user.department")
 LOGIN_ACTIONS = ("login.failed", "login.locked")      # journaled; counters live in the secrets store
 KEY_ACTIONS = ("keys.created", "keys.imported")       # journaled; the key lives in .qms/keys
 
@@ -50,6 +50,8 @@ def apply_user_event(conn: sqlite3.Connection, entry) -> bool:
     elif action == "user.disabled":
         conn.execute("UPDATE users SET disabled=1, disabled_reason=?, disabled_at=? WHERE login=?",
                      (data.get("reason"), at, login))
+    elif action == "user.department":           # moved to another department (issue 23)
+        conn.execute("UPDATE users SET department=? WHERE login=?", (data["department"], login))
     elif action == "user.password_changed":
         conn.execute("UPDATE users SET password_changed_at=? WHERE login=?", (at, login))
     return True

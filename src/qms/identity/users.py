@@ -14,6 +14,7 @@ from .. import audit
 from ..catalog import reading
 from ..errors import Conflict, Integrity, InvalidInput, NotFound, QmsError, Refused
 from ..workspace import Workspace
+from .departments import check_department
 from .passwords import check_password, check_policy, hash_password, needs_rehash
 from .permissions import NotAuthenticated, User, require
 from .policy import Policy, load_policy
@@ -125,6 +126,7 @@ def add_user(ws: Workspace, login: str, *, name: str, roles: list[str], departme
     if not name or not name.strip():
         raise InvalidInput("the printed name is required (it appears in every signature)", field="name")
     roles = policy.check_roles(roles)
+    department = check_department(ws, department)
     if actor is None:
         if has_users(ws):
             raise NotAuthenticated("no session: log in as an administrator first (qms login LOGIN)")

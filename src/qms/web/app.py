@@ -57,6 +57,8 @@ def _templates(ws: Workspace | None = None) -> Jinja2Templates:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
     filters.install(env, ws)
+    from .routes.capa import install_globals
+    install_globals(env, ws)       # record.html links the CAPAs opened from a record (issue 23)
     return Jinja2Templates(env=env)
 
 
@@ -81,7 +83,18 @@ def render(request: Request, name: str, status_code: int = 200, **context) -> Re
     context.setdefault("user", user)
     context.setdefault("csrf_token", user.csrf_token if user else "")
     context.setdefault("org", request.app.state.ws.config.org_name)
+    if user is not None and "todo_counts" not in context:
+        context["todo_counts"] = _todo_counts(request, user)
     return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def _todo_counts(request: Request, user) -> dict | None:
+    """The menu's 我的待办 (N): the home page passes its own; other pages count (never fail for it)."""
+    from .. import todo
+    try:
+        return todo.counts(todo.items_for(request.app.state.ws, user.identity))
+    except Exception:
+        return None
 
 
 def _wants_json(request: Request) -> bool:

@@ -8,8 +8,11 @@ from pathlib import Path
 
 def app_from_env():
     """The factory uvicorn calls in each worker: the workspace comes from $QMS_WORKSPACE."""
+    from ..notify.scheduler import start_background
     from .app import create_app
-    return create_app(os.environ["QMS_WORKSPACE"])
+    app = create_app(os.environ["QMS_WORKSPACE"])
+    start_background(app.state.ws)      # reminders and due items; exactly once across workers (the journal)
+    return app
 
 
 def run(root: Path, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
