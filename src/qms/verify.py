@@ -210,14 +210,19 @@ def _journal_side(ws: Workspace, check_index: bool):
     """Under the lock: the chain, what the journal expects on disk, number gaps, the catalog at
     the head and equal to the projection, the index. Runs in a forked process."""
     with journal.workspace_lock(ws.archive_dir, purpose="verify"):
-        problems, pairs = audit.scan(ws.audit_path)
+        # the journal: bytes, chain and every batch's signature (the pin checked against the key
+        # kept in .qms/keys/ when this copy has it), and every stored checkpoint it journaled
+        from .checkpoint import stored_problems
+        from .journalkey import stored_public
+        problems, pairs = audit.scan(ws.audit_path, expected_key=stored_public(ws))
+        stored = stored_problems(ws, pairs)
         entries = [e for _, e in pairs]
         expected: dict[str, tuple[str, int]] = {}
         for e in entries:
             _expect(expected, e)
         gaps = _gaps(entries)
         head, offset = (entries[-1].seq, pairs[-1][0]) if pairs else (0, 0)
-        problems += _catalog_side(ws, pairs, chain_ok=not problems, check_index=check_index)
+        problems += _catalog_side(ws, pairs, chain_ok=not problems, check_index=check_index) + stored
     return problems, expected, gaps, head, offset, len(entries)
 
 

@@ -15,7 +15,7 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from . import audit, journal, projection
+from . import audit, journal, journalkey, projection
 from .audit import AuditEntry
 from .catalog import Catalog, open_catalog
 from .errors import Integrity
@@ -34,6 +34,7 @@ class Writer:
     stages: list[Stage] = field(default_factory=list)
     committed: bool = False
     _seqs: dict[str, int] = field(default_factory=dict)
+    _checkpointing: bool = False
 
     def stage(self) -> Stage:
         st = Stage(self.ws.root, self.ws.archive_dir)
@@ -60,7 +61,8 @@ class Writer:
         if sync == "all":
             os.sync()
         crashpoint("staged")
-        pairs = audit.append_batch(self.ws.audit_path, [{"actor": actor, **e} for e in events])
+        key = journalkey.journal_key(self.ws, create=True)
+        pairs = audit.append_batch(self.ws.audit_path, [{"actor": actor, **e} for e in events], key=key)
         crashpoint("logged")
         for _, e in pairs:
             journal.place(self.ws.root, self.ws.archive_dir, e.data, check=False)
@@ -73,7 +75,12 @@ class Writer:
             st.discard()
         self.stages.clear()
         self._seqs.clear()
-        return [e for _, e in pairs]
+        every = self.ws.config.checkpoint_every
+        if every and not self._checkpointing and pairs[-1][1].seq // every > (pairs[0][1].seq - 1) // every:
+            from .checkpoint import journal_checkpoint
+            journal_checkpoint(self, actor=actor, reason=f"every {every} events")
+        # the caller's events (a first signed batch starts with the journal.key pin)
+        return [e for _, e in pairs[len(pairs) - len(events):]]
 
 
 @contextmanager
@@ -114,17 +121,53 @@ def _recover(ws: Workspace, cat: Catalog) -> None:
         raise Integrity(f"the catalog has applied event {seq} but the journal ends at {log_seq} "
                         "(the log was truncated or replaced); nothing was changed — run qms verify",
                         file=ws.rel(ws.audit_path))
-    if seq < log_seq:
-        pairs = audit.entries_after(ws.audit_path, seq, offset)
-        for _, e in pairs:
+    if seq < log_seq or _torn(ws):
+        key = journalkey.journal_key(ws).public_key() if journalkey.has_journal_key(ws) else None
+        tail = audit.read_tail(ws.audit_path, seq, offset, h, key)
+        if tail.problems:
+            raise Integrity(f"{tail.problems[0]}; nothing was changed — run qms verify", file=ws.rel(ws.audit_path))
+        if tail.cut is not None:
+            _drop_uncommitted(ws, tail)
+        for _, e in tail.pairs:
             if e.data.get("stage") or e.data.get("destroy"):
                 journal.place(ws.root, ws.archive_dir, e.data, check=True)
-        projection.apply_all(cat, pairs)
+        projection.apply_all(cat, tail.pairs)
+        log_seq = audit.head(ws.audit_path)[0]
     journal.clean_leftovers(ws.archive_dir)
     done = projection.indexed_seq(cat)
     if done < log_seq:
         entries = [e for _, e in audit.entries_after(ws.audit_path, done)]
         _index(ws, cat, entries)
+
+
+def _torn(ws: Workspace) -> bool:
+    """The log ends without a newline: a write cut short (head() skips that line)."""
+    try:
+        with open(ws.audit_path, "rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            return fh.read(1) != b"\n"
+    except OSError:
+        return False
+
+
+def _drop_uncommitted(ws: Workspace, tail: audit.Tail) -> None:
+    """A batch whose commit marker never reached the disk (a power cut mid-write, or lines
+    appended without the journal key) is dropped whole: nothing it names was placed. What is cut
+    is kept in .qms/journal-dropped.log and said on stderr, so a forgery leaves a trace."""
+    import sys
+    gone = audit.drop_uncommitted(ws.audit_path, tail.cut)
+    if not gone:
+        return
+    (ws.root / ".qms").mkdir(mode=0o700, exist_ok=True)
+    kept = ws.root / ".qms" / "journal-dropped.log"
+    fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "ab") as fh:
+        fh.write(gone if gone.endswith(b"\n") else gone + b"\n")
+    n = len(tail.dropped)
+    what = ", ".join(f"{e.seq} {e.action} {e.target}" for e in tail.dropped[:3]) + (" …" if n > 3 else "")
+    print(f"qms: {ws.rel(ws.audit_path)}: dropped {n} entr{'ies' if n != 1 else 'y'} with no commit signature"
+          f"{f' ({what})' if n else ' (a line cut short)'} — a write cut short by a crash, or lines appended "
+          f"without the journal key; kept in {ws.rel(kept)}", file=sys.stderr)
 
 
 def catch_up(ws: Workspace) -> None:
