@@ -114,7 +114,9 @@ def recover(ws: Workspace) -> dict:
         return {"head": seq, "indexed": projection.indexed_seq(w.cat)}
 
 
-def _recover(ws: Workspace, cat: Catalog) -> None:
+def _recover(ws: Workspace, cat: Catalog, *, drop: bool = True) -> None:
+    """`drop`: cut a batch never committed (writers); a reader catching up leaves it for verify
+    to report and the next write to drop."""
     log_seq, log_hash = audit.head(ws.audit_path)
     seq, h, offset = projection.head(cat)
     if seq > log_seq or (seq == log_seq and h != log_hash):
@@ -126,7 +128,7 @@ def _recover(ws: Workspace, cat: Catalog) -> None:
         tail = audit.read_tail(ws.audit_path, seq, offset, h, key)
         if tail.problems:
             raise Integrity(f"{tail.problems[0]}; nothing was changed — run qms verify", file=ws.rel(ws.audit_path))
-        if tail.cut is not None:
+        if tail.cut is not None and drop:
             _drop_uncommitted(ws, tail)
         for _, e in tail.pairs:
             if e.data.get("stage") or e.data.get("destroy"):
@@ -187,7 +189,7 @@ def catch_up(ws: Workspace) -> None:
         with journal.workspace_lock(ws.archive_dir, purpose="catch-up", wait=False), \
                 journal.private_tmp(ws.archive_dir):
             with open_catalog(ws.catalog_path, create=True) as cat:
-                _recover(ws, cat)
+                _recover(ws, cat, drop=False)
     except Integrity:
         return
     except Exception as exc:       # busy: a writer is finishing that very work
