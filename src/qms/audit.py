@@ -326,9 +326,17 @@ def verify_chain(log_path: Path) -> list[str]:
 
 
 def _reader_state(fh, offset: int) -> bool:
-    """Whether the log is in its signed era just before `offset` (the entry there is signed or a pin)."""
+    """Whether the log is in its signed era just before `offset`: the entry there is signed, a
+    pin, or hashed over its bytes (a signed entry inside a batch)."""
     before = _line_before(fh, offset)
-    return bool(before) and (b', "sig": "' in before or b'"action": "journal.key"' in before)
+    if not before:
+        return False
+    if b', "sig": "' in before or b'"action": "journal.key"' in before:
+        return True
+    try:
+        return json.loads(before).get("hash") == line_digest(before)
+    except (ValueError, AttributeError):
+        return False
 
 
 def entries_after(log_path: Path, seq: int, offset: int = 0) -> list[tuple[int, AuditEntry]]:
@@ -372,10 +380,13 @@ def read_tail(log_path: Path, seq: int, offset: int, prev: str, key=None) -> Tai
         return Tail([], None, [], [])
     with open(log_path, "rb") as fh:
         before = _line_before(fh, offset)
-        signed = bool(before) and (b', "sig": "' in before or b'"action": "journal.key"' in before)
+        signed = _reader_state(fh, offset)
         if signed and key is not None:
             try:
                 rec = parse_line(before)
+                if rec.get("hash") != line_digest(before):
+                    return Tail([], None, [], [f"audit.log entry {rec.get('seq')}: its hash does not match its "
+                                               "line; nothing was changed — run qms verify"])
                 if rec.get("sig") and not verify_sig(key, rec.get("hash", ""), rec["sig"]):
                     return Tail([], None, [], [
                         f"the journal key in .qms/keys/ is not the key audit.log is signed with (entry {rec.get('seq')}); "

@@ -115,23 +115,15 @@ def journal_checkpoint(w, *, actor: str, reason: str) -> str | None:
     seq, h = audit.head(ws.audit_path)
     if not seq:
         return None
-    last = audit.entries_after(ws.audit_path, seq - 1, _offset_of_last(ws))
-    if last and last[-1][1].action == "journal.checkpoint":
-        return None
+    with open(ws.audit_path, "rb") as fh:
+        if json.loads(audit._last_line(fh)).get("action") == "journal.checkpoint":
+            return None
     body = {"workspace": ws.config.org_name, "seq": seq, "hash": h, "at": now_iso(), "reason": reason}
     w._checkpointing = True
     try:
         return _store(w, body, _signed_doc(journal_key(ws), body), actor=actor, kind="auto")
     finally:
         w._checkpointing = False
-
-
-def _offset_of_last(ws: Workspace) -> int:
-    """Where the log's last line starts (it is read alone)."""
-    with open(ws.audit_path, "rb") as fh:
-        last = audit._last_line(fh)
-        fh.seek(0, os.SEEK_END)
-        return max(0, fh.tell() - len(last) - 1)
 
 
 def checkpoint_now(ws: Workspace, *, actor: str, reason: str) -> str | None:

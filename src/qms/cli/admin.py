@@ -136,8 +136,12 @@ def checkpoint(env, init_key, output, as_json):
 def serve(env, host, port, workers):
     """The web application: auditors, approvers, engineers, keepers in a browser."""
     from ..checkpoint import checkpoint_now
+    from ..errors import QmsError
     from ..web.serve import run
-    checkpoint_now(env.ws, actor="qms serve", reason="serve start")     # the head as the server starts
+    try:
+        checkpoint_now(env.ws, actor="qms serve", reason="serve start")     # the head as the server starts
+    except (QmsError, OSError) as exc:        # read-only use goes on (a lost key stops writes, not reading)
+        click.echo(f"qms: no checkpoint at start: {exc}", err=True)
     run(env.ws.root, host=host, port=port, workers=workers)
 
 COMMANDS = [init, reindex, log_cmd, verify_cmd, rebuild, recover, checkpoint, serve]
