@@ -263,10 +263,14 @@ def test_truncating_the_log_and_rebuilding_is_caught_by_a_checkpoint(ws, tmp_pat
     stored = q.root / cp["file"]
     assert f"{cp['file']}: vouches for {cp['seq']} journal entries but audit.log ends at {cp['seq'] - 1}" \
         in problems(q)
-    # … and with it deleted too, plain verify is fooled …
+    # … and with it deleted too, the head this workspace last committed (.qms/, beside the key)
+    # still names the cut …
     stored.unlink()
+    assert f"ends at entry {cp['seq'] - 1} but this workspace committed up to entry {cp['seq'] + 1}" \
+        in problems(q)
+    # … a forger who can also write .qms/ fools plain verify; the paper copy is not fooled.
+    (q.root / ".qms" / "journal-head").unlink()
     assert q.json("verify")["ok"]
-    # … the paper copy is not.
     out = problems(q, "--checkpoint", paper)
     assert f"ends at seq {cp['seq'] - 1}" in out
 

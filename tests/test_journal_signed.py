@@ -102,6 +102,15 @@ def test_a_log_signed_with_another_key_is_named(qms):
     assert "pins a journal key other than this workspace's" in problems(qms)
 
 
+def test_a_log_cut_back_at_a_batch_boundary_is_named_by_the_head_kept_beside_the_key(qms):
+    qms("record", "file", "QR-SV-022-04", "--no-pdf", "--data", write_data(qms, example_data("QR-SV-022-04"), "r.yaml"))
+    log = qms.archive / "audit.log"
+    kept = lines(qms)
+    log.write_bytes(b"".join(kept[:-1]))       # the last batch (one signed entry) cut off: no key needed
+    out = problems(qms)
+    assert f"ends at entry {len(kept) - 1} but this workspace committed up to entry {len(kept)}" in out
+
+
 def test_the_key_lost_stops_writes_with_one_line_and_reads_go_on(qms):
     (qms.root / ".qms" / "keys" / "journal-key.pem").rename(qms.root / "journal-key.pem.bak")
     before = snapshot(qms.archive)
@@ -324,8 +333,8 @@ def test_a_log_from_before_signed_journals_stays_valid_and_is_signed_from_its_ne
         prev = rec["hash"]
         out.append(json.dumps(rec, ensure_ascii=False, sort_keys=True).encode() + b"\n")
     log.write_bytes(b"".join(out))                      # as qms wrote it before issue 19
-    for name in ("journal-key.pem", "journal-key.pub"):
-        (qms.root / ".qms" / "keys" / name).unlink()
+    for name in ("keys/journal-key.pem", "keys/journal-key.pub", "journal-head"):
+        (qms.root / ".qms" / name).unlink()
     qms.as_("admin")("rebuild")
     qms.as_("admin")("reindex")
     assert qms.json("verify")["ok"]

@@ -320,9 +320,9 @@ def scan(log_path: Path, *, expected_key: str | None = None) -> tuple[list[str],
     return problems, s.pairs
 
 
-def verify_chain(log_path: Path) -> list[str]:
+def verify_chain(log_path: Path, *, expected_key: str | None = None) -> list[str]:
     """Problems in the chain, each naming the line: an edited, removed or reordered entry breaks it."""
-    return scan(log_path)[0]
+    return scan(log_path, expected_key=expected_key)[0]
 
 
 def _reader_state(fh, offset: int) -> bool:

@@ -153,3 +153,40 @@ def mac_key(ws: Workspace, *, create: bool = False) -> bytes:
     raw = journal_key(ws, create=create).private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                                         serialization.NoEncryption())
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"qms secrets-store mac v1").derive(raw)
+
+
+# ------------------------------------------------------------------ the head, kept beside the key
+
+HEAD = "journal-head"
+
+
+def head_path(ws: Workspace) -> Path:
+    return ws.root / ".qms" / HEAD
+
+
+def note_head(ws: Workspace, seq: int, entry_hash: str) -> None:
+    """Remember the last entry this workspace committed, outside archive/: a log cut back at a
+    batch boundary (every signature still valid) or swapped for an older copy is then named by
+    plain verify. Written after the log's fsync, without one of its own: after a power cut it
+    can only lag behind the log, never lead it."""
+    path = head_path(ws)
+    try:
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        tmp = path.with_name(f".{HEAD}.tmp")
+        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, f'{{"seq": {int(seq)}, "hash": "{entry_hash}"}}\n'.encode("ascii"))
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError:
+        pass                    # a hint for verify, never a reason to fail a committed change
+
+
+def read_head(ws: Workspace) -> tuple[int, str] | None:
+    import json
+    try:
+        doc = json.loads(head_path(ws).read_text(encoding="ascii"))
+        return int(doc["seq"]), str(doc["hash"])
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return None

@@ -63,6 +63,7 @@ class Writer:
         crashpoint("staged")
         key = journalkey.journal_key(self.ws, create=True)
         pairs = audit.append_batch(self.ws.audit_path, [{"actor": actor, **e} for e in events], key=key)
+        journalkey.note_head(self.ws, pairs[-1][1].seq, pairs[-1][1].hash)
         crashpoint("logged")
         for _, e in pairs:
             journal.place(self.ws.root, self.ws.archive_dir, e.data, check=False)
