@@ -156,8 +156,12 @@ def head(log_path: Path) -> tuple[int, str]:
                 last = lines[-1] if lines else b""
     if not last:
         return 0, GENESIS
-    rec = json.loads(last)
-    return rec["seq"], rec["hash"]
+    try:
+        rec = json.loads(last)
+        return int(rec["seq"]), str(rec["hash"])
+    except (ValueError, KeyError, TypeError):
+        raise JournalError(f"the last line is not a journal entry ({last[:60]!r}…); "
+                           "nothing was changed — run qms verify", file=str(log_path)) from None
 
 
 # ------------------------------------------------------------------ reading

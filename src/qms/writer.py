@@ -135,6 +135,8 @@ def _recover(ws: Workspace, cat: Catalog, *, drop: bool = True) -> None:
             if e.data.get("stage") or e.data.get("destroy"):
                 journal.place(ws.root, ws.archive_dir, e.data, check=True)
         projection.apply_all(cat, tail.pairs)
+        if tail.pairs:
+            journalkey.note_head(ws, tail.pairs[-1][1].seq, tail.pairs[-1][1].hash)
         log_seq = audit.head(ws.audit_path)[0]
     journal.clean_leftovers(ws.archive_dir)
     done = projection.indexed_seq(cat)
