@@ -345,3 +345,22 @@ def test_a_log_from_before_signed_journals_stays_valid_and_is_signed_from_its_ne
     assert qms.json("verify")["ok"]
     forge(qms, "user.roles", "auditor", {"roles": ["admin"]})
     assert "no commit signature" in problems(qms)
+
+
+def test_a_forger_pinning_a_key_of_their_own_is_refused(qms):
+    """Appending a pin of another key, then a batch signed with it, to a signed journal."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from qms.journalkey import fingerprint, public_text
+    theirs = Ed25519PrivateKey.generate()
+    forge(qms, "journal.key", "journal", {"algorithm": "Ed25519", "public_key": public_text(theirs),
+                                          "fingerprint": fingerprint(theirs)})
+    rec = forge(qms, "user.roles", "auditor", {"roles": ["admin"]}, sig="")
+    # sign the forged entry with their key (its line rewritten with the signature)
+    raw = lines(qms)
+    rec["sig"] = base64.b64encode(theirs.sign(b"qms-journal-v1:" + rec["hash"].encode())).decode()
+    (qms.archive / "audit.log").write_bytes(b"".join(raw[:-1]) + canonical_line(rec))
+    assert "signature does not verify" in problems(qms)
+    refused = qms("record", "file", "QR-SV-022-04", "--no-pdf", "--data",
+                  write_data(qms, example_data("QR-SV-022-04"), "r.yaml"), ok=False)
+    assert refused.exit_code == 3
+    assert roles(qms, "auditor") == ["auditor"]

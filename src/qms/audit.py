@@ -405,6 +405,11 @@ def read_tail(log_path: Path, seq: int, offset: int, prev: str, key=None) -> Tai
             lines = fh.read(offset).count(b"\n")
             s = _scan(fh, lineno=lines, **kw)
     problems = s.problems
+    if not problems and s.pinned and key is not None:
+        from .journalkey import public_text
+        if public_text(key) != s.pinned:
+            problems = [f"audit.log entry {next(e.seq for _, e in s.pairs + s.pending if e.action == PIN_ACTION)}: "
+                        "pins a journal key other than this workspace's (.qms/keys/journal-key.pem)"]
     cut = s.pending_from if (s.pending or s.torn) and not problems else None
     return Tail(s.pairs, cut, [e for _, e in s.pending], problems)
 
