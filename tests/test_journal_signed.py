@@ -26,11 +26,14 @@ def lines(q: Qms) -> list[bytes]:
 
 
 def forge(q: Qms, action: str, target: str, data: dict, *, actor: str = "admin 管理员", sig: str | None = None) -> dict:
-    """Append one entry chained exactly as qms chains it (the hash over the line's bytes), with no
-    signature or with `sig` (copied from elsewhere: a forger holds no key)."""
+    """Append one entry chained exactly as qms chains it (the hash over the line's bytes, the
+    previous batch's signature repeated), with no signature or with `sig` (copied from
+    elsewhere: a forger holds no key)."""
     last = json.loads(lines(q)[-1])
     rec = {"action": action, "actor": actor, "at": last["at"], "data": data, "prev": last["hash"],
            "seq": last["seq"] + 1, "target": target}
+    if last.get("sig"):
+        rec["psig"] = last["sig"]          # a new batch repeats the signature before it
     rec["hash"] = hashlib.sha256(canonical_line(rec)[:-1]).hexdigest()
     if sig is not None:
         rec["sig"] = sig
@@ -364,3 +367,21 @@ def test_a_forger_pinning_a_key_of_their_own_is_refused(qms):
                   write_data(qms, example_data("QR-SV-022-04"), "r.yaml"), ok=False)
     assert refused.exit_code == 3
     assert roles(qms, "auditor") == ["auditor"]
+
+
+def test_a_changed_or_removed_signature_inside_the_log_is_named(qms):
+    """Only the newest signature is checked by Ed25519; each earlier one is repeated (psig) in the
+    hashed first line of the batch after it, so changing or removing one is still caught."""
+    raw = lines(qms)
+    i = next(n for n, ln in enumerate(raw[:-3]) if b'"sig"' in ln)
+    rec = json.loads(raw[i])
+    for change in ("AAAA" + rec["sig"][4:], None):
+        forged = dict(rec)
+        if change is None:
+            del forged["sig"]
+        else:
+            forged["sig"] = change
+        (qms.archive / "audit.log").write_bytes(b"".join(raw[:i] + [canonical_line(forged)] + raw[i + 1:]))
+        assert f"audit.log line {i + 2}: " in problems(qms)
+    (qms.archive / "audit.log").write_bytes(b"".join(raw))
+    assert qms.json("verify")["ok"]

@@ -7,7 +7,10 @@ half in a `journal.key` event; from that entry on
   keys, no duplicate key, no stray whitespace);
 - each commit's batch ends with an entry carrying "sig": Ed25519 over that entry's hash (which
   chains every line before it). That is the batch's commit marker: lines after the last signed
-  entry are a batch never committed (a torn write), which recovery drops whole.
+  entry are a batch never committed (a torn write), which recovery drops whole. The next batch's
+  first entry repeats that signature ("psig", inside its hash), so the newest signature vouches
+  for every one before it: verify checks the newest cryptographically and the others by equality
+  (one Ed25519 verification per batch cost +50% on a log filed one record at a time).
 Entries before the pin stay verifiable by the chain (their hash is over the parsed JSON).
 """
 
@@ -37,6 +40,7 @@ class AuditEntry:
     prev: str = GENESIS
     hash: str = ""
     sig: str = ""             # on the last entry of a signed batch: its commit marker
+    psig: str = ""            # on the first entry of a signed batch: the previous batch's sig
 
 
 PIN_ACTION = "journal.key"
@@ -45,7 +49,7 @@ _SIG_PREFIX = b"qms-journal-v1:"
 
 def _digest(entry: dict) -> str:
     """The hash of an entry from before the pin: SHA-256 of its parsed JSON, compact."""
-    body = {k: v for k, v in entry.items() if k not in ("hash", "sig")}
+    body = {k: v for k, v in entry.items() if k not in ("hash", "sig") and not (k == "psig" and not v)}
     canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -58,7 +62,8 @@ def canonical_line(record: dict) -> bytes:
 def line_digest(raw: bytes) -> str:
     """The hash of a signed-era entry: SHA-256 of its (canonical) line's bytes with its own
     "hash" and "sig" members cut out. Keys are sorted and a JSON string cannot hold an unescaped
-    quote, so the last `, "hash": "` is the top-level one; only prev and seq lie between it and sig."""
+    quote, so the last `, "hash": "` is the top-level one; only prev, psig and seq lie between it
+    and sig (`, "psig": "` does not match `, "sig": "`)."""
     body = raw.rstrip(b"\n")
     i = body.rfind(b', "hash": "')
     if i < 0:
@@ -204,13 +209,17 @@ def _line_before(fh, offset: int) -> bytes:
 
 
 def _scan(fh, *, offset: int = 0, lineno: int = 0, prev: str | None = GENESIS, seq: int = 1,
-          signed: bool = False, public=None, check_sigs: bool = False, strict: bool = True,
-          stop_at_problem: bool = False) -> Scan:
+          signed: bool = False, public=None, check_sigs: bool | str = False, strict: bool = True,
+          stop_at_problem: bool = False, last_sig: str | None = "") -> Scan:
     """The journal's rules, line by line from `offset` (which starts a line). `prev`/`seq`: what
     the first line must chain to (None: not known, not checked); `signed`: the log is already in
     its signed era there; `public`: the key signatures are checked with (the pin read on the way
-    overrides it until a later pin). Problems name the line (numbered from `lineno` + 1)."""
+    overrides it until a later pin). `check_sigs`: True checks every batch's signature, "newest"
+    only the last committed one (each earlier one is vouched for by the psig after it, checked
+    by equality); `last_sig`: the signature the first batch's psig must repeat (None: unknown).
+    Problems name the line (numbered from `lineno` + 1)."""
     out = Scan(signed=signed)
+    newest = None                # (key, entry, first line, first seq, line) of the last signed batch
     fh.seek(offset)
     pos = offset
     batch_start_line = None
@@ -273,10 +282,19 @@ def _scan(fh, *, offset: int = 0, lineno: int = 0, prev: str | None = GENESIS, s
         if not out.pending:
             out.pending_from = start
             batch_start_line = lineno
+        if last_sig is not None and entry.psig != (last_sig if len(out.pending) == 0 else ""):
+            bad(f"{where}: " + ("does not repeat the previous batch's signature (a signature before it was "
+                                "removed or changed)" if not out.pending else
+                                "repeats a signature inside a batch (a signature before it was removed)"))
+            if stop_at_problem:
+                break
         out.pending.append((pos, entry))
         if not entry.sig:
             continue
-        if check_sigs:
+        last_sig = entry.sig
+        if check_sigs == "newest":
+            newest = (key, entry, batch_start_line, out.pending[0][1].seq, lineno)
+        elif check_sigs:
             if key is None:
                 bad(f"{where}: signed, but no journal key is pinned before it (the log was edited)")
             elif not verify_sig(key, entry.hash, entry.sig):
@@ -290,6 +308,10 @@ def _scan(fh, *, offset: int = 0, lineno: int = 0, prev: str | None = GENESIS, s
                     break
         out.pairs.extend(out.pending)
         out.pending = []
+    if newest is not None:
+        key, entry, first_line, first, lineno = newest
+        if key is None or not verify_sig(key, entry.hash, entry.sig):
+            out.problems.append("newest")      # scan() looks for the first bad batch
     return out
 
 
@@ -308,7 +330,11 @@ def scan(log_path: Path, *, expected_key: str | None = None) -> tuple[list[str],
     if not log_path.exists():
         return [], []
     with open(log_path, "rb") as fh:
-        s = _scan(fh, check_sigs=True)
+        s = _scan(fh, check_sigs="newest")
+        if "newest" in s.problems:          # name the first batch whose signature fails
+            s = _scan(fh, check_sigs=True)
+            if not any("signature" in p for p in s.problems):
+                s.problems.append("audit.log: the newest batch's signature does not verify with the journal's key")
     problems = s.problems
     if s.pending:
         problems.append(_uncommitted(s, s.lines - len(s.pending) + 1))
@@ -350,7 +376,8 @@ def entries_after(log_path: Path, seq: int, offset: int = 0) -> list[tuple[int, 
     if not log_path.exists():
         return []
     with open(log_path, "rb") as fh:
-        s = _scan(fh, offset=offset, prev=None, seq=None, signed=_reader_state(fh, offset), stop_at_problem=True)
+        s = _scan(fh, offset=offset, prev=None, seq=None, signed=_reader_state(fh, offset), stop_at_problem=True,
+                  last_sig="" if offset == 0 else None)
     if s.problems:
         raise JournalError(s.problems[0] + "; run qms verify")
     return [(p, e) for p, e in s.pairs if e.seq > seq]
@@ -385,6 +412,12 @@ def read_tail(log_path: Path, seq: int, offset: int, prev: str, key=None) -> Tai
     with open(log_path, "rb") as fh:
         before = _line_before(fh, offset)
         signed = _reader_state(fh, offset)
+        head_sig = None
+        if signed:
+            try:
+                head_sig = json.loads(before).get("sig") or None
+            except ValueError:
+                head_sig = None
         if signed and key is not None:
             try:
                 rec = parse_line(before)
@@ -398,7 +431,7 @@ def read_tail(log_path: Path, seq: int, offset: int, prev: str, key=None) -> Tai
             except ValueError as exc:
                 return Tail([], None, [], [f"audit.log entry {seq}: {exc}; run qms verify"])
         kw = dict(offset=offset, prev=prev, seq=seq + 1, signed=signed, public=key, check_sigs=key is not None,
-                  stop_at_problem=True)
+                  stop_at_problem=True, last_sig=head_sig if signed else "")
         s = _scan(fh, **kw)
         if s.problems:             # name the line: count the lines before the head (only now)
             fh.seek(0)
@@ -457,8 +490,9 @@ def append_batch(log_path: Path, entries: list[dict], key=None) -> list[tuple[in
                 prev_entry = json.loads(last)
                 prev, seq = prev_entry["hash"], prev_entry["seq"] + 1
                 signed = bool(prev_entry.get("sig")) or prev_entry.get("action") == PIN_ACTION
+                last_sig = prev_entry.get("sig") or ""
             else:
-                prev, seq, signed = GENESIS, 1, False
+                prev, seq, signed, last_sig = GENESIS, 1, False, ""
             at = now_iso()
             if key is not None and not signed:
                 from .journalkey import fingerprint, public_text
@@ -476,8 +510,12 @@ def append_batch(log_path: Path, entries: list[dict], key=None) -> list[tuple[in
             for i, e in enumerate(entries):
                 entry = AuditEntry(seq=seq, at=at, actor=e["actor"], action=e["action"], target=e["target"],
                                    data=e.get("data") or {}, prev=prev)
+                if signed and i == 0 and last_sig:
+                    entry.psig = last_sig
                 record = asdict(entry)
                 del record["hash"], record["sig"]
+                if not entry.psig:
+                    del record["psig"]
                 if signed:
                     entry.hash = hashlib.sha256(canonical_line(record)[:-1]).hexdigest()
                     record["hash"] = entry.hash
