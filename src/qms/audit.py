@@ -219,6 +219,7 @@ def _scan(fh, *, offset: int = 0, lineno: int = 0, prev: str | None = GENESIS, s
     by equality); `last_sig`: the signature the first batch's psig must repeat (None: unknown).
     Problems name the line (numbered from `lineno` + 1)."""
     out = Scan(signed=signed)
+    check_psig = last_sig is not None
     newest = None                # (key, entry, first line, first seq, line) of the last signed batch
     fh.seek(offset)
     pos = offset
@@ -282,7 +283,7 @@ def _scan(fh, *, offset: int = 0, lineno: int = 0, prev: str | None = GENESIS, s
         if not out.pending:
             out.pending_from = start
             batch_start_line = lineno
-        if last_sig is not None and entry.psig != (last_sig if len(out.pending) == 0 else ""):
+        if check_psig and entry.psig != (last_sig if len(out.pending) == 0 else ""):
             bad(f"{where}: " + ("does not repeat the previous batch's signature (a signature before it was "
                                 "removed or changed)" if not out.pending else
                                 "repeats a signature inside a batch (a signature before it was removed)"))
@@ -376,8 +377,10 @@ def entries_after(log_path: Path, seq: int, offset: int = 0) -> list[tuple[int, 
     if not log_path.exists():
         return []
     with open(log_path, "rb") as fh:
+        # readers refuse what a person could misread (duplicate keys, non-canonical lines, a hash
+        # that is not the line's); signatures are for verify and recovery
         s = _scan(fh, offset=offset, prev=None, seq=None, signed=_reader_state(fh, offset), stop_at_problem=True,
-                  last_sig="" if offset == 0 else None)
+                  last_sig=None)
     if s.problems:
         raise JournalError(s.problems[0] + "; run qms verify")
     return [(p, e) for p, e in s.pairs if e.seq > seq]
