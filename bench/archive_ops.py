@@ -96,7 +96,7 @@ def run(records: int = 10000) -> list[list]:
     out = []
     with tempfile.TemporaryDirectory(prefix="qms-bench-archive-") as tmp:
         ws = init_workspace(Path(tmp) / "ws")
-        bench_session(ws, Path(tmp) / "config", roles=("keeper",))   # purge needs records.purge
+        admin = bench_session(ws, Path(tmp) / "config", roles=("keeper",))   # purge needs records.purge
         start = time.perf_counter()
         generate(ws, records)
         out.append([f"generate {records} records (+ index)", f"{time.perf_counter() - start:.1f} s", ""])
@@ -106,8 +106,18 @@ def run(records: int = 10000) -> list[list]:
         t_verify = qms_time(ws.root, "verify")
         out.append([f"sha256sum over the {records} records' files", f"{t_sum:.2f} s", "floor"])
         out.append([f"qms verify ({records} records)", f"{t_verify:.2f} s", f"{t_verify / t_sum:.2f}× sha256sum"])
-        t_purge = qms_time(ws.root, "purge", "--as-of", "2026-11-23", "--yes")
-        out.append([f"qms purge of {records} expired records", f"{t_purge:.1f} s", f"{records / t_purge:.0f} records/s"])
+        # 销毁审批: the keeper's proposal, then another person's approval, which destroys
+        t_propose = qms_time(ws.root, "purge", "--as-of", "2026-11-23", "--yes")
+        out.append([f"qms purge (the proposal) of {records} expired records", f"{t_propose:.1f} s", ""])
+        from qms.disposal import approve, listing
+        from qms.identity.users import add_user, get_user
+        add_user(ws, "approver", name="管理者代表", roles=["manager"], password="bench-approver-pass", actor=admin)
+        start = time.perf_counter()
+        approve(ws, listing(ws, status="pending")[0]["number"], user=get_user(ws, "approver"),
+                password="bench-approver-pass")
+        t_purge = time.perf_counter() - start
+        out.append([f"qms disposal approve: {records} records destroyed", f"{t_purge:.1f} s",
+                    f"{records / t_purge:.0f} records/s"])
         t_after = qms_time(ws.root, "verify")
         out.append(["qms verify after the purge", f"{t_after:.2f} s", ""])
     return out

@@ -72,7 +72,7 @@ def print_table(title: str, headers: list[str], rows: list[list]) -> None:
         print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)))
 
 
-def bench_session(ws, config_home, roles=("clerk", "keeper")) -> None:
+def bench_session(ws, config_home, roles=("clerk", "keeper")):
     """State changes need a session (issue 14): an administrator, a `bench` user with `roles`, logged
     in with its token in `config_home` (exported as QMS_CONFIG_HOME for the commands run after)."""
     import os
@@ -83,3 +83,4 @@ def bench_session(ws, config_home, roles=("clerk", "keeper")) -> None:
     admin = init_admin(ws, "admin", name="基准管理员", password="bench-admin-pass")
     add_user(ws, "bench", name="基准", roles=list(roles), password="bench-user-pass", actor=admin)
     login(ws, "bench", "bench-user-pass")
+    return admin

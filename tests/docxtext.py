@@ -30,7 +30,8 @@ def docx_text(path: Path) -> str:
             texts = [_part_text(z.read(n)) for n in order if n in names]
     except (OSError, zipfile.BadZipFile, KeyError) as exc:
         raise QmsError(f"cannot read the document: {exc}", file=path) from None
-    return "\n".join(t for t in texts if t)
+    # as a reader sees it: the word joiners that keep a number or date on one line print as nothing
+    return "\n".join(t for t in texts if t).replace("\u2060", "")
 
 
 def _part_text(xml: bytes) -> str:

@@ -51,7 +51,7 @@ def test_held_out_procedure_goes_through_the_whole_cycle(qms):
 
 def test_status_before_and_on_the_dates(qms):
     number = release_procedure(qms, copy_into(qms, DATA / "design-control.yaml"))
-    assert qms.json("doc", "show", number, "--as-of", "2026-03-12")["status"] == "approved"
+    assert qms.json("doc", "show", number, "--as-of", "2026-03-12")["status"] == "pending_release"   # 待发布
     assert qms.json("doc", "show", number, "--as-of", "2026-03-13")["status"] == "released"
     assert qms.json("doc", "show", number, "--as-of", "2026-03-19")["status"] == "released"
     assert qms.json("doc", "show", number, "--as-of", "2026-03-20")["status"] == "effective"

@@ -79,7 +79,7 @@ BAD_IDS = ["../../../../elsewhere/f", "..", "../x", "a/b", "/etc/passwd", "QR\x0
            "", " ", ".hidden", "~", "QR-SV-022-04/../../x", "x" * 300, "QR-SV-022-04\u202e", "\\..\\x",
            "QR-SV-022-04\x0b"]
 BAD_DATES = ["9999-12-31", "10000-01-01", "0001-01-01", "1899-12-31", "3000-01-01", "2026-02-30", "2026-13-01",
-             "2026-1-1", "today", "", "２０２６-０１-０１", "2026-03-01T10:00", "9" * 5000, "2026-03-01\x00"]
+             "2026/2/30", "2026年13月1日", "today", "", "２０２６-０１-０１", "2026-03-01T10:00", "9" * 5000, "2026-03-01\x00"]
 EVIL_TAGS = [
     "{{ lipsum.__globals__['os'].popen('touch MARKER').read() }}",
     "{{ ''.__class__.__mro__[1].__subclasses__() }}",
@@ -567,7 +567,7 @@ def archive_after(ws: Path) -> tuple:
 
 # A case refused for its session or permission never reached the input it was written for.
 IDENTITY_REFUSALS = ("no session", "lacks the permission", "lacks a permission", "session ended", "session expired",
-                     "wrong password", "log in first", "log in again")
+                     "wrong password", "log in first", "log in again", "登录名或密码错误", "wrong login or password")
 
 
 def _check(case: Case, code: int, out: str, crashed: BaseException | None):

@@ -342,3 +342,144 @@ def test_update_replaces_and_delete_removes(tmp_path):
             raise RuntimeError("boom")
     assert index.search("不应出现") == []
     index.close()
+
+
+# -- digits, letters and Chinese written together (issue 18) -------------------
+
+def _letters(i: int) -> str:
+    out = ""
+    for _ in range(3):
+        i, r = divmod(i, 26)
+        out += chr(ord("a") + r)
+    return out
+
+
+def owner_corpus(n: int = 240, seed: int = 18) -> list[IndexDoc]:
+    """A property company's 业主需求登记表: rooms, phones and plates written without spaces."""
+    rng = random.Random(seed)
+    docs = []
+    for i in range(n):
+        room = f"{rng.randint(1, 23)}栋{rng.randint(1, 4)}单元{rng.randint(1, 33):02d}{rng.randint(1, 4):02d}"
+        phone = "1" + "".join(rng.choice("0123456789") for _ in range(10))
+        plate = "皖" + rng.choice("ABHK") + "".join(rng.choice("0123456789ABCDEFGH") for _ in range(5))
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+        need = rng.choice(["停车", "维修", "保洁"])
+        text = f"业主{name}，房号{room}，电话{phone}，车牌{plate}。需求：{need}"
+        docs.append(IndexDoc(number="WY-" + _letters(i), kind="record", title="业主需求登记表", text=text,
+                             form="WY-QR", customer=name, date=datetime.date(2026, 11, 1 + i % 28),
+                             fields={"room": [room], "owner": [name], "phone": [phone], "category": [need]}))
+    return docs
+
+
+@pytest.fixture(scope="module")
+def owners(tmp_path_factory):
+    docs = owner_corpus()
+    index = SearchIndex(tmp_path_factory.mktemp("owners") / "index")
+    index.add(docs[:120])
+    index.add(docs[120:])
+    yield index, docs
+    index.close()
+
+
+def test_runs_of_digits_letters_and_chinese_match_as_substrings(owners):
+    ix, docs = owners
+    rng = random.Random(18)
+    queries = set()
+    while len(queries) < 200:
+        doc = rng.choice(docs)
+        run = rng.choice(re.findall(r"[0-9A-Za-z\u4e00-\u9fff]+", doc.text))
+        size = rng.randint(1, min(8, len(run)))
+        a = rng.randint(0, len(run) - size)
+        q = run[a:a + size]
+        if re.search(r"[0-9]", q):               # letters alone are words, not substrings
+            queries.add(q)
+    wrong = []
+    for q in sorted(queries) + ["3729", "1栋", "3栋2单元", "皖a1", "9栋9单元"]:
+        want = {d.number for d in docs if q.lower() in d.text.lower()}
+        got = numbers(ix.search(q, limit=ALL))
+        if got != want:
+            wrong.append((q, sorted(want - got)[:3], sorted(got - want)[:3]))
+    assert not wrong, wrong[:5]
+
+
+def test_the_rooms_of_the_issue(tmp_path):
+    ix = SearchIndex(tmp_path / "index")
+    rooms = ["3栋2单元1502", "13栋2单元0801", "8栋2单元2704", "1栋1单元0101"]
+    ix.add([IndexDoc(number=f"WY-{_letters(i)}", kind="record", title="业主需求登记表",
+                     text=f"房号：{room}　联系电话：13951403729" if i == 0 else f"房号：{room}")
+            for i, room in enumerate(rooms)])
+    assert numbers(ix.search("3栋2单元", limit=ALL)) == {"WY-aaa", "WY-baa"}
+    assert numbers(ix.search("1栋", limit=ALL)) == {"WY-daa"}
+    assert numbers(ix.search("3729", limit=ALL)) == {"WY-aaa"}
+    assert numbers(ix.search("2单元", limit=ALL)) == {"WY-aaa", "WY-baa", "WY-caa"}
+    hit = ix.search("3729")[0]
+    assert ("3729", True) in hit.highlight          # marked inside the number
+    ix.close()
+
+
+def test_a_form_field_query_looks_in_that_field_only(owners):
+    from qms.search.schema import FieldMap
+    ix, docs = owners
+    fields = FieldMap((("房号", ("room",)), ("room", ("room",)), ("业主姓名", ("owner",)),
+                       ("联系电话", ("phone",)), ("需求类别", ("category",))))
+    rng = random.Random(7)
+    for doc in rng.sample(docs, 15):
+        room = doc.fields["room"][0]
+        q = room[-4:]                             # 1502: also found in phones and plates
+        want = {d.number for d in docs if q in d.fields["room"][0]}
+        assert numbers(ix.search(f"房号：{q}", limit=ALL, fields=fields)) == want
+        assert numbers(ix.search(f"room:{q}", limit=ALL, fields=fields)) == want
+        assert want <= numbers(ix.search(q, limit=ALL))
+        name = doc.fields["owner"][0]
+        assert numbers(ix.search(f"业主姓名：{name}", limit=ALL, fields=fields)) == \
+            {d.number for d in docs if name in d.fields["owner"][0]}
+    assert numbers(ix.search("需求类别:停车 房号：1栋", limit=ALL, fields=fields)) == \
+        {d.number for d in docs if d.fields["category"] == ["停车"] and "1栋" in d.fields["room"][0]}
+    with pytest.raises(QmsError) as err:
+        ix.search("业主：陈", fields=fields)
+    assert "业主" in str(err.value) and "房号" in str(err.value)
+
+
+def test_dates_are_found_as_people_write_them(tmp_path):
+    ix = SearchIndex(tmp_path / "index")
+    ix.add([IndexDoc(number="R-a", kind="record", title="登记", text="登记日期 2026-11-05"),
+            IndexDoc(number="R-b", kind="record", title="登记", text="已于2026年11月5日上门查看"),
+            IndexDoc(number="R-c", kind="record", title="登记", text="回访日期：2026/11/05。"),
+            IndexDoc(number="R-d", kind="record", title="登记", text="登记日期 2026-11-15，2025年11月05日")])
+    for q in ["2026年11月05日", "2026-11-05", "2026/11/5", "2026年11月5日", "2026.11.05"]:
+        assert numbers(ix.search(q, limit=ALL)) == {"R-a", "R-b", "R-c"}, q
+    assert numbers(ix.search("11月5日", limit=ALL)) == {"R-b"}          # as written, a substring
+    hit = ix.search("2026-11-05 上门")[0]
+    assert hit.number == "R-b" and ("2026年11月5日", True) in hit.highlight
+    ix.close()
+
+
+def test_a_word_of_letters_stays_whole_inside_a_run(tmp_path):
+    ix = SearchIndex(tmp_path / "index")
+    ix.add([IndexDoc(number="R-a", kind="record", title="记录", text="使用PLC控制，车牌皖AB123"),
+            IndexDoc(number="R-b", kind="record", title="记录", text="PL 型号")])
+    assert numbers(ix.search("PLC", limit=ALL)) == {"R-a"}           # a word glued to Chinese
+    assert numbers(ix.search("使用plc", limit=ALL)) == {"R-a"}         # case ignored, as written
+    assert numbers(ix.search("pl", limit=ALL)) == {"R-b"}             # a word, not the pl in PLC
+    assert numbers(ix.search("AB", limit=ALL)) == {"R-a"}             # a part of AB123, as XK of XK200
+    assert numbers(ix.search("皖AB1", limit=ALL)) == {"R-a"}
+    ix.close()
+
+
+def test_an_index_of_an_earlier_version_is_rebuilt_where_the_archive_is_at_hand(tmp_path, monkeypatch):
+    import qms.search.index as index_module
+    docs = owner_corpus(20)
+    monkeypatch.setattr(index_module, "INDEX_VERSION", "qms-index-2")      # written by the qms before
+    old = SearchIndex(tmp_path / "index")
+    old.add(docs)
+    old.close()
+    monkeypatch.undo()
+    with pytest.raises(QmsError) as err:                  # no archive to rebuild from: said so
+        SearchIndex(tmp_path / "index").search("栋")
+    assert "reindex" in str(err.value)
+    again = SearchIndex(tmp_path / "index", rebuild_source=lambda: iter(docs))
+    room = docs[3].fields["room"][0]
+    assert docs[3].number in numbers(again.search(room, limit=ALL))
+    assert again.rebuilt and not again.untrusted          # no problem for verify to report
+    again.close()
+    assert (tmp_path / "index" / "QMS_INDEX_VERSION").read_text().strip() == index_module.INDEX_VERSION

@@ -74,10 +74,12 @@ OPS = {
                           "2026-04-10", "--no-pdf"],
     "issue-copy": lambda n: ["doc", "issue-copy", n["released"], "--holder", "生产部"],
     "obsolete": lambda n: ["doc", "obsolete", n["released"], "--reason", "并入新程序"],
-    "purge": lambda n: ["purge", "--as-of", AS_OF, "--yes"],
+    "purge": lambda n: ["purge", "--as-of", AS_OF, "--yes"],                 # the keeper's proposal
+    "approve": lambda n: ["disposal", "approve", n["proposal"], "--password-stdin"],   # destroys
 }
 POINTS = ["staged", "logged", "placed", "projected"]
-CASES = [(op, p) for op in OPS for p in POINTS] + [("purge", "destroying")]
+CASES = [(op, p) for op in OPS for p in POINTS] + [("approve", "destroying")]
+WHO = {"doc-sign": "zhangjh", "approve": "liujun"}
 
 
 def entries(ws: Path) -> int:
@@ -90,8 +92,10 @@ def test_a_crash_at_any_point_is_recovered(base, tmp_path, op, point):
     ws = tmp_path / "ws"
     q = copy_workspace(Qms(base), ws)
     names = json.loads((ws / "names.json").read_text())
+    if op == "approve":
+        names["proposal"] = q.json("purge", "--as-of", AS_OF, "--yes")["proposal"]
     args = OPS[op](names)
-    who = "zhangjh" if op == "doc-sign" else "tester"
+    who = WHO.get(op, "tester")
     before = entries(ws)
 
     killed = run_qms(ws, *args, crash=point, who=who)
@@ -132,7 +136,8 @@ def ws(base, tmp_path) -> Qms:
     q = copy_workspace(Qms(base), root)
     q("record", "sign", json.loads((root / "names.json").read_text())["record"], "--scan", root / "signed.pdf",
       "--signer", "王海涛")
-    q("purge", "--as-of", AS_OF, "--yes")
+    proposal = q.json("purge", "--as-of", AS_OF, "--yes")["proposal"]
+    q.as_("liujun")("disposal", "approve", proposal, "--password-stdin", input=PASSWORDS["liujun"] + "\n")
     assert q.json("verify")["ok"]
     return q
 

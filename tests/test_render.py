@@ -60,10 +60,12 @@ def procedure_ctx(**over) -> dict:
                       ["质保期内", "返厂", "维修", "5个工作日", "QR-SV-022-03"]]},
         ],
         "references": [{"number": "XX-XX-010", "title": "文件控制程序"}],
-        "records": [{"id": "QR-SV-022-01", "title": "售后服务通知单"},
-                    {"id": "QR-SV-022-02", "title": "现场服务报告"}],
-        "history": [{"revision": "A/0", "change": "首次发布", "issued": "2026年03月13日",
-                     "effective": "2026年03月20日"}],
+        "records": [{"id": "QR-SV-022-01", "title": "售后服务通知单", "department": "客户服务中心",
+                     "retention": "自记录当年年末起5年"},
+                    {"id": "QR-SV-022-02", "title": "现场服务报告", "department": "客户服务中心",
+                     "retention": "自记录当年年末起5年"}],
+        "history": [{"revision": "A/0", "change": "首次发布", "author": "张三", "approver": "孙八",
+                     "issued": "2026年03月13日", "effective": "2026年03月20日"}],
     }
     ctx.update(over)
     return ctx
@@ -93,7 +95,10 @@ def record_ctx(form_id="QR-SV-022-01", title="售后服务通知单", *, blank=F
         "company": "XXXXXX有限公司", "form_id": form_id, "form_title": title, "procedure": "XX-XX-022",
         "number": "" if blank else f"{form_id}-2026-0001", "record_date": "" if blank else "2026年03月21日",
         "filed_at": "", "note": "本记录须经用户签字或盖章后方为有效", "fields": fields,
-        "signatures": [{"label": "服务工程师", "name": "" if blank else "李四"}, {"label": "用户签字", "name": ""}],
+        # the shape records/context.py gives: a paper signature names the person, its cells stay empty
+        "signatures": [{"label": "服务工程师", "name": "" if blank else "李四", "printed_name": "" if blank else "李四",
+                        "signed": "", "date": ""},
+                       {"label": "用户签字", "name": "", "printed_name": "", "signed": "", "date": ""}],
         "data": data, "blank": blank,
     }
 
@@ -127,7 +132,7 @@ def test_procedure_shows_cover_clauses_and_lists(procedure_docx):
                      "a) 产品经质量安全部出库检验合格，库房方可实施发货。", "表1 职责分配",
                      # the tail sections continue the body's numbering
                      "5 术语和定义", "批量：单机产品生产了10台以上，系统产品生产2套以上。",
-                     "6 相关文件", "XX-XX-010　文件控制程序", "7 记录", "QR-SV-022-02　现场服务报告",
+                     "6 相关文件", "XX-XX-010　文件控制程序", "7 记录",
                      "修订记录", "首次发布"):
         assert expected in text, expected
     lines = text.splitlines()
@@ -152,8 +157,36 @@ def test_procedure_tables_take_their_columns_from_data(procedure_docx):
     # the long 职责 column gets the room, the 序号 column stays narrow
     widths = [col.width for col in three.columns]
     assert widths[2] > 3 * widths[0]
-    history = by_header[("版本", "修订内容", "发布日期", "实施日期")]
-    assert [c.text for c in history.rows[1].cells] == ["A/0", "首次发布", "2026年03月13日", "2026年03月20日"]
+    history = by_header[("版本", "修订内容", "修订人", "批准人", "发布日期", "实施日期")]
+    assert [_read(c) for c in history.rows[1].cells] == ["A/0", "首次发布", "张三", "孙八", "2026年03月13日",
+                                                        "2026年03月20日"]
+    # 8 记录: who keeps each form's records and for how long
+    kept = by_header[("记录编号", "记录名称", "保存部门", "保存期限")]
+    assert [_read(c) for c in kept.rows[2].cells] == ["QR-SV-022-02", "现场服务报告", "客户服务中心", "自记录当年年末起5年"]
+
+
+def _read(cell) -> str:
+    """A cell's text as a reader sees it (the word joiners that keep a date on one line print as nothing)."""
+    return cell.text.replace("\u2060", "")
+
+
+def test_columns_are_never_narrower_than_their_header(tmp_path):
+    """表2 of a property company's procedure: seven columns of long text squeezed 序号 to 序/号.
+    Each column now gets at least its header (and its codes) on one line; the rest goes by content."""
+    from qms.render.tables import CELL_PADDING, TWIPS_PER_COLUMN
+    long = "一般维修24小时内完成；需采购配件的3个工作日内完成，完成后由客服中心电话回访"
+    blocks = [{"type": "table", "caption": "表2 业主需求处理时限",
+               "columns": ["序号", "需求类别", "受理部门", "响应时限", "处理时限", "回访要求", "记录"],
+               "rows": [["1", long, "工程部", long, long, long, "QR-SV-022-04"]]}]
+    out = tmp_path / "t2.docx"
+    render_procedure(TEMPLATES / "procedure.docx", procedure_ctx(blocks=blocks), out)
+    t2 = next(t for t in docx.Document(out).tables if t.rows[0].cells[0].text == "序号")
+    widths = [int(c.width.twips) for c in t2.rows[0].cells]
+    for header, w in zip(["序号", "需求类别", "受理部门", "响应时限", "处理时限", "回访要求"], widths):
+        assert w >= width(header) * TWIPS_PER_COLUMN + CELL_PADDING, (header, widths)
+    assert widths[6] >= len("QR-SV-022-04") * TWIPS_PER_COLUMN + CELL_PADDING     # a code is never broken
+    assert widths[3] > 2 * widths[0]         # the long text still gets the room
+    assert sum(widths) == 9070
 
 
 def test_procedure_header_on_every_page_has_number_and_page_fields(procedure_docx):

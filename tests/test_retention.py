@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from qms.forms import Retention, add_period
 from qms.pdf import pdf_text
 
-from conftest import DATA, Qms, copy_into, example_data, make_scan, release_procedure, snapshot, write_data, make_workspace
+from conftest import DATA, PASSWORDS, Qms, copy_into, example_data, make_scan, release_procedure, snapshot, write_data, make_workspace
 
 AS_OF = "2026-11-23"
 
@@ -34,6 +34,16 @@ def manifests(qms: Qms, number: str) -> dict[str, str]:
         files = json.loads((vdir / "manifest.json").read_text(encoding="utf-8"))["files"]
         out |= {f"{vdir.name}/{name}": entry["sha256"] for name, entry in files.items()}
     return out
+
+
+def purge(qms: Qms, *args: str) -> dict:
+    """The keeper's `qms purge` (a proposal), approved by the 管理者代表 with his password: what the
+    disposal did (certificate, disposed)."""
+    proposal = qms.json("purge", *args, "--yes")["proposal"]
+    if proposal is None:
+        return {"certificate": None, "disposed": []}
+    return qms.as_("liujun").json("disposal", "approve", proposal, "--password-stdin",
+                                  input=PASSWORDS["liujun"] + "\n")
 
 
 def record_dir(qms: Qms, number: str) -> Path:
@@ -112,7 +122,7 @@ def test_the_last_day_of_retention_is_still_kept(qms):
     assert [d["number"] for d in qms.json("retention", "report", "--as-of", "2026-11-24", "--form",
                                           "QR-SV-022-03")["due"]] == [past, last_day]
     # a purge limited to one form leaves the others' due records alone
-    result = qms.json("purge", "--as-of", AS_OF, "--form", "QR-SV-022-03", "--yes")
+    result = purge(qms, "--as-of", AS_OF, "--form", "QR-SV-022-03")
     assert result["disposed"] == [past]
     assert qms.json("record", "show", other)["status"] == "filed"
     assert qms.json("record", "show", last_day)["status"] == "filed"
@@ -177,8 +187,8 @@ def test_records_of_2019_are_disposed_and_those_of_2024_kept(qms, tmp_path):
     assert "would dispose of 3 records" in qms("purge", "--as-of", AS_OF, "--dry-run").output
     assert snapshot(qms.archive) == before
 
-    # The purge.
-    result = qms.json("purge", "--as-of", AS_OF, "--yes")
+    # The purge: the keeper proposes, the 管理者代表 approves.
+    result = purge(qms, "--as-of", AS_OF)
     assert {"certificate", "disposed"} <= set(result)
     cert = result["certificate"]
     assert cert == "DC-2026-0001" and sorted(result["disposed"]) == doomed
@@ -200,10 +210,12 @@ def test_records_of_2019_are_disposed_and_those_of_2024_kept(qms, tmp_path):
 
     # The certificate (销毁记录): every disposed number and the SHA-256 of every file destroyed.
     disposals = qms.json("disposal", "list")
-    assert [(d["certificate"], d["count"], d["as_of"], d["actor"]) for d in disposals] == [(cert, 3, AS_OF, "tester 测试员")]
+    assert [(d["certificate"], d["count"], d["as_of"], d["actor"], d["proposed_by"]) for d in disposals] == \
+        [(cert, 3, AS_OF, "liujun 刘军", "tester 测试员")]
     folder = qms.root / disposals[0]["folder"]
     body = json.loads((folder / "certificate.json").read_text(encoding="utf-8"))
-    assert body["certificate"] == cert and body["authorised_by"] == "tester 测试员" and body["as_of"] == AS_OF
+    assert body["certificate"] == cert and body["authorised_by"] == "liujun 刘军" and body["as_of"] == AS_OF
+    assert body["proposed_by"] == "tester 测试员"
     assert sorted(r["number"] for r in body["records"]) == doomed
     for r in body["records"]:
         assert {f["file"]: f["sha256"] for f in r["files"]} == hashes[r["number"]]
@@ -215,11 +227,11 @@ def test_records_of_2019_are_disposed_and_those_of_2024_kept(qms, tmp_path):
     pdf = folder / "certificate.pdf"
     assert pdf.read_bytes().startswith(b"%PDF")
     text = pdf_text(pdf)
-    assert "记录销毁证明" in text and cert in text and "tester 测试员" in text
+    assert "记录销毁证明" in text and cert in text and "tester 测试员" in text and "liujun 刘军" in text
 
     # The audit log records the purge; verify is clean afterwards.
     entry = qms.json("log")[-1]
-    assert (entry["action"], entry["target"], entry["actor"]) == ("purge", cert, "tester 测试员")
+    assert (entry["action"], entry["target"], entry["actor"]) == ("purge", cert, "liujun 刘军")
     assert sorted(entry["data"]["disposed"]) == doomed and entry["data"]["as_of"] == AS_OF
     assert qms.json("verify")["ok"] is True
 
@@ -230,15 +242,15 @@ def test_records_of_2019_are_disposed_and_those_of_2024_kept(qms, tmp_path):
     # The dispute is settled: the hold is released and the next purge takes the record.
     assert "hold released" in qms("hold", "release", old["held"], "--reason", "纠纷已结案").output
     assert qms.json("hold", "list") == []
-    second = qms.json("purge", "--as-of", AS_OF, "--yes")
+    second = purge(qms, "--as-of", AS_OF)
     assert second["certificate"] == "DC-2026-0002"
     assert sorted(second["disposed"]) == sorted([old["held"], "QR-SV-022-02-2019-0003", "QR-SV-022-03-2019-0002"])
     assert [d["certificate"] for d in qms.json("disposal", "list")] == [cert, "DC-2026-0002"]
     assert "nothing to dispose" in qms("purge", "--as-of", AS_OF, "--yes").output
     assert len(qms.json("disposal", "list")) == 2                      # no empty certificate
     # the record's own trail ends with its disposal
-    assert [e["action"] for e in qms.json("log", "--target", old["held"])][-3:] == ["hold.add", "hold.release",
-                                                                                   "purge"]
+    assert [e["action"] for e in qms.json("log", "--target", old["held"])][-4:] == ["hold.add", "hold.release",
+                                                                                   "disposal.propose", "purge"]
     assert qms.json("verify")["ok"] is True
 
 
@@ -247,7 +259,7 @@ def test_disposed_records_leave_the_search_index(qms):
     old = file_on(qms, "QR-SV-022-02", "2019-06-01", customer="鞍钢集团矿业公司")
     new = file_on(qms, "QR-SV-022-02", "2024-06-01", customer="本钢板材股份有限公司")
     assert [h["number"] for h in qms.json("search", "鞍钢集团")["hits"]] == [old]
-    qms("purge", "--as-of", AS_OF, "--yes")
+    purge(qms, "--as-of", AS_OF)
     assert qms.json("search", "鞍钢集团")["hits"] == []
     assert [h["number"] for h in qms.json("search", "本钢板材")["hits"]] == [new]
     assert qms.json("verify")["ok"] is True
@@ -260,7 +272,8 @@ def test_purge_never_touches_controlled_documents(qms):
     documents = snapshot(qms.archive / "documents")
     assert documents
     file_on(qms, "QR-SV-022-01", "2019-03-01")
-    assert len(qms.json("purge", "--as-of", "2099-12-31", "--yes")["disposed"]) == 1
+    # the document's dates are long past; the record's retention ended 2024-12-31 (the clock: today)
+    assert len(purge(qms)["disposed"]) == 1
     assert snapshot(qms.archive / "documents") == documents
     assert qms.json("doc", "show", number, "--as-of", "2099-12-31")["status"] == "obsolete"
     assert qms.json("verify")["ok"] is True
@@ -323,6 +336,7 @@ def test_yearly_volume_of_a_monthly_numbered_form_is_in_number_order(qms, tmp_pa
     (qms.root / "schemas" / "QR-SV-022-17.yaml").write_text(
         schema.replace("id: QR-SV-022-07", "id: QR-SV-022-17").replace(
             "title: 服务日志", "title: 月度服务日志\nnumbering: '{form}-{year}{month:02d}-{seq:03d}'"), encoding="utf-8")
+    qms.apply_config()
     filed = [file_on(qms, "QR-SV-022-17", day, sample="QR-SV-022-07") for day in ("2025-02-03", "2025-01-20", "2025-01-25")]
     assert filed == ["QR-SV-022-17-202502-001", "QR-SV-022-17-202501-001", "QR-SV-022-17-202501-002"]
     volume = tmp_path / "V.pdf"
@@ -342,7 +356,7 @@ def purged(tmp_path_factory) -> Qms:
     file_on(qms, "QR-SV-022-01", "2024-03-01")
     file_on(qms, "QR-SV-022-03", "2019-08-01")                         # → disposed
     qms("hold", "add", "QR-SV-022-01-2019-0002", "--reason", "审核取证")
-    qms("purge", "--as-of", AS_OF, "--yes")
+    purge(qms, "--as-of", AS_OF)
     return qms
 
 
@@ -363,6 +377,8 @@ BAD = {
     "purge before the earlier purge": (["purge", "--as-of", "2026-11-22", "--yes"], ["2026-11-22", AS_OF]),
     "dry run before the earlier purge": (["purge", "--as-of", "2025-01-01", "--dry-run"], ["2025-01-01", AS_OF]),
     "purge as of an impossible date": (["purge", "--as-of", "2026-02-30", "--yes"], ["2026-02-30"]),
+    "purge as of a day after today": (["purge", "--as-of", "2999-01-01", "--yes"], ["2999-01-01", "after today"]),
+    "show an unknown proposal": (["disposal", "show", "DR-2026-0099"], ["DR-2026-0099", "unknown"]),
     "report as of an impossible date": (["retention", "report", "--as-of", "2026-02-30"], ["2026-02-30"]),
     "amend a disposed record": (["record", "amend", "QR-SV-022-01-2019-0001", "--data", "QR-SV-022-01-2019-03-01.yaml",
                                  "--reason", "x"], ["QR-SV-022-01-2019-0001", "disposed"]),

@@ -45,7 +45,7 @@ def test_the_whoosh_internals_the_adapter_relies_on_exist(owner, names):
 
 def _doc(i: int) -> IndexDoc:
     return IndexDoc(number=f"QR-T-{i:04d}", kind="record", form="QR-T", title="试验记录",
-                    text=f"第{i}号 型号 XK-{i % 7}00 空气压缩机排气温度正常", customer="华东电力",
+                    text=f"第{i:03d}号 型号 XK-{i % 7}00 空气压缩机排气温度正常", customer="华东电力",
                     people=["赵建国"], date=datetime.date(2026, 1, 1) + datetime.timedelta(days=i % 300),
                     status="filed")
 
@@ -81,7 +81,9 @@ def test_a_parallel_rebuild_commits_the_segments_of_its_workers(tmp_path):
 def test_an_index_written_before_the_search_package_still_opens(tmp_path, monkeypatch):
     # Its TOC pickles the field classes and the codec as qms.index.*: write one so, then open it afresh.
     from qms.search import _whoosh
-    for name in ("CjkTokenizer", "_GramField", "_UnigramField", "_GramPositions", "_GramFrequency", "_Codec"):
+    # (the form-field classes came later, with index version 3; they stand in for the old names here)
+    for name in ("CjkTokenizer", "_GramField", "_UnigramField", "_GramPositions", "_GramFrequency", "_Codec",
+                 "_FormField", "_FormUnigramField", "_FieldGramPositions", "_FieldGramFrequency"):
         monkeypatch.setattr(getattr(_whoosh, name), "__module__", "qms.index")
     ix = SearchIndex(tmp_path / "index")
     ix.add([_doc(i) for i in range(3)])

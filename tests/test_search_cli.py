@@ -158,3 +158,92 @@ def test_deleting_the_index_and_reindexing_gives_the_same_answers(corpus, tmp_pa
     strip = lambda hs: {h["number"]: (h["status"], h["highlight"]) for h in hs}  # noqa: E731
     assert {q: strip(v) for q, v in after.items()} == {q: strip(v) for q, v in before.items()}
     assert other.json("verify")["ok"] is True
+
+
+# -- a property company's own form (issue 18) ----------------------------------
+
+OWNER_FORM = """\
+# 业主需求登记表 — a property company's own form, written by its 品质管理部 (no code)
+id: WY-QR-01
+title: 业主需求登记表
+date_field: reg_date
+retention: {period: 3y, from: year_end}
+fields:
+  - {name: reg_date, label: 登记日期, type: date, required: true}
+  - {name: owner, label: 业主姓名, type: text, required: true}
+  - {name: room, label: 房号, type: text, required: true}
+  - {name: phone, label: 联系电话, type: text}
+  - {name: category, label: 需求类别, type: choice, choices: [停车, 维修, 保洁]}
+  - {name: detail, label: 需求内容, type: text}
+  - {name: id_card, label: 身份证号, type: text, searchable: false}
+"""
+
+OWNERS = [   # (登记日期, 业主姓名, 房号, 联系电话, 需求类别, 需求内容)
+    ("2026-11-05", "陈美玲", "3栋2单元1502", "13951403729", "停车", "阳光花园地下车库车位申请"),
+    ("2026-11-15", "李伟", "13栋2单元0801", "13800001111", "维修", "阳光花园厨房水管漏水，已于2026年11月5日上门查看"),
+    ("2026-11-20", "王强", "8栋2单元2704", "13700002222", "保洁", "楼道保洁，停车场旁，业主陈美玲的邻居"),
+    ("2026-11-25", "陈美玲", "1栋1单元0101", "13600003333", "停车", "访客车位"),
+]
+
+
+@pytest.fixture(scope="module")
+def owners(tmp_path_factory):
+    qms = make_workspace(tmp_path_factory.mktemp("owners") / "ws")
+    (qms.root / "schemas" / "WY-QR-01.yaml").write_text(OWNER_FORM, encoding="utf-8")
+    numbers = []
+    for i, (day, owner, room, phone, category, detail) in enumerate(OWNERS):
+        data = write_data(qms, {"reg_date": day, "owner": owner, "room": room, "phone": phone,
+                                "category": category, "detail": detail}, f"owner{i}.yaml")
+        numbers.append(qms.json("record", "file", "WY-QR-01", "--data", data, "--no-pdf")["number"])
+    return qms, numbers
+
+
+def found(qms, *args) -> set[str]:
+    return {h["number"] for h in qms.json("search", *args, "--limit", "500")["hits"]}
+
+
+def test_rooms_and_phones_match_exactly_what_was_written(owners):
+    qms, n = owners
+    assert found(qms, "3栋2单元") == {n[0], n[1]}           # not 8栋2单元2704
+    assert found(qms, "1栋") == {n[3]}                      # not 13栋 nor 3栋…1502
+    assert found(qms, "3729") == {n[0]}                     # the last digits of 13951403729
+    assert "1395140【3729】" in qms("search", "3729").output
+
+
+def test_every_field_of_her_own_form_can_be_named(owners):
+    qms, n = owners
+    assert found(qms, "房号：1502") == {n[0]}
+    assert found(qms, "房号:0101") == {n[3]} and found(qms, "room:0101") == {n[3]}
+    assert found(qms, "陈美玲") == {n[0], n[2], n[3]}         # also in 王强's 需求内容
+    assert found(qms, "业主姓名：陈美玲") == {n[0], n[3]}      # only where the owner is she
+    assert found(qms, "停车") == {n[0], n[2], n[3]}
+    assert found(qms, "需求类别:停车") == {n[0], n[3]}
+    assert found(qms, "需求类别：停车", "房号：1栋") == {n[3]}
+    assert found(qms, '房号："3栋2单元"') == {n[0], n[1]}     # a quoted value
+    assert "房号" in qms.fail("search", "房号：")
+    assert "searchable: false" in qms.fail("search", "身份证号：3401")    # kept out of search, said so
+    out = qms.fail("search", "业主：x")                       # no form has 业主: said, not "no hits"
+    assert "业主" in out and "业主姓名" in out and len(out.strip().splitlines()) == 1
+
+
+def test_dates_as_people_write_them(owners):
+    qms, n = owners
+    for q in ("2026年11月05日", "2026-11-05", "2026/11/5"):
+        assert found(qms, q) == {n[0], n[1]}, q               # 登记日期 of one, written in the other's text
+    assert found(qms, "登记日期：2026年11月05日") == {n[0]}
+
+
+def test_the_rest_of_the_line_is_the_query(owners):
+    qms, n = owners
+    assert found(qms, "阳光花园", "NOT", "停车") == {n[1]}     # qms search 阳光花园 NOT 停车, unquoted
+    assert found(qms, "阳光花园", "-停车", "--kind", "record") == {n[1]}
+    assert found(qms, "--kind", "record", "阳光花园", "OR", "访客") == {n[0], n[1], n[3]}
+    assert "【阳光花园】" in qms("search", "阳光花园", "NOT", "停车").output
+    typo = qms("search", "阳光花园", "--limt", "1", ok=False)           # a mistyped option is no word
+    assert typo.exit_code == 2 and "--limt" in typo.output
+
+
+def test_a_change_note_finds_its_procedure(qms):
+    number = release_procedure(qms, copy_into(qms, REPO / "examples/procedures/service-process-control.yaml"),
+                               change="新增业主停车需求的受理时限")
+    assert [h["number"] for h in qms.json("search", "停车需求的受理时限")["hits"]] == [number]

@@ -44,12 +44,20 @@ def test_no_session_is_401_or_a_redirect_to_login(app):
     assert c.post("/api/records", json={"form": "QR-SV-022-01", "data": {}}).status_code == 401
 
 
+def login_token(c) -> str:
+    """The login form's CSRF token (its cookie is kept by the client)."""
+    import re
+    return re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
+
+
 def test_login_sets_a_strict_httponly_cookie_and_failures_are_journaled(app, site):
     c = TestClient(app)
-    r = c.post("/login", data={"login": "auditor", "password": "wrong-password"}, follow_redirects=False)
-    assert r.status_code == 401 and "wrong password" in r.text
-    r = c.post("/login", data={"login": "auditor", "password": PASSWORDS["auditor"], "next": "//evil.example/"},
+    token = login_token(c)
+    r = c.post("/login", data={"login": "auditor", "password": "wrong-password", "csrf_token": token},
                follow_redirects=False)
+    assert r.status_code == 401 and "登录名或密码错误" in r.text
+    r = c.post("/login", data={"login": "auditor", "password": PASSWORDS["auditor"], "next": "//evil.example/",
+                               "csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/"
     cookie = r.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict") and "Path=/" in cookie
@@ -112,7 +120,7 @@ def test_document_page_as_of_approvals_history_copies(app, site):
     c, _ = client_for(app, "auditor")
     number = site["document"]
     r = c.get(f"/documents/{number}", params={"as_of": "2026-03-25"})
-    assert "现行有效" in r.text and "2026年03月20日" in r.text and "赵国庆" in r.text and "修订记录" in r.text
+    assert "生效" in r.text and "2026年03月20日" in r.text and "赵国庆" in r.text and "修订记录" in r.text
     assert "5.2 增加培训要求" in r.text
     r = c.get(f"/documents/{number}", params={"as_of": "2026-03-15"})
     assert "已发布" in r.text
@@ -180,6 +188,8 @@ WRITE_ROUTES = [
     ("POST", "/keeper/hold", "records.hold"),
     ("POST", "/keeper/release-hold", "records.hold"),
     ("POST", "/keeper/purge", "records.purge"),
+    ("POST", "/keeper/approve", "records.dispose.approve"),
+    ("POST", "/keeper/reject", "records.dispose.approve"),
     ("POST", "/keeper/volume", "records.compile"),
 ]
 
@@ -226,7 +236,8 @@ def test_quality_manager_uploads_checks_and_sees_errors_with_file_field_line(app
                files={"source": ("../../evil name.yaml", bad, "application/x-yaml")})
     assert r.status_code == 400
     err = r.text.split('id="manage-error">')[1].split("</p>")[0]
-    assert "evil_name.yaml" in err and "line 5" in err and "sections" in err and "/" not in err.split(",")[0]
+    assert "evil_name.yaml" in err and "第 5 行" in err and "sections" in err and "/" not in err.split("，")[0]
+    assert "章节" in err                                  # in the workspace's language
     from conftest import REPO
     good = (REPO / "examples" / "procedures" / "customer-service.yaml").read_bytes()
     r = c.post("/manage/upload", data={"csrf_token": csrf, "action": "check"},
@@ -234,37 +245,65 @@ def test_quality_manager_uploads_checks_and_sees_errors_with_file_field_line(app
     assert r.status_code == 200 and "校验通过" in r.text
 
 
-def test_keeper_sees_what_purge_destroys_and_must_confirm(tmp_path):
-    from conftest import example_data, make_workspace, write_data
+def test_keeper_proposes_what_is_due_and_a_manager_approves_with_password(tmp_path):
+    import datetime as dt
+    import time_machine
+    from conftest import PASSWORDS, example_data, make_workspace, snapshot, write_data
     from qms.web import create_app
     q = make_workspace(tmp_path / "ws")
-    numbers = [q.json("record", "file", "QR-SV-022-01", "--data",
-                      write_data(q, example_data("QR-SV-022-01"), f"n{i}.yaml"), "--no-pdf")["number"]
-               for i in range(2)]
-    c, csrf = client_for(create_app(q.root), "tester")
-    r = c.post("/keeper/volume", data={"csrf_token": csrf, "form": "QR-SV-022-01", "year": "2026"})
-    assert r.status_code == 200 and r.content.startswith(b"%PDF")        # 每年汇编成册
-    r = c.get("/keeper", params={"as_of": "2040-01-01"})
-    assert 'id="disposable">2<' in r.text and all(n in r.text for n in numbers)
-    r = c.post("/keeper/hold", data={"csrf_token": csrf, "number": numbers[0], "reason": "诉讼保全"},
-               follow_redirects=False)
-    assert r.status_code == 303
-    r = c.get("/keeper", params={"as_of": "2040-01-01"})
-    assert 'id="disposable">1<' in r.text and "保全中" in r.text
-    # no confirmation, or a confirmation of a count that is no longer true: nothing destroyed
-    r = c.post("/keeper/purge", data={"csrf_token": csrf, "as_of": "2040-01-01", "expected": "1"})
-    assert r.status_code == 400 and q.json("record", "show", numbers[1])["status"] != "disposed"
-    r = c.post("/keeper/purge", data={"csrf_token": csrf, "as_of": "2040-01-01", "expected": "2", "confirm": "yes"})
-    assert r.status_code == 400 and "已变化" in r.text
-    r = c.post("/keeper/purge", data={"csrf_token": csrf, "as_of": "2040-01-01", "expected": "1", "confirm": "yes"})
-    assert r.status_code == 200 and "销毁证明" in r.text
-    assert q.json("record", "show", numbers[1])["status"] == "disposed"
-    assert q.json("record", "show", numbers[0])["status"] != "disposed"
-    cert = q.json("disposal", "list")[0]["certificate"]
-    assert c.get(f"/files/{cert}/certificate.json").status_code == 200
-    assert cert in c.get("/disposals").text
-    a, _ = client_for(create_app(q.root), "auditor")
-    assert a.get("/keeper").status_code == 403
+    # migrated paper records of 2019 (kept until 2024-12-31) and one of 2026 (kept until 2031-12-31)
+    numbers = [q.json("record", "file", "QR-SV-022-01", "--data", write_data(q, example_data("QR-SV-022-01"),
+                      f"n{i}.yaml"), "--on", on, "--no-pdf")["number"] for i, on in enumerate(["2019-03-01", "2019-04-01"])]
+    young = q.json("record", "file", "QR-SV-022-01", "--data", write_data(q, example_data("QR-SV-022-01"), "y.yaml"),
+                   "--on", "2026-11-02", "--no-pdf")["number"]
+    with time_machine.travel(dt.datetime(2026, 12, 3, 1, 0, tzinfo=dt.timezone.utc), tick=False):
+        c, csrf = client_for(create_app(q.root), "tester")
+        r = c.post("/keeper/volume", data={"csrf_token": csrf, "form": "QR-SV-022-01", "year": "2019"})
+        assert r.status_code == 200 and r.content.startswith(b"%PDF")        # 每年汇编成册
+        # a look ahead lists what will be due, and offers no disposal; a forged post is refused
+        r = c.get("/keeper", params={"as_of": "2040-01-01"})
+        assert 'id="disposable">3<' in r.text and young in r.text and 'id="look-ahead"' in r.text
+        assert 'action="/keeper/purge"' not in r.text
+        before = snapshot(q.archive)
+        r = c.post("/keeper/purge", data={"csrf_token": csrf, "as_of": "2040-01-01", "expected": "3", "confirm": "yes",
+                                          "opinion": "到期", "method": "删除"})
+        assert r.status_code == 400 and "2040-01-01" in r.text
+        assert snapshot(q.archive) == before
+        r = c.post("/keeper/hold", data={"csrf_token": csrf, "number": numbers[0], "reason": "诉讼保全"},
+                   follow_redirects=False)
+        assert r.status_code == 303
+        r = c.get("/keeper")
+        assert 'id="disposable">1<' in r.text and "保全中" in r.text and 'action="/keeper/purge"' in r.text
+        # no confirmation, or a confirmation of a count that is no longer true: nothing proposed
+        today = "2026-12-03"
+        form = {"csrf_token": csrf, "as_of": today, "opinion": "保存期满，无保存价值", "method": "删除电子档案",
+                "witness": "赵国庆"}
+        r = c.post("/keeper/purge", data=form | {"expected": "1"})
+        assert r.status_code == 400 and q.json("disposal", "proposals") == []
+        r = c.post("/keeper/purge", data=form | {"expected": "2", "confirm": "yes"})
+        assert r.status_code == 400 and "已变化" in r.text
+        r = c.post("/keeper/purge", data=form | {"expected": "1", "confirm": "yes"})
+        assert r.status_code == 200 and "DR-2026-0001" in r.text
+        assert q.json("record", "show", numbers[1])["status"] != "disposed"      # proposed, not destroyed
+        assert "等待另一位" in r.text and 'action="/keeper/approve"' not in r.text   # not by the proposer
+
+        m, mcsrf = client_for(create_app(q.root), "liujun")
+        page = m.get("/keeper").text
+        assert "DR-2026-0001" in page and 'action="/keeper/approve"' in page and "保存期满，无保存价值" in page
+        r = m.post("/keeper/approve", data={"csrf_token": mcsrf, "proposal": "DR-2026-0001", "password": "wrong"})
+        assert r.status_code == 400 and q.json("record", "show", numbers[1])["status"] != "disposed"
+        r = m.post("/keeper/approve", data={"csrf_token": mcsrf, "proposal": "DR-2026-0001",
+                                            "password": PASSWORDS["liujun"]})
+        assert r.status_code == 200 and "销毁证明 DC-2026-0001" in r.text
+        assert q.json("record", "show", numbers[1])["status"] == "disposed"
+        assert q.json("record", "show", numbers[0])["status"] != "disposed"
+        (cert,) = q.json("disposal", "list")
+        assert (cert["proposed_by"], cert["actor"]) == ("tester 测试员", "liujun 刘军")
+        assert c.get(f"/files/{cert['certificate']}/certificate.json").status_code == 200
+        listing = c.get("/disposals").text
+        assert cert["certificate"] in listing and "刘军" in listing and "测试员" in listing
+        a, _ = client_for(create_app(q.root), "auditor")
+        assert a.get("/keeper").status_code == 403
 
 
 def test_a_procedure_from_upload_to_withdrawal_in_the_browser_forms(tmp_path):
@@ -293,9 +332,10 @@ def test_a_procedure_from_upload_to_withdrawal_in_the_browser_forms(tmp_path):
     assert signed["name"] == STAFF["zhaogq"][0]
     r = c.post(f"/manage/{number}/release", data={"csrf_token": csrf, "issued": "2026-03-13",
                                                    "effective": "2026-03-20"})
-    assert r.status_code == 200 and "released" in r.text, r.text[-800:]
+    flash = r.text.split('<p class="flash">')[1].split("</p>")[0]
+    assert r.status_code == 200 and flash == f"已发布 {number} A/0：发布日期 2026-03-13，实施日期 2026-03-20", flash
     r = c.post(f"/manage/{number}/issue-copy", data={"csrf_token": csrf, "holder": "生产部"})
-    assert "No.1" in r.text and "生产部" in r.text
+    assert "No.1" in r.text and "生产部" in r.text and f"已向 生产部 发放 {number} A/0 受控副本 No.1" in r.text
     assert c.get(f"/files/{number}/copies/{number}_A-0_copy-001.pdf", params={"v": "A/0"}).status_code == 200
     r = c.post(f"/manage/{number}/recall", data={"csrf_token": csrf, "copy_no": "1"})
     assert r.status_code == 200 and q.json("doc", "copies", number)[0]["recalled"]
@@ -313,28 +353,29 @@ def test_lockout_after_repeated_wrong_passwords_and_it_is_journaled(tmp_path):
     from qms.web import create_app
     q = make_workspace(tmp_path / "ws")
     c = TestClient(create_app(q.root))
+    token = login_token(c)
     for _ in range(5):
-        r = c.post("/login", data={"login": "auditor", "password": "wrong-password"})
+        r = c.post("/login", data={"login": "auditor", "password": "wrong-password", "csrf_token": token})
         assert r.status_code == 401
-    r = c.post("/login", data={"login": "auditor", "password": PASSWORDS["auditor"]})
-    assert r.status_code == 401 and "locked" in r.text
+    r = c.post("/login", data={"login": "auditor", "password": PASSWORDS["auditor"], "csrf_token": token})
+    assert r.status_code == 401 and "锁定" in r.text
     actions = [e["action"] for e in q.json("log", "--target", "auditor")]
     assert actions.count("login.failed") >= 5 and "login.locked" in actions
 
 
 def test_idle_session_ends_and_logout_ends_the_session(tmp_path):
-    import sqlite3
+    import datetime as dt
+    import time_machine
     from conftest import make_workspace
-    from qms.identity.secrets import secrets_path
     from qms.web import create_app
     q = make_workspace(tmp_path / "ws")
     app = create_app(q.root)
     c, csrf = client_for(app, "auditor")
     assert c.get("/api/records").status_code == 200
-    with sqlite3.connect(secrets_path(app.state.ws)) as db:      # 31 minutes without a request
-        db.execute("UPDATE sessions SET last_seen=last_seen-1860")
-    assert c.get("/api/records").status_code == 401
-    r = c.get("/records", follow_redirects=False)
+    # 31 minutes without a request (the clock moves: an edited session row is refused, issue 19)
+    with time_machine.travel(dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=31), tick=False):
+        assert c.get("/api/records").status_code == 401
+        r = c.get("/records", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
     c, csrf = client_for(app, "auditor")
     assert c.get("/api/records").status_code == 200
@@ -457,4 +498,4 @@ def test_a_rejected_draft_returns_to_the_inbox_of_its_first_role(tmp_path):
     z, _ = client_for(app, "zhangjh")
     assert number in z.get("/inbox").text            # 编制 may sign again: the old signature is void
     html = z.get(f"/documents/{number}").text
-    assert "已作废" in html and "5.2 职责不清" in html
+    assert "作废" in html and "5.2 职责不清" in html

@@ -322,9 +322,23 @@ def para(container, text: str = "", style: str | None = None, align=None, *, bol
     return p
 
 
+def keep_together(r) -> None:
+    """Let the word joiners of a |nobreak value hold. LibreOffice's Chinese line breaking ignores
+    U+2060 between ideographs (a 日 still wraps, a □改/造 splits); tagged with a non-Chinese East
+    Asian language the run is broken by ICU's rules, which honour it. The fonts stay 宋体."""
+    rpr = r._r.get_or_add_rPr()
+    lang = child(rpr, "w:lang")
+    lang.set(qn("w:eastAsia"), "en-US")
+
+
+
 def run(p, text: str, *, bold: bool = False, size: float | None = None, font: str | None = None,
-        color: str | None = None, underline: bool = False):
+        color: str | None = None, underline: bool = False, kept: bool = False, boxes: bool = False):
     r = p.add_run(text)
+    if kept or boxes:
+        keep_together(r)
+    if boxes:   # choices: every □ from the Chinese face (LibreOffice draws a leading one from the Latin)
+        set_fonts(r._r, BODY_FONT, BODY_FONT)
     if bold:
         r.bold = True
     if size:
@@ -433,11 +447,12 @@ def tag_row(t, tag: str):
 
 
 def cell_text(cell, text: str, style: str = "Table Text", align=None, *, bold: bool = False,
-              color: str | None = None, size: float | None = None, underline: bool = False):
+              color: str | None = None, size: float | None = None, underline: bool = False, kept: bool = False,
+              boxes: bool = False):
     p = cell.paragraphs[0]
     p.style = style
     if text:
-        run(p, text, bold=bold, color=color, size=size, underline=underline)
+        run(p, text, bold=bold, color=color, size=size, underline=underline, kept=kept, boxes=boxes)
     if align is not None:
         p.alignment = align
     return p
@@ -649,19 +664,39 @@ def build_procedure(path: Path) -> None:
     para(doc, "{% if terms_number %}{{ terms_number }} {% endif %}术语和定义", "Heading 1")
     _terms(doc)
     para(doc, "{%p endif %}")
-    for key, heading, code in (("references", "相关文件", "number"), ("records", "记录", "id")):
-        para(doc, f"{{%p if {key} %}}")
-        para(doc, f"{{% if {key}_number %}}{{{{ {key}_number }}}} {{% endif %}}{heading}", "Heading 1")
-        para(doc, f"{{%p for r in {key} %}}")
-        para(doc, f"{{{{ r.{code} }}}}{{% if r.title %}}　{{{{ r.title }}}}{{% endif %}}", "List Line")
-        para(doc, "{%p endfor %}")
-        para(doc, "{%p endif %}")
+    para(doc, "{%p if references %}")
+    para(doc, "{% if references_number %}{{ references_number }} {% endif %}相关文件", "Heading 1")
+    para(doc, "{%p for r in references %}")
+    para(doc, "{{ r.number }}{% if r.title %}　{{ r.title }}{% endif %}", "List Line")
+    para(doc, "{%p endfor %}")
+    para(doc, "{%p endif %}")
+    # 记录: the forms as a table, with who keeps their records and for how long (from the forms)
+    para(doc, "{%p if records %}")
+    para(doc, "{% if records_number %}{{ records_number }} {% endif %}记录", "Heading 1")
+    rec = table(doc, [2300, TEXT_W - 2300 - 1900 - 2450, 1900, 2450], 0)
+    head = add_row(rec, 400, header=True)
+    for cell, text in zip(head.cells, ("记录编号", "记录名称", "保存部门", "保存期限")):
+        cell_text(cell, text, "Table Header")
+        shade(cell)
+    middle(*head.cells)
+    tag_row(rec, "{%tr for r in records %}")
+    row = add_row(rec, 400)
+    cell_text(row.cells[0], "{{ r.id|nobreak }}", "Table Text", WD_ALIGN_PARAGRAPH.CENTER, kept=True)
+    cell_text(row.cells[1], "{{ r.title }}")
+    cell_text(row.cells[2], "{{ r.department }}", "Table Text", WD_ALIGN_PARAGRAPH.CENTER)
+    cell_text(row.cells[3], "{{ r.retention }}", "Table Text", WD_ALIGN_PARAGRAPH.CENTER)
+    middle(*row.cells)
+    tag_row(rec, "{%tr endfor %}")
+    spacer(doc, 6)
+    para(doc, "{%p endif %}")
 
     para(doc, "{%p if history %}")
     para(doc, "修订记录", "Caption", before=18)
-    hist = table(doc, [1200, TEXT_W - 1200 - 2 * 2000, 2000, 2000], 0)
+    # 修订人 (who wrote it: the 编制 signature) and 批准人 beside each revision, as a paper 修订记录;
+    # dates 1750 twips: "2026年03月13日" on one line
+    hist = table(doc, [900, TEXT_W - 900 - 2 * 1050 - 2 * 1750, 1050, 1050, 1750, 1750], 0)
     head = add_row(hist, 400, header=True)
-    for cell, text in zip(head.cells, ("版本", "修订内容", "发布日期", "实施日期")):
+    for cell, text in zip(head.cells, ("版本", "修订内容", "修订人", "批准人", "发布日期", "实施日期")):
         cell_text(cell, text, "Table Header")
         shade(cell)
     middle(*head.cells)
@@ -669,8 +704,10 @@ def build_procedure(path: Path) -> None:
     row = add_row(hist, 400)
     cell_text(row.cells[0], "{{ h.revision }}", "Table Text", WD_ALIGN_PARAGRAPH.CENTER)
     cell_text(row.cells[1], "{{ h.change }}")
-    cell_text(row.cells[2], "{{ h.issued }}", "Table Text", WD_ALIGN_PARAGRAPH.CENTER)
-    cell_text(row.cells[3], "{{ h.effective }}", "Table Text", WD_ALIGN_PARAGRAPH.CENTER)
+    cell_text(row.cells[2], "{{ h.author }}", "Table Text", WD_ALIGN_PARAGRAPH.CENTER)
+    cell_text(row.cells[3], "{{ h.approver }}", "Table Text", WD_ALIGN_PARAGRAPH.CENTER)
+    cell_text(row.cells[4], "{{ h.issued|nobreak }}", "Table Text", WD_ALIGN_PARAGRAPH.CENTER, kept=True)
+    cell_text(row.cells[5], "{{ h.effective|nobreak }}", "Table Text", WD_ALIGN_PARAGRAPH.CENTER, kept=True)
     middle(*row.cells)
     tag_row(hist, "{%tr endfor %}")
     spacer(doc, 6)
@@ -722,17 +759,21 @@ def record_page_frame(doc) -> None:
     ht = table(header, [TEXT_W // 2, TEXT_W - TEXT_W // 2], 1, borders=False)
     table_borders(ht, bottom=6)
     cell_text(ht.rows[0].cells[0], "{{ company }}", "Header")
-    cell_text(ht.rows[0].cells[1], "{{ form_id }}", "Header", WD_ALIGN_PARAGRAPH.RIGHT)
+    # the form is a controlled document: its number and 版本 on every page, as a paper form's corner
+    cell_text(ht.rows[0].cells[1], "{{ form_id|nobreak }}{% if form_revision %}　版本：{{ form_revision }}{% endif %}",
+              "Header", WD_ALIGN_PARAGRAPH.RIGHT, kept=True)
     hp.paragraph_format.line_spacing = Pt(2)
     header._element.append(hp._p)
 
     footer = section.footer
     fp = footer.paragraphs[0]
     fp.style = "Footer"
-    ft = table(footer, [TEXT_W // 2, TEXT_W - TEXT_W // 2], 1, borders=False)
+    # the number and the filing time on one line (each joined with its label: when the line is
+    # too short, 归档 moves down whole); the page count needs little room
+    ft = table(footer, [TEXT_W - 2400, 2400], 1, borders=False)
     cell_text(ft.rows[0].cells[0],
-              "{% if number %}记录编号：{{ number }}{% endif %}"
-              "{% if filed_at %}　归档：{{ filed_at }}{% endif %}", "Footer")
+              "{% if number %}{{ ('记录编号：' ~ number)|nobreak }}{% endif %}"
+              "{% if filed_at %}　{{ ('归档：' ~ filed_at)|nobreak }}{% endif %}", "Footer", kept=True)
     page_x_of_y(cell_text(ft.rows[0].cells[1], "", "Footer", WD_ALIGN_PARAGRAPH.RIGHT))
     fp.paragraph_format.line_spacing = Pt(2)
     footer._element.append(fp._p)
@@ -742,17 +783,22 @@ def record_title_block(doc, date_in_table: str = "") -> None:
     """`date_in_table`: the label of the form's date field when the layout prints it in its own
     table; the title block then leaves it out (it shows only a --on date that differs)."""
     para(doc, "{{ company }}", "Cover Line", size=14, after=2)
-    para(doc, "{{ form_title }}", "Form Title", after=8)
-    # wide enough for "记录编号：QR-SV-022-01-2026-0001" and a blank "年 月 日" on one line
-    meta = table(doc, [3700, 2270, TEXT_W - 3700 - 2270], 1, borders=False)
+    para(doc, "{{ form_title }}", "Form Title", after=2)
+    # the procedure the form belongs to, small under its title (as a procedure's cover prints its basis)
+    para(doc, "{%p if procedure %}")
+    para(doc, "依据：{{ procedure|nobreak }}", "Note", WD_ALIGN_PARAGRAPH.CENTER, before=0).runs[0].font.size = Pt(9)
+    para(doc, "{%p endif %}")
+    spacer(doc, 6)
+    # two halves: "记录编号：QR-WY-001-202611-00001" and "需求登记日期：　　年　　月　　日" each fit on
+    # one line; number and date are joined (|nobreak, keep_together) so neither is ever broken
+    meta = table(doc, [TEXT_W // 2, TEXT_W - TEXT_W // 2], 1, borders=False)
     cells = meta.rows[0].cells
     blank = "　" * 8
     p = cell_text(cells[0], "记录编号：")
-    run(p, f"{{{{ number or '{blank}' }}}}", underline=True)
-    p = cell_text(cells[1], "{% if procedure %}依据：{{ procedure }}{% endif %}", align=WD_ALIGN_PARAGRAPH.CENTER)
+    run(p, f"{{{{ number|nobreak if number else '{blank}' }}}}", underline=True, kept=True)
     shown = f"{{% if date_label != '{date_in_table}' %}}" if date_in_table else ""
-    p = cell_text(cells[2], shown + "{{ date_label or '日期' }}：", align=WD_ALIGN_PARAGRAPH.RIGHT)
-    run(p, "{{ record_date or '　　　年　　月　　日' }}", underline=True)
+    p = cell_text(cells[1], shown + "{{ date_label or '日期' }}：", align=WD_ALIGN_PARAGRAPH.RIGHT)
+    run(p, "{{ (record_date or '　　年　　月　　日')|nobreak }}", underline=True, kept=True)
     if date_in_table:
         run(p, "{% endif %}")
     spacer(doc, 4)
@@ -767,9 +813,12 @@ def signature_block(doc) -> None:
     cell_text(row.cells[0], "{{ s.label }}", "Table Label")
     shade(row.cells[0])
     p = cell_text(row.cells[1], "姓名：")
-    run(p, "{{ s.name }}")
-    cell_text(row.cells[2], "签字：", "Table Text", color="808080", size=9)
-    cell_text(row.cells[3], "日期：", "Table Text", color="808080", size=9)
+    run(p, "{{ s.printed_name }}")
+    # an electronic signature fills 签字 and 日期 (测试员（电子签名）, 2026年12月03日); a paper one leaves them
+    p = cell_text(row.cells[2], "签字：", "Table Text", color="808080", size=9)
+    run(p, "{{ s.signed }}")
+    p = cell_text(row.cells[3], "日期：", "Table Text", color="808080", size=9)
+    run(p, "{{ s.date }}")
     middle(row.cells[0], row.cells[1])
     tag_row(t, "{%tr endfor %}")
     spacer(doc, 4)  # Word wants a paragraph after a table that ends the document
@@ -821,10 +870,16 @@ def build_record(path: Path) -> None:
     row = add_row(t, 510)
     cell_text(row.cells[0], "{{ f.label }}", "Table Label")
     shade(row.cells[0])
-    cell_text(row.cells[1], "{{ f.value }}")
-    cell_para(row.cells[1], "{%p if blank and f.type == 'text' %}")
-    cell_para(row.cells[1], "")
-    cell_para(row.cells[1], "{%p endif %}")
+    # a choice's □ boxes stay joined to their labels (keep_together); other values break as Chinese text
+    p = cell_text(row.cells[1], "{% if f.type == 'choice' %}")
+    run(p, "{{ f.value }}", boxes=True)
+    run(p, "{% else %}")
+    run(p, "{{ f.value }}")
+    run(p, "{% endif %}")
+    # a blank form leaves room to write: one more line per writing line of the field (`lines`)
+    cell_para(row.cells[1], "{%p for _ in f.extra_lines %}")
+    cell_para(row.cells[1], "").paragraph_format.line_spacing = Pt(22)   # a handwritten line's height
+    cell_para(row.cells[1], "{%p endfor %}")
     middle(*row.cells)
     tag_row(t, "{%tr endif %}")
     tag_row(t, "{%tr endfor %}")
@@ -843,9 +898,10 @@ def _label(row, i: int, text: str):
     return cell
 
 
-def _value(row, i: int, text: str, j: int | None = None, *, top: bool = False):
+def _value(row, i: int, text: str, j: int | None = None, *, top: bool = False, boxes: bool = False):
+    """`boxes`: a choice field, whose blank form prints □ boxes joined to their labels."""
     cell = merge(row, i, j) if j is not None else row.cells[i]
-    cell_text(cell, text)
+    cell_text(cell, text, boxes=boxes)
     if not top:
         middle(cell)
     return cell
@@ -855,13 +911,16 @@ def _value(row, i: int, text: str, j: int | None = None, *, top: bool = False):
 FORM_COLS = [1700, 2835, 1700, TEXT_W - 1700 - 2835 - 1700]
 
 
+CHOICES = ("service_type", "evaluation")   # the choice fields of the specific forms (□ boxes when blank)
+
+
 def _pair_row(t, l1: str, f1: str, l2: str, f2: str, h: int = 510) -> None:
     """A row of a specific form: label, field, label, field."""
     row = add_row(t, h)
     _label(row, 0, l1)
-    _value(row, 1, "{{ data.%s }}" % f1)
+    _value(row, 1, "{{ data.%s }}" % f1, boxes=f1 in CHOICES)
     _label(row, 2, l2)
-    _value(row, 3, "{{ data.%s }}" % f2)
+    _value(row, 3, "{{ data.%s }}" % f2, boxes=f2 in CHOICES)
 
 
 def _wide_row(t, label: str, f: str, h: int = 510) -> None:
@@ -925,7 +984,7 @@ def build_field_report(path: Path) -> None:
     t2 = table(doc, FORM_COLS, 0)
     row = add_row(t2, 510)
     _label(row, 0, "服务评价")
-    _value(row, 1, "{{ data.evaluation }}", 3)
+    _value(row, 1, "{{ data.evaluation }}", 3, boxes=True)
     row = add_row(t2, 1400)
     _label(row, 0, "用户意见")
     _value(row, 1, "{{ data.customer_opinion }}", 3, top=True)

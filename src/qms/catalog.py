@@ -49,14 +49,19 @@ CREATE TABLE IF NOT EXISTS disposed(
   number TEXT PRIMARY KEY, form TEXT, record_date TEXT, retention_until TEXT,
   disposed_at TEXT, certificate TEXT);
 CREATE TABLE IF NOT EXISTS disposals(
-  certificate TEXT PRIMARY KEY, at TEXT, as_of TEXT, actor TEXT, count INTEGER, folder TEXT);
+  certificate TEXT PRIMARY KEY, at TEXT, as_of TEXT, actor TEXT, count INTEGER, folder TEXT,
+  proposal TEXT, proposed_by TEXT);
+CREATE TABLE IF NOT EXISTS disposal_requests(
+  number TEXT PRIMARY KEY, status TEXT NOT NULL, as_of TEXT, form TEXT, opinion TEXT, method TEXT,
+  witness TEXT, records TEXT, proposed_at TEXT, proposed_by TEXT, decided_at TEXT, decided_by TEXT,
+  reason TEXT, certificate TEXT, left_out TEXT);
 """
 
 
 # Columns added after a table was first shipped: an older catalog gains them when opened
 # (a rebuild fills them from the log).
 ADDED_COLUMNS = {"approvals": ("login", "source_sha256", "docx_sha256", "void_at", "void_reason", "void_by"),
-                 "signatures": ("signed_on",)}
+                 "signatures": ("signed_on",), "disposals": ("proposal", "proposed_by")}
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:

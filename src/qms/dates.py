@@ -8,6 +8,12 @@ import re
 from .errors import QmsError
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Dates as people type them in Excel or a form: 2026/12/1, 2026-12-1, 2026.12.1, 2026年12月1日
+# (ASCII digits only: ２０２６ typed full-width is refused, as before)
+_WRITTEN_DATE = re.compile(r"^([0-9]{4})\s*(?:([-/.])\s*([0-9]{1,2})\s*\2|年\s*([0-9]{1,2})\s*月)\s*([0-9]{1,2})"
+                           r"\s*(?(4)日?|)$")
+_WRITTEN_TIME = re.compile(r"^(.+?)(?:\s+|T)([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?$")
+DATE_FORMS = "YYYY-MM-DD (also 2026/12/1 or 2026年12月1日)"
 # Records and documents of a quality system: anything outside is a typo (9999-12-31 plus a
 # 5-year retention would not even be a date).
 MIN_YEAR, MAX_YEAR = 1900, 2999
@@ -30,7 +36,15 @@ def parse_date(value, *, file=None, field=None, line=None, row=None) -> dt.date:
     if len(text) > 40:
         raise QmsError(f"expected a date as YYYY-MM-DD, got {len(text)} characters", **where)
     if not _ISO_DATE.match(text):
-        raise QmsError(f"expected a date as YYYY-MM-DD, got {text!r}", file=file, field=field, line=line, row=row)
+        m = _WRITTEN_DATE.match(text)
+        if not m:
+            raise QmsError(f"expected a date as {DATE_FORMS}, got {text!r}", file=file, field=field, line=line,
+                           row=row)
+        iso = f"{m.group(1)}-{int(m.group(3) or m.group(4)):02d}-{int(m.group(5)):02d}"
+        try:
+            return _in_range(dt.date.fromisoformat(iso), text, **where)
+        except ValueError:
+            raise QmsError(f"{text!r} is not a real calendar date", **where) from None
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
@@ -45,7 +59,13 @@ def parse_datetime(value, *, file=None, field=None, line=None, row=None) -> dt.d
         return _in_range(value, value.isoformat(), **where)
     if isinstance(value, dt.date):
         return _in_range(dt.datetime.combine(value, dt.time()), value.isoformat(), **where)
-    text = str(value).strip().replace(" ", "T", 1)
+    text = str(value).strip()
+    written = _WRITTEN_TIME.match(text)
+    if written and not _ISO_DATE.match(written.group(1)) and _WRITTEN_DATE.match(written.group(1).strip()):
+        day = parse_date(written.group(1), **where)    # 2026/12/1 9:30 → 2026-12-01T09:30
+        text = f"{day.isoformat()}T{int(written.group(2)):02d}:{written.group(3)}" + (
+            f":{written.group(4)}" if written.group(4) else "")
+    text = text.replace(" ", "T", 1)
     try:
         if len(text) > 40:
             raise ValueError
@@ -74,3 +94,39 @@ def cn_date(value: dt.date | str | None, locale: str = "zh-CN") -> str:
     if locale.lower().startswith("zh"):
         return f"{value.year}年{value.month:02d}月{value.day:02d}日"
     return value.isoformat()
+
+
+# ------------------------------------------------------------------ times a person reads
+
+def zone_of(where=None):
+    """The zone times are shown in: a Workspace's `timezone` (config.yaml), an IANA name, or None
+    (blank) for the machine's own zone. The journal keeps ISO times with their offset; this only
+    decides how they are printed."""
+    name = getattr(getattr(where, "config", None), "timezone", where)
+    if not name:
+        return None
+    from zoneinfo import ZoneInfo
+    return ZoneInfo(str(name))
+
+
+def local_time(value, where=None, *, chinese: bool = False, seconds: bool = False) -> str:
+    """An ISO timestamp as a person reads it, in the workspace's zone: 2026-12-03 16:26, or
+    2026年12月03日 16:26 (`chinese`). The one formatter of times for CLI text, web pages, PDFs,
+    certificates and messages; `where` is a Workspace or a zone name. Blank stays blank; a bare
+    date stays a date; anything unparseable is shown as it is."""
+    if not value:
+        return ""
+    if isinstance(value, dt.datetime):
+        t = value
+    else:
+        text = str(value)
+        if len(text) <= 10:
+            return cn_date(text) if chinese else text
+        try:
+            t = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return text
+    if t.tzinfo is not None:
+        t = t.astimezone(zone_of(where))
+    day = cn_date(t.date()) if chinese else t.date().isoformat()
+    return f"{day} {t:%H:%M:%S}" if seconds else f"{day} {t:%H:%M}"

@@ -33,8 +33,8 @@ class QmsError(Exception):
             where.append(f"line {self.line}")
         if self.row is not None:
             where.append(f"row {self.row}")
-        if self.field:
-            where.append(f"field '{self.field}'")
+        if self.field:       # a command-line option is named as typed: option --from
+            where.append(f"option {self.field}" if str(self.field).startswith("--") else f"field '{self.field}'")
         prefix = ", ".join(where)
         text = f"{prefix}: {self.message}" if prefix else self.message
         # one line, whatever a file name or value holds: control characters are shown escaped
@@ -68,3 +68,20 @@ class ToolMissing(QmsError):
 class Integrity(QmsError):
     """The archive, the journal or the catalog disagree: found by verify, or refused by a write."""
     exit_code = 3
+
+
+class InvalidRows(InvalidInput):
+    """Several bad rows of one import, each on a line of its own (file, row, field, what was
+    expected): the user fixes them all in one pass instead of one per run."""
+    multiline = True
+    SHOWN = 100     # a wholly wrong file does not print ten thousand lines
+
+    def __init__(self, summary: str, errors: list[QmsError], *, file=None):
+        self.errors = list(errors)
+        super().__init__(summary, file=file)
+
+    def format(self) -> str:
+        lines = [super().format()] + [e.format() for e in self.errors[:self.SHOWN]]
+        if len(self.errors) > self.SHOWN:
+            lines.append(f"… and {len(self.errors) - self.SHOWN} more rows with errors")
+        return "\n".join(lines)

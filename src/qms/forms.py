@@ -15,7 +15,7 @@ from pathlib import Path
 from .dates import parse_date, parse_datetime
 from .errors import QmsError
 from .workspace import Workspace
-from .inputs import control_char_error, key_name, safe_id, short
+from .inputs import control_char_error, key_name, period_error, safe_id, short
 from .labels import chinese
 from .textfmt import table
 from .yamlsrc import YamlSource, check_keys, load_yaml, top_mapping
@@ -26,8 +26,15 @@ _UNIT_ZH = {"y": "年", "m": "个月", "d": "天"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The keys a form schema's mappings may hold; anything else is refused with the nearest match.
 FORM_KEYS = ("id", "title", "title_en", "procedure", "date_field", "numbering", "retention",
-             "signature_required", "template", "note", "fields")
-FIELD_KEYS = ("name", "label", "type", "required", "searchable", "choices", "columns", "signed_by")
+             "signature_required", "template", "note", "fields",
+             "revision", "department", "signer_noun", "list_columns")
+FIELD_KEYS = ("name", "label", "type", "required", "searchable", "choices", "columns", "signed_by", "lines")
+DEFAULT_FORM_REVISION = "A/0"   # a form is a controlled document too: its 版本 prints in the header
+DEFAULT_SIGNER_NOUN = "用户"      # who signs the paper copy: 待用户签字 (signer_noun: 业主 → 待业主签字)
+LIST_COLUMNS = 3                # record lists show the form's first few searchable fields by default
+MAX_LINES = 20
+LONG_TEXT_LINES = 3
+LONG_LABEL = re.compile(r"内容|描述|现象|过程|结果|意见|建议|措施|分析|信息|备注|处理|需求|说明|情况")
 COLUMN_KEYS = ("name", "label", "type")
 RETENTION_KEYS = ("period", "from")
 
@@ -49,6 +56,15 @@ class FormField:
     choices: list[str] = field(default_factory=list)
     columns: list[Column] = field(default_factory=list)
     signed_by: str = ""       # "filer": a signature field filled from the filer's login (record file --sign)
+    lines: int = 0            # writing lines a blank printed form gives the field (0: decided by its label)
+
+    @property
+    def writing_lines(self) -> int:
+        """Lines a blank printed form leaves for the field: `lines`, else several for free text
+        whose label names content, a description, a result or an opinion (as the web's textarea)."""
+        if self.lines:
+            return self.lines
+        return LONG_TEXT_LINES if self.type == "text" and LONG_LABEL.search(self.label or "") else 1
 
 
 @dataclass
@@ -114,9 +130,21 @@ class FormSchema:
     template: str = "record.docx"
     date_field: str = ""
     note: str = ""
+    revision: str = DEFAULT_FORM_REVISION
+    department: str = ""      # 保存部门: who keeps the records (printed in the procedure's 记录 table)
+    signer_noun: str = DEFAULT_SIGNER_NOUN
+    list_columns: list[str] = field(default_factory=list)
 
     def field(self, name: str) -> FormField | None:
         return next((f for f in self.fields if f.name == name), None)
+
+    def listed_fields(self) -> list[FormField]:
+        """The fields a record list shows: `list_columns`, else the first few searchable scalar
+        fields other than the record date (which the list shows anyway)."""
+        if self.list_columns:
+            return [f for f in (self.field(n) for n in self.list_columns) if f is not None]
+        return [f for f in self.fields if f.searchable and f.type in ("text", "choice", "number")
+                and f.name != self.date_field][:LIST_COLUMNS]
 
     def to_json(self) -> dict:
         fields = []
@@ -129,11 +157,15 @@ class FormSchema:
                 item["columns"] = [{"name": c.name, "label": c.label, "type": c.type} for c in f.columns]
             if f.signed_by:
                 item["signed_by"] = f.signed_by
+            if f.lines:
+                item["lines"] = f.lines
             fields.append(item)
         return {"id": self.id, "title": self.title, "title_en": self.title_en, "procedure": self.procedure,
                 "fields": fields, "numbering": self.numbering, "date_field": self.date_field,
                 "retention": {"period": self.retention.period, "from": self.retention.describe().split(" from ")[1]},
-                "signature_required": self.signature_required, "template": self.template}
+                "signature_required": self.signature_required, "template": self.template,
+                "revision": self.revision, "department": self.department, "signer_noun": self.signer_noun,
+                "list_columns": [f.name for f in self.listed_fields()]}
 
 
 # ------------------------------------------------------------------ loading schemas
@@ -155,6 +187,12 @@ def _field(src: YamlSource, raw, i: int) -> FormField:
         if ftype != "signature" or raw.get("signed_by") != "filer":
             raise src.error("signed_by: filer is the one value, on a field of type signature", *path, "signed_by")
         f.signed_by = "filer"
+    if raw.get("lines") is not None:
+        lines = raw.get("lines")
+        if ftype != "text" or isinstance(lines, bool) or not isinstance(lines, int) or not 1 <= lines <= MAX_LINES:
+            raise src.error(f"lines: a whole number from 1 to {MAX_LINES}, on a field of type text "
+                            "(the writing lines a blank form gives it)", *path, "lines")
+        f.lines = lines
     if ftype == "choice":
         choices = raw.get("choices")
         if not isinstance(choices, list) or not choices:
@@ -200,8 +238,11 @@ def parse_form(src: YamlSource, ws: Workspace) -> FormSchema:
     if "retention" in data:
         check_keys(src, ret, RETENTION_KEYS, "retention")
     period = str(ret.get("period", "5y")).strip().lower()
-    if period != "permanent" and not _PERIOD.match(period):
-        raise src.error(f"period {period!r} is not like 5y, 18m or 30d (or permanent)", "retention", "period")
+    bad = period_error(period)
+    if bad:
+        if "retention" not in data:           # the default of config.yaml (load_config checks it too)
+            raise QmsError(bad, file=ws.root / "config.yaml", field="records.retention.period")
+        raise src.error(bad, "retention", "period")
     anchor_text = str(ret.get("from", "year_end"))
     if anchor_text.startswith("field:"):
         anchor, anchor_field = "field", anchor_text[6:]
@@ -227,6 +268,23 @@ def parse_form(src: YamlSource, ws: Workspace) -> FormSchema:
             file=src.path, field="numbering", line=src.line("numbering"))
     if "{seq" not in numbering:
         raise src.error("numbering pattern needs {seq} (e.g. {form}-{year}-{seq:04d})", "numbering")
+    list_columns = data.get("list_columns")
+    if list_columns is not None:
+        names = {f.name: f for f in fields} | {f.label: f for f in fields}
+        if not isinstance(list_columns, list) or not list_columns:
+            raise src.error("expected a list of field names (the columns of record lists)", "list_columns")
+        for i, n in enumerate(list_columns):
+            if str(n) not in names or names[str(n)].type in ("table", "signature"):
+                raise src.error(f"{n!r} is not a text, date, number or choice field of this form; expected one of: "
+                                + ", ".join(f.name for f in fields if f.type not in ("table", "signature")),
+                                "list_columns", i)
+        list_columns = [names[str(n)].name for n in list_columns]
+    texts = {}
+    for key in ("revision", "department", "signer_noun"):
+        value = data.get(key)
+        if value is not None and (isinstance(value, (dict, list)) or not str(value).strip()):
+            raise src.error("expected a short text", key)
+        texts[key] = str(value).strip() if value is not None else ""
     template = str(data.get("template") or "record.docx")
     tpl_path = (ws.templates_dir / template).resolve()
     try:
@@ -238,7 +296,9 @@ def parse_form(src: YamlSource, ws: Workspace) -> FormSchema:
         procedure=str(data.get("procedure") or ""), fields=fields,
         retention=Retention(period=period, anchor=anchor, anchor_field=anchor_field),
         numbering=numbering, path=src.path, signature_required=bool(data.get("signature_required", False)),
-        template=template, date_field=date_field, note=str(data.get("note") or ""))
+        template=template, date_field=date_field, note=str(data.get("note") or ""),
+        revision=texts["revision"] or DEFAULT_FORM_REVISION, department=texts["department"],
+        signer_noun=texts["signer_noun"] or DEFAULT_SIGNER_NOUN, list_columns=list_columns or [])
 
 
 _CACHE: dict[tuple, FormSchema] = {}
@@ -366,7 +426,28 @@ def validate_data(form: FormSchema, data, *, file=None, row: int | None = None,
     for f in form.fields:
         if f.required and f.name not in out:
             raise QmsError(f"missing required field ({f.label}, {f.type})", **where(f.name))
+    _check_sizes(out, where, file=file, row=row)
     return {f.name: out[f.name] for f in form.fields if f.name in out}
+
+
+def _check_sizes(out: dict, where, *, file, row) -> None:
+    """Bounded text, so that a record `check` accepts renders in seconds (limits in qms.inputs)."""
+    from .inputs import MAX_FIELD_CHARS, MAX_RECORD_CHARS, MAX_TABLE_ROWS, too_long
+    total = 0
+    for name, value in out.items():
+        cells = [((), value)] if isinstance(value, str) else []
+        if isinstance(value, list):
+            if len(value) > MAX_TABLE_ROWS:
+                raise QmsError(f"{len(value):,} rows; a table may hold at most {MAX_TABLE_ROWS:,}", **where(name))
+            cells = [((i, c), v) for i, r in enumerate(value) for c, v in r.items() if isinstance(v, str)]
+        for sub, text in cells:
+            bad = too_long(text, MAX_FIELD_CHARS, "a field" if not sub else "a table cell")
+            if bad:
+                raise QmsError(bad, **where(name, *sub))
+            total += len(text)
+    if total > MAX_RECORD_CHARS:
+        raise QmsError(f"the record holds {total:,} characters of text; a record may hold at most "
+                       f"{MAX_RECORD_CHARS:,} (attach long texts as files)", file=file, row=row)
 
 
 def _table(f: FormField, value, key: str, where) -> list[dict]:
@@ -446,9 +527,10 @@ def form_sheet(form: FormSchema, locale: str) -> str:
                  " / ".join(f.get("choices", [])) or ", ".join(c["name"] for c in f.get("columns", []))]
                 for f in d["fields"]]
         return head + table(["name", "label", "type", "required", "choices/columns"], rows)
-    head = (f"{d['id']}  {d['title']}  （依据程序文件 {d['procedure'] or '-'}）\n"
+    head = (f"{d['id']}  {d['title']}  版本 {form.revision}  （依据程序文件 {d['procedure'] or '-'}）\n"
             f"编号规则 {d['numbering']}  保存期限 {form.retention.reads(locale, form)}"
-            f"  需用户签字：{'是' if d['signature_required'] else '否'}\n")
+            f"{'  保存部门 ' + form.department if form.department else ''}"
+            f"  需{form.signer_noun}签字：{'是' if d['signature_required'] else '否'}\n")
     rows = [[f["name"], f["label"], TYPE_ZH.get(f["type"], f["type"]), "是" if f["required"] else "",
              " / ".join(f.get("choices", [])) or "、".join(c["label"] for c in f.get("columns", []))]
             for f in d["fields"]]

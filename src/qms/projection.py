@@ -9,6 +9,7 @@ where to catch up from.
 
 from __future__ import annotations
 
+import json
 import posixpath
 
 from .audit import GENESIS, AuditEntry
@@ -125,6 +126,13 @@ def _doc_release(cat, e, d):
                 rev["id"])
 
 
+def _doc_redate(cat, e, d):
+    """A release not yet issued gets corrected dates and the files rendered with them."""
+    rev = _revision(cat, e, e.target, d["revision"])
+    cat.execute("UPDATE revisions SET issued=?, effective=?, docx=?, pdf=? WHERE id=?", d["issued"], d["effective"],
+                d["docx"], d.get("pdf"), rev["id"])
+
+
 def _doc_obsolete(cat, e, d):
     cat.execute("UPDATE documents SET obsolete_on=?, obsolete_reason=?, obsolete_by=? WHERE number=?",
                 d["on"], d["reason"], e.actor, e.target)
@@ -176,9 +184,11 @@ def _record_sign(cat, e, d):
 
 
 def _record_amend(cat, e, d):
-    cat.execute("UPDATE records SET version=?, folder=?, customer=?, retention_until=?, pdf_pending=? "
-                "WHERE number=?", int(d["version"]), d["folder"], d.get("customer") or "", d.get("retention_until"),
-                1 if d.get("pdf_pending") else 0, e.target)
+    # `status`: a record needing the customer's signature waits for it again after an amendment
+    # (the scan signed an earlier version); older amend events carry none and keep the status.
+    cat.execute("UPDATE records SET version=?, folder=?, customer=?, retention_until=?, pdf_pending=?, "
+                "status=COALESCE(?, status) WHERE number=?", int(d["version"]), d["folder"], d.get("customer") or "",
+                d.get("retention_until"), 1 if d.get("pdf_pending") else 0, d.get("status"), e.target)
     cat.execute("INSERT INTO record_versions(number, version, folder, filed_at, filed_by, reason) "
                 "VALUES(?,?,?,?,?,?)", e.target, int(d["version"]), d["folder"], e.at, e.actor, d["reason"])
 
@@ -202,17 +212,41 @@ def _purge(cat, e, d):
                           for r in records])
     for table in ("records", "record_versions", "signatures", "holds"):
         cat.conn.executemany(f"DELETE FROM {table} WHERE number=?", [(n,) for n in numbers])
-    cat.execute("INSERT INTO disposals(certificate, at, as_of, actor, count, folder) VALUES(?,?,?,?,?,?)",
-                e.target, e.at, d["as_of"], e.actor, len(records), d["folder"])
+    cat.execute("INSERT INTO disposals(certificate, at, as_of, actor, count, folder, proposal, proposed_by) "
+                "VALUES(?,?,?,?,?,?,?,?)", e.target, e.at, d["as_of"], e.actor, len(records), d["folder"],
+                d.get("proposal"), d.get("proposed_by"))
     _set_sequence(cat, d["sequence"], d["seq"])
+    if d.get("proposal"):
+        cat.execute("UPDATE disposal_requests SET status='approved', decided_at=?, decided_by=?, certificate=?, "
+                    "left_out=? WHERE number=?", e.at, e.actor, e.target, _json(d.get("left_out") or []),
+                    d["proposal"])
+
+
+def _json(value) -> str:
+    """As the journal gives it back (keys sorted), so a live catalog equals a rebuilt one."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _disposal_propose(cat, e, d):
+    _set_sequence(cat, d["sequence"], d["seq"])
+    cat.execute("INSERT INTO disposal_requests(number, status, as_of, form, opinion, method, witness, records, "
+                "proposed_at, proposed_by) VALUES(?,?,?,?,?,?,?,?,?,?)", e.target, "pending", d["as_of"],
+                d.get("form"), d["opinion"], d["method"], d.get("witness"),
+                _json(d["records"]), e.at, e.actor)
+
+
+def _disposal_reject(cat, e, d):
+    cat.execute("UPDATE disposal_requests SET status='rejected', decided_at=?, decided_by=?, reason=? "
+                "WHERE number=?", e.at, e.actor, d["reason"], e.target)
 
 
 _HANDLERS = {
     "doc.submit": _doc_submit, "doc.sign": _doc_sign, "doc.release": _doc_release,
     "doc.obsolete": _doc_obsolete, "doc.issue_copy": _doc_issue_copy, "doc.recall": _doc_recall,
-    "doc.reject": _doc_reject, "doc.withdraw": _doc_withdraw,
+    "doc.reject": _doc_reject, "doc.withdraw": _doc_withdraw, "doc.redate": _doc_redate,
     "record.file": _record_file, "record.pdf": _record_pdf, "record.sign": _record_sign,
     "record.amend": _record_amend, "hold.add": _hold_add, "hold.release": _hold_release, "purge": _purge,
+    "disposal.propose": _disposal_propose, "disposal.reject": _disposal_reject,
 }
 
 
@@ -229,3 +263,15 @@ def folder_of(path: str) -> str:
 from .identity.projection import register_handlers  # noqa: E402
 
 register_handlers(register)
+
+
+# What governs the archive (issue 19): the digests last applied, the write gate's reference.
+def _config_applied(cat, e, d):
+    import json
+    cat.execute("INSERT INTO meta(key, value) VALUES('config_applied', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                json.dumps({"seq": e.seq, "digests": d["digests"], "settings": d.get("settings")},
+                           ensure_ascii=False, sort_keys=True))
+
+
+register("config.applied", _config_applied)

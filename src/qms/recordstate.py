@@ -51,7 +51,11 @@ def versions(cat: Catalog, number: str) -> list:
 
 
 def signatures(cat: Catalog, number: str) -> list:
-    return cat.all("SELECT * FROM signatures WHERE number=? ORDER BY at", number)
+    """The customer's signatures (one row per signer of a scan), each with the version it covers:
+    the version whose folder holds the scan (a scan is filed into the version it signed)."""
+    return cat.all("SELECT s.*, (SELECT v.version FROM record_versions v WHERE v.number=s.number AND "
+                   "substr(s.scan, 1, length(v.folder) + 1) = v.folder || '/') AS version "
+                   "FROM signatures s WHERE s.number=? ORDER BY s.at, s.rowid", number)
 
 
 def open_hold(cat: Catalog, number: str):
@@ -61,7 +65,7 @@ def open_hold(cat: Catalog, number: str):
 
 def listing(cat: Catalog, *, form: str | None = None, status: str | None = None,
             year: int | None = None) -> list[dict]:
-    sql = "SELECT number, form, status, record_date, retention_until, customer FROM records WHERE 1=1"
+    sql = "SELECT number, form, status, record_date, retention_until, customer, folder FROM records WHERE 1=1"
     args: list = []
     if form:
         sql += " AND form=?"
@@ -79,7 +83,8 @@ def listing(cat: Catalog, *, form: str | None = None, status: str | None = None,
 
 def due(cat: Catalog, as_of: dt.date, form: str | None) -> list[dict]:
     """Records past their retention end at `as_of` (held ones marked), by form and number."""
-    sql = ("SELECT r.number, r.form, r.record_date, r.retention_until, r.folder, r.status, "
+    sql = ("SELECT r.number, r.form, r.record_date, r.retention_until, r.folder, r.status, r.version, "
+           "(SELECT COUNT(*) FROM signatures s WHERE s.number=r.number) AS signatures, "
            "EXISTS(SELECT 1 FROM holds h WHERE h.number=r.number AND h.released_at IS NULL) AS held "
            "FROM records r WHERE r.retention_until IS NOT NULL AND r.retention_until < ?")
     args: list = [as_of.isoformat()]
@@ -101,8 +106,32 @@ def last_disposal_as_of(cat: Catalog) -> str | None:
 
 
 def disposals(cat: Catalog) -> list[dict]:
-    return [dict(r) for r in cat.all("SELECT certificate, at, as_of, actor, count, folder FROM disposals "
-                                     "ORDER BY at")]
+    return [dict(r) for r in cat.all("SELECT certificate, at, as_of, actor, count, folder, proposal, proposed_by "
+                                     "FROM disposals ORDER BY at")]
+
+
+def _request(row) -> dict:
+    import json
+    out = dict(row)
+    out["records"] = json.loads(out["records"] or "[]")
+    out["left_out"] = json.loads(out["left_out"] or "[]")
+    out["proposer_login"] = (out["proposed_by"] or "").split(" ")[0]
+    return out
+
+
+def disposal_request(cat: Catalog, number: str) -> dict | None:
+    """A disposal proposal (销毁审批单) with the records it lists, or None."""
+    row = cat.one("SELECT * FROM disposal_requests WHERE number=?", number)
+    return _request(row) if row else None
+
+
+def disposal_requests(cat: Catalog) -> list[dict]:
+    return [_request(r) for r in cat.all("SELECT * FROM disposal_requests ORDER BY proposed_at, number")]
+
+
+def pending_disposal_numbers(cat: Catalog) -> set[str]:
+    """Records listed in a proposal still awaiting its decision: not proposed twice."""
+    return {r["number"] for req in disposal_requests(cat) if req["status"] == "pending" for r in req["records"]}
 
 
 # ------------------------------------------------------------------ yearly volume
@@ -117,3 +146,10 @@ def year_of_form(cat: Catalog, form: str, year: int, *, monthly: bool) -> list[d
 def version_folders(cat: Catalog, number: str) -> list[str]:
     return [v["folder"] for v in cat.all(
         "SELECT folder FROM record_versions WHERE number=? ORDER BY version", number)]
+
+
+def recent(cat: Catalog, limit: int = 10) -> list[dict]:
+    """The records filed last, newest first (the search page before a query); rowid breaks a tie of
+    one second in the order the journal filed them."""
+    return [dict(r) for r in cat.all("SELECT number, form, status, record_date, filed_at, customer FROM records "
+                                     "ORDER BY filed_at DESC, rowid DESC LIMIT ?", int(limit))]

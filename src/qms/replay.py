@@ -38,7 +38,7 @@ def replay_in_memory(ws: Workspace, upto: int | None = None, pairs=None):
 # Natural keys, to name the row that differs; tables without one are compared as bags of rows.
 _KEYS = {"documents": ("number",), "revisions": ("number", "revision"), "copies": ("number", "copy_no"),
          "sequences": ("key",), "records": ("number",), "record_versions": ("number", "version"),
-         "disposed": ("number",), "disposals": ("certificate",)}
+         "disposed": ("number",), "disposals": ("certificate",), "disposal_requests": ("number",)}
 _SHOWN_PER_TABLE = 20
 
 

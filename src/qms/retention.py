@@ -6,13 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import posixpath
 from pathlib import Path
 
 from . import recordstate
 from .archive import read_manifest
 from .catalog import reading
-from .dates import now_iso, today
+from .dates import local_time, today
 from .errors import Conflict, Integrity, InvalidInput
 from .recordstate import record_row
 from .workspace import Workspace
@@ -73,14 +72,26 @@ def hold_list(ws: Workspace) -> list[dict]:
 
 # ------------------------------------------------------------------ purge
 
-def purge(ws: Workspace, *, actor: str, as_of: dt.date | None = None, form: str | None = None,
-          dry_run: bool = False, progress=None) -> dict:
-    """Dispose of every due, unheld record; keep a disposal certificate (销毁记录) permanently.
+def not_after_today(as_of: dt.date) -> dt.date:
+    """Anything that destroys is dated today or earlier: a later --as-of would destroy records
+    years before their retention ends (reports and dry runs may look ahead)."""
+    if as_of > today():
+        raise InvalidInput(f"--as-of {as_of} is after today ({today()}): nothing is destroyed before its "
+                           "retention ends; a report or --dry-run may look ahead", field="as-of")
+    return as_of
 
-    Two phases: the certificate event, listing every folder to destroy, is logged first; the
-    deletion follows it (and recovery finishes it after a crash). What is due comes from the
-    journal itself, never from a catalog row someone could have edited."""
+
+def purge(ws: Workspace, *, actor: str, as_of: dt.date | None = None, form: str | None = None,
+          dry_run: bool = False, opinion: str | None = None, method: str | None = None,
+          witness: str | None = None, progress=None) -> dict:
+    """The proposer's shortcut (销毁审批, disposal.py): proposes every due, unheld record for
+    destruction. It destroys nothing by itself — another person approves the proposal
+    (`qms disposal approve`), and only that destroys and writes the certificate.
+
+    A dry run lists what is due at `as_of`, which may be later than today."""
     as_of = as_of or today()
+    if not dry_run:
+        not_after_today(as_of)
     with reading(ws) as cat:
         last = recordstate.last_disposal_as_of(cat)
         if last and as_of.isoformat() < last:
@@ -89,45 +100,29 @@ def purge(ws: Workspace, *, actor: str, as_of: dt.date | None = None, form: str 
         due = [d for d in recordstate.due(cat, as_of, form) if not d["held"]]
     numbers = [d["number"] for d in due]
     if dry_run or not due:
-        return {"certificate": None, "disposed": numbers, "dry_run": dry_run, "as_of": as_of.isoformat()}
-
-    with writing(ws, purpose="purge") as w:
-        # Under the lock, from a replay of the log: a hold, signature or amendment made since the
-        # read above counts, and an edited catalog row cannot make a record due early.
-        due = _due_from_journal(ws, w.cat, as_of, form)
-        numbers = [d["number"] for d in due]
-        if not due:
-            return {"certificate": None, "disposed": [], "dry_run": False, "as_of": as_of.isoformat()}
-        destroyed = [{"number": d["number"], "form": d["form"], "record_date": d["record_date"],
-                      "retention_until": d["retention_until"], "folder": posixpath.dirname(d["folder"]),
-                      "files": _manifested_files(ws, posixpath.dirname(d["folder"]))} for d in due]
-        at = now_iso()
-        seq = w.next_seq(f"DISPOSAL:{as_of.year}")
-        cert = f"DC-{as_of.year}-{seq:04d}"
-        rel = ws.rel(ws.archive_dir / "disposals" / cert)
-        body = {"certificate": cert, "title": "记录销毁证明 / Records disposal certificate",
-                "organisation": ws.config.org_name, "as_of": as_of.isoformat(), "disposed_at": at,
-                "authorised_by": actor, "form_filter": form, "count": len(destroyed), "records": destroyed}
-        st = w.stage()
-        st.folder(rel)
-        cert_sha = st.write(f"{rel}/certificate.json", _certificate_json(body))
-        _certificate_pdf(ws, body, cert_sha, st.at(f"{rel}/certificate.pdf"))
-        st.add(f"{rel}/certificate.pdf")
-        st.manifest(rel, now=at)
-        record_dirs = [d["folder"] for d in destroyed]
-        w.commit([{"action": "purge", "target": cert,
-                   "data": {"as_of": as_of.isoformat(), "form": form, "folder": rel, "disposed": numbers,
-                            "certificate_sha256": cert_sha, "sequence": f"DISPOSAL:{as_of.year}", "seq": seq,
-                            "records": [{k: d[k] for k in ("number", "form", "record_date", "retention_until",
-                                                           "folder")} for d in destroyed],
-                            "destroy": record_dirs, **st.promise(rel)}}], actor=actor)
-        if progress:
-            progress(len(record_dirs))
-    return {"certificate": cert, "disposed": numbers, "dry_run": False, "as_of": as_of.isoformat(),
-            "file": f"{rel}/certificate.pdf"}
+        return {"certificate": None, "proposal": None, "disposed": numbers, "dry_run": dry_run,
+                "as_of": as_of.isoformat()}
+    from .disposal import DEFAULT_METHOD, DEFAULT_OPINION, propose
+    res = propose(ws, actor=actor, opinion=opinion or DEFAULT_OPINION, method=method or DEFAULT_METHOD,
+                  witness=witness, form=form, as_of=as_of)
+    return res.data | {"dry_run": False, "message": res.message}
 
 
-def _due_from_journal(ws: Workspace, live, as_of: dt.date, form: str | None) -> list[dict]:
+def certificate_files(ws: Workspace, w, rel: str, body: dict, at: str):
+    """Stage the certificate (JSON with the SHA-256 of every file to destroy, and its PDF) under
+    `rel`; (stage, the JSON's SHA-256). The purge event that follows promises them."""
+    for r in body["records"]:
+        r["files"] = _manifested_files(ws, r["folder"])
+    st = w.stage()
+    st.folder(rel)
+    cert_sha = st.write(f"{rel}/certificate.json", _certificate_json(body))
+    _certificate_pdf(ws, body, cert_sha, st.at(f"{rel}/certificate.pdf"))
+    st.add(f"{rel}/certificate.pdf")
+    st.manifest(rel, now=at)
+    return st, cert_sha
+
+
+def due_from_journal(ws: Workspace, live, as_of: dt.date, form: str | None) -> list[dict]:
     """What is due according to a replay of the journal; refuses when the live catalog says
     otherwise (someone edited it: verify names the rows)."""
     from .replay import replay_in_memory
@@ -169,16 +164,28 @@ def _certificate_pdf(ws: Workspace, body: dict, json_sha: str, out: Path) -> Non
         by_form[d["form"]] = by_form.get(d["form"], 0) + 1
     rows = ([i, d["number"], d["form"], d["record_date"], d["retention_until"], len(d["files"])]
             for i, d in enumerate(body["records"], 1))
+    appr = body.get("approval") or {}
+    head = [ws.config.org_name,
+            f"保存期限届满（截至 {body['as_of']}）且未被冻结的记录 / records past retention as of {body['as_of']}, not on hold",
+            f"销毁审批单 / proposal {body.get('proposal') or '—'}    提出人 / proposed by {body.get('proposed_by') or '—'}"
+            f"  {local_time(body.get('proposed_at'), ws, chinese=True) if body.get('proposed_at') else ''}",
+            f"批准人 / approved by {body['authorised_by']}  "
+            f"{local_time(appr['signed_at'], ws, chinese=True) if appr.get('signed_at') else ''}    "
+            f"监销人 / witness {body.get('witness') or '—'}",
+            f"鉴定意见 / opinion: {body.get('opinion') or '—'}",
+            f"销毁方式 / method: {body.get('method') or '—'}    销毁时间 / disposed at {local_time(body['disposed_at'], ws, chinese=True)}",
+            f"共 {body['count']} 份记录 / records: " + "，".join(f"{k} {v}" for k, v in sorted(by_form.items()))]
+    if body.get("left_out"):
+        head.append("未销毁（审批后状态已变）/ left out: "
+                    + "；".join(f"{x['number']} {x['reason']}" for x in body["left_out"]))
+    head.append(f"每个被销毁文件的 SHA-256 见 certificate.json（SHA-256 {json_sha}）")
     make_register_pdf(
-        out, f"记录销毁证明  {body['certificate']}",
-        [ws.config.org_name,
-         f"保存期限届满（早于 {body['as_of']}）且未被冻结的记录 / records past retention as of {body['as_of']}, not on hold",
-         f"销毁时间 / disposed at {body['disposed_at']}    批准人 / authorised by {body['authorised_by']}",
-         f"共 {body['count']} 份记录 / records: " + "，".join(f"{k} {v}" for k, v in sorted(by_form.items())),
-         f"每个被销毁文件的 SHA-256 见 certificate.json（SHA-256 {json_sha}）"],
+        out, f"记录销毁证明  {body['certificate']}", head,
         [("序号", 8), ("记录编号", 30), ("表单", 16), ("记录日期", 12), ("保存期至", 12), ("文件数", 6)],
         rows,
-        ["本证明永久保存。This certificate is kept permanently.", "批准人签字：", "监销人签字："])
+        ["本证明永久保存。This certificate is kept permanently.",
+         f"提出人签字：{body.get('proposed_by') or ''}", f"批准人签字：{body['authorised_by']}",
+         f"监销人签字：{body.get('witness') or ''}"])
 
 
 def disposal_list(ws: Workspace) -> list[dict]:
@@ -189,25 +196,28 @@ def disposal_list(ws: Workspace) -> list[dict]:
 # ------------------------------------------------------------------ purge, for an interface
 
 def dispose(ws: Workspace, *, actor: str, as_of: dt.date | None = None, form: str | None = None,
-            dry_run: bool = False, confirm=None, progress=None):
+            dry_run: bool = False, confirm=None, progress=None, opinion: str | None = None,
+            method: str | None = None, witness: str | None = None):
     """`qms purge`: the report first, so `confirm(report)` (a person at a terminal) sees the count
-    and may decline; then purge; one line saying what happened, the JSON its details.
-
-    `progress(done, total)` counts disposed records against the report's count."""
+    and may decline; then the proposal (nothing is destroyed until another person approves it);
+    one line saying what happened, the JSON its details."""
     from .errors import Refused
     from .results import Change
+    if not dry_run:
+        not_after_today(as_of or today())
     rep = report(ws, as_of=as_of, form=form)
     if not dry_run and confirm is not None and rep["disposable"] and not confirm(rep):
         raise Refused("purge cancelled; nothing changed")
-    total = 0 if dry_run else rep["disposable"]
-    res = purge(ws, actor=actor, as_of=as_of, form=form, dry_run=dry_run,
-                progress=(lambda done: progress(done, total)) if progress else None)
-    data = {"certificate": res["certificate"], "disposed": res["disposed"], "dry_run": dry_run}
+    res = purge(ws, actor=actor, as_of=as_of, form=form, dry_run=dry_run, opinion=opinion, method=method,
+                witness=witness)
     if dry_run:
+        data = {"certificate": None, "disposed": res["disposed"], "dry_run": True}
         message = (f"dry run: would dispose of {len(res['disposed'])} records: " + ", ".join(res["disposed"][:20])
                    + (" …" if len(res["disposed"]) > 20 else ""))
-    elif res["certificate"]:
-        message = f"disposed of {len(res['disposed'])} records; certificate {res['certificate']} → {res['file']}"
+    elif res.get("proposal"):
+        data = {k: res[k] for k in ("proposal", "proposed", "certificate", "disposed", "as_of")} | {"dry_run": False}
+        message = res["message"]
     else:
-        message = f"nothing to dispose of as of {res['as_of']}"
-    return Change(message, data, files=[res["file"]] if res.get("file") else [])
+        data = {"proposal": None, "proposed": [], "certificate": None, "disposed": [], "dry_run": False}
+        message = res.get("message") or f"nothing to dispose of as of {res['as_of']}"
+    return Change(message, data)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from .errors import InvalidInput
 
 _LABEL = re.compile(r"^([A-Z]+)/(\d+)$")
-STATUSES = ("draft", "in_review", "approved", "released", "effective", "superseded", "obsolete", "withdrawn")
+STATUSES = ("draft", "in_review", "approved", "pending_release", "released", "effective", "superseded", "obsolete", "withdrawn")
 
 
 def parse_label(label: str) -> tuple[str, int]:
@@ -68,7 +68,7 @@ def compute_status(rev: RevisionState, all_revs: list[RevisionState], required_r
             return "approved"
         return "in_review" if rev.signed_roles else "draft"
     if rev.issued and as_of < rev.issued:
-        return "approved"
+        return "pending_release"        # 待发布: released with a 发布 date still to come
 
     def superseded_at(day: dt.date) -> bool:
         return any(o.state == "released" and o.seq > rev.seq and o.effective and o.effective <= day

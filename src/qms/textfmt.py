@@ -13,6 +13,17 @@ def width(text: str) -> int:
     return len(text) + sum(1 for ch in text if unicodedata.east_asian_width(ch) in "WF")
 
 
+WORD_JOINER = "\u2060"
+
+
+def nobreak(text) -> str:
+    """Text a printed line must not break inside (a record number at its hyphens, a date before
+    its 日, a ☐ away from its label): every character joined to the next by U+2060 WORD JOINER,
+    which Word and LibreOffice obey, print as nothing and leave out of a PDF's text layer."""
+    text = "" if text is None else str(text)
+    return WORD_JOINER.join(text)
+
+
 def clip(text: str, limit: int) -> str:
     if width(text) <= limit:
         return text

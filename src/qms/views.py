@@ -54,11 +54,15 @@ def record_text(ws: Workspace, d: dict, labels: dict[str, str] | None = None) ->
     """`labels`: field name → label, and "field.column" → column label for table fields."""
     loc, tz = ws.config.locale, ws.config.timezone
     if d["status"] == "disposed":
-        return (f"{d['number']}  {d['form']}  {_t(ws, '已销毁', 'DISPOSED')} DISPOSED {d['disposed_at'][:10]}"
+        return (f"{d['number']}  {d['form']}  {_t(ws, '已销毁', 'DISPOSED')} DISPOSED {local_time(d['disposed_at'], tz)[:10]}"
                 f"（{_t(ws, '销毁证书', 'certificate')} {d['certificate']}）；"
                 f"{_t(ws, '保存期至', 'retention ended')} {d['retention_until']}")
     labels = labels or {}
-    lines = [f"{d['number']}  {d['form']}  {_t(ws, '状态', 'status')} {status_label(d['status'], loc)}"
+    from .forms import load_forms_quietly
+    form = load_forms_quietly(ws).get(d["form"])
+    noun = form.signer_noun if form else None       # 待业主签字 for a form whose signer is the 业主
+    lines = [f"{d['number']}  {d['form']}{'  ' + form.title if form else ''}  {_t(ws, '状态', 'status')} "
+             f"{status_label(d['status'], loc, noun)}"
              f"{_t(ws, '  法律保全中', '  ON HOLD') if d.get('held') else ''}",
              f"{_t(ws, '记录日期', 'record date')} {d['record_date']}  {_t(ws, '归档', 'filed')} "
              f"{local_time(d['filed_at'], tz)} {_t(ws, '归档人', 'by')} {d['filed_by']}  "
@@ -67,23 +71,63 @@ def record_text(ws: Workspace, d: dict, labels: dict[str, str] | None = None) ->
     for k, v in d["data"].items():
         cols = {key.split(".", 1)[1]: lab for key, lab in labels.items() if key.startswith(k + ".")}
         lines += _value_lines(labels.get(k, k), v, cols)
-    for s in d["signatures"]:
-        lines.append(f"{_t(ws, '用户签字', 'signed by')} {s['signer']} {s['role']}  {local_time(s['at'], tz)}")
+    lines += _signature_lines(ws, d)
     lines += [f"{_t(ws, '文件', 'file')} {k}: {v}" for k, v in d["files"].items()]
+    if d.get("pdf_pending"):
+        lines.append(_t(ws, "PDF 待生成（运行 qms record pdf --pending）", "PDF pending (run qms record pdf --pending)"))
     if len(d["versions"]) > 1:
         lines += [f"{_t(ws, '版本', 'version')} {v['version']}  {local_time(v['filed_at'], tz)}  {v['filed_by']}  "
                   f"{v['reason'] or _t(ws, '（原始版本）', '(original)')}" for v in d["versions"]]
     return "\n".join(lines)
 
 
+def _signature_lines(ws: Workspace, d: dict) -> list[str]:
+    """Each signature with the version it covers; the customer's with the date they wrote, the
+    filer's electronic one with its time; and a line when the current version is not the one signed."""
+    tz = ws.config.timezone
+    lines = []
+    for s in d["signatures"]:
+        ver = _t(ws, f"第{s.get('version')}版", f"version {s.get('version')}") if s.get("version") else ""
+        if s.get("kind") == "electronic":
+            lines.append(f"{_t(ws, '电子签名', 'e-signed')} {s['role']} {s['name']}"
+                         f"{_t(ws, '（' + str(s['login']) + '）', ' (' + str(s['login']) + ')')}  "
+                         f"{local_time(s['at'], tz)}  {ver}".rstrip())
+        else:
+            lines.append(f"{_t(ws, '用户签字', 'signed by')} {s['signer']} {s['role'] or ''}  "
+                         f"{_t(ws, '签字日期', 'signed on')} {s['signed_on']}  {ver}".rstrip())
+    signed = d.get("signed_version")
+    if signed and signed != d.get("version"):
+        lines.append(_t(ws, f"用户签字签于第{signed}版；现行第{d['version']}版{status_label(d['status'], ws.config.locale)}",
+                        f"the customer signed version {signed}; version {d['version']} is {d['status']}"))
+    return lines
+
+
 def record_list_text(ws: Workspace, items: list[dict]) -> str:
+    """Records of one form: its title above, its list columns as columns. Of several forms: each
+    form's title, and a 摘要 of each record's list columns (label：value)."""
     if not items:
         return _t(ws, "（无记录）", "(no records)")
     loc = ws.config.locale
-    headers = (["记录编号", "表单", "状态", "记录日期", "保存期至", "用户单位"] if chinese(loc)
-               else ["number", "form", "status", "record date", "retention until", "customer"])
-    return table(headers, [[x["number"], x["form"], status_label(x["status"], loc), x["record_date"],
-                            x["retention_until"], x["customer"]] for x in items])
+    zh = chinese(loc)
+    head = (["记录编号", "状态", "记录日期", "保存期至"] if zh
+            else ["number", "status", "record date", "retention until"])
+
+    def common(x):
+        return [x["number"], x.get("status_text") or status_label(x["status"], loc), x["record_date"],
+                x["retention_until"] or _t(ws, "永久", "permanent")]
+
+    forms = {x["form"] for x in items}
+    if len(forms) == 1:
+        x0 = items[0]
+        title = f"{x0['form']}  {x0.get('form_title') or ''}".rstrip()
+        labels = [c["label"] for c in x0.get("columns") or []]
+        return title + "\n" + table(head + labels, [common(x) + [c["value"] for c in x.get("columns") or []]
+                                                    for x in items])
+    sep, colon = ("；", "：") if zh else ("; ", ": ")
+    return table(head[:1] + [_t(ws, "表单", "form")] + head[1:] + [_t(ws, "摘要", "summary")],
+                 [common(x)[:1] + [x.get("form_title") or x["form"]] + common(x)[1:]
+                  + [sep.join(f"{c['label']}{colon}{c['value']}" for c in x.get("columns") or [] if c["value"])]
+                  for x in items], max_col=60)
 
 
 def copies_text(ws: Workspace, items: list[dict]) -> str:

@@ -18,7 +18,7 @@ from pypdf import PdfReader, PdfWriter, Transformation
 from . import recordstate
 from .archive import atomic_write
 from .catalog import reading
-from .dates import today
+from .dates import cn_date, today
 from .errors import NotFound, QmsError
 from .pdf import add_cjk_font, read_pdf
 from .workspace import Workspace
@@ -77,6 +77,9 @@ def compile_volume(ws: Workspace, *, form: str, year: int, out: Path | str, acto
         # Number order: a monthly pattern ({month}) restarts its sequence every month.
         rows = recordstate.year_of_form(cat, form, year, monthly="{month" in the_form.numbering)
         versions = {r["number"]: recordstate.version_folders(cat, r["number"]) for r in rows}
+        # the date the customer wrote by each version's signature (signed_on), for the scan's bookmark
+        signed_on = {r["number"]: {s["version"]: s["signed_on"] for s in recordstate.signatures(cat, r["number"])
+                                   if s["signed_on"]} for r in rows}
     if not rows:
         raise NotFound(f"no records of {form} ({the_form.title}) in {year}", field="year")
     pending = [r["number"] for r in rows if r["pdf_pending"]]
@@ -102,14 +105,27 @@ def compile_volume(ws: Workspace, *, form: str, year: int, out: Path | str, acto
         return str(((load_archived(ws.root / r["folder"] / "data.yaml") or {}).get("data") or {}).get(who.name) or "")
     parts, contents, page = [], [], 0
     unsigned = 0
+    earlier: list[str] = []        # records whose signature covers an earlier version than the one bound
     for i, r in enumerate(rows, 1):
         folder = ws.root / r["folder"]
         items: list = [folder / f"{r['number']}.pdf"]
-        scans = [ws.root / v / SCAN_NAME for v in versions[r["number"]] if (ws.root / v / SCAN_NAME).exists()]
-        items += [(f"{r['number']} 签字扫描件", s) for s in scans]
+        # a scan lies in the folder of the version it signed: the volume says which one
+        current = len(versions[r["number"]])
+        scans = [(n, ws.root / v / SCAN_NAME) for n, v in enumerate(versions[r["number"]], 1)
+                 if (ws.root / v / SCAN_NAME).exists()]
+        items += [(f"{r['number']} 签字扫描件（第{n}版"
+                   + (f"，{cn_date(signed_on[r['number']][n], loc)}签字" if signed_on[r["number"]].get(n) else "")
+                   + "）", s) for n, s in scans]
         waiting = r["status"] == "awaiting_signature"
         unsigned += waiting
+        signed = scans[-1][0] if scans else None
         mark = "（未经用户签字）" if waiting else ""
+        if signed and signed != current:
+            mark = f"（第{current}版{'未经用户签字' if waiting else ''}，用户签字签于第{signed}版）"
+            earlier.append(f"{r['number']}：现行第{current}版{'尚未经用户签字' if waiting else ''}；"
+                           f"所附签字扫描件签于第{signed}版，不涵盖其后的修改。")
+        elif current > 1 and signed == current:
+            mark = f"（第{current}版，已经用户签字）"
         party = who_value(r)
         parts.append((f"{r['number']}  {party}{mark}".strip(), items))
         first = page
@@ -123,6 +139,7 @@ def compile_volume(ws: Workspace, *, form: str, year: int, out: Path | str, acto
         note = ["目录：每份记录在 PDF 书签中各有一条，页码为本册页码。"]
         if unsigned:
             note.append(f"※ 其中 {unsigned} 份记录尚未经用户签字（状态：待用户签字），按规定尚不生效。")
+        note += earlier
 
         def build_cover(offset: int) -> int:
             make_table_pdf(cover, f"{the_form.title}　{year}年度汇编", subtitle,

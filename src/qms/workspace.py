@@ -164,6 +164,10 @@ def load_config(path: Path) -> Config:
             raise src.error("expected {label, series}", "documents", "kinds", key)
         check_keys(src, k or {}, KIND_KEYS, "documents", "kinds", key)
     name = _require(src, org, "name", ("organisation",))
+    from .inputs import period_error
+    bad = period_error((recs.get("retention") or {}).get("period", "5y"))
+    if bad:
+        raise src.error(bad, "records", "retention", "period")
     pattern = docs.get("number_pattern", DEFAULT_NUMBER_PATTERN)
     try:
         re.compile(pattern)
@@ -268,9 +272,16 @@ def defaults_dir() -> Path:
     raise QmsError("packaged defaults are missing; reinstall qms")
 
 
-def init_workspace(target: Path | str, *, org: str | None = None, org_en: str | None = None) -> Workspace:
+# The templates every workspace needs (a procedure and the generic record form); the others belong
+# to the example forms, which `examples=False` (qms init --no-examples) leaves out with them.
+BASE_TEMPLATES = ("procedure.docx", "record.docx")
+
+
+def init_workspace(target: Path | str, *, org: str | None = None, org_en: str | None = None,
+                   examples: bool = True) -> Workspace:
     """A new workspace from the packaged defaults; `org` replaces the placeholder company name
-    (XXXXXX有限公司) that every cover, header and form would otherwise print."""
+    (XXXXXX有限公司) that every cover, header and form would otherwise print. Without `examples`
+    it starts with no forms (an empty schemas/), for a company that writes its own."""
     target = Path(target)
     if (target / CONFIG_NAME).exists():
         raise Conflict(f"already a workspace ({CONFIG_NAME} exists)", file=target)
@@ -282,8 +293,14 @@ def init_workspace(target: Path | str, *, org: str | None = None, org_en: str | 
     if org:
         text = _set_org(text, org.strip(), (org_en or "").strip())
     (target / CONFIG_NAME).write_text(text, encoding="utf-8")
-    for sub in ("schemas", "templates"):
-        if (src / sub).is_dir():
-            shutil.copytree(src / sub, target / sub, dirs_exist_ok=True)
+    if examples:
+        for sub in ("schemas", "templates"):
+            if (src / sub).is_dir():
+                shutil.copytree(src / sub, target / sub, dirs_exist_ok=True)
+    else:
+        (target / "schemas").mkdir(exist_ok=True)
+        (target / "templates").mkdir(exist_ok=True)
+        for name in BASE_TEMPLATES:
+            shutil.copyfile(src / "templates" / name, target / "templates" / name)
     (target / ".gitignore").write_text("archive/\n.qms/\n", encoding="utf-8")   # .qms: secrets and keys
     return open_workspace(target)

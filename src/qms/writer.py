@@ -12,6 +12,7 @@ Services never write catalog tables or the log themselves.
 from __future__ import annotations
 
 import os
+import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -22,7 +23,7 @@ from .errors import Integrity
 from .journal import Stage, crashpoint
 from .workspace import Workspace
 
-_DOC_ACTIONS = {"doc.submit", "doc.sign", "doc.release", "doc.obsolete", "doc.issue_copy", "doc.recall",
+_DOC_ACTIONS = {"doc.submit", "doc.sign", "doc.release", "doc.redate", "doc.obsolete", "doc.issue_copy", "doc.recall",
                 "doc.reject", "doc.withdraw"}
 _RECORD_ACTIONS = {"record.file", "record.pdf", "record.sign", "record.amend", "hold.add", "hold.release"}
 
@@ -85,8 +86,12 @@ class Writer:
 
 
 @contextmanager
-def writing(ws: Workspace, purpose: str = ""):
-    """The workspace lock, a private temp folder, recovery, and a catalog caught up with the log."""
+def writing(ws: Workspace, purpose: str = "", *, governed: bool = True):
+    """The workspace lock, a private temp folder, recovery, and a catalog caught up with the log.
+
+    `governed`: refuse while config.yaml, a schema or a template differs from what was last
+    applied (qms config apply). Recovery (finishing promised work) and a journaled failed login
+    are not new changes and pass."""
     existed = ws.archive_dir.exists()
     w = None
     try:
@@ -97,6 +102,9 @@ def writing(ws: Workspace, purpose: str = ""):
             try:
                 if cat.path is not None:
                     _recover(ws, cat)
+                    if governed and purpose != "recover" and not purpose.startswith("login."):
+                        from .governance import check_applied
+                        check_applied(ws, cat)
                 yield w
             finally:
                 for st in w.stages:           # staged but never logged: nothing was promised
@@ -112,7 +120,7 @@ def recover(ws: Workspace) -> dict:
     """`qms recover`: finish what the log promised, remove what it did not, re-index."""
     with writing(ws, purpose="recover") as w:
         seq, _, _ = projection.head(w.cat)
-        return {"head": seq, "indexed": projection.indexed_seq(w.cat)}
+        return {"head": seq, "indexed": projection.indexed_seq(w.cat), "pdf_pending": pending_renditions(w.cat)}
 
 
 def _recover(ws: Workspace, cat: Catalog, *, drop: bool = True) -> None:
@@ -124,6 +132,7 @@ def _recover(ws: Workspace, cat: Catalog, *, drop: bool = True) -> None:
         raise Integrity(f"the catalog has applied event {seq} but the journal ends at {log_seq} "
                         "(the log was truncated or replaced); nothing was changed — run qms verify",
                         file=ws.rel(ws.audit_path))
+    interrupted = seq < log_seq
     if seq < log_seq or _torn(ws):
         key = journalkey.journal_key(ws).public_key() if journalkey.has_journal_key(ws) else None
         tail = audit.read_tail(ws.audit_path, seq, offset, h, key)
@@ -138,7 +147,9 @@ def _recover(ws: Workspace, cat: Catalog, *, drop: bool = True) -> None:
         if tail.pairs:
             journalkey.note_head(ws, tail.pairs[-1][1].seq, tail.pairs[-1][1].hash)
         log_seq = audit.head(ws.audit_path)[0]
-    journal.clean_leftovers(ws.archive_dir)
+    interrupted = bool(journal.clean_leftovers(ws.archive_dir)) or interrupted
+    if interrupted:
+        _report_pending(cat)
     done = projection.indexed_seq(cat)
     if done < log_seq:
         entries = [e for _, e in audit.entries_after(ws.audit_path, done)]
@@ -173,6 +184,25 @@ def _drop_uncommitted(ws: Workspace, tail: audit.Tail) -> None:
     print(f"qms: {ws.rel(ws.audit_path)}: dropped {n} entr{'ies' if n != 1 else 'y'} with no commit signature"
           f"{f' ({what})' if n else ' (a line cut short)'} — a write cut short by a crash, or lines appended "
           f"without the journal key; kept in {ws.rel(kept)}", file=sys.stderr)
+
+
+def pending_renditions(cat: Catalog) -> list[str]:
+    """Records filed whose PDF rendition is still to be made (`qms record pdf --pending`)."""
+    try:
+        return [r["number"] for r in cat.all("SELECT number FROM records WHERE pdf_pending=1 ORDER BY number")]
+    except sqlite3.Error:      # a catalog with no records table yet
+        return []
+
+
+def _report_pending(cat: Catalog) -> None:
+    """A killed command may have left its renditions undone: say so, with the command that makes
+    them, rather than leave it to be found (converting here would run LibreOffice inside whatever
+    command came next, a login included)."""
+    pending = pending_renditions(cat)
+    if pending:
+        import sys
+        print(f"qms: recovered an interrupted command; PDFs are pending for {len(pending)} records "
+              f"(e.g. {pending[0]}) — run `qms record pdf --pending`", file=sys.stderr)
 
 
 def catch_up(ws: Workspace) -> None:

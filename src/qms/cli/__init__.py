@@ -20,7 +20,8 @@ class QmsGroup(click.Group):
         try:
             return super().invoke(ctx)
         except QmsError as exc:
-            err = click.ClickException(exc.format().replace("\n", " "))
+            text = exc.format()     # one line; a list of bad rows (InvalidRows) one line per row
+            err = click.ClickException(text if getattr(exc, "multiline", False) else text.replace("\n", " "))
             err.exit_code = exc.exit_code
             raise err from None
 

@@ -110,6 +110,21 @@ def doc_release(env, number, issued, effective, no_pdf, as_json):
     emit(res, as_json)
 
 
+@doc.command("redate")
+@click.argument("number")
+@click.option("--issued", required=True, metavar="DATE", help="The corrected 发布 date, YYYY-MM-DD")
+@click.option("--effective", required=True, metavar="DATE", help="The corrected 实施 date, YYYY-MM-DD")
+@click.option("--reason", required=True)
+@json_option
+@pass_env
+def doc_redate(env, number, issued, effective, reason, as_json):
+    """Correct the dates of NUMBER's release before its 发布 date (待发布); refused once issued."""
+    from ..documents import redate
+    res = redate(env.ws, number, issued=issued, effective=effective, reason=reason, actor=env.act("doc.release"))
+    warn(res.data)
+    emit(res, as_json)
+
+
 @doc.command("obsolete")
 @click.argument("number")
 @click.option("--reason", required=True)

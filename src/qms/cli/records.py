@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from . import QmsGroup, pass_env
-from .options import FilePath, emit, json_option, output_option, progress_bar, read_secret
+from .options import FilePath, emit, json_option, output_option, progress_bar, read_secret, warn
 
 
 @click.group(cls=QmsGroup)
@@ -64,9 +64,10 @@ def record_file(env, form_id, data_file, on, attach, no_pdf, esign, password_std
     from ..records import file_record
     actor = env.act("record.file")
     res = file_record(env.ws, form_id, data_file, actor=actor, on=on, attachments=list(attach), pdf=not no_pdf,
-                      signer=env.user if esign else None,
+                      signer=env.user if esign else None, filer=env.user,
                       password=lambda: read_secret(password_stdin, "Your password to sign"))
     emit({"number": res.data["number"], "status": res.data["status"]}, as_json, res.message)
+    warn(res.data)
 
 
 @record.command("import")
@@ -75,15 +76,16 @@ def record_file(env, form_id, data_file, on, attach, no_pdf, esign, password_std
 @click.option("--on", metavar="DATE", help="Record date for every row (default: each row's date field).")
 @click.option("--no-pdf", is_flag=True, help="Defer PDF renditions (qms record pdf --pending).")
 @click.option("--again", is_flag=True, help="Import a file that was imported before (same SHA-256).")
+@click.option("--encoding", metavar="NAME", help="The CSV's encoding when it is not UTF-8 or GB18030 (e.g. big5).")
 @json_option
 @pass_env
-def record_import(env, form_id, path, on, no_pdf, again, as_json):
+def record_import(env, form_id, path, on, no_pdf, again, encoding, as_json):
     """File one record per row of a CSV or XLSX file; all rows or none."""
     from ..records import import_records
     actor = env.act("record.import")
     with progress_bar("filing") as progress:
         filed = import_records(env.ws, form_id, path, actor=actor, on=on, pdf=not no_pdf, again=again,
-                               progress=progress)
+                               progress=progress, encoding=encoding)
     first, last = filed[0]["number"], filed[-1]["number"]
     emit([{"number": f["number"], "status": f["status"]} for f in filed], as_json,
          f"imported {len(filed)} records of {form_id}: {first} … {last}")
@@ -106,11 +108,13 @@ def record_pdf(env, numbers, pending):
 
 @record.command("sign")
 @click.argument("number")
-@click.option("--scan", required=True, type=FilePath(), help="The signed scan, a PDF.")
+@click.option("--scan", required=True, type=FilePath(), help="The signed scan: a PDF, or a photo of the signed "
+                                                             "form (JPEG, PNG), put on an A4 page as the web does.")
 @click.option("--signer", "signers", required=True, multiple=True, metavar="NAME[:ROLE]",
               help="Who signed on paper, e.g. 王海涛:用户代表 (repeatable: the customer, the engineer …).")
 @click.option("--signer-role", help="The role of a --signer given without one, e.g. 用户代表.")
-@click.option("--signed-on", metavar="DATE", help="The date written by the signature (default today).")
+@click.option("--signed-on", metavar="DATE", help="The date written by the signature (default today): the "
+                                                  "customer's date the record's pages show.")
 @json_option
 @pass_env
 def record_sign(env, number, scan, signers, signer_role, signed_on, as_json):

@@ -10,8 +10,10 @@ from . import pass_env
 from .options import as_date, emit, json_option
 
 
-@click.command()
-@click.argument("query")
+# The whole rest of the line is the query (qms search 阳光花园 NOT 停车): a word starting with "-"
+# that is no option of ours is the query's "not" (qms search 维修 -培训).
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("words", nargs=-1, required=True, metavar="QUERY...")
 @click.option("--kind", type=click.Choice(["doc", "record"]))
 @click.option("--form", "form_id", metavar="ID")
 @click.option("--status")
@@ -21,12 +23,17 @@ from .options import as_date, emit, json_option
 @click.option("--offset", default=0, show_default=True, help="Skip this many hits (the next page).")
 @json_option
 @pass_env
-def search(env, query, kind, form_id, status, date_from, date_to, limit, offset, as_json):
-    """Full-text search; a run of Chinese characters matches exactly that string."""
+def search(env, words, kind, form_id, status, date_from, date_to, limit, offset, as_json):
+    """Full-text search; characters written together (Chinese, digits, letters) match exactly that
+    string; FIELD：value searches one field of a form (label or name)."""
     from ..labels import status_label
     from ..search import search_page
-    page = search_page(env.ws, query, kind=kind, form=form_id, status=status, date_from=as_date(date_from),
-                       date_to=as_date(date_to), limit=limit, offset=offset)
+    typo = next((w for w in words if w.startswith("--") and len(w) > 2), None)
+    if typo:     # --limt is a mistyped option, never a word to search for
+        raise click.UsageError(f"No such option: {typo}")
+    query = " ".join(words)
+    page = search_page(env.ws, query, kind=kind, form=form_id, status=status, date_from=as_date(date_from, "--from"),
+                       date_to=as_date(date_to, "--to"), limit=limit, offset=offset)
     total = page["total"]
 
     def text(hs):

@@ -11,10 +11,10 @@ Catalog reads go through qms.docstate; writes through qms.writer.
 from .context import (SCOPE_TITLES, TERM_SECTION_TITLES, TERMS_TITLE, check, cross_reference_warnings,
                       preview, render_context, render_docx)
 from .copies import copies, issue_copy, recall, superseded_name
-from .lifecycle import DEFAULT_MEANINGS, obsolete, reject, release, sign, submit, withdraw
+from .lifecycle import DEFAULT_MEANINGS, obsolete, redate, reject, release, sign, submit, withdraw
 from .views import list_documents, show
 
 __all__ = ["DEFAULT_MEANINGS", "SCOPE_TITLES", "TERM_SECTION_TITLES", "TERMS_TITLE", "check", "copies",
            "cross_reference_warnings", "issue_copy", "list_documents", "obsolete", "preview", "recall",
-           "reject", "release", "render_context", "render_docx", "show", "sign", "submit", "superseded_name",
+           "redate", "reject", "release", "render_context", "render_docx", "show", "sign", "submit", "superseded_name",
            "withdraw"]

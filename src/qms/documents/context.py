@@ -84,10 +84,18 @@ def render_context(ws: Workspace, doc: DocumentSource, *, revision: str, draft: 
         "blocks": blocks,
         "figures": figures,
         "references": [{"number": r.number, "title": r.title} for r in doc.references],
-        "records": [{"id": r.id, "title": r.title or (forms[r.id].title if r.id in forms else "")}
-                    for r in doc.records],
+        "records": [_record_row(ws, doc, r, forms.get(r.id)) for r in doc.records],
         "history": history or [],
     }
+
+
+def _record_row(ws: Workspace, doc: DocumentSource, ref, form) -> dict:
+    """A row of the 记录 table: the form's number and title, who keeps its records (the form's
+    `department`, else the procedure's own) and for how long (its retention rule as a person reads
+    it); a form this workspace does not have prints what the source says and blanks."""
+    return {"id": ref.id, "title": ref.title or (form.title if form else ""),
+            "department": (form.department or doc.department) if form else "",
+            "retention": form.retention.reads(ws.config.locale, form) if form else ""}
 
 
 TERM_SECTION_TITLES = ("术语", "术语和定义", "术语和缩略语", "定义", "术语与定义")
@@ -158,17 +166,37 @@ def released_context(ws: Workspace, cat: Catalog, number: str, rev) -> dict:
     return render_context(ws, source, revision=rev["revision"], draft=False,
                           approvals=[dict(a) for a in docstate.approvals(cat, rev["id"])], issued=rev["issued"],
                           effective=rev["effective"],
-                          history=change_history(revs, rev["seq"], rev["issued"], rev["effective"]))
+                          history=change_history(revs, rev["seq"], rev["issued"], rev["effective"],
+                                                 signers=history_signers(ws, cat, revs)))
 
 
-def change_history(revs: list, upto_seq: int, issued: str, effective: str) -> list[dict]:
-    """The 修订记录 rows up to the revision `upto_seq`, which gets the dates it is released with."""
+def history_signers(ws: Workspace, cat: Catalog, revs: list) -> dict:
+    """Revision id → (修订人, 批准人): who signed the first role of the chain (编制) and its last
+    (批准) for each revision, as the 修订记录 prints them."""
+    roles = ws.config.roles
+    if not roles:
+        return {}
+    first, last = roles[0].key, roles[-1].key
+    out = {}
+    for r in revs:
+        signed = docstate.approvals(cat, r["id"])
+        out[r["id"]] = ("、".join(a["name"] for a in signed if a["role"] == first),
+                        "、".join(a["name"] for a in signed if a["role"] == last))
+    return out
+
+
+def change_history(revs: list, upto_seq: int, issued: str, effective: str,
+                   signers: dict | None = None) -> list[dict]:
+    """The 修订记录 rows up to the revision `upto_seq`, which gets the dates it is released with;
+    `signers` (history_signers) fills 修订人 and 批准人."""
     out = []
     for r in revs:
         if r["seq"] > upto_seq or (r["state"] != "released" and r["seq"] != upto_seq):
             continue
         is_this = r["seq"] == upto_seq
-        out.append({"revision": r["revision"], "change": r["change"] or "",
+        author, approver = (signers or {}).get(r["id"], ("", ""))
+        out.append({"revision": r["revision"], "change": r["change"] or "", "author": author,
+                    "approver": approver,
                     "issued": cn_date(issued if is_this else r["issued"]),
                     "effective": cn_date(effective if is_this else r["effective"])})
     return out

@@ -54,8 +54,11 @@ def issue_copy(ws: Workspace, number: str, *, holder: str, actor: str) -> Change
     from ..stamp import stamp_pdf
     with writing(ws, purpose="doc issue-copy") as w:
         cat = w.cat
-        _, _, statuses, rev = docstate.current(ws, cat, number, today())
-        if statuses[rev["revision"]] not in ("effective", "released"):
+        _, revs, statuses, rev = docstate.current(ws, cat, number, today())
+        # a release dated later (待发布) is distributed before its 发布 date, so holders have it on the day
+        waiting = [r for r in revs if statuses[r["revision"]] == "pending_release"]
+        rev = waiting[-1] if waiting else rev
+        if statuses[rev["revision"]] not in ("effective", "released", "pending_release"):
             raise Conflict(f"{number} has no released revision to copy (current {rev['revision']} is "
                            f"{statuses[rev['revision']]})")
         if not rev["pdf"]:

@@ -15,7 +15,7 @@ from ..results import Change
 from ..revisions import folder_name, next_label, safe_name
 from ..workspace import Workspace
 from ..writer import writing
-from .context import change_history, check, render_context, render_docx
+from .context import change_history, check, history_signers, render_context, render_docx
 from .copies import stamp_obsolete, stamp_superseded
 
 DEFAULT_MEANINGS = {
@@ -286,25 +286,11 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
         if previous and previous[-1]["effective"] and effective_d <= dt.date.fromisoformat(previous[-1]["effective"]):
             raise InvalidInput(f"the effective date {effective_d} must be after the effective date "
                            f"{previous[-1]['effective']} of {previous[-1]['revision']}", field="effective")
-        folder = ws.root / draft["folder"]
-        source = parse_source_text((folder / draft["source"]).read_text(encoding="utf-8"),
-                                   folder / draft["source"], ws)
-        ctx = render_context(ws, source, revision=draft["revision"], draft=False, approvals=approvals,
-                             issued=issued_d.isoformat(), effective=effective_d.isoformat(),
-                             history=change_history(revs, draft["seq"], issued_d.isoformat(), effective_d.isoformat()))
         stem = f"{safe_name(number)}_{folder_name(draft['revision'])}"
         rel = draft["folder"]
         st = w.stage()
-        docx = render_docx(ws, ctx, st.at(f"{rel}/{stem}.docx"))
-        st.add(f"{rel}/{stem}.docx")
-        if pdf:
-            from ..convert import to_pdf
-            from ..seal import seal_pdf
-            (pdf_path,) = to_pdf([docx])
-            # the organisation's PAdES seal, its reason listing the approvals (anyone can check it)
-            seal_pdf(ws, pdf_path, f"{number} {draft['revision']} 发布 {issued_d} 实施 {effective_d}; " + "; ".join(
-                f"{a['role_label']} {a['name']} ({a['login'] or '-'}) {a['signed_at']}" for a in approvals))
-            st.add(f"{rel}/{stem}.pdf")
+        _render_final(ws, st, number, draft, revs, approvals, issued_d, effective_d, stem, pdf=pdf,
+                      signers=history_signers(ws, cat, revs))
         now = now_iso()
         st.manifest(rel, now=now)
         superseded = {}
@@ -319,12 +305,94 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
                             "pdf": f"{stem}.pdf" if pdf else None, **superseded,
                             **({"warnings": warnings} if warnings else {}), **promise}}], actor=actor)
         hashes = [k for k in promise["files"] if k.startswith(rel + "/") and not k.endswith("manifest.json")]
-    return Change(f"released {number} {draft['revision']}: 发布 {issued_d}, 实施 {effective_d} → "
+    pending = f" (待发布 until {issued_d})" if issued_d > today() else ""
+    return Change(f"released {number} {draft['revision']}: 发布 {issued_d}, 实施 {effective_d}{pending} → "
                   f"{rel}/{stem}.docx",
                   {"number": number, "revision": draft["revision"], "issued": issued_d.isoformat(),
                    "effective": effective_d.isoformat(), "files": {k.rsplit("/", 1)[1]: k for k in hashes},
                    "warnings": warnings}, seq=entry.seq)
 
+
+
+def _render_final(ws: Workspace, st, number: str, rev, revs: list, approvals: list, issued_d: dt.date,
+                  effective_d: dt.date, stem: str, *, pdf: bool, signers: dict) -> None:
+    """The released revision's .docx (and sealed PDF) with its 发布/实施 dates, staged under `stem`."""
+    folder = ws.root / rev["folder"]
+    source = parse_source_text((folder / rev["source"]).read_text(encoding="utf-8"), folder / rev["source"], ws)
+    ctx = render_context(ws, source, revision=rev["revision"], draft=False, approvals=approvals,
+                         issued=issued_d.isoformat(), effective=effective_d.isoformat(),
+                         history=change_history(revs, rev["seq"], issued_d.isoformat(), effective_d.isoformat(),
+                                                signers=signers))
+    rel = rev["folder"]
+    docx = render_docx(ws, ctx, st.at(f"{rel}/{stem}.docx"))
+    st.add(f"{rel}/{stem}.docx")
+    if pdf:
+        from ..convert import to_pdf
+        from ..seal import seal_pdf
+        (pdf_path,) = to_pdf([docx])
+        # the organisation's PAdES seal, its reason listing the approvals (anyone can check it)
+        seal_pdf(ws, pdf_path, f"{number} {rev['revision']} 发布 {issued_d} 实施 {effective_d}; " + "; ".join(
+            f"{a['role_label']} {a['name']} ({a['login'] or '-'}) {a['signed_at']}" for a in approvals))
+        st.add(f"{rel}/{stem}.pdf")
+
+
+def redate(ws: Workspace, number: str, *, issued: str, effective: str, reason: str, actor: str) -> Change:
+    """Correct the 发布/实施 dates of a release not yet issued (待发布), with a reason. The files are
+    rendered again with the new dates beside the earlier ones (written once, never replaced); once
+    the 发布 date is reached the dates are history and this is refused."""
+    issued_d = parse_date(issued, field="issued")
+    effective_d = parse_date(effective, field="effective")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("correcting the dates of a release needs --reason", field="reason")
+    if effective_d < issued_d:
+        raise InvalidInput(f"the effective date {effective_d} is before the issue date {issued_d}; "
+                           "实施 must be on or after 发布", field="effective")
+    if issued_d < today():
+        raise InvalidInput(f"the new 发布 date {issued_d} is before today ({today()}); a revision not yet "
+                           "issued cannot be issued in the past", field="issued")
+    with writing(ws, purpose="doc redate") as w:
+        cat = w.cat
+        _refuse_withdrawn(docstate.doc_row(cat, number))
+        revs = docstate.revisions(cat, number)
+        released = [r for r in revs if r["state"] == "released"]
+        if not released:
+            raise Conflict(f"{number} has no released revision whose dates could be corrected")
+        rev = released[-1]
+        if dt.date.fromisoformat(rev["issued"]) <= today():
+            raise Conflict(f"{number} {rev['revision']} was issued (发布) on {rev['issued']}; its dates can no "
+                           "longer be corrected — release a new revision")
+        if (rev["issued"], rev["effective"]) == (issued_d.isoformat(), effective_d.isoformat()):
+            raise Conflict(f"{number} {rev['revision']} already carries 发布 {issued_d} and 实施 {effective_d}; "
+                           "nothing to correct")
+        if len(released) > 1 and released[-2]["effective"] and \
+                effective_d <= dt.date.fromisoformat(released[-2]["effective"]):
+            raise InvalidInput(f"the effective date {effective_d} must be after the effective date "
+                               f"{released[-2]['effective']} of {released[-2]['revision']}", field="effective")
+        approvals = [dict(a) for a in docstate.approvals(cat, rev["id"])]
+        base = f"{safe_name(number)}_{folder_name(rev['revision'])}"
+        n = 1
+        while (ws.root / rev["folder"] / f"{base}_redate-{n}.docx").exists():
+            n += 1
+        stem = f"{base}_redate-{n}"
+        st = w.stage()
+        _render_final(ws, st, number, rev, revs, approvals, issued_d, effective_d, stem, pdf=bool(rev["pdf"]),
+                      signers=history_signers(ws, cat, revs))
+        st.manifest(rev["folder"], now=now_iso())
+        copies = docstate.outstanding_copies(cat, number, revision=rev["revision"])
+        (entry,) = w.commit([{"action": "doc.redate", "target": number,
+                              "data": {"revision": rev["revision"], "issued": issued_d.isoformat(),
+                                       "effective": effective_d.isoformat(), "previous_issued": rev["issued"],
+                                       "previous_effective": rev["effective"], "reason": reason,
+                                       "docx": f"{stem}.docx", "pdf": f"{stem}.pdf" if rev["pdf"] else None,
+                                       **st.promise(rev["folder"])}}], actor=actor)
+    warnings = [f"{copies} controlled copies of {rev['revision']} carry the earlier dates; recall and issue them "
+                "again"] if copies else []
+    return Change(f"redated {number} {rev['revision']}: 发布 {rev['issued']} → {issued_d}, 实施 {rev['effective']} → "
+                  f"{effective_d} ({reason})",
+                  {"number": number, "revision": rev["revision"], "issued": issued_d.isoformat(),
+                   "effective": effective_d.isoformat(), "previous_issued": rev["issued"],
+                   "previous_effective": rev["effective"], "reason": reason, "warnings": warnings}, seq=entry.seq)
 
 def obsolete(ws: Workspace, number: str, *, reason: str, actor: str, on: str | None = None) -> Change:
     """Withdraw a document (作废): from `on` its current revision reads as obsolete."""
@@ -361,7 +429,7 @@ def obsolete(ws: Workspace, number: str, *, reason: str, actor: str, on: str | N
         (entry,) = w.commit([{"action": "doc.obsolete", "target": number,
                    "data": {"revisions": [r["revision"] for r in withdrawn], "on": on_d.isoformat(),
                             "reason": reason.strip(), "stamped": stamped, **st.promise()}}], actor=actor)
-    return Change(f"withdrew {number} (作废) on {on_d}: {reason.strip()}",
+    return Change(f"made {number} obsolete (作废) on {on_d}: {reason.strip()}",
                   {"number": number, "obsolete_on": on_d.isoformat(),
                    "revisions": [r["revision"] for r in withdrawn]}, seq=entry.seq)
 

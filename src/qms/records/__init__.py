@@ -6,8 +6,10 @@ The package's public API, as callers (cli, web, inbox, retention, bench, tests) 
 - filing:  prepare, Filing, file_records / file_record / file_record_data, import_records
 - pdfs:    convert_pending, PdfPending
 - signing: sign (the customer's scan), amend, the filer's electronic signature
+- scans:   the scan as a PDF (a phone photo put on an A4 page), for the CLI and the web alike
 - context: record_context, blank_form
-- views:   show, list_records; record_row is qms.recordstate's
+- views:   show (with every signature and the version it covers), list_records; record_row is
+           qms.recordstate's
 """
 
 from ..search import SCAN_NAME
@@ -18,9 +20,9 @@ from .filing import (Filing, file_record, file_record_data, file_records, import
 from .inputs import MAX_IMPORT_BYTES, read_rows
 from .pdfs import PdfPending, convert_pending
 from .signing import amend, filer_fields, sign, sign_as_filer
-from .views import list_records, show
+from .views import list_records, show, with_columns
 
 __all__ = ["SCAN_NAME", "MAX_IMPORT_BYTES", "Filing", "PdfPending", "amend", "blank_form", "convert_pending",
            "file_record", "file_record_data", "file_records", "filer_fields", "import_records", "list_records",
            "prepare", "read_rows", "record_context", "record_date_for", "record_row", "sequence_key", "show",
-           "sign", "sign_as_filer", "template_path"]
+           "sign", "sign_as_filer", "template_path", "with_columns"]

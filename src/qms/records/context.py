@@ -8,7 +8,9 @@ from pathlib import Path
 
 from ..dates import cn_date
 from ..errors import NotFound
+from ..labels import chinese
 from ..forms import FormField, FormSchema, format_value, load_form
+from ..textfmt import nobreak
 from ..workspace import Workspace
 
 
@@ -27,14 +29,32 @@ def render(ws: Workspace, form: FormSchema, ctx: dict, out: Path) -> None:
 
 
 def record_context(ws: Workspace, form: FormSchema, data: dict, *, number: str = "",
-                   record_date: dt.date | None = None, blank: bool = False) -> dict:
+                   record_date: dt.date | None = None, blank: bool = False, esign: list | None = None,
+                   history: str = "") -> dict:
+    """`esign`: the filer's electronic signatures of this version (signing.sign_as_filer), printed
+    where the form prints the field they fill; `history`: what earlier versions' signatures
+    cover, printed under the form's note (amend)."""
     loc = ws.config.locale
     fields, signatures, values = [], [], {}
+    signed = {e.get("field"): e for e in (esign or []) if isinstance(e, dict)}
     for f in form.fields:
         value = data.get(f.name)
         if f.type == "signature":
-            signatures.append({"label": f.label, "name": "" if blank else str(value or "")})
-            values[f.name] = "" if blank else str(value or "")
+            name = "" if blank else str(value or "")
+            entry = {"label": f.label, "name": name, "printed_name": name, "signed": "", "date": ""}
+            e = signed.get(f.name) if not blank else None
+            if e is not None:
+                # The templates print a signature field's value (a form's own layout) or the generic
+                # list's `name`: the manifestation goes there, so a printed record shows who signed
+                # electronically and when, not a bare name. A template with its own 签字/日期 cells
+                # prints `printed_name`, `signed` and `date` instead.
+                when = signed_when(ws, e.get("signed_at"))
+                mark = "电子签名" if chinese(loc) else "e-signed"
+                entry.update(name=f"{name}（{mark} {when}）", signed=f"{name}（{mark}）",
+                             date=cn_date(str(e.get("signed_at") or "")[:10], loc))
+                name = f"{name}（{mark}）\n{when}"
+            signatures.append(entry)
+            values[f.name] = name
             continue
         if f.type == "table":
             rows = [] if blank else [[format_value(_col_field(c), row.get(c.name), loc) for c in f.columns]
@@ -44,24 +64,38 @@ def record_context(ws: Workspace, form: FormSchema, data: dict, *, number: str =
                            "columns": [c.label for c in f.columns], "rows": rows})
             continue
         if blank and f.type == "choice":
-            text = "　".join(f"□{c}" for c in f.choices)    # a printed form offers its choices to tick
+            # a printed form offers its choices to tick; each box is joined to its label (a line
+            # may break between choices, never after a □ nor inside a label)
+            text = "　".join(nobreak(f"□{c}") for c in f.choices)
         else:
             text = "" if blank else format_value(f, value, loc)
         values[f.name] = text
         if f.name == form.date_field and _date_in_title(form, data, record_date, blank):
             continue   # printed once, in the title block under its own label (no second date line)
+        extra = f.writing_lines - 1 if blank and f.type == "text" else 0
         fields.append({"name": f.name, "label": f.label, "type": f.type, "value": text, "is_table": False,
-                       "columns": [], "rows": []})
+                       "columns": [], "rows": [], "extra_lines": [""] * extra})
     in_title = _date_in_title(form, data, record_date, blank)
     date_f = form.field(form.date_field) if in_title else None
     shown_date = cn_date(record_date, loc) if record_date and not blank else ""
     if date_f is not None and not blank:
         shown_date = format_value(date_f, data.get(date_f.name), loc)   # a datetime keeps its time
-    return {"company": ws.config.org_name, "form_id": form.id, "form_title": form.title,
+    return {"company": ws.config.org_name, "form_id": form.id, "form_revision": form.revision,
+            "form_title": form.title,
             "procedure": form.procedure, "number": number, "date_label": date_f.label if date_f else "日期",
             "record_date": shown_date,
-            "filed_at": "", "note": form.note, "fields": fields, "signatures": signatures, "data": values,
+            "filed_at": "", "note": "\n".join(x for x in (form.note, history) if x), "fields": fields,
+            "signatures": signatures, "data": values,
             "blank": blank}
+
+
+def signed_when(ws: Workspace, at: str | None) -> str:
+    """A signature's time as a person reads it: 2026年12月03日 16:25 in the workspace's zone."""
+    from ..labels import local_time
+    text = local_time(at, ws.config.timezone)
+    if not text or not chinese(ws.config.locale):
+        return text
+    return f"{cn_date(text[:10])} {text[11:]}"
 
 
 def _date_in_title(form: FormSchema, data: dict, record_date, blank: bool) -> bool:

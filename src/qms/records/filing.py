@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import audit, recordstate
 from ..dates import now_iso, parse_date, today
-from ..errors import Conflict, InvalidInput, NotFound, QmsError
+from ..errors import Conflict, InvalidInput, InvalidRows, NotFound, QmsError
 from ..forms import FormSchema, load_form, validate_data
 from ..inputs import short
 from ..results import Change
@@ -33,6 +33,7 @@ class Filing:
     attachments: list[Path] = field(default_factory=list)
     origin: str = ""            # file (and row) the data came from, for the audit log
     esign: list[dict] = field(default_factory=list)   # the filer's electronic signatures (signing.py)
+    warnings: list[str] = field(default_factory=list)  # said to the filer and kept in the journal
 
 
 
@@ -41,7 +42,7 @@ class Filing:
 def record_date_for(form: FormSchema, data: dict, on: str | dt.date | None) -> dt.date:
     """The date the record was made: --on, else the form's date field, else today."""
     if on is not None:
-        return on if isinstance(on, dt.date) else parse_date(on, field="on")
+        return on if isinstance(on, dt.date) else parse_date(on, field="--on")
     if form.date_field and data.get(form.date_field):
         return dt.date.fromisoformat(str(data[form.date_field])[:10])
     return today()
@@ -110,13 +111,15 @@ def _data_doc(filing: Filing, number: str, version: int, actor: str, at: str, re
 
 
 def stage_version(ws: Workspace, st, filing: Filing, number: str, version: int, actor: str, at: str,
-                   *, reason: str = "") -> str:
+                   *, reason: str = "", history: str = "") -> str:
     """Stage one record version's folder: data.yaml, the rendered .docx, attachments.
+    `history`: what the signatures of earlier versions cover, printed on the form (amend).
     Returns the folder, relative to the workspace."""
     rel = ws.rel(_folder(ws, filing.form.id, number, filing.record_date, version))
     staged = st.folder(rel)
     st.write(f"{rel}/data.yaml", _data_doc(filing, number, version, actor, at, reason), sync=st._sync)
-    ctx = record_context(ws, filing.form, filing.data, number=number, record_date=filing.record_date)
+    ctx = record_context(ws, filing.form, filing.data, number=number, record_date=filing.record_date,
+                         esign=filing.esign, history=history)
     render(ws, filing.form, ctx, staged / f"{number}.docx")
     st.add(f"{rel}/{number}.docx")
     for a in filing.attachments:
@@ -172,7 +175,9 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
                                     "seq": seq, "sequence": key, "retention_until": retention_until(filing),
                                     "customer": customer(filing), "pdf_pending": not pdf_done,
                                     **({"batch": batch} if batch else {}), **(extra or {}),
-                                    **({"esign": filing.esign} if filing.esign else {}), **st.promise_since(mark)}})
+                                    **({"esign": filing.esign} if filing.esign else {}),
+                                    **({"warnings": filing.warnings} if filing.warnings else {}),
+                                    **st.promise_since(mark)}})
             filed.append({"number": number, "status": status, "form": filing.form.id,
                           "record_date": filing.record_date.isoformat(), "folder": rel})
             if progress:
@@ -182,23 +187,32 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
 
 
 def file_record(ws: Workspace, form_id: str, data_file, *, actor: str, on=None, attachments=(),
-                pdf: bool = True, signer=None, password=None) -> Change:
+                pdf: bool = True, signer=None, password=None, filer=None) -> Change:
     """File one record; with `signer` (the authenticated filer) and their password, the form's
-    `signed_by: filer` fields are signed electronically by them."""
+    `signed_by: filer` fields are signed electronically by them. Without, `filer` (the
+    authenticated user) is warned of such a field naming someone else."""
     prefill = None
     if signer is not None:
         from .signing import filer_fields
         prefill = {f.name: signer.name for f in filer_fields(load_form(ws, form_id))}
     filing = prepare(ws, form_id, data_file, on=on, attachments=attachments, prefill=prefill)
+    return _file_one(ws, filing, actor=actor, pdf=pdf, signer=signer, password=password, filer=filer)
+
+
+def _file_one(ws: Workspace, filing: Filing, *, actor: str, pdf: bool, signer, password, filer) -> Change:
+    from .signing import others_named, sign_as_filer
     if signer is not None:
-        from .signing import sign_as_filer
         sign_as_filer(ws, filing, signer, password)
+    elif filer is not None:
+        filing.warnings += others_named(ws, filing, filer)
     (rec,) = file_records(ws, [filing], actor=actor, pdf=pdf)
+    if filing.warnings:
+        rec["warnings"] = filing.warnings
     return Change(f"filed {rec['number']} ({filing.form.title}) → {rec['status']}", rec)
 
 
 def file_record_data(ws: Workspace, form_id: str, data: dict, *, actor: str, origin: str = "web form",
-                     on=None, pdf: bool = True, signer=None, password=None) -> Change:
+                     on=None, pdf: bool = True, signer=None, password=None, filer=None) -> Change:
     """File one record from data already parsed (the web form, the JSON API): the same checks as a
     file, and with `signer` and their password the `signed_by: filer` fields signed as file_record does."""
     form = load_form(ws, form_id)
@@ -207,27 +221,32 @@ def file_record_data(ws: Workspace, form_id: str, data: dict, *, actor: str, ori
         data = {**data, **{f.name: signer.name for f in filer_fields(form) if data.get(f.name) in (None, "")}}
     clean = validate_data(form, data, file=origin)
     filing = Filing(form=form, data=clean, record_date=record_date_for(form, clean, on), origin=origin)
-    if signer is not None:
-        from .signing import sign_as_filer
-        sign_as_filer(ws, filing, signer, password)
-    (rec,) = file_records(ws, [filing], actor=actor, pdf=pdf)
-    return Change(f"filed {rec['number']} ({form.title}) → {rec['status']}", rec)
+    return _file_one(ws, filing, actor=actor, pdf=pdf, signer=signer, password=password, filer=filer)
 
 
 # ------------------------------------------------------------------ batch import
 
 def _previous_import(ws: Workspace, digest: str) -> str | None:
-    """'QR-…-0001 … QR-…-0300 on 2026-11-30' when a file with this SHA-256 was imported before."""
+    """'QR-…-0001 … QR-…-0300 on 2026-11-30' when a file with this SHA-256 was imported before —
+    and, when some of those records still wait for their PDF (a killed import), the command that
+    makes them: --again would file the rows twice, which is not what is missing."""
     hits = [e for e in audit.read(ws.audit_path)
             if e.action == "record.file" and (e.data or {}).get("source_sha256") == digest]
     if not hits:
         return None
-    return f"{hits[0].target} … {hits[-1].target} on {hits[0].at[:10]}" if len(hits) > 1 \
+    said = f"{hits[0].target} … {hits[-1].target} on {hits[0].at[:10]}" if len(hits) > 1 \
         else f"{hits[0].target} on {hits[0].at[:10]}"
+    from ..catalog import reading
+    with reading(ws) as cat:
+        pending = recordstate.pdf_pending(cat, [e.target for e in hits])
+    if pending:
+        said += (f"; the PDFs of {len(pending)} of them are still pending (e.g. {pending[0]['number']}) — "
+                 "run `qms record pdf --pending` to make them")
+    return said
 
 
 def import_records(ws: Workspace, form_id: str, path: Path | str, *, actor: str, on=None, pdf: bool = True,
-                   progress=None, again: bool = False) -> list[dict]:
+                   progress=None, again: bool = False, encoding: str | None = None) -> list[dict]:
     """Validate every row first; file all or none; convert PDFs in chunks at the end.
 
     A file already imported (same SHA-256, found in the journal) is refused unless `again`:
@@ -241,8 +260,9 @@ def import_records(ws: Workspace, form_id: str, path: Path | str, *, actor: str,
     if not again:
         before = _previous_import(ws, digest)
         if before:
-            raise Conflict(f"already imported as {before}; use --again to import it once more", file=path)
-    rows = read_rows(path)
+            raise Conflict(f"already imported as {before}; use --again only to file its rows once more",
+                           file=path)
+    rows = read_rows(path, encoding)
     if not rows:
         raise InvalidInput("no data rows to import", file=path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
@@ -260,15 +280,19 @@ def import_records(ws: Workspace, form_id: str, path: Path | str, *, actor: str,
     if missing:
         raise InvalidInput(f"the header has no column for the required field {missing[0].name} ({missing[0].label})",
                        file=path, row=1, field=missing[0].name)
-    filings = []
+    filings, bad = [], []
     for n, (line, raw) in enumerate(rows, start=1):
         try:
             data = validate_data(form, raw, file=path)
             filings.append(Filing(form=form, data=data, record_date=record_date_for(form, data, on),
                                   origin=f"{path.name} row {n}"))
-        except QmsError as exc:
-            exc.row = None
-            raise InvalidInput(f"row {n} (line {line} of the file): {exc.message}", file=path, field=exc.field) from None
+        except QmsError as exc:     # every bad row is reported, not only the first
+            bad.append(InvalidInput(f"row {n} (line {line} of the file): {exc.message}", file=path,
+                                    field=exc.field))
+    if len(bad) == 1:
+        raise bad[0]
+    if bad:
+        raise InvalidRows(f"{len(bad)} of {len(rows)} rows are not valid; nothing was imported", bad, file=path)
     batch = f"import-{now_iso()}"
     filed = file_records(ws, filings, actor=actor, pdf=False, progress=progress, batch=batch,
                          extra={"source_sha256": digest})

@@ -35,6 +35,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree
 
 from ..errors import InvalidInput, QmsError
+from ..textfmt import nobreak
 from .tables import fit_tables
 
 _XML_DECL = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -90,6 +91,7 @@ class _Sandbox(SandboxedEnvironment):
 
 
 _ENV = _Sandbox(autoescape=True, finalize=_finalize)
+_ENV.filters["nobreak"] = nobreak     # {{ number|nobreak }}: kept on one line (textfmt.nobreak)
 
 # docxtpl's escapes for literal braces in a template ({_{ prints {{). Turned into jinja string
 # literals when the template is compiled, never replaced in the rendered XML: a record value

@@ -17,8 +17,12 @@ class RecordRenderer:
     file's path, mtime and size), so callers need no cache of renderers of their own.
 
     ctx keys: company, form_id, form_title, procedure, number, record_date, filed_at,
-    note, fields [{name, label, type, value, is_table, columns, rows}],
-    signatures [{label, name}], data {name: str | [ {col: str} ]}, blank (bool).
+    note, form_revision, fields [{name, label, type, value, is_table, columns, rows, extra_lines}],
+    signatures [{label, name, printed_name, signed, date}] (`name` carries an electronic signature's
+    manifestation, 测试员（电子签名 2026年12月03日 16:25）; a template with its own 签字/日期 cells prints
+    `printed_name` (测试员), `signed` (测试员（电子签名）) and `date` (2026年12月03日) instead),
+    data {name: str | [ {col: str} ]},
+    blank (bool). note may hold several lines (an amended version's signature history).
     """
 
     def __init__(self, template: Path):

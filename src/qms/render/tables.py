@@ -2,18 +2,63 @@
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 from ..textfmt import width as display_width   # one rule for terminal tables and docx columns
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
+# Twips per display column at the tables' 10.5 pt (a Chinese character is two columns, 210 twips),
+# and what a cell adds around its text (Word's default 0.19 cm margins each side, plus slack for
+# LibreOffice's rounding): a column narrower than its text's unbreakable part wraps it (序/号).
+TWIPS_PER_COLUMN = 105
+CELL_PADDING = 260
+# A short line (a header such as 序号 or 责任部门, a 5个工作日) is read as one word: broken, it
+# reads as two. Longer text may wrap between characters.
+SHORT_LINE = 10
+_TOKEN = re.compile(r"[\x21-\x7e\u2010-\u2011\u2060]+")     # a code, number or date in Latin letters
+
+
+def _lines(tc) -> list[str]:
+    return ["".join(p.itertext(_W + "t")) for p in tc.iter(_W + "p")]
+
 
 def _cell_weight(tc) -> int:
-    widest = 0
-    for p in tc.iter(_W + "p"):
-        widest = max(widest, display_width("".join(p.itertext(_W + "t"))))
-    return widest
+    return max((display_width(t) for t in _lines(tc)), default=0)
+
+
+def _cell_minimum(tc) -> int:
+    """Display columns the cell cannot do with less: a short line whole, else its longest code."""
+    need = 0
+    for text in _lines(tc):
+        text = text.strip()
+        if display_width(text) <= SHORT_LINE:
+            need = max(need, display_width(text))
+        else:
+            need = max(need, max((len(t) for t in _TOKEN.findall(text)), default=0), 2)
+    return need
+
+
+def column_widths(total: int, minimums: list[int], weights: list[int]) -> list[int]:
+    """Twips per column: first each column's unbreakable minimum, then the rest of the table's
+    width shared by what each column's longest line would like beyond it (clamped, so one
+    paragraph cannot take everything)."""
+    need = [m * TWIPS_PER_COLUMN + CELL_PADDING for m in minimums]
+    want = [max(min(max(w, 4), 40) * TWIPS_PER_COLUMN + CELL_PADDING, n) for w, n in zip(weights, need)]
+    if sum(need) >= total:          # too many columns for the page: shrink everything alike
+        widths = [total * n // sum(need) for n in need]
+    else:
+        spare = total - sum(need)
+        extra = [w - n for w, n in zip(want, need)]
+        if spare <= sum(extra):
+            widths = [n + (spare * e // sum(extra) if sum(extra) else 0) for n, e in zip(need, extra)]
+        else:                       # everyone gets what it wants; the rest by the same measure
+            left = spare - sum(extra)
+            widths = [w + left * w // sum(want) for w in want]
+    widths[-1] += total - sum(widths)
+    return widths
 
 
 def fit_tables(root) -> bool:
@@ -22,8 +67,9 @@ def fit_tables(root) -> bool:
     Column loops leave a template's three grid columns ({%tc for%} · value ·
     {%tc endfor%}) for any number of rendered cells. LibreOffice lays a table out
     by its grid, so the grid and every cell width are rebuilt: each column gets a
-    share of the template's table width by its widest line (clamped, so a long
-    paragraph cannot squeeze a 序号 column to nothing); the table then becomes fixed.
+    share of the template's table width (column_widths): never less than its unbreakable
+    text (a header, a short value, a code), the rest by its widest line; the table then
+    becomes fixed.
     """
     changed = False
     for tbl in root.iter(_W + "tbl"):
@@ -49,15 +95,15 @@ def fit_tables(root) -> bool:
         if ncols == 0 or total <= 0:
             continue
         weights = [0] * ncols
+        minimums = [0] * ncols
         for cells in rows:
             col = 0
             for tc, span in cells:
                 if span == 1:
                     weights[col] = max(weights[col], _cell_weight(tc))
+                    minimums[col] = max(minimums[col], _cell_minimum(tc))
                 col += span
-        shares = [min(max(w, 4), 40) + 2 for w in weights]
-        widths = [total * s // sum(shares) for s in shares]
-        widths[-1] += total - sum(widths)
+        widths = column_widths(total, minimums, weights)
         for col in old_cols:
             grid.remove(col)
         for w in widths:

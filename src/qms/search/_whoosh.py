@@ -30,8 +30,11 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import LockError, PostingPool, SegmentWriter
 
 from ..errors import Conflict
-from .analysis import LITTLE, decode_positions, encode_positions, positional_terms, unigram_counts
-from .schema import ID_FIELDS, TEXT_FIELDS
+from .analysis import (LITTLE, decode_positions, encode_positions, field_positional_terms,
+                       field_unigram_counts, positional_terms, unigram_counts)
+from .schema import FORM_FIELD, ID_FIELDS, TEXT_FIELDS
+
+MAX_FORM_FIELDS = 32     # distinct form fields one query may name
 
 __all__ = ["QueryParser", "ReadTooFar", "matching", "plugins", "query", "scoring", "syntax"]
 
@@ -342,11 +345,39 @@ class _UnigramField(fields.FieldType):
         super().__init__(_GramFrequency(), CjkTokenizer(unigrams=True), scorable=True)
 
 
+class _FieldGramPositions(_GramPositions):
+    """Form fields: positions of each field's terms, prefixed by the field's name."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        fb = self.field_boost
+        for w, plist in field_positional_terms(value).items():
+            yield (w, len(plist), len(plist) * fb, encode_positions(plist))
+
+
+class _FieldGramFrequency(_GramFrequency):
+    def word_values(self, value, analyzer, **kwargs):
+        fb = self.field_boost
+        for w, freq in field_unigram_counts(value).items():
+            yield (w, freq, freq * fb, b"")
+
+
+class _FormField(fields.FieldType):
+    def __init__(self):
+        super().__init__(_FieldGramPositions(), CjkTokenizer(), scorable=True)
+
+
+class _FormUnigramField(fields.FieldType):
+    def __init__(self):
+        super().__init__(_FieldGramFrequency(), CjkTokenizer(unigrams=True), scorable=True)
+
+
 def schema() -> fields.Schema:
     spec = {}
     for name in TEXT_FIELDS:
         spec[name] = _GramField()
         spec[name + "1"] = _UnigramField()
+    spec[FORM_FIELD] = _FormField()
+    spec[FORM_FIELD + "1"] = _FormUnigramField()
     spec["number"] = fields.ID(unique=True)
     for name in ("form", "kind", "status"):
         spec[name] = fields.ID()
@@ -369,6 +400,8 @@ def parser_schema() -> fields.Schema:
     # Only the user-facing field names: anything else before a colon is plain text.
     spec = {name: fields.TEXT() for name in TEXT_FIELDS}
     spec.update({name: fields.ID() for name in ID_FIELDS})
+    # form fields named in a query reach the parser as ff0, ff1, … (see query._rewrite)
+    spec.update({f"ff{i}": fields.TEXT() for i in range(MAX_FORM_FIELDS)})
     return fields.Schema(**spec)
 
 

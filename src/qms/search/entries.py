@@ -26,7 +26,10 @@ def document_entry(ws: Workspace, cat: Catalog, number: str):
                                folder / newest["source"], ws)
     people = sorted({a["name"] for r in revs for a in approvals(cat, r["id"])})
     day = rev["effective"] or rev["issued"] or (rev["submitted_at"] or "")[:10]
-    return IndexDoc(number=number, kind="doc", title=source.title, text=plain_text(source),
+    # every revision's change note (修订说明): "when did we change the 压力试验 clause" is a search
+    notes = [r["change"] for r in revs if r["change"]]
+    text = plain_text(source) + ("\n修订说明\n" + "\n".join(notes) if notes else "")
+    return IndexDoc(number=number, kind="doc", title=source.title, text=text,
                     department=doc["department"] or "", people=people,
                     date=dt.date.fromisoformat(day) if day else None, status=statuses[rev["revision"]])
 
@@ -45,15 +48,22 @@ def record_entries(ws: Workspace, cat: Catalog, numbers: list[str]) -> list:
         form = forms.get(row["form"])
         folder = ws.root / row["folder"]
         data = (load_archived(folder / "data.yaml") or {}).get("data", {})
-        parts, people = [number, form.title if form else row["form"]], []
+        parts, people, fields = [number, form.title if form else row["form"]], [], {}
         for f in (form.fields if form else []):
             value = data.get(f.name)
             if value in (None, "") or not f.searchable:
                 continue
             if f.type == "table":
-                parts += [str(v) for r in value for v in r.values()]
+                cells = [(str(k), str(v)) for r in value if isinstance(r, dict) for k, v in r.items()
+                         if v not in (None, "")]
+                parts += [v for _, v in cells]
+                fields[f.name] = [v for _, v in cells]
+                for k, v in cells:
+                    fields.setdefault(f"{f.name}.{k}", []).append(v)
             else:
-                parts.append(str(value))
+                values = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+                parts += values
+                fields[f.name] = values
             if f.type == "signature" or f.name in ("engineer", "engineers", "handler", "issued_by"):
                 people += [p for p in str(value).replace("、", " ").replace(",", " ").split() if p]
         for s in cat.all("SELECT signer, scan FROM signatures WHERE number=?", number):
@@ -62,7 +72,7 @@ def record_entries(ws: Workspace, cat: Catalog, numbers: list[str]) -> list:
         out.append(IndexDoc(number=number, kind="record", title=form.title if form else row["form"],
                             text="\n".join(parts), form=row["form"], customer=row["customer"] or "",
                             people=sorted(set(people)), date=dt.date.fromisoformat(row["record_date"]),
-                            status=row["status"]))
+                            status=row["status"], fields=fields))
     return out
 
 
@@ -97,3 +107,27 @@ def reindex(ws: Workspace, cat: Catalog, *, documents: set[str], records: set[st
         idx.delete(sorted(gone))
     if items:
         idx.add(items)
+
+
+def field_map(ws: Workspace):
+    """Every searchable field of every form, by label and by name (table columns as
+    `table.column`, and by the column's label): what `LABEL：value` in a query may name."""
+    from ..forms import load_forms_quietly
+    from ..labels import chinese
+    from .analysis import normalize
+    from .schema import FieldMap
+    keys: dict[str, set[str]] = {}
+    hidden: set[str] = set()
+    for form in load_forms_quietly(ws).values():
+        for f in form.fields:
+            if not f.searchable:
+                hidden.update(normalize(k) for k in (f.name, f.label))
+                continue
+            for key in (f.name, f.label):
+                keys.setdefault(normalize(key), set()).add(f.name)
+            for c in f.columns:
+                name = f"{f.name}.{c.name}"
+                for key in (name, f"{f.label}.{c.label}", c.label):
+                    keys.setdefault(normalize(key), set()).add(name)
+    return FieldMap(tuple((k, tuple(sorted(v))) for k, v in sorted(keys.items())),
+                    chinese=chinese(ws.config.locale), hidden=tuple(sorted(hidden - set(keys))))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .analysis import CJK, TOKEN_RE, normalize
+from .analysis import CJK, RUN, chunks, normalize
 
 _PASSAGE = 120
 _LEAD = 30
@@ -21,6 +21,21 @@ def _word_pattern(tok: str) -> str:
     return pat
 
 
+def _chunk_pattern(kind: str, tok: str) -> str:
+    # a run is a substring wherever it is (3729 inside 13951403729); words and codes are whole
+    return re.escape(tok) if kind == RUN else _word_pattern(tok)
+
+
+_DATE_TERM = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def _date_pattern(term: str) -> str:
+    # 2026-11-05 is also 2026/11/5 and 2026年11月05日 in the text
+    y, m, d = _DATE_TERM.fullmatch(term).groups()
+    return (rf"(?<![0-9]){y}(?:[-/.]|\s*年\s*)0?{int(m)}(?:[-/.]|\s*月\s*)0?{int(d)}(?![0-9])"
+            r"(?:\s*日)?")
+
+
 def highlighter(needles: list[str]) -> re.Pattern | None:
     """One regex for all the strings to mark (compiled once per search)."""
     pats = []
@@ -31,10 +46,13 @@ def highlighter(needles: list[str]) -> re.Pattern | None:
             pats.append(re.escape(nd).replace(r"\*", f"(?:{w}|[-_./](?={w}))*")
                         .replace(r"\?", w))
             continue
-        toks = [m.group(0) for m in TOKEN_RE.finditer(nd)]
+        if _DATE_TERM.fullmatch(nd):
+            pats.append(_date_pattern(nd))
+            continue
+        toks = [(kind, t) for kind, t, _s, _i in chunks(nd)]
         if len(toks) > 1:     # a phrase: its tokens with only separators between
-            pats.append(r"[\W_]*".join(_word_pattern(t) for t in toks))
-        pats.extend(_word_pattern(t) for t in toks)
+            pats.append(r"[\W_]*".join(_chunk_pattern(*t) for t in toks))
+        pats.extend(_chunk_pattern(*t) for t in toks)
     return re.compile("|".join(pats)) if pats else None
 
 

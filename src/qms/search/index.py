@@ -19,7 +19,11 @@ from .build import BatchContext
 from .highlight import highlight, highlighter
 from .query import needles, parse_query
 from .ranking import Weighting, count, rank
-from .schema import INDEX_VERSION, VERSION_FILE, Hit, IndexDoc
+from .schema import INDEX_VERSION, VERSION_FILE, FieldMap, Hit, IndexDoc
+
+
+class OldIndex(QmsError):
+    """The index was written by a qms whose analysis or fields differ (INDEX_VERSION)."""
 
 
 class SearchIndex:
@@ -36,6 +40,7 @@ class SearchIndex:
         # not the ones qms wrote (see qms.search.seal); without it such an index is an error.
         self._rebuild_source = rebuild_source
         self.untrusted: str | None = None     # why the index was rebuilt on opening, if it was
+        self.rebuilt: str | None = None       # rebuilt on opening for a reason that is no problem
         self._counts: dict[tuple, int] = {}
 
     # -- opening ------------------------------------------------------------
@@ -49,6 +54,14 @@ class SearchIndex:
                 self.untrusted = exc.why
                 self.rebuild(self._rebuild_source())
                 self._ix = self._open_or_create(self.path)
+            except OldIndex:
+                # The index is derived: one written by an earlier qms (other terms) is rebuilt
+                # from the archive where the archive is at hand (filing, qms search, verify).
+                if self._rebuild_source is None:
+                    raise
+                self.rebuilt = "built by another qms version"
+                self.rebuild(self._rebuild_source())
+                self._ix = self._open_or_create(self.path)
         return self._ix
 
     @staticmethod
@@ -59,8 +72,8 @@ class SearchIndex:
         if path.is_dir() and exists_in(path):
             version = vfile.read_text().strip() if vfile.exists() else ""
             if version != INDEX_VERSION:
-                raise QmsError(f"search index {path} was built by another qms version; "
-                               "rebuild it (reindex)")
+                raise OldIndex(f"search index {path} was built by another qms version; "
+                               "rebuild it (qms reindex)")
             try:
                 return open_dir(path)
             except Exception as e:
@@ -148,23 +161,24 @@ class SearchIndex:
     def search(self, query_string: str, *, kind: str | None = None,
                form: str | None = None, status: str | None = None,
                date_from: datetime.date | None = None,
-               date_to: datetime.date | None = None, limit: int = 20) -> list[Hit]:
+               date_to: datetime.date | None = None, limit: int = 20,
+               fields: FieldMap | None = None) -> list[Hit]:
         """Ranked hits (best first) with a highlighted passage each.
 
         Raises QmsError for a malformed query; a query with nothing searchable
-        in it gives [].
+        in it gives []. `fields`: the forms' fields a query may name (FIELD:value).
         """
         return self.search_page(query_string, kind=kind, form=form, status=status, date_from=date_from,
-                                date_to=date_to, limit=limit)[0]
+                                date_to=date_to, limit=limit, fields=fields)[0]
 
     def search_page(self, query_string: str, *, kind: str | None = None, form: str | None = None,
                     status: str | None = None, date_from: datetime.date | None = None,
                     date_to: datetime.date | None = None, limit: int = 20,
-                    offset: int = 0) -> tuple[list[Hit], int]:
+                    offset: int = 0, fields: FieldMap | None = None) -> tuple[list[Hit], int]:
         """(hits ranked offset … offset+limit, how many documents match in all)."""
         if limit <= 0 or not query_string or not query_string.strip():
             return [], 0
-        q = parse_query(query_string)
+        q = parse_query(query_string, fields)
         if q is None:
             return [], 0
         searcher = self._get_searcher()
@@ -176,16 +190,16 @@ class SearchIndex:
 
     def count(self, query_string: str, *, kind: str | None = None, form: str | None = None,
               status: str | None = None, date_from: datetime.date | None = None,
-              date_to: datetime.date | None = None) -> int:
+              date_to: datetime.date | None = None, fields: FieldMap | None = None) -> int:
         """How many documents match (every match, not only the ranked budget): the portal's total."""
         if not query_string or not query_string.strip():
             return 0
-        q = parse_query(query_string)
+        q = parse_query(query_string, fields)
         if q is None:
             return 0
         searcher = self._get_searcher()
         # Paging through one query asks the same count again: keep it for this index generation.
-        key = (searcher.reader().generation(), query_string, kind, form, status, date_from, date_to)
+        key = (searcher.reader().generation(), query_string, kind, form, status, date_from, date_to, fields)
         counts = self._counts
         if key in counts:
             return counts[key]

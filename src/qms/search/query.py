@@ -1,18 +1,21 @@
 """The query language: whoosh's (AND, OR, NOT, ANDNOT, +/-, quotes, parentheses, field:value for
 number/form/kind/status/title/customer/department/people/text, Chinese aliases such as 客户: and
-编号:, XK-2* wildcards) with our own term and phrase construction, and helpers that read a
+编号:, every form field by label or name (房号：1502 — see _rewrite), dates written any way,
+XK-2* wildcards) with our own term and phrase construction, and helpers that read a
 parsed query tree (what to highlight, which numbers were typed, the title variant)."""
 
 from __future__ import annotations
 
 import re
+import threading
 from typing import Iterator
 
 from ..errors import InvalidInput, QmsError
-from ._whoosh import QueryParser, parser_schema, plugins, query, syntax
-from .analysis import HAS_CJK, TOKEN_RE, code_parts, normalize
+from ._whoosh import MAX_FORM_FIELDS, QueryParser, parser_schema, plugins, query, syntax
+from .analysis import (CODE, DATE_RE, FIELD_MARK, HAS_CJK, RUN, TOKEN_RE, chunks, code_parts, date_term,
+                       gram, normalize, run_words)
 from .matching import SeqQuery
-from .schema import ALIASES, ID_FIELDS, KIND_ALIASES, TEXT_FIELDS
+from .schema import ALIASES, FORM_FIELD, ID_FIELDS, KIND_ALIASES, TEXT_FIELDS, FieldMap
 
 # ---------------------------------------------------------------------------
 # Query parser: whoosh's language (AND/OR/NOT, quotes, field:value, grouping)
@@ -50,39 +53,58 @@ class _Parser(QueryParser):
                 plugins.PlusMinusPlugin(r"(?:^|(?<=[\s(]))\+(?=\S)", r"(?:^|(?<=[\s(]))-(?=\S)"),
                 plugins.BoostPlugin(), plugins.EveryPlugin()]
         super().__init__("text", parser_schema(), plugins=pins)
+        # The form fields named in the query being parsed: ffN -> the field names it means
+        # (one label can be a field of several forms). Set by parse_query.
+        self.form_fields: list[tuple[str, ...]] = []
 
     # -- building blocks -------------------------------------------------
     @staticmethod
-    def run_query(fieldname: str, run: str, boost: float = 1.0) -> query.Query:
+    def run_query(fieldname: str, run: str, boost: float = 1.0, prefix: str = "") -> query.Query:
         n = len(run)
         if n == 1:
-            q = query.Term(fieldname + "1", run, boost=boost)
+            q = query.Term(fieldname + "1", prefix + run, boost=boost)
         elif n == 2:
-            q = query.Term(fieldname, run, boost=boost)
+            q = query.Term(fieldname, prefix + gram(run), boost=boost)
         else:
             # A covering subset of the bigrams is enough: offsets 0,2,4,... and n-2.
             offs = list(range(0, n - 1, 2))
             if offs[-1] != n - 2:
                 offs.append(n - 2)
-            return SeqQuery(fieldname, [(run[i:i + 2], i) for i in offs], boost=boost,
+            return SeqQuery(fieldname, [(prefix + gram(run[i:i + 2]), i) for i in offs], boost=boost,
                             needle=run)
         return q
+
+    def _targets(self, fieldname: str) -> list[tuple[str, str]]:
+        """(index field, term prefix) pairs a query field stands for."""
+        if fieldname in TEXT_FIELDS:
+            return [(fieldname, "")]
+        m = _FORM_FIELD.fullmatch(fieldname)
+        if m and int(m.group(1)) < len(self.form_fields):
+            return [(FORM_FIELD, name + FIELD_MARK) for name in self.form_fields[int(m.group(1))]]
+        raise InvalidInput(f"unknown search field '{fieldname}'")
+
+    @staticmethod
+    def _any(qs: list) -> query.Query | None:
+        qs = [q for q in qs if q is not None]
+        return None if not qs else qs[0] if len(qs) == 1 else query.Or(qs)
 
     def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True,
                    removestops=True):
         fieldname = fieldname or self.fieldname
-        wild = termclass is not query.Term
         if fieldname in ID_FIELDS:
             value = normalize(text.strip())
             if fieldname == "kind":
                 value = KIND_ALIASES.get(value, value)
             if termclass is query.Prefix:
                 return query.Prefix(fieldname, value, boost=boost)
-            if wild:
+            if termclass is not query.Term:
                 return query.Wildcard(fieldname, value, boost=boost)
             return query.Term(fieldname, value, boost=boost)
-        if fieldname not in TEXT_FIELDS:
-            raise InvalidInput(f"unknown search field '{fieldname}'")
+        return self._any([self._value_query(f, prefix, text, termclass, boost)
+                          for f, prefix in self._targets(fieldname)])
+
+    def _value_query(self, fieldname, prefix, text, termclass, boost):
+        wild = termclass is not query.Term
         norm = normalize(text).strip()
         if wild:
             if not norm.strip("*?"):
@@ -90,21 +112,25 @@ class _Parser(QueryParser):
             if not HAS_CJK.search(norm) and TOKEN_RE.fullmatch(norm.replace("*", "a").replace("?", "a")):
                 # ASCII wildcard over whole-word tokens (XK-2*, qp-??-015).
                 pattern = norm + "*" if termclass is query.Prefix else norm
-                return query.Wildcard(fieldname, pattern, boost=boost)
+                return query.Wildcard(fieldname, prefix + pattern, boost=boost)
             # Chinese already has substring semantics: a * adds nothing.
             norm = norm.replace("*", " ").replace("?", " ")
         clauses: list[query.Query] = []
-        for m in TOKEN_RE.finditer(norm):
-            run, word = m.group(1), m.group(2)
-            if run:
-                clauses.append(self.run_query(fieldname, run, boost))
+        numbered = fieldname == "text" and not prefix
+        for kind, t, _start, inner in chunks(norm):
+            if kind == RUN:
+                q = self.run_query(fieldname, t, boost, prefix)
+                if run_words(kind, t, inner) and len(t) != 2:
+                    # 1502 is also a whole word where the text has it as a code's part
+                    # (022 of QR-SV-022-01, 3729 of 139-5140-3729)
+                    q = query.Or([query.Term(fieldname, prefix + t, boost=boost), q])
             else:
-                q = query.Term(fieldname, word, boost=boost)
-                if fieldname == "text" and code_parts(word):
-                    # A code typed alone may be a document/record number: rank the
-                    # document itself first.
-                    q = query.Or([q, query.Term("number", word, boost=boost * 20)])
-                clauses.append(q)
+                q = query.Term(fieldname, prefix + t, boost=boost)
+            if numbered and (kind != RUN or run_words(kind, t, inner)) and code_parts(t):
+                # A code typed alone may be a document/record number: rank the
+                # document itself first.
+                q = query.Or([q, query.Term("number", t, boost=boost * 20)])
+            clauses.append(q)
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else query.And(clauses)
@@ -112,69 +138,72 @@ class _Parser(QueryParser):
     def phrase_query(self, fieldname, text, boost=1.0):
         if fieldname in ID_FIELDS:
             return self.term_query(fieldname, text, query.Term, boost)
-        if fieldname not in TEXT_FIELDS:
-            raise InvalidInput(f"unknown search field '{fieldname}'")
+        return self._any([self._phrase(f, prefix, text, boost) for f, prefix in self._targets(fieldname)])
+
+    def _phrase(self, fieldname, prefix, text, boost):
         # The tokens of a quoted phrase must follow each other, with only spaces
         # or punctuation between them.  Chinese is written without spaces, so a
-        # space between two Chinese runs may also stand for nothing at all:
+        # space next to a Chinese run may also stand for nothing at all:
         # "服务 工程师" finds 服务工程师 as well as 服务，工程师 (one variant each).
         norm = normalize(text)
-        toks = list(TOKEN_RE.finditer(norm))
+        toks = chunks(norm)
         if not toks:
             return None
         optional = [i for i in range(1, len(toks))
-                    if toks[i].group(1) and toks[i - 1].group(1)
-                    and not norm[toks[i - 1].end():toks[i].start()].strip()][:3]
+                    if toks[i][0] != CODE and toks[i - 1][0] != CODE
+                    and (HAS_CJK.search(toks[i][1]) or HAS_CJK.search(toks[i - 1][1]))
+                    and not norm[toks[i - 1][2] + len(toks[i - 1][1]):toks[i][2]].strip()][:3]
         variants = []
         for mask in range(1 << len(optional)):
             joined = {optional[k] for k in range(len(optional)) if mask >> k & 1}
             pieces: list[list] = []
-            for i, m in enumerate(toks):
+            for i, (kind, t, _start, _inner) in enumerate(toks):
                 if i in joined:
-                    pieces[-1][1] += m.group(1)
+                    pieces[-1] = [RUN, pieces[-1][1] + t]
                 else:
-                    pieces.append([bool(m.group(1)), m.group(0)])
-            q = self._sequence(fieldname, pieces, boost, text)
+                    pieces.append([kind, t])
+            q = self._sequence(fieldname, prefix, pieces, boost, text)
             if q not in variants:
                 variants.append(q)
         return variants[0] if len(variants) == 1 else query.Or(variants)
 
-    def _sequence(self, fieldname, pieces, boost, needle):
-        if len(pieces) == 1 and pieces[0][0]:
-            return self.run_query(fieldname, pieces[0][1], boost)   # a substring
+    def _sequence(self, fieldname, prefix, pieces, boost, needle):
+        if len(pieces) == 1:
+            return self._value_query(fieldname, prefix, pieces[0][1], query.Term, boost)   # a substring
         items: list[tuple[str, int]] = []
         pos = 0
-        for is_run, tok in pieces:
-            if is_run:
+        for kind, tok in pieces:
+            if kind == RUN:
                 n = len(tok)
                 if n == 1:
                     # between other tokens a single character must start (after
                     # a token) or end (before one) a run: the edge unigrams
-                    items.append((tok, pos))
+                    items.append((prefix + tok, pos))
                 else:
-                    items.extend((tok[k:k + 2], pos + k) for k in range(n - 1))
+                    items.extend((prefix + gram(tok[k:k + 2]), pos + k) for k in range(n - 1))
                 pos += n + 1
             else:
-                items.append((tok, pos))
+                items.append((prefix + tok, pos))
                 pos += 1
         if len(items) == 1:
             return query.Term(fieldname, items[0][0], boost=boost)
         return SeqQuery(fieldname, items, boost=boost, needle=needle)
 
 
-_PARSER: _Parser | None = None
+_LOCAL = threading.local()     # one parser a thread: form_fields is per parse
 
 
 def _parser() -> _Parser:
-    global _PARSER
-    if _PARSER is None:
-        _PARSER = _Parser()
-    return _PARSER
+    p = getattr(_LOCAL, "parser", None)
+    if p is None:
+        p = _LOCAL.parser = _Parser()
+    return p
 
 
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 # Field names and aliases a user can type before a colon.
 _KNOWN_FIELDS = set(TEXT_FIELDS) | set(ID_FIELDS) | {a for v in ALIASES.values() for a in v}
+_FORM_FIELD = re.compile(r"ff(\d+)")      # how a form field named in a query reaches the parser
 
 
 def _check_syntax(qstring: str) -> None:
@@ -182,7 +211,7 @@ def _check_syntax(qstring: str) -> None:
     if qstring.count('"') % 2:
         raise InvalidInput(f"unbalanced double quote in search query: {qstring}")
     depth = 0
-    outside = re.sub(r'"[^"]*"', " ", qstring)
+    outside = re.sub(r'"[^"]*"', "q", qstring)     # a quoted phrase is a value: customer:"华东 电力"
     for ch in outside:
         if ch == "(":
             depth += 1
@@ -202,23 +231,60 @@ def _check_syntax(qstring: str) -> None:
             raise InvalidInput(f"operators {a} {b} in a row in search query: {qstring}")
     for m in re.finditer(r"(?:^|(?<=[\s(]))([A-Za-z]\w*|[^\W\d]\w*):(?=\s*(?:\)|$))",
                          outside):
-        if m.group(1) in _KNOWN_FIELDS:
+        if m.group(1) in _KNOWN_FIELDS or _FORM_FIELD.fullmatch(m.group(1)):
             raise InvalidInput(f"field '{m.group(1)}:' has no value in search query: {qstring}")
 
 
-def _field_colons(qstring: str) -> str:
-    """客户：华东电力 as a Chinese keyboard types it means 客户:华东电力 (only after a field name)."""
-    return re.sub(r"(?:^|(?<=[\s(+-]))([^\s():：]+)：",
-                  lambda m: m.group(1) + (":" if m.group(1) in _KNOWN_FIELDS else "："), qstring)
+_FIELD_KEY = re.compile(r"(?:^|(?<=[\s(+\-]))([^\s():：\"']+)([:：])")
 
 
-def parse_query(qstring: str) -> query.Query | None:
+def _rewrite(qstring: str, fields: FieldMap, form_fields: list) -> str:
+    """Outside quotes: 客户：华东电力 as a Chinese keyboard types it means 客户:华东电力; a form's
+    field named by label or name (房号：1502, room:1502) becomes ffN: with form_fields[N] the
+    field names it means; a name no form has is an error, not zero hits; dates are written
+    2026-11-05 (the term every way of writing a date is indexed under)."""
+    out = []
+    parts = re.split(r'("[^"]*")', qstring)
+    for i, piece in enumerate(parts):
+        if i % 2:
+            out.append(piece)
+            continue
+        piece = DATE_RE.sub(lambda m: date_term(m) or m.group(0), piece)
+        tail = "".join(parts[i + 1:])        # a value may be a quoted phrase: 房号："3栋 2单元"
+        out.append(_FIELD_KEY.sub(lambda m: _field_key(m, piece[m.end():] + tail, fields, form_fields),
+                                  piece))
+    return "".join(out)
+
+
+def _field_key(m: re.Match, rest: str, fields: FieldMap, form_fields: list) -> str:
+    key, colon = m.group(1), m.group(2)
+    if key in _KNOWN_FIELDS:
+        return key + ":"
+    names = fields.names(key)
+    if names:
+        if not rest[:1].strip() or rest[:1] == ")":
+            raise InvalidInput(f"field '{key}' has no value in search query: {key}{colon}")
+        if names not in form_fields:
+            if len(form_fields) >= MAX_FORM_FIELDS:
+                raise InvalidInput(f"a search query names at most {MAX_FORM_FIELDS} fields")
+            form_fields.append(names)
+        return f"ff{form_fields.index(names)}:"
+    if (rest[:1].strip() and not rest.startswith("//") and re.fullmatch(r"[^\W\d]+", key)
+            and key not in _OPERATORS):
+        raise InvalidInput(fields.unknown(key))
+    return m.group(0)
+
+
+def parse_query(qstring: str, fields: FieldMap | None = None) -> query.Query | None:
     """Parse a user query; None when it holds nothing searchable. A query of negations only
-    (`NOT 华东`, `-培训`) means everything except those."""
-    qstring = _field_colons(qstring)
+    (`NOT 华东`, `-培训`) means everything except those. `fields`: the forms' fields a query may
+    name (label or name before a colon)."""
+    parser = _parser()
+    parser.form_fields = []
+    qstring = _rewrite(qstring, fields or FieldMap(), parser.form_fields)
     _check_syntax(qstring)
     try:
-        q = _parser().parse(qstring)
+        q = parser.parse(qstring)
     except QmsError:
         raise
     except Exception as e:  # whoosh parser internals: report, don't trace back
@@ -278,7 +344,7 @@ def _positive_leaves(q):
 def needles(q) -> list[str]:
     """Strings to highlight: the text of every positive clause on a text field."""
     out: list[str] = []
-    text_fields = set(TEXT_FIELDS) | {f + "1" for f in TEXT_FIELDS}
+    text_fields = {f + end for f in (*TEXT_FIELDS, FORM_FIELD) for end in ("", "1")}
     skip: set[int] = set()
     for node in _positive_leaves(q):
         if id(node) in skip or getattr(node, "fieldname", None) not in text_fields:
@@ -287,9 +353,9 @@ def needles(q) -> list[str]:
         if isinstance(node, SeqQuery):
             out.append(node.needle)
         elif isinstance(node, query.Prefix):
-            out.append(node.text + "*")
+            out.append(node.text.rpartition(FIELD_MARK)[2] + "*")
         elif isinstance(node, (query.Term, query.Wildcard)):
-            out.append(node.text)
+            out.append(node.text.rpartition(FIELD_MARK)[2])
     return out
 
 

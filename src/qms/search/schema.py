@@ -8,10 +8,11 @@ import datetime
 from dataclasses import dataclass, field
 
 from ..errors import InvalidInput
-from .analysis import SEP, normalize
+from .analysis import SEP, field_segments, normalize
 
 # Bump when the schema or the analysis changes: an old index must be rebuilt.
-INDEX_VERSION = "qms-index-2"   # 2: codes also indexed by their runs of parts
+INDEX_VERSION = "qms-index-3"   # 2: codes also indexed by their runs of parts
+# 3: digits and letters glued to Chinese or digits are runs (substrings); form fields; dates
 VERSION_FILE = "QMS_INDEX_VERSION"
 
 # Fields users can name in a query (and Chinese aliases for them).
@@ -23,6 +24,40 @@ ALIASES = {
     "status": ["状态"], "kind": ["类型"], "title": ["标题"], "text": ["正文", "内容"],
 }
 KIND_ALIASES = {"文件": "doc", "文档": "doc", "记录": "record", "document": "doc"}
+# The index field holding every form field's values, each term prefixed by the field's name.
+FORM_FIELD = "fv"
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """The forms' fields a query may name before a colon: typed key (label or name, normalised)
+    → the field names it means (a label can belong to fields of several forms)."""
+    keys: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    chinese: bool = True
+    hidden: tuple[str, ...] = ()       # keys of fields a form keeps out of search (searchable: false)
+
+    def names(self, key: str) -> tuple[str, ...] | None:
+        key = normalize(key)
+        for k, names in self.keys:
+            if k == key:
+                return names
+        return None
+
+    def unknown(self, key: str) -> str:
+        if normalize(key) in self.hidden:
+            if self.chinese:
+                return f"字段“{key}”不参与检索（表单定义为 searchable: false）"
+            return f"field '{key}' is kept out of search (searchable: false in its form)"
+        top = [k for k, _ in self.keys if "." not in k]          # table columns left out of the hint
+        labels = [k for k in top if not k.isascii()] or top
+        builtin = ["客户", "部门", "人员", "标题", "编号", "表单", "状态"] if self.chinese else \
+            ["customer", "department", "people", "title", "number", "form", "status"]
+        shown = builtin + labels[:12] + (["…"] if len(labels) > 12 else [])
+        if self.chinese:
+            return (f"检索字段“{key}”不存在：没有哪张表单有这个字段（可用：{'、'.join(shown)}）；"
+                    f"要找“{key}：…”这段文字本身，请加英文双引号")
+        return (f"unknown search field '{key}': no form has it (known: {', '.join(shown)}); "
+                f"to find the text '{key}:…' itself, put it in double quotes")
 
 
 # ---------------------------------------------------------------------------
@@ -40,6 +75,7 @@ class IndexDoc:
     people: list[str] = field(default_factory=list)
     date: datetime.date | None = None
     status: str = ""
+    fields: dict[str, list[str]] = field(default_factory=dict)   # form field name -> its values
 
 
 @dataclass
@@ -83,6 +119,10 @@ def fields_for(doc: IndexDoc) -> dict:
             out[name] = out[name + "1"] = value
     if people:
         out["people"] = out["people1"] = SEP.join(people)
+    if doc.fields:
+        value = field_segments(doc.fields)
+        if value:
+            out[FORM_FIELD] = out[FORM_FIELD + "1"] = value
     return out
 
 

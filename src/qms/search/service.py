@@ -24,8 +24,9 @@ def search(ws: Workspace, query: str, *, kind=None, form=None, status=None, date
            date_to: dt.date | None = None, limit: int = 20) -> list[dict]:
     if not ws.index_dir.exists():
         return []
+    from .entries import field_map
     hits = open_index(ws).search(query, kind=kind, form=form, status=status, date_from=date_from,
-                                 date_to=date_to, limit=limit)
+                                 date_to=date_to, limit=limit, fields=field_map(ws))
     return [asdict(h) for h in hits]
 
 
@@ -40,7 +41,9 @@ def search_page(ws: Workspace, query: str, *, kind=None, form=None, status=None,
         return {"total": 0, "hits": []}
     limit, offset = max(0, int(limit)), max(0, int(offset))
     ix = index or open_index(ws)
-    filters = dict(kind=kind, form=form, status=status, date_from=date_from, date_to=date_to)
+    from .entries import field_map
+    filters = dict(kind=kind, form=form, status=status, date_from=date_from, date_to=date_to,
+                   fields=field_map(ws))
     hits = ix.search(query, limit=offset + limit, **filters)[offset:]
     return {"total": ix.count(query, **filters), "hits": [asdict(h) for h in hits]}
 

@@ -53,10 +53,10 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def _templates() -> Jinja2Templates:
+def _templates(ws: Workspace | None = None) -> Jinja2Templates:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
-    filters.install(env)
+    filters.install(env, ws)
     return Jinja2Templates(env=env)
 
 
@@ -94,14 +94,24 @@ async def _http_error(request: Request, exc: HTTPException):
     if exc.status_code == 401:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303) \
             if request.method == "GET" else render(request, "error.html", 401, message=exc.detail, code=401)
-    return render(request, "error.html", exc.status_code, message=exc.detail, code=exc.status_code)
+    return render(request, "error.html", exc.status_code, message=_STATUS_ZH.get(exc.detail, exc.detail),
+                  code=exc.status_code)
+
+
+# Starlette's own words for a path or method it does not know, or a body too large
+_STATUS_ZH = {"Not Found": "没有这个页面", "Method Not Allowed": "不支持这种请求方式",
+              "Request Entity Too Large": "上传的文件太大（上限 32 MB）", "Content Too Large": "上传的文件太大（上限 32 MB）"}
 
 
 async def _qms_error(request: Request, exc: QmsError):
-    """A mistake the user can fix: the one-line message (file, field, line), status 400."""
+    """A mistake the user can fix: the one-line message (file, field, line), status 400; an unknown
+    number is 404. Pages say it in the workspace's language; the API keeps the CLI's words."""
+    from ..errors import NotFound
+    from . import messages
+    code = 404 if isinstance(exc, NotFound) else 400
     if _wants_json(request):
-        return JSONResponse({"error": exc.format()}, status_code=400)
-    return render(request, "error.html", 400, message=exc.format(), code=400)
+        return JSONResponse({"error": exc.format()}, status_code=code)
+    return render(request, "error.html", code, message=messages.error(request.app.state.ws, exc).format(), code=code)
 
 
 def create_app(root: str | Path | Workspace) -> Starlette:
@@ -111,7 +121,7 @@ def create_app(root: str | Path | Workspace) -> Starlette:
                     exception_handlers={HTTPException: _http_error, QmsError: _qms_error},
                     max_body_size=MAX_BODY)
     app.state.ws = ws
-    app.state.templates = _templates()
+    app.state.templates = _templates(ws)
     app.state.indexes = SearchIndexes(ws)
     app.add_middleware(SecurityHeaders)
     return app

@@ -28,7 +28,8 @@ DOC_COPY = "doc.copy"          # issue and recall controlled copies
 RECORD_FILE = "record.file"    # service engineer / clerk
 RECORD_SIGN = "record.sign"    # attach the customer-signed scan
 HOLD = "records.hold"          # records keeper
-PURGE = "records.purge"
+PURGE = "records.purge"        # proposes a disposal (销毁审批单)
+DISPOSE_APPROVE = "records.dispose.approve"   # 管理者代表: approves a disposal proposed by someone else
 COMPILE = "records.compile"
 
 

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import re
 
-from ..dates import cn_date
+from ..dates import cn_date, local_time
+from ..labels import STATUS_ZH, status_label
 
-STATUS_LABELS = {
-    "draft": "草稿", "in_review": "审批中", "approved": "已批准", "released": "已发布", "effective": "现行有效",
-    "superseded": "已替代", "obsolete": "已作废", "awaiting_signature": "待客户签字", "filed": "已归档",
-    "disposed": "已销毁",
-}
+STATUS_LABELS = STATUS_ZH     # one word per state, the CLI's and the PDFs' (qms.labels)
 KIND_LABELS = {"doc": "文件", "record": "记录"}
 
-def cn_datetime(value: str | None) -> str:
-    """2026-03-20T09:30:00+08:00 → 2026年03月20日 09:30"""
-    if not value:
-        return ""
-    return f"{cn_date(value[:10])} {value[11:16]}".rstrip()
+def cn_datetime(value: str | None, ws=None) -> str:
+    """2026-03-20T01:30:00+00:00 → 2026年03月20日 09:30 in the workspace's zone (dates.local_time)."""
+    return local_time(value, ws, chinese=True)
 
 
 def filesize(n: int | None) -> str:
@@ -35,13 +30,22 @@ _LONG = re.compile(r"内容|描述|现象|过程|结果|意见|建议|措施|分
 
 
 def multiline(field) -> bool:
+    # the printed blank form's rule (FormField.writing_lines: a `lines:` key, else the label)
+    lines = getattr(field, "writing_lines", None)
+    if lines is not None:
+        return field.type == "text" and lines > 1
     return field.type == "text" and bool(_LONG.search(field.label or ""))
 
 
-def install(env) -> None:
+def install(env, ws=None) -> None:
+    """`ws`: the workspace whose time zone every time on the pages is shown in."""
     env.globals["multiline"] = multiline
-    env.filters["cn_date"] = lambda v: cn_date(v) if v else ""
-    env.filters["cn_datetime"] = cn_datetime
-    env.filters["status_label"] = lambda s: STATUS_LABELS.get(s or "", s or "")
+    # a timestamp's day is the day in the workspace's zone (20:00 UTC is the next morning in Shanghai)
+    env.filters["cn_date"] = lambda v: (local_time(v, ws, chinese=True)[:11] if len(str(v)) > 10 else cn_date(v)) \
+        if v else ""
+    env.filters["cn_datetime"] = lambda v: cn_datetime(v, ws)
+    env.filters["local_time"] = lambda v: local_time(v, ws)
+    # `signer`: the record's form's signer noun (待业主签字); qms.labels holds the one vocabulary
+    env.filters["status_label"] = lambda s, signer=None: status_label(s, "zh-CN", signer)
     env.filters["kind_label"] = lambda s: KIND_LABELS.get(s or "", s or "")
     env.filters["filesize"] = filesize

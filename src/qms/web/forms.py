@@ -1,11 +1,13 @@
 """The one way a page's form post runs: permission, CSRF, the library call off the event loop, then
-a 303 to the page with the result flashed, or the page again with the error and status 400."""
+a 303 to the page with the result flashed, or the page again with the error and status 400 — both in
+the workspace's language (messages.py)."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 
 from ..errors import QmsError
+from . import messages
 from .auth import check_csrf, flash_redirect, require
 from .routes.common import in_thread
 
@@ -19,8 +21,9 @@ async def post_form(request: Request, permission: str, call, *, done: str, page,
     check_csrf(request, user, form)
     if check is not None:
         check(form)
+    ws = request.app.state.ws
     try:
-        message = await in_thread(call, request.app.state.ws, form, user)
+        message = await in_thread(call, ws, form, user)
     except QmsError as exc:
-        return page(exc)
-    return flash_redirect(done, user, message)
+        return page(messages.error(ws, exc))
+    return flash_redirect(done, user, messages.result(ws, message))

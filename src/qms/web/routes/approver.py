@@ -68,7 +68,7 @@ async def reject_page(request: Request):
 
     def call(ws, form, user):
         res = documents.reject(ws, number, user=user.identity, password=form.get("password", ""), reason=_reason(form))
-        return f"已驳回 {number}：{res.message}"
+        return res.message          # put into words by post_form (messages.result)
     return await post_form(request, DOC_SIGN, call, done="/inbox", check=_reason, page=_inbox_with(request, number))
 
 

@@ -10,12 +10,37 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from starlette.exceptions import HTTPException
+
 from ... import documents, downloads, records, retention, trail
+from ...catalog import reading
+from ...errors import NotFound, QmsError
 from ...forms import load_forms_quietly
+from ...recordstate import recent
 from ...search import search_page
+from .. import messages
 from ..app import render
-from ..auth import READ, require
+from ..auth import READ, flash_message, require
 from .common import PAGE_SIZE, arg, date_arg, int_arg
+
+LOG_PAGE = 50
+# the audit trail's action filter: what a person looks for → the prefix of the journal's actions
+LOG_ACTIONS = [("doc.", "文件（全部）"), ("doc.submit", "提交"), ("doc.sign", "签署"), ("doc.reject", "驳回"),
+               ("doc.release", "发布"), ("doc.issue_copy", "发放受控副本"), ("doc.recall", "回收受控副本"),
+               ("doc.obsolete", "作废"), ("record.", "记录（全部）"), ("record.file", "归档"),
+               ("record.sign", "客户签字"), ("record.amend", "修改记录"), ("hold.", "法律保全"),
+               ("purge", "销毁"), ("user.", "用户管理"), ("login.", "登录失败与锁定")]
+
+
+def _in_place(request: Request, fn):
+    """Run FN (which reads the query); a mistake in the query is shown on the same page, the query
+    kept, as `error` — never a separate error page."""
+    try:
+        return fn(), ""
+    except NotFound:
+        raise
+    except QmsError as exc:
+        return None, messages.error(request.app.state.ws, exc).format()
 
 
 def home(request: Request):
@@ -27,25 +52,32 @@ def search(request: Request):
     require(request, READ)
     ws = request.app.state.ws
     q = arg(request, "q")
-    filters = {"kind": arg(request, "kind"), "form": arg(request, "form"), "status": arg(request, "status"),
-               "date_from": date_arg(request, "from"), "date_to": date_arg(request, "to")}
     page = int_arg(request, "page", 1, lo=1)
-    result = {"total": 0, "hits": []}
-    if q:
-        result = search_page(ws, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
-                             index=request.app.state.indexes.get(), **filters)
+
+    def run():
+        filters = {"kind": arg(request, "kind"), "form": arg(request, "form"), "status": arg(request, "status"),
+                   "date_from": date_arg(request, "from"), "date_to": date_arg(request, "to")}
+        return search_page(ws, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+                           index=request.app.state.indexes.get(), **filters)
+    result, error = _in_place(request, run) if q else (None, "")
+    result = result or {"total": 0, "hits": []}
+    latest = []
+    if not q:           # the landing page: what was filed last, and how to search
+        with reading(ws) as cat:
+            latest = recent(cat, 10)
     pages = max(1, -(-result["total"] // PAGE_SIZE))
     params = {k: v for k, v in request.query_params.items() if k != "page" and v}
-    return render(request, "search.html", q=q or "", params=params, result=result, page=page,
-                  pages=min(pages, 1000 // PAGE_SIZE), forms=load_forms_quietly(ws),
+    return render(request, "search.html", 400 if error else 200, q=q or "", params=params, result=result, page=page,
+                  pages=min(pages, 1000 // PAGE_SIZE), forms=load_forms_quietly(ws), error=error, latest=latest,
                   page_url=lambda n: "/search?" + urlencode({**params, "page": n}))
 
 
 def document_list(request: Request):
     require(request, READ)
-    items = documents.list_documents(request.app.state.ws, as_of=date_arg(request, "as_of"),
-                                     status=arg(request, "status"))
-    return render(request, "documents.html", items=items, as_of=arg(request, "as_of") or "")
+    items, error = _in_place(request, lambda: documents.list_documents(
+        request.app.state.ws, as_of=date_arg(request, "as_of"), status=arg(request, "status")))
+    return render(request, "documents.html", 400 if error else 200, items=items or [],
+                  as_of=arg(request, "as_of") or "", error=error)
 
 
 def master_list_xlsx(request: Request):
@@ -63,10 +95,14 @@ def document_page(request: Request):
     require(request, READ)
     ws = request.app.state.ws
     number = request.path_params["number"]
-    as_of = date_arg(request, "as_of")
-    d = documents.show(ws, number, revision=arg(request, "revision"), as_of=as_of)
+    as_of, error = _in_place(request, lambda: date_arg(request, "as_of"))
+    try:
+        d = documents.show(ws, number, revision=arg(request, "revision"), as_of=as_of)
+    except NotFound as exc:
+        raise HTTPException(404, messages.error(ws, exc).message) from None
     kind = ws.kind(d["kind"] or "")
-    return render(request, "document.html", d=d, as_of=arg(request, "as_of") or "", kind_label=kind.label if kind else "",
+    return render(request, "document.html", 400 if error else 200, d=d, as_of=arg(request, "as_of") or "",
+                  kind_label=kind.label if kind else "", error=error,
                   copies=documents.copies(ws, number, as_of=as_of),
                   files=downloads.listed_files(ws, number), number=number)
 
@@ -75,12 +111,14 @@ def record_list(request: Request):
     require(request, READ)
     ws = request.app.state.ws
     year = arg(request, "year")
-    items = records.list_records(ws, form=arg(request, "form"), status=arg(request, "status"),
-                                 year=int_arg(request, "year", 0) or None)
+    items, error = _in_place(request, lambda: records.list_records(
+        ws, form=arg(request, "form"), status=arg(request, "status"), year=int_arg(request, "year", 0) or None,
+        columns=False))
+    items = items or []
     page = int_arg(request, "page", 1, lo=1)
-    shown = items[(page - 1) * 100: page * 100]
+    shown = records.with_columns(ws, items[(page - 1) * 100: page * 100])   # the page's records' data only
     params = {k: v for k, v in request.query_params.items() if k != "page" and v}
-    return render(request, "records.html", items=shown, total=len(items), page=page,
+    return render(request, "records.html", 400 if error else 200, items=shown, total=len(items), page=page, error=error,
                   pages=max(1, -(-len(items) // 100)), forms=load_forms_quietly(ws), params=params, year=year or "",
                   page_url=lambda n: "/records?" + urlencode({**params, "page": n}))
 
@@ -88,23 +126,33 @@ def record_list(request: Request):
 def record_page(request: Request):
     require(request, READ)
     ws = request.app.state.ws
-    number = request.path_params["number"]
-    r = records.show(ws, number)
+    return record_view(request, request.path_params["number"])
+
+
+def record_view(request: Request, number: str, *, error: str = "", status_code: int = 200):
+    """The record page; `error` is a mistake of a form posted from it (a scan upload), shown in place."""
+    ws = request.app.state.ws
+    try:
+        r = records.show(ws, number)
+    except NotFound as exc:
+        raise HTTPException(404, messages.error(ws, exc).message) from None
     form = load_forms_quietly(ws).get(r["form"])
-    return render(request, "record.html", r=r, form=form, files=downloads.listed_files(ws, number), number=number)
+    return render(request, "record.html", status_code, r=r, form=form, files=downloads.listed_files(ws, number),
+                  number=number, error=error, flash=flash_message(request))
 
 
 def log_page(request: Request):
     require(request, READ)
     ws = request.app.state.ws
-    entries = trail.trail(ws, target=arg(request, "target"), actor=arg(request, "actor"),
-                          action=arg(request, "action"), date_from=date_arg(request, "from"),
-                          date_to=date_arg(request, "to"))
     page = int_arg(request, "page", 1, lo=1)
+    found, error = _in_place(request, lambda: trail.trail_page(
+        ws, limit=LOG_PAGE, offset=(page - 1) * LOG_PAGE, target=arg(request, "target"), actor=arg(request, "actor"),
+        action=arg(request, "action"), date_from=date_arg(request, "from"), date_to=date_arg(request, "to")))
+    found = found or trail.TrailPage(0, [])
     params = {k: v for k, v in request.query_params.items() if k != "page" and v}
-    return render(request, "log.html", entries=entries[(page - 1) * 100: page * 100], total=len(entries),
-                  page=page, pages=max(1, -(-len(entries) // 100)), params=params,
-                  page_url=lambda n: "/log?" + urlencode({**params, "page": n}))
+    return render(request, "log.html", 400 if error else 200, entries=found.entries, total=found.total,
+                  page=page, pages=max(1, -(-found.total // LOG_PAGE)), params=params, error=error,
+                  actions=LOG_ACTIONS, page_url=lambda n: "/log?" + urlencode({**params, "page": n}))
 
 
 def disposals_page(request: Request):

@@ -7,14 +7,14 @@ import tempfile
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from ... import inbox, records
 from ...errors import InvalidInput, QmsError
 from ...forms import load_form, load_forms_quietly
+from .. import messages
 from ..app import json_response, render
-from ..auth import RECORD_FILE, RECORD_SIGN, check_csrf, require
+from ..auth import RECORD_FILE, RECORD_SIGN, check_csrf, flash_redirect, require
 from .common import in_thread, json_body
 
 MAX_UPLOAD = 30 * 1024 * 1024
@@ -63,41 +63,18 @@ async def file_page(request: Request):
                               signer=user.identity if signs else None,
                               password=submitted.get("sign_password", "") if signs else None)
     except QmsError as exc:
-        return render(request, "file.html", 400, form=form, values=data, error=exc.format())
-    return RedirectResponse(f"/records/{res.data['number']}", status_code=303)
-
-
-def photo_to_pdf(image: Path, out: Path) -> Path:
-    """A phone photo of the signed form → a one-page A4 PDF holding it (fitted, aspect kept)."""
-    from fpdf import FPDF
-    from PIL import Image, ImageOps
-    with Image.open(image) as im:
-        im = ImageOps.exif_transpose(im).convert("RGB")
-        fixed = image.with_suffix(".fixed.jpg")
-        im.save(fixed, "JPEG", quality=90)
-        w, h = im.size
-    pdf = FPDF(format="A4")
-    pdf.add_page()
-    pw, ph = 190, 277
-    scale = min(pw / w, ph / h)
-    pdf.image(str(fixed), x=10, y=10, w=w * scale, h=h * scale)
-    out.write_bytes(bytes(pdf.output()))
-    return out
+        return render(request, "file.html", 400, form=form, values=data, error=messages.error(ws, exc).format())
+    return flash_redirect(f"/records/{res.data['number']}", user, messages.result(ws, res))
 
 
 def _attach_scan(ws, number: str, name: str, content: bytes, signer: str, role: str, actor: str,
                  signed_on: str | None = None):
+    """The upload as a file for records.sign, which takes a PDF or a phone photo (as the CLI does)."""
     with tempfile.TemporaryDirectory(prefix="qms-scan-") as tmp:
         path = Path(tmp) / "upload"
         path.write_bytes(content)
-        if content[:5] != b"%PDF-":
-            try:
-                path = photo_to_pdf(path, Path(tmp) / "scan.pdf")
-            except Exception:
-                raise InvalidInput(f"{name}: expected a PDF or a photo (JPEG, PNG) of the signed form",
-                               field="scan") from None
         return records.sign(ws, number, scan=path, signers=[(signer, role)], actor=actor,
-                            signed_on=signed_on or None)
+                            signed_on=signed_on or None, scan_name=Path(name).name or "scan")
 
 
 async def scan_page(request: Request):
@@ -105,14 +82,19 @@ async def scan_page(request: Request):
     submitted = await request.form(max_part_size=MAX_UPLOAD)
     check_csrf(request, user, submitted)
     number = request.path_params["number"]
+    ws = request.app.state.ws
     upload = submitted.get("scan")
-    if upload is None or not hasattr(upload, "read"):
-        raise InvalidInput("请选择签字扫描件（PDF 或照片）", field="scan")
-    content = await upload.read()
-    await in_thread(_attach_scan, request.app.state.ws, number, upload.filename or "scan", content,
-                    (submitted.get("signer") or "").strip(), (submitted.get("signer_role") or "").strip(),
-                    user.actor, (submitted.get("signed_on") or "").strip())
-    return RedirectResponse(f"/records/{number}", status_code=303)
+    try:
+        if upload is None or not hasattr(upload, "read"):
+            raise InvalidInput("请选择签字扫描件（PDF 或照片）", field="scan")
+        content = await upload.read()
+        res = await in_thread(_attach_scan, ws, number, upload.filename or "scan", content,
+                              (submitted.get("signer") or "").strip(), (submitted.get("signer_role") or "").strip(),
+                              user.actor, (submitted.get("signed_on") or "").strip())
+    except QmsError as exc:       # shown on the record page it came from, not an error page
+        from .auditor import record_view
+        return record_view(request, number, error=messages.error(ws, exc).format(), status_code=400)
+    return flash_redirect(f"/records/{number}", user, messages.result(ws, res))
 
 
 def mine(request: Request):
@@ -132,8 +114,9 @@ async def api_file(request: Request):
     res = await in_thread(records.file_record_data, request.app.state.ws, str(body.get("form", "")),
                           body["data"], actor=user.actor, origin="api", pdf=bool(body.get("pdf", True)),
                           signer=user.identity if password is not None else None,
-                          password=str(password) if password is not None else None)
-    return json_response({"number": res.data["number"], "status": res.data["status"]})
+                          password=str(password) if password is not None else None, filer=user.identity)
+    return json_response({"number": res.data["number"], "status": res.data["status"],
+                          **({"warnings": res.data["warnings"]} if res.data.get("warnings") else {})})
 
 
 ROUTES = [

@@ -99,7 +99,7 @@ def _copy_no(form) -> int:
     try:
         return int(form.get("copy_no", ""))
     except ValueError:
-        raise InvalidInput("expected the distribution number of the copy", field="copy") from None
+        raise InvalidInput("请给出受控副本的发放编号", field="copy") from None
 
 
 async def recall(request: Request):
