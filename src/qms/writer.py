@@ -242,7 +242,8 @@ def _index(ws: Workspace, cat: Catalog, entries: list[AuditEntry]) -> None:
             recs.add(e.target)
         elif e.action == "purge":
             gone.update(r["number"] for r in e.data.get("records", []))
-    from .search.entries import reindex
-    reindex(ws, cat, documents=docs, records=recs, gone=gone)
+    if docs or recs or gone:        # a user, key or checkpoint event opens no index
+        from .search.entries import reindex
+        reindex(ws, cat, documents=docs, records=recs, gone=gone)
     with cat.transaction():
         projection.set_indexed(cat, max(e.seq for e in entries))
