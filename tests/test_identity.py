@@ -220,4 +220,4 @@ def test_init_on_an_existing_workspace_without_users_adds_the_admin(tmp_path):
                           input=ADMIN_PW + "\n")
     assert again.exit_code == 1 and "already a workspace with users" in again.output
     log = [json.loads(line) for line in (root / "archive" / "audit.log").read_text().splitlines()]
-    assert [e["action"] for e in log] == ["config.applied", "user.created", "keys.created"]
+    assert [e["action"] for e in log] == ["journal.key", "config.applied", "user.created", "keys.created"]   # the key pinned first (issue 19)

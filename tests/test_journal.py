@@ -165,16 +165,22 @@ def record_folder(q: Qms, number: str) -> Path:
     return q.root / q.json("record", "show", number)["versions"][-1]["folder"]
 
 
-def rechain(log: Path, keep) -> None:
-    """Rewrite the log without some entries, every hash recomputed: no secret is needed."""
-    from qms.audit import GENESIS, _digest
-    out, prev, seq = [], GENESIS, 1
+def rechain(log: Path, keep, change=None) -> None:
+    """Rewrite the log without some entries (or with some changed), every hash recomputed as qms
+    computes it: a forger who knows the format but holds no key (the old signatures are kept)."""
+    import hashlib
+    from qms.audit import GENESIS, _digest, canonical_line
+    out, prev, seq, signed = [], GENESIS, 1, False
     for line in log.read_text(encoding="utf-8").splitlines():
         rec = json.loads(line)
         if not keep(rec):
             continue
+        if change:
+            change(rec)
         rec["seq"], rec["prev"] = seq, prev
-        rec["hash"] = _digest(rec)
+        signed = signed or rec["action"] == "journal.key"
+        body = {k: v for k, v in rec.items() if k not in ("hash", "sig")}
+        rec["hash"] = hashlib.sha256(canonical_line(body)[:-1]).hexdigest() if signed else _digest(rec)
         prev, seq = rec["hash"], seq + 1
         out.append(json.dumps(rec, ensure_ascii=False, sort_keys=True))
     log.write_text("\n".join(out) + "\n", encoding="utf-8")
@@ -231,9 +237,12 @@ def test_a_middle_record_removed_from_files_and_log_leaves_a_gap_verify_names(ws
     middle = numbers[1]
     shutil.rmtree(record_folder(q, middle).parent)
     rechain(q.archive / "audit.log", lambda rec: rec["target"] != middle)
-    q("rebuild")
     out = problems(q)
     assert re.search(r"number \d+ is missing before " + re.escape(numbers[2]), out)
+    # re-chaining needs no key, but every later batch's signature no longer verifies (issue 19)
+    assert "the batch's signature does not verify with the journal's key" in out
+    refused = q("rebuild", ok=False)
+    assert refused.exit_code == 3 and "cannot be trusted" in refused.output
 
 
 def test_truncating_the_log_and_rebuilding_is_caught_by_a_checkpoint(ws, tmp_path, monkeypatch):
@@ -245,17 +254,28 @@ def test_truncating_the_log_and_rebuilding_is_caught_by_a_checkpoint(ws, tmp_pat
                   write_data(q, example_data("QR-SV-022-04"), "last.yaml"))["number"]
     paper = tmp_path / "paper-copy.json"
     cp = q.json("checkpoint", "-o", paper)
-    assert cp["seq"] == entries(q.root) and paper.is_file()
+    # the stored copy is journaled (issue 19): one entry after the head it vouches for
+    assert cp["seq"] == entries(q.root) - 1 and paper.is_file()
     assert q("verify", "--checkpoint", paper).exit_code == 0
 
-    # The forger removes the last record and its log line, then rebuilds: plain verify is fooled …
+    # The forger removes the last record and the lines after it (whole signed batches: no key
+    # needed to cut), then rebuilds: the stored checkpoint still vouches for the cut entries …
     shutil.rmtree(record_folder(q, last).parent)
     log = q.archive / "audit.log"
-    log.write_text("".join(log.read_text(encoding="utf-8").splitlines(keepends=True)[:-1]), encoding="utf-8")
+    log.write_text("".join(log.read_text(encoding="utf-8").splitlines(keepends=True)[:-2]), encoding="utf-8")
     q("rebuild")
     q("reindex")
+    stored = q.root / cp["file"]
+    assert f"{cp['file']}: vouches for {cp['seq']} journal entries but audit.log ends at {cp['seq'] - 1}" \
+        in problems(q)
+    # … and with it deleted too, the head this workspace last committed (.qms/, beside the key)
+    # still names the cut …
+    stored.unlink()
+    assert f"ends at entry {cp['seq'] - 1} but this workspace committed up to entry {cp['seq'] + 1}" \
+        in problems(q)
+    # … a forger who can also write .qms/ fools plain verify; the paper copy is not fooled.
+    (q.root / ".qms" / "journal-head").unlink()
     assert q.json("verify")["ok"]
-    # … the checkpoint is not.
     out = problems(q, "--checkpoint", paper)
     assert f"ends at seq {cp['seq'] - 1}" in out
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from .identity import User, require
+# The journal's key (Ed25519, .qms/keys/journal-key.pem) and the MAC key derived from it, for
+# services that authenticate what they keep outside the journal (the secrets store).
+from .journalkey import journal_key, mac_key  # noqa: F401
 from .identity.users import journal
 from .seal import CERT, KeyInfo, generate_keys, import_p12, key_info, keys_dir
 from .workspace import Workspace

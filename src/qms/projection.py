@@ -17,6 +17,7 @@ from .catalog import Catalog
 from .errors import Integrity
 
 IGNORED = {"record.compile"}        # logged for the trail; no catalog effect
+IGNORED |= {"journal.key", "journal.checkpoint"}     # the journal's own: its key pinned, a checkpoint stored
 
 
 class ProjectionError(Integrity):

@@ -43,7 +43,8 @@ def _check_chain(ws: Workspace) -> None:
             for sub in ("documents", "records", "disposals")):
         raise Integrity("the audit log is missing although the archive holds documents or records; "
                         "the catalog cannot be rebuilt without it", file=ws.rel(ws.audit_path))
-    problems = audit.verify_chain(ws.audit_path)
+    from .journalkey import stored_public
+    problems = audit.verify_chain(ws.audit_path, expected_key=stored_public(ws))
     if problems:
         # A catalog rebuilt from an edited log would make the edit look legitimate.
         raise Integrity("the audit chain is broken, so the log cannot be trusted to rebuild the catalog "

@@ -232,15 +232,40 @@ def _journal_side(ws: Workspace, check_index: bool):
     """Under the lock: the chain, what the journal expects on disk, number gaps, the catalog at
     the head and equal to the projection, the index. Runs in a forked process."""
     with journal.workspace_lock(ws.archive_dir, purpose="verify"):
-        problems, pairs = audit.scan(ws.audit_path)
+        # the journal: bytes, chain and every batch's signature (the pin checked against the key
+        # kept in .qms/keys/ when this copy has it), and every stored checkpoint it journaled
+        from .checkpoint import stored_problems
+        from .journalkey import stored_public
+        problems, pairs = audit.scan(ws.audit_path, expected_key=stored_public(ws))
+        stored = stored_problems(ws, pairs) + _head_problems(ws, pairs)
         entries = [e for _, e in pairs]
         expected: dict[str, tuple[str, int]] = {}
         for e in entries:
             _expect(expected, e)
         gaps = _gaps(entries) + _governance(ws, entries)
         head, offset = (entries[-1].seq, pairs[-1][0]) if pairs else (0, 0)
-        problems += _catalog_side(ws, pairs, chain_ok=not problems, check_index=check_index)
+        problems += _catalog_side(ws, pairs, chain_ok=not problems, check_index=check_index) + stored
     return problems, expected, gaps, head, offset, len(entries)
+
+
+def _head_problems(ws: Workspace, pairs) -> list[str]:
+    """The log against the last entry this workspace committed (.qms/journal-head): a log cut
+    back at a batch boundary or replaced by an older copy keeps every signature valid."""
+    from .journalkey import read_head
+    noted = read_head(ws)
+    if noted is None:
+        return []
+    seq, h = noted
+    log = ws.rel(ws.audit_path)
+    ends = pairs[-1][1].seq if pairs else 0
+    if ends < seq:
+        return [f"{log}: ends at entry {ends} but this workspace committed up to entry {seq} "
+                "(.qms/journal-head): the log was cut back or replaced by an older copy"]
+    entry = next((e for _, e in reversed(pairs) if e.seq == seq), None)
+    if entry is not None and entry.hash != h:
+        return [f"{log}: entry {seq} is not the one this workspace committed (.qms/journal-head): "
+                "the log was rewritten"]
+    return []
 
 
 def _catalog_side(ws: Workspace, pairs, *, chain_ok: bool, check_index: bool) -> list[str]:

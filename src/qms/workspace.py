@@ -13,7 +13,7 @@ from .yamlsrc import YamlSource, check_keys, load_yaml
 
 CONFIG_NAME = "config.yaml"
 # The keys config.yaml's mappings may hold; anything else is refused with the nearest match.
-CONFIG_KEYS = ("organisation", "locale", "timezone", "documents", "records", "identity", "paths",
+CONFIG_KEYS = ("organisation", "locale", "timezone", "documents", "records", "identity", "paths", "journal",
                "review", "training", "notify", "departments")
 ORG_KEYS = ("name", "name_en", "short")
 DOCUMENTS_KEYS = ("number_pattern", "revision", "kinds", "approvals", "keep_obsolete")
@@ -23,6 +23,7 @@ ROLE_KEYS = ("key", "label", "required", "multiple")
 RECORDS_KEYS = ("numbering", "retention")
 RETENTION_KEYS = ("period", "from")
 PATHS_KEYS = ("schemas", "templates", "archive")
+JOURNAL_KEYS = ("checkpoint_every",)
 
 # Groups of capitals/digits joined by - or /, a group may hold a clause number (7.5):
 # QP-SC-015, WY-QP-7.5-01, HX/QP-05. A '/' never reaches a path: see revisions.safe_name.
@@ -60,6 +61,7 @@ class Config:
     timezone: str = ""        # IANA name (Asia/Shanghai): times people read; blank = the machine's
     # review: / training: / notify: as written (issue 23); their own packages read and check them
     quality: dict = field(default_factory=dict)
+    checkpoint_every: int = 1000    # journal.checkpoint_every: a stored checkpoint every N events (0: none)
 
 
 @dataclass
@@ -190,7 +192,8 @@ def load_config(path: Path) -> Config:
                               (docs.get("revision") or {} if isinstance(docs, dict) else {}, REVISION_KEYS,
                                "documents.revision"),
                               (recs.get("retention") or {} if isinstance(recs, dict) else {}, RETENTION_KEYS,
-                               "records.retention")):
+                               "records.retention"),
+                              (data.get("journal") or {}, JOURNAL_KEYS, "journal")):
         if not isinstance(value, dict):
             raise src.error("expected a mapping", *key.split("."))
         check_keys(src, value, known, *key.split("."))
@@ -243,7 +246,15 @@ def load_config(path: Path) -> Config:
         timezone=_timezone(src, data.get("timezone")),
         quality={k: data.get(k) or {} for k in ("review", "training", "notify")}
         | {"departments": [str(x) for x in (data.get("departments") or [])]},
+        checkpoint_every=_checkpoint_every(src, (data.get("journal") or {}).get("checkpoint_every", 1000)),
     )
+
+
+def _checkpoint_every(src: YamlSource, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000_000:
+        raise src.error(f"expected a whole number of events from 0 (no automatic checkpoints) to 10000000, "
+                        f"got {value!r}", "journal", "checkpoint_every")
+    return value
 
 
 def _timezone(src: YamlSource, value) -> str:

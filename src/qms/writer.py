@@ -16,7 +16,7 @@ import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from . import audit, hooks, journal, projection
+from . import audit, hooks, journal, journalkey, projection
 from .audit import AuditEntry
 from .catalog import Catalog, open_catalog
 from .errors import Integrity
@@ -35,6 +35,7 @@ class Writer:
     stages: list[Stage] = field(default_factory=list)
     committed: bool = False
     _seqs: dict[str, int] = field(default_factory=dict)
+    _checkpointing: bool = False
 
     def stage(self) -> Stage:
         st = Stage(self.ws.root, self.ws.archive_dir)
@@ -63,7 +64,9 @@ class Writer:
         crashpoint("staged")
         asked = len(events)
         events = events + hooks.followers_of(self, events)      # e.g. a release's reading assignments
-        pairs = audit.append_batch(self.ws.audit_path, [{"actor": actor, **e} for e in events])
+        key = journalkey.journal_key(self.ws, create=True)
+        pairs = audit.append_batch(self.ws.audit_path, [{"actor": actor, **e} for e in events], key=key)
+        journalkey.note_head(self.ws, pairs[-1][1].seq, pairs[-1][1].hash)
         crashpoint("logged")
         for _, e in pairs:
             journal.place(self.ws.root, self.ws.archive_dir, e.data, check=False)
@@ -76,7 +79,14 @@ class Writer:
             st.discard()
         self.stages.clear()
         self._seqs.clear()
-        return [e for _, e in pairs][:asked]      # the caller's own events (followers' are logged after them)
+        every = self.ws.config.checkpoint_every
+        if every and not self._checkpointing and pairs[-1][1].seq // every > (pairs[0][1].seq - 1) // every:
+            from .checkpoint import journal_checkpoint
+            journal_checkpoint(self, actor=actor, reason=f"every {every} events")
+        # the caller's own events: after the journal.key pin a first signed batch starts with, before
+        # the followers a hook added (a release's reading assignments)
+        first = len(pairs) - len(events)
+        return [e for _, e in pairs[first:first + asked]]
 
 
 @contextmanager
@@ -117,7 +127,9 @@ def recover(ws: Workspace) -> dict:
         return {"head": seq, "indexed": projection.indexed_seq(w.cat), "pdf_pending": pending_renditions(w.cat)}
 
 
-def _recover(ws: Workspace, cat: Catalog) -> None:
+def _recover(ws: Workspace, cat: Catalog, *, drop: bool = True) -> None:
+    """`drop`: cut a batch never committed (writers); a reader catching up leaves it for verify
+    to report and the next write to drop."""
     log_seq, log_hash = audit.head(ws.audit_path)
     seq, h, offset = projection.head(cat)
     if seq > log_seq or (seq == log_seq and h != log_hash):
@@ -125,12 +137,20 @@ def _recover(ws: Workspace, cat: Catalog) -> None:
                         "(the log was truncated or replaced); nothing was changed — run qms verify",
                         file=ws.rel(ws.audit_path))
     interrupted = seq < log_seq
-    if seq < log_seq:
-        pairs = audit.entries_after(ws.audit_path, seq, offset)
-        for _, e in pairs:
+    if seq < log_seq or _torn(ws):
+        key = journalkey.journal_key(ws).public_key() if journalkey.has_journal_key(ws) else None
+        tail = audit.read_tail(ws.audit_path, seq, offset, h, key)
+        if tail.problems:
+            raise Integrity(f"{tail.problems[0]}; nothing was changed — run qms verify", file=ws.rel(ws.audit_path))
+        if tail.cut is not None and drop:
+            _drop_uncommitted(ws, tail)
+        for _, e in tail.pairs:
             if e.data.get("stage") or e.data.get("destroy"):
                 journal.place(ws.root, ws.archive_dir, e.data, check=True)
-        projection.apply_all(cat, pairs)
+        projection.apply_all(cat, tail.pairs)
+        if tail.pairs:
+            journalkey.note_head(ws, tail.pairs[-1][1].seq, tail.pairs[-1][1].hash)
+        log_seq = audit.head(ws.audit_path)[0]
     interrupted = bool(journal.clean_leftovers(ws.archive_dir)) or interrupted
     if interrupted:
         _report_pending(cat)
@@ -138,6 +158,36 @@ def _recover(ws: Workspace, cat: Catalog) -> None:
     if done < log_seq:
         entries = [e for _, e in audit.entries_after(ws.audit_path, done)]
         _index(ws, cat, entries)
+
+
+def _torn(ws: Workspace) -> bool:
+    """The log ends without a newline: a write cut short (head() skips that line)."""
+    try:
+        with open(ws.audit_path, "rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            return fh.read(1) != b"\n"
+    except OSError:
+        return False
+
+
+def _drop_uncommitted(ws: Workspace, tail: audit.Tail) -> None:
+    """A batch whose commit marker never reached the disk (a power cut mid-write, or lines
+    appended without the journal key) is dropped whole: nothing it names was placed. What is cut
+    is kept in .qms/journal-dropped.log and said on stderr, so a forgery leaves a trace."""
+    import sys
+    gone = audit.drop_uncommitted(ws.audit_path, tail.cut)
+    if not gone:
+        return
+    (ws.root / ".qms").mkdir(mode=0o700, exist_ok=True)
+    kept = ws.root / ".qms" / "journal-dropped.log"
+    fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "ab") as fh:
+        fh.write(gone if gone.endswith(b"\n") else gone + b"\n")
+    n = len(tail.dropped)
+    what = ", ".join(f"{e.seq} {e.action} {e.target}" for e in tail.dropped[:3]) + (" …" if n > 3 else "")
+    print(f"qms: {ws.rel(ws.audit_path)}: dropped {n} entr{'ies' if n != 1 else 'y'} with no commit signature"
+          f"{f' ({what})' if n else ' (a line cut short)'} — a write cut short by a crash, or lines appended "
+          f"without the journal key; kept in {ws.rel(kept)}", file=sys.stderr)
 
 
 def pending_renditions(cat: Catalog) -> list[str]:
@@ -176,7 +226,7 @@ def catch_up(ws: Workspace) -> None:
         with journal.workspace_lock(ws.archive_dir, purpose="catch-up", wait=False), \
                 journal.private_tmp(ws.archive_dir):
             with open_catalog(ws.catalog_path, create=True) as cat:
-                _recover(ws, cat)
+                _recover(ws, cat, drop=False)
     except Integrity:
         return
     except Exception as exc:       # busy: a writer is finishing that very work
@@ -196,7 +246,8 @@ def _index(ws: Workspace, cat: Catalog, entries: list[AuditEntry]) -> None:
             recs.add(e.target)
         elif e.action == "purge":
             gone.update(r["number"] for r in e.data.get("records", []))
-    from .search.entries import reindex
-    reindex(ws, cat, documents=docs, records=recs, gone=gone)
+    if docs or recs or gone:        # a user, key or checkpoint event opens no index
+        from .search.entries import reindex
+        reindex(ws, cat, documents=docs, records=recs, gone=gone)
     with cat.transaction():
         projection.set_indexed(cat, max(e.seq for e in entries))

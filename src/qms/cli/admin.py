@@ -134,13 +134,13 @@ def recover(env, as_json):
 def checkpoint(env, init_key, output, as_json):
     """Sign the journal's head with a key kept outside the archive."""
     from .. import checkpoint as cp
-    env.act("archive.maintain")
+    actor = env.act("archive.maintain")
     if init_key:
         res = cp.init_key(env.ws)
         emit(res, as_json, lambda r: f"created {r['key']} (keep it private; 0600)\n"
                                      f"public key, also in {r['stored']}:\n{r['public_key']}")
         return
-    res = cp.write_checkpoint(env.ws, Path(output) if output else None)
+    res = cp.write_checkpoint(env.ws, Path(output) if output else None, actor=actor)
     emit(res, as_json, lambda r: f"checkpoint of seq {r['seq']} ({r['hash'][:16]}…) → {r['file']}"
          + (f" and {r['output']}" if r["output"] else "")
          + "\nkeep a copy outside this machine (print it, e-mail it, another disk): "
@@ -155,7 +155,13 @@ def checkpoint(env, init_key, output, as_json):
 @pass_env
 def serve(env, host, port, workers):
     """The web application: auditors, approvers, engineers, keepers in a browser."""
+    from ..checkpoint import checkpoint_now
+    from ..errors import QmsError
     from ..web.serve import run
+    try:
+        checkpoint_now(env.ws, actor="qms serve", reason="serve start")     # the head as the server starts
+    except (QmsError, OSError) as exc:        # read-only use goes on (a lost key stops writes, not reading)
+        click.echo(f"qms: no checkpoint at start: {exc}", err=True)
     run(env.ws.root, host=host, port=port, workers=workers)
 
 @click.group("config")
