@@ -13,7 +13,7 @@ from .yamlsrc import YamlSource, check_keys, load_yaml
 
 CONFIG_NAME = "config.yaml"
 # The keys config.yaml's mappings may hold; anything else is refused with the nearest match.
-CONFIG_KEYS = ("organisation", "locale", "timezone", "documents", "records", "identity", "paths")
+CONFIG_KEYS = ("organisation", "locale", "timezone", "documents", "records", "identity", "paths", "scan")
 ORG_KEYS = ("name", "name_en", "short")
 DOCUMENTS_KEYS = ("number_pattern", "revision", "kinds", "approvals", "keep_obsolete")
 REVISION_KEYS = ("scheme", "first")
@@ -57,6 +57,7 @@ class Config:
     record_retention: dict
     paths: dict[str, str] = field(default_factory=dict)
     timezone: str = ""        # IANA name (Asia/Shanghai): times people read; blank = the machine's
+    scan: dict = field(default_factory=dict)   # the scan inbox (issue 22): inbox, confirm, max_pages
 
 
 @dataclass
@@ -192,6 +193,7 @@ def load_config(path: Path) -> Config:
         record_retention=dict(recs.get("retention") or {"period": "5y", "from": "year_end"}),
         paths=dict(data.get("paths") or {}),
         timezone=_timezone(src, data.get("timezone")),
+        scan=dict(data.get("scan") or {}),
     )
 
 

@@ -72,8 +72,9 @@ def cli(ctx, workspace):
 
 # The command modules need QmsGroup, Env and pass_env above: they are imported last.
 from . import admin, documents, identity, records, retention, search  # noqa: E402
+from . import scan as _scan  # noqa: E402
 
-for _module in (admin, documents, identity, records, retention, search):
+for _module in (admin, documents, identity, records, retention, search, _scan):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

