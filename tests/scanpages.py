@@ -55,3 +55,15 @@ def pdf_of(images: list[Image.Image], path: Path, *, quality: int = 60) -> Path:
     import img2pdf
     path.write_bytes(img2pdf.convert([as_scanned(im, angle=0.5, quality=quality) for im in images]))
     return path
+
+
+def chinese_page(qr: str | None, sentence: str) -> Image.Image:
+    """A page whose Chinese sentence exists only as pixels (an image-only scan), large enough for OCR."""
+    from PIL import ImageFont
+
+    from qms.pdf import cjk_font
+    f = cjk_font()
+    font = ImageFont.truetype(str(f.path), 56, index=f.index)
+    im = page(qr)
+    ImageDraw.Draw(im).text((150, 500), sentence, fill=0, font=font)
+    return im

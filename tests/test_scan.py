@@ -58,9 +58,7 @@ def test_a_printed_report_signed_and_scanned_files_itself(qms):
     import pypdfium2 as pdfium
     data = write_data(qms, example_data(FORM), "r.yaml")
     number = qms.json("record", "file", FORM, "--data", data)["number"]
-    shown = qms.json("record", "show", number)
-    pdf = qms.root / next(f for f in shown["files"] if f.endswith(".pdf")) if "files" in shown else \
-        next(qms.archive.rglob(f"{number}.pdf"))
+    pdf = next(qms.archive.rglob(f"{number}.pdf"))
     doc = pdfium.PdfDocument(str(pdf))
     first = doc[0].render(scale=200 / 72).to_pil()
     box = inbox(qms)
@@ -199,4 +197,42 @@ def test_a_kill_during_consume_loses_and_doubles_nothing(qms, tmp_path, point):
         assert qms.json("record", "show", n)["status"] == "filed"
     log = (qms.archive / "audit.log").read_text(encoding="utf-8")
     assert log.count('"record.sign"') == 2 and log.count('"scan.receive"') == 1
+    assert qms.json("verify")["ok"]
+
+
+# ------------------------------------------------------------------ OCR in the background
+
+def test_ocr_makes_an_image_only_scan_searchable_even_after_a_kill(qms):
+    """The Chinese sentence is only pixels; after the OCR job (killed once after recognising, before
+    committing) `qms search` finds it and the hit says OCR; nothing doubled, verify passes."""
+    import os
+    import subprocess
+    import sys
+
+    from scanpages import chinese_page
+    (number,) = file_reports(qms, 1)
+    box = inbox(qms)
+    (box / "scan.jpg").write_bytes(as_scanned(chinese_page(code(qms, number), "机房通风良好没有异味"),
+                                              angle=0, quality=85))
+    qms("scan", "consume")
+    assert qms.json("record", "show", number)["status"] == "filed"      # filing did not wait for OCR
+    (job,) = qms.json("jobs")
+    assert job["kind"] == "ocr" and job["state"] == "queued"
+    env = {**os.environ, "QMS_CRASH_AT": "ocr-done", "QMS_CONFIG_HOME": str(qms.config_home),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    done = subprocess.run([sys.executable, "-m", "qms", "-w", str(qms.root), "jobs", "run"], env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == -9
+    assert qms.json("jobs")[0]["state"] == "queued"
+    qms("jobs", "run", "--wait")
+    (job,) = qms.json("jobs")
+    assert job["state"] == "done"
+    hits = qms.json("search", "机房通风")
+    assert [h["number"] for h in hits["hits"] if "OCR" in json.dumps(h, ensure_ascii=False)] == [number]
+    folder = next(qms.archive.rglob(f"{number}/v1"))
+    assert (folder / "signed-scan.ocr.pdf").is_file() and (folder / "signed-scan.ocr.txt").is_file()
+    log = (qms.archive / "audit.log").read_text(encoding="utf-8")
+    assert log.count('"scan.ocr"') == 1 and log.count('"job.done"') == 1
+    qms("jobs", "run")                                   # again: nothing to do, nothing changes
+    assert (qms.archive / "audit.log").read_text(encoding="utf-8") == log
     assert qms.json("verify")["ok"]

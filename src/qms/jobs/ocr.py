@@ -10,6 +10,7 @@ from pathlib import Path
 from .. import recordstate
 from ..catalog import reading
 from ..dates import now_iso
+from ..journal import crashpoint
 from ..pdf import pdf_text
 from ..search import SCAN_NAME
 from .queue import queued_event
@@ -63,6 +64,7 @@ def run_ocr(ws, job: dict):
     tmp = tempfile.mkdtemp(prefix="qms-ocr-")
     out, text = Path(tmp) / OCR_PDF, Path(tmp) / OCR_TEXT
     ocr_pdf(src, out, text)
+    crashpoint("ocr-done")          # a test kills here: recognised, nothing committed yet
 
     def effect(w):
         import shutil
