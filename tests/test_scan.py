@@ -236,3 +236,34 @@ def test_ocr_makes_an_image_only_scan_searchable_even_after_a_kill(qms):
     qms("jobs", "run")                                   # again: nothing to do, nothing changes
     assert (qms.archive / "audit.log").read_text(encoding="utf-8") == log
     assert qms.json("verify")["ok"]
+
+
+# ------------------------------------------------------------------ the web page
+
+def test_the_queue_on_the_web_with_page_images_assign_and_the_record_page(qms):
+    import warnings
+    warnings.filterwarnings("ignore", message=".*httpx2.*")
+    from starlette.testclient import TestClient
+
+    from qms.web import create_app
+    from webkit import login
+    (number,) = file_reports(qms, 1)
+    box = inbox(qms)
+    (box / "photo.png").write_bytes(_png(sign_on(page(None, "signed, but the QR was torn off"))))
+    qms("scan", "consume")
+    (item,) = qms.json("scan", "list")
+    c = TestClient(create_app(qms.root), base_url="http://127.0.0.1")
+    csrf = login(c, "tester")
+    r = c.get("/scans")
+    assert r.status_code == 200 and item["id"] in r.text and "扫描件待审" in r.text
+    img = c.get(f"/scans/{item['id']}/page/1.png")
+    assert img.status_code == 200 and img.content.startswith(b"\x89PNG")
+    r = c.post(f"/scans/{item['id']}/assign", data={"csrf_token": csrf, "number": number, "signer": "王海涛",
+                                                    "signer_role": "用户代表", "signed_on": "2026-03-12"},
+               follow_redirects=False)
+    assert r.status_code == 303
+    assert qms.json("scan", "list") == []
+    page_html = c.get(f"/records/{number}").text
+    assert "王海涛" in page_html and "signed-scan.pdf" in page_html
+    r = c.post(f"/scans/{item['id']}/discard", data={"csrf_token": csrf, "reason": "x"})
+    assert r.status_code == 400                          # decided already: one line, nothing changed
