@@ -267,3 +267,30 @@ def test_the_queue_on_the_web_with_page_images_assign_and_the_record_page(qms):
     assert "王海涛" in page_html and "signed-scan.pdf" in page_html
     r = c.post(f"/scans/{item['id']}/discard", data={"csrf_token": csrf, "reason": "x"})
     assert r.status_code == 400                          # decided already: one line, nothing changed
+
+
+def test_the_watched_inbox_files_a_scan_while_serving_and_waits_for_a_file_being_written(qms):
+    import time
+
+    from qms.scan import watch
+    (number,) = file_reports(qms, 1)
+    box = inbox(qms)
+    ws = _ws(qms)
+    stop = watch.start(ws, jobs_every=3600)
+    try:
+        data = as_scanned(sign_on(page(code(qms, number))))
+        target = box / "scan.jpg.part"
+        target.write_bytes(data[: len(data) // 2])          # the scanner is still writing
+        time.sleep(1.5)
+        assert qms.json("record", "show", number)["status"] == "awaiting_signature"
+        with open(target, "ab") as fh:
+            fh.write(data[len(data) // 2:])
+        target.rename(box / "scan.jpg")
+        for _ in range(60):
+            if qms.json("record", "show", number)["status"] == "filed":
+                break
+            time.sleep(0.5)
+        assert qms.json("record", "show", number)["status"] == "filed"
+    finally:
+        stop.set()
+    assert qms.json("verify")["ok"]

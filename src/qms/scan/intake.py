@@ -12,7 +12,6 @@ before changes nothing."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,7 +69,9 @@ def consume(ws: Workspace, folder: Path | str | None = None, *, actor: str, file
         if not folder.is_dir():
             raise QmsError("not a folder", file=folder)
         files = candidates(folder)
-    return [consume_file(ws, p, actor=actor) for p in files]
+    from .watch import stable
+    # a file still being written (changed within the last second) is left for the next run
+    return [consume_file(ws, p, actor=actor) for p in files if stable(p)]
 
 
 def consume_file(ws: Workspace, path: Path, *, actor: str) -> Outcome:
@@ -251,14 +252,3 @@ def _commit(ws: Workspace, events: list[dict], actor: str) -> None:
 
 def _say(ws: Workspace, zh: str, en: str) -> str:
     return zh if chinese(ws.config.locale) else en
-
-
-def wait_stable(path: Path, *, quiet: float = 1.0) -> bool:
-    """True once the file has stopped changing (same size and mtime `quiet` seconds apart)."""
-    try:
-        before = path.stat()
-        time.sleep(quiet)
-        after = path.stat()
-    except FileNotFoundError:
-        return False
-    return (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns) and after.st_size >= 0
