@@ -13,6 +13,9 @@ grep -qi 'Liberation Serif' <<<"$fonts" || need+=(fonts-liberation2)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # tests move the clock of a subprocess with faketime (in process: time-machine); the product has no clock switch
 command -v faketime >/dev/null 2>&1 || need+=(faketime)
+# OCR of scanned records (issue 22): tesseract with Simplified Chinese, driven by OCRmyPDF from PyPI
+command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
+{ tesseract --list-langs 2>/dev/null || true; } | grep -qx chi_sim || need+=(tesseract-ocr-chi-sim)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

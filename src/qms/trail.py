@@ -98,6 +98,16 @@ _ZH = {
     "login.locked": lambda t, d: f"登录失败次数过多，账号 {t} 已锁定",
     "keys.created": lambda t, d: "生成了组织的签章密钥",
     "keys.imported": lambda t, d: "导入了组织的签章密钥",
+    # the scan inbox and jobs (issue 22)
+    "scan.receive": lambda t, d: f"收到扫描文件 {d.get('name', '')}（{t}，{d.get('pages', 0)} 页，"
+    f"拆分为 {len(d.get('parts') or [])} 份）",
+    "scan.filed": lambda t, d: f"将扫描件 {t}-{d.get('part', '')} 归档为 {d.get('number', '')} 的签字扫描件",
+    "scan.queued": lambda t, d: f"将扫描件 {t}-{d.get('part', '')} 转入待审{_reason(d)}",
+    "scan.discard": lambda t, d: f"将扫描件 {t}-{d.get('part', '')} 移出待审（不归档）{_reason(d)}",
+    "scan.ocr": lambda t, d: f"完成了 {t} 签字扫描件的文字识别（OCR）",
+    "job.queue": lambda t, d: f"排队了后台任务 {t}",
+    "job.fail": lambda t, d: f"后台任务 {t} 失败：{d.get('error', '')}",
+    "job.done": lambda t, d: f"完成了后台任务 {t}",
 }
 
 
