@@ -294,3 +294,26 @@ def test_the_watched_inbox_files_a_scan_while_serving_and_waits_for_a_file_being
     finally:
         stop.set()
     assert qms.json("verify")["ok"]
+
+
+def test_an_encrypted_pdf_and_a_300_page_scan_wait_in_the_queue_in_one_line(qms, tmp_path):
+    from fpdf import FPDF
+    from pypdf import PdfReader, PdfWriter
+    box = inbox(qms)
+    pdf = FPDF()
+    for _ in range(300):
+        pdf.add_page()
+    (box / "huge.pdf").write_bytes(bytes(pdf.output()))
+    w = PdfWriter(clone_from=PdfReader(box / "huge.pdf"))
+    w.encrypt("secret")
+    buf = tmp_path / "locked.pdf"
+    with open(buf, "wb") as fh:
+        w.write(fh)
+    (box / "locked.pdf").write_bytes(buf.read_bytes())
+    out = qms("scan", "consume").output
+    assert "Traceback" not in out and len(out.strip().splitlines()) == 2
+    queued = {q["file"]: q["reason"] for q in qms.json("scan", "list")}
+    assert "encrypted" in queued["locked.pdf"]
+    assert "300 pages" in queued["huge.pdf"]
+    assert len(list(qms.archive.glob("scans/*/*/original.pdf"))) == 2        # kept, not lost
+    assert qms.json("verify")["ok"]
