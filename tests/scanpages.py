@@ -18,14 +18,14 @@ def qr_image(text: str, px: int = 150) -> Image.Image:
     return Image.open(io.BytesIO(buf.getvalue())).convert("L").resize((px, px), Image.NEAREST)
 
 
-def page(qr: str | None = None, *lines: str, qr2: str | None = None) -> Image.Image:
+def page(qr: str | None = None, *lines: str, qr2: str | None = None, qr_px: int = 150) -> Image.Image:
     """A white A4 page at 200 dpi: the QR top right (as the PDF stage prints it), some lines of text."""
     im = Image.new("L", A4_200, 255)
     d = ImageDraw.Draw(im)
     for i, line in enumerate(lines):
         d.text((150, 300 + 40 * i), line, fill=0)
     if qr:
-        im.paste(qr_image(qr), (A4_200[0] - 190, 40))
+        im.paste(qr_image(qr, qr_px), (A4_200[0] - qr_px - 40, 40))
     if qr2:
         im.paste(qr_image(qr2), (150, 40))
     return im

@@ -35,10 +35,9 @@ def file_reports(qms, n: int, **changes) -> list[str]:
 
 def inbox(qms) -> Path:
     cfg = qms.root / "config.yaml"
-    if "scan:" not in cfg.read_text(encoding="utf-8"):
+    if "\nscan:" not in cfg.read_text(encoding="utf-8"):       # the shipped config.yaml has it
         with open(cfg, "a", encoding="utf-8") as fh:
             fh.write("\nscan:\n  inbox: inbox\n")
-        qms.as_("admin")("config", "apply", ok=False)      # where config is journaled; harmless elsewhere
     box = qms.root / "inbox"
     box.mkdir(exist_ok=True)
     return box
@@ -116,13 +115,13 @@ def test_a_bundle_of_twenty_reports_splits_at_each_qr(qms, tmp_path):
 def test_untrusted_qrs_and_bad_pages_wait_in_the_queue(qms, tmp_path):
     (number,) = file_reports(qms, 1)
     good = code(qms, number)
-    other_ws = good.replace(good.split("|")[2], "deadbeef")
+    other_ws = good.replace(good.split(":")[2], "DEADBEEF")
     wrong_check = good[:-12] + "0" * 12
     box = inbox(qms)
     (box / "other.jpg").write_bytes(as_scanned(page(other_ws, "from another workspace")))
     (box / "forged.jpg").write_bytes(as_scanned(page(wrong_check, "typed by hand")))
     (box / "passwd.png").write_bytes(_png(page("../../etc/passwd")))
-    (box / "long.png").write_bytes(_png(page("QMS1|" + "x" * 600)))
+    (box / "long.png").write_bytes(_png(page("QMS1:" + "x" * 1000, qr_px=700)))
     (box / "two.png").write_bytes(_png(page(good, qr2=code(qms, number, 2))))
     (box / "empty.pdf").write_bytes(b"")
     (box / "broken.pdf").write_bytes(b"%PDF-1.4\n%broken\n1 0 obj <<")
@@ -317,3 +316,12 @@ def test_an_encrypted_pdf_and_a_300_page_scan_wait_in_the_queue_in_one_line(qms,
     assert "300 pages" in queued["huge.pdf"]
     assert len(list(qms.archive.glob("scans/*/*/original.pdf"))) == 2        # kept, not lost
     assert qms.json("verify")["ok"]
+
+
+def test_the_qr_names_workspace_number_version_and_a_check_and_fits_version_3():
+    import segno
+
+    from qms.papercode import codes
+    text = "QMS1:R:ABCD1234:QR-SV-022-02-2026-0001:1:0123456789AB"
+    assert segno.make_qr(text, error="m", boost_error=False).version == 3     # big modules on paper
+    assert codes.is_ours(text) and not codes.is_ours("../../etc/passwd")

@@ -11,7 +11,7 @@ from PIL import Image
 def test_segno_makes_an_opaque_png_zxing_reads_back_qr_only():
     from qms.papercode._segno import qr_png
     from qms.scan._zxing import read_qr
-    text = "QMS1|R|abcd1234|QR-SV-022-02-2026-0001|1|0123456789ab"
+    text = "QMS1:R:ABCD1234:QR-SV-022-02-2026-0001:1:0123456789AB"
     im = Image.open(io.BytesIO(qr_png(text)))
     assert im.mode in ("1", "L", "P") and "transparency" not in im.info     # no alpha: it goes on PDF/A pages
     page = Image.new("L", (1654, 2339), 255)

@@ -59,8 +59,9 @@ def _overlay(text: str, label: str, w: float, h: float) -> bytes:
         png.write(qr_png(text))
         png.flush()
         pdf.image(png.name, x=x, y=y, w=SIZE, h=SIZE)
-    pdf.set_font(family, size=6.5)
+    pdf.set_font(family, size=5.5)
     pdf.set_text_color(60, 60, 60)
-    pdf.set_xy(x - 2, y + SIZE + 0.5)
-    pdf.cell(SIZE + 4, 8, label, align="C")
+    width = pdf.get_string_width(label) + 2
+    pdf.set_xy(x + SIZE - width, y + SIZE)         # right-aligned under the QR, inside the page
+    pdf.cell(width, 7, label, align="R")
     return bytes(pdf.output())

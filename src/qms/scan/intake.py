@@ -66,6 +66,8 @@ def consume(ws: Workspace, folder: Path | str | None = None, *, actor: str, file
         folder = Path(folder) if folder else inbox_dir(ws)
         if folder is None:
             raise QmsError("no folder given and no scan.inbox in config.yaml", field="scan.inbox")
+        if folder == inbox_dir(ws):
+            folder.mkdir(parents=True, exist_ok=True)      # the configured inbox: made on first use
         if not folder.is_dir():
             raise QmsError("not a folder", file=folder)
         files = candidates(folder)
