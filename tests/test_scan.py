@@ -167,13 +167,16 @@ def test_oversized_and_bomb_images_are_refused_in_one_line(qms, tmp_path):
     assert next(qms.archive.glob("scans/*/*/original.png")).stat().st_size > 0
 
 
-def test_a_blank_forms_qr_goes_to_the_queue(qms):
-    from qms.papercode import form_text
+def test_a_blank_forms_qr_goes_to_the_queue(qms, tmp_path):
+    """The printed blank form carries the form id and revision; scanned unfilled, it waits for a person."""
+    import pypdfium2 as pdfium
+    qms("form", "blank", FORM, "-o", tmp_path / "blank.pdf")
+    im = pdfium.PdfDocument(str(tmp_path / "blank.pdf"))[0].render(scale=200 / 72).to_pil()
     box = inbox(qms)
-    (box / "blank.png").write_bytes(_png(page(form_text(_ws(qms), FORM, "A/0"))))
+    (box / "blank.jpg").write_bytes(as_scanned(im))
     qms("scan", "consume")
     (item,) = qms.json("scan", "list")
-    assert "blank form" in item["reason"]
+    assert "blank form" in item["reason"] and FORM in item["reason"]
 
 
 # ------------------------------------------------------------------ crashes
@@ -275,7 +278,7 @@ def test_the_watched_inbox_files_a_scan_while_serving_and_waits_for_a_file_being
     (number,) = file_reports(qms, 1)
     box = inbox(qms)
     ws = _ws(qms)
-    stop = watch.start(ws, jobs_every=3600)
+    running = watch.start(ws, jobs_every=3600)
     try:
         data = as_scanned(sign_on(page(code(qms, number))))
         target = box / "scan.jpg.part"
@@ -291,7 +294,7 @@ def test_the_watched_inbox_files_a_scan_while_serving_and_waits_for_a_file_being
             time.sleep(0.5)
         assert qms.json("record", "show", number)["status"] == "filed"
     finally:
-        stop.set()
+        running.stop()
     assert qms.json("verify")["ok"]
 
 

@@ -113,7 +113,9 @@ def consume_file(ws: Workspace, path: Path, *, actor: str) -> Outcome:
 
 def _codes_on(source, i: int) -> list[str]:
     texts = read_qr(pg.page_image(source, i))
-    if not texts:           # a small or faint QR: once more at twice the resolution
+    if not texts and pg.is_vector(source, i):
+        # a printed (not scanned) page: once more at twice the resolution, cheap for vector pages;
+        # a scanned page holds no more detail than its image, and rendering it again costs ~100 ms
         texts = read_qr(pg.page_image(source, i, dpi=2 * pg.DPI))
     return texts
 

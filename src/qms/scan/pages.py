@@ -106,6 +106,18 @@ def page_image(src: Source, index: int, *, dpi: int = DPI) -> Image.Image:
             return frame.convert("L")
 
 
+def is_vector(src: Source, index: int) -> bool:
+    """A PDF page drawn without images (a printed PDF, not a scan)."""
+    if src.kind != "pdf":
+        return False
+    import pypdfium2 as pdfium
+    page = src._doc[index]
+    try:
+        return not any(o.type == pdfium.raw.FPDF_PAGEOBJ_IMAGE for o in page.get_objects())
+    finally:
+        page.close()
+
+
 def write_part(src: Source, pages: list[int], out: Path) -> None:
     """A PDF of these pages (0-based) of the source: PDF pages copied as they are, image pages
     embedded unchanged (img2pdf)."""

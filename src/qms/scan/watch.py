@@ -51,15 +51,30 @@ def poll(ws: Workspace, *, actor: str = INBOX_ACTOR, quiet: float = QUIET) -> li
     return out
 
 
-def start(ws: Workspace, *, stop: threading.Event | None = None, jobs_every: float = 15.0) -> threading.Event:
-    """Start the inbox watcher (when scan.inbox is set) and the job worker; returns their stop event."""
-    stop = stop or threading.Event()
+class Running:
+    """The threads `start` began; stop() ends them and waits for them (tests, a clean shutdown)."""
+
+    def __init__(self, event: threading.Event, threads: list[threading.Thread]):
+        self.event, self.threads = event, threads
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self.event.set()
+        for t in self.threads:
+            t.join(timeout)
+
+
+def start(ws: Workspace, *, jobs_every: float = 15.0) -> Running:
+    """Start the inbox watcher (when scan.inbox is set) and the job worker."""
+    stop = threading.Event()
+    threads = []
     box = inbox_dir(ws)
     if box is not None:
         box.mkdir(parents=True, exist_ok=True)
-        threading.Thread(target=_watch, args=(ws, box, stop), name="qms-scan-inbox", daemon=True).start()
-    threading.Thread(target=_work, args=(ws, stop, jobs_every), name="qms-jobs", daemon=True).start()
-    return stop
+        threads.append(threading.Thread(target=_watch, args=(ws, box, stop), name="qms-scan-inbox", daemon=True))
+    threads.append(threading.Thread(target=_work, args=(ws, stop, jobs_every), name="qms-jobs", daemon=True))
+    for t in threads:
+        t.start()
+    return Running(stop, threads)
 
 
 def _watch(ws: Workspace, box: Path, stop: threading.Event) -> None:
@@ -67,6 +82,8 @@ def _watch(ws: Workspace, box: Path, stop: threading.Event) -> None:
     poll(ws)
     for _ in watchfiles.watch(box, stop_event=stop, debounce=int(QUIET * 1000), yield_on_timeout=True,
                               rust_timeout=int(5 * QUIET * 1000)):
+        if stop.is_set():
+            return
         try:
             poll(ws)
         except Exception as exc:       # the workspace busy, a disk full: try again on the next wake
