@@ -113,7 +113,7 @@ def test_a_bundle_of_twenty_reports_splits_at_each_qr(qms, tmp_path):
 # ------------------------------------------------------------------ the queue
 
 def test_untrusted_qrs_and_bad_pages_wait_in_the_queue(qms, tmp_path):
-    (number,) = file_reports(qms, 1)
+    number, other = file_reports(qms, 2)
     good = code(qms, number)
     other_ws = good.replace(good.split(":")[2], "DEADBEEF")
     wrong_check = good[:-12] + "0" * 12
@@ -122,7 +122,7 @@ def test_untrusted_qrs_and_bad_pages_wait_in_the_queue(qms, tmp_path):
     (box / "forged.jpg").write_bytes(as_scanned(page(wrong_check, "typed by hand")))
     (box / "passwd.png").write_bytes(_png(page("../../etc/passwd")))
     (box / "long.png").write_bytes(_png(page("QMS1:" + "x" * 1000, qr_px=700)))
-    (box / "two.png").write_bytes(_png(page(good, qr2=code(qms, number, 2))))
+    (box / "two.png").write_bytes(_png(page(good, qr2=code(qms, other))))
     (box / "empty.pdf").write_bytes(b"")
     (box / "broken.pdf").write_bytes(b"%PDF-1.4\n%broken\n1 0 obj <<")
     out = qms("scan", "consume")
@@ -133,13 +133,15 @@ def test_untrusted_qrs_and_bad_pages_wait_in_the_queue(qms, tmp_path):
     assert "check" in queued["forged.jpg"]["reason"]
     assert "not printed by qms" in queued["passwd.png"]["reason"]
     assert "empty" in queued["empty.pdf"]["reason"]
+    assert "two records" in queued["two.png"]["reason"]
+    assert qms.json("record", "show", other)["status"] == "awaiting_signature"
     assert qms.json("record", "show", number)["status"] == "awaiting_signature"
     # a person decides: the forged-looking page is the report after all; the empty file is nothing
     item = queued["forged.jpg"]["id"]
     assert qms.json("scan", "show", item)["file"] == "forged.jpg"
     qms("scan", "assign", item, number, "--signer", "王海涛:用户代表", "--signed-on", "2026-03-12")
     assert qms.json("record", "show", number)["status"] == "filed"
-    assert "reason" in qms.fail("scan", "discard", queued["empty.pdf"]["id"], "--reason", "").lower() or True
+    assert "--reason" in qms.fail("scan", "discard", queued["empty.pdf"]["id"], "--reason", " ")
     qms("scan", "discard", queued["empty.pdf"]["id"], "--reason", "扫描仪空文件")
     left = {q["file"] for q in qms.json("scan", "list")}
     assert "forged.jpg" not in left and "empty.pdf" not in left
@@ -181,7 +183,7 @@ def test_a_blank_forms_qr_goes_to_the_queue(qms, tmp_path):
 
 # ------------------------------------------------------------------ crashes
 
-@pytest.mark.parametrize("point", ["logged", "placed"])
+@pytest.mark.parametrize("point", ["logged:1", "logged:2", "placed:3"])
 def test_a_kill_during_consume_loses_and_doubles_nothing(qms, tmp_path, point):
     import os
     import subprocess
@@ -189,7 +191,7 @@ def test_a_kill_during_consume_loses_and_doubles_nothing(qms, tmp_path, point):
     numbers = file_reports(qms, 2)
     box = inbox(qms)
     pdf_of([page(code(qms, n), n) for n in numbers], box / "two.pdf")
-    env = {**os.environ, "QMS_CRASH_AT": f"{point}:2", "QMS_CONFIG_HOME": str(qms.config_home),
+    env = {**os.environ, "QMS_CRASH_AT": point, "QMS_CONFIG_HOME": str(qms.config_home),
            "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     done = subprocess.run([sys.executable, "-m", "qms", "-w", str(qms.root), "scan", "consume"], env=env,
                           capture_output=True, text=True)
@@ -328,3 +330,40 @@ def test_the_qr_names_workspace_number_version_and_a_check_and_fits_version_3():
     text = "QMS1:R:ABCD1234:QR-SV-022-02-2026-0001:1:0123456789AB"
     assert segno.make_qr(text, error="m", boost_error=False).version == 3     # big modules on paper
     assert codes.is_ours(text) and not codes.is_ours("../../etc/passwd")
+
+
+def test_a_clerk_confirms_each_scan_when_the_configuration_asks(qms):
+    (number,) = file_reports(qms, 1)
+    box = inbox(qms)
+    cfg = qms.root / "config.yaml"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("confirm: false", "confirm: true"), encoding="utf-8")
+    (box / "scan.jpg").write_bytes(as_scanned(sign_on(page(code(qms, number)))))
+    qms("scan", "consume")
+    (item,) = qms.json("scan", "list")
+    assert item["number"] == number and "confirm" in item["reason"]
+    assert qms.json("record", "show", number)["status"] == "awaiting_signature"
+    out = qms("scan", "assign", item["id"], number, "--signer", "王海涛:用户代表").output
+    assert number in out
+    assert qms.json("record", "show", number)["status"] == "filed"
+    assert "不在待审" in qms.fail("scan", "assign", item["id"], number, "--signer", "王海涛")
+
+
+def test_a_failing_job_is_retried_up_to_its_limit_and_never_blocks_filing(qms, monkeypatch):
+    from qms.jobs import list_jobs, run_pending
+    from qms.scan import _ocrmypdf
+    (number,) = file_reports(qms, 1)
+    box = inbox(qms)
+    (box / "scan.jpg").write_bytes(as_scanned(sign_on(page(code(qms, number)))))
+    qms("scan", "consume")
+    assert qms.json("record", "show", number)["status"] == "filed"
+
+    def broken(*a, **k):
+        raise _ocrmypdf.OcrFailed("tesseract crashed")
+    monkeypatch.setattr(_ocrmypdf, "ocr_pdf", broken)
+    results = run_pending(_ws(qms), actor="test", wait=True)
+    assert [r.outcome for r in results] == ["failed", "failed", "gave_up"]
+    (job,) = list_jobs(_ws(qms))
+    assert job["state"] == "failed" and job["attempts"] == 3 and "tesseract crashed" in job["last_error"]
+    assert run_pending(_ws(qms), actor="test", wait=True) == []           # given up: not tried again
+    assert "failed" in qms("jobs").output
+    assert qms.json("verify")["ok"]

@@ -7,6 +7,7 @@ import json
 from ..catalog import reading
 from ..errors import Conflict, InvalidInput, NotFound
 from ..papercode import form_text, record_text, scan_key  # noqa: F401  (re-exported by the package)
+from ..labels import chinese
 from ..results import Change
 from ..workspace import Workspace
 from .intake import Outcome, consume, consume_file, ensure_schema_read, file_part, inbox_dir, resume  # noqa: F401
@@ -50,7 +51,9 @@ def item(ws: Workspace, item_id: str) -> dict:
 def _queued(ws: Workspace, item_id: str) -> dict:
     it = item(ws, item_id)
     if it["state"] != "queued":
-        raise Conflict(f"{item_id} is not in the review queue (it was {it['state']}"
+        raise Conflict((f"{item_id} 不在待审队列中（已{ {'filed': '归档', 'discarded': '移出', 'to_file': '在归档中'}.get(it['state'], it['state'])}"
+                        + (f"，{it['decided_by']}" if it["decided_by"] else "") + "）") if chinese(ws.config.locale) else
+                       f"{item_id} is not in the review queue (it was {it['state']}"
                        + (f" by {it['decided_by']}" if it["decided_by"] else "") + ")")
     return it
 
@@ -66,8 +69,10 @@ def assign(ws: Workspace, item_id: str, number: str, *, signer: tuple[str, str],
            "pages": json.dumps(it["pages"])}
     if not file_part(ws, row, actor=actor, name=it["file"], signer=signer, signed_on=signed_on, number=number):
         raise Conflict(f"{item_id} was not filed to {number}: {item(ws, item_id)['reason']}")
-    return Change(f"assigned {item_id} → {number}: signed by {signer[0]}", {"id": item_id, "number": number,
-                                                                            "state": "filed"})
+    zh = chinese(ws.config.locale)
+    return Change(f"扫描件 {item_id} 已归档为 {number} 的签字扫描件（签字人 {signer[0]}）" if zh else
+                  f"assigned {item_id} → {number}: signed by {signer[0]}",
+                  {"id": item_id, "number": number, "state": "filed"})
 
 
 def discard(ws: Workspace, item_id: str, *, reason: str, actor: str) -> Change:
@@ -83,7 +88,9 @@ def discard(ws: Workspace, item_id: str, *, reason: str, actor: str) -> Change:
             raise Conflict(f"{item_id} is not in the review queue")
         (e,) = w.commit([{"action": "scan.discard", "target": scan_id,
                           "data": {"part": part, "reason": reason.strip()}}], actor=actor)
-    return Change(f"discarded {item_id} ({reason.strip()}); the file stays in the archive",
+    zh = chinese(ws.config.locale)
+    return Change(f"扫描件 {item_id} 已移出待审（{reason.strip()}），文件仍保存在档案中" if zh else
+                  f"discarded {item_id} ({reason.strip()}); the file stays in the archive",
                   {"id": item_id, "state": "discarded"}, seq=e.seq)
 
 
