@@ -24,6 +24,7 @@ FULL = [
     ("purge 100k", ["bench.archive_ops", "--records", "100000"]),
     ("start-up", ["bench.startup", "--runs", "7"]),
     ("web", ["bench.web", "--records", "100000", "--clients", "20", "--seconds", "30"]),
+    ("scan", ["bench.scan", "--pages", "60", "--ocr-pages", "2"]),
 ]
 QUICK = [
     ("filing", ["bench.filing", "--records", "200", "--pdf-records", "20", "--one-by-one-pdf", "2",
@@ -34,6 +35,7 @@ QUICK = [
     ("verify+purge", ["bench.archive_ops", "--records", "2000"]),
     ("start-up", ["bench.startup", "--runs", "3"]),
     ("web", ["bench.web", "--records", "2000", "--clients", "20", "--seconds", "10"]),
+    ("scan", ["bench.scan", "--pages", "15", "--ocr-pages", "0"]),
 ]
 
 
