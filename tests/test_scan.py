@@ -147,6 +147,9 @@ def test_untrusted_qrs_and_bad_pages_wait_in_the_queue(qms, tmp_path):
     assert "forged.jpg" not in left and "empty.pdf" not in left
     log = (qms.archive / "audit.log").read_text(encoding="utf-8")
     assert '"scan.discard"' in log and "扫描仪空文件" in log
+    queue_before, jobs_before = qms.json("scan", "list", "--all"), qms.json("jobs")
+    qms("rebuild")                                    # the queue and the jobs are projections of the journal
+    assert qms.json("scan", "list", "--all") == queue_before and qms.json("jobs") == jobs_before
     assert qms.json("verify")["ok"]
 
 
