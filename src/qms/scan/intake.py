@@ -12,6 +12,7 @@ before changes nothing."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -217,12 +218,16 @@ def signer_of(ws: Workspace, row) -> tuple[str, str]:
 def file_part(ws: Workspace, r: dict, *, actor: str, name: str, signer: tuple[str, str] | None = None,
               signed_on: str | None = None, number: str | None = None) -> bool:
     """Sign the record with this part (records.sign), then log scan.filed; a part the record
-    cannot take goes to the queue with the reason. True when filed."""
+    cannot take goes to the queue with the reason. True when filed.
+
+    Safe when two runners (the watcher in qms serve, a cron `qms scan consume`) reach the same part:
+    the decision is taken again under the workspace lock, and a record already signed with these
+    very bytes counts as this part filed."""
     number = number or r["number"]
     with reading(ws) as cat:
         row = recordstate.find(cat, number)
-        sig = cat.one("SELECT sha256 FROM signatures WHERE number=? AND sha256=?", number, r["sha256"]) if row else None
-    if sig is None:
+    reason = None
+    if not _signed_with(ws, number, r["sha256"]):
         try:
             if row is None:
                 raise QmsError(f"unknown record {number}")
@@ -230,28 +235,32 @@ def file_part(ws: Workspace, r: dict, *, actor: str, name: str, signer: tuple[st
             signing.sign(ws, number, scan=ws.root / r["file"], signers=[who], actor=actor,
                          signed_on=signed_on, scan_name=f"{name} p.{_pages(r)}")
         except QmsError as exc:
-            _log(ws, "scan.queued", r, actor, reason=exc.format().replace("\n", " "))
+            reason = exc.format().replace("\n", " ")
+    with writing(ws, purpose="scan") as w:
+        ensure_schema(w.cat.conn)
+        now = w.cat.one("SELECT state FROM scan_parts WHERE id=? AND part=?", r["id"], r["part"])
+        if now is None or now["state"] in ("filed", "discarded"):
+            return now is not None and now["state"] == "filed"
+        signed = w.cat.one("SELECT 1 FROM signatures WHERE number=? AND sha256=?", number, r["sha256"])
+        if not signed:
+            w.commit([{"action": "scan.queued", "target": r["id"],
+                       "data": {"part": r["part"], "reason": reason or f"{number} was not signed"}}], actor=actor)
             return False
-    events = [{"action": "scan.filed", "target": r["id"], "data": {"part": r["part"], "number": number}}]
-    from ..jobs import ocr_job
-    job = ocr_job(ws, number)
-    _commit(ws, events + ([job] if job else []), actor)
+        from ..jobs import ocr_job
+        job = ocr_job(ws, number)
+        w.commit([{"action": "scan.filed", "target": r["id"], "data": {"part": r["part"], "number": number}}]
+                 + ([job] if job else []), actor=actor)
     return True
 
 
+def _signed_with(ws: Workspace, number: str, sha: str | None) -> bool:
+    with reading(ws) as cat:
+        return bool(sha) and cat.one("SELECT 1 FROM signatures WHERE number=? AND sha256=?", number, sha) is not None
+
+
 def _pages(r) -> str:
-    import json
     p = json.loads(r["pages"] or "[]")
     return f"{p[0]}–{p[-1]}" if len(p) > 1 else (str(p[0]) if p else "-")
-
-
-def _log(ws: Workspace, action: str, r: dict, actor: str, **data) -> None:
-    _commit(ws, [{"action": action, "target": r["id"], "data": {"part": r["part"], **data}}], actor)
-
-
-def _commit(ws: Workspace, events: list[dict], actor: str) -> None:
-    with writing(ws, purpose="scan") as w:
-        w.commit(events, actor=actor)
 
 
 def _say(ws: Workspace, zh: str, en: str) -> str:
