@@ -370,3 +370,24 @@ def test_a_failing_job_is_retried_up_to_its_limit_and_never_blocks_filing(qms, m
     assert run_pending(_ws(qms), actor="test", wait=True) == []           # given up: not tried again
     assert "failed" in qms("jobs").output
     assert qms.json("verify")["ok"]
+
+
+def test_two_runners_on_one_inbox_file_each_page_once(qms):
+    """The watcher in qms serve and a cron `qms scan consume` at the same moment: one receive, each
+    record signed once, nothing queued."""
+    import os
+    import subprocess
+    import sys
+    numbers = file_reports(qms, 3)
+    box = inbox(qms)
+    pdf_of([page(code(qms, n), n) for n in numbers], box / "three.pdf")
+    env = {**os.environ, "QMS_CONFIG_HOME": str(qms.config_home),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    runs = [subprocess.Popen([sys.executable, "-m", "qms", "-w", str(qms.root), "scan", "consume"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [r.communicate(timeout=300) for r in runs]
+    assert all("Traceback" not in o + e for o, e in outs) and [r.returncode for r in runs] == [0, 0], outs
+    log = (qms.archive / "audit.log").read_text(encoding="utf-8")
+    assert log.count('"scan.receive"') == 1 and log.count('"record.sign"') == 3 and log.count('"scan.filed"') == 3
+    assert qms.json("scan", "list") == []
+    assert qms.json("verify")["ok"]
