@@ -391,3 +391,17 @@ def test_two_runners_on_one_inbox_file_each_page_once(qms):
     assert log.count('"scan.receive"') == 1 and log.count('"record.sign"') == 3 and log.count('"scan.filed"') == 3
     assert qms.json("scan", "list") == []
     assert qms.json("verify")["ok"]
+
+
+def test_a_second_scan_of_a_signed_record_and_an_unknown_number_wait_in_the_queue(qms):
+    (number,) = file_reports(qms, 1)
+    box = inbox(qms)
+    (box / "first.jpg").write_bytes(as_scanned(sign_on(page(code(qms, number)))))
+    qms("scan", "consume")
+    (box / "again.jpg").write_bytes(as_scanned(sign_on(page(code(qms, number), "a second copy"), box=(300, 1700))))
+    (box / "unknown.jpg").write_bytes(as_scanned(page(code(qms, "QR-SV-022-02-2026-9999"))))
+    qms("scan", "consume")
+    queued = {q["file"]: q["reason"] for q in qms.json("scan", "list")}
+    assert "not awaiting a signature" in queued["again.jpg"]
+    assert "unknown record" in queued["unknown.jpg"]
+    assert len(qms.json("record", "show", number)["signatures"]) == 1
