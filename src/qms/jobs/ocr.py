@@ -14,7 +14,7 @@ from ..journal import crashpoint
 from ..pdf import pdf_text
 from ..search import SCAN_NAME
 from .queue import queued_event
-from .projection import ensure_schema
+from .projection import readable
 
 OCR_PDF = "signed-scan.ocr.pdf"
 OCR_TEXT = "signed-scan.ocr.txt"
@@ -33,10 +33,9 @@ def needs_ocr(ws, number: str) -> dict | None:
         if row is None:
             return None
         job_id = f"ocr:{number}:v{row['version']}"
-        if cat.path is not None:
-            ensure_schema(cat.conn)
-            if cat.one("SELECT 1 FROM jobs WHERE id=?", job_id):
-                return None
+        readable(cat.conn)
+        if cat.one("SELECT 1 FROM jobs WHERE id=?", job_id):
+            return None
     path = ws.root / scan
     if not path.is_file() or (path.parent / OCR_TEXT).exists():
         return None

@@ -14,6 +14,12 @@ def ensure_schema(conn) -> None:
     conn.execute(SCHEMA)
 
 
+def readable(conn) -> None:
+    """An empty TEMP jobs table for a reader of a catalog that has none yet (see scan.projection)."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='jobs'").fetchone():
+        conn.execute(SCHEMA.replace("CREATE TABLE IF NOT EXISTS", "CREATE TEMP TABLE IF NOT EXISTS"))
+
+
 def _queue(cat, e, d):
     ensure_schema(cat.conn)
     cat.execute("INSERT OR IGNORE INTO jobs(id, kind, target, args, state, max_attempts, queued_at) "

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ..catalog import reading
 from ..writer import writing
-from .projection import ensure_schema
+from .projection import ensure_schema, readable
 
 RUNNER = "qms jobs"
 MAX_ATTEMPTS = 3
@@ -51,14 +51,8 @@ def ocr_job(ws, number: str) -> dict | None:
 
 
 def _rows(cat, where: str = "", *args):
-    if cat.path is None:
-        ensure_schema(cat.conn)
-    try:
-        return [dict(r) for r in cat.all(f"SELECT * FROM jobs {where} ORDER BY queued_at, id", *args)]
-    except Exception as exc:
-        if "no such table" in str(exc):
-            return []
-        raise
+    readable(cat.conn)
+    return [dict(r) for r in cat.all(f"SELECT * FROM jobs {where} ORDER BY queued_at, id", *args)]
 
 
 def list_jobs(ws, *, state: str | None = None) -> list[dict]:

@@ -28,7 +28,7 @@ from ..writer import writing
 from ..yamlsrc import load_archived
 from . import pages as pg
 from ._zxing import read_qr
-from .projection import ensure_schema
+from .projection import ensure_schema, readable
 from .split import Part, split
 
 INBOX_ACTOR = "scan-inbox (扫描收件箱)"
@@ -128,13 +128,7 @@ def _received(cat, sha: str) -> str | None:
 
 
 def ensure_schema_read(cat) -> None:
-    if cat.path is None:
-        ensure_schema(cat.conn)        # an in-memory catalog (no archive yet)
-    else:
-        try:
-            cat.one("SELECT 1 FROM scan_parts LIMIT 1")
-        except Exception:
-            ensure_schema(cat.conn)
+    readable(cat.conn)
 
 
 def _parts(cat, scan_id: str):

@@ -23,6 +23,17 @@ def ensure_schema(conn) -> None:
         conn.execute(sql)
 
 
+def readable(conn) -> None:
+    """Make the tables queryable for a reader without writing the catalog file: when the catalog has
+    none yet (no scan received), empty TEMP tables of the same shape stand in (a read-only archive
+    stays unwritten; a later real table is never shadowed, as temp ones exist only when it does not)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='scan_parts'").fetchone():
+        return
+    for sql in SCHEMA:
+        if "INDEX" not in sql:
+            conn.execute(sql.replace("CREATE TABLE IF NOT EXISTS", "CREATE TEMP TABLE IF NOT EXISTS"))
+
+
 def _receive(cat, e, d):
     ensure_schema(cat.conn)
     cat.execute("INSERT INTO scan_files(id, name, sha256, size, folder, original, pages, received_at, received_by) "
