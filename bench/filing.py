@@ -21,8 +21,11 @@ _RUNS = itertools.count(1)
 
 def _workspace(tmp: Path, name: str):
     """A fresh workspace per measure (two measures of the same size must not share one)."""
+    from qms.governance import apply_config
     from qms.workspace import init_workspace
-    return init_workspace(tmp / f"{name}-{next(_RUNS)}")
+    ws = init_workspace(tmp / f"{name}-{next(_RUNS)}")
+    apply_config(ws, actor=None)          # what governs it journaled first, as qms init does
+    return ws
 
 
 def batch_import(tmp: Path, n: int, pdf: bool) -> float:

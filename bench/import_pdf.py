@@ -23,6 +23,8 @@ def run(rows: int) -> dict:
     from qms.workspace import init_workspace
     with tempfile.TemporaryDirectory(prefix="qms-bench-import-") as tmp:
         ws = init_workspace(Path(tmp) / "ws")
+        from qms.governance import apply_config
+        apply_config(ws, actor=None)      # as qms init does
         csv_path = Path(tmp) / f"rows-{rows}.csv"
         write_csv(csv_path, phone_rows(rows))
         start = time.perf_counter()

@@ -41,7 +41,8 @@ def build(root: Path, n: int):
     from qms.identity.users import add_user, find_user
     from qms.workspace import init_workspace
     ws = init_workspace(root)
-    add_user(ws, "admin", name="管理员", roles=["admin"], password=PASSWORD, actor=None)
+    from qms.identity.setup import init_admin
+    init_admin(ws, "admin", name="管理员", password=PASSWORD)
     add_user(ws, "auditor", name="审核员", roles=["auditor"], password=PASSWORD, actor=find_user(ws, "admin"))
     generate(ws, n, year=2026)
     return ws

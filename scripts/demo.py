@@ -65,6 +65,10 @@ def people() -> None:
             who="admin", password=True)
     known = {u["login"] for u in json.loads(qms("user", "list", "--json", capture=True).stdout)}
     qms("login", "admin", "--password-stdin", who="admin", password=True)
+    # what governs the archive is journaled: config.yaml, schemas or templates edited since the last
+    # run (or never applied, in an archive older than that rule) are applied by the admin first
+    if json.loads(qms("config", "status", "--json", who="admin", capture=True).stdout)["changed"]:
+        qms("config", "apply", who="admin")
     for login, (name, roles, dept) in PEOPLE.items():
         if login not in known:
             qms("user", "add", login, "--name", name, "--roles", roles, "--department", dept, "--password-stdin",

@@ -14,6 +14,13 @@ from click.testing import CliRunner
 from qms.cli import cli
 
 REPO = Path(__file__).resolve().parents[1]
+
+# The secrets store's MAC key lives outside the workspace (qms.keys.secret_key_path), named after the
+# journal's first entry: one folder for the whole run, so every copy of the template finds its key
+# (and nothing is written to the real ~/.config/qms/keys). Subprocesses inherit it.
+import os as _os  # noqa: E402
+import tempfile as _tempfile  # noqa: E402
+_os.environ.setdefault("QMS_KEY_DIR", _tempfile.mkdtemp(prefix="qms-test-keys-"))
 DATA = Path(__file__).parent / "data"
 
 
@@ -84,6 +91,22 @@ class Qms:
     @property
     def archive(self) -> Path:
         return self.root / "archive"
+
+    def apply_config(self, login: str = "admin") -> dict:
+        """What `qms config apply` does for the admin after an edit of config.yaml, a schema or a
+        template (writes are refused until then) — called as the library, so a test that has just
+        shortened session or password lifetimes needs no fresh admin session (test_governance
+        runs the command itself)."""
+        return apply_config(self.root, login)
+
+
+def apply_config(root: Path, login: str = "admin") -> dict:
+    """The workspace's current config.yaml, schemas and templates applied (journaled) by `login`."""
+    from qms.governance import apply_config as apply
+    from qms.identity.users import get_user
+    from qms.workspace import open_workspace
+    ws = open_workspace(root)
+    return apply(ws, actor=get_user(ws, login))
 
 
 _TEMPLATE: Path | None = None

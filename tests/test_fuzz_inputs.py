@@ -567,7 +567,7 @@ def archive_after(ws: Path) -> tuple:
 
 # A case refused for its session or permission never reached the input it was written for.
 IDENTITY_REFUSALS = ("no session", "lacks the permission", "lacks a permission", "session ended", "session expired",
-                     "wrong password", "log in first", "log in again")
+                     "wrong password", "log in first", "log in again", "登录名或密码错误", "wrong login or password")
 
 
 def _check(case: Case, code: int, out: str, crashed: BaseException | None):

@@ -187,6 +187,7 @@ def test_a_form_added_as_one_yaml_is_filed_like_the_others(qms):
         "  - name: points\n    label: 校准点\n    type: table\n"
         "    columns: [{name: point, label: 校准点}, {name: reading, label: 读数, type: number}]\n"
         "  - {name: calibrator, label: 校准员, type: signature}\n", encoding="utf-8")
+    qms.apply_config()           # an admin applies it (journaled): until then filing is refused
     assert "QR-QA-009-01" in [f["id"] for f in qms.json("form", "list")]
     filed, data, expected = file_generated(qms, "QR-QA-009-01")
     assert filed == {"number": "QR-QA-009-01-2026-0001", "status": "filed"}

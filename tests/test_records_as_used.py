@@ -28,6 +28,7 @@ def ws(tmp_path) -> Qms:
     config.write_text(config.read_text(encoding="utf-8").replace("name: XXXXXX有限公司", "name: 华东精密机械有限公司"),
                       encoding="utf-8")
     shutil.copyfile(DATA / "QR-MM-001.yaml", qms.root / "schemas" / "QR-MM-001.yaml")
+    qms.apply_config()
     return qms
 
 
@@ -137,6 +138,7 @@ def corpus(tmp_path_factory):
     qms("record", "import", "QR-SV-022-04", REPO / "examples/records/phone-log-2026-03.csv", "--no-pdf")
     qms("record", "file", "QR-SV-022-02", "--data", REPO / "examples/records/QR-SV-022-02.yaml", "--no-pdf")
     shutil.copyfile(DATA / "QR-MM-001.yaml", qms.root / "schemas" / "QR-MM-001.yaml")
+    qms.apply_config()
     qms("record", "file", "QR-MM-001", "--data", write_data(qms, {
         "issue_date": "2026-03-05", "workshop": "二车间", "picker": "钱军"}, "ll.yaml"), "--no-pdf")
     return qms

@@ -52,6 +52,7 @@ fields:
 def wy(qms: Qms) -> Qms:
     (qms.root / "schemas" / "QR-WY-001.yaml").write_text(OWNER_FORM, encoding="utf-8")
     (qms.root / "schemas" / "QR-WY-002.yaml").write_text(SURVEY_FORM, encoding="utf-8")
+    qms.apply_config()           # an admin applies the new forms (journaled): until then filing waits
     return qms
 
 

@@ -336,6 +336,7 @@ def test_yearly_volume_of_a_monthly_numbered_form_is_in_number_order(qms, tmp_pa
     (qms.root / "schemas" / "QR-SV-022-17.yaml").write_text(
         schema.replace("id: QR-SV-022-07", "id: QR-SV-022-17").replace(
             "title: 服务日志", "title: 月度服务日志\nnumbering: '{form}-{year}{month:02d}-{seq:03d}'"), encoding="utf-8")
+    qms.apply_config()
     filed = [file_on(qms, "QR-SV-022-17", day, sample="QR-SV-022-07") for day in ("2025-02-03", "2025-01-20", "2025-01-25")]
     assert filed == ["QR-SV-022-17-202502-001", "QR-SV-022-17-202501-001", "QR-SV-022-17-202501-002"]
     volume = tmp_path / "V.pdf"

@@ -38,6 +38,7 @@ def inbox(qms) -> Path:
     if "\nscan:" not in cfg.read_text(encoding="utf-8"):       # the shipped config.yaml has it
         with open(cfg, "a", encoding="utf-8") as fh:
             fh.write("\nscan:\n  inbox: inbox\n")
+        qms.apply_config()
     box = qms.root / "inbox"
     box.mkdir(exist_ok=True)
     return box
@@ -340,6 +341,7 @@ def test_a_clerk_confirms_each_scan_when_the_configuration_asks(qms):
     box = inbox(qms)
     cfg = qms.root / "config.yaml"
     cfg.write_text(cfg.read_text(encoding="utf-8").replace("confirm: false", "confirm: true"), encoding="utf-8")
+    qms.apply_config()                                  # an edit of what governs the archive is applied (journaled)
     (box / "scan.jpg").write_bytes(as_scanned(sign_on(page(code(qms, number)))))
     qms("scan", "consume")
     (item,) = qms.json("scan", "list")

@@ -25,6 +25,7 @@ def edit_config(qms, change):
     cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
     change(cfg)
     path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    qms.apply_config()
 
 
 def test_signing_needs_a_session_and_the_permission_for_that_role(qms, tmp_path):

@@ -62,6 +62,7 @@ def test_a_template_leaving_its_sandbox_is_refused_naming_template_and_tag(qms, 
     schema.update(id="QR-EVIL-01", template="evil.docx")
     (qms.root / "schemas" / "QR-EVIL-01.yaml").write_text(yaml.safe_dump(schema, allow_unicode=True),
                                                           encoding="utf-8")
+    qms.apply_config()
     qms("record", "file", PHONE, "--data", write_data(qms, example_data(PHONE), "p.yaml"), "--no-pdf")
     before = snapshot(qms.archive)
     msg = qms.fail("record", "file", "QR-EVIL-01", "--data", write_data(qms, example_data(PHONE), "p.yaml"),

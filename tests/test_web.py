@@ -44,12 +44,20 @@ def test_no_session_is_401_or_a_redirect_to_login(app):
     assert c.post("/api/records", json={"form": "QR-SV-022-01", "data": {}}).status_code == 401
 
 
+def login_token(c) -> str:
+    """The login form's CSRF token (its cookie is kept by the client)."""
+    import re
+    return re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
+
+
 def test_login_sets_a_strict_httponly_cookie_and_failures_are_journaled(app, site):
     c = TestClient(app)
-    r = c.post("/login", data={"login": "auditor", "password": "wrong-password"}, follow_redirects=False)
-    assert r.status_code == 401 and "wrong password" in r.text
-    r = c.post("/login", data={"login": "auditor", "password": PASSWORDS["auditor"], "next": "//evil.example/"},
+    token = login_token(c)
+    r = c.post("/login", data={"login": "auditor", "password": "wrong-password", "csrf_token": token},
                follow_redirects=False)
+    assert r.status_code == 401 and "登录名或密码错误" in r.text
+    r = c.post("/login", data={"login": "auditor", "password": PASSWORDS["auditor"], "next": "//evil.example/",
+                               "csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/"
     cookie = r.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict") and "Path=/" in cookie
@@ -345,28 +353,29 @@ def test_lockout_after_repeated_wrong_passwords_and_it_is_journaled(tmp_path):
     from qms.web import create_app
     q = make_workspace(tmp_path / "ws")
     c = TestClient(create_app(q.root))
+    token = login_token(c)
     for _ in range(5):
-        r = c.post("/login", data={"login": "auditor", "password": "wrong-password"})
+        r = c.post("/login", data={"login": "auditor", "password": "wrong-password", "csrf_token": token})
         assert r.status_code == 401
-    r = c.post("/login", data={"login": "auditor", "password": PASSWORDS["auditor"]})
-    assert r.status_code == 401 and "locked" in r.text
+    r = c.post("/login", data={"login": "auditor", "password": PASSWORDS["auditor"], "csrf_token": token})
+    assert r.status_code == 401 and "锁定" in r.text
     actions = [e["action"] for e in q.json("log", "--target", "auditor")]
     assert actions.count("login.failed") >= 5 and "login.locked" in actions
 
 
 def test_idle_session_ends_and_logout_ends_the_session(tmp_path):
-    import sqlite3
+    import datetime as dt
+    import time_machine
     from conftest import make_workspace
-    from qms.identity.secrets import secrets_path
     from qms.web import create_app
     q = make_workspace(tmp_path / "ws")
     app = create_app(q.root)
     c, csrf = client_for(app, "auditor")
     assert c.get("/api/records").status_code == 200
-    with sqlite3.connect(secrets_path(app.state.ws)) as db:      # 31 minutes without a request
-        db.execute("UPDATE sessions SET last_seen=last_seen-1860")
-    assert c.get("/api/records").status_code == 401
-    r = c.get("/records", follow_redirects=False)
+    # 31 minutes without a request (the clock moves: an edited session row is refused, issue 19)
+    with time_machine.travel(dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=31), tick=False):
+        assert c.get("/api/records").status_code == 401
+        r = c.get("/records", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
     c, csrf = client_for(app, "auditor")
     assert c.get("/api/records").status_code == 200

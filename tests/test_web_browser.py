@@ -94,7 +94,7 @@ def test_login_page_rejects_a_wrong_password(browser, server):
     page.fill("input[name=login]", "auditor")
     page.fill("input[name=password]", "wrong-password")
     page.click("button[type=submit]")
-    assert "wrong password" in page.inner_text("#login-error")
+    assert "登录名或密码错误" in page.inner_text("#login-error")
     shot(page, "01-login")
     ctx.close()
 

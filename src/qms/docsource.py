@@ -96,6 +96,10 @@ def _text(src: YamlSource, value, *path, what="text") -> str:
     if bad:     # escaped in the YAML ("\v"): reaches the value itself
         raise src.error(f"a control character (U+{ord(bad.group()):04X}) is not allowed in text; "
                         "delete it or retype the text", *path)
+    from .inputs import MAX_TEXT_CHARS, too_long
+    long = too_long(text, MAX_TEXT_CHARS, "one text (split it into sections)")
+    if long:           # checked here so that nothing `check` accepts is slow to render
+        raise src.error(long, *path)
     return text.strip()
 
 
@@ -285,13 +289,18 @@ def parse_source(src: YamlSource, ws: Workspace) -> DocumentSource:
         raise src.error("expected a list of sections", "sections")
     warnings: list[str] = []
     sections = [_section(src, s, warnings, "sections", i) for i, s in enumerate(data["sections"])]
-    return DocumentSource(
+    doc = DocumentSource(
         path=src.path, number=number, title=_text(src, data["title"], "title"), kind=kind.key,
         department=_text(src, data["department"], "department"), sections=sections,
         title_en=_text(src, data.get("title_en"), "title_en"), basis=_text(src, data.get("basis"), "basis"),
         terms=_terms(src, data.get("terms")),
         references=_references(src, data.get("references"), ws.config.number_pattern),
         records=_records(src, data.get("records")), warnings=warnings)
+    from .inputs import MAX_SOURCE_CHARS, too_long
+    long = too_long(plain_text(doc), MAX_SOURCE_CHARS, "a document")
+    if long:
+        raise src.error(f"{long} (about 150 pages); split it into several documents", "sections")
+    return doc
 
 
 def _safe_number(number: str) -> bool:

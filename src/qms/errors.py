@@ -33,8 +33,8 @@ class QmsError(Exception):
             where.append(f"line {self.line}")
         if self.row is not None:
             where.append(f"row {self.row}")
-        if self.field:
-            where.append(f"field '{self.field}'")
+        if self.field:       # a command-line option is named as typed: option --from
+            where.append(f"option {self.field}" if str(self.field).startswith("--") else f"field '{self.field}'")
         prefix = ", ".join(where)
         text = f"{prefix}: {self.message}" if prefix else self.message
         # one line, whatever a file name or value holds: control characters are shown escaped

@@ -15,7 +15,7 @@ from pathlib import Path
 from .dates import parse_date, parse_datetime
 from .errors import QmsError
 from .workspace import Workspace
-from .inputs import control_char_error, key_name, safe_id, short
+from .inputs import control_char_error, key_name, period_error, safe_id, short
 from .labels import chinese
 from .textfmt import table
 from .yamlsrc import YamlSource, check_keys, load_yaml, top_mapping
@@ -238,8 +238,11 @@ def parse_form(src: YamlSource, ws: Workspace) -> FormSchema:
     if "retention" in data:
         check_keys(src, ret, RETENTION_KEYS, "retention")
     period = str(ret.get("period", "5y")).strip().lower()
-    if period != "permanent" and not _PERIOD.match(period):
-        raise src.error(f"period {period!r} is not like 5y, 18m or 30d (or permanent)", "retention", "period")
+    bad = period_error(period)
+    if bad:
+        if "retention" not in data:           # the default of config.yaml (load_config checks it too)
+            raise QmsError(bad, file=ws.root / "config.yaml", field="records.retention.period")
+        raise src.error(bad, "retention", "period")
     anchor_text = str(ret.get("from", "year_end"))
     if anchor_text.startswith("field:"):
         anchor, anchor_field = "field", anchor_text[6:]
@@ -423,7 +426,28 @@ def validate_data(form: FormSchema, data, *, file=None, row: int | None = None,
     for f in form.fields:
         if f.required and f.name not in out:
             raise QmsError(f"missing required field ({f.label}, {f.type})", **where(f.name))
+    _check_sizes(out, where, file=file, row=row)
     return {f.name: out[f.name] for f in form.fields if f.name in out}
+
+
+def _check_sizes(out: dict, where, *, file, row) -> None:
+    """Bounded text, so that a record `check` accepts renders in seconds (limits in qms.inputs)."""
+    from .inputs import MAX_FIELD_CHARS, MAX_RECORD_CHARS, MAX_TABLE_ROWS, too_long
+    total = 0
+    for name, value in out.items():
+        cells = [((), value)] if isinstance(value, str) else []
+        if isinstance(value, list):
+            if len(value) > MAX_TABLE_ROWS:
+                raise QmsError(f"{len(value):,} rows; a table may hold at most {MAX_TABLE_ROWS:,}", **where(name))
+            cells = [((i, c), v) for i, r in enumerate(value) for c, v in r.items() if isinstance(v, str)]
+        for sub, text in cells:
+            bad = too_long(text, MAX_FIELD_CHARS, "a field" if not sub else "a table cell")
+            if bad:
+                raise QmsError(bad, **where(name, *sub))
+            total += len(text)
+    if total > MAX_RECORD_CHARS:
+        raise QmsError(f"the record holds {total:,} characters of text; a record may hold at most "
+                       f"{MAX_RECORD_CHARS:,} (attach long texts as files)", file=file, row=row)
 
 
 def _table(f: FormField, value, key: str, where) -> list[dict]:

@@ -42,7 +42,7 @@ def drafts_to_sign(ws: Workspace, may_sign=lambda role_key: True, name: str | No
         if roles:
             out.append({"number": d["number"], "title": d["title"], "revision": d["revision"],
                         "status": d["status"], "approvals": live, "roles": roles,
-                        "files": d["files"]})
+                        "files": d["files"], "change": d["change"]})
     return out
 
 

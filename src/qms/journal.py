@@ -17,6 +17,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -29,7 +30,15 @@ STAGING = ".staging"
 TMP = ".tmp"
 MANIFEST = "manifest.json"
 
-_held: dict[str, int] = {}        # lock path -> depth, so nested service calls share one lock
+class _Held(threading.local):
+    """lock path -> depth, so nested service calls share one lock — per thread: two requests of
+    `qms serve` (a thread pool) are two writers and must wait for each other on the flock."""
+
+    def __init__(self):
+        self.depth: dict[str, int] = {}
+
+
+_thread = _Held()
 
 
 def crashpoint(name: str) -> None:
@@ -60,6 +69,7 @@ def workspace_lock(archive: Path, *, purpose: str = "", wait: bool = True):
     so taking the lock creates nothing; the kernel releases it if the process dies). Who holds
     it is noted in archive/.lock, so a waiting command can say."""
     key = str(archive)
+    _held = _thread.depth
     if _held.get(key):
         _held[key] += 1
         try:
@@ -108,7 +118,7 @@ def _note(path: Path, text: str) -> None:
 
 
 def holds_lock(archive: Path) -> bool:
-    return bool(_held.get(str(archive)))
+    return bool(_thread.depth.get(str(archive)))
 
 
 class Stage:
@@ -333,6 +343,7 @@ def clean_leftovers(archive: Path) -> list[str]:
             _kill_processes_using(child)
             shutil.rmtree(child, ignore_errors=True)
             removed.append(f"{name}/{child.name}")
+        _rmdir_if_empty(base)          # an empty .staging/ left by a kill is no part of the archive
     return removed
 
 

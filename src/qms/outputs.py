@@ -106,3 +106,24 @@ def _error(exc: OSError, out: Path) -> QmsError:
         return QmsError("the disk is full (or the file is too large for it); nothing was written",
                         file=out, field="output")
     return QmsError(f"cannot write the output: {exc.strerror or exc}", file=out, field="output")
+
+
+# OWASP's CSV-injection rule: a cell starting with one of these is a formula to Excel/LibreOffice
+# (=HYPERLINK(…) in a title became a live link in the master list).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A value for a CSV cell: text that a spreadsheet would take for a formula gets a leading
+    apostrophe (shown as text, never evaluated); anything else unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def xlsx_text_cells(cells) -> None:
+    """Cells of an openpyxl row whose text starts like a formula are stored as text (type s):
+    openpyxl would otherwise write `=…` as a formula."""
+    for cell in cells:
+        if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
+            cell.data_type = "s"

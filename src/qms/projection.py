@@ -269,3 +269,15 @@ from .jobs.projection import register_handlers as _job_handlers  # noqa: E402
 
 _scan_handlers(register)
 _job_handlers(register)
+
+
+# What governs the archive (issue 19): the digests last applied, the write gate's reference.
+def _config_applied(cat, e, d):
+    import json
+    cat.execute("INSERT INTO meta(key, value) VALUES('config_applied', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                json.dumps({"seq": e.seq, "digests": d["digests"], "settings": d.get("settings")},
+                           ensure_ascii=False, sort_keys=True))
+
+
+register("config.applied", _config_applied)

@@ -62,6 +62,7 @@ def master_list(items: list[dict], fmt: str = "table", output: str | Path | None
         for text, size in ((org, 14), ("受控文件清单", 16),
                            (f"截至日期：{cn_date(as_of or dt.date.today(), locale)}　共 {len(items)} 份文件", 10)):
             sheet.append([text])
+            outputs.xlsx_text_cells(sheet[sheet.max_row])     # the organisation's name too
             r = sheet.max_row
             sheet.merge_cells(start_row=r, start_column=1, end_row=r, end_column=ncols)
             sheet.cell(r, 1).font = Font(bold=size > 10, size=size)
@@ -73,6 +74,7 @@ def master_list(items: list[dict], fmt: str = "table", output: str | Path | None
             cell.alignment = Alignment(horizontal="center")
         for row in _rows(items, locale, real_dates=True):
             sheet.append(row)
+            outputs.xlsx_text_cells(sheet[sheet.max_row])     # a title `=HYPERLINK(…)` stays text
             for cell in sheet[sheet.max_row]:
                 if isinstance(cell.value, dt.date):
                     cell.number_format = "yyyy-mm-dd"
@@ -88,7 +90,7 @@ def master_list(items: list[dict], fmt: str = "table", output: str | Path | None
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(headers)
-        writer.writerows(_rows(items, locale))
+        writer.writerows([[outputs.csv_cell(v) for v in row] for row in _rows(items, locale)])
         text = buf.getvalue()
         if output:
             # utf-8-sig so Excel on a Chinese Windows opens it without mojibake

@@ -17,12 +17,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import Conflict, InvalidInput, NotFound, QmsError
 from .workspace import Workspace
+
+# pyHanko logs a failed validation with its traceback; with no handler configured Python prints
+# that to stderr — the user reads our one line (SealStatus.problem), never pyHanko's log.
+for _name_ in ("pyhanko", "pyhanko_certvalidator"):
+    logging.getLogger(_name_).addHandler(logging.NullHandler())
+    logging.getLogger(_name_).propagate = False
 
 KEY, CERT, CHAIN, CA_KEY = "signing-key.pem", "signing-cert.pem", "chain.pem", "ca-key.pem"
 FIELD_NAME = "QmsSeal"
@@ -191,6 +198,7 @@ class SealStatus:
     reason: str = ""
     pdfa: str | None = None
     problem: str = ""
+    signer_sha256: str = ""      # SHA-256 of the sealing certificate (DER), as keys.* events pin it
 
     @property
     def ok(self) -> bool:
@@ -246,9 +254,25 @@ def seal_pdf(ws: Workspace, path: Path | str, reason: str, *, location: str | No
     return validate_seal(ws, path)
 
 
-def validate_seal(ws: Workspace | None, path: Path | str) -> SealStatus:
+def _pinned_roots(pinned: dict[str, str | None]) -> list:
+    from asn1crypto import pem as apem, x509 as ax509
+    roots = []
+    for text in pinned.values():
+        if text:
+            try:
+                _, _, der = apem.unarmor(text.encode("ascii"))
+                roots.append(ax509.Certificate.load(der))
+            except (ValueError, TypeError):
+                continue       # an unreadable pin trusts nothing
+    return roots
+
+
+def validate_seal(ws: Workspace | None, path: Path | str, *, pinned: dict[str, str | None] | None = None) -> SealStatus:
     """Check the seal of `path`: intact (the signed bytes unchanged), valid (the signature verifies),
-    covering the whole file (nothing appended), trusted (issued by the workspace's CA)."""
+    covering the whole file (nothing appended), trusted (issued by the workspace's CA).
+
+    `pinned` (certificate SHA-256 → PEM, from the journal's keys.* events): then trusted means
+    made with one of those certificates — never with whatever .qms/keys now holds."""
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.status import SignatureCoverageLevel
@@ -266,7 +290,9 @@ def validate_seal(ws: Workspace | None, path: Path | str) -> SealStatus:
                 return SealStatus(file=name, sealed=False, problem="no seal")
             sig = sigs[-1]
             roots = []
-            if ws is not None and has_keys(ws):
+            if pinned is not None:
+                roots = _pinned_roots(pinned)
+            elif ws is not None and has_keys(ws):
                 from asn1crypto import x509 as ax509
                 from cryptography.hazmat.primitives import serialization
                 roots = [ax509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in _load_chain(ws)]
@@ -291,8 +317,12 @@ def validate_seal(ws: Workspace | None, path: Path | str) -> SealStatus:
         problem = "the seal's signature does not verify"
     elif not whole:
         problem = "bytes were added after the seal"
+    signer_sha = hashlib.sha256(status.signing_cert.dump()).hexdigest()     # an asn1crypto certificate
+    trusted = bool(status.trusted)
+    if pinned is not None:      # a pin journaled before its PEM was: the fingerprint alone
+        trusted = signer_sha in pinned and (trusted or pinned[signer_sha] is None)
     return SealStatus(file=name, sealed=True, intact=status.intact, valid=status.valid,
-                      trusted=bool(status.trusted), covers_whole_file=whole,
+                      trusted=trusted, covers_whole_file=whole, signer_sha256=signer_sha,
                       signer=status.signing_cert.subject.human_friendly,
                       signed_at=status.signer_reported_dt.isoformat() if status.signer_reported_dt else "",
                       reason=reason, pdfa=pdfa, problem=problem)

@@ -42,10 +42,13 @@ class VerifyReport:
     files: int = 0
     audit_entries: int = 0
     problems: list[str] = field(default_factory=list)
+    # Their own class: work not yet done (records filed whose PDF is still to be made), not
+    # tampering — listed so that nothing is lost quietly, without turning `ok` false.
+    pdf_pending: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {"ok": self.ok, "folders": self.folders, "files": self.files,
-                "audit_entries": self.audit_entries, "problems": self.problems}
+                "audit_entries": self.audit_entries, "problems": self.problems, "pdf_pending": self.pdf_pending}
 
 
 @dataclass
@@ -79,12 +82,28 @@ def verify(ws: Workspace, *, check_index: bool = True, deep: bool = False, check
         if checkpoint is not None:
             from .checkpoint import verify_checkpoint
             problems += verify_checkpoint(ws, checkpoint)
+        report.pdf_pending = pending_renditions(ws)
     report.folders = len(walk.manifests)
     report.files = walk.files
     report.audit_entries = n_entries
     report.problems = problems
     report.ok = not problems
     return report
+
+
+def pending_renditions(ws: Workspace) -> list[str]:
+    """Records whose PDF rendition is still to be made: a killed import or `--no-pdf` left them
+    for `qms record pdf --pending`."""
+    if not ws.catalog_path.exists():
+        return []
+    from .writer import pending_renditions as pending
+    try:
+        with open_catalog(ws.catalog_path, create=False) as cat:
+            return pending(cat)
+    except Exception as exc:          # an unreadable catalog is reported by the catalog check
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        return []
 
 
 # ------------------------------------------------------------------ the walk (no lock)
@@ -156,6 +175,9 @@ def _check_folder(folder: str, rel: str, items=None) -> tuple[list[str], str, in
                 if want is None:
                     problems.append(f"{rel}/{name}: not listed in the manifest")
                     continue
+                if it.stat(follow_symlinks=False).st_nlink > 1:
+                    problems.append(f"{rel}/{name}: hard-linked to a file outside its folder (a change "
+                                    "there would change it here)")
                 with open(it.path, "rb") as fh:
                     if hashlib.file_digest(fh, "sha256").hexdigest() != (want or {}).get("sha256"):
                         problems.append(f"{rel}/{name}: content changed (SHA-256 differs from the manifest)")
@@ -215,7 +237,7 @@ def _journal_side(ws: Workspace, check_index: bool):
         expected: dict[str, tuple[str, int]] = {}
         for e in entries:
             _expect(expected, e)
-        gaps = _gaps(entries)
+        gaps = _gaps(entries) + _governance(ws, entries)
         head, offset = (entries[-1].seq, pairs[-1][0]) if pairs else (0, 0)
         problems += _catalog_side(ws, pairs, chain_ok=not problems, check_index=check_index)
     return problems, expected, gaps, head, offset, len(entries)
@@ -238,7 +260,7 @@ def _catalog_side(ws: Workspace, pairs, *, chain_ok: bool, check_index: bool) ->
                 from .replay import compare, replay_in_memory
                 with replay_in_memory(ws, upto=seq, pairs=pairs) as truth:
                     problems += [f"{name}: {line}" for line in compare(cat, truth)]
-            problems += _seals(ws, cat)
+            problems += _seals(ws, cat, _pinned_certificates(pairs))
             if check_index:
                 problems += _index_vs_catalog(ws, cat)
     except Exception as exc:                       # a garbage file in place of the catalog
@@ -283,8 +305,29 @@ def _reconcile(ws: Workspace, walk: _Walk, expected: dict, n_entries: int) -> li
     return problems
 
 
-def _seals(ws: Workspace, cat) -> list[str]:
-    """Every sealed released PDF: its PAdES seal intact, valid and covering the whole file."""
+def _governance(ws: Workspace, entries) -> list[str]:
+    """config.yaml, schemas and templates as the journal's last config.applied recorded them."""
+    from .governance import verify_problems
+    try:
+        return verify_problems(ws, entries)
+    except OSError as exc:
+        return [f"{ws.rel(ws.root)}: the configuration files cannot be read ({exc})"]
+
+
+def _pinned_certificates(pairs) -> dict[str, str | None]:
+    """SHA-256 of every seal certificate the journal pinned (qms init, keys init --replace, keys
+    import) → its PEM (None in events written before the PEM was journaled)."""
+    out: dict[str, str | None] = {}
+    for _, e in pairs:
+        if e.action in ("keys.created", "keys.imported") and (e.data or {}).get("sha256"):
+            out[e.data["sha256"]] = e.data.get("certificate")
+    return out
+
+
+def _seals(ws: Workspace, cat, pinned: dict[str, str | None]) -> list[str]:
+    """Every released PDF carries a PAdES seal that is intact, valid, covers the whole file and was
+    made with a certificate the journal pinned — a PDF re-sealed with a key of one's own is caught
+    even when .qms/keys was replaced along with it."""
     problems = []
     rows = cat.all("SELECT folder, pdf FROM revisions WHERE pdf IS NOT NULL ORDER BY number, seq")
     if not rows:
@@ -294,9 +337,14 @@ def _seals(ws: Workspace, cat) -> list[str]:
         path = ws.root / r["folder"] / r["pdf"]
         if not path.is_file():
             continue            # reported as missing above
-        status = validate_seal(ws, path)
-        if status.sealed and not status.ok:
+        status = validate_seal(ws, path, pinned=pinned)
+        if not status.sealed:
+            problems.append(f"{ws.rel(path)}: a released PDF without the organisation's seal")
+        elif not status.ok:
             problems.append(f"{ws.rel(path)}: seal broken — {status.problem}")
+        elif not status.trusted:
+            problems.append(f"{ws.rel(path)}: sealed by {status.signer or 'an unknown signer'}, not with a "
+                            "certificate the journal pinned (re-sealed with another key)")
     return problems
 
 

@@ -73,6 +73,8 @@ def record_text(ws: Workspace, d: dict, labels: dict[str, str] | None = None) ->
         lines += _value_lines(labels.get(k, k), v, cols)
     lines += _signature_lines(ws, d)
     lines += [f"{_t(ws, '文件', 'file')} {k}: {v}" for k, v in d["files"].items()]
+    if d.get("pdf_pending"):
+        lines.append(_t(ws, "PDF 待生成（运行 qms record pdf --pending）", "PDF pending (run qms record pdf --pending)"))
     if len(d["versions"]) > 1:
         lines += [f"{_t(ws, '版本', 'version')} {v['version']}  {local_time(v['filed_at'], tz)}  {v['filed_by']}  "
                   f"{v['reason'] or _t(ws, '（原始版本）', '(original)')}" for v in d["versions"]]

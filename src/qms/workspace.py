@@ -162,6 +162,10 @@ def load_config(path: Path) -> Config:
             raise src.error("expected {label, series}", "documents", "kinds", key)
         check_keys(src, k or {}, KIND_KEYS, "documents", "kinds", key)
     name = _require(src, org, "name", ("organisation",))
+    from .inputs import period_error
+    bad = period_error((recs.get("retention") or {}).get("period", "5y"))
+    if bad:
+        raise src.error(bad, "records", "retention", "period")
     pattern = docs.get("number_pattern", DEFAULT_NUMBER_PATTERN)
     try:
         re.compile(pattern)

@@ -12,6 +12,7 @@ Services never write catalog tables or the log themselves.
 from __future__ import annotations
 
 import os
+import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -78,8 +79,12 @@ class Writer:
 
 
 @contextmanager
-def writing(ws: Workspace, purpose: str = ""):
-    """The workspace lock, a private temp folder, recovery, and a catalog caught up with the log."""
+def writing(ws: Workspace, purpose: str = "", *, governed: bool = True):
+    """The workspace lock, a private temp folder, recovery, and a catalog caught up with the log.
+
+    `governed`: refuse while config.yaml, a schema or a template differs from what was last
+    applied (qms config apply). Recovery (finishing promised work) and a journaled failed login
+    are not new changes and pass."""
     existed = ws.archive_dir.exists()
     w = None
     try:
@@ -90,6 +95,9 @@ def writing(ws: Workspace, purpose: str = ""):
             try:
                 if cat.path is not None:
                     _recover(ws, cat)
+                    if governed and purpose != "recover" and not purpose.startswith("login."):
+                        from .governance import check_applied
+                        check_applied(ws, cat)
                 yield w
             finally:
                 for st in w.stages:           # staged but never logged: nothing was promised
@@ -105,7 +113,7 @@ def recover(ws: Workspace) -> dict:
     """`qms recover`: finish what the log promised, remove what it did not, re-index."""
     with writing(ws, purpose="recover") as w:
         seq, _, _ = projection.head(w.cat)
-        return {"head": seq, "indexed": projection.indexed_seq(w.cat)}
+        return {"head": seq, "indexed": projection.indexed_seq(w.cat), "pdf_pending": pending_renditions(w.cat)}
 
 
 def _recover(ws: Workspace, cat: Catalog) -> None:
@@ -115,17 +123,39 @@ def _recover(ws: Workspace, cat: Catalog) -> None:
         raise Integrity(f"the catalog has applied event {seq} but the journal ends at {log_seq} "
                         "(the log was truncated or replaced); nothing was changed — run qms verify",
                         file=ws.rel(ws.audit_path))
+    interrupted = seq < log_seq
     if seq < log_seq:
         pairs = audit.entries_after(ws.audit_path, seq, offset)
         for _, e in pairs:
             if e.data.get("stage") or e.data.get("destroy"):
                 journal.place(ws.root, ws.archive_dir, e.data, check=True)
         projection.apply_all(cat, pairs)
-    journal.clean_leftovers(ws.archive_dir)
+    interrupted = bool(journal.clean_leftovers(ws.archive_dir)) or interrupted
+    if interrupted:
+        _report_pending(cat)
     done = projection.indexed_seq(cat)
     if done < log_seq:
         entries = [e for _, e in audit.entries_after(ws.audit_path, done)]
         _index(ws, cat, entries)
+
+
+def pending_renditions(cat: Catalog) -> list[str]:
+    """Records filed whose PDF rendition is still to be made (`qms record pdf --pending`)."""
+    try:
+        return [r["number"] for r in cat.all("SELECT number FROM records WHERE pdf_pending=1 ORDER BY number")]
+    except sqlite3.Error:      # a catalog with no records table yet
+        return []
+
+
+def _report_pending(cat: Catalog) -> None:
+    """A killed command may have left its renditions undone: say so, with the command that makes
+    them, rather than leave it to be found (converting here would run LibreOffice inside whatever
+    command came next, a login included)."""
+    pending = pending_renditions(cat)
+    if pending:
+        import sys
+        print(f"qms: recovered an interrupted command; PDFs are pending for {len(pending)} records "
+              f"(e.g. {pending[0]}) — run `qms record pdf --pending`", file=sys.stderr)
 
 
 def catch_up(ws: Workspace) -> None:

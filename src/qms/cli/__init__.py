@@ -73,6 +73,7 @@ def cli(ctx, workspace):
 # The command modules need QmsGroup, Env and pass_env above: they are imported last.
 from . import admin, documents, identity, records, retention, search  # noqa: E402
 from . import scan as _scan  # noqa: E402
+from . import doc_word  # noqa: E402,F401  (adds doc import / doc diff to the doc group)
 
 for _module in (admin, documents, identity, records, retention, search, _scan):
     for _command in _module.COMMANDS:

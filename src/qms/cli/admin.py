@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from . import pass_env
-from .options import FilePath, emit, json_option, progress_bar, read_secret
+from .options import FilePath, emit, json_option, progress_bar, read_secret, zh
 
 
 @click.command()
@@ -67,7 +67,8 @@ def log_cmd(env, target, as_json):
         if chinese(ws.config.locale):
             return f"{e['seq']:>5}  {local_time(e['at'], ws)}  {e['actor']}  {deed(e)}  [{e['action']}]"
         return (f"{e['seq']:>5}  {local_time(e['at'], ws)}  {e['actor']:<10} {e['action']:<16} {e['target']}  "
-                + json.dumps({k: v for k, v in e['data'].items() if k not in ('files',)}, ensure_ascii=False)[:160])
+                + json.dumps({k: v for k, v in e['data'].items()
+                             if k not in ('files', 'digests', 'settings', 'certificate')}, ensure_ascii=False)[:160])
 
     def text(es):
         return "\n".join(line(e) for e in es) or ("（无记录）" if chinese(ws.config.locale) else "(no entries)")
@@ -90,8 +91,14 @@ def verify_cmd(env, checkpoint_file, deep, as_json):
     else:
         for p in rep.problems:
             click.echo(f"PROBLEM {p}")
+        for n in rep.pdf_pending[:20]:
+            click.echo(f"PENDING {n}: PDF rendition not made yet")
+        if len(rep.pdf_pending) > 20:
+            click.echo(f"PENDING … and {len(rep.pdf_pending) - 20} more")
         click.echo(f"{'ok' if rep.ok else 'FAILED'}: {rep.folders} folders, {rep.files} files, "
-                   f"{rep.audit_entries} audit entries, {len(rep.problems)} problems")
+                   f"{rep.audit_entries} audit entries, {len(rep.problems)} problems"
+                   + (f"; PDFs pending for {len(rep.pdf_pending)} records — run `qms record pdf --pending`"
+                      if rep.pdf_pending else ""))
     if not rep.ok:
         sys.exit(3)
 
@@ -114,7 +121,9 @@ def recover(env, as_json):
     from ..writer import recover as do_recover
     env.act("archive.maintain")
     res = do_recover(env.ws)
-    emit(res, as_json, lambda r: f"recovered: catalog at event {r['head']}, index at event {r['indexed']}")
+    emit(res, as_json, lambda r: f"recovered: catalog at event {r['head']}, index at event {r['indexed']}"
+         + (f"; PDFs pending for {len(r['pdf_pending'])} records (e.g. {r['pdf_pending'][0]}) — run "
+            "`qms record pdf --pending`" if r["pdf_pending"] else ""))
 
 
 @click.command()
@@ -149,4 +158,32 @@ def serve(env, host, port, workers):
     from ..web.serve import run
     run(env.ws.root, host=host, port=port, workers=workers)
 
-COMMANDS = [init, reindex, log_cmd, verify_cmd, rebuild, recover, checkpoint, serve]
+@click.group("config")
+def config_group():
+    """What governs the archive: config.yaml, schemas/, templates/ (journaled when applied)."""
+
+
+@config_group.command("apply")
+@json_option
+@pass_env
+def config_apply(env, as_json):
+    """Check the edited configuration and journal it (an admin); writes resume."""
+    from ..governance import apply_config
+    res = apply_config(env.ws, actor=env.user)
+    emit(res, as_json, lambda r: zh(f"已应用配置 {r['files']} 个文件（审计日志第 {r['seq']} 条）；变更：",
+                                    f"applied {r['files']} files (audit.log entry {r['seq']}); changed: ")
+         + (", ".join(r["changed"]) or "-") + "".join(f"\n  {line}" for line in r["changes"]))
+
+
+@config_group.command("status")
+@json_option
+@pass_env
+def config_status(env, as_json):
+    """Files changed since the configuration was last applied."""
+    from ..governance import status
+    res = status(env.ws)
+    emit(res, as_json, lambda r: "\n".join(zh(f"未应用  {p}", f"changed  {p}") for p in r["changed"])
+         or zh(f"与已应用的配置一致（审计日志第 {r['applied_seq']} 条）", f"as applied (audit.log entry {r['applied_seq']})"))
+
+
+COMMANDS = [init, reindex, log_cmd, verify_cmd, rebuild, recover, checkpoint, serve, config_group]

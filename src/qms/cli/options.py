@@ -75,11 +75,12 @@ def warn(data: dict) -> None:
         click.echo(f"warning: {w}", err=True)
 
 
-def as_date(value):
+def as_date(value, option: str = "--as-of"):
+    """A date option's value; a bad one is named by the option the user typed."""
     if value is None:
         return None
     from ..dates import parse_date
-    return parse_date(value, field="as-of")
+    return parse_date(value, field=option)
 
 
 @contextmanager

@@ -76,15 +76,16 @@ def record_file(env, form_id, data_file, on, attach, no_pdf, esign, password_std
 @click.option("--on", metavar="DATE", help="Record date for every row (default: each row's date field).")
 @click.option("--no-pdf", is_flag=True, help="Defer PDF renditions (qms record pdf --pending).")
 @click.option("--again", is_flag=True, help="Import a file that was imported before (same SHA-256).")
+@click.option("--encoding", metavar="NAME", help="The CSV's encoding when it is not UTF-8 or GB18030 (e.g. big5).")
 @json_option
 @pass_env
-def record_import(env, form_id, path, on, no_pdf, again, as_json):
+def record_import(env, form_id, path, on, no_pdf, again, encoding, as_json):
     """File one record per row of a CSV or XLSX file; all rows or none."""
     from ..records import import_records
     actor = env.act("record.import")
     with progress_bar("filing") as progress:
         filed = import_records(env.ws, form_id, path, actor=actor, on=on, pdf=not no_pdf, again=again,
-                               progress=progress)
+                               progress=progress, encoding=encoding)
     first, last = filed[0]["number"], filed[-1]["number"]
     emit([{"number": f["number"], "status": f["status"]} for f in filed], as_json,
          f"imported {len(filed)} records of {form_id}: {first} … {last}")

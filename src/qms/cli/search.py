@@ -32,8 +32,8 @@ def search(env, words, kind, form_id, status, date_from, date_to, limit, offset,
     if typo:     # --limt is a mistyped option, never a word to search for
         raise click.UsageError(f"No such option: {typo}")
     query = " ".join(words)
-    page = search_page(env.ws, query, kind=kind, form=form_id, status=status, date_from=as_date(date_from),
-                       date_to=as_date(date_to), limit=limit, offset=offset)
+    page = search_page(env.ws, query, kind=kind, form=form_id, status=status, date_from=as_date(date_from, "--from"),
+                       date_to=as_date(date_to, "--to"), limit=limit, offset=offset)
     total = page["total"]
 
     def text(hs):

@@ -146,7 +146,7 @@ def preview(ws: Workspace, source: Path | str, out: Path | str) -> Path:
     suffix = out.suffix.lower()
     ctx = render_context(ws, doc, revision="草稿", draft=True)
     with tempfile.TemporaryDirectory(prefix="qms-preview-") as tmp:
-        docx = Path(tmp) / f"{doc.number}_draft.docx"
+        docx = Path(tmp) / "draft.docx"     # not the number: HX/QP-05 holds a '/'
         render_docx(ws, ctx, docx)
         if suffix == ".docx":
             return outputs.install(ws, docx, out)

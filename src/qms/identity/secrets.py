@@ -18,12 +18,15 @@ from ..workspace import Workspace
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS passwords(
-  login TEXT PRIMARY KEY, hash TEXT NOT NULL, changed_at REAL NOT NULL, must_change INTEGER NOT NULL DEFAULT 0);
+  login TEXT PRIMARY KEY, hash TEXT NOT NULL, changed_at REAL NOT NULL, must_change INTEGER NOT NULL DEFAULT 0,
+  mac TEXT);
 CREATE TABLE IF NOT EXISTS failures(
   login TEXT PRIMARY KEY, count INTEGER NOT NULL DEFAULT 0, locked_until REAL);
+CREATE TABLE IF NOT EXISTS throttle(
+  key TEXT PRIMARY KEY, count INTEGER NOT NULL DEFAULT 0, first_at REAL NOT NULL, locked_until REAL);
 CREATE TABLE IF NOT EXISTS sessions(
   token_hash TEXT PRIMARY KEY, login TEXT NOT NULL, created_at REAL NOT NULL, last_seen REAL NOT NULL,
-  expires_at REAL NOT NULL);
+  expires_at REAL NOT NULL, mac TEXT);
 """
 
 
@@ -46,21 +49,121 @@ def _create_private(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
+# Integrity (issue 19): each login's row carries a MAC of its hash, dates and failure counters,
+# each session a MAC of its times, made with a key kept outside the workspace (keys.secret_mac_key).
+# Triggers re-seal a row whenever qms changes it, so no write path can forget; someone editing the
+# file without the key leaves a MAC that no longer matches, and login / the session refuses it.
+_LOGIN_MAC = ("qms_login_mac(login, hash, changed_at, must_change, "
+              "COALESCE((SELECT f.count FROM failures f WHERE f.login=passwords.login), 0), "
+              "(SELECT f.locked_until FROM failures f WHERE f.login=passwords.login))")
+MAC_SCHEMA = """
+CREATE TRIGGER IF NOT EXISTS passwords_sealed_ins AFTER INSERT ON passwords BEGIN
+  UPDATE passwords SET mac=LOGIN_MAC WHERE login=NEW.login; END;
+CREATE TRIGGER IF NOT EXISTS passwords_sealed_upd AFTER UPDATE OF login, hash, changed_at, must_change ON passwords BEGIN
+  UPDATE passwords SET mac=LOGIN_MAC WHERE login=NEW.login; END;
+CREATE TRIGGER IF NOT EXISTS failures_sealed_ins AFTER INSERT ON failures BEGIN
+  UPDATE passwords SET mac=LOGIN_MAC WHERE login=NEW.login; END;
+CREATE TRIGGER IF NOT EXISTS failures_sealed_upd AFTER UPDATE ON failures BEGIN
+  UPDATE passwords SET mac=LOGIN_MAC WHERE login IN (OLD.login, NEW.login); END;
+CREATE TRIGGER IF NOT EXISTS failures_sealed_del AFTER DELETE ON failures BEGIN
+  UPDATE passwords SET mac=LOGIN_MAC WHERE login=OLD.login; END;
+CREATE TRIGGER IF NOT EXISTS sessions_sealed_ins AFTER INSERT ON sessions BEGIN
+  UPDATE sessions SET mac=qms_session_mac(token_hash, login, created_at, last_seen, expires_at)
+  WHERE token_hash=NEW.token_hash; END;
+CREATE TRIGGER IF NOT EXISTS sessions_sealed_upd AFTER UPDATE OF token_hash, login, created_at, last_seen, expires_at
+  ON sessions BEGIN
+  UPDATE sessions SET mac=qms_session_mac(token_hash, login, created_at, last_seen, expires_at)
+  WHERE token_hash=NEW.token_hash; END;
+""".replace("LOGIN_MAC", _LOGIN_MAC)
+
+
+def _mac(key: bytes, *parts) -> str:
+    import hashlib
+    import hmac
+    import json
+    return hmac.new(key, json.dumps(parts, ensure_ascii=False).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def login_mac(key: bytes, pw, fail) -> str:
+    """The MAC of a login's password row with its failure counters (no failures row = 0, unlocked)."""
+    return _mac(key, "login", pw["login"], pw["hash"], pw["changed_at"], pw["must_change"],
+                fail["count"] if fail else 0, fail["locked_until"] if fail else None)
+
+
+def session_mac(key: bytes, row) -> str:
+    return _mac(key, "session", row["token_hash"], row["login"], row["created_at"], row["last_seen"],
+                row["expires_at"])
+
+
+def login_intact(conn, key: bytes, login: str) -> bool:
+    """Whether the login's row (and its counters) are as qms last wrote them; True with no row."""
+    pw = conn.execute("SELECT * FROM passwords WHERE login=?", (login,)).fetchone()
+    if pw is None:
+        return True
+    fail = conn.execute("SELECT * FROM failures WHERE login=?", (login,)).fetchone()
+    import hmac
+    return bool(pw["mac"]) and hmac.compare_digest(pw["mac"], login_mac(key, pw, fail))
+
+
+def session_intact(key: bytes | None, row) -> bool:
+    import hmac
+    return key is not None and bool(row["mac"]) and hmac.compare_digest(row["mac"], session_mac(key, row))
+
+
+def mac_key(ws: Workspace) -> bytes | None:
+    from ..keys import secret_mac_key
+    return secret_mac_key(ws)
+
+
+def _prepare_macs(conn, ws: Workspace) -> tuple[bytes, bool]:
+    """Columns, functions and triggers (before the transaction: executescript commits). Returns
+    the key and whether it was just made: a store meeting its key for the first time (made before
+    the MACs, or new) has every row sealed once — afterwards only qms's own writes re-seal."""
+    from ..keys import secret_mac_key
+    for table in ("passwords", "sessions"):
+        if "mac" not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
+            try:                     # a store made before the MACs
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN mac TEXT")
+            except sqlite3.OperationalError as exc:       # another process added it just now
+                if "duplicate column" not in str(exc):
+                    raise
+    key = secret_mac_key(ws)
+    fresh = key is None
+    if fresh:
+        key = secret_mac_key(ws, create=True)
+
+    def login_fn(*parts):
+        return _mac(key, "login", *parts)
+
+    def session_fn(*parts):
+        return _mac(key, "session", *parts)
+
+    conn.create_function("qms_login_mac", 6, login_fn)
+    conn.create_function("qms_session_mac", 5, session_fn)
+    conn.executescript(MAC_SCHEMA)
+    return key, fresh
+
+
 @contextmanager
 def open_secrets(ws: Workspace):
-    """The store as one transaction (BEGIN IMMEDIATE … COMMIT)."""
+    """The store as one transaction (BEGIN IMMEDIATE … COMMIT); `conn.mac_key` holds the MAC key."""
     path = secrets_path(ws)
     if not path.exists():
         private_dir(ws)
         _create_private(path)
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30, factory=_Connection)
     conn.row_factory = sqlite3.Row
     # the rollback journal (not WAL) keeps it one file, and its -journal file inherits 0600 via umask below
     old = os.umask(0o077)
     try:
         conn.executescript(SCHEMA)
+        conn.mac_key, fresh = _prepare_macs(conn, ws)
         conn.execute("BEGIN IMMEDIATE")
         try:
+            if fresh:
+                conn.execute(f"UPDATE passwords SET mac={_LOGIN_MAC}")
+                conn.execute("UPDATE sessions SET mac=qms_session_mac(token_hash, login, created_at, last_seen, "
+                             "expires_at)")
             yield conn
         except BaseException:
             conn.execute("ROLLBACK")
@@ -70,6 +173,10 @@ def open_secrets(ws: Workspace):
     finally:
         os.umask(old)
         conn.close()
+
+
+class _Connection(sqlite3.Connection):
+    mac_key: bytes = b""
 
 
 def workspace_id(ws: Workspace) -> str:

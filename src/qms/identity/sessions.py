@@ -15,7 +15,7 @@ from pathlib import Path
 from ..workspace import Workspace
 from .permissions import NotAuthenticated, User
 from .policy import load_policy
-from .secrets import open_secrets, secrets_path, workspace_id
+from .secrets import mac_key, open_secrets, secrets_path, session_intact, workspace_id
 from .users import authenticate, get_user
 
 
@@ -121,6 +121,9 @@ def current_session(ws: Workspace, *, touch: bool = True) -> Session:
         if row is None:
             raise NotAuthenticated("session ended (logged out, password changed or login disabled): "
                                    "log in again (qms login LOGIN)")
+        if not session_intact(conn.mac_key, row):            # an expiry moved, a login swapped
+            raise NotAuthenticated(f"the session record in {ws.rel(secrets_path(ws))} was changed outside qms "
+                                   "(its MAC does not match): it is void; log in again (qms login LOGIN)")
         idle_until = row["last_seen"] + policy.idle_timeout if policy.idle_timeout else 1e18
         expired = "the session lifetime ended" if now >= row["expires_at"] else \
             "idle too long" if now >= idle_until else None
@@ -167,8 +170,10 @@ def token_session(ws: Workspace, token: str):
     conn = sqlite3.connect(f"file:{secrets_path(ws)}?mode=ro", uri=True, timeout=30)
     try:
         conn.row_factory = sqlite3.Row
-        return conn.execute("SELECT * FROM sessions WHERE token_hash=?",
-                            (_hash(token.encode("ascii", "replace").decode()),)).fetchone()
+        row = conn.execute("SELECT * FROM sessions WHERE token_hash=?",
+                           (_hash(token.encode("ascii", "replace").decode()),)).fetchone()
+        # a row edited outside qms (an expiry moved to 2099) is no session
+        return row if row is not None and session_intact(mac_key(ws), row) else None
     finally:
         conn.close()
 

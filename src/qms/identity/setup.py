@@ -12,6 +12,10 @@ def init_admin(ws: Workspace, login: str, *, name: str, password: str, departmen
     """Create the first user, an admin, without a session; refused once a workspace has users."""
     if has_users(ws):
         raise Conflict("this workspace has users already; an admin adds more (qms user add)", file=ws.root)
+    # what governs the archive is journaled before anyone acts under it (later: qms config apply)
+    from ..governance import apply_config, status
+    if status(ws)["changed"]:
+        apply_config(ws, actor=None)
     return add_user(ws, login, name=name, roles=["admin"], department=department, password=password, actor=None)
 
 

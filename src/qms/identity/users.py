@@ -12,13 +12,13 @@ import time
 
 from .. import audit
 from ..catalog import reading
-from ..errors import Conflict, InvalidInput, NotFound, QmsError, Refused
+from ..errors import Conflict, Integrity, InvalidInput, NotFound, QmsError, Refused
 from ..workspace import Workspace
 from .passwords import check_password, check_policy, hash_password, needs_rehash
 from .permissions import NotAuthenticated, User, require
 from .policy import Policy, load_policy
 from .projection import apply_user_event, ensure_schema
-from .secrets import open_secrets
+from .secrets import login_intact, open_secrets, secrets_path
 
 LOGIN_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 
@@ -198,41 +198,140 @@ def change_password(ws: Workspace, login: str, new: str, *, actor: User | None, 
             data={"reset_by_admin": reset})
 
 
-def authenticate(ws: Workspace, login: str, password: str, *, purpose: str = "login",
-                 allow_expired: bool = False) -> User:
-    """The user when `password` is theirs. A wrong password is a journal event (login.failed);
-    the policy's n-th in a row locks the login (login.locked) for the lockout duration."""
-    policy = load_policy(ws)
-    user = get_user(ws, login, policy)
-    if user is None:
-        raise NotAuthenticated(f"login failed: no user {login!r} or wrong password")
-    if user.disabled:
-        raise NotAuthenticated(f"login {login} is disabled")
-    now = time.time()
-    with open_secrets(ws) as conn:
+# A login that does not exist, a wrong password, a disabled account and one with no password yet all
+# get this one message, the same status and (near enough) the same time: nothing tells an outsider
+# which logins exist. The journal still records which it was.
+WRONG = ("登录名或密码错误", "wrong login or password")
+LOCKED = ("登录失败次数过多，已暂时锁定，请于 {until} 后再试", "too many failed attempts: locked until {until}; try again later")
+# Purposes where the login is the session's own (a signature asks for the password again): saying
+# "wrong password for liming (2 of 5)" tells nothing the session did not already prove.
+SESSION_BOUND = ("sign", "signature", "reject", "dispose")
+# A client address may fail this many times the login limit within the lockout duration before it is
+# locked out itself, whichever logins it tries (known or not).
+ADDRESS_FACTOR = 4
+
+
+def _say(ws: Workspace, pair: tuple[str, str], **kw) -> str:
+    from ..labels import chinese
+    return (pair[0] if chinese(ws.config.locale) else pair[1]).format(**kw)
+
+
+def _dummy_hash(policy: Policy, cache: dict = {}) -> str:       # noqa: B006 — a per-process cache on purpose
+    """A hash of a random password with the policy's cost: verifying against it costs what a real
+    check costs, so an unknown login takes as long as a known one."""
+    key = (policy.argon2_time_cost, policy.argon2_memory_kib, policy.argon2_parallelism)
+    if key not in cache:
+        import secrets as _random
+        cache[key] = hash_password(policy, _random.token_hex(16))
+    return cache[key]
+
+
+def _peek(ws: Workspace, login: str, keys: list[str]):
+    """(password row, failures row, throttle rows) read without the store's write lock."""
+    from .secrets import secrets_path
+    path = secrets_path(ws)
+    if not path.exists():
+        return None, None, []
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    conn.row_factory = sqlite3.Row
+    try:
         pw = conn.execute("SELECT * FROM passwords WHERE login=?", (login,)).fetchone()
         fail = conn.execute("SELECT * FROM failures WHERE login=?", (login,)).fetchone()
-        locked_until = fail["locked_until"] if fail else None
-        if locked_until and locked_until > now:
+        try:
+            marks = [conn.execute("SELECT * FROM throttle WHERE key=?", (k,)).fetchone() for k in keys]
+        except sqlite3.OperationalError:           # a store made before the throttle table
+            marks = []
+        return pw, fail, [m for m in marks if m]
+    finally:
+        conn.close()
+
+
+def _locked_until(fail, marks, now: float) -> float | None:
+    times = [t for t in [fail["locked_until"] if fail else None, *(m["locked_until"] for m in marks)]
+             if t and t > now]
+    return max(times) if times else None
+
+
+def _count_throttle(conn, key: str, limit: int, window: float, now: float) -> None:
+    """One more failure for `key` (an unknown login, or a client address); the limit-th locks it."""
+    row = conn.execute("SELECT * FROM throttle WHERE key=?", (key,)).fetchone()
+    count, first = (row["count"], row["first_at"]) if row else (0, now)
+    if key.startswith("addr:") and now - first > window:
+        count, first = 0, now                      # an address's failures count within a window
+    count += 1
+    locked = now + window if count >= limit else None
+    conn.execute("INSERT INTO throttle(key, count, first_at, locked_until) VALUES(?,?,?,?) ON CONFLICT(key) "
+                 "DO UPDATE SET count=excluded.count, first_at=excluded.first_at, locked_until=excluded.locked_until",
+                 (key, 0 if locked else count, now if locked else first, locked))
+    # Marks that no longer count go: an address's once its window and lock are over; an unknown
+    # login's only when a known login's would read the same (count 0, lock over) — dropping its
+    # count earlier would tell, a day later, that the login does not exist.
+    conn.execute("DELETE FROM throttle WHERE (locked_until IS NULL OR locked_until<?) AND "
+                 "((key LIKE 'addr:%' AND first_at<?) OR count=0)", (now, now - window))
+
+
+def authenticate(ws: Workspace, login: str, password: str, *, purpose: str = "login",
+                 allow_expired: bool = False, client: str | None = None) -> User:
+    """The user when `password` is theirs. A failure is a journal event (login.failed, saying why);
+    the policy's n-th in a row locks the login (login.locked) for the lockout duration — a login
+    that does not exist as well, and a client address (`client`) that fails too often.
+
+    The argon2 check runs outside the secrets store's write lock (one login no longer queues
+    every other); the counters are then updated under it from what is stored at that moment, so
+    they stay exact when attempts overlap."""
+    policy = load_policy(ws)
+    login = (login or "")[:64]
+    user = get_user(ws, login, policy) if LOGIN_RE.match(login) else None
+    bound = purpose in SESSION_BOUND and user is not None
+    keys = ([] if user else [f"login:{login}"]) + ([f"addr:{client}"] if client else [])
+    now = time.time()
+    pw, fail, marks = _peek(ws, login, keys) if user else _peek(ws, "", keys)
+    locked = _locked_until(fail if user else None, marks, now)
+    good = False
+    if locked is None:
+        usable = user is not None and pw is not None and not user.disabled
+        good = check_password(policy, pw["hash"] if usable else _dummy_hash(policy), password) and usable
+    window = policy.lockout_duration
+    with open_secrets(ws) as conn:
+        now = time.time()
+        fail = conn.execute("SELECT * FROM failures WHERE login=?", (login,)).fetchone() if user else None
+        marks = [m for m in (conn.execute("SELECT * FROM throttle WHERE key=?", (k,)).fetchone() for k in keys) if m]
+        if user is not None and not login_intact(conn, conn.mac_key, login):   # a swapped hash, a deleted counter
+            raise Integrity(f"the password record of {login} in {ws.rel(secrets_path(ws))} was changed outside qms "
+                            f"(its MAC does not match): login refused; an admin resets it (qms user passwd {login})")
+        # a lock made meanwhile by another attempt holds; one seen before (no password was
+        # checked then) is answered as a lock even if it ended in between
+        locked = _locked_until(fail, marks, now) or locked
+        if good and locked is None:
+            stored = conn.execute("SELECT hash FROM passwords WHERE login=?", (login,)).fetchone()
+            if stored is None or stored["hash"] != pw["hash"]:
+                good = bool(stored) and check_password(policy, stored["hash"], password)   # changed meanwhile
+        if locked is not None:
             outcome = ("locked", 0)
-        elif pw is None:
-            outcome = ("no_password", 0)
-        elif check_password(policy, pw["hash"], password):
+        elif good:
             outcome = ("ok", 0)
             conn.execute("DELETE FROM failures WHERE login=?", (login,))
             if needs_rehash(policy, pw["hash"]):
                 conn.execute("UPDATE passwords SET hash=? WHERE login=?", (hash_password(policy, password), login))
         else:
-            count = (fail["count"] if fail else 0) + 1   # a lock resets the count to 0
-            if count >= policy.lockout_attempts:
-                locked_until = now + policy.lockout_duration
-                conn.execute("INSERT INTO failures(login, count, locked_until) VALUES(?,0,?) ON CONFLICT(login) "
-                             "DO UPDATE SET count=0, locked_until=excluded.locked_until", (login, locked_until))
-                outcome = ("now_locked", count)
+            if client:
+                _count_throttle(conn, f"addr:{client}", policy.lockout_attempts * ADDRESS_FACTOR, window, now)
+            if user is None:
+                _count_throttle(conn, f"login:{login}", policy.lockout_attempts, window, now)
+                row = conn.execute("SELECT * FROM throttle WHERE key=?", (f"login:{login}",)).fetchone()
+                outcome = ("now_locked" if row["locked_until"] else "wrong", row["count"] or policy.lockout_attempts)
+                locked = row["locked_until"]
             else:
-                conn.execute("INSERT INTO failures(login, count, locked_until) VALUES(?,?,NULL) ON CONFLICT(login) "
-                             "DO UPDATE SET count=excluded.count, locked_until=NULL", (login, count))
-                outcome = ("wrong", count)
+                count = (fail["count"] if fail else 0) + 1   # a lock resets the count to 0
+                if count >= policy.lockout_attempts:
+                    locked = now + policy.lockout_duration
+                    conn.execute("INSERT INTO failures(login, count, locked_until) VALUES(?,0,?) ON CONFLICT(login) "
+                                 "DO UPDATE SET count=0, locked_until=excluded.locked_until", (login, locked))
+                    outcome = ("now_locked", count)
+                else:
+                    conn.execute("INSERT INTO failures(login, count, locked_until) VALUES(?,?,NULL) ON CONFLICT(login) "
+                                 "DO UPDATE SET count=excluded.count, locked_until=NULL", (login, count))
+                    outcome = ("wrong", count)
     kind, count = outcome
     if kind == "ok":
         if not allow_expired:
@@ -241,19 +340,27 @@ def authenticate(ws: Workspace, login: str, password: str, *, purpose: str = "lo
                 raise NotAuthenticated(f"the password of {login} has expired; set a new one: "
                                        f"qms user passwd {login}")
         return user
-    if kind == "no_password":
-        raise NotAuthenticated(f"login {login} has no password yet; an admin sets one (qms user passwd {login})")
+    actor = user.actor if user else "(unknown login)"
+    target = login if user else (login if LOGIN_RE.match(login) else repr(login)[:66])
+    where = {"client": client} if client else {}
     if kind == "locked":
-        journal(ws, actor=user.actor, action="login.failed", target=login,
-                data={"purpose": purpose, "reason": "locked", "locked_until": _iso(locked_until)})
-        raise NotAuthenticated(f"login {login} is locked until {_iso(locked_until)} after "
-                               f"{policy.lockout_attempts} wrong passwords")
-    journal(ws, actor=user.actor, action="login.failed", target=login,
-            data={"purpose": purpose, "reason": "wrong password", "attempt": count})
+        journal(ws, actor=actor, action="login.failed", target=target,
+                data={"purpose": purpose, "reason": "locked", "locked_until": _iso(locked), **where})
+        if bound:
+            raise NotAuthenticated(f"login {login} is locked until {_iso(locked)} after "
+                                   f"{policy.lockout_attempts} wrong passwords")
+        raise NotAuthenticated(_say(ws, LOCKED, until=_iso(locked)))
+    reason = ("unknown login" if user is None else "disabled" if user.disabled
+              else "no password set" if pw is None else "wrong password")
+    journal(ws, actor=actor, action="login.failed", target=target,
+            data={"purpose": purpose, "reason": reason, "attempt": count, **where})
     if kind == "now_locked":
-        journal(ws, actor=user.actor, action="login.locked", target=login,
-                data={"attempts": count, "until": _iso(locked_until)})
+        journal(ws, actor=actor, action="login.locked", target=target,
+                data={"attempts": count, "until": _iso(locked), **where})
+    if not bound:
+        raise NotAuthenticated(_say(ws, WRONG))
+    if kind == "now_locked":
         raise NotAuthenticated(f"wrong password for {login}; {count} in a row: the login is locked until "
-                               f"{_iso(locked_until)}")
+                               f"{_iso(locked)}")
     raise NotAuthenticated(f"wrong password for {login} ({count} of {policy.lockout_attempts} "
                            "before the login is locked)")

@@ -43,7 +43,7 @@ class Filing:
 def record_date_for(form: FormSchema, data: dict, on: str | dt.date | None) -> dt.date:
     """The date the record was made: --on, else the form's date field, else today."""
     if on is not None:
-        return on if isinstance(on, dt.date) else parse_date(on, field="on")
+        return on if isinstance(on, dt.date) else parse_date(on, field="--on")
     if form.date_field and data.get(form.date_field):
         return dt.date.fromisoformat(str(data[form.date_field])[:10])
     return today()
@@ -229,17 +229,26 @@ def file_record_data(ws: Workspace, form_id: str, data: dict, *, actor: str, ori
 # ------------------------------------------------------------------ batch import
 
 def _previous_import(ws: Workspace, digest: str) -> str | None:
-    """'QR-…-0001 … QR-…-0300 on 2026-11-30' when a file with this SHA-256 was imported before."""
+    """'QR-…-0001 … QR-…-0300 on 2026-11-30' when a file with this SHA-256 was imported before —
+    and, when some of those records still wait for their PDF (a killed import), the command that
+    makes them: --again would file the rows twice, which is not what is missing."""
     hits = [e for e in audit.read(ws.audit_path)
             if e.action == "record.file" and (e.data or {}).get("source_sha256") == digest]
     if not hits:
         return None
-    return f"{hits[0].target} … {hits[-1].target} on {hits[0].at[:10]}" if len(hits) > 1 \
+    said = f"{hits[0].target} … {hits[-1].target} on {hits[0].at[:10]}" if len(hits) > 1 \
         else f"{hits[0].target} on {hits[0].at[:10]}"
+    from ..catalog import reading
+    with reading(ws) as cat:
+        pending = recordstate.pdf_pending(cat, [e.target for e in hits])
+    if pending:
+        said += (f"; the PDFs of {len(pending)} of them are still pending (e.g. {pending[0]['number']}) — "
+                 "run `qms record pdf --pending` to make them")
+    return said
 
 
 def import_records(ws: Workspace, form_id: str, path: Path | str, *, actor: str, on=None, pdf: bool = True,
-                   progress=None, again: bool = False) -> list[dict]:
+                   progress=None, again: bool = False, encoding: str | None = None) -> list[dict]:
     """Validate every row first; file all or none; convert PDFs in chunks at the end.
 
     A file already imported (same SHA-256, found in the journal) is refused unless `again`:
@@ -253,8 +262,9 @@ def import_records(ws: Workspace, form_id: str, path: Path | str, *, actor: str,
     if not again:
         before = _previous_import(ws, digest)
         if before:
-            raise Conflict(f"already imported as {before}; use --again to import it once more", file=path)
-    rows = read_rows(path)
+            raise Conflict(f"already imported as {before}; use --again only to file its rows once more",
+                           file=path)
+    rows = read_rows(path, encoding)
     if not rows:
         raise InvalidInput("no data rows to import", file=path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):

@@ -40,8 +40,9 @@ def read_json(path: Path):
     return data
 
 
-def read_rows(path: Path) -> list[tuple[int, dict]]:
-    """(row number in the file, {header: value}) for each data row of a CSV or XLSX file."""
+def read_rows(path: Path, encoding: str | None = None) -> list[tuple[int, dict]]:
+    """(row number in the file, {header: value}) for each data row of a CSV or XLSX file; a CSV in
+    `encoding` (the user's --encoding) when given, else UTF-8 or GB18030 when it decodes cleanly."""
     from ..inputs import control_char_error, decode, read_bytes
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx", ".xlsm"):
@@ -51,7 +52,8 @@ def read_rows(path: Path) -> list[tuple[int, dict]]:
         import csv
         import io
         # UTF-8 (BOM or not), UTF-16 with BOM, else GB18030: Excel on Chinese Windows saves GBK
-        text = decode(data, path)
+        text = decode(data, path, encoding=encoding, table=True,
+                      hint="give its encoding with --encoding (e.g. --encoding big5), or save it as UTF-8")
         err = control_char_error(text.replace("\r\n", "\n"), file=path)
         if err is not None:
             raise err

@@ -152,6 +152,13 @@ def _apply_sets(ws: Workspace, form: FormSchema, row, sets: list[str]) -> dict:
     return current
 
 
+def _same_data(ws: Workspace, row, data: dict) -> bool:
+    """The latest version's data, as data.yaml holds it, equals `data` (compared as written)."""
+    from ..yamlsrc import dump_yaml
+    current = (load_archived(ws.root / row["folder"] / "data.yaml") or {}).get("data", {})
+    return dump_yaml(current) == dump_yaml(data)
+
+
 def amend(ws: Workspace, number: str, data_file: Path | str | None = None, *, reason: str, actor: str,
           pdf: bool = True, sets: list[str] | None = None) -> Change:
     """A new version beside the original, with the reason and who made it; the original stays.
@@ -174,6 +181,10 @@ def amend(ws: Workspace, number: str, data_file: Path | str | None = None, *, re
     filing = Filing(form=form, data=data, record_date=dt.date.fromisoformat(row["record_date"]), origin=str(path))
     with writing(ws, purpose="record amend") as w:
         row = record_row(w.cat, number)
+        if _same_data(ws, row, filing.data):
+            # a re-run after a crash (or a second click) must not make v3 identical to v2
+            raise Conflict(f"{number}: the amendment changes nothing (the data equals version {row['version']}); "
+                           "nothing was filed")
         version = row["version"] + 1
         before = _earlier_signatures(ws, w.cat, number)
         # the customer's signature covers the version they saw: an amended record waits for it again

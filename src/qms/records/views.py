@@ -80,7 +80,7 @@ def show(ws: Workspace, number: str) -> dict:
         # `version`, the record waits for the customer to sign the amended version
         "signed_version": max(scanned) if scanned else None,
         "signatures": sigs,
-        "files": files,
+        "files": files, "pdf_pending": bool(row["pdf_pending"]),
         "versions": [{"version": v["version"], "filed_at": v["filed_at"], "filed_by": v["filed_by"],
                       "reason": v["reason"], "folder": v["folder"],
                       "data": docs[v["version"]].get("data", {})}

@@ -24,9 +24,10 @@ def _web_user(user: User, token: str) -> WebUser:
                    permissions=set(user.permissions), identity=user)
 
 
-def login(ws: Workspace, login_name: str, password: str) -> WebUser:
-    """Check the password (a failure is journaled; repeated failures lock the login) and open a session."""
-    user = authenticate(ws, (login_name or "").strip(), password or "", purpose="web login")
+def login(ws: Workspace, login_name: str, password: str, client: str | None = None) -> WebUser:
+    """Check the password (a failure is journaled; repeated failures lock the login, and the client
+    address) and open a session."""
+    user = authenticate(ws, (login_name or "").strip(), password or "", purpose="web login", client=client)
     return _web_user(user, sessions.open_token_session(ws, user))
 
 

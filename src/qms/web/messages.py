@@ -46,7 +46,8 @@ RESULTS = [
 ]
 
 ERRORS = [
-    (r"expected a date as YYYY-MM-DD, got (.+)", "日期应写作 YYYY-MM-DD（如 2026-03-20），收到 {1}"),
+    (r"expected a date as YYYY-MM-DD(?: \(also [^)]*\))?, got (.+)",
+     "日期应写作 YYYY-MM-DD（如 2026-03-20，也可写 2026/3/20 或 2026年3月20日），收到 {1}"),
     (r"(.+) is not a real calendar date", "{1} 不是真实存在的日期"),
     (r"(.+) is out of range: expected a year from (\d+) to (\d+)", "{1} 超出范围：年份应在 {2} 至 {3} 之间"),
     (r"expected a date and time as YYYY-MM-DD HH:MM, got (.+)", "日期时间应写作 YYYY-MM-DD HH:MM，收到 {1}"),
@@ -120,6 +121,23 @@ ERRORS = [
     (r"(\S+) does not match the document number pattern.*", "文件编号 {1} 不符合编号规则"),
     (r"(\S+) changed (?:while signing|meanwhile); run the command again", "{1} 刚被他人修改，请刷新页面后重试"),
     (r"--as-of (\S+) is before the earlier purge as of (\S+);.*", "截至日期 {1} 早于上次销毁的截至日期 {2}；销毁日期只能向后"),
+    # a Word procedure uploaded or imported (issue 25)
+    (r"a macro-enabled Word file \(\.docm\) is not read;.*", "不接受含宏的 Word 文件（.docm）；请另存为不含宏的 .docx"),
+    (r"the file holds macros \(vbaProject\);.*", "文件中含有宏（vbaProject）；请另存为不含宏的 .docx"),
+    (r"the Word package is damaged .*", "Word 文件已损坏；请用 Word 打开后重新保存"),
+    (r"the file is encrypted \(password protected\).*",
+     "文件已加密（设有密码）或为旧版 .doc；请在 Word 中另存为未加密的 .docx"),
+    (r"not a Word \.docx file.*", "不是 Word .docx 文件；请在 Word 中另存为 .docx"),
+    (r"the file is (\d+) MB; expected a procedure of at most (\d+) MB.*", "文件有 {1} MB，程序文件最大 {2} MB（请压缩图片或拆分文件）"),
+    (r"the document holds (\d+) tables; expected at most (\d+).*", "文件中有 {1} 个表格，程序文件最多 {2} 个"),
+    (r"part (\S+) inflates (\d+) times; refused as a zip bomb", "文件中的 {1} 解压后膨胀 {2} 倍，按压缩炸弹拒收"),
+    (r"table (\d+) \(after paragraph (\d+)\) has merged cells;.*", "第 {2} 段后的表 {1} 有合并单元格；请拆分，使每行每列各一格"),
+    (r"paragraph (\d+): clause (\S+) follows (\S+); expected one of (.+) \(the numbering jumps\)",
+     "第 {1} 段：条款 {2} 接在 {3} 之后，应为 {4} 之一（编号跳号）"),
+    (r"paragraph (\d+): clause (\S+) repeats the clause of paragraph (\d+);.*", "第 {1} 段：条款 {2} 与第 {3} 段重号；请重新编号"),
+    (r"no numbered clauses .* this does not read as a procedure",
+     "没有找到编号条款（1 目的、2 范围……），不像是一份程序文件"),
+    (r"the number is (\S+) in this editor; got (\S+).*", "此处编辑的是 {1}，文件编号不能改为 {2}（新文件请用上传）"),
 ]
 
 _RESULTS = [(re.compile(p + r"\Z", re.S), zh) for p, zh in RESULTS]

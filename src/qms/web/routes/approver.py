@@ -22,6 +22,9 @@ def _may_sign(user: WebUser):
 def inbox_page(request: Request):
     user = require(request, DOC_SIGN)
     items = inbox.drafts_to_sign(request.app.state.ws, _may_sign(user), name=user.name)
+    from .drafts import redline_fragment        # the change shown before signing (issue 25)
+    for item in items:
+        item["redline"] = redline_fragment(request.app.state.ws, item["number"])
     return render(request, "inbox.html", items=items, flash=flash_message(request),
                   labels={r.key: r.label for r in request.app.state.ws.config.roles})
 

@@ -24,18 +24,43 @@ def _safe_next(value: str | None) -> str:
     return "/"
 
 
+LOGIN_CSRF = "qms_login_csrf"
+
+
+def _login_form(request: Request, status: int, *, nxt: str, error: str = "", token: str | None = None):
+    """The login page with its CSRF token: the same token as the cookie (double submit). There is no
+    session yet, so the token is a random value in a SameSite=Strict cookie that a page on another
+    site can neither read nor send. After a failure the page is the same whatever went wrong (the
+    login typed is not echoed), so its body tells nothing about which logins exist."""
+    token = token or request.cookies.get(LOGIN_CSRF) or ""
+    if len(token) < 20:
+        import secrets
+        token = secrets.token_urlsafe(24)
+    response = render(request, "login.html", status, next=nxt, error=error, login_csrf=token)
+    response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict", path="/login",
+                        secure=request.url.scheme == "https")
+    return response
+
+
 async def login_page(request: Request):
     if request.method == "GET":
-        return render(request, "login.html", next=_safe_next(request.query_params.get("next")), error="")
+        return _login_form(request, 200, nxt=_safe_next(request.query_params.get("next")))
+    import hmac
     from .. import backend
     form = await request.form()
     nxt = _safe_next(form.get("next"))
+    sent, kept = str(form.get("csrf_token") or ""), request.cookies.get(LOGIN_CSRF) or ""
+    if not kept or not hmac.compare_digest(sent, kept):
+        return _login_form(request, 403, nxt=nxt, error="CSRF 校验失败，请刷新页面后重试")
+    client = request.client.host if request.client else None
     try:
-        user = await in_thread(backend.login, request.app.state.ws, form.get("login", ""), form.get("password", ""))
+        user = await in_thread(backend.login, request.app.state.ws, form.get("login", ""), form.get("password", ""),
+                               client)
     except QmsError as exc:
-        return render(request, "login.html", 401, next=nxt, error=exc.message, login=form.get("login", ""))
+        return _login_form(request, 401, nxt=nxt, error=exc.message, token=kept)
     response = RedirectResponse(nxt, status_code=303)
     _set_cookie(request, response, user.token)
+    response.delete_cookie(LOGIN_CSRF, path="/login")
     return response
 
 
@@ -54,10 +79,14 @@ async def api_login(request: Request):
     """{login, password} → {login, name, roles, csrf_token} and the session cookie; the token is
     also returned so a script may send `Authorization: Bearer <token>` instead of the cookie."""
     from .. import backend
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        # a form on another site can post text/plain that parses as JSON; application/json it cannot
+        # send without the browser asking first — so no login CSRF through the API either
+        return json_response({"error": "expected Content-Type: application/json"}, 415)
     body = await json_body(request, "{login, password}")
     try:
         user = await in_thread(backend.login, request.app.state.ws, str(body.get("login", "")),
-                               str(body.get("password", "")))
+                               str(body.get("password", "")), request.client.host if request.client else None)
     except QmsError as exc:
         return json_response({"error": exc.message}, 401)
     response = json_response({"login": user.login, "name": user.name, "roles": user.roles,

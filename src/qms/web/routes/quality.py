@@ -16,7 +16,7 @@ from ..app import render
 from ..auth import DOC_COPY, DOC_OBSOLETE, DOC_RELEASE, DOC_SUBMIT, DOC_WITHDRAW, WebUser, flash_message, require
 from ..forms import post_form
 
-MAX_SOURCE = 2 * 1024 * 1024
+MAX_SOURCE = 20 * 1024 * 1024     # a Word procedure with its pictures
 
 
 def _any_manager(request: Request) -> WebUser:
@@ -42,7 +42,7 @@ def manage(request: Request, *, flash: str = "", error: str = "", status_code: i
 def _safe_name(name: str) -> str:
     """The uploaded file's own name (errors name it), without any folder part."""
     base = re.sub(r"[^\w.\-\u4e00-\u9fff]", "_", Path(name or "source.yaml").name)
-    return base if base.endswith((".yaml", ".yml")) else base + ".yaml"
+    return base if base.lower().endswith((".yaml", ".yml", ".docx", ".docm")) else base + ".yaml"
 
 
 def _submit(ws, name: str, content: bytes, *, actor: str, change: str, major: bool, check_only: bool) -> str:
@@ -50,15 +50,19 @@ def _submit(ws, name: str, content: bytes, *, actor: str, change: str, major: bo
         path = Path(tmp) / name
         path.write_bytes(content)
         try:
+            if path.suffix.lower() in (".docx", ".docm"):     # a Word procedure: imported, then as a YAML
+                from ...documents.wordimport import import_docx
+                path = Path(import_docx(ws, path, path.with_suffix(".yaml")).data["output"])
             if check_only:
                 d = documents.check(ws, path)
                 return f"{name}：校验通过 — {d.number} {d.title}，{len(d.sections)} 个一级章节"
             return documents.submit(ws, path, actor=actor, change=change or None, major=major).message
         except QmsError as exc:
             # name the file as the user knows it, not the server's temporary folder
-            if exc.file and Path(exc.file).name == name:
+            if exc.file and Path(exc.file).parent == Path(tmp):
+                shown = name if Path(exc.file).name == name else f"{Path(exc.file).name}（由 {name} 导入）"
                 kind = type(exc) if type(exc).__init__ is QmsError.__init__ else QmsError   # keep its rung
-                raise kind(exc.message.replace(str(path), name), file=name, field=exc.field,
+                raise kind(exc.message.replace(str(exc.file), shown), file=shown, field=exc.field,
                            line=exc.line, row=exc.row) from None
             raise
 
