@@ -414,3 +414,13 @@ def test_a_second_scan_of_a_signed_record_and_an_unknown_number_wait_in_the_queu
     assert "not awaiting a signature" in queued["again.jpg"]
     assert "unknown record" in queued["unknown.jpg"]
     assert len(qms.json("record", "show", number)["signatures"]) == 1
+
+
+def test_a_photo_signed_by_hand_in_the_cli_is_queued_for_ocr_once(qms, tmp_path):
+    (number,) = file_reports(qms, 1)
+    photo = tmp_path / "IMG_2001.jpg"
+    photo.write_bytes(as_scanned(sign_on(page(None, "no QR: attached by hand")), angle=0))
+    qms("record", "sign", number, "--scan", photo, "--signer", "王海涛:用户代表")
+    (job,) = qms.json("jobs")
+    assert job["kind"] == "ocr" and job["target"] == number and job["state"] == "queued"
+    assert actions(qms)["job.queue"] == 1
