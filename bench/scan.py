@@ -89,7 +89,9 @@ def bundle(tmp: Path, n_pages: int) -> list[list]:
     from qms.scan import consume_file
     from qms.workspace import init_workspace
     from scanpages import page, pdf_of, sign_on
+    from qms.governance import apply_config
     ws = init_workspace(tmp / "bundle-ws")
+    apply_config(ws, actor=None)          # what governs it journaled first, as qms init does
     data = yaml.safe_load((Path(__file__).resolve().parents[1] / "examples/records/QR-SV-022-02.yaml").read_text())
     src = tmp / "r.yaml"
     src.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
