@@ -25,6 +25,7 @@ FULL = [
     ("start-up", ["bench.startup", "--runs", "7"]),
     ("web", ["bench.web", "--records", "100000", "--clients", "20", "--seconds", "30"]),
     ("kpi", ["bench.kpi", "--records", "10000", "--records", "100000"]),
+    ("scan", ["bench.scan", "--pages", "60", "--ocr-pages", "2"]),
 ]
 QUICK = [
     ("filing", ["bench.filing", "--records", "200", "--pdf-records", "20", "--one-by-one-pdf", "2",
@@ -36,6 +37,7 @@ QUICK = [
     ("start-up", ["bench.startup", "--runs", "3"]),
     ("web", ["bench.web", "--records", "2000", "--clients", "20", "--seconds", "10"]),
     ("kpi", ["bench.kpi", "--records", "2000"]),
+    ("scan", ["bench.scan", "--pages", "15", "--ocr-pages", "0"]),
 ]
 
 

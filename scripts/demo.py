@@ -119,10 +119,45 @@ def main() -> None:
         print(f"  .pdf   {doc['files']['pdf']}  (sealed: pdfsig {doc['files']['pdf']})")
     print()
     qms("doc", "list")
+    scan_demo()
     qms("verify")
     for login in PEOPLE:
         qms("logout", who=login, check=False, capture=True)
     print_web_help()
+
+
+def scan_demo() -> None:
+    """Paper that files itself: the engineer files a 现场服务报告 and prints it (a QR top right),
+    the customer signs the paper, it is scanned (200 dpi, a little crooked, JPEG) into the inbox,
+    and `qms scan consume` files it to its record — no number typed."""
+    import io
+
+    import pypdfium2 as pdfium
+    from PIL import ImageDraw
+    report = ROOT / "examples" / "records" / "QR-SV-022-02.yaml"
+    filed = json.loads(qms("record", "file", "QR-SV-022-02", "--data", str(report), "--json", who="zhaojg",
+                           capture=True).stdout)
+    number = filed["number"]
+    pdf = next((ROOT / "archive" / "records").rglob(f"{number}.pdf"))
+    print(f"\nprinted {pdf.relative_to(ROOT)}: the customer signs it on paper …")
+    page = pdfium.PdfDocument(str(pdf))[0].render(scale=200 / 72).to_pil().convert("RGB")
+    pen = ImageDraw.Draw(page)
+    x, y = int(page.width * 0.62), int(page.height * 0.82)
+    pen.line([(x, y), (x + 40, y - 50), (x + 70, y + 10), (x + 120, y - 40), (x + 180, y + 5), (x + 260, y - 30)],
+             fill=(20, 30, 120), width=5)
+    inbox = ROOT / "inbox"
+    inbox.mkdir(exist_ok=True)
+    buf = io.BytesIO()
+    page.rotate(1.5, expand=True, fillcolor=(255, 255, 255)).save(buf, "JPEG", quality=70, dpi=(200, 200))
+    (inbox / f"SCAN_{number}.jpg").write_bytes(buf.getvalue())
+    print(f"… and it is scanned into {inbox.relative_to(ROOT)}/SCAN_{number}.jpg")
+    qms("scan", "consume", who="zhaojg")
+    shown = json.loads(qms("record", "show", number, "--json", who="zhaojg", capture=True).stdout)
+    print(f"{number}: {shown.get('status_label') or shown['status']}; signed by "
+          + "、".join(s.get("name") or s.get("signer", "") for s in shown.get("signatures", [])))
+    qms("scan", "list", who="zhaojg")
+    qms("jobs", "run", who="zhaojg")           # OCR of the photo, for search (qms serve runs it by itself)
+    qms("search", "排气温度", who="zhaojg")
 
 
 def print_web_help() -> None:

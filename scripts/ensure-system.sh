@@ -15,6 +15,10 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v faketime >/dev/null 2>&1 || need+=(faketime)
 # flow charts of procedures (flow: blocks) are drawn by graphviz's dot
 command -v dot >/dev/null 2>&1 || need+=(graphviz)
+# OCR of scanned records (issue 22): tesseract with Simplified Chinese, driven by OCRmyPDF from PyPI
+command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
+langs="$(tesseract --list-langs 2>/dev/null || true)"      # read once (see fonts above: SIGPIPE under pipefail)
+grep -qx chi_sim <<<"$langs" || need+=(tesseract-ocr-chi-sim)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

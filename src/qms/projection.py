@@ -278,6 +278,13 @@ from .identity.projection import register_handlers  # noqa: E402
 
 register_handlers(register)
 
+# The scan inbox and the job queue (issue 22): their projections live with them.
+from .scan.projection import register_handlers as _scan_handlers  # noqa: E402
+from .jobs.projection import register_handlers as _job_handlers  # noqa: E402
+
+_scan_handlers(register)
+_job_handlers(register)
+
 
 # What governs the archive (issue 19): the digests last applied, the write gate's reference.
 def _config_applied(cat, e, d):

@@ -124,6 +124,16 @@ _ZH = {
     "capa.verified": lambda t, d: f"验证了 {t} 的有效性",
     "capa.closed": lambda t, d: f"关闭了纠正预防措施 {t}",
     "doc.copy_returned": lambda t, d: f"签署回收了 {t}{_rev(d)} 受控副本 No.{d.get('copy_no', '')}{_reason(d)}",
+    # the scan inbox and jobs (issue 22)
+    "scan.receive": lambda t, d: f"收到扫描文件 {d.get('name', '')}（{t}，{d.get('pages', 0)} 页，"
+    f"拆分为 {len(d.get('parts') or [])} 份）",
+    "scan.filed": lambda t, d: f"将扫描件 {t}-{d.get('part', '')} 归档为 {d.get('number', '')} 的签字扫描件",
+    "scan.queued": lambda t, d: f"将扫描件 {t}-{d.get('part', '')} 转入待审{_reason(d)}",
+    "scan.discard": lambda t, d: f"将扫描件 {t}-{d.get('part', '')} 移出待审（不归档）{_reason(d)}",
+    "scan.ocr": lambda t, d: f"完成了 {t} 签字扫描件的文字识别（OCR）",
+    "job.queue": lambda t, d: f"排队了后台任务 {t}",
+    "job.fail": lambda t, d: f"后台任务 {t} 失败：{d.get('error', '')}",
+    "job.done": lambda t, d: f"完成了后台任务 {t}",
 }
 
 

@@ -14,7 +14,7 @@ from .yamlsrc import YamlSource, check_keys, load_yaml
 CONFIG_NAME = "config.yaml"
 # The keys config.yaml's mappings may hold; anything else is refused with the nearest match.
 CONFIG_KEYS = ("organisation", "locale", "timezone", "documents", "records", "identity", "paths", "journal",
-               "review", "training", "notify", "departments")
+               "review", "training", "notify", "departments", "scan")
 ORG_KEYS = ("name", "name_en", "short")
 DOCUMENTS_KEYS = ("number_pattern", "revision", "kinds", "approvals", "keep_obsolete")
 REVISION_KEYS = ("scheme", "first")
@@ -62,6 +62,7 @@ class Config:
     # review: / training: / notify: as written (issue 23); their own packages read and check them
     quality: dict = field(default_factory=dict)
     checkpoint_every: int = 1000    # journal.checkpoint_every: a stored checkpoint every N events (0: none)
+    scan: dict = field(default_factory=dict)   # the scan inbox (issue 22): inbox, confirm, max_pages
 
 
 @dataclass
@@ -247,6 +248,7 @@ def load_config(path: Path) -> Config:
         quality={k: data.get(k) or {} for k in ("review", "training", "notify")}
         | {"departments": [str(x) for x in (data.get("departments") or [])]},
         checkpoint_every=_checkpoint_every(src, (data.get("journal") or {}).get("checkpoint_every", 1000)),
+        scan=dict(data.get("scan") or {}),
     )
 
 

@@ -25,7 +25,8 @@ from .workspace import Workspace
 
 _DOC_ACTIONS = {"doc.submit", "doc.sign", "doc.release", "doc.redate", "doc.obsolete", "doc.issue_copy", "doc.recall",
                 "doc.reject", "doc.withdraw"}
-_RECORD_ACTIONS = {"record.file", "record.pdf", "record.sign", "record.amend", "hold.add", "hold.release"}
+_RECORD_ACTIONS = {"record.file", "record.pdf", "record.sign", "record.amend", "hold.add", "hold.release",
+                   "scan.ocr"}
 
 
 @dataclass

@@ -72,10 +72,11 @@ def cli(ctx, workspace):
 
 # The command modules need QmsGroup, Env and pass_env above: they are imported last.
 from . import admin, documents, identity, records, retention, search  # noqa: E402
+from . import scan as _scan  # noqa: E402
 from . import doc_word  # noqa: E402,F401  (adds doc import / doc diff to the doc group)
 from . import quality  # noqa: E402  (todo, review, training, tick; user edit; doc receive-copy/return-copy)
 
-for _module in (admin, documents, identity, records, retention, search, quality):
+for _module in (admin, documents, identity, records, retention, search, quality, _scan):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -124,5 +124,7 @@ def blank_form(ws: Workspace, form_id: str, out: Path | str) -> Path:
         if out.suffix.lower() == ".pdf":
             from ..convert import to_pdf
             (docx,) = to_pdf([docx])
+            from ..papercode import stamp_form
+            stamp_form(ws, docx, form)          # a scanned blank form is recognised and queued
         return outputs.install(ws, docx, out)
 

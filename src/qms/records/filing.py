@@ -15,6 +15,7 @@ from ..dates import now_iso, parse_date, today
 from ..errors import Conflict, InvalidInput, InvalidRows, NotFound, QmsError
 from ..forms import FormSchema, load_form, validate_data
 from ..inputs import short
+from ..papercode import stamp_record
 from ..results import Change
 from ..workspace import Workspace
 from ..writer import writing
@@ -166,6 +167,7 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
             if pdf and not many:
                 from ..convert import to_pdf
                 to_pdf([st.at(f"{rel}/{number}.docx")])
+                stamp_record(ws, st.at(f"{rel}/{number}.pdf"), number, 1)     # the QR the scan inbox reads
                 st.add(f"{rel}/{number}.pdf")
                 pdf_done = True
             st.manifest(rel, now=at)

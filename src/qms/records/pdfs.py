@@ -6,6 +6,7 @@ from __future__ import annotations
 from .. import recordstate
 from ..dates import now_iso
 from ..errors import QmsError
+from ..papercode import stamp_record
 from ..workspace import Workspace
 from ..writer import writing
 
@@ -61,6 +62,7 @@ def _convert_chunk(ws: Workspace, rows, *, actor: str, progress, offset: int) ->
         events = []
         for r in rows:
             mark = st.mark()
+            stamp_record(ws, st.at(f"{r['folder']}/{r['number']}.pdf"), r["number"], _version(r["folder"]))
             st.add(f"{r['folder']}/{r['number']}.pdf")
             st.manifest(r["folder"], now=at)
             events.append({"action": "record.pdf", "target": r["number"],
@@ -70,3 +72,8 @@ def _convert_chunk(ws: Workspace, rows, *, actor: str, progress, offset: int) ->
         w.commit(events, actor=actor)
     return [e["target"] for e in events]
 
+
+def _version(folder: str) -> int:
+    """A version's folder ends in v<N> (records/<form>/<year>/<number>/v2); the first has none."""
+    last = folder.rstrip("/").rpartition("/")[2]
+    return int(last[1:]) if last[:1] == "v" and last[1:].isdigit() else 1

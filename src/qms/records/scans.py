@@ -24,19 +24,14 @@ def scan_as_pdf(scan: Path, tmp: Path, *, shown: str | None = None) -> Path:
 
 def photo_to_pdf(image: Path, out: Path) -> Path:
     """A phone photo of the signed form → a one-page A4 PDF holding it (fitted, aspect kept,
-    turned upright by its EXIF orientation). img2pdf would embed a JPEG losslessly; it is not a
-    dependency, so fpdf2 and Pillow (fpdf2's own dependency) do it."""
-    from fpdf import FPDF
-    from PIL import Image, ImageOps
-    with Image.open(image) as im:
-        im = ImageOps.exif_transpose(im).convert("RGB")
-        fixed = out.with_suffix(".jpg")
-        im.save(fixed, "JPEG", quality=90)
+    turned upright by its EXIF orientation). img2pdf embeds a JPEG's own bytes: nothing is
+    re-compressed, the photo in the archive is the photo taken."""
+    from PIL import Image
+
+    from ._img2pdf import image_bytes, images_to_pdf
+    with Image.open(image) as im:       # refuses what is not an image, and a decompression bomb
         w, h = im.size
-    pdf = FPDF(format="A4")
-    pdf.add_page()
-    pw, ph = 190, 277
-    scale = min(pw / w, ph / h)
-    pdf.image(str(fixed), x=10, y=10, w=w * scale, h=h * scale)
-    out.write_bytes(bytes(pdf.output()))
+        if w * h > 60_000_000:
+            raise ValueError("image too large")
+    out.write_bytes(images_to_pdf([image_bytes(image)]))
     return out

@@ -23,6 +23,7 @@ from ..dates import cn_date, now_iso, parse_date, today
 from ..search import SCAN_NAME
 from ..errors import Conflict, InvalidInput, NotFound
 from ..forms import FormSchema, load_form, validate_data
+from ..papercode import stamp_record
 from ..recordstate import record_row
 from ..results import Change
 from ..workspace import Workspace
@@ -117,16 +118,31 @@ def sign(ws: Workspace, number: str, *, scan: Path | str, signers: list[tuple[st
             # the scan goes into the current version's folder: it covers that version only
             sha = st.copy_in(f"{folder}/{SCAN_NAME}", pdf)
             st.manifest(folder, now=now_iso())
-            (entry,) = w.commit([{"action": "record.sign", "target": number,
-                                  "data": {"signer": signers[0][0], "role": signers[0][1],
-                                           "signers": [{"name": n, "role": r} for n, r in signers], "signed_on": day,
-                                           "version": version, "scan": f"{folder}/{SCAN_NAME}", "sha256": sha,
-                                           "scan_name": scan_name or scan.name, **st.promise(folder)}}], actor=actor)
+            (entry, *_) = w.commit([{"action": "record.sign", "target": number,
+                                     "data": {"signer": signers[0][0], "role": signers[0][1],
+                                              "signers": [{"name": n, "role": r} for n, r in signers],
+                                              "signed_on": day, "version": version, "scan": f"{folder}/{SCAN_NAME}",
+                                              "sha256": sha, "scan_name": scan_name or scan.name,
+                                              **st.promise(folder)}}] + _ocr_job(pdf, number, version, folder),
+                                   actor=actor)
     who = "、".join(f"{n}{' ' + r if r else ''}" for n, r in signers)
     return Change(f"signed {number}: scan attached ({who}, signed {day}) → filed"
                   + (f" (version {version})" if version > 1 else ""),
                   {"number": number, "status": "filed", "scan": f"{folder}/{SCAN_NAME}", "version": version,
                    "signers": [{"name": n, "role": r} for n, r in signers], "signed_on": day}, seq=entry.seq)
+
+
+def _ocr_job(pdf: Path, number: str, version: int, folder: str) -> list[dict]:
+    """A scan with no text layer (a photo, an image-only scan) is OCR'd in the background for search
+    (issue 22): the job is queued in the same batch as the signature, so it is never lost."""
+    from ..jobs.queue import queued_event
+    from ..pdf import pdf_text
+    try:
+        if pdf_text(pdf).strip():
+            return []
+    except Exception:       # unreadable text layer: OCR may still read the page images
+        pass
+    return [queued_event(f"ocr:{number}:v{version}", "ocr", number, {"scan": f"{folder}/{SCAN_NAME}"})]
 
 
 # ------------------------------------------------------------------ amending
@@ -196,6 +212,7 @@ def amend(ws: Workspace, number: str, data_file: Path | str | None = None, *, re
         if pdf:
             from ..convert import to_pdf
             to_pdf([st.at(f"{rel}/{number}.docx")])
+            stamp_record(ws, st.at(f"{rel}/{number}.pdf"), number, version)   # the QR the scan inbox reads
             st.add(f"{rel}/{number}.pdf")
         st.manifest(rel, now=at)
         (entry,) = w.commit([{"action": "record.amend", "target": number,

@@ -76,6 +76,17 @@ def record_entries(ws: Workspace, cat: Catalog, numbers: list[str]) -> list:
     return out
 
 
+OCR_MARK = "〔OCR〕"
+_CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff])\s*\n\s*(?=[\u3400-\u9fff])|(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
+
+
+def ocr_sentences(text: str) -> list[str]:
+    """OCR text as indexed: wrapped Chinese lines joined, each sentence marked 〔OCR〕 on both sides,
+    so any passage shown around a hit in it (120 characters, 30 before the hit) names its source."""
+    joined = _CJK_GAP.sub("", text)
+    return [f"{OCR_MARK}{s.strip()}{OCR_MARK}" for s in re.split(r"(?<=[。！？；.!?])|\n", joined) if s.strip()]
+
+
 def _pdf_texts(ws: Workspace, cat: Catalog, number: str, folder: Path) -> list[str]:
     """Text layers of the signed scans and PDF attachments (scans without OCR have none)."""
     paths = [ws.root / s["scan"] for s in cat.all("SELECT scan FROM signatures WHERE number=?", number)]
@@ -92,6 +103,9 @@ def _pdf_texts(ws: Workspace, cat: Catalog, number: str, folder: Path) -> list[s
             out.append(re.sub(r"(?<=[\u3400-\u9fff])\s*\n\s*(?=[\u3400-\u9fff])", "", pdf_text(p)))
         except Exception:      # an unreadable attachment must not block filing; verify still hashes it
             continue
+        ocr = p.with_name(p.stem + ".ocr.txt")      # the scan inbox's OCR job (issue 22): hits say OCR
+        if ocr.is_file():
+            out += ocr_sentences(ocr.read_text(encoding="utf-8", errors="replace"))
     return out
 
 

@@ -19,5 +19,8 @@ def run(root: Path, *, host: str = "127.0.0.1", port: int = 8000, workers: int =
     import uvicorn
     os.environ["QMS_WORKSPACE"] = str(root)
     print(f"qms web: http://{host}:{port}/  (workspace {root}; Ctrl-C stops)", flush=True)
+    from ..scan.watch import start          # the scan inbox (scan.inbox) and the job worker, one each
+    from ..workspace import open_workspace
+    start(open_workspace(root))
     uvicorn.run("qms.web.serve:app_from_env", factory=True, host=host, port=port, workers=max(1, workers),
                 proxy_headers=True, server_header=False, log_level="info")

@@ -2,9 +2,10 @@
 
 from . import api, approver, auditor, engineer, files, keeper, login, quality
 from . import capa, todo  # 我的待办 is the home page: its routes come first
+from . import scan as _scan
 
-ROUTES = [*todo.ROUTES, *capa.ROUTES, *login.ROUTES, *auditor.ROUTES, *files.ROUTES, *api.ROUTES, *approver.ROUTES, *engineer.ROUTES,
-          *quality.ROUTES, *keeper.ROUTES]
+ROUTES = [*todo.ROUTES, *capa.ROUTES, *login.ROUTES, *auditor.ROUTES, *files.ROUTES, *api.ROUTES, *approver.ROUTES,
+          *engineer.ROUTES, *quality.ROUTES, *keeper.ROUTES, *_scan.ROUTES]
 from . import drafts  # noqa: E402  (issue 25: the source editor and the approver's redline)
 ROUTES += drafts.ROUTES
 

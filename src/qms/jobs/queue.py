@@ -1,0 +1,111 @@
+"""Work that waits: a job queue on the journal.
+
+A job is queued by a journaled event (job.queue, usually in the same batch as what made it
+needed); its effect is a journaled event committed together with job.done, so a job run twice —
+or by two runners at once, or again after a crash mid-way — changes nothing the second time.
+An attempt that fails logs job.fail; after `max_attempts` the job stays failed (shown by
+`qms jobs`). Runners: `qms jobs run [--wait]` (cron, tests), the worker inside `qms serve`, and
+anyone else through `run_pending(ws)` (e.g. `qms tick`). Nothing here blocks filing."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from ..catalog import reading
+from ..writer import writing
+from .projection import ensure_schema, readable
+
+RUNNER = "qms jobs"
+MAX_ATTEMPTS = 3
+
+
+@dataclass
+class JobResult:
+    id: str
+    kind: str
+    target: str
+    outcome: str          # done, failed (will retry), gave_up, skipped
+    message: str
+
+    def to_json(self) -> dict:
+        return self.__dict__.copy()
+
+
+def _handlers():
+    from .ocr import run_ocr
+    return {"ocr": run_ocr}
+
+
+def queued_event(job_id: str, kind: str, target: str, args: dict | None = None,
+                 max_attempts: int = MAX_ATTEMPTS) -> dict:
+    return {"action": "job.queue", "target": job_id,
+            "data": {"kind": kind, "target": target, "args": args or {}, "max_attempts": max_attempts}}
+
+
+def ocr_job(ws, number: str) -> dict | None:
+    """The job.queue event OCR'ing the record's signed scan, or None (it has text, or a job exists)."""
+    from .ocr import needs_ocr
+    return needs_ocr(ws, number)
+
+
+def _rows(cat, where: str = "", *args):
+    readable(cat.conn)
+    return [dict(r) for r in cat.all(f"SELECT * FROM jobs {where} ORDER BY queued_at, id", *args)]
+
+
+def list_jobs(ws, *, state: str | None = None) -> list[dict]:
+    with reading(ws) as cat:
+        rows = _rows(cat, "WHERE state=?" if state else "", *([state] if state else []))
+    for r in rows:
+        r["args"] = json.loads(r["args"] or "{}")
+    return rows
+
+
+def run_pending(ws, *, actor: str = RUNNER, wait: bool = False, limit: int | None = None) -> list[JobResult]:
+    """Run queued jobs in the foreground; with `wait`, until none is left to try (a failed attempt
+    is retried, up to its limit). Safe to call from anywhere, any number of times at once."""
+    results: list[JobResult] = []
+    tried: set[str] = set()
+    while True:
+        todo = [j for j in list_jobs(ws, state="queued") if wait or j["id"] not in tried]
+        if limit is not None:
+            todo = todo[: max(0, limit - len(results))]
+        if not todo:
+            return results
+        for job in todo:
+            tried.add(job["id"])
+            results.append(_run_one(ws, job, actor=actor))
+        if not wait:
+            return results
+        time.sleep(0.1 if results and results[-1].outcome == "failed" else 0)
+
+
+def _run_one(ws, job: dict, *, actor: str) -> JobResult:
+    handler = _handlers().get(job["kind"])
+    if handler is None:
+        return _fail(ws, job, actor, f"unknown job kind {job['kind']!r}")
+    try:
+        effect, message = handler(ws, job)       # slow work outside the lock; returns the events
+    except Exception as exc:                      # a job's failure is logged and retried, never raised
+        return _fail(ws, job, actor, f"{type(exc).__name__}: {exc}"[:300])
+    with writing(ws, purpose=f"job {job['kind']}") as w:
+        ensure_schema(w.cat.conn)
+        row = w.cat.one("SELECT state FROM jobs WHERE id=?", job["id"])
+        if row is None or row["state"] != "queued":
+            return JobResult(job["id"], job["kind"], job["target"], "skipped", "already done by another runner")
+        effect = effect(w) if callable(effect) else effect
+        w.commit([*effect, {"action": "job.done", "target": job["id"], "data": {"kind": job["kind"]}}], actor=actor)
+    return JobResult(job["id"], job["kind"], job["target"], "done", message)
+
+
+def _fail(ws, job: dict, actor: str, error: str) -> JobResult:
+    with writing(ws, purpose="job failed") as w:
+        ensure_schema(w.cat.conn)
+        row = w.cat.one("SELECT state, attempts, max_attempts FROM jobs WHERE id=?", job["id"])
+        if row is None or row["state"] != "queued":
+            return JobResult(job["id"], job["kind"], job["target"], "skipped", error)
+        w.commit([{"action": "job.fail", "target": job["id"], "data": {"error": error}}], actor=actor)
+    last = row["attempts"] + 1 >= row["max_attempts"]
+    return JobResult(job["id"], job["kind"], job["target"], "gave_up" if last else "failed", error)

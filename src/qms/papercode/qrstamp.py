@@ -1,0 +1,67 @@
+"""The QR in the top-right corner of a printed record's (or blank form's) first page, with its
+number printed beside it — an overlay merged with pypdf like the other stamps (stamp.py), added in
+the PDF stage so every template gets it without a template edit."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+from pypdf import PdfWriter, Transformation
+
+from ..archive import atomic_write
+from ..pdf import read_pdf
+from ..stamp import page_geometry, unshare_contents
+from ._segno import qr_png
+
+MM = 72 / 25.4
+SIZE = 17 * MM          # the QR's side: ~1.2 mm a module at version 3, read from a phone photo too
+EDGE = 5 * MM           # from the top and right edges of the visible page
+_LATIN = Path("/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf")
+
+
+def add_qr(pdf: Path, text: str, label: str) -> Path:
+    """Put the QR of `text` and `label` (the number) on the first page of `pdf`, in place."""
+    pdf = Path(pdf)
+    writer = PdfWriter(clone_from=read_pdf(pdf))
+    unshare_contents(writer)
+    first = writer.pages[0]
+    (w, h), ctm = page_geometry(first)
+    overlay = read_pdf_bytes(_overlay(text, label, w, h)).pages[0]
+    first.merge_transformed_page(overlay, Transformation(ctm), over=True)
+    first.compress_content_streams()
+    buf = io.BytesIO()
+    writer.write(buf)
+    atomic_write(pdf, buf.getvalue(), replace=True)
+    return pdf
+
+
+def read_pdf_bytes(data: bytes):
+    from pypdf import PdfReader
+    return PdfReader(io.BytesIO(data))
+
+
+def _overlay(text: str, label: str, w: float, h: float) -> bytes:
+    from fpdf import FPDF
+    pdf = FPDF(unit="pt")
+    pdf.set_auto_page_break(False)
+    pdf.set_margins(0, 0, 0)
+    pdf.add_page(orientation="L" if w > h else "P", format=(min(w, h), max(w, h)))
+    if _LATIN.is_file():        # an embedded font (PDF/A): a Latin face parses in ms, the CJK one in 0.3 s
+        pdf.add_font("latin", fname=str(_LATIN))
+        family = "latin"
+    else:
+        from ..pdf import add_cjk_font
+        family = add_cjk_font(pdf)
+    x, y = w - EDGE - SIZE, EDGE
+    with tempfile.NamedTemporaryFile(suffix=".png") as png:
+        png.write(qr_png(text))
+        png.flush()
+        pdf.image(png.name, x=x, y=y, w=SIZE, h=SIZE)
+    pdf.set_font(family, size=5.5)
+    pdf.set_text_color(60, 60, 60)
+    width = pdf.get_string_width(label) + 2
+    pdf.set_xy(x + SIZE - width, y + SIZE)         # right-aligned under the QR, inside the page
+    pdf.cell(width, 7, label, align="R")
+    return bytes(pdf.output())

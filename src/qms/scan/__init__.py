@@ -1,0 +1,22 @@
+"""Paper that files itself (issue 22): the QR on printed records, the scan inbox, the review queue.
+
+    consume(ws, folder, actor=…)          the inbox once (or a folder): split, file, queue
+    queue(ws) / item(ws, id)              the review queue (pages without a usable QR, unreadable files)
+    assign(ws, id, number, …)             a person's decision: this part is that record's signed scan
+    discard(ws, id, reason=…)             a person's decision: not a record's scan (the file stays archived)
+    record_text / form_text (codes)       what the QR on a printed record / blank form says
+"""
+
+from __future__ import annotations
+
+__all__ = ["Outcome", "assign", "consume", "consume_file", "discard", "form_text", "inbox_dir", "item",
+           "page_png", "queue", "record_text", "resume", "scan_key"]
+
+
+def __getattr__(name: str):
+    # loaded on first use: the central projection imports scan.projection while the writer is
+    # itself being imported, and the service below needs the writer
+    if name in __all__:
+        from . import review
+        return getattr(review, name)
+    raise AttributeError(name)
