@@ -12,6 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from qms.cli import cli
+from qms.startup import start
+
+start()      # the services subscribe to the writer's events, as the CLI and the web do
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"

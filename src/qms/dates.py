@@ -6,6 +6,8 @@ import datetime as dt
 import re
 
 from .errors import QmsError
+from .inputs import short
+from zoneinfo import ZoneInfo
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Dates as people type them in Excel or a form: 2026/12/1, 2026-12-1, 2026.12.1, 2026年12月1日
@@ -71,7 +73,6 @@ def parse_datetime(value, *, file=None, field=None, line=None, row=None) -> dt.d
             raise ValueError
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
-        from .inputs import short
         raise QmsError(f"expected a date and time as YYYY-MM-DD HH:MM, got {short(value)}", **where) from None
     return _in_range(moment, text, **where)
 
@@ -105,7 +106,6 @@ def zone_of(where=None):
     name = getattr(getattr(where, "config", None), "timezone", where)
     if not name:
         return None
-    from zoneinfo import ZoneInfo
     return ZoneInfo(str(name))
 
 

@@ -19,6 +19,9 @@ from .inputs import control_char_error, key_name, safe_id, short
 from .labels import chinese
 from .textfmt import table
 from .yamlsrc import YamlSource, check_keys, load_yaml, top_mapping
+from .inputs import _CONTROL
+import json
+from .dates import cn_date
 
 FIELD_TYPES = ("text", "date", "datetime", "number", "choice", "table", "signature")
 _PERIOD = re.compile(r"^\s*(\d+)\s*([ymd])\s*$", re.I)
@@ -373,7 +376,6 @@ def _scalar_text(value, **where) -> str:
 
 
 def _first_control(text: str) -> str:
-    from .inputs import _CONTROL
     return _CONTROL.search(text).group()
 
 
@@ -428,7 +430,6 @@ def validate_data(form: FormSchema, data, *, file=None, row: int | None = None,
 
 def _table(f: FormField, value, key: str, where) -> list[dict]:
     if isinstance(value, str):
-        import json
         try:
             value = json.loads(value)
         except ValueError:
@@ -461,7 +462,6 @@ def _table(f: FormField, value, key: str, where) -> list[dict]:
 
 def format_value(f: FormField, value, locale: str = "zh-CN") -> str:
     """A value as printed on the form."""
-    from .dates import cn_date
     if value is None or value == "":
         return ""
     if f.type == "date":

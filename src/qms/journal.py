@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import QmsError
+from concurrent.futures import ThreadPoolExecutor
+import json
 
 LOCK_NAME = ".lock"
 STAGING = ".staging"
@@ -172,7 +174,6 @@ class Stage:
     def manifest(self, folder: str, *, now: str) -> str:
         """Write the manifest of `folder` (workspace-relative) into the stage: the files already
         in the archived folder plus the ones staged for it. Returns the manifest's SHA-256."""
-        import json
         final = self.root / folder
         old: dict = {}
         created = now
@@ -275,7 +276,6 @@ def place(root: Path, archive: Path, data: dict, *, check: bool) -> list[str]:
     if destroy:
         # unlink/rmdir wait on the file system, not the CPU: a few threads overlap them
         # (10,000 record folders: 4.3 s one by one, 2.4 s with 8 threads, measured here).
-        from concurrent.futures import ThreadPoolExecutor
 
         def remove(target: Path) -> None:
             if target.exists():

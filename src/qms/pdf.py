@@ -21,6 +21,7 @@ from pypdf import PdfReader, PdfWriter
 
 from qms.archive import atomic_write
 from qms.errors import InvalidInput, NotFound, QmsError, ToolMissing
+import glob
 
 FONT_INSTALL_HINT = "apt-get install -y --no-install-recommends fonts-noto-cjk"
 
@@ -224,7 +225,6 @@ def _fc_match_sc() -> FontFile | None:
 
 
 def _scan_for_sc() -> FontFile | None:
-    import glob
 
     from fontTools.ttLib import TTCollection, TTFont  # fpdf2 depends on fontTools
 

@@ -253,12 +253,3 @@ def register(action: str, handler) -> None:
     """Another part of the domain (users, sessions) adds its own events' projection."""
     _HANDLERS[action] = handler
 
-
-def folder_of(path: str) -> str:
-    return posixpath.dirname(path)
-
-
-# People and the organisation's key (issue 14): their projection lives with them.
-from .identity.projection import register_handlers  # noqa: E402
-
-register_handlers(register)

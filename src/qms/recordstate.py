@@ -9,6 +9,7 @@ import datetime as dt
 
 from .catalog import Catalog
 from .errors import NotFound
+import json
 
 
 def find(cat: Catalog, number: str):
@@ -111,7 +112,6 @@ def disposals(cat: Catalog) -> list[dict]:
 
 
 def _request(row) -> dict:
-    import json
     out = dict(row)
     out["records"] = json.loads(out["records"] or "[]")
     out["left_out"] = json.loads(out["left_out"] or "[]")

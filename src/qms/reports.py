@@ -8,6 +8,10 @@ from pathlib import Path
 
 from .errors import QmsError
 from .textfmt import table
+import datetime as dt
+from .labels import status_label
+from . import outputs
+from .dates import cn_date
 
 COLUMNS = [("number", "文件编号"), ("title", "文件名称"), ("revision", "版本"), ("status", "状态"),
            ("issued", "发布日期"), ("effective", "实施日期"), ("department", "归口部门"),
@@ -15,8 +19,6 @@ COLUMNS = [("number", "文件编号"), ("title", "文件名称"), ("revision", "
 
 
 def _rows(items: list[dict], locale: str = "zh-CN", real_dates: bool = False) -> list[list]:
-    import datetime as dt
-    from .labels import status_label
     out = []
     for item in items:
         row = []
@@ -36,7 +38,6 @@ def master_list(items: list[dict], fmt: str = "table", output: str | Path | None
     """Returns the text when it goes to the terminal; writes the file when `output` is given
     (through qms.outputs: never into the archive, atomically). Statuses read in the workspace's
     language (生效/已替代/作废 for zh-CN)."""
-    from . import outputs
     stream = output if hasattr(output, "write") else None     # the web hands a buffer, not a path
     if output and stream is None:
         outputs.check(ws, output)
@@ -50,10 +51,8 @@ def master_list(items: list[dict], fmt: str = "table", output: str | Path | None
     if fmt == "xlsx":
         if not output:
             raise QmsError("an XLSX master list needs -o FILE.xlsx", field="output")
-        import datetime as dt
         from openpyxl import Workbook
         from openpyxl.styles import Alignment, Font
-        from .dates import cn_date
         wb = Workbook()
         sheet = wb.active
         sheet.title = "受控文件清单"

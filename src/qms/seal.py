@@ -23,6 +23,8 @@ from pathlib import Path
 
 from .errors import Conflict, InvalidInput, NotFound, QmsError
 from .workspace import Workspace
+from .pdf import pdfa_part
+from concurrent.futures import ThreadPoolExecutor
 
 KEY, CERT, CHAIN, CA_KEY = "signing-key.pem", "signing-cert.pem", "chain.pem", "ca-key.pem"
 FIELD_NAME = "QmsSeal"
@@ -220,7 +222,6 @@ def seal_pdf(ws: Workspace, path: Path | str, reason: str, *, location: str | No
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
-    from .pdf import pdfa_part
 
     path = Path(path)
     before = pdfa_part(path)
@@ -230,7 +231,6 @@ def seal_pdf(ws: Workspace, path: Path | str, reason: str, *, location: str | No
         writer = IncrementalPdfFileWriter(fh, strict=False)
         # pyHanko runs its own asyncio loop: in a thread of its own, so a caller that already has
         # one running (a web server, playwright in the tests) does not make it fail
-        from concurrent.futures import ThreadPoolExecutor
         with ThreadPoolExecutor(1) as pool:
             out = pool.submit(signers.sign_pdf, writer, meta, signer=_signer(ws)).result()
         data = out.getvalue() if isinstance(out, io.BytesIO) else out.read()
@@ -254,7 +254,6 @@ def validate_seal(ws: Workspace | None, path: Path | str) -> SealStatus:
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
-    from .pdf import pdfa_part
 
     path = Path(path)
     name = ws.rel(path) if ws else str(path)
@@ -271,7 +270,6 @@ def validate_seal(ws: Workspace | None, path: Path | str) -> SealStatus:
                 from cryptography.hazmat.primitives import serialization
                 roots = [ax509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in _load_chain(ws)]
             ctx = ValidationContext(trust_roots=roots, allow_fetching=False)
-            from concurrent.futures import ThreadPoolExecutor     # its own asyncio loop (see seal_pdf)
             with ThreadPoolExecutor(1) as pool:
                 status = pool.submit(validate_pdf_signature, sig, ctx).result()
             reason = str(sig.sig_object.get("/Reason", ""))

@@ -28,6 +28,10 @@ from . import audit, journal, projection
 from .archive import MANIFEST
 from .catalog import open_catalog
 from .workspace import Workspace
+from .checkpoint import verify_checkpoint
+from .replay import compare, replay_in_memory
+from .seal import validate_seal
+from .search import open_index
 
 # Under archive/, written by qms but not archive content: checked in their own ways.
 _OWN = {"audit.log", "index.sha256", "catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.sqlite-journal",
@@ -77,7 +81,6 @@ def verify(ws: Workspace, *, check_index: bool = True, deep: bool = False, check
         problems += gaps
         problems += _reconcile(ws, walk, expected, n_entries)
         if checkpoint is not None:
-            from .checkpoint import verify_checkpoint
             problems += verify_checkpoint(ws, checkpoint)
     report.folders = len(walk.manifests)
     report.files = walk.files
@@ -235,7 +238,6 @@ def _catalog_side(ws: Workspace, pairs, *, chain_ok: bool, check_index: bool) ->
                                 f"(run any write command or qms recover to catch up"
                                 f"{'; the log was cut or replaced' if seq > head_seq else ''})")
             if chain_ok and pairs:
-                from .replay import compare, replay_in_memory
                 with replay_in_memory(ws, upto=seq, pairs=pairs) as truth:
                     problems += [f"{name}: {line}" for line in compare(cat, truth)]
             problems += _seals(ws, cat)
@@ -289,7 +291,6 @@ def _seals(ws: Workspace, cat) -> list[str]:
     rows = cat.all("SELECT folder, pdf FROM revisions WHERE pdf IS NOT NULL ORDER BY number, seq")
     if not rows:
         return problems
-    from .seal import validate_seal
     for r in rows:
         path = ws.root / r["folder"] / r["pdf"]
         if not path.is_file():
@@ -307,7 +308,6 @@ def _index_vs_catalog(ws: Workspace, cat) -> list[str]:
         return []
     if not ws.index_dir.exists():
         return [f"search index missing ({len(wanted)} entries expected; run qms reindex)"]
-    from .search import open_index
     idx = open_index(ws)
     have = idx.numbers()
     problems = [f"search index: {idx.untrusted}; it was not opened and has been rebuilt from the archive"

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from .errors import Conflict, InvalidInput, NotFound, QmsError, Refused
 from .yamlsrc import YamlSource, check_keys, load_yaml
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+import json
 
 CONFIG_NAME = "config.yaml"
 # The keys config.yaml's mappings may hold; anything else is refused with the nearest match.
@@ -198,7 +200,6 @@ def load_config(path: Path) -> Config:
 def _timezone(src: YamlSource, value) -> str:
     if not value:
         return ""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
     try:
         ZoneInfo(str(value))
     except (ZoneInfoNotFoundError, ValueError):
@@ -237,7 +238,6 @@ def find_workspace(explicit: str | Path | None = None, cwd: Path | None = None) 
 
 def _set_org(text: str, name: str, name_en: str) -> str:
     """Replace organisation.name (and name_en) in the config text, keeping its comments."""
-    import json
     def put(text: str, key: str, value: str) -> str:
         # a JSON string is a valid YAML double-quoted scalar: any name survives quoting
         return re.sub(rf"^(  {key}:)[^\n#]*", lambda m: f"{m.group(1)} {json.dumps(value, ensure_ascii=False)}",

@@ -15,17 +15,13 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from . import audit, journal, projection
+from . import audit, events, journal, projection
 from .audit import AuditEntry
 from .catalog import Catalog, open_catalog
 from .errors import Integrity
 from .journal import Stage, crashpoint
 from .workspace import Workspace
-
-_DOC_ACTIONS = {"doc.submit", "doc.sign", "doc.release", "doc.redate", "doc.obsolete", "doc.issue_copy", "doc.recall",
-                "doc.reject", "doc.withdraw"}
-_RECORD_ACTIONS = {"record.file", "record.pdf", "record.sign", "record.amend", "hold.add", "hold.release"}
-
+import shutil
 
 @dataclass
 class Writer:
@@ -68,7 +64,7 @@ class Writer:
         projection.apply_all(self.cat, pairs)
         crashpoint("projected")
         if index:          # (a bench that builds the index itself passes False)
-            _index(self.ws, self.cat, [e for _, e in pairs])
+            _publish(self.ws, self.cat, [e for _, e in pairs])
         for st in self.stages:
             st.discard()
         self.stages.clear()
@@ -96,7 +92,6 @@ def writing(ws: Workspace, purpose: str = ""):
                 w.cat.close()
     finally:
         if not existed and (w is None or not w.committed):
-            import shutil
             shutil.rmtree(ws.archive_dir, ignore_errors=True)
 
 
@@ -124,7 +119,7 @@ def _recover(ws: Workspace, cat: Catalog) -> None:
     done = projection.indexed_seq(cat)
     if done < log_seq:
         entries = [e for _, e in audit.entries_after(ws.audit_path, done)]
-        _index(ws, cat, entries)
+        _publish(ws, cat, entries)
 
 
 def catch_up(ws: Workspace) -> None:
@@ -153,18 +148,9 @@ def catch_up(ws: Workspace) -> None:
         raise
 
 
-def _index(ws: Workspace, cat: Catalog, entries: list[AuditEntry]) -> None:
-    if not entries:
-        return
-    docs, recs, gone = set(), set(), set()
-    for e in entries:
-        if e.action in _DOC_ACTIONS:
-            docs.add(e.target)
-        elif e.action in _RECORD_ACTIONS:
-            recs.add(e.target)
-        elif e.action == "purge":
-            gone.update(r["number"] for r in e.data.get("records", []))
-    from .search.entries import reindex
-    reindex(ws, cat, documents=docs, records=recs, gone=gone)
-    with cat.transaction():
-        projection.set_indexed(cat, max(e.seq for e in entries))
+def _publish(ws: Workspace, cat: Catalog, entries: list[AuditEntry]) -> None:
+    """Hand committed (or replayed) entries to the subscribers (search indexing, …); the mark
+    moves only when someone heard them, so a process without subscribers leaves the work to the next."""
+    if entries and events.publish(ws, cat, entries):
+        with cat.transaction():
+            projection.set_indexed(cat, max(e.seq for e in entries))

@@ -8,8 +8,20 @@ from pathlib import Path
 
 import click
 
-from . import pass_env
+from .env import pass_env
 from .options import FilePath, emit, json_option, progress_bar, read_secret
+from ..identity.setup import create_workspace
+from ..search import reindex as do_reindex, count_entries
+from dataclasses import asdict
+from .. import audit
+from ..dates import local_time
+from ..labels import chinese
+from ..trail import deed
+from ..verify import verify
+from ..rebuild import rebuild_catalog
+from ..writer import recover as do_recover
+from .. import checkpoint as cp
+from ..web.serve import run
 
 
 @click.command()
@@ -23,7 +35,6 @@ from .options import FilePath, emit, json_option, progress_bar, read_secret
 @click.option("--no-examples", is_flag=True, help="Start without the example forms (schemas/ empty): for your own.")
 def init(directory, org, org_en, admin, name, department, password_stdin, no_examples):
     """Create a new workspace in DIRECTORY: defaults, first administrator, signing key."""
-    from ..identity.setup import create_workspace
     if org is None and sys.stdin.isatty():
         org = click.prompt("organisation name (公司名称)", default="XXXXXX有限公司")
     password = read_secret(password_stdin, "Administrator password", confirm=True) if admin else None
@@ -38,7 +49,6 @@ def init(directory, org, org_en, admin, name, department, password_stdin, no_exa
 @pass_env
 def reindex(env):
     """Rebuild the search index from the archive."""
-    from ..search import reindex as do_reindex, count_entries
     env.act("archive.maintain")
     with progress_bar("indexing", count_entries(env.ws)) as progress:
         n = do_reindex(env.ws, progress=progress)
@@ -52,13 +62,8 @@ def reindex(env):
 @pass_env
 def log_cmd(env, target, as_json):
     """The audit trail: who did what, when."""
-    from dataclasses import asdict
-    from .. import audit
     entries = [asdict(e) for e in audit.read(env.ws.audit_path, target)]
 
-    from ..dates import local_time
-    from ..labels import chinese
-    from ..trail import deed
     ws = env.ws
 
     # a person reads the time in the workspace's zone and, in Chinese, who (login and name) did what
@@ -83,7 +88,6 @@ def log_cmd(env, target, as_json):
 def verify_cmd(env, checkpoint_file, deep, as_json):
     """Check files, manifests and the journal against each other, the catalog and the index.
     Exit status 3 when a problem is found."""
-    from ..verify import verify
     rep = verify(env.ws, checkpoint=Path(checkpoint_file) if checkpoint_file else None)
     if as_json:
         emit(rep.to_json(), True)
@@ -100,7 +104,6 @@ def verify_cmd(env, checkpoint_file, deep, as_json):
 @pass_env
 def rebuild(env):
     """Rebuild the catalog: the journal's projection applied from its first event."""
-    from ..rebuild import rebuild_catalog
     env.act("archive.maintain")
     rep = rebuild_catalog(env.ws)
     click.echo(rep.message())
@@ -111,7 +114,6 @@ def rebuild(env):
 @pass_env
 def recover(env, as_json):
     """Finish what a crashed command's journal event promised; remove what none promised."""
-    from ..writer import recover as do_recover
     env.act("archive.maintain")
     res = do_recover(env.ws)
     emit(res, as_json, lambda r: f"recovered: catalog at event {r['head']}, index at event {r['indexed']}")
@@ -124,7 +126,6 @@ def recover(env, as_json):
 @pass_env
 def checkpoint(env, init_key, output, as_json):
     """Sign the journal's head with a key kept outside the archive."""
-    from .. import checkpoint as cp
     env.act("archive.maintain")
     if init_key:
         res = cp.init_key(env.ws)
@@ -146,7 +147,6 @@ def checkpoint(env, init_key, output, as_json):
 @pass_env
 def serve(env, host, port, workers):
     """The web application: auditors, approvers, engineers, keepers in a browser."""
-    from ..web.serve import run
     run(env.ws.root, host=host, port=port, workers=workers)
 
 COMMANDS = [init, reindex, log_cmd, verify_cmd, rebuild, recover, checkpoint, serve]

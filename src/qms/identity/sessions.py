@@ -17,6 +17,8 @@ from .permissions import NotAuthenticated, User
 from .policy import load_policy
 from .secrets import open_secrets, secrets_path, workspace_id
 from .users import authenticate, get_user
+from .users import has_users
+import sqlite3
 
 
 def config_home() -> Path:
@@ -109,7 +111,6 @@ def current_session(ws: Workspace, *, touch: bool = True) -> Session:
     """The session of this workspace in the user's config folder, or NotAuthenticated saying why."""
     token = _read_token(token_path(ws)) if secrets_path(ws).exists() else None
     if token is None:
-        from .users import has_users
         if not has_users(ws):
             raise NotAuthenticated("no session, and this workspace has no users yet: give it an administrator "
                                    f"(qms init {ws.root} --admin LOGIN --name NAME)")
@@ -161,7 +162,6 @@ def open_token_session(ws: Workspace, user: User) -> str:
 def token_session(ws: Workspace, token: str):
     """The stored row of a token's session (login, created_at, last_seen, expires_at) or None; read
     without the store's write lock, since every web request asks."""
-    import sqlite3
     if not token or not secrets_path(ws).exists():
         return None
     conn = sqlite3.connect(f"file:{secrets_path(ws)}?mode=ro", uri=True, timeout=30)

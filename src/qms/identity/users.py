@@ -19,13 +19,13 @@ from .permissions import NotAuthenticated, User, require
 from .policy import Policy, load_policy
 from .projection import apply_user_event, ensure_schema
 from .secrets import open_secrets
+from ..writer import writing
 
 LOGIN_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 
 
 def journal(ws: Workspace, *, actor: str, action: str, target: str, data: dict) -> audit.AuditEntry:
     """Log a user/login/keys event through the one write path (the projection applies it)."""
-    from ..writer import writing
     with writing(ws, purpose=action) as w:
         (entry,) = w.commit([{"action": action, "target": target, "data": data}], actor=actor)
     return entry

@@ -19,7 +19,8 @@ from .filing import (Filing, file_record, file_record_data, file_records, import
                      record_date_for, sequence_key)
 from .inputs import MAX_IMPORT_BYTES, read_rows
 from .pdfs import PdfPending, convert_pending
-from .signing import amend, filer_fields, sign, sign_as_filer
+from .filer_signature import filer_fields, sign_as_filer
+from .signing import amend, sign
 from .views import list_records, show, with_columns
 
 __all__ = ["SCAN_NAME", "MAX_IMPORT_BYTES", "Filing", "PdfPending", "amend", "blank_form", "convert_pending",

@@ -7,12 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InvalidInput
+from ..pdf import is_pdf
 
 
 def scan_as_pdf(scan: Path, tmp: Path, *, shown: str | None = None) -> Path:
     """`scan` itself when it is a PDF; else the photo on an A4 page, written into `tmp`.
     Anything else is refused in one line naming the file (as `shown`: an upload's own name)."""
-    from ..pdf import is_pdf
     if is_pdf(scan):
         return scan
     try:

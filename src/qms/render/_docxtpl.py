@@ -37,6 +37,7 @@ from lxml import etree
 from ..errors import InvalidInput, QmsError
 from ..textfmt import nobreak
 from .tables import fit_tables
+import traceback
 
 _XML_DECL = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
@@ -205,7 +206,6 @@ class PreparedDocx:
 def _tag(source: str, exc: Exception) -> str:
     """The tag (as written in the template) that tripped the sandbox: the one on the failing
     line that names the refused attribute, else the first tag on that line."""
-    import traceback
     lineno = None
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename == "<template>":

@@ -16,7 +16,7 @@ from ..identity.policy import load_policy
 from ..identity.secrets import secrets_path
 from ..identity.users import authenticate, get_user
 from ..workspace import Workspace
-from .auth import WebUser
+from .webuser import WebUser
 
 
 def _web_user(user: User, token: str) -> WebUser:

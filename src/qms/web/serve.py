@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from .app import create_app
 
 
 def app_from_env():
     """The factory uvicorn calls in each worker: the workspace comes from $QMS_WORKSPACE."""
-    from .app import create_app
     return create_app(os.environ["QMS_WORKSPACE"])
 
 

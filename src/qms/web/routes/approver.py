@@ -9,10 +9,12 @@ from starlette.routing import Route
 
 from ... import documents, inbox
 from ...errors import InvalidInput
-from ..app import json_response, render
+from ..pages import json_response, render
 from ..auth import DOC_SIGN, WebUser, check_csrf, flash_message, require
 from ..forms import post_form
 from .common import in_thread, json_body
+import tempfile
+from pathlib import Path
 
 
 def _may_sign(user: WebUser):
@@ -73,8 +75,6 @@ async def reject_page(request: Request):
 
 
 def _preview_pdf(ws, number: str) -> bytes:
-    import tempfile
-    from pathlib import Path
     d = documents.show(ws, number)
     newest = d["revisions"][-1]["revision"]
     d = documents.show(ws, number, revision=newest)

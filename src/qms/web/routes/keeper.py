@@ -18,7 +18,7 @@ from ...dates import parse_date, today
 from ...errors import Conflict, InvalidInput, QmsError
 from ...forms import load_forms_quietly
 from .. import messages
-from ..app import render
+from ..pages import render
 from ..auth import COMPILE, DISPOSE_APPROVE, HOLD, PURGE, WebUser, check_csrf, flash_message, require
 from ..forms import post_form
 from .common import arg, date_arg, in_thread

@@ -7,9 +7,10 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from ...errors import QmsError
-from ..app import json_response, render
+from ..pages import json_response, render
 from ..auth import COOKIE, check_csrf, current_user, require
 from .common import in_thread, json_body
+from .. import backend
 
 
 def _set_cookie(request: Request, response, token: str) -> None:
@@ -27,7 +28,6 @@ def _safe_next(value: str | None) -> str:
 async def login_page(request: Request):
     if request.method == "GET":
         return render(request, "login.html", next=_safe_next(request.query_params.get("next")), error="")
-    from .. import backend
     form = await request.form()
     nxt = _safe_next(form.get("next"))
     try:
@@ -40,7 +40,6 @@ async def login_page(request: Request):
 
 
 async def logout(request: Request):
-    from .. import backend
     user = current_user(request)
     if user is not None:
         check_csrf(request, user, await request.form())
@@ -53,7 +52,6 @@ async def logout(request: Request):
 async def api_login(request: Request):
     """{login, password} → {login, name, roles, csrf_token} and the session cookie; the token is
     also returned so a script may send `Authorization: Bearer <token>` instead of the cookie."""
-    from .. import backend
     body = await json_body(request, "{login, password}")
     try:
         user = await in_thread(backend.login, request.app.state.ws, str(body.get("login", "")),
@@ -67,7 +65,6 @@ async def api_login(request: Request):
 
 
 async def api_logout(request: Request):
-    from .. import backend
     user = require(request)
     check_csrf(request, user)
     await in_thread(backend.logout, request.app.state.ws, user.token)

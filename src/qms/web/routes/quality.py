@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from ... import documents
 from ...errors import InvalidInput, QmsError
-from ..app import render
+from ..pages import render
 from ..auth import DOC_COPY, DOC_OBSOLETE, DOC_RELEASE, DOC_SUBMIT, DOC_WITHDRAW, WebUser, flash_message, require
 from ..forms import post_form
 

@@ -1,0 +1,16 @@
+"""The composition root: what every entry point (CLI, web, tests, bench) runs once before work.
+
+Services hand their post-commit work and their projection handlers to storage here, so storage
+never imports a service. A new service that reacts to committed events adds one line."""
+
+from __future__ import annotations
+
+from . import events, projection
+from .identity.projection import register_handlers
+from .search.indexing import on_commit
+
+
+def start() -> None:
+    """Subscribe the services (idempotent)."""
+    register_handlers(projection.register)
+    events.subscribe(on_commit)
