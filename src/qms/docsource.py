@@ -13,11 +13,8 @@ from pathlib import Path
 
 from .errors import InvalidInput
 from .workspace import Workspace
-from .inputs import read_text, short
-from .yamlsrc import YamlSource, check_keys, listed, load_yaml, top_mapping
-from .inputs import _CONTROL
-from .inputs import _SAFE_ID
-from .yamlsrc import parse_yaml_text
+from .inputs import read_text, short, _CONTROL, _SAFE_ID
+from .yamlsrc import YamlSource, check_keys, listed, load_yaml, top_mapping, parse_yaml_text
 
 REQUIRED = ("number", "title", "kind", "department", "sections")
 # The keys each mapping of a source may hold: anything else is refused with the nearest match.

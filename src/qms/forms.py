@@ -12,16 +12,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .dates import parse_date, parse_datetime
+from .dates import parse_date, parse_datetime, cn_date
 from .errors import QmsError
 from .workspace import Workspace
-from .inputs import control_char_error, key_name, safe_id, short
+from .inputs import control_char_error, key_name, safe_id, short, _CONTROL
 from .labels import chinese
 from .textfmt import table
 from .yamlsrc import YamlSource, check_keys, load_yaml, top_mapping
-from .inputs import _CONTROL
 import json
-from .dates import cn_date
 
 FIELD_TYPES = ("text", "date", "datetime", "number", "choice", "table", "signature")
 _PERIOD = re.compile(r"^\s*(\d+)\s*([ymd])\s*$", re.I)

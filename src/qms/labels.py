@@ -6,8 +6,7 @@ workspace reads 生效/已替代/作废 and times in its own zone (config `timez
 """
 
 from __future__ import annotations
-from .dates import zone_of
-from .dates import local_time as _local_time
+from .dates import zone_of, local_time as _local_time
 
 
 # One word per state, for every reader: CLI, web, XLSX and PDFs all print these (the web's filters

@@ -12,14 +12,13 @@ from . import recordstate
 from .archive import read_manifest
 from .catalog import reading
 from .dates import local_time, today
-from .errors import Conflict, Integrity, InvalidInput
+from .errors import Conflict, Integrity, InvalidInput, Refused
 from .recordstate import record_row
 from .workspace import Workspace
 from .writer import writing
 from .forms import load_forms_quietly
 from .replay import replay_in_memory
 from .pdf import make_register_pdf
-from .errors import Refused
 from .results import Change
 
 

@@ -15,20 +15,18 @@ from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter, Transformation
 
-from . import recordstate
+from . import recordstate, outputs
 from .archive import atomic_write
 from .catalog import reading
 from .dates import cn_date, today
 from .errors import NotFound, QmsError
-from .pdf import add_cjk_font, read_pdf
+from .pdf import add_cjk_font, read_pdf, make_table_pdf, merge_with_bookmarks
 from .workspace import Workspace
 from .writer import writing
 from .stamp import page_geometry, unshare_contents
 from .forms import load_form
 from .records import SCAN_NAME, PdfPending, convert_pending
-from . import outputs
 from .labels import status_label
-from .pdf import make_table_pdf, merge_with_bookmarks
 from .yamlsrc import load_archived
 
 # Where the record template's footer puts its page number (right cell, 1.5 cm above the

@@ -23,6 +23,7 @@ from .journal import Stage, crashpoint
 from .workspace import Workspace
 import shutil
 
+
 @dataclass
 class Writer:
     ws: Workspace

@@ -10,12 +10,10 @@ from typing import Any
 import yaml
 
 from .errors import InvalidInput, QmsError
-from .inputs import MAX_DEPTH, MAX_NUMBER_DIGITS, read_text
+from .inputs import MAX_DEPTH, MAX_NUMBER_DIGITS, read_text, control_char_error, key_name
 import copy
 import hashlib
-from .inputs import control_char_error
 import difflib
-from .inputs import key_name
 
 
 class _Loader(yaml.SafeLoader):

@@ -13,14 +13,13 @@ from .options import FilePath, emit, json_option, progress_bar, read_secret
 from ..identity.setup import create_workspace
 from ..search import reindex as do_reindex, count_entries
 from dataclasses import asdict
-from .. import audit
+from .. import audit, checkpoint as cp
 from ..dates import local_time
 from ..labels import chinese
 from ..trail import deed
 from ..verify import verify
 from ..rebuild import rebuild_catalog
 from ..writer import recover as do_recover
-from .. import checkpoint as cp
 from ..web.serve import run
 
 

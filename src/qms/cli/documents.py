@@ -7,23 +7,10 @@ import click
 from ..revisions import STATUSES
 from .env import QmsGroup, pass_env
 from .options import FilePath, as_date, emit, json_option, output_option, read_secret, warn
-from ..documents import check
-from ..documents import preview
-from ..documents import submit
-from ..documents import sign
-from ..documents import reject
-from ..documents import withdraw
-from ..documents import release
-from ..documents import redate
-from ..documents import obsolete
-from ..documents import show
-from ..views import doc_text
-from ..documents import list_documents
+from ..documents import (check, preview, submit, sign, reject, withdraw, release, redate, obsolete, show,
+                         list_documents, issue_copy, copies, recall)
+from ..views import doc_text, copies_text
 from ..reports import master_list
-from ..documents import issue_copy
-from ..documents import copies
-from ..views import copies_text
-from ..documents import recall
 
 
 @click.group(cls=QmsGroup)

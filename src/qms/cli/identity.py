@@ -6,22 +6,11 @@ import click
 
 from .env import QmsGroup, pass_env
 from .options import emit, emit_table, json_option, read_secret
-from ..identity import NotAuthenticated
-from ..identity.sessions import current_user
-from ..identity.sessions import login as do_login
-from ..identity.sessions import logout as do_logout
-from ..identity.sessions import current_session
-from ..identity import require
-from ..identity.users import add_user
-from ..identity.users import list_users
-from ..identity.users import user_details
-from ..identity.users import set_roles
-from ..identity.users import disable
+from ..identity import NotAuthenticated, require
+from ..identity.sessions import current_user, login as do_login, logout as do_logout, current_session
+from ..identity.users import add_user, list_users, user_details, set_roles, disable, change_password
 from ..errors import InvalidInput
-from ..identity.users import change_password
-from ..keys import keys_init
-from ..keys import keys_import
-from ..keys import keys_show
+from ..keys import keys_init, keys_import, keys_show
 
 
 def _optional_user(ws):

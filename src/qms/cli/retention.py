@@ -8,20 +8,11 @@ import click
 
 from .env import QmsGroup, pass_env
 from .options import as_date, emit, read_secret, emit_table, json_option, output_option, progress_bar, zh, zh_cols
-from ..retention import report
+from ..retention import report, hold_add, hold_release, hold_list, disposal_list
 from ..textfmt import table
-from ..retention import hold_add
-from ..retention import hold_release
 from ..dates import local_time
-from ..retention import hold_list
-from ..disposal import dispose
-from ..retention import disposal_list
-from ..disposal import propose
+from ..disposal import dispose, propose, approve, reject, STATES, listing, show
 from ..errors import InvalidInput
-from ..disposal import approve
-from ..disposal import reject
-from ..disposal import STATES, listing
-from ..disposal import STATES, show
 from ..volumes import compile_volume
 from ..records import list_records
 

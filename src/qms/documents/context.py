@@ -6,21 +6,17 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from .. import docstate
+from .. import docstate, outputs
 from ..catalog import Catalog, reading
 from ..dates import cn_date
-from ..docsource import DocumentSource, flatten, load_source, parse_source_text
+from ..docsource import DocumentSource, flatten, load_source, parse_source_text, Section
 from ..workspace import Workspace
 from ..forms import load_forms_quietly
-from ..figures import Placed, marker
-from ..docsource import Section
+from ..figures import Placed, marker, embed
 from ..render import render_procedure
-from ..figures import embed
-from .. import outputs
 from ..convert import to_pdf
 from ..stamp import stamp_pdf
 from ..archive import sha256_file
-from ..docsource import parse_source_text
 from ..esign import Binding, docx_digest
 
 

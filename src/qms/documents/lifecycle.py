@@ -15,15 +15,12 @@ from ..results import Change
 from ..revisions import folder_name, next_label, safe_name
 from ..workspace import Workspace
 from ..writer import writing
-from .context import change_history, check, history_signers, render_context, render_docx
+from .context import change_history, check, history_signers, render_context, render_docx, content_binding
 from .copies import stamp_obsolete, stamp_superseded
 from ..inputs import inside, safe_id
-from ..esign import authorize_signature, signing_time
-from .context import content_binding
-from ..identity import require
+from ..esign import authorize_signature, signing_time, changed_since_signed
+from ..identity import require, PermissionDenied
 from ..identity.users import authenticate
-from ..identity import PermissionDenied
-from ..esign import changed_since_signed
 from ..convert import to_pdf
 from ..seal import seal_pdf
 

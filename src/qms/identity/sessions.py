@@ -16,8 +16,7 @@ from ..workspace import Workspace
 from .permissions import NotAuthenticated, User
 from .policy import load_policy
 from .secrets import open_secrets, secrets_path, workspace_id
-from .users import authenticate, get_user
-from .users import has_users
+from .users import authenticate, get_user, has_users
 import sqlite3
 
 

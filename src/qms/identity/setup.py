@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from ..errors import Conflict, InvalidInput
-from ..workspace import Workspace
+from ..workspace import Workspace, CONFIG_NAME, init_workspace, open_workspace
 from .permissions import User
 from .users import add_user, has_users
 from pathlib import Path
 from ..keys import keys_init
 from ..seal import has_keys
-from ..workspace import CONFIG_NAME, init_workspace, open_workspace
 
 
 def init_admin(ws: Workspace, login: str, *, name: str, password: str, department: str = "") -> User:

@@ -8,12 +8,11 @@ from pathlib import Path
 
 from ..dates import cn_date
 from ..errors import NotFound
-from ..labels import chinese
+from ..labels import chinese, local_time
 from ..forms import FormField, FormSchema, format_value, load_form
 from ..textfmt import nobreak
 from ..workspace import Workspace
 from ..render import RecordRenderer
-from ..labels import local_time
 from .. import outputs
 from ..convert import to_pdf
 

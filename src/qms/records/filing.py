@@ -14,7 +14,7 @@ from .. import audit, recordstate
 from ..dates import now_iso, parse_date, today
 from ..errors import Conflict, InvalidInput, InvalidRows, NotFound, QmsError
 from ..forms import FormSchema, load_form, validate_data
-from ..inputs import short
+from ..inputs import short, control_char_error, inside, safe_id, read_bytes, key_name
 from ..results import Change
 from ..workspace import Workspace
 from ..writer import writing
@@ -23,14 +23,10 @@ from .context import record_context, render
 from .inputs import MAX_IMPORT_BYTES, read_data_file, read_rows
 from .pdfs import PdfPending, convert_pending
 from ..archive import MANIFEST
-from ..inputs import control_char_error
-from ..inputs import inside, safe_id
 from ..convert import to_pdf
 from .filer_signature import filer_fields, others_named, sign_as_filer
 import hashlib
-from ..inputs import read_bytes
 from ..xlsxtables import merge_tables, table_sheets
-from ..inputs import key_name
 
 
 @dataclass

@@ -10,12 +10,10 @@ from pathlib import Path
 
 from ..errors import InvalidInput, QmsError
 from ..yamlsrc import load_yaml
-from ..inputs import MAX_NUMBER_DIGITS, check_depth, read_text
-from ..inputs import control_char_error, decode, read_bytes
+from ..inputs import MAX_NUMBER_DIGITS, check_depth, read_text, control_char_error, decode, read_bytes
 import csv
 import io
 import zipfile
-from ..inputs import control_char_error
 
 MAX_IMPORT_BYTES = 100 * 1024 * 1024     # a CSV/XLSX import: far above 10,000 rows
 

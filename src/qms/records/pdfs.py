@@ -8,8 +8,7 @@ from ..dates import now_iso
 from ..errors import QmsError
 from ..workspace import Workspace
 from ..writer import writing
-from ..convert import chunk_size
-from ..convert import to_pdf
+from ..convert import chunk_size, to_pdf
 
 
 def convert_pending(ws: Workspace, *, actor: str, numbers: list[str] | None = None, progress=None) -> list[str]:

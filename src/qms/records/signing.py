@@ -34,8 +34,7 @@ from .inputs import read_data_file
 from .scans import scan_as_pdf
 from ..esign import signing_time
 from ..identity.users import authenticate
-from ..labels import chinese
-from ..labels import status_label
+from ..labels import chinese, status_label
 from ..convert import to_pdf
 from .. import recordstate
 from .views import signature_list

@@ -12,14 +12,12 @@ from ..dates import today
 from ..workspace import Workspace
 from ..docsource import parse_source_text, plain_text
 from ..docstate import approvals, current
-from .schema import IndexDoc
-from ..forms import load_forms
+from .schema import IndexDoc, FieldMap
+from ..forms import load_forms, load_forms_quietly
 from ..yamlsrc import load_archived
 from ..pdf import pdf_text
-from ..forms import load_forms_quietly
 from ..labels import chinese
 from .analysis import normalize
-from .schema import FieldMap
 
 SCAN_NAME = "signed-scan.pdf"
 

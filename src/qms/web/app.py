@@ -15,13 +15,11 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from ..errors import QmsError
+from ..errors import QmsError, NotFound
 from ..startup import start
 from ..workspace import Workspace, open_workspace
-from . import filters
+from . import filters, messages
 from .pages import json_response, render
-from ..errors import NotFound
-from . import messages
 from .routes import ROUTES
 from ..search import SearchIndex
 
