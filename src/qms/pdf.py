@@ -17,8 +17,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pypdf import PdfReader, PdfWriter
-
 from qms.archive import atomic_write
 from qms.errors import InvalidInput, NotFound, QmsError, ToolMissing
 import glob
@@ -45,6 +43,7 @@ def read_pdf(path: Path) -> PdfReader:
     Encrypted files are opened with the empty user password (common for
     "protected" scans); anything else needing a password is refused.
     """
+    from pypdf import PdfReader, PdfWriter    # lazy: pypdf loads in ~70 ms; qms --help and record show never read a PDF
     path = Path(path)
     if not path.is_file():
         raise NotFound("PDF file not found", file=path)
@@ -139,6 +138,7 @@ def merge_with_bookmarks(parts: Sequence[tuple[str, Sequence[PartItem]]], out: P
     `progress(n_done)` is called after each file with the number of files done.
     The output is written atomically; on any error nothing is written.
     """
+    from pypdf import PdfReader, PdfWriter    # lazy: pypdf loads in ~70 ms; qms --help and record show never read a PDF
     writer = PdfWriter()
     done = 0
 

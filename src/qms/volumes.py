@@ -13,7 +13,6 @@ import io
 import tempfile
 from pathlib import Path
 
-from pypdf import PdfReader, PdfWriter, Transformation
 
 from . import recordstate, outputs
 from .archive import atomic_write
@@ -37,6 +36,7 @@ _SIZE = 9.0
 
 
 def _overlays(sizes: list[tuple[float, float]]) -> PdfReader:
+    from pypdf import PdfReader, PdfWriter, Transformation    # lazy: pypdf loads in ~70 ms; qms --help and record show never read a PDF
     from fpdf import FPDF
     pdf = FPDF(unit="pt")
     pdf.set_auto_page_break(False)
@@ -56,6 +56,7 @@ def _overlays(sizes: list[tuple[float, float]]) -> PdfReader:
 
 def number_pages(path: Path) -> int:
     """Rewrite `path` (a finished volume) with 第N页 共M页 on every page; returns M."""
+    from pypdf import PdfReader, PdfWriter, Transformation    # lazy: pypdf loads in ~70 ms; qms --help and record show never read a PDF
     writer = PdfWriter(clone_from=read_pdf(path))
     unshare_contents(writer)
     geometry = [page_geometry(page) for page in writer.pages]

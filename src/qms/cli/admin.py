@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 import json
 import sys
 from pathlib import Path
@@ -20,7 +21,6 @@ from ..trail import deed
 from ..verify import verify
 from ..rebuild import rebuild_catalog
 from ..writer import recover as do_recover
-from ..web.serve import run
 
 
 @click.command()
@@ -146,6 +146,11 @@ def checkpoint(env, init_key, output, as_json):
 @pass_env
 def serve(env, host, port, workers):
     """The web application: auditors, approvers, engineers, keepers in a browser."""
-    run(env.ws.root, host=host, port=port, workers=workers)
+    import uvicorn    # lazy: uvicorn is for `qms serve` alone; every other command starts without it
+    # by name, so --workers N re-imports the app; the CLI never imports the web package
+    os.environ["QMS_WORKSPACE"] = str(env.ws.root)
+    print(f"qms web: http://{host}:{port}/  (workspace {env.ws.root}; Ctrl-C stops)", flush=True)
+    uvicorn.run("qms.web.app:app_from_env", factory=True, host=host, port=port, workers=max(1, workers),
+                proxy_headers=True, server_header=False, log_level="info")
 
 COMMANDS = [init, reindex, log_cmd, verify_cmd, rebuild, recover, checkpoint, serve]

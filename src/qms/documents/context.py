@@ -13,7 +13,6 @@ from ..docsource import DocumentSource, flatten, load_source, parse_source_text,
 from ..workspace import Workspace
 from ..forms import load_forms_quietly
 from ..figures import Placed, marker, embed
-from ..render import render_procedure
 from ..convert import to_pdf
 from ..stamp import stamp_pdf
 from ..archive import sha256_file
@@ -133,6 +132,7 @@ def _blocks_with_terms(doc: DocumentSource) -> list[dict]:
 
 
 def render_docx(ws: Workspace, ctx: dict, out: Path) -> Path:
+    from ..render import render_procedure    # lazy: the renderer brings docxtpl and python-docx (~80 ms); only a render needs them
     render_procedure(ws.templates_dir / "procedure.docx", ctx, out)
     if ctx.get("figures"):
         embed(out, ctx["figures"])

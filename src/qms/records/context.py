@@ -12,7 +12,6 @@ from ..labels import chinese, local_time
 from ..forms import FormField, FormSchema, format_value, load_form
 from ..textfmt import nobreak
 from ..workspace import Workspace
-from ..render import RecordRenderer
 from .. import outputs
 from ..convert import to_pdf
 
@@ -27,6 +26,7 @@ def template_path(ws: Workspace, form: FormSchema) -> Path:
 
 
 def render(ws: Workspace, form: FormSchema, ctx: dict, out: Path) -> None:
+    from ..render import RecordRenderer    # lazy: the renderer brings docxtpl and python-docx (~80 ms); only a render needs them
     RecordRenderer(template_path(ws, form)).render(ctx, out)
 
 

@@ -7,7 +7,6 @@ from ..audit import AuditEntry
 from ..catalog import Catalog, reading
 from ..workspace import Workspace
 from .entries import document_entry, record_entries
-from .index import SearchIndex
 
 _DOC_ACTIONS = {"doc.submit", "doc.sign", "doc.release", "doc.redate", "doc.obsolete", "doc.issue_copy", "doc.recall",
                 "doc.reject", "doc.withdraw"}
@@ -17,6 +16,7 @@ _RECORD_ACTIONS = {"record.file", "record.pdf", "record.sign", "record.amend", "
 def open_index(ws: Workspace) -> SearchIndex:
     """The search index of `ws`, rebuilt from the archive (never opened) when its files are not
     the ones qms wrote."""
+    from .index import SearchIndex    # lazy: the index brings whoosh (~70 ms); only opening an index needs it
 
     def everything():
         with reading(ws) as cat:

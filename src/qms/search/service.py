@@ -7,7 +7,6 @@ from dataclasses import asdict
 
 from ..catalog import reading
 from ..workspace import Workspace
-from .index import SearchIndex
 from .entries import field_map
 from .indexing import all_entries, open_index
 from .. import projection
@@ -49,6 +48,7 @@ def count_entries(ws: Workspace) -> int:
 def reindex(ws: Workspace, *, progress=None) -> int:
     """Delete-and-rebuild: the index is derived from the archive and the catalog. Holds the
     workspace lock, so filings wait rather than index into a folder being replaced."""
+    from .index import SearchIndex    # lazy: the index brings whoosh (~70 ms); only opening an index needs it
     with writing(ws, purpose="reindex") as w:
         n = SearchIndex(ws.index_dir).rebuild(all_entries(ws, w.cat), progress=progress)
         with w.cat.transaction():

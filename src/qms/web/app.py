@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import os
 import threading
 from pathlib import Path
 
@@ -104,6 +104,11 @@ async def _qms_error(request: Request, exc: QmsError):
     if _wants_json(request):
         return JSONResponse({"error": exc.format()}, status_code=code)
     return render(request, "error.html", code, message=messages.error(request.app.state.ws, exc).format(), code=code)
+
+
+def app_from_env() -> Starlette:
+    """The factory uvicorn calls in each worker (`qms serve`): the workspace comes from $QMS_WORKSPACE."""
+    return create_app(os.environ["QMS_WORKSPACE"])
 
 
 def create_app(root: str | Path | Workspace) -> Starlette:
