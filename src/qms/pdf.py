@@ -255,7 +255,7 @@ def add_cjk_font(pdf, family: str = "cjk") -> str:
 def _numbered_pdf(*, orientation: str = "P", footer_prefix: str = "", numbered: bool = True):
     """An A4 fpdf2 document with the SC font registered and "第 n 页 / 共 N 页" in every
     page's footer (unless not `numbered`); returns (pdf, font family)."""
-    from fpdf import FPDF
+    from fpdf import FPDF    # lazy: fpdf2 loads in ~60 ms; only drawing a PDF page needs it
 
     class _Pdf(FPDF):
         def footer(self) -> None:
@@ -286,7 +286,7 @@ def make_table_pdf(out: Path, title: str, subtitle_lines: Sequence[str] = (),
     `col_widths` are relative widths (default: equal). Cells are str()-ed,
     None prints empty. Written atomically; returns `out`.
     """
-    from fpdf.enums import WrapMode
+    from fpdf.enums import WrapMode    # lazy: fpdf2 loads in ~60 ms; only drawing a PDF page needs it
     from fpdf.fonts import FontFace
 
     pdf, family = _numbered_pdf(orientation="L" if landscape else "P", numbered=numbered)

@@ -51,7 +51,7 @@ def master_list(items: list[dict], fmt: str = "table", output: str | Path | None
     if fmt == "xlsx":
         if not output:
             raise QmsError("an XLSX master list needs -o FILE.xlsx", field="output")
-        from openpyxl import Workbook
+        from openpyxl import Workbook    # lazy: openpyxl loads in ~150 ms; only XLSX files need it
         from openpyxl.styles import Alignment, Font
         wb = Workbook()
         sheet = wb.active

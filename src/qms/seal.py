@@ -78,7 +78,7 @@ class KeyInfo:
 
 
 def _name(org: str, common: str):
-    from cryptography.x509.oid import NameOID
+    from cryptography.x509.oid import NameOID    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     from cryptography import x509
     return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
                       x509.NameAttribute(NameOID.COMMON_NAME, common)])
@@ -86,9 +86,9 @@ def _name(org: str, common: str):
 
 def generate_keys(ws: Workspace, *, years: int = 10, replace: bool = False) -> KeyInfo:
     """A self-signed organisation CA and a signing certificate it issues (ECDSA P-256)."""
-    from cryptography import x509
+    from cryptography import x509    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import ec    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     from cryptography.x509.oid import ExtendedKeyUsageOID
 
     if has_keys(ws) and not replace:
@@ -132,7 +132,7 @@ def generate_keys(ws: Workspace, *, years: int = 10, replace: bool = False) -> K
 def import_p12(ws: Workspace, p12: Path | str, passphrase: bytes | None) -> KeyInfo:
     """Take the organisation's key and certificate (and its issuers) from a PKCS#12 file."""
     from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.hazmat.primitives.serialization import pkcs12    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
 
     p12 = Path(p12)
     if not p12.is_file():
@@ -154,12 +154,12 @@ def import_p12(ws: Workspace, p12: Path | str, passphrase: bytes | None) -> KeyI
 
 
 def _load_cert(path: Path):
-    from cryptography import x509
+    from cryptography import x509    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     return x509.load_pem_x509_certificate(path.read_bytes())
 
 
 def _load_chain(ws: Workspace) -> list:
-    from cryptography import x509
+    from cryptography import x509    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     path = keys_dir(ws) / CHAIN
     if not path.is_file() or not path.read_bytes().strip():
         return []
@@ -169,7 +169,7 @@ def _load_chain(ws: Workspace) -> list:
 def key_info(ws: Workspace) -> KeyInfo:
     if not has_keys(ws):
         raise NotFound("no signing key yet: qms keys init (or qms keys import FILE.p12)", file=keys_dir(ws))
-    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives import serialization    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     cert = _load_cert(keys_dir(ws) / CERT)
     return KeyInfo(subject=cert.subject.rfc4514_string(), issuer=cert.issuer.rfc4514_string(),
                    serial=format(cert.serial_number, "x"),
@@ -203,7 +203,7 @@ class SealStatus:
 
 
 def _signer(ws: Workspace):
-    from pyhanko.sign import signers
+    from pyhanko.sign import signers    # lazy: pyHanko loads in ~300 ms; only sealing or checking a seal needs it
     d = keys_dir(ws)
     if not has_keys(ws):
         raise NotFound("no signing key to seal with: qms keys init (or qms keys import FILE.p12)", file=d)
@@ -219,7 +219,7 @@ def seal_pdf(ws: Workspace, path: Path | str, reason: str, *, location: str | No
 
     The file is replaced atomically; a PDF/A claim that does not survive sealing is refused
     (the original stays)."""
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter    # lazy: pyHanko loads in ~300 ms; only sealing or checking a seal needs it
     from pyhanko.sign import fields, signers
 
 
@@ -249,9 +249,9 @@ def seal_pdf(ws: Workspace, path: Path | str, reason: str, *, location: str | No
 def validate_seal(ws: Workspace | None, path: Path | str) -> SealStatus:
     """Check the seal of `path`: intact (the signed bytes unchanged), valid (the signature verifies),
     covering the whole file (nothing appended), trusted (issued by the workspace's CA)."""
-    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.pdf_utils.reader import PdfFileReader    # lazy: pyHanko loads in ~300 ms; only sealing or checking a seal needs it
     from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko.sign.validation.status import SignatureCoverageLevel    # lazy: pyHanko loads in ~300 ms; only sealing or checking a seal needs it
     from pyhanko_certvalidator import ValidationContext
 
 
@@ -266,7 +266,7 @@ def validate_seal(ws: Workspace | None, path: Path | str) -> SealStatus:
             sig = sigs[-1]
             roots = []
             if ws is not None and has_keys(ws):
-                from asn1crypto import x509 as ax509
+                from asn1crypto import x509 as ax509    # lazy: pyHanko's asn1crypto; only sealing or checking a seal needs it
                 from cryptography.hazmat.primitives import serialization
                 roots = [ax509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in _load_chain(ws)]
             ctx = ValidationContext(trust_roots=roots, allow_fetching=False)

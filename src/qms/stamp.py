@@ -177,7 +177,7 @@ def _overlay_pages(text: str, style: str,
 
 
 def _build_overlays(text: str, style: str, sizes: list[tuple[float, float]]) -> bytes:
-    from fpdf import FPDF
+    from fpdf import FPDF    # lazy: fpdf2 loads in ~60 ms; only drawing a PDF page needs it
 
     pdf = FPDF(unit="pt")
     pdf.set_auto_page_break(False)

@@ -39,6 +39,7 @@ from ..convert import to_pdf
 from .. import recordstate
 from .views import signature_list
 from .context import signed_when
+import yaml
 
 if TYPE_CHECKING:
     from ..identity import User
@@ -101,7 +102,6 @@ def _apply_sets(ws: Workspace, form: FormSchema, row, sets: list[str]) -> dict:
             names = ", ".join(x.name for x in form.fields)
             raise InvalidInput(f"expected --set FIELD=VALUE with a field of {form.id}: {names}", field=key.strip() or "set")
         if f.type == "table" and value.strip():
-            import yaml
             try:
                 value = yaml.safe_load(value)
             except yaml.YAMLError:

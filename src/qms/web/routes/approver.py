@@ -15,6 +15,7 @@ from ..forms import post_form
 from .common import in_thread, json_body
 import tempfile
 from pathlib import Path
+from starlette.responses import Response
 
 
 def _may_sign(user: WebUser):
@@ -86,7 +87,6 @@ def _preview_pdf(ws, number: str) -> bytes:
 async def preview(request: Request):
     """The newest draft as a PDF stamped 草稿 DRAFT, rendered on demand (nothing is archived)."""
     require(request, DOC_SIGN)
-    from starlette.responses import Response
     number = request.path_params["number"]
     pdf = await in_thread(_preview_pdf, request.app.state.ws, number)
     return Response(pdf, media_type="application/pdf",
