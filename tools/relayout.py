@@ -24,7 +24,9 @@ from pathlib import Path
 #   store     files, the journal, the catalog (SQLite) and its projection, post-commit events
 #   adapters  every third-party internal lives in one module (LibreOffice, pypdf, pyHanko, docxtpl, openpyxl)
 #   domain    what a procedure, a form, a revision, a record is; named catalog reads; what a reader sees
-#   services  one package per capability: documents, records, search, retention, identity, integrity
+#   identity  people, permissions, passwords, sessions, signatures: every service asks it
+#   services  one package per capability: documents, records, search, retention, integrity;
+#             worklist above them (what waits for whom)
 #   startup   the composition root (services subscribe to the writer's events)
 #   interfaces  cli, web
 MOVES: dict[str, str] = {
@@ -80,7 +82,7 @@ MOVES: dict[str, str] = {
     "qms.checkpoint": "qms.integrity.checkpoint",
     "qms.rebuild": "qms.integrity.rebuild",
     "qms.reports": "qms.documents.reports",          # the master list of controlled documents
-    "qms.inbox": "qms.documents.inbox",              # what waits for whom (drafts to sign, records to scan)
+    "qms.inbox": "qms.worklist.inbox",               # what waits for whom: over documents and records
     # interfaces
     "qms.web.forms": "qms.web.form_posts",
 }
@@ -95,6 +97,7 @@ PACKAGES = {
     "qms.domain": "What a procedure, a form, a revision and a record are; named catalog reads; what a reader sees.",
     "qms.retention": "Retention periods and legal holds, disposal (销毁审批) and the yearly volumes.",
     "qms.integrity": "Trust: verify, checkpoints, rebuilding the catalog from the journal.",
+    "qms.worklist": "What waits for whom, across documents and records (above both).",
 }
 
 SCAN = ("src/qms", "tests", "bench", "scripts", "tools")

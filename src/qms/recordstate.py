@@ -11,6 +11,9 @@ from .catalog import Catalog
 from .errors import NotFound
 import json
 
+# The customer-signed scan in a record's folder (records sign it in; search reads its text).
+SCAN_NAME = "signed-scan.pdf"
+
 
 def find(cat: Catalog, number: str):
     """The record's row, or None (disposed or never filed)."""

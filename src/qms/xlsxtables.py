@@ -11,9 +11,12 @@ still works, but not both for one record.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import QmsError
-from .forms import FormSchema
+
+if TYPE_CHECKING:
+    from .forms import FormSchema    # annotations only: the adapter does not depend on the domain
 
 KEY_HEADERS = ("行号", "row", "记录行号")
 

@@ -12,7 +12,7 @@ The package's public API, as callers (cli, web, inbox, retention, bench, tests) 
            qms.recordstate's
 """
 
-from ..search import SCAN_NAME
+from ..recordstate import SCAN_NAME
 from ..recordstate import record_row
 from .context import blank_form, record_context, template_path
 from .filing import (Filing, file_record, file_record_data, file_records, import_records, prepare,

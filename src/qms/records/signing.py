@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from ..catalog import reading
 from ..dates import cn_date, now_iso, parse_date, today
-from ..search import SCAN_NAME
+from ..recordstate import SCAN_NAME
 from ..errors import Conflict, InvalidInput, NotFound
 from ..forms import FormSchema, load_form, validate_data
 from ..recordstate import record_row

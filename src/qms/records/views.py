@@ -8,7 +8,7 @@ from .. import recordstate
 from ..archive import read_manifest
 from ..catalog import reading
 from ..errors import QmsError
-from ..search import SCAN_NAME
+from ..recordstate import SCAN_NAME
 from ..workspace import Workspace
 from ..yamlsrc import load_archived
 from ..forms import format_value, load_forms_quietly

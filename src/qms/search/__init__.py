@@ -15,7 +15,7 @@ Layout (whoosh is imported by the adapter module _whoosh alone):
   indexing   the subscriber that keeps the index current (on_commit), open_index
   service    search_page, reindex (delete and rebuild)
 
-Importing this package costs the CLI's start-up nothing (records import SCAN_NAME from it): the
+Importing this package costs the CLI's start-up little: the
 analysis (its regexes) and whoosh load when IndexDoc, Hit, SearchIndex or parse_query are first
 asked for.
 """

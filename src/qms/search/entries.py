@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..catalog import Catalog
 from ..dates import today
+from ..recordstate import SCAN_NAME
 from ..workspace import Workspace
 from ..docsource import parse_source_text, plain_text
 from ..docstate import approvals, current
@@ -18,9 +19,6 @@ from ..yamlsrc import load_archived
 from ..pdf import pdf_text
 from ..labels import chinese
 from .analysis import normalize
-
-SCAN_NAME = "signed-scan.pdf"
-
 
 def document_entry(ws: Workspace, cat: Catalog, number: str):
     """A document's newest revision's text, with the status of the revision current today."""
