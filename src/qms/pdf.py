@@ -226,7 +226,7 @@ def _fc_match_sc() -> FontFile | None:
 
 def _scan_for_sc() -> FontFile | None:
 
-    from fontTools.ttLib import TTCollection, TTFont  # fpdf2 depends on fontTools
+    from fontTools.ttLib import TTCollection, TTFont  # fpdf2 depends on fontTools    # lazy: fontTools (fpdf2's) loads only when a PDF page is drawn
 
     for pattern in _FONT_GLOBS:
         for file in sorted(glob.glob(pattern, recursive=True)):

@@ -131,7 +131,7 @@ def generate_keys(ws: Workspace, *, years: int = 10, replace: bool = False) -> K
 
 def import_p12(ws: Workspace, p12: Path | str, passphrase: bytes | None) -> KeyInfo:
     """Take the organisation's key and certificate (and its issuers) from a PKCS#12 file."""
-    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives import serialization    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     from cryptography.hazmat.primitives.serialization import pkcs12    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
 
     p12 = Path(p12)
