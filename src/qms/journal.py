@@ -11,7 +11,6 @@ finishes the renames from the staging (hashes checked) and applies the projectio
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import shutil
 import signal
@@ -22,6 +21,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from .archive import sha256_file
 from .errors import QmsError
 from concurrent.futures import ThreadPoolExecutor
 import json
@@ -49,11 +49,6 @@ def crashpoint(name: str) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-def sha256_file(path: Path | str) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 @contextmanager
