@@ -87,6 +87,11 @@ MOVES: dict[str, str] = {
     "qms.web.forms": "qms.web.form_posts",
 }
 
+# Data files that travel with a module (read beside it through __file__).
+DATA_MOVES: dict[str, str] = {
+    "src/qms/fonts.conf": "src/qms/adapters/fonts.conf",      # convert.py's fontconfig for LibreOffice
+}
+
 # New packages and what they hold (their __init__ docstring).
 PACKAGES = {
     "qms.base": "The lowest layer: errors, the clock and dates, bounded input, YAML with line numbers, text width.",
@@ -163,6 +168,15 @@ def move_files(moves: dict[str, str], dry: bool) -> None:
         if not dry:
             dst.parent.mkdir(parents=True, exist_ok=True)
             git("mv", str(src), str(dst))
+
+
+def move_data(dry: bool) -> None:
+    for old, new in DATA_MOVES.items():
+        if Path(old).exists() and not Path(new).exists():
+            print(f"git mv {old} {new}")
+            if not dry:
+                Path(new).parent.mkdir(parents=True, exist_ok=True)
+                git("mv", old, new)
 
 
 def _packages_above(module: str) -> list[str]:
@@ -344,6 +358,7 @@ def main() -> int:
     known = set(before) | set(new_name.values())
     old_name = {n: o for o, n in new_name.items()}
     move_files(moves, args.dry_run)
+    move_data(args.dry_run)
     changed = 0
     for root in SCAN:
         for p in sorted(Path(root).rglob("*")) if Path(root).exists() else []:

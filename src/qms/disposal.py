@@ -22,9 +22,8 @@ from .results import Change
 from .workspace import Workspace
 from .writer import writing
 from .retention import certificate_files, due_from_journal, not_after_today, report
-from .esign import signing_time
+from .esign import confirm_password
 from .identity import require
-from .identity.users import authenticate
 import json
 
 APPROVE = "records.dispose.approve"
@@ -135,8 +134,7 @@ def approve(ws: Workspace, number: str, *, user, password, progress=None) -> Cha
         raise Refused(f"{user.login} ({user.name}) proposed {number}; disposal is a decision of two people — "
                       f"another person holding {APPROVE} approves it", field="number")
     # the password last (as doc sign): a refusal for another reason never asks for it nor counts
-    authenticate(ws, user.login, password() if callable(password) else password, purpose="dispose")
-    when = signing_time(ws)
+    when = confirm_password(ws, user, password, purpose="dispose")
     as_of = today()
     with writing(ws, purpose="disposal approve") as w:
         req = _pending(w.cat, number)

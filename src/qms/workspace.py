@@ -8,6 +8,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import qms
+
 from .errors import Conflict, InvalidInput, NotFound, QmsError, Refused
 from .yamlsrc import YamlSource, check_keys, load_yaml
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -248,10 +250,11 @@ def _set_org(text: str, name: str, name_en: str) -> str:
 
 def defaults_dir() -> Path:
     """Packaged defaults: inside the wheel, or the source checkout's root in development."""
-    packaged = Path(__file__).parent / "_defaults"
+    package = Path(qms.__file__).resolve().parent      # src/qms, wherever this module sits in it
+    packaged = package / "_defaults"
     if (packaged / CONFIG_NAME).is_file():
         return packaged
-    checkout = Path(__file__).resolve().parents[2]
+    checkout = package.parents[1]
     if (checkout / CONFIG_NAME).is_file():
         return checkout
     raise QmsError("packaged defaults are missing; reinstall qms")

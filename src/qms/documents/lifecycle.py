@@ -18,9 +18,8 @@ from ..writer import writing
 from .context import change_history, check, history_signers, render_context, render_docx, content_binding
 from .copies import stamp_obsolete, stamp_superseded
 from ..inputs import inside, safe_id
-from ..esign import authorize_signature, signing_time, changed_since_signed
+from ..esign import authorize_signature, changed_since_signed, confirm_password, signing_time
 from ..identity import require, PermissionDenied
-from ..identity.users import authenticate
 from ..convert import to_pdf
 from ..seal import seal_pdf
 
@@ -211,7 +210,7 @@ def reject(ws: Workspace, number: str, *, user, password, reason: str) -> Change
     if not any(user.may(f"doc.sign.{r.key}", department=dept) for r in ws.config.roles):
         raise PermissionDenied(f"{user.login} ({user.name}) lacks a permission doc.sign.<role> for {number}; "
                                "only a member of the approval chain may reject", permission="doc.sign.*")
-    authenticate(ws, user.login, password() if callable(password) else password, purpose="reject")
+    confirm_password(ws, user, password, purpose="reject")
     with writing(ws, purpose="doc reject") as w:
         now = docstate.revisions(w.cat, number)[-1]
         if now["id"] != draft["id"] or now["state"] != "draft":

@@ -8,8 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidInput
-from ..esign import signing_time
-from ..identity.users import authenticate
+from ..esign import confirm_password
 from ..labels import chinese
 from ..workspace import Workspace
 
@@ -31,8 +30,7 @@ def sign_as_filer(ws: Workspace, filing, user: User, password) -> None:
         if typed not in (None, "", user.name):
             raise InvalidInput(f"{f.label} is the filer's signature, filled from your login ({user.name}); "
                            f"the data says {typed!r}", file=filing.origin, field=f.name)
-    authenticate(ws, user.login, password() if callable(password) else password, purpose="sign")
-    at = signing_time(ws).isoformat()
+    at = confirm_password(ws, user, password).isoformat()
     for f in fields:
         filing.data[f.name] = user.name
         filing.esign.append({"field": f.name, "label": f.label, "name": user.name, "login": user.login,

@@ -32,8 +32,6 @@ from .filing import Filing, customer, retention_until, stage_version
 from .filer_signature import filer_fields
 from .inputs import read_data_file
 from .scans import scan_as_pdf
-from ..esign import signing_time
-from ..identity.users import authenticate
 from ..labels import chinese, status_label
 from ..convert import to_pdf
 from .. import recordstate
