@@ -81,6 +81,7 @@ MOVES: dict[str, str] = {
     "qms.verify": "qms.integrity.verify",
     "qms.checkpoint": "qms.integrity.checkpoint",
     "qms.rebuild": "qms.integrity.rebuild",
+    "qms.problems": "qms.integrity.problems",        # verify's codes and messages
     "qms.reports": "qms.documents.reports",          # the master list of controlled documents
     "qms.inbox": "qms.worklist.inbox",               # what waits for whom: over documents and records
     # interfaces

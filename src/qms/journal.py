@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .archive import sha256_file
-from .errors import QmsError
+from .errors import Busy, QmsError
 from concurrent.futures import ThreadPoolExecutor
 import json
 
@@ -76,7 +76,7 @@ def workspace_lock(archive: Path, *, purpose: str = "", wait: bool = True):
             except OSError:
                 holder = "another qms command"
             if not wait:
-                raise QmsError(f"the workspace is busy: {holder} is writing; try again") from None
+                raise Busy(f"the workspace is busy: {holder} is writing; try again") from None
             print(f"qms: waiting for {holder} to finish …", file=sys.stderr)
             fcntl.flock(fd, fcntl.LOCK_EX)
         _note(note, f"pid {os.getpid()} ({purpose or ' '.join(sys.argv[1:3]) or 'qms'}) since "

@@ -32,6 +32,8 @@ from .checkpoint import verify_checkpoint
 from .replay import compare, replay_in_memory
 from .seal import validate_seal
 from .search import open_index
+from .problems import Problem, coded
+from .labels import chinese
 
 # Under archive/, written by qms but not archive content: checked in their own ways.
 _OWN = {"audit.log", "index.sha256", "catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.sqlite-journal",
@@ -45,11 +47,13 @@ class VerifyReport:
     folders: int = 0
     files: int = 0
     audit_entries: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    chinese: bool = False        # the workspace's language: `issues[].message` in Chinese
 
     def to_json(self) -> dict:
         return {"ok": self.ok, "folders": self.folders, "files": self.files,
-                "audit_entries": self.audit_entries, "problems": self.problems}
+                "audit_entries": self.audit_entries, "problems": [str(p) for p in self.problems],
+                "issues": [p.to_json(self.chinese) for p in self.problems]}
 
 
 @dataclass
@@ -62,7 +66,7 @@ class _Walk:
 
 def verify(ws: Workspace, *, check_index: bool = True, deep: bool = False, checkpoint: Path | None = None,
            progress=None) -> VerifyReport:
-    report = VerifyReport(ok=True)
+    report = VerifyReport(ok=True, chinese=chinese(ws.config.locale))
     archive = ws.archive_dir
     if not archive.exists():
         return report
@@ -81,7 +85,7 @@ def verify(ws: Workspace, *, check_index: bool = True, deep: bool = False, check
         problems += gaps
         problems += _reconcile(ws, walk, expected, n_entries)
         if checkpoint is not None:
-            problems += verify_checkpoint(ws, checkpoint)
+            problems += coded("CHECKPOINT_MISMATCH", str(checkpoint), verify_checkpoint(ws, checkpoint))
     report.folders = len(walk.manifests)
     report.files = walk.files
     report.audit_entries = n_entries
@@ -118,7 +122,7 @@ def _walk(ws: Workspace, progress) -> _Walk:
             if top and (it.name in _OWN or it.name in _OWN_DIRS):
                 continue
             if it.is_symlink():
-                w.suspects[f"{rel}/{it.name}"] = [f"{rel}/{it.name}: a symbolic link in the archive"]
+                w.suspects[f"{rel}/{it.name}"] = [Problem("SYMLINK", f"{rel}/{it.name}", "a symbolic link in the archive")]
             elif it.is_dir():
                 visit(it.path, False)
             else:
@@ -135,7 +139,7 @@ def _check_folder(folder: str, rel: str, items=None) -> tuple[list[str], str, in
             raw = fh.read()
         files = json.loads(raw).get("files", {})
     except (json.JSONDecodeError, UnicodeDecodeError, AttributeError, OSError):
-        return [f"{rel}/{MANIFEST}: manifest is not valid JSON (it was edited)"], "", 0
+        return [Problem("MANIFEST_INVALID", f"{rel}/{MANIFEST}", "manifest is not valid JSON (it was edited)")], "", 0
     sha = hashlib.sha256(raw).hexdigest()
     problems = []
     seen = 1
@@ -150,22 +154,23 @@ def _check_folder(folder: str, rel: str, items=None) -> tuple[list[str], str, in
         for it in entries:
             name = prefix + it.name
             if it.is_symlink():
-                problems.append(f"{rel}/{name}: a symbolic link in the archive")
+                problems.append(Problem("SYMLINK", f"{rel}/{name}", "a symbolic link in the archive"))
             elif it.is_dir():
                 stack.append((it.path, name + "/", None))
             elif name != MANIFEST:
                 seen += 1
                 want = files.get(name)
                 if want is None:
-                    problems.append(f"{rel}/{name}: not listed in the manifest")
+                    problems.append(Problem("UNLISTED_FILE", f"{rel}/{name}", "not listed in the manifest"))
                     continue
                 with open(it.path, "rb") as fh:
                     if hashlib.file_digest(fh, "sha256").hexdigest() != (want or {}).get("sha256"):
-                        problems.append(f"{rel}/{name}: content changed (SHA-256 differs from the manifest)")
+                        problems.append(Problem("CONTENT_CHANGED", f"{rel}/{name}",
+                                                "content changed (SHA-256 differs from the manifest)"))
     if seen - 1 < len(files):
         for name in sorted(files):
             if not os.path.lexists(os.path.join(folder, name)):
-                problems.append(f"{rel}/{name}: missing (listed in the manifest)")
+                problems.append(Problem("FILE_MISSING", f"{rel}/{name}", "missing (listed in the manifest)"))
     return problems, sha, seen
 
 
@@ -202,8 +207,8 @@ def _gaps(entries) -> list[str]:
         expect = 1
         for n, target, at in items:
             if n != expect:
-                out.append(f"sequence {key}: number {expect} is missing before {target} "
-                           f"(audit.log entry {at}); a filing or a disposal was removed from the log")
+                out.append(Problem("NUMBER_GAP", f"sequence {key}", f"number {expect} is missing before {target} "
+                                   f"(audit.log entry {at}); a filing or a disposal was removed from the log"))
                 expect = n
             expect += 1
     return out
@@ -214,6 +219,7 @@ def _journal_side(ws: Workspace, check_index: bool):
     the head and equal to the projection, the index. Runs in a forked process."""
     with journal.workspace_lock(ws.archive_dir, purpose="verify"):
         problems, pairs = audit.scan(ws.audit_path)
+        problems = coded("CHAIN_BROKEN", ws.rel(ws.audit_path), problems)
         entries = [e for _, e in pairs]
         expected: dict[str, tuple[str, int]] = {}
         for e in entries:
@@ -228,25 +234,25 @@ def _catalog_side(ws: Workspace, pairs, *, chain_ok: bool, check_index: bool) ->
     problems = []
     name = ws.rel(ws.catalog_path)
     if not ws.catalog_path.exists():
-        return [f"{name}: missing (qms rebuild makes it from the journal)"] if pairs else []
+        return [Problem("CATALOG_MISSING", name, "missing (qms rebuild makes it from the journal)")] if pairs else []
     head_seq, head_hash = (pairs[-1][1].seq, pairs[-1][1].hash) if pairs else (0, audit.GENESIS)
     try:
         with open_catalog(ws.catalog_path, create=False) as cat:
             seq, h, _ = projection.head(cat)
             if (seq, h) != (head_seq, head_hash):
-                problems.append(f"{name}: has applied event {seq} but the journal's head is {head_seq} "
-                                f"(run any write command or qms recover to catch up"
-                                f"{'; the log was cut or replaced' if seq > head_seq else ''})")
+                problems.append(Problem("CATALOG_BEHIND", name, f"has applied event {seq} but the journal's head is "
+                                        f"{head_seq} (run any write command or qms recover to catch up"
+                                        f"{'; the log was cut or replaced' if seq > head_seq else ''})"))
             if chain_ok and pairs:
                 with replay_in_memory(ws, upto=seq, pairs=pairs) as truth:
-                    problems += [f"{name}: {line}" for line in compare(cat, truth)]
+                    problems += [Problem("CATALOG_DIFFERS", name, line) for line in compare(cat, truth)]
             problems += _seals(ws, cat)
             if check_index:
                 problems += _index_vs_catalog(ws, cat)
     except Exception as exc:                       # a garbage file in place of the catalog
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
-        problems.append(f"{name}: unreadable ({exc}); qms rebuild makes a new one from the log")
+        problems.append(Problem("CATALOG_UNREADABLE", name, f"unreadable ({exc}); qms rebuild makes a new one from the log"))
     return problems
 
 
@@ -256,21 +262,21 @@ def _reconcile(ws: Workspace, walk: _Walk, expected: dict, n_entries: int) -> li
     """Files and folders against the journal; anything odd is looked at again now (under the lock)."""
     problems: list[str] = []
     if not n_entries and (walk.manifests or walk.stray):
-        problems.append(f"{ws.rel(ws.audit_path)}: the journal is "
-                        f"{'empty' if ws.audit_path.exists() else 'missing'} although the archive holds "
-                        "documents or records")
+        problems.append(Problem("JOURNAL_MISSING", ws.rel(ws.audit_path), "the journal is "
+                                f"{'empty' if ws.audit_path.exists() else 'missing'} although the archive holds "
+                                "documents or records"))
     for folder, (sha, seq) in sorted(expected.items()):
         seen = walk.manifests.get(folder)
         if seen == sha and folder not in walk.suspects:
             continue
         if not (ws.root / folder / MANIFEST).is_file():
-            problems.append(f"{folder}: named by audit.log entry {seq} but missing from the archive")
+            problems.append(Problem("FOLDER_MISSING", folder, f"named by audit.log entry {seq} but missing from the archive"))
             continue
         again, now_sha, _ = _check_folder(os.fspath(ws.root / folder), folder)
         problems += again
         if now_sha and now_sha != sha:
-            problems.append(f"{folder}/{MANIFEST}: differs from the hash audit.log entry {seq} recorded "
-                            "(the manifest, and with it the files, were edited)")
+            problems.append(Problem("MANIFEST_MISMATCH", f"{folder}/{MANIFEST}", f"differs from the hash audit.log "
+                                    f"entry {seq} recorded (the manifest, and with it the files, were edited)"))
     for path, found in sorted(walk.suspects.items()):
         if path in expected:
             continue
@@ -278,10 +284,10 @@ def _reconcile(ws: Workspace, walk: _Walk, expected: dict, n_entries: int) -> li
             problems += found
     for path in sorted(set(walk.manifests) - set(expected)):
         if (ws.root / path / MANIFEST).exists():
-            problems.append(f"{path}: an archived folder no audit.log entry accounts for")
+            problems.append(Problem("UNJOURNALED_FOLDER", path, "an archived folder no audit.log entry accounts for"))
     for path in walk.stray:
         if os.path.lexists(ws.root / path):
-            problems.append(f"{path}: a file no manifest and no audit.log entry accounts for")
+            problems.append(Problem("UNJOURNALED_FILE", path, "a file no manifest and no audit.log entry accounts for"))
     return problems
 
 
@@ -297,7 +303,7 @@ def _seals(ws: Workspace, cat) -> list[str]:
             continue            # reported as missing above
         status = validate_seal(ws, path)
         if status.sealed and not status.ok:
-            problems.append(f"{ws.rel(path)}: seal broken — {status.problem}")
+            problems.append(Problem("SEAL_BROKEN", ws.rel(path), f"seal broken — {status.problem}"))
     return problems
 
 
@@ -307,21 +313,23 @@ def _index_vs_catalog(ws: Workspace, cat) -> list[str]:
     if not wanted and not ws.index_dir.exists():
         return []
     if not ws.index_dir.exists():
-        return [f"search index missing ({len(wanted)} entries expected; run qms reindex)"]
+        return [Problem("INDEX_MISSING", "", f"search index missing ({len(wanted)} entries expected; run qms reindex)")]
     idx = open_index(ws)
     have = idx.numbers()
-    problems = [f"search index: {idx.untrusted}; it was not opened and has been rebuilt from the archive"
+    problems = [Problem("INDEX_UNTRUSTED", "search index",
+                        f"{idx.untrusted}; it was not opened and has been rebuilt from the archive")
                 ] if idx.untrusted else []
     missing = sorted(wanted - set(have))
     extra = sorted(set(have) - wanted)
     if missing:
-        problems.append(f"search index lacks {len(missing)} entries, e.g. {', '.join(missing[:5])} (run qms reindex)")
+        problems.append(Problem("INDEX_INCOMPLETE", "", f"search index lacks {len(missing)} entries, e.g. "
+                                f"{', '.join(missing[:5])} (run qms reindex)"))
     if extra:
-        problems.append(f"search index holds {len(extra)} entries not in the catalog, e.g. "
-                        f"{', '.join(extra[:5])} (run qms reindex)")
+        problems.append(Problem("INDEX_EXTRA", "", f"search index holds {len(extra)} entries not in the catalog, "
+                                f"e.g. {', '.join(extra[:5])} (run qms reindex)"))
     stale = sorted(r["number"] for r in cat.all("SELECT number, status FROM records")
                    if r["number"] in have and have[r["number"]] != r["status"])
     if stale:
-        problems.append(f"search index shows an old status for {len(stale)} records, e.g. "
-                        f"{', '.join(stale[:5])} (run qms reindex)")
+        problems.append(Problem("INDEX_STALE", "", f"search index shows an old status for {len(stale)} records, "
+                                f"e.g. {', '.join(stale[:5])} (run qms reindex)"))
     return problems

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from . import audit, events, journal, projection
 from .audit import AuditEntry
 from .catalog import Catalog, open_catalog
-from .errors import Integrity
+from .errors import Busy, Integrity
 from .journal import Stage, crashpoint
 from .workspace import Workspace
 import shutil
@@ -141,12 +141,8 @@ def catch_up(ws: Workspace) -> None:
                 journal.private_tmp(ws.archive_dir):
             with open_catalog(ws.catalog_path, create=True) as cat:
                 _recover(ws, cat)
-    except Integrity:
+    except (Integrity, Busy):      # busy: a writer is finishing that very work
         return
-    except Exception as exc:       # busy: a writer is finishing that very work
-        if "busy" in str(exc):
-            return
-        raise
 
 
 def _publish(ws: Workspace, cat: Catalog, entries: list[AuditEntry]) -> None:
