@@ -121,3 +121,12 @@ def test_the_readme_architecture_names_the_top_level_packages():
         named.update(re.findall(r"`([a-z_]+)/`", cell))
     tree = {p.name for p in SRC.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     assert named == tree, f"README names {sorted(named - tree)} not in the tree; tree has {sorted(tree - named)} unnamed"
+
+
+def test_one_clock():
+    """Every 'what time is it' in the product goes through qms.dates (now, today, timestamp,
+    now_iso), so time_machine moves it all; nothing reads an environment variable for the clock."""
+    clock = re.compile(r"\btime\.time\(|\bdatetime\.now\(|\bdate\.today\(|\butcnow\(|\bdt\.datetime\.now\(")
+    hits = [f"{p.relative_to(ROOT)}:{n}" for p in _modules() if p.name != "dates.py"
+            for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if clock.search(line)]
+    assert hits == []

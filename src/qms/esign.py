@@ -26,6 +26,7 @@ from .identity import User, require
 from .identity.policy import load_policy
 from .identity.users import authenticate
 from .workspace import Role, Workspace
+from .dates import now
 
 
 def workspace_zone(ws: Workspace):
@@ -39,7 +40,7 @@ def workspace_zone(ws: Workspace):
 
 def signing_time(ws: Workspace) -> dt.datetime:
     """Now, in the workspace's time zone, to the second: what the manifestation prints."""
-    return dt.datetime.now(workspace_zone(ws)).replace(microsecond=0)
+    return now(workspace_zone(ws)).replace(microsecond=0)
 
 
 def confirm_password(ws: Workspace, user: User, password, *, purpose: str = "sign") -> dt.datetime:

@@ -11,7 +11,7 @@ from .textfmt import table
 import datetime as dt
 from .labels import status_label
 from . import outputs
-from .dates import cn_date
+from .dates import cn_date, today
 
 COLUMNS = [("number", "文件编号"), ("title", "文件名称"), ("revision", "版本"), ("status", "状态"),
            ("issued", "发布日期"), ("effective", "实施日期"), ("department", "归口部门"),
@@ -59,7 +59,7 @@ def master_list(items: list[dict], fmt: str = "table", output: str | Path | None
         ncols = len(headers)
         # title rows as on the paper list: company, 受控文件清单, the date it is valid for
         for text, size in ((org, 14), ("受控文件清单", 16),
-                           (f"截至日期：{cn_date(as_of or dt.date.today(), locale)}　共 {len(items)} 份文件", 10)):
+                           (f"截至日期：{cn_date(as_of or today(), locale)}　共 {len(items)} 份文件", 10)):
             sheet.append([text])
             r = sheet.max_row
             sheet.merge_cells(start_row=r, start_column=1, end_row=r, end_column=ncols)

@@ -24,6 +24,7 @@ from pathlib import Path
 from .errors import Conflict, InvalidInput, NotFound, QmsError
 from .workspace import Workspace
 from .pdf import pdfa_part
+from . import dates
 from concurrent.futures import ThreadPoolExecutor
 
 KEY, CERT, CHAIN, CA_KEY = "signing-key.pem", "signing-cert.pem", "chain.pem", "ca-key.pem"
@@ -95,7 +96,7 @@ def generate_keys(ws: Workspace, *, years: int = 10, replace: bool = False) -> K
         raise Conflict("the organisation already has a signing key (qms keys show); "
                        "pass --replace to make a new one", file=keys_dir(ws))
     org = ws.config.org_name
-    now = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    now = dates.now(dt.timezone.utc) - dt.timedelta(minutes=5)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name(org, f"{org} 质量管理体系根证书")
     ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)

@@ -8,7 +8,6 @@ import datetime as dt
 import hashlib
 import os
 import secrets as _random
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from .permissions import NotAuthenticated, User
 from .policy import load_policy
 from .secrets import open_secrets, secrets_path, workspace_id
 from .users import authenticate, get_user, has_users
+from ..dates import timestamp
 import sqlite3
 
 
@@ -68,7 +68,7 @@ def login(ws: Workspace, login_name: str, password: str) -> Session:
     user = authenticate(ws, login_name, password, purpose="login")
     policy = load_policy(ws)
     token = _random.token_urlsafe(32)
-    now = time.time()
+    now = timestamp()
     path = token_path(ws)
     with open_secrets(ws) as conn:
         old = _read_token(path)
@@ -115,7 +115,7 @@ def current_session(ws: Workspace, *, touch: bool = True) -> Session:
                                    f"(qms init {ws.root} --admin LOGIN --name NAME)")
         raise NotAuthenticated("no session: log in first (qms login LOGIN)")
     policy = load_policy(ws)
-    now = time.time()
+    now = timestamp()
     with open_secrets(ws) as conn:
         row = conn.execute("SELECT * FROM sessions WHERE token_hash=?", (_hash(token),)).fetchone()
         if row is None:
@@ -149,7 +149,7 @@ def open_token_session(ws: Workspace, user: User) -> str:
     """A new session for an authenticated `user`; returns its token (only its SHA-256 is stored)."""
     policy = load_policy(ws)
     token = _random.token_urlsafe(32)
-    now = time.time()
+    now = timestamp()
     with open_secrets(ws) as conn:
         conn.execute("DELETE FROM sessions WHERE expires_at<=? OR last_seen<=?",
                      (now, now - policy.idle_timeout if policy.idle_timeout else 0))

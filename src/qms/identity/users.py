@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import re
 import sqlite3
-import time
 
 from .. import audit
 from ..catalog import reading
@@ -20,6 +19,7 @@ from .policy import Policy, load_policy
 from .projection import apply_user_event, ensure_schema
 from .secrets import open_secrets
 from ..writer import writing
+from ..dates import timestamp
 
 LOGIN_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 
@@ -88,7 +88,7 @@ def user_details(ws: Workspace, login: str) -> dict:
     with open_secrets(ws) as conn:
         fail = conn.execute("SELECT count, locked_until FROM failures WHERE login=?", (login,)).fetchone()
         pw = conn.execute("SELECT must_change FROM passwords WHERE login=?", (login,)).fetchone()
-    locked = fail["locked_until"] if fail and fail["locked_until"] and fail["locked_until"] > time.time() else None
+    locked = fail["locked_until"] if fail and fail["locked_until"] and fail["locked_until"] > timestamp() else None
     out["failed_attempts"] = fail["count"] if fail else 0
     out["locked_until"] = _iso(locked) if locked else None
     out["has_password"] = pw is not None
@@ -103,7 +103,7 @@ def _iso(epoch: float) -> str:
 def _store_password(conn, policy: Policy, login: str, password: str, *, must_change: bool = False) -> None:
     conn.execute("INSERT INTO passwords(login, hash, changed_at, must_change) VALUES(?,?,?,?) "
                  "ON CONFLICT(login) DO UPDATE SET hash=excluded.hash, changed_at=excluded.changed_at, "
-                 "must_change=excluded.must_change", (login, hash_password(policy, password), time.time(), int(must_change)))
+                 "must_change=excluded.must_change", (login, hash_password(policy, password), timestamp(), int(must_change)))
     conn.execute("DELETE FROM failures WHERE login=?", (login,))
 
 
@@ -208,7 +208,7 @@ def authenticate(ws: Workspace, login: str, password: str, *, purpose: str = "lo
         raise NotAuthenticated(f"login failed: no user {login!r} or wrong password")
     if user.disabled:
         raise NotAuthenticated(f"login {login} is disabled")
-    now = time.time()
+    now = timestamp()
     with open_secrets(ws) as conn:
         pw = conn.execute("SELECT * FROM passwords WHERE login=?", (login,)).fetchone()
         fail = conn.execute("SELECT * FROM failures WHERE login=?", (login,)).fetchone()
