@@ -74,6 +74,7 @@ MOVES: dict[str, str] = {
     "qms.documents.views": "qms.documents.document_views",
     "qms.records.context": "qms.records.record_context",
     "qms.records.views": "qms.records.record_views",
+    "qms.template_check": "qms.records.template_check",   # qms template check / new
     "qms.search.seal": "qms.search.hashlist",        # the index's hash list, checked before whoosh opens a file
     "qms.retention": "qms.retention.periods",        # the module becomes a package of that name
     "qms.disposal": "qms.retention.disposal",

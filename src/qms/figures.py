@@ -99,7 +99,7 @@ def embed(docx: Path, figures: list[Placed]) -> None:
         doc, count = run.subn(lambda m: _drawing(n, rid, fig.path.name, w, h), doc, count=1)
         if not count:
             raise QmsError(f"the procedure template has no place for figure {n} ({fig.path.name}); "
-                           "rebuild templates/procedure.docx (tools/build_templates.py)")
+                           "put the figure's placeholder back into templates/procedure.docx (qms template check)")
     parts["word/document.xml"] = doc.encode("utf-8")
     parts["word/_rels/document.xml.rels"] = rels.encode("utf-8")
     parts["[Content_Types].xml"] = types.encode("utf-8")

@@ -11,7 +11,7 @@ import os
 import click
 
 from ..startup import start
-from . import admin, documents, identity, records, retention, search
+from . import admin, documents, identity, records, retention, search, templates
 from .env import Env, QmsGroup, pass_env
 
 
@@ -30,7 +30,7 @@ def cli(ctx, workspace):
     ctx.obj = Env(workspace)
 
 
-for _module in (admin, documents, identity, records, retention, search):
+for _module in (admin, documents, identity, records, retention, search, templates):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 
