@@ -89,6 +89,27 @@ MOVES: dict[str, str] = {
     "qms.web.forms": "qms.web.form_posts",
 }
 
+# Names that moved between modules on this branch before the move (cycles broken, one of each), in
+# the old layout's terms: an import of (module, name) from a branch written before it is pointed at
+# the new home, renamed with an alias where the name changed. Uses through a module attribute
+# (`retention.purge(...)`) are not rewritten: the lead fixes those by hand (the tests name them).
+SYMBOLS: dict[tuple[str, str], tuple[str, str]] = {
+    ("qms.web.app", "render"): ("qms.web.pages", "render"),
+    ("qms.web.app", "json_response"): ("qms.web.pages", "json_response"),
+    ("qms.cli", "QmsGroup"): ("qms.cli.env", "QmsGroup"),
+    ("qms.cli", "Env"): ("qms.cli.env", "Env"),
+    ("qms.cli", "pass_env"): ("qms.cli.env", "pass_env"),
+    ("qms.retention", "purge"): ("qms.disposal", "purge"),
+    ("qms.retention", "dispose"): ("qms.disposal", "dispose"),
+    ("qms.search.entries", "reindex"): ("qms.search.indexing", "update_index"),
+    ("qms.search.service", "open_index"): ("qms.search.indexing", "open_index"),
+    ("qms.search.service", "all_entries"): ("qms.search.indexing", "all_entries"),
+    ("qms.search.entries", "SCAN_NAME"): ("qms.recordstate", "SCAN_NAME"),
+    ("qms.records.signing", "filer_fields"): ("qms.records.filer_signature", "filer_fields"),
+    ("qms.records.signing", "sign_as_filer"): ("qms.records.filer_signature", "sign_as_filer"),
+    ("qms.records.signing", "others_named"): ("qms.records.filer_signature", "others_named"),
+}
+
 # Data files that travel with a module (read beside it through __file__).
 DATA_MOVES: dict[str, str] = {
     "src/qms/fonts.conf": "src/qms/adapters/fonts.conf",      # convert.py's fontconfig for LibreOffice
@@ -303,6 +324,10 @@ def _rewrite_from(node: ast.ImportFrom, importer_old, importer_new, is_pkg, move
             alias = a.asname if a.asname else (a.name if leaf != a.name else None)
             key = parent
             item = (leaf, alias)
+        elif (target, a.name) in SYMBOLS:
+            home, name = SYMBOLS[(target, a.name)]
+            key = mapped(home, moves)
+            item = (name, a.asname or (a.name if name != a.name else None))
         else:
             key = mapped(target, moves)
             item = (a.name, a.asname)
