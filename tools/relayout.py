@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import ast
+import io
 import re
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 # Old module (or package) → new place. The layers, lowest first (README, "Architecture"):
@@ -354,6 +356,30 @@ def _rewrite_from(node: ast.ImportFrom, importer_old, importer_new, is_pkg, move
     return "\n".join(stmts)
 
 
+def rewrite_python_strings(text: str, moves: dict[str, str]) -> str:
+    """rewrite_strings inside a module's string literals and comments only: in code, `qms.archive`
+    is as likely a variable's attribute (the tests' `qms` fixture) as a module."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return text
+    lines = text.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    out, last = [], 0
+    for tok in tokens:
+        if tok.type not in (tokenize.STRING, tokenize.COMMENT):
+            continue
+        start = offsets[tok.start[0] - 1] + tok.start[1]
+        end = offsets[tok.end[0] - 1] + tok.end[1]
+        out.append(text[last:start])
+        out.append(rewrite_strings(text[start:end], moves))
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
 def rewrite_strings(text: str, moves: dict[str, str]) -> str:
     """Dotted names and source paths of moved modules in strings, comments and docs."""
     for old in sorted(moves, key=len, reverse=True):
@@ -408,9 +434,10 @@ def main() -> int:
                 except SyntaxError as exc:
                     print(f"  skipped {p}: {exc}", file=sys.stderr)
                     continue
+                out = rewrite_python_strings(out, moves)
             else:
-                text = out = p.read_text(encoding="utf-8")
-            out = rewrite_strings(out, moves)
+                text = p.read_text(encoding="utf-8")
+                out = rewrite_strings(text, moves)
             if out != text:
                 changed += 1
                 print(f"rewrote {p}")
