@@ -1,4 +1,6 @@
-"""The composition root: what every entry point (CLI, web, tests, bench) runs once before work.
+"""The composition root: what every entry point (CLI, web, tests, bench, a script on the library)
+runs once before work. Without it a commit is still logged, placed and projected, but the search
+index stays behind until the next process that started catches up (verify says so).
 
 Services hand their post-commit work and their projection handlers to storage here, so storage
 never imports a service. A new service that reacts to committed events adds one line."""
