@@ -21,8 +21,6 @@ from .errors import InvalidInput, QmsError
 from . import outputs
 from .forms import FormSchema, load_form, load_forms_quietly
 from .records.context import record_context
-from .render import PROCEDURE_MODEL, template_uses
-from .render.starter import write_starter
 from .results import Change
 from .workspace import Workspace
 
@@ -60,6 +58,7 @@ def check_templates(ws: Workspace, files: list[Path] | None = None, *, normalise
 
 
 def check_template(ws: Workspace, path: Path, forms: dict[str, FormSchema] | None = None) -> TemplateReport:
+    from .render import PROCEDURE_MODEL, template_uses    # lazy: the renderer brings docxtpl and python-docx (~80 ms); only checking a template needs them
     forms = load_forms_quietly(ws) if forms is None else forms
     users = [f for f in forms.values() if f.template == path.name]
     procedure = path.name == PROCEDURE_TEMPLATE and not users
@@ -139,6 +138,7 @@ def normalise_zip(path: Path) -> bool:
 
 def new_template(ws: Workspace, form_id: str, out: Path | str) -> Change:
     """A starter .docx for FORM from its schema; it passes the check (and says so)."""
+    from .render.starter import write_starter    # lazy: python-docx (~60 ms) only for writing a starter
     form = load_form(ws, form_id)
     out = outputs.check(ws, out, (".docx",))
     write_starter(form, out)
