@@ -25,6 +25,7 @@ demo: setup
 XDIST   ?= -n 2 --dist loadfile
 
 test: setup
+	PYTHONPATH=src $(BIN)/lint-imports --no-cache
 	$(BIN)/pytest $(XDIST)
 
 serve: setup

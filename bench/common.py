@@ -7,6 +7,10 @@ import statistics
 import time
 from contextlib import contextmanager
 
+from qms.startup import start
+
+start()      # search indexing subscribes to the writer, as in the CLI
+
 SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦许何吕施张孔曹严华金魏陶姜"
 GIVEN = ["建国", "海涛", "丽", "伟", "芳", "敏", "静", "磊", "洋", "勇", "军", "杰", "娟", "涛", "明", "超", "秀英", "霞"]
 CUSTOMERS = ["华东电力设备有限公司", "安徽皖江水泥有限公司", "广州南粤制药有限公司", "山东鲁能机械厂",

@@ -5,13 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import time
+import sqlite3
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from qms.cli import cli
+from qms.dates import now
+from qms.startup import start
+
+start()      # the services subscribe to the writer's events, as the CLI and the web do
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -110,10 +114,6 @@ def apply_config(root: Path, login: str = "admin") -> dict:
 
 
 _TEMPLATE: Path | None = None
-_TEMPLATE_USED = 0.0          # time.monotonic() when the template's sessions were last used
-# config.yaml ends a session idle for 30 min; a copy's sessions are as idle as the template's, so on a
-# slow run (a loaded machine) each person's `whoami` in the template keeps them alive.
-TEMPLATE_TOUCH_SECONDS = 600
 
 
 def cli_init(root: Path, org: str | None = None):
@@ -141,7 +141,7 @@ def add_staff(root: Path) -> Qms:
 def _template() -> Path:
     """One workspace with every STAFF user and their sessions, made once per test run through the CLI
     (qms init --admin, user add, login); each test gets a copy (argon2 and key generation cost time)."""
-    global _TEMPLATE, _TEMPLATE_USED
+    global _TEMPLATE
     if _TEMPLATE is None:
         import atexit
         import tempfile
@@ -149,12 +149,16 @@ def _template() -> Path:
         atexit.register(shutil.rmtree, base, True)
         cli_init(base / "ws")
         add_staff(base / "ws")
-        _TEMPLATE, _TEMPLATE_USED = base, time.monotonic()
-    elif time.monotonic() - _TEMPLATE_USED > TEMPLATE_TOUCH_SECONDS:
-        for login in STAFF:
-            Qms(_TEMPLATE / "ws").as_(login)("whoami")
-        _TEMPLATE_USED = time.monotonic()
+        _TEMPLATE = base
     return _TEMPLATE
+
+
+def _sessions_begin_now(root: Path) -> None:
+    """A copy's people logged in just now, as if each had typed their password (argon2 costs time),
+    not when the template was made: their sessions are as fresh as the workspace."""
+    with sqlite3.connect(root / ".qms" / "secrets.sqlite") as db:
+        db.execute("UPDATE sessions SET created_at = ?, last_seen = ?", (now().timestamp(),) * 2)
+    db.close()
 
 
 def make_workspace(root: Path) -> Qms:
@@ -164,6 +168,7 @@ def make_workspace(root: Path) -> Qms:
     shutil.copytree(base / "ws", root, symlinks=True)
     for home in base.glob("config-*"):
         shutil.copytree(home, root.parent / home.name, dirs_exist_ok=True)
+    _sessions_begin_now(root)
     return Qms(root).as_("tester")
 
 

@@ -14,6 +14,8 @@ FILER = textwrap.dedent("""
     import sys
     from qms.workspace import find_workspace
     from qms.records import file_record
+    from qms.startup import start
+    start()          # a program on the library subscribes the services, as the CLI does
     ws = find_workspace(sys.argv[1])
     for i in range(int(sys.argv[3])):
         file_record(ws, "QR-SV-022-04", sys.argv[2], actor="filer-" + sys.argv[4], pdf=False)

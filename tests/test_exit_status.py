@@ -1,6 +1,6 @@
 """Exit status as the README's "Exit status" table promises it, one kind of failure at a time:
 0 done, 1 a mistake to fix (not found, conflict, bad input, refused), 2 click's usage error,
-3 integrity, 4 a missing program."""
+3 integrity, 4 a missing program, 5 a busy workspace."""
 
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ def _readme_statuses() -> dict[int, str]:
 
 def test_each_error_class_exits_with_the_status_the_readme_gives_it():
     statuses = _readme_statuses()
-    assert set(statuses) == {0, 1, 2, 3, 4}
+    assert set(statuses) == {0, 1, 2, 3, 4, 5}
     for cls in (errors.QmsError, errors.NotFound, errors.Conflict, errors.InvalidInput, errors.Refused):
         assert cls.exit_code == 1, cls
     assert errors.Integrity.exit_code == 3 and "integrity" in statuses[3]
     assert errors.ToolMissing.exit_code == 4 and "LibreOffice" in statuses[4]
+    assert errors.Busy.exit_code == 5 and "busy" in statuses[5] and not issubclass(errors.Busy, errors.Integrity)
 
 
 def test_a_user_sees_each_status_from_the_command_line(qms, monkeypatch):

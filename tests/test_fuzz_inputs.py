@@ -19,6 +19,7 @@ import random
 import resource
 import shutil
 import signal
+import tracemalloc
 import subprocess
 import sys
 import zipfile
@@ -606,7 +607,8 @@ def _alarm(signum, frame):
 def test_refused_in_one_line(case, fuzz):
     ws, _, args = _materialise(case, fuzz)
     before = archive_before(ws)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # this case's own peak (ru_maxrss only grows over the process, so an earlier case would hide it)
+    tracemalloc.start()
     old = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(CASE_SECONDS)
     try:
@@ -615,7 +617,8 @@ def test_refused_in_one_line(case, fuzz):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
-    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak) / 1024
+        grown = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
     _check(case, result.exit_code, result.output, result.exception)
     assert grown < CASE_MEMORY_MB, f"{case.name}: peak memory grew by {grown:.0f} MB"
     assert archive_after(ws) == before, f"{case.name}: the archive changed"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import stat
-import time
+import datetime as dt
+
+import time_machine
 
 import pytest
 import yaml
@@ -13,6 +15,12 @@ from click.testing import CliRunner
 from qms.cli import cli
 
 from conftest import Qms, snapshot
+from qms.dates import now
+
+
+def later(**delta) -> dt.datetime:
+    """A moment after now: time moves for the whole product (qms.dates is its one clock)."""
+    return now() + dt.timedelta(**delta)
 
 ADMIN_PW = "admin-pass-2026"
 PW = {"liming": "liming-pass-1", "wangfang": "wangfang-pass-1", "audit1": "auditor-pass-1"}
@@ -130,7 +138,7 @@ def test_bad_roles_logins_and_passwords_are_refused(ws):
 
 def test_five_wrong_passwords_lock_the_login_and_are_journaled(ws):
     add(ws, "liming", "李明", "author")
-    set_identity(ws, lockout={"attempts": 5, "duration": "2s"})
+    set_identity(ws, lockout={"attempts": 5, "duration": "15m"})
     for n in range(1, 5):
         out = login(ws, "liming", "wrong-password", ok=False).output
         assert "登录名或密码错误" in out and "liming" not in out          # one message: no login oracle
@@ -141,24 +149,32 @@ def test_five_wrong_passwords_lock_the_login_and_are_journaled(ws):
     actions = log_actions(ws, "liming")
     assert actions == ["user.created"] + ["login.failed"] * 5 + ["login.locked", "login.failed"]
     assert ws.json("user", "show", "liming")["locked_until"]
-    time.sleep(2.1)
-    login(ws, "liming")
-    assert ws.json("whoami")["login"] == "liming"
-    # a success resets the count
-    assert ws.json("user", "show", "liming")["failed_attempts"] == 0
+    with time_machine.travel(later(minutes=14), tick=False):
+        assert "is locked until" in login(ws, "liming", ok=False).output
+    with time_machine.travel(later(minutes=16), tick=False):
+        login(ws, "liming")
+        assert ws.json("whoami")["login"] == "liming"
+        # a success resets the count
+        assert ws.json("user", "show", "liming")["failed_attempts"] == 0
 
 
 def test_session_idle_timeout_lifetime_and_logout(ws):
     add(ws, "liming", "李明", "author")
-    set_identity(ws, session={"idle": "1s", "lifetime": "8h"})
+    set_identity(ws, session={"idle": "10m", "lifetime": "8h"})
     login(ws, "liming")
     assert ws.json("whoami")["login"] == "liming"
-    time.sleep(1.2)
-    assert "session expired (idle too long)" in ws.fail("whoami")
-    set_identity(ws, session={"idle": "30m", "lifetime": "1s"})
+    with time_machine.travel(later(minutes=9), tick=False):
+        assert ws.json("whoami")["login"] == "liming"
+    with time_machine.travel(later(minutes=20), tick=False):
+        assert "session expired (idle too long)" in ws.fail("whoami")
+    set_identity(ws, session={"idle": "30m", "lifetime": "1h"})
     login(ws, "liming")
-    time.sleep(1.2)
-    assert "session expired (the session lifetime ended)" in ws.fail("whoami")
+    with time_machine.travel(later(minutes=25), tick=False):
+        assert ws.json("whoami")["login"] == "liming"        # used: the idle clock starts again
+    with time_machine.travel(later(minutes=50), tick=False):
+        assert ws.json("whoami")["login"] == "liming"
+    with time_machine.travel(later(minutes=61), tick=False):
+        assert "session expired (the session lifetime ended)" in ws.fail("whoami")
     set_identity(ws, session={"idle": "30m", "lifetime": "8h"})
     login(ws, "liming")
     assert "logged out liming" in ws("logout").output
@@ -167,22 +183,24 @@ def test_session_idle_timeout_lifetime_and_logout(ws):
 
 def test_password_aging_admin_reset_and_own_change(ws):
     add(ws, "liming", "李明", "author")
-    set_identity(ws, password={"min_length": 8, "max_age": "1s"})
-    time.sleep(1.2)
-    out = login(ws, "liming", ok=False).output
-    assert "password of liming has expired" in out and "qms user passwd liming" in out
+    set_identity(ws, password={"min_length": 8, "max_age": "30d"})
+    login(ws, "liming")
     ws("logout")
-    # own change without a session: current then new password on stdin
-    ws("user", "passwd", "liming", "--password-stdin", input=f"{PW['liming']}\nnew-liming-pass\n")
-    set_identity(ws, password={"max_age": "90d"})
-    login(ws, "liming", "new-liming-pass")
-    assert "the new password must differ" in ws(
-        "user", "passwd", "--password-stdin", input="new-liming-pass\nnew-liming-pass\n", ok=False).output
-    # an admin's reset forces a change at the next login; the user's sessions end
-    login(ws, "admin", ADMIN_PW)
-    ws("user", "passwd", "liming", "--password-stdin", input="reset-by-admin\n")
-    assert "has expired" in login(ws, "liming", "reset-by-admin", ok=False).output
-    assert log_actions(ws, "liming").count("user.password_changed") == 2
+    with time_machine.travel(later(days=31), tick=False):      # a month on, the whole session below
+        out = login(ws, "liming", ok=False).output
+        assert "password of liming has expired" in out and "qms user passwd liming" in out
+        ws("logout")
+        # own change without a session: current then new password on stdin
+        ws("user", "passwd", "liming", "--password-stdin", input=f"{PW['liming']}\nnew-liming-pass\n")
+        set_identity(ws, password={"max_age": "90d"})
+        login(ws, "liming", "new-liming-pass")
+        assert "the new password must differ" in ws(
+            "user", "passwd", "--password-stdin", input="new-liming-pass\nnew-liming-pass\n", ok=False).output
+        # an admin's reset forces a change at the next login; the user's sessions end
+        login(ws, "admin", ADMIN_PW)
+        ws("user", "passwd", "liming", "--password-stdin", input="reset-by-admin\n")
+        assert "has expired" in login(ws, "liming", "reset-by-admin", ok=False).output
+        assert log_actions(ws, "liming").count("user.password_changed") == 2
 
 
 def test_disabled_login_cannot_log_in_and_is_never_reused(ws):

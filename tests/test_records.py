@@ -380,7 +380,8 @@ def test_a_bad_row_150_files_none_and_is_named(qms):
     msg = qms.fail("record", "import", "QR-SV-022-04", path, "--no-pdf")
     assert "calls.csv" in msg and "row 150" in msg and "call_date" in msg and "2026-03-32" in msg
     assert len(msg.strip().splitlines()) == 1
-    assert nothing_archived(qms) or qms.json("record", "list") == []
+    assert qms.json("record", "list") == []
+    assert nothing_archived(qms)                        # no record folder, staged or placed
     rows[149]["call_date"] = "2026-03-31"
     write_csv(path, rows[:3])
     assert [r["number"] for r in qms.json("record", "import", "QR-SV-022-04", path, "--no-pdf")] == \

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import docx
@@ -379,9 +378,8 @@ def test_same_record_renders_to_the_same_bytes(tmp_path):
     assert (tmp_path / "a.docx").read_bytes() == (tmp_path / "b.docx").read_bytes()
 
 
-def test_committed_templates_are_what_the_build_script_makes(tmp_path):
-    script = TEMPLATES.parent / "tools" / "build_templates.py"
-    subprocess.run([sys.executable, str(script), str(tmp_path)], check=True, capture_output=True, timeout=60)
-    for name in ("procedure.docx", "record.docx", "service-notice.docx", "field-report.docx"):
-        assert (tmp_path / name).read_bytes() == (TEMPLATES / name).read_bytes(), \
-            f"templates/{name} is stale: run tools/build_templates.py"
+def test_the_shipped_templates_pass_the_check(qms):
+    """The templates are the source (people edit them in Word): the check, not a generator, holds them."""
+    rows = qms.json("template", "check")
+    assert sorted(r["file"].rsplit("/", 1)[1] for r in rows if r["ok"]) == \
+        ["field-report.docx", "procedure.docx", "record.docx", "service-notice.docx"]

@@ -140,7 +140,10 @@ def test_xss_payload_in_every_text_field_renders_inert(app, site):
     for url in (f"/records/{site['xss']}", "/search?q=script", "/records", f"/log?target={site['xss']}"):
         html = c.get(url).text
         assert "<script>alert" not in html and "<img src=x" not in html, url
-        assert "&lt;" in html and "&lt;img" in html or url.startswith("/log"), url
+        if url.startswith("/log"):
+            assert site["xss"] in html, url           # the trail names the record; its fields are not shown there
+        else:
+            assert "&lt;" in html and "&lt;img" in html, url    # the payload is shown, escaped
 
 
 def test_downloads_only_of_manifest_files(app, site):
@@ -214,7 +217,7 @@ def test_role_route_matrix(app, site, who):
             assert r.status_code == 403, (who, url, r.status_code)
         else:
             assert r.status_code != 403 or "CSRF" not in r.text, (who, url)
-            assert r.status_code not in (401,), (who, url)
+            assert r.status_code != 401 and r.status_code < 500, (who, url, r.status_code)
 
 
 def test_a_file_of_an_older_revision_downloads_that_revision(app, site):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
+from .errors import QmsError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -185,7 +186,6 @@ def open_catalog(path: Path, *, create: bool = True) -> Catalog:
         _add_missing_columns(conn)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        from .errors import QmsError
         raise QmsError(f"the catalog cannot be opened ({exc}); it is derived from the journal: "
                        "move it aside and run qms rebuild", file=path) from None
     return Catalog(conn, path)

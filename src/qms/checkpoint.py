@@ -37,14 +37,14 @@ def key_path() -> Path:
 
 
 def _public_pem(private) -> bytes:
-    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives import serialization    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     return private.public_key().public_bytes(serialization.Encoding.PEM,
                                              serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def init_key(ws: Workspace) -> dict:
     """Create the signing key (0600, outside the archive) and store its public half in the workspace."""
-    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives import serialization    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     path = key_path()
     if path.exists():
@@ -65,7 +65,7 @@ def init_key(ws: Workspace) -> dict:
 
 
 def _load_private():
-    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives import serialization    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     path = key_path()
     if not path.is_file():
         raise NotFound(f"no checkpoint key at {path}; create one with qms checkpoint --init-key "
@@ -162,7 +162,7 @@ def write_checkpoint(ws: Workspace, out: Path | None = None, *, actor: str = "qm
 
 def verify_checkpoint(ws: Workspace, path: Path) -> list[str]:
     """Problems proving the current log extends the checkpoint (empty: it does)."""
-    from cryptography.exceptions import InvalidSignature
+    from cryptography.exceptions import InvalidSignature    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     from cryptography.hazmat.primitives import serialization
     path = Path(path)
     name = str(path)

@@ -29,6 +29,7 @@ from pathlib import Path
 from qms.errors import NotFound, QmsError, ToolMissing
 from qms.archive import fsync_path
 from qms.journal import crashpoint
+import ctypes
 
 INSTALL_HINT = ("apt-get install -y --no-install-recommends "
                 "libreoffice-writer-nogui fonts-noto-cjk")
@@ -196,7 +197,6 @@ def _die_with_parent() -> None:
     """In the child: SIGKILL when qms dies (PR_SET_PDEATHSIG), so a killed command leaves no
     soffice behind; what soffice itself forks is killed by recovery (its profile is in .tmp)."""
     try:
-        import ctypes
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
     except (OSError, AttributeError):
         pass

@@ -6,6 +6,8 @@ import datetime as dt
 import re
 
 from .errors import QmsError
+from .inputs import short
+from zoneinfo import ZoneInfo
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Dates as people type them in Excel or a form: 2026/12/1, 2026-12-1, 2026.12.1, 2026年12月1日
@@ -71,18 +73,30 @@ def parse_datetime(value, *, file=None, field=None, line=None, row=None) -> dt.d
             raise ValueError
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
-        from .inputs import short
         raise QmsError(f"expected a date and time as YYYY-MM-DD HH:MM, got {short(value)}", **where) from None
     return _in_range(moment, text, **where)
 
 
+# The one clock. Everything that asks what time it is asks here, so a test moves time for the
+# whole product at once (time_machine in process, faketime for a subprocess); nothing else does.
+
+def now(tz: dt.tzinfo | None = None) -> dt.datetime:
+    """Now, aware: in `tz`, else in the machine's local zone."""
+    return dt.datetime.now(tz) if tz is not None else dt.datetime.now().astimezone()
+
+
+def timestamp() -> float:
+    """Seconds since the epoch: session expiry, lockouts, password ages."""
+    return now().timestamp()
+
+
 def today() -> dt.date:
-    return dt.date.today()
+    return now().date()
 
 
 def now_iso() -> str:
     """Local time with offset, to the second: what the audit log and signatures carry."""
-    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    return now().isoformat(timespec="seconds")
 
 
 def cn_date(value: dt.date | str | None, locale: str = "zh-CN") -> str:
@@ -105,7 +119,6 @@ def zone_of(where=None):
     name = getattr(getattr(where, "config", None), "timezone", where)
     if not name:
         return None
-    from zoneinfo import ZoneInfo
     return ZoneInfo(str(name))
 
 

@@ -21,6 +21,10 @@ from .errors import Conflict, InvalidInput, NotFound, Refused
 from .results import Change
 from .workspace import Workspace
 from .writer import writing
+from .retention import certificate_files, due_from_journal, not_after_today, report
+from .esign import confirm_password
+from .identity import require
+import json
 
 APPROVE = "records.dispose.approve"
 DEFAULT_OPINION = "保存期限已满，经鉴定无继续保存价值，拟予销毁"
@@ -46,7 +50,6 @@ def _snapshot(d: dict) -> dict:
 def propose(ws: Workspace, *, actor: str, opinion: str, method: str, witness: str | None = None,
             form: str | None = None, as_of=None) -> Change:
     """A request to destroy what is due at `as_of` (today, or an earlier day; never later) and unheld."""
-    from .retention import due_from_journal, not_after_today
     as_of = not_after_today(as_of or today())
     opinion, method = _text(opinion, "opinion", "an appraisal opinion 鉴定意见"), _text(method, "method",
                                                                                    "a method 销毁方式")
@@ -124,10 +127,6 @@ def _left_out(proposed: list[dict], due: dict[str, dict], cat) -> tuple[list[dic
 def approve(ws: Workspace, number: str, *, user, password, progress=None) -> Change:
     """Approve a pending proposal with the approver's password; destroys what is still due today and
     unheld, and writes the disposal certificate naming both people."""
-    from .esign import signing_time
-    from .identity import require
-    from .identity.users import authenticate
-    from .retention import certificate_files, due_from_journal
     require(user, APPROVE)
     with reading(ws) as cat:
         req = _pending(cat, number)
@@ -135,8 +134,7 @@ def approve(ws: Workspace, number: str, *, user, password, progress=None) -> Cha
         raise Refused(f"{user.login} ({user.name}) proposed {number}; disposal is a decision of two people — "
                       f"another person holding {APPROVE} approves it", field="number")
     # the password last (as doc sign): a refusal for another reason never asks for it nor counts
-    authenticate(ws, user.login, password() if callable(password) else password, purpose="dispose")
-    when = signing_time(ws)
+    when = confirm_password(ws, user, password, purpose="dispose")
     as_of = today()
     with writing(ws, purpose="disposal approve") as w:
         req = _pending(w.cat, number)
@@ -185,7 +183,6 @@ def approve(ws: Workspace, number: str, *, user, password, progress=None) -> Cha
 def reject(ws: Workspace, number: str, *, user, reason: str) -> Change:
     """Close a pending proposal without destroying anything: an approver's decision, or the proposer
     withdrawing their own request."""
-    from .identity import require
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("rejecting a disposal proposal needs --reason", field="reason")
@@ -207,7 +204,6 @@ def listing(ws: Workspace, *, status: str | None = None) -> list[dict]:
 
 def show(ws: Workspace, number: str) -> dict:
     """A proposal (DR-…) with its records and decision, or a certificate (DC-…) as certificate.json holds it."""
-    import json
     with reading(ws) as cat:
         cert = cat.one("SELECT * FROM disposals WHERE certificate=?", number)
         if cert is None:
@@ -215,3 +211,57 @@ def show(ws: Workspace, number: str) -> dict:
     body = json.loads((ws.root / cert["folder"] / "certificate.json").read_text(encoding="utf-8"))
     return body | {"folder": cert["folder"], "files": [f"{cert['folder']}/certificate.pdf",
                                                        f"{cert['folder']}/certificate.json"]}
+
+
+# ------------------------------------------------------------------ the proposer's shortcut (qms purge)
+
+def purge(ws: Workspace, *, actor: str, as_of: dt.date | None = None, form: str | None = None,
+          dry_run: bool = False, opinion: str | None = None, method: str | None = None,
+          witness: str | None = None, progress=None) -> dict:
+    """The proposer's shortcut (销毁审批, disposal.py): proposes every due, unheld record for
+    destruction. It destroys nothing by itself — another person approves the proposal
+    (`qms disposal approve`), and only that destroys and writes the certificate.
+
+    A dry run lists what is due at `as_of`, which may be later than today."""
+    as_of = as_of or today()
+    if not dry_run:
+        not_after_today(as_of)
+    with reading(ws) as cat:
+        last = recordstate.last_disposal_as_of(cat)
+        if last and as_of.isoformat() < last:
+            raise InvalidInput(f"--as-of {as_of} is before the earlier purge as of {last}; "
+                           "disposal dates only move forward", field="as-of")
+        due = [d for d in recordstate.due(cat, as_of, form) if not d["held"]]
+    numbers = [d["number"] for d in due]
+    if dry_run or not due:
+        return {"certificate": None, "proposal": None, "disposed": numbers, "dry_run": dry_run,
+                "as_of": as_of.isoformat()}
+    res = propose(ws, actor=actor, opinion=opinion or DEFAULT_OPINION, method=method or DEFAULT_METHOD,
+                  witness=witness, form=form, as_of=as_of)
+    return res.data | {"dry_run": False, "message": res.message}
+
+
+def dispose(ws: Workspace, *, actor: str, as_of: dt.date | None = None, form: str | None = None,
+            dry_run: bool = False, confirm=None, progress=None, opinion: str | None = None,
+            method: str | None = None, witness: str | None = None):
+    """`qms purge`: the report first, so `confirm(report)` (a person at a terminal) sees the count
+    and may decline; then the proposal (nothing is destroyed until another person approves it);
+    one line saying what happened, the JSON its details."""
+    if not dry_run:
+        not_after_today(as_of or today())
+    rep = report(ws, as_of=as_of, form=form)
+    if not dry_run and confirm is not None and rep["disposable"] and not confirm(rep):
+        raise Refused("purge cancelled; nothing changed")
+    res = purge(ws, actor=actor, as_of=as_of, form=form, dry_run=dry_run, opinion=opinion, method=method,
+                witness=witness)
+    if dry_run:
+        data = {"certificate": None, "disposed": res["disposed"], "dry_run": True}
+        message = (f"dry run: would dispose of {len(res['disposed'])} records: " + ", ".join(res["disposed"][:20])
+                   + (" …" if len(res["disposed"]) > 20 else ""))
+    elif res.get("proposal"):
+        data = {k: res[k] for k in ("proposal", "proposed", "certificate", "disposed", "as_of")} | {"dry_run": False}
+        message = res["message"]
+    else:
+        data = {"proposal": None, "proposed": [], "certificate": None, "disposed": [], "dry_run": False}
+        message = res.get("message") or f"nothing to dispose of as of {res['as_of']}"
+    return Change(message, data)

@@ -14,8 +14,8 @@ from pathlib import Path
 from .errors import InvalidInput
 from .identity.policy import load_policy
 from .workspace import Workspace
-from .inputs import read_text, short
-from .yamlsrc import YamlSource, check_keys, listed, load_yaml, top_mapping
+from .inputs import read_text, short, _CONTROL, _SAFE_ID
+from .yamlsrc import YamlSource, check_keys, listed, load_yaml, top_mapping, parse_yaml_text
 
 REQUIRED = ("number", "title", "kind", "department", "sections")
 # The keys each mapping of a source may hold: anything else is refused with the nearest match.
@@ -96,7 +96,6 @@ def _text(src: YamlSource, value, *path, what="text") -> str:
     if isinstance(value, bool) or isinstance(value, (dict, list)):
         raise src.error(f"expected {what}, got {type(value).__name__}", *path)
     text = str(value)
-    from .inputs import _CONTROL
     bad = _CONTROL.search(text)
     if bad:     # escaped in the YAML ("\v"): reaches the value itself
         raise src.error(f"a control character (U+{ord(bad.group()):04X}) is not allowed in text; "
@@ -360,7 +359,6 @@ def _safe_number(number: str) -> bool:
     """A document number names its archive folder: whatever the configured pattern allows,
     never a path separator, '..' or a control character. A '/' between parts (HX/QP-05) is kept in
     folder names as a full-width ／ (revisions.folder_name), never a separator."""
-    from .inputs import _SAFE_ID
     # a '/' (HX/QP-05) is stored as a full-width solidus in names (revisions.safe_name)
     return bool(_SAFE_ID.match(number.replace("/", "-"))) and ".." not in number
 
@@ -373,7 +371,6 @@ def load_source(path: Path | str, ws: Workspace) -> DocumentSource:
 
 
 def parse_source_text(text: str, path: Path, ws: Workspace) -> DocumentSource:
-    from .yamlsrc import parse_yaml_text
     doc = parse_source(parse_yaml_text(text, path), ws)
     doc.text = text
     return doc

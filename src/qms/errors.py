@@ -70,6 +70,11 @@ class Integrity(QmsError):
     exit_code = 3
 
 
+class Busy(QmsError):
+    """Another qms command holds the workspace's write lock (a command that would not wait): try again."""
+    exit_code = 5
+
+
 class InvalidRows(InvalidInput):
     """Several bad rows of one import, each on a line of its own (file, row, field, what was
     expected): the user fixes them all in one pass instead of one per run."""

@@ -26,6 +26,7 @@ from .identity import User, require
 from .identity.policy import load_policy
 from .identity.users import authenticate
 from .workspace import Role, Workspace
+from .dates import now
 
 
 def workspace_zone(ws: Workspace):
@@ -39,7 +40,15 @@ def workspace_zone(ws: Workspace):
 
 def signing_time(ws: Workspace) -> dt.datetime:
     """Now, in the workspace's time zone, to the second: what the manifestation prints."""
-    return dt.datetime.now(workspace_zone(ws)).replace(microsecond=0)
+    return now(workspace_zone(ws)).replace(microsecond=0)
+
+
+def confirm_password(ws: Workspace, user: User, password, *, purpose: str = "sign") -> dt.datetime:
+    """The one password re-check before every signature (documents, records, disposal): the
+    password (or a function asking for it, called only now) is checked — a wrong one is journaled and
+    the n-th locks the login — and the signing time to print is returned."""
+    authenticate(ws, user.login, password() if callable(password) else password, purpose=purpose)
+    return signing_time(ws)
 
 
 def docx_digest(path: Path) -> str:
@@ -73,7 +82,7 @@ def authorize_signature(ws: Workspace, user: User, password, role: Role, *, depa
         raise Refused(f"separation of duties: {user.name} ({user.login}) already signed this revision as "
                        f"{mine[0]['role_label']}; one person signs at most one role of a revision "
                        "(config.yaml identity.separation_of_duties)", field="role")
-    authenticate(ws, user.login, password() if callable(password) else password, purpose="sign")
+    confirm_password(ws, user, password)
 
 
 def changed_since_signed(approvals: list, now: Binding) -> list[str]:

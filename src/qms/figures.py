@@ -37,7 +37,7 @@ def marker(n: int) -> str:
 def image_size_cm(path: Path, width_cm: float | None, data: bytes | None = None) -> tuple[float, float]:
     """Printed size: the given width, else the image's own size at its dpi (96 when unknown),
     shrunk to fit the text column and a page."""
-    from PIL import Image
+    from PIL import Image    # lazy: Pillow loads in ~30 ms; only pictures and phone photos need it
     try:
         with Image.open(io.BytesIO(data) if data is not None else path) as im:
             w_px, h_px = im.size
@@ -100,7 +100,7 @@ def embed(docx: Path, figures: list[Placed]) -> None:
         doc, count = run.subn(lambda m: _drawing(n, rid, fig.path.name, w, h), doc, count=1)
         if not count:
             raise QmsError(f"the procedure template has no place for figure {n} ({fig.path.name}); "
-                           "rebuild templates/procedure.docx (tools/build_templates.py)")
+                           "put the figure's placeholder back into templates/procedure.docx (qms template check)")
     parts["word/document.xml"] = doc.encode("utf-8")
     parts["word/_rels/document.xml.rels"] = rels.encode("utf-8")
     parts["[Content_Types].xml"] = types.encode("utf-8")

@@ -12,13 +12,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .dates import parse_date, parse_datetime
+from .dates import parse_date, parse_datetime, cn_date
 from .errors import QmsError
 from .workspace import Workspace
-from .inputs import control_char_error, key_name, period_error, safe_id, short
+from .inputs import control_char_error, key_name, period_error, safe_id, short, _CONTROL
 from .labels import chinese
 from .textfmt import table
 from .yamlsrc import YamlSource, check_keys, load_yaml, top_mapping
+import json
 
 FIELD_TYPES = ("text", "date", "datetime", "number", "choice", "table", "signature")
 _PERIOD = re.compile(r"^\s*(\d+)\s*([ymd])\s*$", re.I)
@@ -376,7 +377,6 @@ def _scalar_text(value, **where) -> str:
 
 
 def _first_control(text: str) -> str:
-    from .inputs import _CONTROL
     return _CONTROL.search(text).group()
 
 
@@ -452,7 +452,6 @@ def _check_sizes(out: dict, where, *, file, row) -> None:
 
 def _table(f: FormField, value, key: str, where) -> list[dict]:
     if isinstance(value, str):
-        import json
         try:
             value = json.loads(value)
         except ValueError:
@@ -485,7 +484,6 @@ def _table(f: FormField, value, key: str, where) -> list[dict]:
 
 def format_value(f: FormField, value, locale: str = "zh-CN") -> str:
     """A value as printed on the form."""
-    from .dates import cn_date
     if value is None or value == "":
         return ""
     if f.type == "date":

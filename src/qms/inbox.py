@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from . import documents, records
 from .workspace import Workspace
+from .catalog import reading
 
 
 def signable_roles(ws: Workspace, signed: list[str]) -> list[str]:
@@ -50,7 +51,6 @@ def records_awaiting_signature(ws: Workspace, filed_by: str | None = None) -> li
     items = records.list_records(ws, status="awaiting_signature")
     if filed_by is None:
         return items
-    from .catalog import reading
     with reading(ws) as cat:
         mine = {r["number"] for r in cat.all("SELECT number FROM records WHERE status='awaiting_signature' "
                                               "AND filed_by=?", filed_by)}

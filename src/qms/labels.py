@@ -6,6 +6,7 @@ workspace reads 生效/已替代/作废 and times in its own zone (config `timez
 """
 
 from __future__ import annotations
+from .dates import zone_of, local_time as _local_time
 
 
 # One word per state, for every reader: CLI, web, XLSX and PDFs all print these (the web's filters
@@ -45,11 +46,9 @@ def status_label(status: str | None, locale: str = "zh-CN", signer: str | None =
 
 def zone(name: str | None):
     """The workspace's time zone (an IANA name such as Asia/Shanghai), else the machine's."""
-    from .dates import zone_of
     return zone_of(name)
 
 
 def local_time(value: str | None, tz_name: str | None = None) -> str:
     """An ISO timestamp as 2026-03-13 09:30 in the workspace's zone (blank stays blank): dates.local_time."""
-    from .dates import local_time as _local_time
     return _local_time(value, tz_name)

@@ -17,10 +17,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pypdf import PdfReader, PdfWriter
-
 from qms.archive import atomic_write
 from qms.errors import InvalidInput, NotFound, QmsError, ToolMissing
+import glob
 
 FONT_INSTALL_HINT = "apt-get install -y --no-install-recommends fonts-noto-cjk"
 
@@ -44,6 +43,7 @@ def read_pdf(path: Path) -> PdfReader:
     Encrypted files are opened with the empty user password (common for
     "protected" scans); anything else needing a password is refused.
     """
+    from pypdf import PdfReader, PdfWriter    # lazy: pypdf loads in ~70 ms; qms --help and record show never read a PDF
     path = Path(path)
     if not path.is_file():
         raise NotFound("PDF file not found", file=path)
@@ -138,6 +138,7 @@ def merge_with_bookmarks(parts: Sequence[tuple[str, Sequence[PartItem]]], out: P
     `progress(n_done)` is called after each file with the number of files done.
     The output is written atomically; on any error nothing is written.
     """
+    from pypdf import PdfReader, PdfWriter    # lazy: pypdf loads in ~70 ms; qms --help and record show never read a PDF
     writer = PdfWriter()
     done = 0
 
@@ -224,9 +225,8 @@ def _fc_match_sc() -> FontFile | None:
 
 
 def _scan_for_sc() -> FontFile | None:
-    import glob
 
-    from fontTools.ttLib import TTCollection, TTFont  # fpdf2 depends on fontTools
+    from fontTools.ttLib import TTCollection, TTFont  # fpdf2 depends on fontTools    # lazy: fontTools (fpdf2's) loads only when a PDF page is drawn
 
     for pattern in _FONT_GLOBS:
         for file in sorted(glob.glob(pattern, recursive=True)):
@@ -255,7 +255,7 @@ def add_cjk_font(pdf, family: str = "cjk") -> str:
 def _numbered_pdf(*, orientation: str = "P", footer_prefix: str = "", numbered: bool = True):
     """An A4 fpdf2 document with the SC font registered and "第 n 页 / 共 N 页" in every
     page's footer (unless not `numbered`); returns (pdf, font family)."""
-    from fpdf import FPDF
+    from fpdf import FPDF    # lazy: fpdf2 loads in ~60 ms; only drawing a PDF page needs it
 
     class _Pdf(FPDF):
         def footer(self) -> None:
@@ -286,7 +286,7 @@ def make_table_pdf(out: Path, title: str, subtitle_lines: Sequence[str] = (),
     `col_widths` are relative widths (default: equal). Cells are str()-ed,
     None prints empty. Written atomically; returns `out`.
     """
-    from fpdf.enums import WrapMode
+    from fpdf.enums import WrapMode    # lazy: fpdf2 loads in ~60 ms; only drawing a PDF page needs it
     from fpdf.fonts import FontFace
 
     pdf, family = _numbered_pdf(orientation="L" if landscape else "P", numbered=numbered)

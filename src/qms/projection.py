@@ -269,26 +269,9 @@ def register(action: str, handler) -> None:
     _HANDLERS[action] = handler
 
 
-def folder_of(path: str) -> str:
-    return posixpath.dirname(path)
-
-
-# People and the organisation's key (issue 14): their projection lives with them.
-from .identity.projection import register_handlers  # noqa: E402
-
-register_handlers(register)
-
-# The scan inbox and the job queue (issue 22): their projections live with them.
-from .scan.projection import register_handlers as _scan_handlers  # noqa: E402
-from .jobs.projection import register_handlers as _job_handlers  # noqa: E402
-
-_scan_handlers(register)
-_job_handlers(register)
-
 
 # What governs the archive (issue 19): the digests last applied, the write gate's reference.
 def _config_applied(cat, e, d):
-    import json
     cat.execute("INSERT INTO meta(key, value) VALUES('config_applied', ?) "
                 "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                 json.dumps({"seq": e.seq, "digests": d["digests"], "settings": d.get("settings")},
@@ -296,13 +279,3 @@ def _config_applied(cat, e, d):
 
 
 register("config.applied", _config_applied)
-
-# KPI-proposed CAPAs (issue 24, 流程改进): their projection lives with the KPIs.
-from .kpi.projection import register_handlers as _kpi_handlers  # noqa: E402
-
-_kpi_handlers(register)
-
-# The quality process around documents (issue 23): training, reviews, copies' receipts, reminders.
-from .todo.projection import register_handlers as _quality_handlers  # noqa: E402
-
-_quality_handlers(register)

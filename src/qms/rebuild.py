@@ -52,10 +52,6 @@ def _check_chain(ws: Workspace) -> None:
                         "qms verify lists them", file=ws.rel(ws.audit_path))
 
 
-def count_events(ws: Workspace) -> int:
-    return audit.head(ws.audit_path)[0]
-
-
 def rebuild_catalog(ws: Workspace, *, progress=None) -> RebuildReport:
     """Replay the journal into a fresh catalog and put it in place of catalog.sqlite, holding the
     workspace lock so no filing runs meanwhile (they wait, then go on against the new one)."""

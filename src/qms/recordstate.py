@@ -9,6 +9,10 @@ import datetime as dt
 
 from .catalog import Catalog
 from .errors import NotFound
+import json
+
+# The customer-signed scan in a record's folder (records sign it in; search reads its text).
+SCAN_NAME = "signed-scan.pdf"
 
 
 def find(cat: Catalog, number: str):
@@ -111,7 +115,6 @@ def disposals(cat: Catalog) -> list[dict]:
 
 
 def _request(row) -> dict:
-    import json
     out = dict(row)
     out["records"] = json.loads(out["records"] or "[]")
     out["left_out"] = json.loads(out["left_out"] or "[]")

@@ -8,6 +8,10 @@ from pathlib import Path
 
 from .errors import QmsError
 from .textfmt import table
+import datetime as dt
+from .labels import status_label
+from . import outputs
+from .dates import cn_date, today
 
 COLUMNS = [("number", "文件编号"), ("title", "文件名称"), ("revision", "版本"), ("status", "状态"),
            ("issued", "发布日期"), ("effective", "实施日期"), ("department", "归口部门"),
@@ -15,8 +19,6 @@ COLUMNS = [("number", "文件编号"), ("title", "文件名称"), ("revision", "
 
 
 def _rows(items: list[dict], locale: str = "zh-CN", real_dates: bool = False) -> list[list]:
-    import datetime as dt
-    from .labels import status_label
     out = []
     for item in items:
         row = []
@@ -36,7 +38,6 @@ def master_list(items: list[dict], fmt: str = "table", output: str | Path | None
     """Returns the text when it goes to the terminal; writes the file when `output` is given
     (through qms.outputs: never into the archive, atomically). Statuses read in the workspace's
     language (生效/已替代/作废 for zh-CN)."""
-    from . import outputs
     stream = output if hasattr(output, "write") else None     # the web hands a buffer, not a path
     if output and stream is None:
         outputs.check(ws, output)
@@ -50,17 +51,15 @@ def master_list(items: list[dict], fmt: str = "table", output: str | Path | None
     if fmt == "xlsx":
         if not output:
             raise QmsError("an XLSX master list needs -o FILE.xlsx", field="output")
-        import datetime as dt
-        from openpyxl import Workbook
+        from openpyxl import Workbook    # lazy: openpyxl loads in ~150 ms; only XLSX files need it
         from openpyxl.styles import Alignment, Font
-        from .dates import cn_date
         wb = Workbook()
         sheet = wb.active
         sheet.title = "受控文件清单"
         ncols = len(headers)
         # title rows as on the paper list: company, 受控文件清单, the date it is valid for
         for text, size in ((org, 14), ("受控文件清单", 16),
-                           (f"截至日期：{cn_date(as_of or dt.date.today(), locale)}　共 {len(items)} 份文件", 10)):
+                           (f"截至日期：{cn_date(as_of or today(), locale)}　共 {len(items)} 份文件", 10)):
             sheet.append([text])
             outputs.xlsx_text_cells(sheet[sheet.max_row])     # the organisation's name too
             r = sheet.max_row

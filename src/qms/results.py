@@ -13,10 +13,6 @@ from typing import Callable
 Progress = Callable[[int, int], None]
 
 
-def no_progress(done: int, total: int) -> None:
-    """The default when nobody is watching."""
-
-
 @dataclass
 class Change:
     """What a state-changing call did: one line for the terminal, details for --json.

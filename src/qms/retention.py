@@ -12,10 +12,14 @@ from . import recordstate
 from .archive import read_manifest
 from .catalog import reading
 from .dates import local_time, today
-from .errors import Conflict, Integrity, InvalidInput
+from .errors import Conflict, Integrity, InvalidInput, Refused
 from .recordstate import record_row
 from .workspace import Workspace
 from .writer import writing
+from .forms import load_forms_quietly
+from .replay import replay_in_memory
+from .pdf import make_register_pdf
+from .results import Change
 
 
 def report(ws: Workspace, *, as_of: dt.date | None = None, form: str | None = None) -> dict:
@@ -36,7 +40,6 @@ def _rules(ws: Workspace, form_ids) -> dict[str, str]:
     """Each due form's retention rule as a person reads it (自记录当年年末起5年 in a zh-CN workspace)."""
     if not form_ids:
         return {}
-    from .forms import load_forms_quietly
     forms = load_forms_quietly(ws)
     return {fid: forms[fid].retention.reads(ws.config.locale, forms[fid]) for fid in form_ids if fid in forms}
 
@@ -81,33 +84,6 @@ def not_after_today(as_of: dt.date) -> dt.date:
     return as_of
 
 
-def purge(ws: Workspace, *, actor: str, as_of: dt.date | None = None, form: str | None = None,
-          dry_run: bool = False, opinion: str | None = None, method: str | None = None,
-          witness: str | None = None, progress=None) -> dict:
-    """The proposer's shortcut (销毁审批, disposal.py): proposes every due, unheld record for
-    destruction. It destroys nothing by itself — another person approves the proposal
-    (`qms disposal approve`), and only that destroys and writes the certificate.
-
-    A dry run lists what is due at `as_of`, which may be later than today."""
-    as_of = as_of or today()
-    if not dry_run:
-        not_after_today(as_of)
-    with reading(ws) as cat:
-        last = recordstate.last_disposal_as_of(cat)
-        if last and as_of.isoformat() < last:
-            raise InvalidInput(f"--as-of {as_of} is before the earlier purge as of {last}; "
-                           "disposal dates only move forward", field="as-of")
-        due = [d for d in recordstate.due(cat, as_of, form) if not d["held"]]
-    numbers = [d["number"] for d in due]
-    if dry_run or not due:
-        return {"certificate": None, "proposal": None, "disposed": numbers, "dry_run": dry_run,
-                "as_of": as_of.isoformat()}
-    from .disposal import DEFAULT_METHOD, DEFAULT_OPINION, propose
-    res = propose(ws, actor=actor, opinion=opinion or DEFAULT_OPINION, method=method or DEFAULT_METHOD,
-                  witness=witness, form=form, as_of=as_of)
-    return res.data | {"dry_run": False, "message": res.message}
-
-
 def certificate_files(ws: Workspace, w, rel: str, body: dict, at: str):
     """Stage the certificate (JSON with the SHA-256 of every file to destroy, and its PDF) under
     `rel`; (stage, the JSON's SHA-256). The purge event that follows promises them."""
@@ -125,7 +101,6 @@ def certificate_files(ws: Workspace, w, rel: str, body: dict, at: str):
 def due_from_journal(ws: Workspace, live, as_of: dt.date, form: str | None) -> list[dict]:
     """What is due according to a replay of the journal; refuses when the live catalog says
     otherwise (someone edited it: verify names the rows)."""
-    from .replay import replay_in_memory
     with replay_in_memory(ws) as truth:
         due = [d for d in recordstate.due(truth, as_of, form) if not d["held"]]
     live_due = [d["number"] for d in recordstate.due(live, as_of, form) if not d["held"]]
@@ -158,7 +133,6 @@ def _certificate_json(body: dict) -> bytes:
 def _certificate_pdf(ws: Workspace, body: dict, json_sha: str, out: Path) -> None:
     """The printable certificate: who, when, why, and one line per destroyed record.
     The SHA-256 of every destroyed file is in certificate.json, whose own hash is printed here."""
-    from .pdf import make_register_pdf
     by_form: dict[str, int] = {}
     for d in body["records"]:
         by_form[d["form"]] = by_form.get(d["form"], 0) + 1
@@ -191,33 +165,3 @@ def _certificate_pdf(ws: Workspace, body: dict, json_sha: str, out: Path) -> Non
 def disposal_list(ws: Workspace) -> list[dict]:
     with reading(ws) as cat:
         return recordstate.disposals(cat)
-
-
-# ------------------------------------------------------------------ purge, for an interface
-
-def dispose(ws: Workspace, *, actor: str, as_of: dt.date | None = None, form: str | None = None,
-            dry_run: bool = False, confirm=None, progress=None, opinion: str | None = None,
-            method: str | None = None, witness: str | None = None):
-    """`qms purge`: the report first, so `confirm(report)` (a person at a terminal) sees the count
-    and may decline; then the proposal (nothing is destroyed until another person approves it);
-    one line saying what happened, the JSON its details."""
-    from .errors import Refused
-    from .results import Change
-    if not dry_run:
-        not_after_today(as_of or today())
-    rep = report(ws, as_of=as_of, form=form)
-    if not dry_run and confirm is not None and rep["disposable"] and not confirm(rep):
-        raise Refused("purge cancelled; nothing changed")
-    res = purge(ws, actor=actor, as_of=as_of, form=form, dry_run=dry_run, opinion=opinion, method=method,
-                witness=witness)
-    if dry_run:
-        data = {"certificate": None, "disposed": res["disposed"], "dry_run": True}
-        message = (f"dry run: would dispose of {len(res['disposed'])} records: " + ", ".join(res["disposed"][:20])
-                   + (" …" if len(res["disposed"]) > 20 else ""))
-    elif res.get("proposal"):
-        data = {k: res[k] for k in ("proposal", "proposed", "certificate", "disposed", "as_of")} | {"dry_run": False}
-        message = res["message"]
-    else:
-        data = {"proposal": None, "proposed": [], "certificate": None, "disposed": [], "dry_run": False}
-        message = res.get("message") or f"nothing to dispose of as of {res['as_of']}"
-    return Change(message, data)

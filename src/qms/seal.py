@@ -24,6 +24,9 @@ from pathlib import Path
 
 from .errors import Conflict, InvalidInput, NotFound, QmsError
 from .workspace import Workspace
+from .pdf import pdfa_part
+from . import dates
+from concurrent.futures import ThreadPoolExecutor
 
 # pyHanko logs a failed validation with its traceback; with no handler configured Python prints
 # that to stderr — the user reads our one line (SealStatus.problem), never pyHanko's log.
@@ -83,7 +86,7 @@ class KeyInfo:
 
 
 def _name(org: str, common: str):
-    from cryptography.x509.oid import NameOID
+    from cryptography.x509.oid import NameOID    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     from cryptography import x509
     return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
                       x509.NameAttribute(NameOID.COMMON_NAME, common)])
@@ -91,16 +94,16 @@ def _name(org: str, common: str):
 
 def generate_keys(ws: Workspace, *, years: int = 10, replace: bool = False) -> KeyInfo:
     """A self-signed organisation CA and a signing certificate it issues (ECDSA P-256)."""
-    from cryptography import x509
+    from cryptography import x509    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import ec    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     from cryptography.x509.oid import ExtendedKeyUsageOID
 
     if has_keys(ws) and not replace:
         raise Conflict("the organisation already has a signing key (qms keys show); "
                        "pass --replace to make a new one", file=keys_dir(ws))
     org = ws.config.org_name
-    now = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    now = dates.now(dt.timezone.utc) - dt.timedelta(minutes=5)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name(org, f"{org} 质量管理体系根证书")
     ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
@@ -136,8 +139,8 @@ def generate_keys(ws: Workspace, *, years: int = 10, replace: bool = False) -> K
 
 def import_p12(ws: Workspace, p12: Path | str, passphrase: bytes | None) -> KeyInfo:
     """Take the organisation's key and certificate (and its issuers) from a PKCS#12 file."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.hazmat.primitives import serialization    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
+    from cryptography.hazmat.primitives.serialization import pkcs12    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
 
     p12 = Path(p12)
     if not p12.is_file():
@@ -159,12 +162,12 @@ def import_p12(ws: Workspace, p12: Path | str, passphrase: bytes | None) -> KeyI
 
 
 def _load_cert(path: Path):
-    from cryptography import x509
+    from cryptography import x509    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     return x509.load_pem_x509_certificate(path.read_bytes())
 
 
 def _load_chain(ws: Workspace) -> list:
-    from cryptography import x509
+    from cryptography import x509    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     path = keys_dir(ws) / CHAIN
     if not path.is_file() or not path.read_bytes().strip():
         return []
@@ -174,7 +177,7 @@ def _load_chain(ws: Workspace) -> list:
 def key_info(ws: Workspace) -> KeyInfo:
     if not has_keys(ws):
         raise NotFound("no signing key yet: qms keys init (or qms keys import FILE.p12)", file=keys_dir(ws))
-    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives import serialization    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     cert = _load_cert(keys_dir(ws) / CERT)
     return KeyInfo(subject=cert.subject.rfc4514_string(), issuer=cert.issuer.rfc4514_string(),
                    serial=format(cert.serial_number, "x"),
@@ -209,7 +212,7 @@ class SealStatus:
 
 
 def _signer(ws: Workspace):
-    from pyhanko.sign import signers
+    from pyhanko.sign import signers    # lazy: pyHanko loads in ~300 ms; only sealing or checking a seal needs it
     d = keys_dir(ws)
     if not has_keys(ws):
         raise NotFound("no signing key to seal with: qms keys init (or qms keys import FILE.p12)", file=d)
@@ -225,10 +228,9 @@ def seal_pdf(ws: Workspace, path: Path | str, reason: str, *, location: str | No
 
     The file is replaced atomically; a PDF/A claim that does not survive sealing is refused
     (the original stays)."""
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter    # lazy: pyHanko loads in ~300 ms; only sealing or checking a seal needs it
     from pyhanko.sign import fields, signers
 
-    from .pdf import pdfa_part
 
     path = Path(path)
     before = pdfa_part(path)
@@ -238,7 +240,6 @@ def seal_pdf(ws: Workspace, path: Path | str, reason: str, *, location: str | No
         writer = IncrementalPdfFileWriter(fh, strict=False)
         # pyHanko runs its own asyncio loop: in a thread of its own, so a caller that already has
         # one running (a web server, playwright in the tests) does not make it fail
-        from concurrent.futures import ThreadPoolExecutor
         with ThreadPoolExecutor(1) as pool:
             out = pool.submit(signers.sign_pdf, writer, meta, signer=_signer(ws)).result()
         data = out.getvalue() if isinstance(out, io.BytesIO) else out.read()
@@ -273,12 +274,11 @@ def validate_seal(ws: Workspace | None, path: Path | str, *, pinned: dict[str, s
 
     `pinned` (certificate SHA-256 → PEM, from the journal's keys.* events): then trusted means
     made with one of those certificates — never with whatever .qms/keys now holds."""
-    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.pdf_utils.reader import PdfFileReader    # lazy: pyHanko loads in ~300 ms; only sealing or checking a seal needs it
     from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko.sign.validation.status import SignatureCoverageLevel    # lazy: pyHanko loads in ~300 ms; only sealing or checking a seal needs it
     from pyhanko_certvalidator import ValidationContext
 
-    from .pdf import pdfa_part
 
     path = Path(path)
     name = ws.rel(path) if ws else str(path)
@@ -293,11 +293,10 @@ def validate_seal(ws: Workspace | None, path: Path | str, *, pinned: dict[str, s
             if pinned is not None:
                 roots = _pinned_roots(pinned)
             elif ws is not None and has_keys(ws):
-                from asn1crypto import x509 as ax509
+                from asn1crypto import x509 as ax509    # lazy: pyHanko's asn1crypto; only sealing or checking a seal needs it
                 from cryptography.hazmat.primitives import serialization
                 roots = [ax509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in _load_chain(ws)]
             ctx = ValidationContext(trust_roots=roots, allow_fetching=False)
-            from concurrent.futures import ThreadPoolExecutor     # its own asyncio loop (see seal_pdf)
             with ThreadPoolExecutor(1) as pool:
                 status = pool.submit(validate_pdf_signature, sig, ctx).result()
             reason = str(sig.sig_object.get("/Reason", ""))

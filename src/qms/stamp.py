@@ -16,9 +16,6 @@ import threading
 from collections import Counter, OrderedDict
 from pathlib import Path
 
-from pypdf import PageObject, PdfReader, PdfWriter, Transformation
-from pypdf.generic import ArrayObject, IndirectObject, NameObject
-
 from qms.errors import QmsError
 from qms.archive import atomic_write
 from qms.pdf import add_cjk_font, read_pdf
@@ -48,6 +45,7 @@ def stamp_pdf(src: Path, dst: Path, text: str | None = None, *, style: str) -> P
     upright as the page is displayed, placed within the visible (crop) box.
     `dst` is written atomically and may not be `src`.
     """
+    from pypdf import PageObject, PdfReader, PdfWriter, Transformation    # lazy: pypdf loads in ~70 ms; qms --help and record show never read a PDF
     if style not in STYLES:
         raise QmsError(f"unknown stamp style '{style}' (expected one of: {', '.join(STYLES)})")
     text = DEFAULT_TEXT[style] if text is None else text
@@ -74,6 +72,7 @@ def stamp_pdf(src: Path, dst: Path, text: str | None = None, *, style: str) -> P
 def _drop_signatures(writer: PdfWriter) -> None:
     """A stamped copy is not the sealed original: its bytes differ, so a seal carried over would only
     show as broken. Signature fields and their widgets are left out (the original keeps the seal)."""
+    from pypdf.generic import ArrayObject, IndirectObject, NameObject    # lazy: pypdf loads in ~70 ms; qms --help and record show never read a PDF
     def is_sig(obj) -> bool:
         obj = obj.get_object()
         return obj.get("/FT") == "/Sig" or (obj.get("/Parent") is not None
@@ -106,6 +105,8 @@ def unshare_contents(writer: PdfWriter) -> None:
     by several pages (legal, e.g. repeated blank pages) would then carry the
     stamp once per page that shares it.
     """
+    from pypdf.generic import ArrayObject, IndirectObject, NameObject    # lazy: pypdf loads in ~70 ms; qms --help and record show never read a PDF
+    from pypdf import PageObject, PdfReader, PdfWriter, Transformation    # lazy: pypdf loads in ~70 ms; qms --help and record show never read a PDF
     def refs(page: PageObject) -> list[int]:
         out = []
         contents = page.get("/Contents")
@@ -151,6 +152,7 @@ def _overlay_pages(text: str, style: str,
                    sizes: set[tuple[float, float]]) -> dict[tuple[float, float], PageObject]:
     """One overlay page per size; sizes not cached are drawn in one fpdf2 document
     (the CJK font is parsed once per build, ~0.3 s)."""
+    from pypdf import PageObject, PdfReader, PdfWriter, Transformation    # lazy: pypdf loads in ~70 ms; qms --help and record show never read a PDF
     with _cache_lock:
         found = {sz: _cache[(text, style, *sz)] for sz in sizes if (text, style, *sz) in _cache}
         for sz in found:
@@ -175,7 +177,7 @@ def _overlay_pages(text: str, style: str,
 
 
 def _build_overlays(text: str, style: str, sizes: list[tuple[float, float]]) -> bytes:
-    from fpdf import FPDF
+    from fpdf import FPDF    # lazy: fpdf2 loads in ~60 ms; only drawing a PDF page needs it
 
     pdf = FPDF(unit="pt")
     pdf.set_auto_page_break(False)

@@ -28,6 +28,14 @@ from . import audit, journal, projection
 from .archive import MANIFEST
 from .catalog import open_catalog
 from .workspace import Workspace
+from .checkpoint import stored_problems, verify_checkpoint
+from .governance import verify_problems
+from .journalkey import read_head, stored_public
+from .replay import compare, replay_in_memory
+from .seal import validate_seal
+from .search import open_index
+from .problems import Problem, coded
+from .labels import chinese
 
 # Under archive/, written by qms but not archive content: checked in their own ways.
 _OWN = {"audit.log", "index.sha256", "catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.sqlite-journal",
@@ -41,14 +49,16 @@ class VerifyReport:
     folders: int = 0
     files: int = 0
     audit_entries: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    chinese: bool = False        # the workspace's language: `issues[].message` in Chinese
     # Their own class: work not yet done (records filed whose PDF is still to be made), not
     # tampering — listed so that nothing is lost quietly, without turning `ok` false.
     pdf_pending: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {"ok": self.ok, "folders": self.folders, "files": self.files,
-                "audit_entries": self.audit_entries, "problems": self.problems, "pdf_pending": self.pdf_pending}
+                "audit_entries": self.audit_entries, "problems": [str(p) for p in self.problems],
+                "issues": [p.to_json(self.chinese) for p in self.problems], "pdf_pending": self.pdf_pending}
 
 
 @dataclass
@@ -61,7 +71,7 @@ class _Walk:
 
 def verify(ws: Workspace, *, check_index: bool = True, deep: bool = False, checkpoint: Path | None = None,
            progress=None) -> VerifyReport:
-    report = VerifyReport(ok=True)
+    report = VerifyReport(ok=True, chinese=chinese(ws.config.locale))
     archive = ws.archive_dir
     if not archive.exists():
         return report
@@ -80,8 +90,7 @@ def verify(ws: Workspace, *, check_index: bool = True, deep: bool = False, check
         problems += gaps
         problems += _reconcile(ws, walk, expected, n_entries)
         if checkpoint is not None:
-            from .checkpoint import verify_checkpoint
-            problems += verify_checkpoint(ws, checkpoint)
+            problems += coded("CHECKPOINT_MISMATCH", str(checkpoint), verify_checkpoint(ws, checkpoint))
         report.pdf_pending = pending_renditions(ws)
     report.folders = len(walk.manifests)
     report.files = walk.files
@@ -134,7 +143,7 @@ def _walk(ws: Workspace, progress) -> _Walk:
             if top and (it.name in _OWN or it.name in _OWN_DIRS):
                 continue
             if it.is_symlink():
-                w.suspects[f"{rel}/{it.name}"] = [f"{rel}/{it.name}: a symbolic link in the archive"]
+                w.suspects[f"{rel}/{it.name}"] = [Problem("SYMLINK", f"{rel}/{it.name}", "a symbolic link in the archive")]
             elif it.is_dir():
                 visit(it.path, False)
             else:
@@ -151,7 +160,7 @@ def _check_folder(folder: str, rel: str, items=None) -> tuple[list[str], str, in
             raw = fh.read()
         files = json.loads(raw).get("files", {})
     except (json.JSONDecodeError, UnicodeDecodeError, AttributeError, OSError):
-        return [f"{rel}/{MANIFEST}: manifest is not valid JSON (it was edited)"], "", 0
+        return [Problem("MANIFEST_INVALID", f"{rel}/{MANIFEST}", "manifest is not valid JSON (it was edited)")], "", 0
     sha = hashlib.sha256(raw).hexdigest()
     problems = []
     seen = 1
@@ -166,25 +175,26 @@ def _check_folder(folder: str, rel: str, items=None) -> tuple[list[str], str, in
         for it in entries:
             name = prefix + it.name
             if it.is_symlink():
-                problems.append(f"{rel}/{name}: a symbolic link in the archive")
+                problems.append(Problem("SYMLINK", f"{rel}/{name}", "a symbolic link in the archive"))
             elif it.is_dir():
                 stack.append((it.path, name + "/", None))
             elif name != MANIFEST:
                 seen += 1
                 want = files.get(name)
                 if want is None:
-                    problems.append(f"{rel}/{name}: not listed in the manifest")
+                    problems.append(Problem("UNLISTED_FILE", f"{rel}/{name}", "not listed in the manifest"))
                     continue
                 if it.stat(follow_symlinks=False).st_nlink > 1:
-                    problems.append(f"{rel}/{name}: hard-linked to a file outside its folder (a change "
-                                    "there would change it here)")
+                    problems.append(Problem("HARD_LINK", f"{rel}/{name}", "hard-linked to a file outside its "
+                                            "folder (a change there would change it here)"))
                 with open(it.path, "rb") as fh:
                     if hashlib.file_digest(fh, "sha256").hexdigest() != (want or {}).get("sha256"):
-                        problems.append(f"{rel}/{name}: content changed (SHA-256 differs from the manifest)")
+                        problems.append(Problem("CONTENT_CHANGED", f"{rel}/{name}",
+                                                "content changed (SHA-256 differs from the manifest)"))
     if seen - 1 < len(files):
         for name in sorted(files):
             if not os.path.lexists(os.path.join(folder, name)):
-                problems.append(f"{rel}/{name}: missing (listed in the manifest)")
+                problems.append(Problem("FILE_MISSING", f"{rel}/{name}", "missing (listed in the manifest)"))
     return problems, sha, seen
 
 
@@ -221,8 +231,8 @@ def _gaps(entries) -> list[str]:
         expect = 1
         for n, target, at in items:
             if n != expect:
-                out.append(f"sequence {key}: number {expect} is missing before {target} "
-                           f"(audit.log entry {at}); a filing or a disposal was removed from the log")
+                out.append(Problem("NUMBER_GAP", f"sequence {key}", f"number {expect} is missing before {target} "
+                                   f"(audit.log entry {at}); a filing or a disposal was removed from the log"))
                 expect = n
             expect += 1
     return out
@@ -234,10 +244,10 @@ def _journal_side(ws: Workspace, check_index: bool):
     with journal.workspace_lock(ws.archive_dir, purpose="verify"):
         # the journal: bytes, chain and every batch's signature (the pin checked against the key
         # kept in .qms/keys/ when this copy has it), and every stored checkpoint it journaled
-        from .checkpoint import stored_problems
-        from .journalkey import stored_public
         problems, pairs = audit.scan(ws.audit_path, expected_key=stored_public(ws))
-        stored = stored_problems(ws, pairs) + _head_problems(ws, pairs)
+        problems = coded("CHAIN_BROKEN", ws.rel(ws.audit_path), problems)
+        stored = coded("CHECKPOINT_STORED", ws.rel(ws.audit_path), stored_problems(ws, pairs)) \
+            + coded("JOURNAL_CUT", ws.rel(ws.audit_path), _head_problems(ws, pairs))
         entries = [e for _, e in pairs]
         expected: dict[str, tuple[str, int]] = {}
         for e in entries:
@@ -251,7 +261,6 @@ def _journal_side(ws: Workspace, check_index: bool):
 def _head_problems(ws: Workspace, pairs) -> list[str]:
     """The log against the last entry this workspace committed (.qms/journal-head): a log cut
     back at a batch boundary or replaced by an older copy keeps every signature valid."""
-    from .journalkey import read_head
     noted = read_head(ws)
     if noted is None:
         return []
@@ -272,26 +281,25 @@ def _catalog_side(ws: Workspace, pairs, *, chain_ok: bool, check_index: bool) ->
     problems = []
     name = ws.rel(ws.catalog_path)
     if not ws.catalog_path.exists():
-        return [f"{name}: missing (qms rebuild makes it from the journal)"] if pairs else []
+        return [Problem("CATALOG_MISSING", name, "missing (qms rebuild makes it from the journal)")] if pairs else []
     head_seq, head_hash = (pairs[-1][1].seq, pairs[-1][1].hash) if pairs else (0, audit.GENESIS)
     try:
         with open_catalog(ws.catalog_path, create=False) as cat:
             seq, h, _ = projection.head(cat)
             if (seq, h) != (head_seq, head_hash):
-                problems.append(f"{name}: has applied event {seq} but the journal's head is {head_seq} "
-                                f"(run any write command or qms recover to catch up"
-                                f"{'; the log was cut or replaced' if seq > head_seq else ''})")
+                problems.append(Problem("CATALOG_BEHIND", name, f"has applied event {seq} but the journal's head is "
+                                        f"{head_seq} (run any write command or qms recover to catch up"
+                                        f"{'; the log was cut or replaced' if seq > head_seq else ''})"))
             if chain_ok and pairs:
-                from .replay import compare, replay_in_memory
                 with replay_in_memory(ws, upto=seq, pairs=pairs) as truth:
-                    problems += [f"{name}: {line}" for line in compare(cat, truth)]
+                    problems += [Problem("CATALOG_DIFFERS", name, line) for line in compare(cat, truth)]
             problems += _seals(ws, cat, _pinned_certificates(pairs))
             if check_index:
                 problems += _index_vs_catalog(ws, cat)
     except Exception as exc:                       # a garbage file in place of the catalog
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
-        problems.append(f"{name}: unreadable ({exc}); qms rebuild makes a new one from the log")
+        problems.append(Problem("CATALOG_UNREADABLE", name, f"unreadable ({exc}); qms rebuild makes a new one from the log"))
     return problems
 
 
@@ -301,21 +309,21 @@ def _reconcile(ws: Workspace, walk: _Walk, expected: dict, n_entries: int) -> li
     """Files and folders against the journal; anything odd is looked at again now (under the lock)."""
     problems: list[str] = []
     if not n_entries and (walk.manifests or walk.stray):
-        problems.append(f"{ws.rel(ws.audit_path)}: the journal is "
-                        f"{'empty' if ws.audit_path.exists() else 'missing'} although the archive holds "
-                        "documents or records")
+        problems.append(Problem("JOURNAL_MISSING", ws.rel(ws.audit_path), "the journal is "
+                                f"{'empty' if ws.audit_path.exists() else 'missing'} although the archive holds "
+                                "documents or records"))
     for folder, (sha, seq) in sorted(expected.items()):
         seen = walk.manifests.get(folder)
         if seen == sha and folder not in walk.suspects:
             continue
         if not (ws.root / folder / MANIFEST).is_file():
-            problems.append(f"{folder}: named by audit.log entry {seq} but missing from the archive")
+            problems.append(Problem("FOLDER_MISSING", folder, f"named by audit.log entry {seq} but missing from the archive"))
             continue
         again, now_sha, _ = _check_folder(os.fspath(ws.root / folder), folder)
         problems += again
         if now_sha and now_sha != sha:
-            problems.append(f"{folder}/{MANIFEST}: differs from the hash audit.log entry {seq} recorded "
-                            "(the manifest, and with it the files, were edited)")
+            problems.append(Problem("MANIFEST_MISMATCH", f"{folder}/{MANIFEST}", f"differs from the hash audit.log "
+                                    f"entry {seq} recorded (the manifest, and with it the files, were edited)"))
     for path, found in sorted(walk.suspects.items()):
         if path in expected:
             continue
@@ -323,20 +331,19 @@ def _reconcile(ws: Workspace, walk: _Walk, expected: dict, n_entries: int) -> li
             problems += found
     for path in sorted(set(walk.manifests) - set(expected)):
         if (ws.root / path / MANIFEST).exists():
-            problems.append(f"{path}: an archived folder no audit.log entry accounts for")
+            problems.append(Problem("UNJOURNALED_FOLDER", path, "an archived folder no audit.log entry accounts for"))
     for path in walk.stray:
         if os.path.lexists(ws.root / path):
-            problems.append(f"{path}: a file no manifest and no audit.log entry accounts for")
+            problems.append(Problem("UNJOURNALED_FILE", path, "a file no manifest and no audit.log entry accounts for"))
     return problems
 
 
 def _governance(ws: Workspace, entries) -> list[str]:
     """config.yaml, schemas and templates as the journal's last config.applied recorded them."""
-    from .governance import verify_problems
     try:
-        return verify_problems(ws, entries)
+        return coded("CONFIG_UNAPPLIED", ws.rel(ws.root), verify_problems(ws, entries))
     except OSError as exc:
-        return [f"{ws.rel(ws.root)}: the configuration files cannot be read ({exc})"]
+        return [Problem("CONFIG_UNAPPLIED", ws.rel(ws.root), f"the configuration files cannot be read ({exc})")]
 
 
 def _pinned_certificates(pairs) -> dict[str, str | None]:
@@ -357,19 +364,19 @@ def _seals(ws: Workspace, cat, pinned: dict[str, str | None]) -> list[str]:
     rows = cat.all("SELECT folder, pdf FROM revisions WHERE pdf IS NOT NULL ORDER BY number, seq")
     if not rows:
         return problems
-    from .seal import validate_seal
     for r in rows:
         path = ws.root / r["folder"] / r["pdf"]
         if not path.is_file():
             continue            # reported as missing above
         status = validate_seal(ws, path, pinned=pinned)
         if not status.sealed:
-            problems.append(f"{ws.rel(path)}: a released PDF without the organisation's seal")
+            problems.append(Problem("SEAL_MISSING", ws.rel(path), "a released PDF without the organisation's seal"))
         elif not status.ok:
-            problems.append(f"{ws.rel(path)}: seal broken — {status.problem}")
+            problems.append(Problem("SEAL_BROKEN", ws.rel(path), f"seal broken — {status.problem}"))
         elif not status.trusted:
-            problems.append(f"{ws.rel(path)}: sealed by {status.signer or 'an unknown signer'}, not with a "
-                            "certificate the journal pinned (re-sealed with another key)")
+            problems.append(Problem("SEAL_UNTRUSTED", ws.rel(path),
+                                    f"sealed by {status.signer or 'an unknown signer'}, not with a "
+                                    "certificate the journal pinned (re-sealed with another key)"))
     return problems
 
 
@@ -379,22 +386,23 @@ def _index_vs_catalog(ws: Workspace, cat) -> list[str]:
     if not wanted and not ws.index_dir.exists():
         return []
     if not ws.index_dir.exists():
-        return [f"search index missing ({len(wanted)} entries expected; run qms reindex)"]
-    from .search import open_index
+        return [Problem("INDEX_MISSING", "", f"search index missing ({len(wanted)} entries expected; run qms reindex)")]
     idx = open_index(ws)
     have = idx.numbers()
-    problems = [f"search index: {idx.untrusted}; it was not opened and has been rebuilt from the archive"
+    problems = [Problem("INDEX_UNTRUSTED", "search index",
+                        f"{idx.untrusted}; it was not opened and has been rebuilt from the archive")
                 ] if idx.untrusted else []
     missing = sorted(wanted - set(have))
     extra = sorted(set(have) - wanted)
     if missing:
-        problems.append(f"search index lacks {len(missing)} entries, e.g. {', '.join(missing[:5])} (run qms reindex)")
+        problems.append(Problem("INDEX_INCOMPLETE", "", f"search index lacks {len(missing)} entries, e.g. "
+                                f"{', '.join(missing[:5])} (run qms reindex)"))
     if extra:
-        problems.append(f"search index holds {len(extra)} entries not in the catalog, e.g. "
-                        f"{', '.join(extra[:5])} (run qms reindex)")
+        problems.append(Problem("INDEX_EXTRA", "", f"search index holds {len(extra)} entries not in the catalog, "
+                                f"e.g. {', '.join(extra[:5])} (run qms reindex)"))
     stale = sorted(r["number"] for r in cat.all("SELECT number, status FROM records")
                    if r["number"] in have and have[r["number"]] != r["status"])
     if stale:
-        problems.append(f"search index shows an old status for {len(stale)} records, e.g. "
-                        f"{', '.join(stale[:5])} (run qms reindex)")
+        problems.append(Problem("INDEX_STALE", "", f"search index shows an old status for {len(stale)} records, "
+                                f"e.g. {', '.join(stale[:5])} (run qms reindex)"))
     return problems

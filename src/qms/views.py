@@ -9,6 +9,7 @@ from __future__ import annotations
 from .labels import chinese, local_time, status_label
 from .textfmt import table
 from .workspace import Workspace
+from .forms import load_forms_quietly
 
 
 def _t(ws: Workspace, zh: str, en: str) -> str:
@@ -58,7 +59,6 @@ def record_text(ws: Workspace, d: dict, labels: dict[str, str] | None = None) ->
                 f"（{_t(ws, '销毁证书', 'certificate')} {d['certificate']}）；"
                 f"{_t(ws, '保存期至', 'retention ended')} {d['retention_until']}")
     labels = labels or {}
-    from .forms import load_forms_quietly
     form = load_forms_quietly(ws).get(d["form"])
     noun = form.signer_noun if form else None       # 待业主签字 for a form whose signer is the 业主
     lines = [f"{d['number']}  {d['form']}{'  ' + form.title if form else ''}  {_t(ws, '状态', 'status')} "

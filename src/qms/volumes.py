@@ -13,16 +13,20 @@ import io
 import tempfile
 from pathlib import Path
 
-from pypdf import PdfReader, PdfWriter, Transformation
 
-from . import recordstate
+from . import recordstate, outputs
 from .archive import atomic_write
 from .catalog import reading
 from .dates import cn_date, today
 from .errors import NotFound, QmsError
-from .pdf import add_cjk_font, read_pdf
+from .pdf import add_cjk_font, read_pdf, make_table_pdf, merge_with_bookmarks
 from .workspace import Workspace
 from .writer import writing
+from .stamp import page_geometry, unshare_contents
+from .forms import load_form
+from .records import SCAN_NAME, PdfPending, convert_pending
+from .labels import status_label
+from .yamlsrc import load_archived
 
 # Where the record template's footer puts its page number (right cell, 1.5 cm above the
 # bottom edge, 2.5 cm margins): the patch covers it, in points from the bottom-right corner.
@@ -32,6 +36,7 @@ _SIZE = 9.0
 
 
 def _overlays(sizes: list[tuple[float, float]]) -> PdfReader:
+    from pypdf import PdfReader, PdfWriter, Transformation    # lazy: pypdf loads in ~70 ms; qms --help and record show never read a PDF
     from fpdf import FPDF
     pdf = FPDF(unit="pt")
     pdf.set_auto_page_break(False)
@@ -51,7 +56,7 @@ def _overlays(sizes: list[tuple[float, float]]) -> PdfReader:
 
 def number_pages(path: Path) -> int:
     """Rewrite `path` (a finished volume) with 第N页 共M页 on every page; returns M."""
-    from .stamp import page_geometry, unshare_contents
+    from pypdf import PdfReader, PdfWriter, Transformation    # lazy: pypdf loads in ~70 ms; qms --help and record show never read a PDF
     writer = PdfWriter(clone_from=read_pdf(path))
     unshare_contents(writer)
     geometry = [page_geometry(page) for page in writer.pages]
@@ -68,10 +73,7 @@ def number_pages(path: Path) -> int:
 def compile_volume(ws: Workspace, *, form: str, year: int, out: Path | str, actor: str, progress=None) -> dict:
     """每年汇编成册: cover + contents, then each record's PDF (its signed scan after it),
     in number order, one bookmark per record."""
-    from .forms import load_form
-    from .records import SCAN_NAME, PdfPending, convert_pending
     the_form = load_form(ws, form)
-    from . import outputs
     out = outputs.check(ws, out, (".pdf",))
     with reading(ws) as cat:
         # Number order: a monthly pattern ({month}) restarts its sequence every month.
@@ -88,8 +90,6 @@ def compile_volume(ws: Workspace, *, form: str, year: int, out: Path | str, acto
             convert_pending(ws, actor=actor, numbers=pending)
         except PdfPending as exc:    # no volume without every record's PDF: a plain refusal (exit 1)
             raise QmsError(f"cannot compile {form} {year}: {exc.message}") from None
-    from .labels import status_label
-    from .pdf import make_table_pdf, merge_with_bookmarks
     loc = ws.config.locale
     # the contents' 4th column: 用户单位, or for a form without one (领料单) its first required field
     who = the_form.field("customer") or next(
@@ -101,7 +101,6 @@ def compile_volume(ws: Workspace, *, form: str, year: int, out: Path | str, acto
             return ""
         if who.name == "customer" and r["customer"]:
             return r["customer"]
-        from .yamlsrc import load_archived
         return str(((load_archived(ws.root / r["folder"] / "data.yaml") or {}).get("data") or {}).get(who.name) or "")
     parts, contents, page = [], [], 0
     unsigned = 0

@@ -8,8 +8,12 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import qms
+
 from .errors import Conflict, InvalidInput, NotFound, QmsError, Refused
 from .yamlsrc import YamlSource, check_keys, load_yaml
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+import json
 
 CONFIG_NAME = "config.yaml"
 # The keys config.yaml's mappings may hold; anything else is refused with the nearest match.
@@ -262,7 +266,6 @@ def _checkpoint_every(src: YamlSource, value) -> int:
 def _timezone(src: YamlSource, value) -> str:
     if not value:
         return ""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
     try:
         ZoneInfo(str(value))
     except (ZoneInfoNotFoundError, ValueError):
@@ -301,7 +304,6 @@ def find_workspace(explicit: str | Path | None = None, cwd: Path | None = None) 
 
 def _set_org(text: str, name: str, name_en: str) -> str:
     """Replace organisation.name (and name_en) in the config text, keeping its comments."""
-    import json
     def put(text: str, key: str, value: str) -> str:
         # a JSON string is a valid YAML double-quoted scalar: any name survives quoting
         return re.sub(rf"^(  {key}:)[^\n#]*", lambda m: f"{m.group(1)} {json.dumps(value, ensure_ascii=False)}",
@@ -312,10 +314,11 @@ def _set_org(text: str, name: str, name_en: str) -> str:
 
 def defaults_dir() -> Path:
     """Packaged defaults: inside the wheel, or the source checkout's root in development."""
-    packaged = Path(__file__).parent / "_defaults"
+    package = Path(qms.__file__).resolve().parent      # src/qms, wherever this module sits in it
+    packaged = package / "_defaults"
     if (packaged / CONFIG_NAME).is_file():
         return packaged
-    checkout = Path(__file__).resolve().parents[2]
+    checkout = package.parents[1]
     if (checkout / CONFIG_NAME).is_file():
         return checkout
     raise QmsError("packaged defaults are missing; reinstall qms")

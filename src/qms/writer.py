@@ -16,17 +16,14 @@ import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from . import audit, hooks, journal, journalkey, projection
+from . import audit, events, hooks, journal, journalkey, projection
 from .audit import AuditEntry
 from .catalog import Catalog, open_catalog
-from .errors import Integrity
+from .errors import Busy, Integrity
 from .journal import Stage, crashpoint
 from .workspace import Workspace
 
-_DOC_ACTIONS = {"doc.submit", "doc.sign", "doc.release", "doc.redate", "doc.obsolete", "doc.issue_copy", "doc.recall",
-                "doc.reject", "doc.withdraw"}
-_RECORD_ACTIONS = {"record.file", "record.pdf", "record.sign", "record.amend", "hold.add", "hold.release",
-                   "scan.ocr"}
+import shutil
 
 
 @dataclass
@@ -75,7 +72,7 @@ class Writer:
         projection.apply_all(self.cat, pairs)
         crashpoint("projected")
         if index:          # (a bench that builds the index itself passes False)
-            _index(self.ws, self.cat, [e for _, e in pairs])
+            _publish(self.ws, self.cat, [e for _, e in pairs])
         for st in self.stages:
             st.discard()
         self.stages.clear()
@@ -117,7 +114,6 @@ def writing(ws: Workspace, purpose: str = "", *, governed: bool = True):
                 w.cat.close()
     finally:
         if not existed and (w is None or not w.committed):
-            import shutil
             shutil.rmtree(ws.archive_dir, ignore_errors=True)
 
 
@@ -158,7 +154,7 @@ def _recover(ws: Workspace, cat: Catalog, *, drop: bool = True) -> None:
     done = projection.indexed_seq(cat)
     if done < log_seq:
         entries = [e for _, e in audit.entries_after(ws.audit_path, done)]
-        _index(ws, cat, entries)
+        _publish(ws, cat, entries)
 
 
 def _torn(ws: Workspace) -> bool:
@@ -228,27 +224,14 @@ def catch_up(ws: Workspace) -> None:
                 journal.private_tmp(ws.archive_dir):
             with open_catalog(ws.catalog_path, create=True) as cat:
                 _recover(ws, cat, drop=False)
-    except Integrity:
+    except (Integrity, Busy):      # busy: a writer is finishing that very work
         return
-    except Exception as exc:       # busy: a writer is finishing that very work
-        if "busy" in str(exc):
-            return
-        raise
 
 
-def _index(ws: Workspace, cat: Catalog, entries: list[AuditEntry]) -> None:
-    if not entries:
-        return
-    docs, recs, gone = set(), set(), set()
-    for e in entries:
-        if e.action in _DOC_ACTIONS:
-            docs.add(e.target)
-        elif e.action in _RECORD_ACTIONS:
-            recs.add(e.target)
-        elif e.action == "purge":
-            gone.update(r["number"] for r in e.data.get("records", []))
-    if docs or recs or gone:        # a user, key or checkpoint event opens no index
-        from .search.entries import reindex
-        reindex(ws, cat, documents=docs, records=recs, gone=gone)
-    with cat.transaction():
-        projection.set_indexed(cat, max(e.seq for e in entries))
+
+def _publish(ws: Workspace, cat: Catalog, entries: list[AuditEntry]) -> None:
+    """Hand committed (or replayed) entries to the subscribers (search indexing, …); the mark
+    moves only when someone heard them, so a process without subscribers leaves the work to the next."""
+    if entries and events.publish(ws, cat, entries):
+        with cat.transaction():
+            projection.set_indexed(cat, max(e.seq for e in entries))

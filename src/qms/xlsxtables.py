@@ -11,9 +11,12 @@ still works, but not both for one record.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import QmsError
-from .forms import FormSchema
+
+if TYPE_CHECKING:
+    from .forms import FormSchema    # annotations only: the adapter does not depend on the domain
 
 KEY_HEADERS = ("行号", "row", "记录行号")
 
@@ -24,7 +27,7 @@ def table_sheets(path: Path, form: FormSchema) -> dict[int, dict[str, list[dict]
     by_label = {f.label: f for f in tables.values()}
     if not tables:
         return {}
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook    # lazy: openpyxl loads in ~150 ms; only XLSX files need it
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:   # openpyxl raises many types for a damaged file

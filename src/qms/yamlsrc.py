@@ -10,7 +10,10 @@ from typing import Any
 import yaml
 
 from .errors import InvalidInput, QmsError
-from .inputs import MAX_DEPTH, MAX_NUMBER_DIGITS, read_text
+from .inputs import MAX_DEPTH, MAX_NUMBER_DIGITS, read_text, control_char_error, key_name
+import copy
+import hashlib
+import difflib
 
 
 class _Loader(yaml.SafeLoader):
@@ -143,8 +146,6 @@ _PARSED_MAX, _PARSED_MAX_TEXT = 128, 256 * 1024
 
 
 def parse_yaml_text(text: str, path: Path) -> YamlSource:
-    import copy
-    import hashlib
     key = (str(path), hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
     seen = _PARSED.get(key)
     if seen is None:
@@ -158,7 +159,6 @@ def parse_yaml_text(text: str, path: Path) -> YamlSource:
 
 
 def _parse_yaml_text(text: str, path: Path) -> YamlSource:
-    from .inputs import control_char_error
     err = control_char_error(text, file=path)
     if err is not None:
         raise err
@@ -230,13 +230,11 @@ def listed(src: YamlSource, value, key: str, what: str) -> list[tuple[int, Any]]
 def check_keys(src: YamlSource, mapping: dict, known, *path) -> None:
     """Refuse a key the reader does not know, naming it and the nearest known one: a
     misspelled `bdy:` must not pass with its content silently dropped."""
-    import difflib
     known = list(known)
     for key in mapping:
         if str(key) in known:
             continue
         close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
         hint = f"did you mean `{close[0]}`?" if close else "expected one of: " + ", ".join(known)
-        from .inputs import key_name
         name = key_name(key)
         raise src.error(f"`{name}`: unknown key; {hint}", *path, key)

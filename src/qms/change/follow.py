@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from .. import hooks
 
 
 def follow(w, events: list[dict]) -> list[dict]:
@@ -10,5 +9,3 @@ def follow(w, events: list[dict]) -> list[dict]:
              "data": {"number": e["target"], "revision": e["data"]["revision"]}}
             for e in events if e.get("action") == "doc.submit" and e["data"].get("cr")]
 
-
-hooks.follow(follow)

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from . import pass_env
+from .env import pass_env
 from .options import FilePath, emit, json_option, progress_bar, read_secret, zh
+from ..identity.setup import create_workspace
+from ..search import reindex as do_reindex, count_entries
+from dataclasses import asdict
+from .. import audit, checkpoint as cp
+from ..dates import local_time
+from ..labels import chinese
+from ..trail import deed
+from ..verify import verify
+from ..rebuild import rebuild_catalog
+from ..writer import recover as do_recover
+from ..checkpoint import checkpoint_now
+from ..errors import QmsError
+from ..governance import apply_config, status as governance_status
+from ..scan.watch import start as start_scan_watch
 
 
 @click.command()
@@ -23,7 +38,6 @@ from .options import FilePath, emit, json_option, progress_bar, read_secret, zh
 @click.option("--no-examples", is_flag=True, help="Start without the example forms (schemas/ empty): for your own.")
 def init(directory, org, org_en, admin, name, department, password_stdin, no_examples):
     """Create a new workspace in DIRECTORY: defaults, first administrator, signing key."""
-    from ..identity.setup import create_workspace
     if org is None and sys.stdin.isatty():
         org = click.prompt("organisation name (公司名称)", default="XXXXXX有限公司")
     password = read_secret(password_stdin, "Administrator password", confirm=True) if admin else None
@@ -38,7 +52,6 @@ def init(directory, org, org_en, admin, name, department, password_stdin, no_exa
 @pass_env
 def reindex(env):
     """Rebuild the search index from the archive."""
-    from ..search import reindex as do_reindex, count_entries
     env.act("archive.maintain")
     with progress_bar("indexing", count_entries(env.ws)) as progress:
         n = do_reindex(env.ws, progress=progress)
@@ -52,13 +65,8 @@ def reindex(env):
 @pass_env
 def log_cmd(env, target, as_json):
     """The audit trail: who did what, when."""
-    from dataclasses import asdict
-    from .. import audit
     entries = [asdict(e) for e in audit.read(env.ws.audit_path, target)]
 
-    from ..dates import local_time
-    from ..labels import chinese
-    from ..trail import deed
     ws = env.ws
 
     # a person reads the time in the workspace's zone and, in Chinese, who (login and name) did what
@@ -84,7 +92,6 @@ def log_cmd(env, target, as_json):
 def verify_cmd(env, checkpoint_file, deep, as_json):
     """Check files, manifests and the journal against each other, the catalog and the index.
     Exit status 3 when a problem is found."""
-    from ..verify import verify
     rep = verify(env.ws, checkpoint=Path(checkpoint_file) if checkpoint_file else None)
     if as_json:
         emit(rep.to_json(), True)
@@ -107,7 +114,6 @@ def verify_cmd(env, checkpoint_file, deep, as_json):
 @pass_env
 def rebuild(env):
     """Rebuild the catalog: the journal's projection applied from its first event."""
-    from ..rebuild import rebuild_catalog
     env.act("archive.maintain")
     rep = rebuild_catalog(env.ws)
     click.echo(rep.message())
@@ -118,7 +124,6 @@ def rebuild(env):
 @pass_env
 def recover(env, as_json):
     """Finish what a crashed command's journal event promised; remove what none promised."""
-    from ..writer import recover as do_recover
     env.act("archive.maintain")
     res = do_recover(env.ws)
     emit(res, as_json, lambda r: f"recovered: catalog at event {r['head']}, index at event {r['indexed']}"
@@ -133,7 +138,6 @@ def recover(env, as_json):
 @pass_env
 def checkpoint(env, init_key, output, as_json):
     """Sign the journal's head with a key kept outside the archive."""
-    from .. import checkpoint as cp
     actor = env.act("archive.maintain")
     if init_key:
         res = cp.init_key(env.ws)
@@ -155,14 +159,18 @@ def checkpoint(env, init_key, output, as_json):
 @pass_env
 def serve(env, host, port, workers):
     """The web application: auditors, approvers, engineers, keepers in a browser."""
-    from ..checkpoint import checkpoint_now
-    from ..errors import QmsError
-    from ..web.serve import run
     try:
         checkpoint_now(env.ws, actor="qms serve", reason="serve start")     # the head as the server starts
     except (QmsError, OSError) as exc:        # read-only use goes on (a lost key stops writes, not reading)
         click.echo(f"qms: no checkpoint at start: {exc}", err=True)
-    run(env.ws.root, host=host, port=port, workers=workers)
+    import uvicorn    # lazy: uvicorn is for `qms serve` alone; every other command starts without it
+    # by name, so --workers N re-imports the app; the CLI never imports the web package
+    os.environ["QMS_WORKSPACE"] = str(env.ws.root)
+    print(f"qms web: http://{host}:{port}/  (workspace {env.ws.root}; Ctrl-C stops)", flush=True)
+    start_scan_watch(env.ws)         # the scan inbox (scan.inbox) and the job worker, one each
+    uvicorn.run("qms.web.app:app_from_env", factory=True, host=host, port=port, workers=max(1, workers),
+                proxy_headers=True, server_header=False, log_level="info")
+
 
 @click.group("config")
 def config_group():
@@ -174,7 +182,6 @@ def config_group():
 @pass_env
 def config_apply(env, as_json):
     """Check the edited configuration and journal it (an admin); writes resume."""
-    from ..governance import apply_config
     res = apply_config(env.ws, actor=env.user)
     emit(res, as_json, lambda r: zh(f"已应用配置 {r['files']} 个文件（审计日志第 {r['seq']} 条）；变更：",
                                     f"applied {r['files']} files (audit.log entry {r['seq']}); changed: ")
@@ -186,8 +193,7 @@ def config_apply(env, as_json):
 @pass_env
 def config_status(env, as_json):
     """Files changed since the configuration was last applied."""
-    from ..governance import status
-    res = status(env.ws)
+    res = governance_status(env.ws)
     emit(res, as_json, lambda r: "\n".join(zh(f"未应用  {p}", f"changed  {p}") for p in r["changed"])
          or zh(f"与已应用的配置一致（审计日志第 {r['applied_seq']} 条）", f"as applied (audit.log entry {r['applied_seq']})"))
 

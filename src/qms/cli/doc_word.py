@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .documents import doc
-from . import pass_env
+from .env import pass_env
 from .options import FilePath, emit, json_option, output_option
 
 

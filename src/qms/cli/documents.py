@@ -5,8 +5,12 @@ from __future__ import annotations
 import click
 
 from ..revisions import STATUSES
-from . import QmsGroup, pass_env
+from .env import QmsGroup, pass_env
 from .options import FilePath, as_date, emit, json_option, output_option, read_secret, warn
+from ..documents import (check, preview, submit, sign, reject, withdraw, release, redate, obsolete, show,
+                         list_documents, issue_copy, copies, recall)
+from ..views import doc_text, copies_text
+from ..reports import master_list
 
 
 @click.group(cls=QmsGroup)
@@ -19,7 +23,6 @@ def doc():
 @pass_env
 def doc_check(env, source):
     """Validate SOURCE.yaml; nothing is written."""
-    from ..documents import check
     d = check(env.ws, source)
     for w in d.warnings:
         click.echo(f"warning: {w}", err=True)
@@ -32,7 +35,6 @@ def doc_check(env, source):
 @pass_env
 def doc_render(env, source, output):
     """Preview SOURCE.yaml as a draft (草稿) .docx or .pdf; the archive is not touched."""
-    from ..documents import preview
     env.act("doc.render")
     out = preview(env.ws, source, output)
     click.echo(f"rendered draft preview {out}")
@@ -47,7 +49,6 @@ def doc_render(env, source, output):
 @pass_env
 def doc_submit(env, source, change, major, cr, as_json):
     """Submit SOURCE.yaml as a new draft revision (or replace an unsigned draft)."""
-    from ..documents import submit
     res = submit(env.ws, source, actor=env.act("doc.submit"), change=change, major=major, cr=cr)
     warn(res.data)
     emit(res, as_json)
@@ -62,7 +63,6 @@ def doc_submit(env, source, change, major, cr, as_json):
 @pass_env
 def doc_sign(env, number, role, meaning, password_stdin, as_json):
     """Sign the open draft of NUMBER in ROLE as yourself; your password is asked again."""
-    from ..documents import sign
     user = env.user
     res = sign(env.ws, number, role=role, user=user, meaning=meaning,
                password=lambda: read_secret(password_stdin, f"Password of {user.login} to sign"))
@@ -77,7 +77,6 @@ def doc_sign(env, number, role, meaning, password_stdin, as_json):
 @pass_env
 def doc_reject(env, number, reason, password_stdin, as_json):
     """Return the draft of NUMBER for rework; its signatures become void."""
-    from ..documents import reject
     user = env.user
     res = reject(env.ws, number, user=user, reason=reason,
                  password=lambda: read_secret(password_stdin, f"Password of {user.login} to reject"))
@@ -91,7 +90,6 @@ def doc_reject(env, number, reason, password_stdin, as_json):
 @pass_env
 def doc_withdraw(env, number, reason, as_json):
     """Discard the unreleased draft of NUMBER (kept in the archive and the log as withdrawn)."""
-    from ..documents import withdraw
     res = withdraw(env.ws, number, reason=reason, actor=env.act("doc.withdraw"))
     emit(res, as_json)
 
@@ -106,7 +104,6 @@ def doc_withdraw(env, number, reason, as_json):
 @pass_env
 def doc_release(env, number, issued, effective, no_pdf, no_retraining, as_json):
     """Release the approved draft of NUMBER."""
-    from ..documents import release
     res = release(env.ws, number, issued=issued, effective=effective, actor=env.act("doc.release"), pdf=not no_pdf,
                   no_retraining=no_retraining)
     warn(res.data)
@@ -122,7 +119,6 @@ def doc_release(env, number, issued, effective, no_pdf, no_retraining, as_json):
 @pass_env
 def doc_redate(env, number, issued, effective, reason, as_json):
     """Correct the dates of NUMBER's release before its 发布 date (待发布); refused once issued."""
-    from ..documents import redate
     res = redate(env.ws, number, issued=issued, effective=effective, reason=reason, actor=env.act("doc.release"))
     warn(res.data)
     emit(res, as_json)
@@ -136,7 +132,6 @@ def doc_redate(env, number, issued, effective, reason, as_json):
 @pass_env
 def doc_obsolete(env, number, reason, on, as_json):
     """Withdraw NUMBER (作废)."""
-    from ..documents import obsolete
     res = obsolete(env.ws, number, reason=reason, on=on, actor=env.act("doc.obsolete"))
     emit(res, as_json)
 
@@ -149,8 +144,6 @@ def doc_obsolete(env, number, reason, on, as_json):
 @pass_env
 def doc_show(env, number, revision, as_of, as_json):
     """Show a document: current revision, status, approvals, files, history."""
-    from ..documents import show
-    from ..views import doc_text
     d = show(env.ws, number, revision=revision, as_of=as_date(as_of))
     emit(d, as_json, lambda x: doc_text(env.ws, x))
 
@@ -164,11 +157,9 @@ def doc_show(env, number, revision, as_of, as_json):
 @pass_env
 def doc_list(env, as_of, status, fmt, output, as_json):
     """The master list (受控文件清单)."""
-    from ..documents import list_documents
     items = list_documents(env.ws, as_of=as_date(as_of), status=status)
     if as_json:
         return emit(items, True)
-    from ..reports import master_list
     text = master_list(items, fmt, output, ws=env.ws, org=env.ws.config.org_name, locale=env.ws.config.locale,
                        as_of=as_date(as_of))
     if text is not None:
@@ -185,7 +176,6 @@ def doc_list(env, as_of, status, fmt, output, as_json):
 @pass_env
 def doc_issue_copy(env, number, holder, responsible, as_json):
     """Issue a controlled copy (发放): next distribution number, stamped PDF."""
-    from ..documents import issue_copy
     res = issue_copy(env.ws, number, holder=holder, actor=env.act("doc.copy"), responsible=responsible)
     emit(res, as_json)
 
@@ -197,8 +187,6 @@ def doc_issue_copy(env, number, holder, responsible, as_json):
 @pass_env
 def doc_copies(env, number, outstanding, as_json):
     """Controlled copies of NUMBER; copies of a superseded revision are marked for recall."""
-    from ..documents import copies
-    from ..views import copies_text
     items = copies(env.ws, number, outstanding=outstanding)
     emit(items, as_json, lambda xs: copies_text(env.ws, xs))
 
@@ -210,7 +198,6 @@ def doc_copies(env, number, outstanding, as_json):
 @pass_env
 def doc_recall(env, number, copy_no, as_json):
     """Record the return of a controlled copy (回收)."""
-    from ..documents import recall
     res = recall(env.ws, number, copy_no=copy_no, actor=env.act("doc.copy"))
     emit(res, as_json)
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import click
 
-from . import QmsGroup, pass_env
+from .env import QmsGroup, pass_env
 from .options import emit, emit_table, json_option, read_secret
+from ..identity import NotAuthenticated, require
+from ..identity.sessions import current_user, login as do_login, logout as do_logout, current_session
+from ..identity.users import add_user, list_users, user_details, set_roles, disable, change_password
+from ..errors import InvalidInput
+from ..keys import keys_init, keys_import, keys_show
 
 
 def _optional_user(ws):
-    from ..identity import NotAuthenticated
-    from ..identity.sessions import current_user
     try:
         return current_user(ws)
     except NotAuthenticated:
@@ -38,7 +41,6 @@ def _user_text(u: dict) -> str:
 @pass_env
 def login(env, login, password_stdin):
     """Open a session for this workspace (idle timeout and lifetime from config.yaml)."""
-    from ..identity.sessions import login as do_login
     s = do_login(env.ws, login, read_secret(password_stdin, "Password"))
     d = s.to_json()
     click.echo(f"logged in as {s.user.login} ({s.user.name}) until {d['session_expires']} "
@@ -49,7 +51,6 @@ def login(env, login, password_stdin):
 @pass_env
 def logout(env):
     """End this workspace's session."""
-    from ..identity.sessions import logout as do_logout
     who = do_logout(env.ws)
     click.echo(f"logged out {who}" if who else "no session")
 
@@ -59,7 +60,6 @@ def logout(env):
 @pass_env
 def whoami(env, as_json):
     """The session's user, roles and permissions."""
-    from ..identity.sessions import current_session
     d = current_session(env.ws).to_json()
     emit(d, as_json, lambda u: _user_text(u) + f"\nsession until {u['session_expires']}, "
                                                f"idle limit {u['idle_expires']}")
@@ -80,8 +80,6 @@ def user():
 @pass_env
 def user_add(env, login, name, roles, department, password_stdin, as_json):
     """Create a user (logins are never reused)."""
-    from ..identity import require
-    from ..identity.users import add_user
     actor = require(env.user, "users.manage")    # refuse before asking for a password
     u = add_user(env.ws, login, name=name, roles=roles.split(","), department=department,
                  password=lambda: read_secret(password_stdin, "Initial password", confirm=True), actor=actor)
@@ -93,7 +91,6 @@ def user_add(env, login, name, roles, department, password_stdin, as_json):
 @pass_env
 def user_list(env, as_json):
     """Every user, disabled ones too."""
-    from ..identity.users import list_users
     columns = ["login", "name", "department", "roles", "status"]      # English whatever the workspace reads
     emit_table([u.to_json() for u in list_users(env.ws)], as_json, (columns, columns),
                lambda x: [x["login"], x["name"], x["department"], ",".join(x["roles"]),
@@ -106,7 +103,6 @@ def user_list(env, as_json):
 @pass_env
 def user_show(env, login, as_json):
     """One user: roles, permissions, password age, lock state (never the hash)."""
-    from ..identity.users import user_details
     emit(user_details(env.ws, login), as_json, _user_text)
 
 
@@ -117,7 +113,6 @@ def user_show(env, login, as_json):
 @pass_env
 def user_roles(env, login, roles, as_json):
     """Replace a user's roles."""
-    from ..identity.users import set_roles
     u = set_roles(env.ws, login, roles.split(","), actor=env.user)
     emit(u.to_json(), as_json, f"roles of {u.login} ({u.name}): {', '.join(u.roles) or '-'}")
 
@@ -128,7 +123,6 @@ def user_roles(env, login, roles, as_json):
 @pass_env
 def user_disable(env, login, reason):
     """Disable a login for good (its signatures keep their person; it is never reused)."""
-    from ..identity.users import disable
     u = disable(env.ws, login, reason=reason, actor=env.user)
     click.echo(f"disabled {u.login} ({u.name}): {reason}")
 
@@ -141,8 +135,6 @@ def user_disable(env, login, reason):
 @pass_env
 def user_passwd(env, login, password_stdin):
     """Change your password (also an expired one, without a session), or reset another's as admin."""
-    from ..errors import InvalidInput
-    from ..identity.users import change_password
     actor = _optional_user(env.ws)
     login = login or (actor.login if actor else None)
     if not login:
@@ -167,7 +159,6 @@ def keys():
 @pass_env
 def keys_init_cmd(env, replace):
     """Generate a self-signed organisation CA and a signing certificate."""
-    from ..keys import keys_init
     info = keys_init(env.ws, actor=env.user, replace=replace)
     click.echo(f"signing key made: {info.subject} (SHA-256 {info.sha256[:16]}…)")
 
@@ -178,8 +169,6 @@ def keys_init_cmd(env, replace):
 @pass_env
 def keys_import_cmd(env, p12, passphrase_stdin):
     """Use the key and certificate of a PKCS#12 file (from a real CA) for sealing."""
-    from ..identity import require
-    from ..keys import keys_import
     actor = require(env.user, "keys.manage")
     phrase = read_secret(passphrase_stdin, "Passphrase")
     info = keys_import(env.ws, p12, phrase.encode("utf-8") if phrase else None, actor=actor)
@@ -191,7 +180,6 @@ def keys_import_cmd(env, p12, passphrase_stdin):
 @pass_env
 def keys_show_cmd(env, as_json):
     """The signing certificate: subject, issuer, validity, fingerprint."""
-    from ..keys import keys_show
     emit(keys_show(env.ws).to_json(), as_json,
          lambda k: "\n".join(f"{key}: {value}" for key, value in k.items()))
 

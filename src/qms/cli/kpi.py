@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import QmsGroup, pass_env
+from .env import QmsGroup, pass_env
 from .options import emit, json_option, output_option
 
 

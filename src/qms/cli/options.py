@@ -9,6 +9,11 @@ from contextlib import contextmanager
 import click
 
 from ..errors import InvalidInput
+from .env import Env
+from ..labels import chinese
+from ..results import Change
+from ..textfmt import table
+from ..dates import parse_date
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
@@ -30,11 +35,9 @@ def output_option(help: str, *, required: bool = False):
 
 def _chinese() -> bool:
     """Whether the current command's workspace reads Chinese (locale zh-CN): terminal tables follow it."""
-    from . import Env
     ctx = click.get_current_context(silent=True)
     env = ctx.find_object(Env) if ctx else None
     try:
-        from ..labels import chinese
         return chinese(env.ws.config.locale) if env else False
     except Exception:
         return False
@@ -51,7 +54,6 @@ def zh_cols(chinese_cols: list[str], english: list[str]) -> list[str]:
 def emit(result, as_json: bool, render=None) -> None:
     """Print a result: its data as JSON with --json, else `render` (a string, or a function of the
     data). A Change (results.py) renders as its message and its JSON is its data."""
-    from ..results import Change
     if isinstance(result, Change):
         render = result.message if render is None else render
         result = result.data
@@ -65,7 +67,6 @@ def emit_table(items: list, as_json: bool, columns: tuple[list[str], list[str]],
                empty: tuple[str, str] | None = None) -> None:
     """A list as JSON, or as a terminal table: `columns` (Chinese, English) as the workspace reads,
     `row(item)` its cells, `empty` (Chinese, English) the line when there is nothing."""
-    from ..textfmt import table
     emit(items, as_json, lambda xs: zh(*empty) if empty and not xs else table(zh_cols(*columns), [row(x) for x in xs]))
 
 
@@ -79,7 +80,6 @@ def as_date(value, option: str = "--as-of"):
     """A date option's value; a bad one is named by the option the user typed."""
     if value is None:
         return None
-    from ..dates import parse_date
     return parse_date(value, field=option)
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import click
 
-from . import QmsGroup, pass_env
+from .env import QmsGroup, pass_env
 from .options import FilePath, emit, json_option, output_option, progress_bar, read_secret, warn
+from ..forms import form_summaries, forms_table, load_forms, form_sheet, load_form, field_labels
+from ..records import (blank_form, file_record, import_records, convert_pending, sign, amend, show,
+                       list_records)
+from ..views import record_text, record_list_text
 
 
 @click.group(cls=QmsGroup)
@@ -18,7 +22,6 @@ def form():
 @pass_env
 def form_list(env, as_json):
     """Every form: id, title, procedure, retention, signature required."""
-    from ..forms import form_summaries, forms_table, load_forms
     forms = list(load_forms(env.ws).values())        # read once: the JSON and the table show the same forms
     emit(form_summaries(forms), as_json, lambda xs: forms_table(forms, env.ws.config.locale))
 
@@ -29,7 +32,6 @@ def form_list(env, as_json):
 @pass_env
 def form_show(env, form_id, as_json):
     """A form's fields, numbering and retention."""
-    from ..forms import form_sheet, load_form
     the_form = load_form(env.ws, form_id)
     emit(the_form.to_json(), as_json, lambda d: form_sheet(the_form, env.ws.config.locale))
 
@@ -40,7 +42,6 @@ def form_show(env, form_id, as_json):
 @pass_env
 def form_blank(env, form_id, output):
     """A blank printable form."""
-    from ..records import blank_form
     click.echo(f"wrote blank form {blank_form(env.ws, form_id, output)}")
 
 
@@ -61,7 +62,6 @@ def record():
 @pass_env
 def record_file(env, form_id, data_file, on, attach, no_pdf, esign, password_stdin, as_json):
     """File one record of form ID."""
-    from ..records import file_record
     actor = env.act("record.file")
     res = file_record(env.ws, form_id, data_file, actor=actor, on=on, attachments=list(attach), pdf=not no_pdf,
                       signer=env.user if esign else None, filer=env.user,
@@ -81,7 +81,6 @@ def record_file(env, form_id, data_file, on, attach, no_pdf, esign, password_std
 @pass_env
 def record_import(env, form_id, path, on, no_pdf, again, encoding, as_json):
     """File one record per row of a CSV or XLSX file; all rows or none."""
-    from ..records import import_records
     actor = env.act("record.import")
     with progress_bar("filing") as progress:
         filed = import_records(env.ws, form_id, path, actor=actor, on=on, pdf=not no_pdf, again=again,
@@ -99,7 +98,6 @@ def record_import(env, form_id, path, on, no_pdf, again, encoding, as_json):
 def record_pdf(env, numbers, pending):
     """Make the PDF/A renditions deferred by --no-pdf (LibreOffice in chunks of 100): of the records
     NUMBER… only, else of every record still without one."""
-    from ..records import convert_pending
     if numbers and pending:
         raise click.UsageError("give record NUMBERs or --pending, not both")
     done = convert_pending(env.ws, actor=env.act("record.pdf"), numbers=list(numbers) or None)
@@ -119,7 +117,6 @@ def record_pdf(env, numbers, pending):
 @pass_env
 def record_sign(env, number, scan, signers, signer_role, signed_on, as_json):
     """Attach the signed scan; the record becomes valid (filed)."""
-    from ..records import sign
     actor = env.act("record.sign")
     pairs = []
     for s in signers:
@@ -139,7 +136,6 @@ def record_sign(env, number, scan, signers, signer_role, signed_on, as_json):
 @pass_env
 def record_amend(env, number, data_file, sets, reason, no_pdf, as_json):
     """A new version of NUMBER beside the original: --set for what changed, or --data for all."""
-    from ..records import amend
     res = amend(env.ws, number, data_file, reason=reason, actor=env.act("record.amend"), pdf=not no_pdf,
                 sets=list(sets))
     emit(res, as_json)
@@ -151,9 +147,6 @@ def record_amend(env, number, data_file, sets, reason, no_pdf, as_json):
 @pass_env
 def record_show(env, number, as_json):
     """A record: data, status, signatures, files, versions."""
-    from ..forms import field_labels
-    from ..records import show
-    from ..views import record_text
     d = show(env.ws, number)
     emit(d, as_json, lambda x: record_text(env.ws, x, field_labels(env.ws, x["form"])))
 
@@ -166,8 +159,6 @@ def record_show(env, number, as_json):
 @pass_env
 def record_list(env, form_id, status, year, as_json):
     """Records, filtered by form, status, year."""
-    from ..records import list_records
-    from ..views import record_list_text
     items = list_records(env.ws, form=form_id, status=status, year=year)
     emit(items, as_json, lambda xs: record_list_text(env.ws, xs))
 

@@ -6,8 +6,15 @@ import sys
 
 import click
 
-from . import QmsGroup, pass_env
+from .env import QmsGroup, pass_env
 from .options import as_date, emit, read_secret, emit_table, json_option, output_option, progress_bar, zh, zh_cols
+from ..retention import report, hold_add, hold_release, hold_list, disposal_list
+from ..textfmt import table
+from ..dates import local_time
+from ..disposal import dispose, propose, approve, reject, STATES, listing, show
+from ..errors import InvalidInput
+from ..volumes import compile_volume
+from ..records import list_records
 
 
 @click.group(cls=QmsGroup)
@@ -22,8 +29,6 @@ def retention():
 @pass_env
 def retention_report(env, as_of, form_id, as_json):
     """Records past their retention end, grouped by form; held ones marked."""
-    from ..retention import report
-    from ..textfmt import table
     rep = report(env.ws, as_of=as_date(as_of), form=form_id)
 
     def text(r):
@@ -54,14 +59,12 @@ def _number_and_reason(f):
 @hold.command("add")
 @_number_and_reason
 def hold_add_cmd(env, number, reason):
-    from ..retention import hold_add
     click.echo(hold_add(env.ws, number, reason=reason, actor=env.act("records.hold")))
 
 
 @hold.command("release")
 @_number_and_reason
 def hold_release_cmd(env, number, reason):
-    from ..retention import hold_release
     click.echo(hold_release(env.ws, number, reason=reason, actor=env.act("records.hold")))
 
 
@@ -69,8 +72,6 @@ def hold_release_cmd(env, number, reason):
 @json_option
 @pass_env
 def hold_list_cmd(env, as_json):
-    from ..dates import local_time
-    from ..retention import hold_list
     emit_table(hold_list(env.ws), as_json, (["记录编号", "表单", "原因", "冻结日期", "冻结人"],
                                             ["number", "form", "reason", "since", "by"]),
                lambda x: [x["number"], x["form"], x["reason"], local_time(x["added_at"], env.ws)[:10], x["added_by"]],
@@ -95,7 +96,6 @@ def purge(env, as_of, form_id, dry_run, yes, opinion, method, witness, as_json):
     """Propose every record past retention and not on hold for destruction (销毁审批).
 
     Nothing is destroyed until another person approves the proposal (qms disposal approve DR)."""
-    from ..retention import dispose
     actor = "" if dry_run else env.act("records.purge")   # a dry run changes nothing: anyone may look
     ask = not dry_run and not yes and sys.stdin.isatty()
     res = dispose(env.ws, actor=actor, as_of=as_date(as_of), form=form_id, dry_run=dry_run, opinion=opinion,
@@ -115,7 +115,6 @@ def disposal():
 @pass_env
 def disposal_list_cmd(env, as_json):
     """Disposal certificates (销毁证明), kept permanently."""
-    from ..retention import disposal_list
     emit_table(disposal_list(env.ws), as_json, (["销毁证明", "销毁时间", "截至日期", "审批单", "提出人", "批准人",
                                                  "记录数", "目录"],
                                                 ["certificate", "at", "as of", "proposal", "proposed by", "approved by",
@@ -132,9 +131,7 @@ def disposal_list_cmd(env, as_json):
 @pass_env
 def disposal_propose(env, form_id, opinion, method, witness, as_json):
     """Propose what is due today and not on hold for destruction → DR-YYYY-NNNN."""
-    from ..disposal import propose
     if not (opinion or "").strip() or not (method or "").strip():
-        from ..errors import InvalidInput
         missing = "--opinion" if not (opinion or "").strip() else "--method"
         raise InvalidInput(f"a disposal proposal needs {missing} (鉴定意见 and 销毁方式)", field=missing[2:])
     emit(propose(env.ws, actor=env.act("records.purge"), opinion=opinion, method=method, witness=witness,
@@ -148,7 +145,6 @@ def disposal_propose(env, form_id, opinion, method, witness, as_json):
 @pass_env
 def disposal_approve(env, number, password_stdin, as_json):
     """Approve proposal NUMBER with your password: destroys what is still due and unheld, writes the certificate."""
-    from ..disposal import approve
     user = env.user
     with progress_bar("disposing") as progress:
         res = approve(env.ws, number, user=user, progress=progress,
@@ -163,7 +159,6 @@ def disposal_approve(env, number, password_stdin, as_json):
 @pass_env
 def disposal_reject(env, number, reason, as_json):
     """Reject proposal NUMBER (or withdraw your own); nothing is destroyed."""
-    from ..disposal import reject
     emit(reject(env.ws, number, user=env.user, reason=reason), as_json)
 
 
@@ -173,7 +168,6 @@ def disposal_reject(env, number, reason, as_json):
 @pass_env
 def disposal_proposals(env, pending, as_json):
     """Disposal proposals (销毁审批单) and their decisions."""
-    from ..disposal import STATES, listing
     emit_table(listing(env.ws, status="pending" if pending else None), as_json,
                (["审批单", "状态", "截至日期", "记录数", "提出人", "决定人", "销毁证明"],
                 ["proposal", "status", "as of", "records", "proposed by", "decided by", "certificate"]),
@@ -188,7 +182,6 @@ def disposal_proposals(env, pending, as_json):
 @pass_env
 def disposal_show(env, number, as_json):
     """A disposal proposal (DR-…: what it lists, the opinion and method, who decided) or certificate (DC-…)."""
-    from ..disposal import STATES, show
     req = show(env.ws, number)
 
     def text(r):
@@ -224,8 +217,6 @@ def disposal_show(env, number, as_json):
 @pass_env
 def compile_cmd(env, form_id, year, output):
     """The yearly volume (每年汇编成册) of one form's records."""
-    from ..volumes import compile_volume
-    from ..records import list_records
     actor = env.act("records.compile")
     # merge_with_bookmarks reports only `done`: the bar's size is the volume's record count
     with progress_bar("compiling", len(list_records(env.ws, form=form_id, year=year))) as progress:

@@ -6,8 +6,10 @@ import sys
 
 import click
 
-from . import pass_env
+from .env import pass_env
 from .options import as_date, emit, json_option
+from ..labels import status_label
+from ..search import search_page
 
 
 # The whole rest of the line is the query (qms search 阳光花园 NOT 停车): a word starting with "-"
@@ -26,8 +28,6 @@ from .options import as_date, emit, json_option
 def search(env, words, kind, form_id, status, date_from, date_to, limit, offset, as_json):
     """Full-text search; characters written together (Chinese, digits, letters) match exactly that
     string; FIELD：value searches one field of a form (label or name)."""
-    from ..labels import status_label
-    from ..search import search_page
     typo = next((w for w in words if w.startswith("--") and len(w) > 2), None)
     if typo:     # --limt is a mistyped option, never a word to search for
         raise click.UsageError(f"No such option: {typo}")

@@ -6,11 +6,17 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from .. import docstate
+from .. import docstate, outputs
 from ..catalog import Catalog, reading
 from ..dates import cn_date
-from ..docsource import DocumentSource, flatten, load_source, parse_source_text
+from ..docsource import DocumentSource, flatten, load_source, parse_source_text, Section
 from ..workspace import Workspace
+from ..forms import load_forms_quietly
+from ..figures import Placed, marker, embed
+from ..convert import to_pdf
+from ..stamp import stamp_pdf
+from ..archive import sha256_file
+from ..esign import Binding, docx_digest
 
 
 def check(ws: Workspace, source: Path | str) -> DocumentSource:
@@ -26,7 +32,6 @@ def cross_reference_warnings(ws: Workspace, doc: DocumentSource) -> list[str]:
     kept elsewhere (the 质量手册 on paper); the author sees them at check and submit."""
     out = []
     if doc.records:
-        from ..forms import load_forms_quietly
         forms = load_forms_quietly(ws)
         out += [f"{doc.path}: records: form {r.id!r} does not exist in {ws.rel(ws.schemas_dir)}/ "
                 f"(qms form list shows the forms)" for r in doc.records if r.id and r.id not in forms]
@@ -56,7 +61,6 @@ def render_context(ws: Workspace, doc: DocumentSource, *, revision: str, draft: 
         signed = [a for a in (approvals or []) if a["role"] == role.key]
         rows.append({"role": role.label, "names": "\n".join(a["name"] for a in signed),
                      "date": "\n".join(cn_date(a["signed_on"], loc) for a in signed)})
-    from ..figures import Placed, marker
     blocks, figures = _blocks_with_terms(doc), []
     for b in blocks:
         if b["type"] == "figure" and b.get("flow") is not None:    # drawn from the source's flow: block
@@ -67,7 +71,6 @@ def render_context(ws: Workspace, doc: DocumentSource, *, revision: str, draft: 
             figures.append(Placed(b["marker"], Path(doc.path).parent / b["image"], b["width_cm"]))
     forms = {}
     if doc.records:
-        from ..forms import load_forms_quietly   # forms sit beside documents in the service layer
         forms = load_forms_quietly(ws)
     return {
         "company": ws.config.org_name,
@@ -112,7 +115,6 @@ def _blocks_with_terms(doc: DocumentSource) -> list[dict]:
     """Print `terms` where procedures put them: inside the source's own 术语 clause, else in a
     术语 clause right after 范围 (as the seed's 3.0 术语; the later clauses move down by one),
     else after 目的; a procedure with neither gets them after its body (the template's tail)."""
-    from ..docsource import Section
     if not doc.terms:
         return flatten(doc.sections)
     sections = list(doc.sections)
@@ -135,17 +137,15 @@ def _blocks_with_terms(doc: DocumentSource) -> list[dict]:
 
 
 def render_docx(ws: Workspace, ctx: dict, out: Path) -> Path:
-    from ..render import render_procedure   # docxtpl is slow to import; only when rendering
+    from ..render import render_procedure    # lazy: the renderer brings docxtpl and python-docx (~80 ms); only a render needs them
     render_procedure(ws.templates_dir / "procedure.docx", ctx, out)
     if ctx.get("figures"):
-        from ..figures import embed
         embed(out, ctx["figures"])
     return out
 
 
 def preview(ws: Workspace, source: Path | str, out: Path | str) -> Path:
     """Render a source as a draft (草稿) preview, .docx or .pdf; the archive is not touched."""
-    from .. import outputs
     out = outputs.check(ws, out, (".docx", ".pdf"))
     doc = load_source(source, ws)
     suffix = out.suffix.lower()
@@ -155,8 +155,6 @@ def preview(ws: Workspace, source: Path | str, out: Path | str) -> Path:
         render_docx(ws, ctx, docx)
         if suffix == ".docx":
             return outputs.install(ws, docx, out)
-        from ..convert import to_pdf
-        from ..stamp import stamp_pdf
         (pdf,) = to_pdf([docx], pdfa=False)
         stamped = Path(tmp) / "stamped.pdf"
         stamp_pdf(pdf, stamped, "草稿 DRAFT", style="draft")
@@ -210,9 +208,6 @@ def change_history(revs: list, upto_seq: int, issued: str, effective: str,
 def content_binding(ws: Workspace, folder: Path, source_name: str, revision: str):
     """What a signature is bound to: the archived source file and its content rendering
     (esign.Binding; here because it renders the revision as a draft)."""
-    from ..archive import sha256_file
-    from ..docsource import parse_source_text
-    from ..esign import Binding, docx_digest
     src = folder / source_name
     doc = parse_source_text(src.read_text(encoding="utf-8"), src, ws)
     ctx = render_context(ws, doc, revision=revision, draft=True)

@@ -16,13 +16,15 @@ from ..revisions import folder_name, safe_name
 from ..workspace import Workspace
 from ..writer import writing
 from .context import released_context, render_docx
+from .receipts import resolve_holder
+from ..stamp import stamp_pdf
+from ..convert import to_pdf
 
 
 def stamp_obsolete(ws: Workspace, st, rev) -> str | None:
     """A reading copy stamped 作废 beside the original PDF (which stays untouched)."""
     if not rev["pdf"]:
         return None
-    from ..stamp import stamp_pdf
     name = f"{Path(rev['pdf']).stem}_作废.pdf"
     stamp_pdf(ws.root / rev["folder"] / rev["pdf"], st.at(f"{rev['folder']}/{name}"), "作废 OBSOLETE",
               style="obsolete")
@@ -37,7 +39,6 @@ def superseded_name(rev) -> str:
 def stamp_superseded(ws: Workspace, st, rev, effective: dt.date) -> dict:
     """The master of the revision a new one replaces gets a reading copy stamped 已替代 with the
     date it stops being valid (the original PDF stays as released); `show` finds it in the folder."""
-    from ..stamp import stamp_pdf
     name = superseded_name(rev)
     if (ws.root / rev["folder"] / name).exists():
         return {}
@@ -55,10 +56,8 @@ def issue_copy(ws: Workspace, number: str, *, holder: str, actor: str, responsib
     records the paper's return)."""
     if not holder or not holder.strip():
         raise InvalidInput("a controlled copy needs --holder", field="holder")
-    from .receipts import resolve_holder
     holder_fields = resolve_holder(ws, holder.strip(), responsible)
     holder = holder_fields.pop("holder")
-    from ..stamp import stamp_pdf
     with writing(ws, purpose="doc issue-copy") as w:
         cat = w.cat
         _, revs, statuses, rev = docstate.current(ws, cat, number, today())
@@ -81,7 +80,6 @@ def issue_copy(ws: Workspace, number: str, *, holder: str, actor: str, responsib
         ctx["copy_no"] = f"{copy_no:03d}"
         tmp = Path(tempfile.mkdtemp(prefix="copy-"))     # inside the command's private temp folder
         docx = render_docx(ws, ctx, tmp / "copy-master.docx")
-        from ..convert import to_pdf
         (pdf,) = to_pdf([docx])
         stamp_pdf(pdf, st.at(f"{folder}/{name}"),
                   f"受控副本 No.{copy_no}\n{holder.strip()}\n发放日期 {cn_date(on, ws.config.locale)}", style="copy")

@@ -15,8 +15,13 @@ from ..results import Change
 from ..revisions import folder_name, next_label, safe_name
 from ..workspace import Workspace
 from ..writer import writing
-from .context import change_history, check, history_signers, render_context, render_docx
+from .context import change_history, check, history_signers, render_context, render_docx, content_binding
 from .copies import stamp_obsolete, stamp_superseded
+from ..inputs import inside, safe_id
+from ..esign import authorize_signature, changed_since_signed, confirm_password, signing_time
+from ..identity import require, PermissionDenied
+from ..convert import to_pdf
+from ..seal import seal_pdf
 
 DEFAULT_MEANINGS = {
     "prepared": "编制 / prepared by",
@@ -28,7 +33,6 @@ DEFAULT_MEANINGS = {
 
 
 def _doc_folder(ws: Workspace, number: str, revision: str) -> Path:
-    from ..inputs import inside, safe_id
     # a '/' (HX/QP-05) becomes a full-width solidus in the folder name; the rest must be a safe id
     safe_id(number.replace("/", "-"), "document number")
     folder = ws.archive_dir / "documents" / safe_name(number) / folder_name(revision)
@@ -138,9 +142,6 @@ def sign(ws: Workspace, number: str, *, role: str, user, password, meaning: str 
     """Sign the open draft in a role as the authenticated `user`, who gives their password again
     (esign.py: permission, separation of duties, manifestation, binding to the content).
     Roles sign in the configured order (编制 first, 批准 last)."""
-    from ..esign import authorize_signature, signing_time
-    from .context import content_binding
-    from ..identity import require
     the_role = ws.role(role)
     with reading(ws) as cat:
         doc = docstate.doc_row(cat, number)
@@ -202,7 +203,6 @@ def _check_can_sign(ws: Workspace, cat: Catalog, number: str, the_role):
 def reject(ws: Workspace, number: str, *, user, password, reason: str) -> Change:
     """Return the draft for rework: its signatures become void (kept, shown as void, in the log).
     Any member of the chain may reject — whoever may sign one of its roles — with their password."""
-    from ..identity.users import authenticate
     if not reason or not reason.strip():
         raise InvalidInput("rejecting a draft needs --reason", field="reason")
     with reading(ws) as cat:
@@ -213,10 +213,9 @@ def reject(ws: Workspace, number: str, *, user, password, reason: str) -> Change
                            "rejected")
     dept = doc["department"] or ""
     if not any(user.may(f"doc.sign.{r.key}", department=dept) for r in ws.config.roles):
-        from ..identity import PermissionDenied
         raise PermissionDenied(f"{user.login} ({user.name}) lacks a permission doc.sign.<role> for {number}; "
                                "only a member of the approval chain may reject", permission="doc.sign.*")
-    authenticate(ws, user.login, password() if callable(password) else password, purpose="reject")
+    confirm_password(ws, user, password, purpose="reject")
     with writing(ws, purpose="doc reject") as w:
         now = docstate.revisions(w.cat, number)[-1]
         if now["id"] != draft["id"] or now["state"] != "draft":
@@ -281,8 +280,6 @@ def release(ws: Workspace, number: str, *, issued: str, effective: str, actor: s
         if missing:
             raise Conflict(f"{number} {draft['revision']} cannot be released: not yet signed as "
                            + "、".join(f"{r.label} ({r.key})" for r in missing))
-        from ..esign import changed_since_signed
-        from .context import content_binding
         changed = changed_since_signed(approvals, content_binding(ws, ws.root / draft["folder"], draft["source"],
                                                                   draft["revision"]))
         if changed:
@@ -334,8 +331,6 @@ def _render_final(ws: Workspace, st, number: str, rev, revs: list, approvals: li
     docx = render_docx(ws, ctx, st.at(f"{rel}/{stem}.docx"))
     st.add(f"{rel}/{stem}.docx")
     if pdf:
-        from ..convert import to_pdf
-        from ..seal import seal_pdf
         (pdf_path,) = to_pdf([docx])
         # the organisation's PAdES seal, its reason listing the approvals (anyone can check it)
         seal_pdf(ws, pdf_path, f"{number} {rev['revision']} 发布 {issued_d} 实施 {effective_d}; " + "; ".join(

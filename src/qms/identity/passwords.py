@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from ..errors import InvalidInput
 from .policy import Policy
 
+
 @functools.lru_cache(maxsize=4)
 def _hasher(time_cost: int, memory_kib: int, parallelism: int) -> PasswordHasher:
     return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID)

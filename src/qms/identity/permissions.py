@@ -36,14 +36,23 @@ class User:
     def may(self, permission: str, *, department: str | None = None) -> bool:
         if self.disabled:
             return False
-        if permission in self.permissions:
-            return True
-        return bool(department) and f"{permission}@{department}" in self.permissions
+        return permits(self.permissions, permission, department=department)
 
     def to_json(self) -> dict:
         return {"login": self.login, "name": self.name, "department": self.department,
                 "roles": list(self.roles), "disabled": self.disabled,
                 "permissions": sorted(self.permissions)}
+
+
+def permits(held, permission: str, *, department: str | None = None, narrower: bool = False) -> bool:
+    """The one permission matcher (CLI, library and web): `permission` itself, or held for
+    `department` ('record.file@质量部'). `narrower` (a page deciding whether to show a button)
+    also accepts a narrower grant: 'doc.sign.approved' or any department's for 'doc.sign'."""
+    if permission in held:
+        return True
+    if department and f"{permission}@{department}" in held:
+        return True
+    return narrower and any(p.startswith(permission + ".") or p.startswith(permission + "@") for p in held)
 
 
 def require(user: User | None, permission: str, *, department: str | None = None) -> User:

@@ -8,7 +8,6 @@ import datetime as dt
 import hashlib
 import os
 import secrets as _random
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +15,9 @@ from ..workspace import Workspace
 from .permissions import NotAuthenticated, User
 from .policy import load_policy
 from .secrets import mac_key, open_secrets, secrets_path, session_intact, workspace_id
-from .users import authenticate, get_user
+from .users import authenticate, get_user, has_users
+from ..dates import timestamp
+import sqlite3
 
 
 def config_home() -> Path:
@@ -67,7 +68,7 @@ def login(ws: Workspace, login_name: str, password: str) -> Session:
     user = authenticate(ws, login_name, password, purpose="login")
     policy = load_policy(ws)
     token = _random.token_urlsafe(32)
-    now = time.time()
+    now = timestamp()
     path = token_path(ws)
     with open_secrets(ws) as conn:
         old = _read_token(path)
@@ -109,13 +110,12 @@ def current_session(ws: Workspace, *, touch: bool = True) -> Session:
     """The session of this workspace in the user's config folder, or NotAuthenticated saying why."""
     token = _read_token(token_path(ws)) if secrets_path(ws).exists() else None
     if token is None:
-        from .users import has_users
         if not has_users(ws):
             raise NotAuthenticated("no session, and this workspace has no users yet: give it an administrator "
                                    f"(qms init {ws.root} --admin LOGIN --name NAME)")
         raise NotAuthenticated("no session: log in first (qms login LOGIN)")
     policy = load_policy(ws)
-    now = time.time()
+    now = timestamp()
     with open_secrets(ws) as conn:
         row = conn.execute("SELECT * FROM sessions WHERE token_hash=?", (_hash(token),)).fetchone()
         if row is None:
@@ -152,7 +152,7 @@ def open_token_session(ws: Workspace, user: User) -> str:
     """A new session for an authenticated `user`; returns its token (only its SHA-256 is stored)."""
     policy = load_policy(ws)
     token = _random.token_urlsafe(32)
-    now = time.time()
+    now = timestamp()
     with open_secrets(ws) as conn:
         conn.execute("DELETE FROM sessions WHERE expires_at<=? OR last_seen<=?",
                      (now, now - policy.idle_timeout if policy.idle_timeout else 0))
@@ -164,7 +164,6 @@ def open_token_session(ws: Workspace, user: User) -> str:
 def token_session(ws: Workspace, token: str):
     """The stored row of a token's session (login, created_at, last_seen, expires_at) or None; read
     without the store's write lock, since every web request asks."""
-    import sqlite3
     if not token or not secrets_path(ws).exists():
         return None
     conn = sqlite3.connect(f"file:{secrets_path(ws)}?mode=ro", uri=True, timeout=30)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from ..errors import Conflict, InvalidInput
-from ..workspace import Workspace
+from ..workspace import Workspace, CONFIG_NAME, init_workspace, open_workspace
 from .permissions import User
 from .users import add_user, has_users
+from pathlib import Path
+from ..keys import keys_init
+from ..seal import has_keys
 
 
 def init_admin(ws: Workspace, login: str, *, name: str, password: str, department: str = "") -> User:
@@ -25,11 +28,7 @@ def create_workspace(directory, *, admin: str | None, name: str | None, password
     """`qms init DIR [--admin LOGIN --name NAME]`: the workspace from the packaged defaults, its
     first administrator and the organisation's signing key. With --admin, an existing workspace
     that has no users yet (one made before people existed) gets its administrator instead."""
-    from pathlib import Path
 
-    from ..keys import keys_init
-    from ..seal import has_keys
-    from ..workspace import CONFIG_NAME, init_workspace, open_workspace
 
     if admin and not name:
         raise InvalidInput("--name is required with --admin (the administrator's printed name)", field="name")

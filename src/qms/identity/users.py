@@ -7,11 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import secrets as _random
 import sqlite3
-import time
 
 from .. import audit
 from ..catalog import reading
+from ..labels import chinese
 from ..errors import Conflict, Integrity, InvalidInput, NotFound, QmsError, Refused
 from ..workspace import Workspace
 from .departments import check_department
@@ -20,13 +21,14 @@ from .permissions import NotAuthenticated, User, require
 from .policy import Policy, load_policy
 from .projection import apply_user_event, ensure_schema
 from .secrets import login_intact, open_secrets, secrets_path
+from ..writer import writing
+from ..dates import timestamp
 
 LOGIN_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 
 
 def journal(ws: Workspace, *, actor: str, action: str, target: str, data: dict) -> audit.AuditEntry:
     """Log a user/login/keys event through the one write path (the projection applies it)."""
-    from ..writer import writing
     with writing(ws, purpose=action) as w:
         (entry,) = w.commit([{"action": action, "target": target, "data": data}], actor=actor)
     return entry
@@ -89,7 +91,7 @@ def user_details(ws: Workspace, login: str) -> dict:
     with open_secrets(ws) as conn:
         fail = conn.execute("SELECT count, locked_until FROM failures WHERE login=?", (login,)).fetchone()
         pw = conn.execute("SELECT must_change FROM passwords WHERE login=?", (login,)).fetchone()
-    locked = fail["locked_until"] if fail and fail["locked_until"] and fail["locked_until"] > time.time() else None
+    locked = fail["locked_until"] if fail and fail["locked_until"] and fail["locked_until"] > timestamp() else None
     out["failed_attempts"] = fail["count"] if fail else 0
     out["locked_until"] = _iso(locked) if locked else None
     out["has_password"] = pw is not None
@@ -104,7 +106,7 @@ def _iso(epoch: float) -> str:
 def _store_password(conn, policy: Policy, login: str, password: str, *, must_change: bool = False) -> None:
     conn.execute("INSERT INTO passwords(login, hash, changed_at, must_change) VALUES(?,?,?,?) "
                  "ON CONFLICT(login) DO UPDATE SET hash=excluded.hash, changed_at=excluded.changed_at, "
-                 "must_change=excluded.must_change", (login, hash_password(policy, password), time.time(), int(must_change)))
+                 "must_change=excluded.must_change", (login, hash_password(policy, password), timestamp(), int(must_change)))
     conn.execute("DELETE FROM failures WHERE login=?", (login,))
 
 
@@ -214,7 +216,6 @@ ADDRESS_FACTOR = 4
 
 
 def _say(ws: Workspace, pair: tuple[str, str], **kw) -> str:
-    from ..labels import chinese
     return (pair[0] if chinese(ws.config.locale) else pair[1]).format(**kw)
 
 
@@ -223,14 +224,12 @@ def _dummy_hash(policy: Policy, cache: dict = {}) -> str:       # noqa: B006 —
     check costs, so an unknown login takes as long as a known one."""
     key = (policy.argon2_time_cost, policy.argon2_memory_kib, policy.argon2_parallelism)
     if key not in cache:
-        import secrets as _random
         cache[key] = hash_password(policy, _random.token_hex(16))
     return cache[key]
 
 
 def _peek(ws: Workspace, login: str, keys: list[str]):
     """(password row, failures row, throttle rows) read without the store's write lock."""
-    from .secrets import secrets_path
     path = secrets_path(ws)
     if not path.exists():
         return None, None, []
@@ -286,7 +285,7 @@ def authenticate(ws: Workspace, login: str, password: str, *, purpose: str = "lo
     user = get_user(ws, login, policy) if LOGIN_RE.match(login) else None
     bound = purpose in SESSION_BOUND and user is not None
     keys = ([] if user else [f"login:{login}"]) + ([f"addr:{client}"] if client else [])
-    now = time.time()
+    now = timestamp()
     pw, fail, marks = _peek(ws, login, keys) if user else _peek(ws, "", keys)
     locked = _locked_until(fail if user else None, marks, now)
     good = False
@@ -295,7 +294,7 @@ def authenticate(ws: Workspace, login: str, password: str, *, purpose: str = "lo
         good = check_password(policy, pw["hash"] if usable else _dummy_hash(policy), password) and usable
     window = policy.lockout_duration
     with open_secrets(ws) as conn:
-        now = time.time()
+        now = timestamp()
         fail = conn.execute("SELECT * FROM failures WHERE login=?", (login,)).fetchone() if user else None
         marks = [m for m in (conn.execute("SELECT * FROM throttle WHERE key=?", (k,)).fetchone() for k in keys) if m]
         if user is not None and not login_intact(conn, conn.mac_key, login):   # a swapped hash, a deleted counter

@@ -111,10 +111,3 @@ def todo_items(ws: Workspace, user, on=None) -> list[dict]:
              + f" 未达目标：{p['shown']}（目标 {p['target_shown']}）",
              "due": None, "link": f"/kpi/proposals#{p['key']}", "key": p["key"]} for p in proposals(ws)]
 
-
-try:        # the to-do registry (issue 23) is on main only once merged: register when it is there
-    from ..todo import register as _register_todo
-except ImportError:     # pragma: no cover - before the merge
-    _register_todo = None
-if _register_todo is not None:
-    _register_todo(todo_items, name="kpi.capa", dated=False)

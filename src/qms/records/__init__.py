@@ -12,14 +12,15 @@ The package's public API, as callers (cli, web, inbox, retention, bench, tests) 
            qms.recordstate's
 """
 
-from ..search import SCAN_NAME
+from ..recordstate import SCAN_NAME
 from ..recordstate import record_row
 from .context import blank_form, record_context, template_path
 from .filing import (Filing, file_record, file_record_data, file_records, import_records, prepare,
                      record_date_for, sequence_key)
 from .inputs import MAX_IMPORT_BYTES, read_rows
 from .pdfs import PdfPending, convert_pending
-from .signing import amend, filer_fields, sign, sign_as_filer
+from .filer_signature import filer_fields, sign_as_filer
+from .signing import amend, sign
 from .views import list_records, show, with_columns
 
 __all__ = ["SCAN_NAME", "MAX_IMPORT_BYTES", "Filing", "PdfPending", "amend", "blank_form", "convert_pending",

@@ -8,10 +8,12 @@ from pathlib import Path
 
 from ..dates import cn_date
 from ..errors import NotFound
-from ..labels import chinese
+from ..labels import chinese, local_time
 from ..forms import FormField, FormSchema, format_value, load_form
 from ..textfmt import nobreak
 from ..workspace import Workspace
+from .. import outputs
+from ..convert import to_pdf
 
 
 def template_path(ws: Workspace, form: FormSchema) -> Path:
@@ -24,14 +26,14 @@ def template_path(ws: Workspace, form: FormSchema) -> Path:
 
 
 def render(ws: Workspace, form: FormSchema, ctx: dict, out: Path) -> None:
-    from ..render import RecordRenderer   # docxtpl is slow to import: only when rendering
+    from ..render import RecordRenderer    # lazy: the renderer brings docxtpl and python-docx (~80 ms); only a render needs them
     RecordRenderer(template_path(ws, form)).render(ctx, out)
 
 
 def record_context(ws: Workspace, form: FormSchema, data: dict, *, number: str = "",
                    record_date: dt.date | None = None, blank: bool = False, esign: list | None = None,
                    history: str = "") -> dict:
-    """`esign`: the filer's electronic signatures of this version (signing.sign_as_filer), printed
+    """`esign`: the filer's electronic signatures of this version (filer_signature.sign_as_filer), printed
     where the form prints the field they fill; `history`: what earlier versions' signatures
     cover, printed under the form's note (amend)."""
     loc = ws.config.locale
@@ -91,7 +93,6 @@ def record_context(ws: Workspace, form: FormSchema, data: dict, *, number: str =
 
 def signed_when(ws: Workspace, at: str | None) -> str:
     """A signature's time as a person reads it: 2026年12月03日 16:25 in the workspace's zone."""
-    from ..labels import local_time
     text = local_time(at, ws.config.timezone)
     if not text or not chinese(ws.config.locale):
         return text
@@ -115,14 +116,12 @@ def _col_field(col):
 
 def blank_form(ws: Workspace, form_id: str, out: Path | str) -> Path:
     """A blank printable form (.docx or .pdf) for filling by hand."""
-    from .. import outputs
     out = outputs.check(ws, out, (".docx", ".pdf"))
     form = load_form(ws, form_id)
     with tempfile.TemporaryDirectory(prefix="qms-blank-") as tmp:
         docx = Path(tmp) / f"{form.id}.docx"
         render(ws, form, record_context(ws, form, {}, blank=True), docx)
         if out.suffix.lower() == ".pdf":
-            from ..convert import to_pdf
             (docx,) = to_pdf([docx])
             from ..papercode import stamp_form
             stamp_form(ws, docx, form)          # a scanned blank form is recognised and queued

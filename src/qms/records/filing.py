@@ -14,7 +14,7 @@ from .. import audit, recordstate
 from ..dates import now_iso, parse_date, today
 from ..errors import Conflict, InvalidInput, InvalidRows, NotFound, QmsError
 from ..forms import FormSchema, load_form, validate_data
-from ..inputs import short
+from ..inputs import short, control_char_error, inside, safe_id, read_bytes, key_name
 from ..papercode import stamp_record
 from ..results import Change
 from ..workspace import Workspace
@@ -24,6 +24,11 @@ from .context import record_context, render
 from .fieldvalues import scalar_fields
 from .inputs import MAX_IMPORT_BYTES, read_data_file, read_rows
 from .pdfs import PdfPending, convert_pending
+from ..archive import MANIFEST
+from ..convert import to_pdf
+from .filer_signature import filer_fields, others_named, sign_as_filer
+import hashlib
+from ..xlsxtables import merge_tables, table_sheets
 
 
 @dataclass
@@ -34,7 +39,7 @@ class Filing:
     record_date: dt.date
     attachments: list[Path] = field(default_factory=list)
     origin: str = ""            # file (and row) the data came from, for the audit log
-    esign: list[dict] = field(default_factory=list)   # the filer's electronic signatures (signing.py)
+    esign: list[dict] = field(default_factory=list)   # the filer's electronic signatures (filer_signature.py)
     warnings: list[str] = field(default_factory=list)  # said to the filer and kept in the journal
 
 
@@ -74,8 +79,6 @@ def prepare(ws: Workspace, form_id: str, data_file: Path | str, *, on=None,
 
 def _check_attachment_name(a: Path) -> None:
     """An attachment keeps its name inside the record folder: never one qms gives meaning to."""
-    from ..archive import MANIFEST
-    from ..inputs import control_char_error
     name = a.name
     if name == MANIFEST or name.startswith(".") or control_char_error(name) is not None or len(name) > 200:
         raise InvalidInput(f"an attachment may not be called {short(name)} (reserved, hidden or unprintable); "
@@ -94,7 +97,6 @@ def sequence_key(form: FormSchema, day: dt.date) -> str:
 
 
 def _folder(ws: Workspace, form_id: str, number: str, day: dt.date, version: int) -> Path:
-    from ..inputs import inside, safe_id
     folder = (ws.archive_dir / "records" / safe_id(form_id, "form id") / str(day.year)
               / safe_id(number, "record number") / f"v{version}")
     inside(folder, ws.archive_dir, "record folder")
@@ -165,7 +167,6 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
             rel = stage_version(ws, st, filing, number, 1, actor, at)
             pdf_done = False
             if pdf and not many:
-                from ..convert import to_pdf
                 to_pdf([st.at(f"{rel}/{number}.docx")])
                 stamp_record(ws, st.at(f"{rel}/{number}.pdf"), number, 1)     # the QR the scan inbox reads
                 st.add(f"{rel}/{number}.pdf")
@@ -197,14 +198,12 @@ def file_record(ws: Workspace, form_id: str, data_file, *, actor: str, on=None, 
     authenticated user) is warned of such a field naming someone else."""
     prefill = None
     if signer is not None:
-        from .signing import filer_fields
         prefill = {f.name: signer.name for f in filer_fields(load_form(ws, form_id))}
     filing = prepare(ws, form_id, data_file, on=on, attachments=attachments, prefill=prefill)
     return _file_one(ws, filing, actor=actor, pdf=pdf, signer=signer, password=password, filer=filer)
 
 
 def _file_one(ws: Workspace, filing: Filing, *, actor: str, pdf: bool, signer, password, filer) -> Change:
-    from .signing import others_named, sign_as_filer
     if signer is not None:
         sign_as_filer(ws, filing, signer, password)
     elif filer is not None:
@@ -221,7 +220,6 @@ def file_record_data(ws: Workspace, form_id: str, data: dict, *, actor: str, ori
     file, and with `signer` and their password the `signed_by: filer` fields signed as file_record does."""
     form = load_form(ws, form_id)
     if signer is not None and isinstance(data, dict):
-        from .signing import filer_fields
         data = {**data, **{f.name: signer.name for f in filer_fields(form) if data.get(f.name) in (None, "")}}
     clean = validate_data(form, data, file=origin)
     filing = Filing(form=form, data=clean, record_date=record_date_for(form, clean, on), origin=origin)
@@ -256,8 +254,6 @@ def import_records(ws: Workspace, form_id: str, path: Path | str, *, actor: str,
     A file already imported (same SHA-256, found in the journal) is refused unless `again`:
     a retry after a failure must never file its rows twice. When the records are filed but
     PDFs fail, PdfPending (exit status 3) says how many are filed and how many wait."""
-    import hashlib
-    from ..inputs import read_bytes
     form = load_form(ws, form_id)
     path = Path(path)
     digest = hashlib.sha256(read_bytes(path, limit=MAX_IMPORT_BYTES, what="import file")).hexdigest()
@@ -270,12 +266,10 @@ def import_records(ws: Workspace, form_id: str, path: Path | str, *, actor: str,
     if not rows:
         raise InvalidInput("no data rows to import", file=path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from ..xlsxtables import merge_tables, table_sheets
         merge_tables(path, rows, table_sheets(path, form), form)
     names = {f.name for f in form.fields} | {f.label for f in form.fields}
     unknown = [h for h in rows[0][1] if h not in names]
     if unknown:
-        from ..inputs import key_name
         col = list(rows[0][1]).index(unknown[0]) + 1
         raise InvalidInput(f"column {col} of the header ({key_name(unknown[0])}) is not a field name or label of "
                        f"{form.id}; expected: " + ", ".join(f.name for f in form.fields), file=path, row=1)

@@ -10,6 +10,10 @@ from pathlib import Path
 
 from ..errors import InvalidInput, QmsError
 from ..yamlsrc import load_yaml
+from ..inputs import MAX_NUMBER_DIGITS, check_depth, read_text, control_char_error, decode, read_bytes
+import csv
+import io
+import zipfile
 
 MAX_IMPORT_BYTES = 100 * 1024 * 1024     # a CSV/XLSX import: far above 10,000 rows
 
@@ -24,7 +28,6 @@ def read_data_file(path: Path):
 
 def read_json(path: Path):
     """JSON record data, bounded like YAML: size, encoding, control characters, depth, digits."""
-    from ..inputs import MAX_NUMBER_DIGITS, check_depth, read_text
 
     def big_int(text):
         if len(text) > MAX_NUMBER_DIGITS:
@@ -43,14 +46,11 @@ def read_json(path: Path):
 def read_rows(path: Path, encoding: str | None = None) -> list[tuple[int, dict]]:
     """(row number in the file, {header: value}) for each data row of a CSV or XLSX file; a CSV in
     `encoding` (the user's --encoding) when given, else UTF-8 or GB18030 when it decodes cleanly."""
-    from ..inputs import control_char_error, decode, read_bytes
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx", ".xlsm"):
         raise InvalidInput("expected a .csv or .xlsx file", file=path)
     data = read_bytes(path, limit=MAX_IMPORT_BYTES, what="import file")
     if suffix == ".csv":
-        import csv
-        import io
         # UTF-8 (BOM or not), UTF-16 with BOM, else GB18030: Excel on Chinese Windows saves GBK
         text = decode(data, path, encoding=encoding, table=True,
                       hint="give its encoding with --encoding (e.g. --encoding big5), or save it as UTF-8")
@@ -105,8 +105,6 @@ XLSX_MAX_MEMBERS = 2000
 
 
 def xlsx_rows(path: Path, data: bytes) -> list[list]:
-    import io
-    import zipfile
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
@@ -122,7 +120,7 @@ def xlsx_rows(path: Path, data: bytes) -> list[list]:
         if i.file_size > 1048576 and i.file_size > XLSX_MAX_RATIO * max(i.compress_size, 1):
             raise InvalidInput(f"part {i.filename[:60]!r} unpacks {i.file_size // max(i.compress_size, 1)} times "
                            "its size (a zip bomb?); refusing it", file=path)
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook    # lazy: openpyxl loads in ~150 ms; only XLSX files need it
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
@@ -133,7 +131,6 @@ def xlsx_rows(path: Path, data: bytes) -> list[list]:
         raise
     except Exception as exc:   # openpyxl raises many types for a damaged file
         raise InvalidInput(f"cannot read the workbook ({type(exc).__name__})", file=path) from None
-    from ..inputs import control_char_error
     for n, r in enumerate(rows, 1):
         for v in r:
             if isinstance(v, str):

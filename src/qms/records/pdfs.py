@@ -9,6 +9,7 @@ from ..errors import QmsError
 from ..papercode import stamp_record
 from ..workspace import Workspace
 from ..writer import writing
+from ..convert import chunk_size, to_pdf
 
 
 def convert_pending(ws: Workspace, *, actor: str, numbers: list[str] | None = None, progress=None) -> list[str]:
@@ -18,7 +19,6 @@ def convert_pending(ws: Workspace, *, actor: str, numbers: list[str] | None = No
         rows = recordstate.pdf_pending(w.cat, numbers)
     if not rows:
         return []
-    from ..convert import chunk_size
     done: list[str] = []
     failed: list[str] = []
     first_error: QmsError | None = None
@@ -50,7 +50,6 @@ class PdfPending(QmsError):
 
 
 def _convert_chunk(ws: Workspace, rows, *, actor: str, progress, offset: int) -> list[str]:
-    from ..convert import to_pdf
     with writing(ws, purpose="record pdf") as w:
         rows = recordstate.pdf_pending(w.cat, [r["number"] for r in rows])
         if not rows:

@@ -7,12 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InvalidInput
+from ..pdf import is_pdf
 
 
 def scan_as_pdf(scan: Path, tmp: Path, *, shown: str | None = None) -> Path:
     """`scan` itself when it is a PDF; else the photo on an A4 page, written into `tmp`.
     Anything else is refused in one line naming the file (as `shown`: an upload's own name)."""
-    from ..pdf import is_pdf
     if is_pdf(scan):
         return scan
     try:
@@ -26,7 +26,7 @@ def photo_to_pdf(image: Path, out: Path) -> Path:
     """A phone photo of the signed form → a one-page A4 PDF holding it (fitted, aspect kept,
     turned upright by its EXIF orientation). img2pdf embeds a JPEG's own bytes: nothing is
     re-compressed, the photo in the archive is the photo taken."""
-    from PIL import Image
+    from PIL import Image    # lazy: Pillow loads in ~50 ms; only a photo needs it
 
     from ._img2pdf import image_bytes, images_to_pdf
     with Image.open(image) as im:       # refuses what is not an image, and a decompression bomb

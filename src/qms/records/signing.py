@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from ..catalog import reading
 from ..dates import cn_date, now_iso, parse_date, today
-from ..search import SCAN_NAME
+from ..recordstate import SCAN_NAME
 from ..errors import Conflict, InvalidInput, NotFound
 from ..forms import FormSchema, load_form, validate_data
 from ..papercode import stamp_record
@@ -31,60 +31,18 @@ from ..writer import writing
 from ..yamlsrc import load_archived
 from .fieldvalues import scalar_fields
 from .filing import Filing, customer, retention_until, stage_version
+from .filer_signature import filer_fields
 from .inputs import read_data_file
 from .scans import scan_as_pdf
+from ..labels import chinese, status_label
+from ..convert import to_pdf
+from .. import recordstate
+from .views import signature_list
+from .context import signed_when
+import yaml
 
 if TYPE_CHECKING:
     from ..identity import User
-
-
-# ------------------------------------------------------------------ the filer's electronic signature
-
-def filer_fields(form) -> list:
-    fields = [f for f in form.fields if f.signed_by == "filer"]
-    if not fields:
-        raise InvalidInput(f"form {form.id} has no signature field signed by the filer "
-                       "(signed_by: filer in its schema); file it without --sign", file=form.path)
-    return fields
-
-
-def sign_as_filer(ws: Workspace, filing, user: User, password) -> None:
-    from ..esign import signing_time
-    from ..identity.users import authenticate   # only when signing: identity is slow to import
-    fields = filer_fields(filing.form)
-    for f in fields:
-        typed = filing.data.get(f.name)
-        if typed not in (None, "", user.name):
-            raise InvalidInput(f"{f.label} is the filer's signature, filled from your login ({user.name}); "
-                           f"the data says {typed!r}", file=filing.origin, field=f.name)
-    authenticate(ws, user.login, password() if callable(password) else password, purpose="sign")
-    at = signing_time(ws).isoformat()
-    for f in fields:
-        filing.data[f.name] = user.name
-        filing.esign.append({"field": f.name, "label": f.label, "name": user.name, "login": user.login,
-                             "signed_at": at, "meaning": _meaning(ws, f.label)})
-
-
-def _meaning(ws: Workspace, label: str) -> str:
-    from ..labels import chinese
-    return f"作为{label}签署本记录（填表人本人电子签名）" if chinese(ws.config.locale) else \
-        f"signed as {label}, by the filer in person"
-
-
-def others_named(ws: Workspace, filing, filer: User) -> list[str]:
-    """Warnings for `signed_by: filer` fields naming someone other than the filer, when filing
-    without --sign: the name is printed as typed, but nobody signed it (with --sign it is refused)."""
-    from ..labels import chinese
-    out = []
-    for f in filing.form.fields:
-        typed = str(filing.data.get(f.name) or "").strip()
-        if f.signed_by != "filer" or not typed or typed == filer.name:
-            continue
-        out.append(f"{f.label}（{f.name}）是填表人的签字栏，填的是 {typed}，而归档人是 {filer.name}（{filer.login}）："
-                   "未经电子签名；本人填表请用 --sign 签署" if chinese(ws.config.locale) else
-                   f"{f.label} ({f.name}) is the filer's signature but names {typed!r}, not you "
-                   f"({filer.name}, {filer.login}): not signed electronically; file with --sign to sign it yourself")
-    return out
 
 
 # ------------------------------------------------------------------ the customer's signed scan
@@ -159,7 +117,6 @@ def _apply_sets(ws: Workspace, form: FormSchema, row, sets: list[str]) -> dict:
             names = ", ".join(x.name for x in form.fields)
             raise InvalidInput(f"expected --set FIELD=VALUE with a field of {form.id}: {names}", field=key.strip() or "set")
         if f.type == "table" and value.strip():
-            import yaml
             try:
                 value = yaml.safe_load(value)
             except yaml.YAMLError:
@@ -210,7 +167,6 @@ def amend(ws: Workspace, number: str, data_file: Path | str | None = None, *, re
         rel = stage_version(ws, st, filing, number, version, actor, at, reason=reason.strip(),
                             history=_history(ws, version, reason.strip(), before, awaiting=status is not None))
         if pdf:
-            from ..convert import to_pdf
             to_pdf([st.at(f"{rel}/{number}.docx")])
             stamp_record(ws, st.at(f"{rel}/{number}.pdf"), number, version)   # the QR the scan inbox reads
             st.add(f"{rel}/{number}.pdf")
@@ -224,7 +180,6 @@ def amend(ws: Workspace, number: str, data_file: Path | str | None = None, *, re
     message = f"amended {number}: version {version} ({reason.strip()})"
     scanned = sorted({s["version"] for s in before if s["kind"] == "scan"})
     if status:
-        from ..labels import status_label
         message += f" → {status_label(status, ws.config.locale)}"
         if scanned:
             message += (f"; the customer's signature covers version {scanned[-1]} only — "
@@ -234,8 +189,6 @@ def amend(ws: Workspace, number: str, data_file: Path | str | None = None, *, re
 
 
 def _earlier_signatures(ws: Workspace, cat, number: str) -> list[dict]:
-    from .. import recordstate
-    from .views import signature_list
     docs = {v["version"]: load_archived(ws.root / v["folder"] / "data.yaml") or {}
             for v in recordstate.versions(cat, number)}
     return signature_list(ws, cat, number, docs)
@@ -249,8 +202,6 @@ def _history(ws: Workspace, version: int, reason: str, before: list[dict], *,
     v1 without saying so. Empty when nothing was signed before."""
     if not before:
         return ""
-    from ..labels import chinese
-    from .context import signed_when
     zh = chinese(ws.config.locale)
     parts = []
     for v in sorted({s["version"] for s in before if s["version"]}):

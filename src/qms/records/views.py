@@ -8,9 +8,11 @@ from .. import recordstate
 from ..archive import read_manifest
 from ..catalog import reading
 from ..errors import QmsError
-from ..search import SCAN_NAME
+from ..recordstate import SCAN_NAME
 from ..workspace import Workspace
 from ..yamlsrc import load_archived
+from ..forms import format_value, load_forms_quietly
+from ..labels import status_label
 
 
 def _files(ws: Workspace, folder: Path, number: str) -> dict:
@@ -108,8 +110,6 @@ def with_columns(ws: Workspace, items: list[dict]) -> list[dict]:
     """Add what a record list shows of each record: `form_title`, `status_text` (待业主签字 for a
     form whose signer_noun is 业主) and `columns` [{name, label, value}] — the form's
     `list_columns` (default: its first few searchable fields), read from the record's data."""
-    from ..forms import format_value, load_forms_quietly
-    from ..labels import status_label
     forms = load_forms_quietly(ws)
     out = []
     for x in items:

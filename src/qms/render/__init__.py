@@ -11,7 +11,8 @@ patching); tables.py sizes table columns from their content.
 
 from __future__ import annotations
 
-from .procedure import render_procedure
+from ._docxtpl import TemplateUse, template_uses
+from .procedure import PROCEDURE_MODEL, render_procedure
 from .record import RecordRenderer
 
 __all__ = ["render_procedure", "RecordRenderer"]

@@ -29,7 +29,7 @@ from typing import Any, Mapping
 
 from docx.opc.oxml import parse_xml
 from docxtpl import DocxTemplate
-from jinja2 import Template, TemplateSyntaxError
+from jinja2 import Template, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree
@@ -37,6 +37,7 @@ from lxml import etree
 from ..errors import InvalidInput, QmsError
 from ..textfmt import nobreak
 from .tables import fit_tables
+import traceback
 
 _XML_DECL = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
@@ -205,7 +206,6 @@ class PreparedDocx:
 def _tag(source: str, exc: Exception) -> str:
     """The tag (as written in the template) that tripped the sandbox: the one on the failing
     line that names the refused attribute, else the first tag on that line."""
-    import traceback
     lineno = None
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename == "<template>":
@@ -277,3 +277,42 @@ def write(out: Path, data: bytes) -> None:
         raise
 
 
+
+
+# ------------------------------------------------------------------ what a template asks for (qms template check)
+
+@dataclass
+class TemplateUse:
+    """The placeholders of one templated part, as jinja parses them."""
+    part: str
+    names: set[str]                 # top-level names the template reads (not its loop variables)
+    data_keys: dict[str, str]       # data.X / data['X'] → the tag that names it
+    unknown_tags: dict[str, str]    # name → the tag that first reads it
+    private: list[str]              # tags reaching for an attribute starting with "_" (sandbox probing)
+    macros: list[str]               # {% macro %} definitions: a template holds text, not code
+
+
+def template_uses(path: Path) -> list[TemplateUse]:
+    """Every templated part of a .docx with its placeholders; a syntax error is InvalidInput naming
+    the file, the part and the tag (as rendering would)."""
+    out = []
+    for part in prepared(path).parts:
+        tree = _ENV.parse(part.source)
+        tags = _TAG_IN_LINE.findall(part.source)
+
+        def tag_with(word: str) -> str:
+            return next((t for t in tags if re.search(rf"\b{re.escape(word)}\b", t)), word)
+        names = set(meta.find_undeclared_variables(tree))
+        data_keys: dict[str, str] = {}
+        for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+            base = node.node
+            key = node.attr if isinstance(node, nodes.Getattr) else \
+                (node.arg.value if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str) else None)
+            if isinstance(base, nodes.Name) and base.name == "data" and key:
+                data_keys[key] = tag_with(key)
+        private = [tag_with(n.attr) for n in tree.find_all(nodes.Getattr) if n.attr.startswith("_")]
+        private += [tag_with(n.arg.value) for n in tree.find_all(nodes.Getitem)
+                    if isinstance(n.arg, nodes.Const) and isinstance(n.arg.value, str) and n.arg.value.startswith("_")]
+        macros = [tag_with(m.name) for m in tree.find_all(nodes.Macro)]
+        out.append(TemplateUse(part.name, names, data_keys, {n: tag_with(n) for n in names}, private, macros))
+    return out

@@ -9,6 +9,14 @@ from typing import Any, Mapping
 from ._docxtpl import prepared, write
 
 
+# What a procedure template may name (`qms template check`): the ctx keys below and what
+# _procedure_view derives from them.
+PROCEDURE_MODEL = frozenset({
+    "company", "series", "kind_label", "title", "title_en", "number", "revision", "controlled_status", "copy_no",
+    "draft", "department", "basis", "approvals", "issued", "effective", "terms", "blocks", "figures",
+    "references", "records", "history", "terms_in_blocks", "terms_number", "references_number", "records_number"})
+
+
 def render_procedure(template: Path, ctx: dict, out: Path) -> None:
     """Render a controlled procedure (cover, approvals, body blocks, tail lists, change history).
 

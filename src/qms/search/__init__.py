@@ -12,9 +12,10 @@ Layout (whoosh is imported by the adapter module _whoosh alone):
   index      SearchIndex, the facade
   entries    document / record → IndexDoc
   seal       the index's hash list (checked before whoosh opens a file)
-  service    search_page, reindex, open_index
+  indexing   the subscriber that keeps the index current (on_commit), open_index
+  service    search_page, reindex (delete and rebuild)
 
-Importing this package costs the CLI's start-up nothing (records import SCAN_NAME from it): the
+Importing this package costs the CLI's start-up little: the
 analysis (its regexes) and whoosh load when IndexDoc, Hit, SearchIndex or parse_query are first
 asked for.
 """
@@ -22,7 +23,9 @@ asked for.
 from __future__ import annotations
 
 from .entries import SCAN_NAME, document_entry, record_entries
-from .service import all_entries, count_entries, open_index, reindex, search, search_page
+from .indexing import all_entries, open_index
+from .service import count_entries, reindex, search, search_page
+from importlib import import_module
 
 __all__ = ["SCAN_NAME", "Hit", "IndexDoc", "SearchIndex", "all_entries", "count_entries", "document_entry",
            "open_index", "parse_query", "record_entries", "reindex", "search", "search_page"]
@@ -33,6 +36,5 @@ _LAZY = {"Hit": "schema", "IndexDoc": "schema", "SearchIndex": "index", "parse_q
 
 def __getattr__(name: str):
     if name in _LAZY:
-        from importlib import import_module
         return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

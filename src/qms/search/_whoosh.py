@@ -33,6 +33,7 @@ from ..errors import Conflict
 from .analysis import (LITTLE, decode_positions, encode_positions, field_positional_terms,
                        field_unigram_counts, positional_terms, unigram_counts)
 from .schema import FORM_FIELD, ID_FIELDS, TEXT_FIELDS
+from whoosh.reading import SegmentReader
 
 MAX_FORM_FIELDS = 32     # distinct form fields one query may name
 
@@ -470,7 +471,6 @@ def merge_small_in_order(writer, segments):
             break
     if not point or len(merge) < 2:
         return [s for s in segments if s.doc_count() > 0]
-    from whoosh.reading import SegmentReader
     for seg in merge:
         reader = SegmentReader(writer.storage, writer.schema, seg)
         writer.add_reader(reader)

@@ -32,6 +32,7 @@ import re
 import struct
 from array import array
 from collections import Counter, defaultdict
+import unicodedata
 
 CJK = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 # Group 1: a run of Chinese characters; group 2: a word of letters/digits that may
@@ -56,7 +57,6 @@ def _build_norm_table() -> dict[int, int]:
         ch = chr(c - 0xFEE0)
         table[c] = ord(ch.lower())
     table[0x3000] = 0x20                          # ideographic space
-    import unicodedata
     for c in range(0xF900, 0xFB00):               # CJK compatibility ideographs
         n = unicodedata.normalize("NFKC", chr(c))
         if len(n) == 1 and n != chr(c):

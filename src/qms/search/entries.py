@@ -9,16 +9,19 @@ from pathlib import Path
 
 from ..catalog import Catalog
 from ..dates import today
+from ..recordstate import SCAN_NAME
 from ..workspace import Workspace
-
-SCAN_NAME = "signed-scan.pdf"
-
+from ..docsource import parse_source_text, plain_text
+from ..docstate import approvals, current
+from .schema import IndexDoc, FieldMap
+from ..forms import load_forms, load_forms_quietly
+from ..yamlsrc import load_archived
+from ..pdf import pdf_text
+from ..labels import chinese
+from .analysis import normalize
 
 def document_entry(ws: Workspace, cat: Catalog, number: str):
     """A document's newest revision's text, with the status of the revision current today."""
-    from ..docsource import parse_source_text, plain_text
-    from ..docstate import approvals, current
-    from .schema import IndexDoc
     doc, revs, statuses, rev = current(ws, cat, number, today())
     newest = revs[-1]
     folder = ws.root / newest["folder"]
@@ -36,9 +39,6 @@ def document_entry(ws: Workspace, cat: Catalog, number: str):
 
 def record_entries(ws: Workspace, cat: Catalog, numbers: list[str]) -> list:
     """Every searchable field value, the signers, and the text of signed scans and PDF attachments."""
-    from ..forms import load_forms
-    from .schema import IndexDoc
-    from ..yamlsrc import load_archived
     forms = load_forms(ws)
     out = []
     for number in numbers:
@@ -97,7 +97,6 @@ def _pdf_texts(ws: Workspace, cat: Catalog, number: str, folder: Path) -> list[s
     for p in paths:
         if not p.is_file():
             continue
-        from ..pdf import pdf_text
         try:
             # a Chinese sentence wrapped across lines of the scan is still one string to search
             out.append(re.sub(r"(?<=[\u3400-\u9fff])\s*\n\s*(?=[\u3400-\u9fff])", "", pdf_text(p)))
@@ -109,27 +108,9 @@ def _pdf_texts(ws: Workspace, cat: Catalog, number: str, folder: Path) -> list[s
     return out
 
 
-def reindex(ws: Workspace, cat: Catalog, *, documents: set[str], records: set[str], gone: set[str]) -> None:
-    """Bring the index up to date for these numbers (derived state: a failure here is
-    reported by verify and fixed by `qms reindex`, never undoes the change)."""
-    from .service import open_index    # checks the index's hash list before whoosh opens it
-    idx = open_index(ws)
-    items = [document_entry(ws, cat, n) for n in sorted(documents)
-             if cat.one("SELECT 1 FROM documents WHERE number=?", n)]
-    items += record_entries(ws, cat, sorted(records - gone))
-    if gone:
-        idx.delete(sorted(gone))
-    if items:
-        idx.add(items)
-
-
 def field_map(ws: Workspace):
     """Every searchable field of every form, by label and by name (table columns as
     `table.column`, and by the column's label): what `LABEL：value` in a query may name."""
-    from ..forms import load_forms_quietly
-    from ..labels import chinese
-    from .analysis import normalize
-    from .schema import FieldMap
     keys: dict[str, set[str]] = {}
     hidden: set[str] = set()
     for form in load_forms_quietly(ws).values():

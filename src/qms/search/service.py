@@ -7,24 +7,16 @@ from dataclasses import asdict
 
 from ..catalog import reading
 from ..workspace import Workspace
-
-
-def open_index(ws: Workspace):
-    """The search index of `ws`, rebuilt from the archive (never opened) when its files are not
-    the ones qms wrote."""
-    from .index import SearchIndex
-
-    def everything():
-        with reading(ws) as cat:
-            yield from all_entries(ws, cat)
-    return SearchIndex(ws.index_dir, rebuild_source=everything)
+from .entries import field_map
+from .indexing import all_entries, open_index
+from .. import projection
+from ..writer import writing
 
 
 def search(ws: Workspace, query: str, *, kind=None, form=None, status=None, date_from: dt.date | None = None,
            date_to: dt.date | None = None, limit: int = 20) -> list[dict]:
     if not ws.index_dir.exists():
         return []
-    from .entries import field_map
     hits = open_index(ws).search(query, kind=kind, form=form, status=status, date_from=date_from,
                                  date_to=date_to, limit=limit, fields=field_map(ws))
     return [asdict(h) for h in hits]
@@ -41,7 +33,6 @@ def search_page(ws: Workspace, query: str, *, kind=None, form=None, status=None,
         return {"total": 0, "hits": []}
     limit, offset = max(0, int(limit)), max(0, int(offset))
     ix = index or open_index(ws)
-    from .entries import field_map
     filters = dict(kind=kind, form=form, status=status, date_from=date_from, date_to=date_to,
                    fields=field_map(ws))
     hits = ix.search(query, limit=offset + limit, **filters)[offset:]
@@ -54,22 +45,10 @@ def count_entries(ws: Workspace) -> int:
                 + cat.one("SELECT COUNT(*) AS n FROM records")["n"])
 
 
-def all_entries(ws: Workspace, cat):
-    """Every document and live record as the index sees it, streamed."""
-    from .entries import document_entry, record_entries
-    for row in cat.all("SELECT number FROM documents ORDER BY number"):
-        yield document_entry(ws, cat, row["number"])
-    numbers = [r["number"] for r in cat.all("SELECT number FROM records ORDER BY number")]
-    for i in range(0, len(numbers), 500):
-        yield from record_entries(ws, cat, numbers[i:i + 500])
-
-
 def reindex(ws: Workspace, *, progress=None) -> int:
     """Delete-and-rebuild: the index is derived from the archive and the catalog. Holds the
     workspace lock, so filings wait rather than index into a folder being replaced."""
-    from .. import projection
-    from .index import SearchIndex
-    from ..writer import writing
+    from .index import SearchIndex    # lazy: the index brings whoosh (~70 ms); only opening an index needs it
     with writing(ws, purpose="reindex") as w:
         n = SearchIndex(ws.index_dir).rebuild(all_entries(ws, w.cat), progress=progress)
         with w.cat.transaction():

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+from ..change.projection import HANDLERS as CHANGE_HANDLERS      # change requests and CAPAs
+
 
 def _json(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
@@ -73,9 +75,5 @@ HANDLERS = {
 
 
 def register_handlers(register) -> None:
-    from ..change.projection import HANDLERS as CHANGE_HANDLERS      # change requests and CAPAs
     for action, handler in {**HANDLERS, **CHANGE_HANDLERS}.items():
         register(action, handler)
-    # the services' followers of a commit (a release assigns its readers) register with them
-    from ..change import follow  # noqa: F401  (a revision submitted under a change request names it)
-    from ..training import assign  # noqa: F401  (registers its follower at import)

@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import sqlite3
 
-from .. import hooks
 from ..dates import today
 from ..yamlsrc import parse_yaml_text
 
@@ -124,5 +123,3 @@ def follow(w, events: list[dict]) -> list[dict]:
                               e["data"].get("name"))
     return out
 
-
-hooks.follow(follow)

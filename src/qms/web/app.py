@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import os
 import threading
 from pathlib import Path
 
@@ -15,9 +15,14 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from ..errors import QmsError
+from ..errors import QmsError, NotFound
+from ..notify.scheduler import start_background
+from ..startup import start
 from ..workspace import Workspace, open_workspace
-from . import filters
+from . import filters, messages
+from .pages import json_response, render
+from .routes import ROUTES
+from ..search import SearchIndex
 
 HERE = Path(__file__).parent
 MAX_BODY = 32 * 1024 * 1024     # a scan or a phone photo; anything larger is refused (413)
@@ -71,30 +76,9 @@ class SearchIndexes(threading.local):
         self.index = None
 
     def get(self):
-        from ..search import SearchIndex
         if self.index is None and self.ws.index_dir.exists():
             self.index = SearchIndex(self.ws.index_dir)
         return self.index
-
-
-def render(request: Request, name: str, status_code: int = 200, **context) -> Response:
-    from .auth import current_user
-    user = current_user(request)
-    context.setdefault("user", user)
-    context.setdefault("csrf_token", user.csrf_token if user else "")
-    context.setdefault("org", request.app.state.ws.config.org_name)
-    if user is not None and "todo_counts" not in context:
-        context["todo_counts"] = _todo_counts(request, user)
-    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
-
-
-def _todo_counts(request: Request, user) -> dict | None:
-    """The menu's 我的待办 (N): the home page passes its own; other pages count (never fail for it)."""
-    from .. import todo
-    try:
-        return todo.counts(todo.items_for(request.app.state.ws, user.identity))
-    except Exception:
-        return None
 
 
 def _wants_json(request: Request) -> bool:
@@ -119,16 +103,22 @@ _STATUS_ZH = {"Not Found": "没有这个页面", "Method Not Allowed": "不支�
 async def _qms_error(request: Request, exc: QmsError):
     """A mistake the user can fix: the one-line message (file, field, line), status 400; an unknown
     number is 404. Pages say it in the workspace's language; the API keeps the CLI's words."""
-    from ..errors import NotFound
-    from . import messages
     code = 404 if isinstance(exc, NotFound) else 400
     if _wants_json(request):
         return JSONResponse({"error": exc.format()}, status_code=code)
     return render(request, "error.html", code, message=messages.error(request.app.state.ws, exc).format(), code=code)
 
 
+def app_from_env() -> Starlette:
+    """The factory uvicorn calls in each worker (`qms serve`): the workspace comes from $QMS_WORKSPACE.
+    Each worker runs the scheduler of reminders and due items: exactly once across workers (the journal)."""
+    app = create_app(os.environ["QMS_WORKSPACE"])
+    start_background(app.state.ws)
+    return app
+
+
 def create_app(root: str | Path | Workspace) -> Starlette:
-    from .routes import ROUTES
+    start()
     ws = root if isinstance(root, Workspace) else open_workspace(root)
     app = Starlette(routes=[*ROUTES, Mount("/static", StaticFiles(directory=HERE / "static"), name="static")],
                     exception_handlers={HTTPException: _http_error, QmsError: _qms_error},
@@ -138,12 +128,6 @@ def create_app(root: str | Path | Workspace) -> Starlette:
     app.state.indexes = SearchIndexes(ws)
     app.add_middleware(SecurityHeaders)
     return app
-
-
-def json_response(data, status_code: int = 200) -> Response:
-    """The CLI's --json bytes (ensure_ascii=False, default=str), so API and CLI compare equal."""
-    return Response(json.dumps(data, ensure_ascii=False, default=str), status_code=status_code,
-                    media_type="application/json")
 
 
 __all__ = ["create_app", "render", "json_response", "HTMLResponse"]

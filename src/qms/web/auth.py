@@ -9,59 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass, field
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import RedirectResponse
+from . import backend
+from .webuser import (READ, DOC_SIGN, DOC_SUBMIT, DOC_RELEASE, DOC_OBSOLETE, DOC_WITHDRAW, DOC_COPY, RECORD_FILE, RECORD_SIGN, HOLD, PURGE, DISPOSE_APPROVE, COMPILE,
+                      WebUser, csrf_for)
+from urllib.parse import urlencode
 
 COOKIE = "qms_session"
 CSRF_HEADER = "x-csrf-token"
-
-# Permission names are config.yaml's (identity.roles). Every logged-in user may read.
-READ = "read"                  # search, documents, records, log, master list, verify
-DOC_SIGN = "doc.sign"          # any of doc.sign.prepared … doc.sign.approved (the approval roles)
-DOC_SUBMIT = "doc.submit"      # quality manager (author): upload and submit a procedure
-DOC_RELEASE = "doc.release"
-DOC_OBSOLETE = "doc.obsolete"  # 作废 a released document
-DOC_WITHDRAW = "doc.withdraw"  # discard an unreleased draft
-DOC_COPY = "doc.copy"          # issue and recall controlled copies
-RECORD_FILE = "record.file"    # service engineer / clerk
-RECORD_SIGN = "record.sign"    # attach the customer-signed scan
-HOLD = "records.hold"          # records keeper
-PURGE = "records.purge"        # proposes a disposal (销毁审批单)
-DISPOSE_APPROVE = "records.dispose.approve"   # 管理者代表: approves a disposal proposed by someone else
-COMPILE = "records.compile"
-
-
-@dataclass
-class WebUser:
-    login: str
-    name: str
-    roles: list[str]
-    token: str
-    permissions: set[str] = field(default_factory=set)
-    identity: object = None       # the qms.identity User, for library calls that take one
-
-    @property
-    def actor(self) -> str:
-        """What the journal names: the login and the printed name, as the CLI writes it."""
-        return f"{self.login} {self.name}"
-
-    def can(self, perm: str) -> bool:
-        if perm == READ:
-            return True
-        # a role limited to a department ('批准@质量部') still opens the page; the library checks the document
-        return any(p == perm or p.startswith(perm + ".") or p.startswith(perm + "@") for p in self.permissions)
-
-    @property
-    def csrf_token(self) -> str:
-        return csrf_for(self.token)
-
-
-def csrf_for(token: str) -> str:
-    """Derived from the secret session token: no state to keep, different for every session."""
-    return hashlib.sha256(b"qms-csrf:" + token.encode()).hexdigest()
-
 
 def current_user(request: Request) -> WebUser | None:
     cached = request.scope.get("qms.user", False)
@@ -73,7 +31,6 @@ def current_user(request: Request) -> WebUser | None:
         token = bearer[7:].strip()
     user = None
     if token:
-        from . import backend
         user = backend.resume(request.app.state.ws, token)
     request.scope["qms.user"] = user
     return user
@@ -98,8 +55,6 @@ def check_csrf(request: Request, user: WebUser, form=None) -> None:
 def flash_redirect(path: str, user: WebUser, message: str):
     """A 303 to PATH carrying a one-line result; signed with the session so that a link crafted by
     someone else cannot put words on our page (it would be escaped, but still read as ours)."""
-    from urllib.parse import urlencode
-    from starlette.responses import RedirectResponse
     sig = hmac.new(user.token.encode(), message.encode("utf-8"), hashlib.sha256).hexdigest()[:20]
     return RedirectResponse(f"{path}?{urlencode({'done': message, 'sig': sig})}", status_code=303)
 

@@ -8,7 +8,6 @@ as for the CLI, and a password change or a disabled login ends web sessions too.
 
 from __future__ import annotations
 
-import time
 
 from ..identity import sessions
 from ..identity.permissions import NotAuthenticated, User
@@ -16,7 +15,8 @@ from ..identity.policy import load_policy
 from ..identity.secrets import secrets_path
 from ..identity.users import authenticate, get_user
 from ..workspace import Workspace
-from .auth import WebUser
+from .webuser import WebUser
+from ..dates import timestamp
 
 
 def _web_user(user: User, token: str) -> WebUser:
@@ -59,7 +59,7 @@ def resume(ws: Workspace, token: str) -> WebUser | None:
     if not token or not secrets_path(ws).exists():
         return None
     policy = _policy(ws)
-    now = time.time()
+    now = timestamp()
     row = sessions.token_session(ws, token)
     if row is None:
         return None

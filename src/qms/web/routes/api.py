@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from ... import documents, records, trail
 from ...search import search_page
-from ..app import json_response
+from ..pages import json_response
 from ..auth import READ, require
 from .common import arg, date_arg, int_arg
 

@@ -9,10 +9,13 @@ from starlette.routing import Route
 
 from ... import documents, inbox
 from ...errors import InvalidInput
-from ..app import json_response, render
+from ..pages import json_response, render
 from ..auth import DOC_SIGN, WebUser, check_csrf, flash_message, require
 from ..forms import post_form
 from .common import in_thread, json_body
+import tempfile
+from pathlib import Path
+from starlette.responses import Response
 
 
 def _may_sign(user: WebUser):
@@ -76,8 +79,6 @@ async def reject_page(request: Request):
 
 
 def _preview_pdf(ws, number: str) -> bytes:
-    import tempfile
-    from pathlib import Path
     d = documents.show(ws, number)
     newest = d["revisions"][-1]["revision"]
     d = documents.show(ws, number, revision=newest)
@@ -89,7 +90,6 @@ def _preview_pdf(ws, number: str) -> bytes:
 async def preview(request: Request):
     """The newest draft as a PDF stamped 草稿 DRAFT, rendered on demand (nothing is archived)."""
     require(request, DOC_SIGN)
-    from starlette.responses import Response
     number = request.path_params["number"]
     pdf = await in_thread(_preview_pdf, request.app.state.ws, number)
     return Response(pdf, media_type="application/pdf",

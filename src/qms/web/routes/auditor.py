@@ -19,9 +19,11 @@ from ...forms import load_forms_quietly
 from ...recordstate import recent
 from ...search import search_page
 from .. import messages
-from ..app import render
+from ..pages import render
 from ..auth import READ, flash_message, require
 from .common import PAGE_SIZE, arg, date_arg, int_arg
+from ...reports import master_list
+from ...verify import verify
 
 LOG_PAGE = 50
 # the audit trail's action filter: what a person looks for → the prefix of the journal's actions
@@ -82,7 +84,6 @@ def document_list(request: Request):
 
 def master_list_xlsx(request: Request):
     require(request, READ)
-    from ...reports import master_list
     items = documents.list_documents(request.app.state.ws, as_of=date_arg(request, "as_of"))
     buf = io.BytesIO()
     master_list(items, "xlsx", buf)
@@ -168,7 +169,6 @@ def verify_page(request: Request):
     require(request, READ)
     report = None
     if arg(request, "run"):
-        from ...verify import verify
         report = verify(request.app.state.ws, deep=bool(arg(request, "deep")))
     return render(request, "verify.html", report=report)
 

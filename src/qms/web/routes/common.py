@@ -8,6 +8,7 @@ from starlette.requests import Request
 
 from ...dates import parse_date
 from ...errors import InvalidInput
+from starlette.concurrency import run_in_threadpool
 
 PAGE_SIZE = 20
 
@@ -45,5 +46,4 @@ async def json_body(request: Request, shape: str) -> dict:
 
 def in_thread(fn, *args, **kw):
     """Run a blocking library call off the event loop."""
-    from starlette.concurrency import run_in_threadpool
     return run_in_threadpool(fn, *args, **kw)

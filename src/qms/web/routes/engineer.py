@@ -13,9 +13,10 @@ from ... import inbox, records
 from ...errors import InvalidInput, QmsError
 from ...forms import load_form, load_forms_quietly
 from .. import messages
-from ..app import json_response, render
+from ..pages import json_response, render
 from ..auth import RECORD_FILE, RECORD_SIGN, check_csrf, flash_redirect, require
 from .common import in_thread, json_body
+from .auditor import record_view
 
 MAX_UPLOAD = 30 * 1024 * 1024
 
@@ -92,7 +93,6 @@ async def scan_page(request: Request):
                               (submitted.get("signer") or "").strip(), (submitted.get("signer_role") or "").strip(),
                               user.actor, (submitted.get("signed_on") or "").strip())
     except QmsError as exc:       # shown on the record page it came from, not an error page
-        from .auditor import record_view
         return record_view(request, number, error=messages.error(ws, exc).format(), status_code=400)
     return flash_redirect(f"/records/{number}", user, messages.result(ws, res))
 

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from ...downloads import find_file
 from ...errors import QmsError
 from ..auth import READ, require
+from starlette.exceptions import HTTPException
 
 _INLINE = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 
@@ -21,7 +22,6 @@ def download(request: Request):
     try:
         f = find_file(request.app.state.ws, number, name, request.query_params.get("v") or None)
     except QmsError:
-        from starlette.exceptions import HTTPException
         raise HTTPException(404, f"{number} 没有文件 {name}") from None
     suffix = f.path.suffix.lower()
     base = f.name.rsplit("/", 1)[-1]

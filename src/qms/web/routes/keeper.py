@@ -18,16 +18,16 @@ from ...dates import parse_date, today
 from ...errors import Conflict, InvalidInput, QmsError
 from ...forms import load_forms_quietly
 from .. import messages
-from ..app import render
+from ..pages import render
 from ..auth import COMPILE, DISPOSE_APPROVE, HOLD, PURGE, WebUser, check_csrf, flash_message, require
 from ..forms import post_form
 from .common import arg, date_arg, in_thread
+from starlette.exceptions import HTTPException
 
 
 def _keeper(request: Request) -> WebUser:
     user = require(request)
     if not any(user.can(p) for p in (HOLD, PURGE, COMPILE, DISPOSE_APPROVE)):
-        from starlette.exceptions import HTTPException
         raise HTTPException(403, "没有记录保管权限")
     return user
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hmac
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from ...errors import QmsError
-from ..app import json_response, render
+from ..pages import json_response, render
 from ..auth import COOKIE, check_csrf, current_user, require
 from .common import in_thread, json_body
+from .. import backend
 
 
 def _set_cookie(request: Request, response, token: str) -> None:
@@ -45,8 +48,6 @@ def _login_form(request: Request, status: int, *, nxt: str, error: str = "", tok
 async def login_page(request: Request):
     if request.method == "GET":
         return _login_form(request, 200, nxt=_safe_next(request.query_params.get("next")))
-    import hmac
-    from .. import backend
     form = await request.form()
     nxt = _safe_next(form.get("next"))
     sent, kept = str(form.get("csrf_token") or ""), request.cookies.get(LOGIN_CSRF) or ""
@@ -65,7 +66,6 @@ async def login_page(request: Request):
 
 
 async def logout(request: Request):
-    from .. import backend
     user = current_user(request)
     if user is not None:
         check_csrf(request, user, await request.form())
@@ -78,7 +78,6 @@ async def logout(request: Request):
 async def api_login(request: Request):
     """{login, password} → {login, name, roles, csrf_token} and the session cookie; the token is
     also returned so a script may send `Authorization: Bearer <token>` instead of the cookie."""
-    from .. import backend
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         # a form on another site can post text/plain that parses as JSON; application/json it cannot
         # send without the browser asking first — so no login CSRF through the API either
@@ -96,7 +95,6 @@ async def api_login(request: Request):
 
 
 async def api_logout(request: Request):
-    from .. import backend
     user = require(request)
     check_csrf(request, user)
     await in_thread(backend.logout, request.app.state.ws, user.token)

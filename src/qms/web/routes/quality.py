@@ -12,9 +12,10 @@ from starlette.routing import Route
 
 from ... import documents
 from ...errors import InvalidInput, QmsError
-from ..app import render
+from ..pages import render
 from ..auth import DOC_COPY, DOC_OBSOLETE, DOC_RELEASE, DOC_SUBMIT, DOC_WITHDRAW, WebUser, flash_message, require
 from ..forms import post_form
+from starlette.exceptions import HTTPException
 
 MAX_SOURCE = 20 * 1024 * 1024     # a Word procedure with its pictures
 
@@ -22,7 +23,6 @@ MAX_SOURCE = 20 * 1024 * 1024     # a Word procedure with its pictures
 def _any_manager(request: Request) -> WebUser:
     user = require(request)
     if not any(user.can(p) for p in (DOC_SUBMIT, DOC_RELEASE, DOC_COPY, DOC_OBSOLETE, DOC_WITHDRAW)):
-        from starlette.exceptions import HTTPException
         raise HTTPException(403, "没有文件管理权限")
     return user
 

@@ -1,0 +1,51 @@
+"""The root group's pieces every command module needs: the error → exit status mapping
+(QmsGroup) and the workspace/session `Env`."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import QmsError
+from ..identity import require
+from ..identity.sessions import current_user
+from ..workspace import find_workspace
+from ..writer import catch_up
+
+
+class QmsGroup(click.Group):
+    """Turns a QmsError into one line on stderr and its class's exit status (README, "Exit status")."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except QmsError as exc:
+            text = exc.format()     # one line; a list of bad rows (InvalidRows) one line per row
+            err = click.ClickException(text if getattr(exc, "multiline", False) else text.replace("\n", " "))
+            err.exit_code = exc.exit_code
+            raise err from None
+
+
+class Env:
+    def __init__(self, workspace: str | None):
+        self._workspace_arg = workspace
+        self._ws = None
+
+    @property
+    def ws(self):
+        if self._ws is None:
+            self._ws = find_workspace(self._workspace_arg)
+            catch_up(self._ws)      # a catalog behind the journal (a crashed command) catches up first
+        return self._ws
+
+    @property
+    def user(self):
+        """The session's user (qms login); refused with one line when there is no valid session."""
+        return current_user(self.ws)
+
+    def act(self, permission: str) -> str:
+        """The journal's actor (login and name) of a state change, once the session holds `permission`;
+        else one line naming what is missing, before anything is read or written."""
+        return require(self.user, permission).actor
+
+
+pass_env = click.make_pass_decorator(Env)
