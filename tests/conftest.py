@@ -156,9 +156,10 @@ def _template() -> Path:
 def _sessions_begin_now(root: Path) -> None:
     """A copy's people logged in just now, as if each had typed their password (argon2 costs time),
     not when the template was made: their sessions are as fresh as the workspace."""
-    with sqlite3.connect(root / ".qms" / "secrets.sqlite") as db:
+    from qms.identity.secrets import open_secrets       # qms's own writer: its triggers re-seal each row's MAC
+    from qms.workspace import open_workspace
+    with open_secrets(open_workspace(root)) as db:
         db.execute("UPDATE sessions SET created_at = ?, last_seen = ?", (now().timestamp(),) * 2)
-    db.close()
 
 
 def make_workspace(root: Path) -> Qms:

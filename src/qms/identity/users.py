@@ -22,7 +22,7 @@ from .policy import Policy, load_policy
 from .projection import apply_user_event, ensure_schema
 from .secrets import login_intact, open_secrets, secrets_path
 from ..writer import writing
-from ..dates import timestamp
+from ..dates import local_time, timestamp
 
 LOGIN_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 
@@ -350,7 +350,7 @@ def authenticate(ws: Workspace, login: str, password: str, *, purpose: str = "lo
         if bound:
             raise NotAuthenticated(f"login {login} is locked until {_iso(locked)} after "
                                    f"{policy.lockout_attempts} wrong passwords")
-        raise NotAuthenticated(_say(ws, LOCKED, until=_iso(locked)))
+        raise NotAuthenticated(_say(ws, LOCKED, until=local_time(_iso(locked), ws, chinese=chinese(ws.config.locale))))
     reason = ("unknown login" if user is None else "disabled" if user.disabled
               else "no password set" if pw is None else "wrong password")
     journal(ws, actor=actor, action="login.failed", target=target,
