@@ -26,12 +26,12 @@ from bench.common import bench_session, phone_rows, print_table
 def generate(ws, n: int, year: int = 2019) -> None:
     """N records of QR-SV-022-04 dated `year`, through qms's own write path (staged, logged,
     placed, projected) but without rendering each record anew; the index is built in bulk."""
-    from qms import projection
-    from qms.forms import load_form
+    from qms.store import projection
+    from qms.domain.forms import load_form
     from qms.records import record_context, template_path
-    from qms.render import RecordRenderer
-    from qms.writer import writing
-    from qms.yamlsrc import dump_yaml
+    from qms.adapters.render import RecordRenderer
+    from qms.store.writer import writing
+    from qms.base.yaml_source import dump_yaml
     form = load_form(ws, "QR-SV-022-04")
     rows = phone_rows(min(n, 500), year=year)
     renderer = RecordRenderer(template_path(ws, form))
@@ -92,7 +92,7 @@ def qms_time(root: Path, *args: str) -> float:
 
 
 def run(records: int = 10000) -> list[list]:
-    from qms.workspace import init_workspace
+    from qms.store.workspace import init_workspace
     out = []
     with tempfile.TemporaryDirectory(prefix="qms-bench-archive-") as tmp:
         ws = init_workspace(Path(tmp) / "ws")
@@ -109,7 +109,7 @@ def run(records: int = 10000) -> list[list]:
         # 销毁审批: the keeper's proposal, then another person's approval, which destroys
         t_propose = qms_time(ws.root, "purge", "--as-of", "2026-11-23", "--yes")
         out.append([f"qms purge (the proposal) of {records} expired records", f"{t_propose:.1f} s", ""])
-        from qms.disposal import approve, listing
+        from qms.retention.disposal import approve, listing
         from qms.identity.users import add_user, get_user
         add_user(ws, "approver", name="管理者代表", roles=["manager"], password="bench-approver-pass", actor=admin)
         start = time.perf_counter()

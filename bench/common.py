@@ -81,7 +81,7 @@ def bench_session(ws, config_home, roles=("clerk", "keeper")):
     in with its token in `config_home` (exported as QMS_CONFIG_HOME for the commands run after)."""
     import os
     from qms.identity.sessions import login
-    from qms.identity.setup import init_admin
+    from qms.integrity.workspace_setup import init_admin
     from qms.identity.users import add_user
     os.environ["QMS_CONFIG_HOME"] = str(config_home)
     admin = init_admin(ws, "admin", name="基准管理员", password="bench-admin-pass")

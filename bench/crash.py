@@ -91,12 +91,12 @@ def trial_purge(base: Path, work: Path, delay: float, expected: int) -> tuple[bo
 
 
 def init_workspace_of(root: Path):
-    from qms.workspace import open_workspace
+    from qms.store.workspace import open_workspace
     return open_workspace(root)
 
 
 def run(trials: int, rows: int, seed: int = 7) -> list[list]:
-    from qms.workspace import init_workspace
+    from qms.store.workspace import init_workspace
     rnd = random.Random(seed)
     out = []
     with tempfile.TemporaryDirectory(prefix="qms-bench-crash-") as tmp:

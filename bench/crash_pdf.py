@@ -50,7 +50,7 @@ def trial(base: Path, work: Path, csv: Path, rows: int, delay: float) -> tuple[b
 
 
 def run(trials: int, rows: int, seed: int = 19) -> list[list]:
-    from qms.workspace import init_workspace
+    from qms.store.workspace import init_workspace
     rnd = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="qms-bench-crashpdf-") as tmp:
         tmp = Path(tmp)

@@ -21,8 +21,8 @@ _RUNS = itertools.count(1)
 
 def _workspace(tmp: Path, name: str):
     """A fresh workspace per measure (two measures of the same size must not share one)."""
-    from qms.governance import apply_config
-    from qms.workspace import init_workspace
+    from qms.integrity.governance import apply_config
+    from qms.store.workspace import init_workspace
     ws = init_workspace(tmp / f"{name}-{next(_RUNS)}")
     apply_config(ws, actor=None)          # what governs it journaled first, as qms init does
     return ws
@@ -61,9 +61,9 @@ def naive_floor(tmp: Path, n: int) -> float:
     (whoosh is imported here, outside the qms package, only to measure the floor.)"""
     from docxtpl import DocxTemplate
     from whoosh import fields, index
-    from qms.forms import load_form
+    from qms.domain.forms import load_form
     from qms.records import record_context
-    from qms.workspace import open_workspace
+    from qms.store.workspace import open_workspace
     ws = _workspace(tmp, f"floor-{n}")
     form = load_form(ws, "QR-SV-022-04")
     rows = phone_rows(n)

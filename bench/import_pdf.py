@@ -1,7 +1,7 @@
 """A batch import with PDF of any size (issue 11): every row filed and every PDF made.
 
 LibreOffice 7.4 stops silently after 243 files in one --convert-to call; qms converts in
-chunks of 100 (qms.convert.CHUNK). This bench imports N rows with PDF in one call and
+chunks of 100 (qms.adapters.convert.CHUNK). This bench imports N rows with PDF in one call and
 counts the PDFs in the archive and the pending flags in the catalog.
 
     python -m bench.import_pdf --rows 1000        # the 10,000-row run: --rows 10000 (idle machine only)
@@ -18,12 +18,12 @@ from bench.common import phone_rows, print_table, write_csv
 
 
 def run(rows: int) -> dict:
-    from qms.catalog import open_catalog
+    from qms.store.catalog import open_catalog
     from qms.records import import_records
-    from qms.workspace import init_workspace
+    from qms.store.workspace import init_workspace
     with tempfile.TemporaryDirectory(prefix="qms-bench-import-") as tmp:
         ws = init_workspace(Path(tmp) / "ws")
-        from qms.governance import apply_config
+        from qms.integrity.governance import apply_config
         apply_config(ws, actor=None)      # as qms init does
         csv_path = Path(tmp) / f"rows-{rows}.csv"
         write_csv(csv_path, phone_rows(rows))

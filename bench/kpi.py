@@ -25,9 +25,9 @@ from bench.common import CUSTOMERS, PRODUCTS, name, sentence
 
 
 def fill(ws, n: int, seed: int = 24) -> None:
-    from qms import projection
-    from qms.audit import AuditEntry
-    from qms.catalog import open_catalog
+    from qms.store import projection
+    from qms.store.audit import AuditEntry
+    from qms.store.catalog import open_catalog
     rng = random.Random(seed)
     at = "2026-12-31T12:00:00+00:00"
     events = []
@@ -69,7 +69,7 @@ def fill(ws, n: int, seed: int = 24) -> None:
 
 
 def measure(ws, runs: int = 5) -> list[tuple[str, float, int]]:
-    from qms.catalog import reading
+    from qms.store.catalog import reading
     from qms.kpi.compute import compute
     from qms.kpi.definition import load_kpis
     out = []
@@ -99,7 +99,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--records", type=int, action="append", help="records per form (repeatable)")
     args = ap.parse_args()
-    from qms.workspace import init_workspace
+    from qms.store.workspace import init_workspace
     print("| records per KPI | KPI | records counted | median compute | floor: bare SELECT of the reports' numbers and dates |")
     print("|---|---|---|---|---|")
     for n in args.records or [10000, 100000]:

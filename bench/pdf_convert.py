@@ -4,7 +4,7 @@
 
 Makes N procedure-sized Chinese .docx files (header block, 7 sections with a
 table, ~3 pages) with python-docx in a temp dir, converts them with
-qms.convert.to_pdf once per file and then in one call, and prints both times.
+qms.adapters.convert.to_pdf once per file and then in one call, and prints both times.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 from docx import Document
 from docx.oxml.ns import qn
 
-from qms.convert import soffice_available, to_pdf
-from qms.pdf import pdfa_part
+from qms.adapters.convert import soffice_available, to_pdf
+from qms.adapters.pdf import pdfa_part
 
 SECTIONS = ["目的", "适用范围", "术语", "职责", "程序要求", "相关文件", "记录"]
 PHRASES = ["客户服务中心负责售后服务通知单的接收、登记与分派", "服务工程师应在规定时间内到达现场",

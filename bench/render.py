@@ -21,7 +21,7 @@ from pathlib import Path
 from docxtpl import DocxTemplate
 from jinja2 import Environment
 
-from qms.render import RecordRenderer
+from qms.adapters.render import RecordRenderer
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "templates" / "record.docx"

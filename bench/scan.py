@@ -39,7 +39,7 @@ def qr_decode(tmp: Path, ws, runs: int = 20) -> list[list]:
     import pypdfium2 as pdfium
     import zxingcpp
 
-    from qms.scan import pages as pg
+    from qms.scan import page_images as pg
     from qms.scan._zxing import read_qr
     pdf = _record_pdf(tmp, ws, "QR-SV-022-02-2026-0001")
     rows = []
@@ -87,9 +87,9 @@ def bundle(tmp: Path, n_pages: int) -> list[list]:
 
     from qms.records import file_record
     from qms.scan import consume_file
-    from qms.workspace import init_workspace
+    from qms.store.workspace import init_workspace
     from scanpages import page, pdf_of, sign_on
-    from qms.governance import apply_config
+    from qms.integrity.governance import apply_config
     ws = init_workspace(tmp / "bundle-ws")
     apply_config(ws, actor=None)          # what governs it journaled first, as qms init does
     data = yaml.safe_load((Path(__file__).resolve().parents[1] / "examples/records/QR-SV-022-02.yaml").read_text())
@@ -115,9 +115,9 @@ def bundle(tmp: Path, n_pages: int) -> list[list]:
 def ocr(tmp: Path, n: int) -> list[list]:
     from PIL import ImageDraw, ImageFont
 
-    from qms.pdf import cjk_font
+    from qms.adapters.pdf import cjk_font
     from qms.records._img2pdf import images_to_pdf
-    from qms.scan._ocrmypdf import ocr_pdf
+    from qms.adapters.ocr import ocr_pdf
     from scanpages import page
     font = cjk_font()
     im = page(None)
@@ -146,7 +146,7 @@ def main() -> int:
     ap.add_argument("--pages", type=int, default=60)
     ap.add_argument("--ocr-pages", type=int, default=1)
     a = ap.parse_args()
-    from qms.workspace import init_workspace
+    from qms.store.workspace import init_workspace
     with tempfile.TemporaryDirectory(prefix="qms-bench-scan-") as tmp:
         tmp = Path(tmp)
         ws = init_workspace(tmp / "ws")

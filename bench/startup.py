@@ -27,7 +27,7 @@ def wall(cmd: list[str], runs: int) -> list[float]:
 def run(runs: int = 7) -> list[list]:
     import yaml
     from qms.records import file_record
-    from qms.workspace import init_workspace
+    from qms.store.workspace import init_workspace
     from bench.common import phone_rows
     qms = str(Path(sys.executable).with_name("qms"))
     with tempfile.TemporaryDirectory(prefix="qms-bench-start-") as tmp:

@@ -39,9 +39,9 @@ def _free_port() -> int:
 def build(root: Path, n: int):
     from bench.archive_ops import generate
     from qms.identity.users import add_user, find_user
-    from qms.workspace import init_workspace
+    from qms.store.workspace import init_workspace
     ws = init_workspace(root)
-    from qms.identity.setup import init_admin
+    from qms.integrity.workspace_setup import init_admin
     init_admin(ws, "admin", name="管理员", password=PASSWORD)
     add_user(ws, "auditor", name="审核员", roles=["auditor"], password=PASSWORD, actor=find_user(ws, "admin"))
     generate(ws, n, year=2026)

@@ -12,14 +12,14 @@ import pytest
 from click.testing import CliRunner
 
 from qms.cli import cli
-from qms.dates import now
+from qms.base.dates import now
 from qms.startup import start
 
 start()      # the services subscribe to the writer's events, as the CLI and the web do
 
 REPO = Path(__file__).resolve().parents[1]
 
-# The secrets store's MAC key lives outside the workspace (qms.keys.secret_key_path), named after the
+# The secrets store's MAC key lives outside the workspace (qms.identity.keys.secret_key_path), named after the
 # journal's first entry: one folder for the whole run, so every copy of the template finds its key
 # (and nothing is written to the real ~/.config/qms/keys). Subprocesses inherit it.
 import os as _os  # noqa: E402
@@ -106,9 +106,9 @@ class Qms:
 
 def apply_config(root: Path, login: str = "admin") -> dict:
     """The workspace's current config.yaml, schemas and templates applied (journaled) by `login`."""
-    from qms.governance import apply_config as apply
+    from qms.integrity.governance import apply_config as apply
     from qms.identity.users import get_user
-    from qms.workspace import open_workspace
+    from qms.store.workspace import open_workspace
     ws = open_workspace(root)
     return apply(ws, actor=get_user(ws, login))
 
@@ -157,7 +157,7 @@ def _sessions_begin_now(root: Path) -> None:
     """A copy's people logged in just now, as if each had typed their password (argon2 costs time),
     not when the template was made: their sessions are as fresh as the workspace."""
     from qms.identity.secrets import open_secrets       # qms's own writer: its triggers re-seal each row's MAC
-    from qms.workspace import open_workspace
+    from qms.store.workspace import open_workspace
     with open_secrets(open_workspace(root)) as db:
         db.execute("UPDATE sessions SET created_at = ?, last_seen = ?", (now().timestamp(),) * 2)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from qms.errors import QmsError
+from qms.base.errors import QmsError
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 

@@ -61,7 +61,7 @@ def chinese_page(qr: str | None, sentence: str) -> Image.Image:
     """A page whose Chinese sentence exists only as pixels (an image-only scan), large enough for OCR."""
     from PIL import ImageFont
 
-    from qms.pdf import cjk_font
+    from qms.adapters.pdf import cjk_font
     f = cjk_font()
     font = ImageFont.truetype(str(f.path), 56, index=f.index)
     im = page(qr)

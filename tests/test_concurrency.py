@@ -12,7 +12,7 @@ from conftest import Qms, example_data, write_data
 
 FILER = textwrap.dedent("""
     import sys
-    from qms.workspace import find_workspace
+    from qms.store.workspace import find_workspace
     from qms.records import file_record
     from qms.startup import start
     start()          # a program on the library subscribes the services, as the CLI does

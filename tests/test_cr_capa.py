@@ -9,7 +9,7 @@ import datetime as dt
 import warnings
 
 from conftest import PASSWORDS, REPO, copy_into, example_data, release_procedure, snapshot, write_data
-from qms.dates import today
+from qms.base.dates import today
 
 warnings.filterwarnings("ignore", message=".*httpx2.*")
 

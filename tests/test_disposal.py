@@ -10,7 +10,7 @@ import json
 import pytest
 import time_machine
 
-from qms.pdf import pdf_text
+from qms.adapters.pdf import pdf_text
 
 from conftest import PASSWORDS, Qms, example_data, make_scan, snapshot, write_data
 

@@ -3,11 +3,11 @@ replays; a service (search, later OCR or KPIs) subscribes at start-up and storag
 
 from __future__ import annotations
 
-from qms import events
-from qms.catalog import open_catalog
-from qms.projection import indexed_seq, set_indexed
-from qms.workspace import open_workspace
-from qms.writer import catch_up
+from qms.store import events
+from qms.store.catalog import open_catalog
+from qms.store.projection import indexed_seq, set_indexed
+from qms.store.workspace import open_workspace
+from qms.store.writer import catch_up
 from test_records import phone_rows, write_csv
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from qms.docsource import flatten, load_source
-from qms.forms import load_forms, validate_data
+from qms.domain.docsource import flatten, load_source
+from qms.domain.forms import load_forms, validate_data
 from qms.records import prepare, read_rows
-from qms.workspace import open_workspace
+from qms.store.workspace import open_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / "schemas"

@@ -8,7 +8,7 @@ import re
 
 from conftest import REPO, example_data, write_data
 
-from qms import errors
+from qms.base import errors
 
 
 def _readme_statuses() -> dict[int, str]:

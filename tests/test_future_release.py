@@ -8,7 +8,7 @@ import datetime as dt
 
 import time_machine
 
-from qms.pdf import pdf_text
+from qms.adapters.pdf import pdf_text
 
 from conftest import DATA, PASSWORDS, Qms, copy_into, release_procedure, snapshot
 

@@ -318,7 +318,7 @@ def date_cases() -> list[Case]:
 
 def source_cases() -> list[Case]:
     """Procedure sources with every key misspelled at every level: refused, the key named."""
-    from qms.docsource import RECORD_KEYS, REFERENCE_KEYS, SECTION_KEYS, SOURCE_KEYS, TABLE_KEYS
+    from qms.domain.docsource import RECORD_KEYS, REFERENCE_KEYS, SECTION_KEYS, SOURCE_KEYS, TABLE_KEYS
     base = {"number": "QP-FZ-001", "title": "模糊测试程序", "kind": "procedure", "department": "质量部",
             "sections": [{"title": "目的", "body": "b", "table": {"caption": "c", "columns": ["a"], "rows": [["1"]]}}],
             "references": [{"number": "XX-XX-031", "title": "t"}], "records": [{"id": PHONE, "title": "t"}]}
@@ -399,9 +399,9 @@ def _write(root: Path, name: str, data: bytes) -> Path:
 
 
 def _small_workspaces(base: Path) -> dict[str, Path]:
-    from qms.workspace import (DOCUMENTS_KEYS, KIND_KEYS, ORG_KEYS, PATHS_KEYS, RECORDS_KEYS, REVISION_KEYS,
-                               ROLE_KEYS)
-    from qms.forms import COLUMN_KEYS, FIELD_KEYS, FORM_KEYS, RETENTION_KEYS
+    from qms.store.workspace import (DOCUMENTS_KEYS, KIND_KEYS, ORG_KEYS, PATHS_KEYS, RECORDS_KEYS,
+                                     REVISION_KEYS, ROLE_KEYS)
+    from qms.domain.forms import COLUMN_KEYS, FIELD_KEYS, FORM_KEYS, RETENTION_KEYS
     spaces = {}
     config = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     config_typos = [((), "locale"), ((), "documents"), ((), "records"), ((), "identity"), ((), "paths"),

@@ -127,15 +127,15 @@ def released(qms):
 
 
 def test_a_released_pdf_resealed_with_a_self_made_key_is_caught(released, tmp_path, monkeypatch):
-    from qms.seal import generate_keys, seal_pdf
-    from qms.workspace import open_workspace
+    from qms.adapters.pades import generate_keys, seal_pdf
+    from qms.store.workspace import open_workspace
     _, pdf = released
     root = next(p for p in pdf.parents if (p / "config.yaml").exists())
     forger = tmp_path / "forger"
     shutil.copytree(root, forger, ignore=shutil.ignore_patterns("archive"))
     fws = open_workspace(forger)
     generate_keys(fws, replace=True)              # a key of the forger's own, same names in it
-    monkeypatch.setattr("qms.seal.FIELD_NAME", "QmsSeal2")   # a second signature, last in the file
+    monkeypatch.setattr("qms.adapters.pades.FIELD_NAME", "QmsSeal2")   # a second signature, last in the file
     seal_pdf(fws, pdf, "批准 赵国庆")
     # a real process (verify checks seals in a forked child, whose stderr is the terminal's): one line
     # per problem, none of pyHanko's own log lines with their tracebacks
@@ -150,8 +150,8 @@ def test_a_released_pdf_resealed_with_a_self_made_key_is_caught(released, tmp_pa
 
 def test_a_released_pdf_without_a_seal_and_a_replaced_seal_key_are_reported(released, qms, tmp_path):
     from fpdf import FPDF
-    from qms.seal import generate_keys
-    from qms.workspace import open_workspace
+    from qms.adapters.pades import generate_keys
+    from qms.store.workspace import open_workspace
     _, pdf = released
     plain = FPDF()
     plain.add_page()
@@ -208,7 +208,7 @@ def test_deleted_or_edited_failure_counters_are_refused(qms, edit):
 
 def test_a_session_whose_expiry_was_moved_is_void(qms):
     from qms.identity.sessions import token_session
-    from qms.workspace import open_workspace
+    from qms.store.workspace import open_workspace
     assert qms.json("whoami")["login"] == "tester"
     tamper(qms, ("UPDATE sessions SET expires_at=4070908800 WHERE login='tester'",))      # 2099-01-01
     msg = qms.fail("whoami")
@@ -231,7 +231,7 @@ def test_a_workspace_from_before_config_apply_is_told_to_apply_it(tmp_path):
     from conftest import Qms
     from qms.cli import cli
     from qms.identity.users import add_user
-    from qms.workspace import init_workspace
+    from qms.store.workspace import init_workspace
     ws = init_workspace(tmp_path / "old")
     add_user(ws, "admin", name="管理员", roles=["admin"], password="admin-pass-2026", actor=None)   # the old bootstrap
     q = Qms(ws.root)

@@ -15,11 +15,11 @@ from click.testing import CliRunner
 from qms.cli import cli
 
 from conftest import Qms, snapshot
-from qms.dates import now
+from qms.base.dates import now
 
 
 def later(**delta) -> dt.datetime:
-    """A moment after now: time moves for the whole product (qms.dates is its one clock)."""
+    """A moment after now: time moves for the whole product (qms.base.dates is its one clock)."""
     return now() + dt.timedelta(**delta)
 
 ADMIN_PW = "admin-pass-2026"

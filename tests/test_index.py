@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from qms.errors import QmsError
+from qms.base.errors import QmsError
 from qms.search import IndexDoc, SearchIndex
 
 SEEDS = Path(__file__).parent / "data" / "service-procedures.txt"   # a copy of the shared seed text, in the repo

@@ -169,7 +169,7 @@ def rechain(log: Path, keep, change=None) -> None:
     """Rewrite the log without some entries (or with some changed), every hash recomputed as qms
     computes it: a forger who knows the format but holds no key (the old signatures are kept)."""
     import hashlib
-    from qms.audit import GENESIS, _digest, canonical_line
+    from qms.store.audit import GENESIS, _digest, canonical_line
     out, prev, seq, signed = [], GENESIS, 1, False
     for line in log.read_text(encoding="utf-8").splitlines():
         rec = json.loads(line)
@@ -353,8 +353,8 @@ def test_garbage_in_place_of_the_catalog_is_reported_not_a_traceback(ws):
 # ------------------------------------------------------------------ one projection
 
 def test_rebuild_gives_the_live_catalog_row_for_row(ws):
-    from qms.catalog import open_catalog
-    from qms.replay import compare
+    from qms.store.catalog import open_catalog
+    from qms.store.replay import compare
     q = ws
     live_copy = q.root / "live.sqlite"
     shutil.copyfile(q.archive / "catalog.sqlite", live_copy)
@@ -376,11 +376,11 @@ def test_only_the_projection_writes_catalog_tables():
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if re.search(r"\b(INSERT|UPDATE|DELETE)\b", line) and "journal_mode" not in line:
                 hits.append((module, n))
-    assert any(m == "qms.projection" for m, _ in hits)        # the search sees the one writer
+    assert any(m == "qms.store.projection" for m, _ in hits)        # the search sees the one writer
     # identity's secrets, sessions and users write the secrets store (.qms/secrets.sqlite), not the catalog;
     # identity.projection is the users table's handler, registered with the projection
-    allowed = {"qms.projection", "qms.identity.secrets", "qms.identity.sessions", "qms.identity.users",
-               "qms.identity.projection"}
+    allowed = {"qms.store.projection", "qms.identity.secrets", "qms.identity.sessions", "qms.identity.users",
+               "qms.identity.user_projection"}
     # a service's own tables are projected by its package's projection module (registered at start-up)
     assert [f"{m}:{n}" for m, n in hits if m not in allowed and not m.endswith(".projection")] == []
 

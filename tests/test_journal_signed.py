@@ -1,5 +1,5 @@
 """The signed journal (issue 19): appending, re-chaining or editing audit.log needs the journal
-key kept in .qms/keys/; what a person reads in a line is what is hashed; a batch cut short by a
+key kept in .qms/identity/keys/; what a person reads in a line is what is hashed; a batch cut short by a
 power loss is dropped whole; stored checkpoints are made on their own and journaled."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from conftest import REPO, Qms, copy_workspace, example_data, snapshot, write_data
 
-from qms.audit import GENESIS, _digest, canonical_line
+from qms.store.audit import GENESIS, _digest, canonical_line
 
 
 # ------------------------------------------------------------------ a forger without the key
@@ -67,7 +67,7 @@ def test_every_batch_is_signed_by_a_private_key_whose_public_half_is_pinned(qms)
     assert entries[0]["data"]["public_key"] == pub
     assert entries[-1]["sig"]                          # the last entry closes a batch
     # every line is its canonical serialisation, and the hash is over its bytes
-    from qms.audit import line_digest
+    from qms.store.audit import line_digest
     assert all(canonical_line(e) == ln for e, ln in zip(entries, lines(qms)))
     assert all(e["hash"] == line_digest(ln) for e, ln in zip(entries, lines(qms)))
 
@@ -86,7 +86,7 @@ def test_every_batch_is_signed_by_a_private_key_whose_public_half_is_pinned(qms)
 
 def test_a_log_signed_with_another_key_is_named(qms):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from qms.journalkey import public_text
+    from qms.store.journalkey import public_text
     theirs = Ed25519PrivateKey.generate()
     log = qms.archive / "audit.log"
     out, prev = [], GENESIS
@@ -234,9 +234,9 @@ def test_whitespace_or_a_duplicate_key_in_a_line_is_caught(qms):
 # ------------------------------------------------------------------ checkpoints
 
 def test_checkpoints_are_made_every_n_events_and_at_serve_start_and_a_deleted_one_is_reported(qms):
-    from qms.checkpoint import checkpoint_now
+    from qms.store.checkpoint import checkpoint_now
     from qms.records import file_record
-    from qms.workspace import open_workspace
+    from qms.store.workspace import open_workspace
     ws = open_workspace(qms.root)
     ws.config.checkpoint_every = 4
     for i in range(6):
@@ -256,8 +256,8 @@ def test_checkpoints_are_made_every_n_events_and_at_serve_start_and_a_deleted_on
 
 
 def test_checkpoint_every_is_read_from_config(tmp_path):
-    from qms.errors import QmsError
-    from qms.workspace import init_workspace, load_config
+    from qms.base.errors import QmsError
+    from qms.store.workspace import init_workspace, load_config
     ws = init_workspace(tmp_path / "ws")
     cfg = ws.root / "config.yaml"
     assert load_config(cfg).checkpoint_every == 1000
@@ -353,7 +353,7 @@ def test_a_log_from_before_signed_journals_stays_valid_and_is_signed_from_its_ne
 def test_a_forger_pinning_a_key_of_their_own_is_refused(qms):
     """Appending a pin of another key, then a batch signed with it, to a signed journal."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from qms.journalkey import fingerprint, public_text
+    from qms.store.journalkey import fingerprint, public_text
     theirs = Ed25519PrivateKey.generate()
     forge(qms, "journal.key", "journal", {"algorithm": "Ed25519", "public_key": public_text(theirs),
                                           "fingerprint": fingerprint(theirs)})

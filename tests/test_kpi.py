@@ -191,7 +191,7 @@ def test_a_missed_target_proposes_exactly_one_capa(qms, service_records):
     import time_machine
     from qms.kpi import proposals
     from qms.kpi.improve import todo_items
-    from qms.workspace import open_workspace
+    from qms.store.workspace import open_workspace
     from qms.identity.users import get_user
     folder = qms.root / "kpis"
     for p in folder.glob("*.yaml"):

@@ -71,7 +71,17 @@ def _sccs(graph: grimp.ImportGraph) -> list[list[str]]:
 def test_no_import_cycle_between_modules():
     sys.path.insert(0, str(ROOT / "src"))
     graph = grimp.build_graph("qms", exclude_type_checking_imports=True, cache_dir=None)
-    assert _sccs(graph) == []
+    found = {" ".join(c) for c in _sccs(graph)}
+    known = set(_debt("cycle"))
+    # the debt list only shrinks: a new cycle fails, and so does a listed one that is gone (strike it)
+    assert (sorted(found - known), sorted(known - found)) == ([], [])
+
+
+def _debt(kind: str) -> list[str]:
+    """The layout debt merged from issues 22–24 while the layout of issue 20 was being made
+    (tests/layout_debt.txt): `cycle A B …` and `lazy FILE IMPORT` lines, to be paid off, never added to."""
+    lines = (ROOT / "tests" / "layout_debt.txt").read_text(encoding="utf-8").splitlines()
+    return [line.split(" ", 1)[1] for line in lines if line.startswith(kind + " ")]
 
 
 def _third_party(node: ast.Import | ast.ImportFrom) -> bool:
@@ -104,10 +114,15 @@ def test_imports_are_at_the_top_except_heavy_libraries_with_a_reason():
                 lazy_adapter = isinstance(node, ast.ImportFrom) and node.level and \
                     any(_absolute(p, node).startswith(a) for a in LAZY_ADAPTERS)
                 if not (_third_party(node) or lazy_adapter):
-                    bad.append(f"{where} {ast.unparse(node)} (move it to the top)")
+                    bad.append(f"{p.relative_to(ROOT)} {ast.unparse(node)}")
                 elif "# lazy:" not in lines[node.end_lineno - 1] and "# lazy:" not in lines[node.lineno - 2]:
-                    bad.append(f"{where} {ast.unparse(node)} (say why it is lazy: `# lazy: …`)")
-    assert bad == []
+                    bad.append(f"{p.relative_to(ROOT)} {ast.unparse(node)} (say why it is lazy: `# lazy: …`)")
+    known = _debt("lazy")
+    # the debt list only shrinks: a new import inside a function fails, and so does a listed one that
+    # is gone (strike it from tests/layout_debt.txt)
+    new = sorted(set(bad) - set(known))
+    gone = sorted(set(known) - set(bad))
+    assert (new, gone) == ([], []), f"new: {new}\ngone from the code (strike them): {gone}"
 
 
 def test_the_readme_architecture_names_the_top_level_packages():
@@ -124,7 +139,7 @@ def test_the_readme_architecture_names_the_top_level_packages():
 
 
 def test_one_clock():
-    """Every 'what time is it' in the product goes through qms.dates (now, today, timestamp,
+    """Every 'what time is it' in the product goes through qms.base.dates (now, today, timestamp,
     now_iso), so time_machine moves it all; nothing reads an environment variable for the clock."""
     clock = re.compile(r"\btime\.time\(|\bdatetime\.now\(|\bdate\.today\(|\butcnow\(|\bdt\.datetime\.now\(")
     hits = [f"{p.relative_to(ROOT)}:{n}" for p in _modules() if p.name != "dates.py"

@@ -65,7 +65,7 @@ def test_an_unknown_login_takes_as_long_as_a_wrong_password(ws):
     """Medians of 30 timed attempts each differ by less than 20% (a dummy argon2 check)."""
     from qms.identity.permissions import NotAuthenticated
     from qms.identity.users import authenticate
-    from qms.workspace import open_workspace
+    from qms.store.workspace import open_workspace
     set_lockout(ws, attempts=1000)
     w = open_workspace(ws.root)
 
@@ -141,7 +141,7 @@ def test_failure_counts_stay_exact_when_attempts_overlap(ws):
     from concurrent.futures import ThreadPoolExecutor
     from qms.identity.permissions import NotAuthenticated
     from qms.identity.users import authenticate, user_details
-    from qms.workspace import open_workspace
+    from qms.store.workspace import open_workspace
     set_lockout(ws, attempts=50)
     w = open_workspace(ws.root)
 

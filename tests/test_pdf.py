@@ -19,10 +19,10 @@ from docx.enum.text import WD_BREAK
 from docx.oxml.ns import qn
 from pypdf import PdfReader, PdfWriter
 
-from qms.convert import INSTALL_HINT, soffice_available, to_pdf
-from qms.errors import QmsError
-from qms.pdf import is_pdf, make_table_pdf, merge_with_bookmarks, pdf_text, pdfa_part
-from qms.stamp import stamp_pdf
+from qms.adapters.convert import INSTALL_HINT, soffice_available, to_pdf
+from qms.base.errors import QmsError
+from qms.adapters.pdf import is_pdf, make_table_pdf, merge_with_bookmarks, pdf_text, pdfa_part
+from qms.adapters.stamp import stamp_pdf
 
 needs_soffice = pytest.mark.skipif(not soffice_available(), reason="LibreOffice not installed")
 

@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from qms.pdf import pdf_text, pdfa_part
+from qms.adapters.pdf import pdf_text, pdfa_part
 
 from conftest import DATA, REPO, copy_into, release_procedure, snapshot, make_workspace
 

@@ -17,9 +17,9 @@ import zipfile
 import pytest
 from pypdf import PdfReader
 
-from qms.pdf import pdf_text
+from qms.adapters.pdf import pdf_text
 from docxtext import docx_text
-from qms import esign
+from qms.identity import esign
 
 from conftest import REPO, Qms, add_staff, cli_init, make_workspace
 

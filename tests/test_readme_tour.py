@@ -16,7 +16,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from qms.pdf import pdf_text
+from qms.adapters.pdf import pdf_text
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from qms.dates import cn_date
-from qms.pdf import make_table_pdf, pdf_text
+from qms.base.dates import cn_date
+from qms.adapters.pdf import make_table_pdf, pdf_text
 from docxtext import docx_text
 
 from conftest import REPO, Qms, example_data, make_scan, snapshot, write_data, nothing_archived, make_workspace

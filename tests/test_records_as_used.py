@@ -14,7 +14,7 @@ import pytest
 from openpyxl import Workbook
 from pypdf import PdfReader
 
-from qms.pdf import pdf_text
+from qms.adapters.pdf import pdf_text
 from docxtext import docx_text
 
 from conftest import DATA, REPO, Qms, example_data, make_scan, make_workspace, write_data

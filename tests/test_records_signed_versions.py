@@ -12,7 +12,7 @@ import pytest
 from docxtext import docx_text
 from pypdf import PdfReader
 
-from qms.pdf import pdf_text
+from qms.adapters.pdf import pdf_text
 
 from conftest import PASSWORDS, example_data, make_scan, write_data
 

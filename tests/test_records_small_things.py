@@ -74,14 +74,14 @@ def test_the_signer_noun_of_a_form_is_the_word_everywhere(wy):
     report = wy.json("record", "file", "QR-SV-022-02", "--data", REPO / "examples/records/QR-SV-022-02.yaml",
                      "--no-pdf")["number"]
     assert "待用户签字" in wy("record", "show", report).output
-    # the web: the same words, from the same table (qms.labels)
+    # the web: the same words, from the same table (qms.domain.labels)
     page = _web(wy, "auditor").get(f"/records/{number}").text
     assert "待业主签字" in page and "待客户签字" not in page
     assert "待用户签字" in _web(wy, "auditor").get(f"/records/{report}").text
 
 
 def test_web_and_cli_print_one_word_for_each_document_state():
-    from qms.labels import STATUS_ZH, status_label
+    from qms.domain.labels import STATUS_ZH, status_label
     from qms.web.filters import STATUS_LABELS
     assert STATUS_LABELS is STATUS_ZH
     assert status_label("effective") == "生效" and status_label("awaiting_signature") == "待用户签字"

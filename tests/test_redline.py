@@ -40,7 +40,7 @@ def test_diff_marks_exactly_the_inserted_sentence_the_deleted_row_and_the_moved_
     assert out.count("[-") == 3
 
     from qms.documents.redline import redline_for
-    from qms.workspace import open_workspace
+    from qms.store.workspace import open_workspace
     red = redline_for(open_workspace(qms.root), number, "A/0", "A/1")
     complaint = next(c for c in red.changes if c.new == "5.5")
     assert complaint.paragraphs[0].segments[-1] == ("+", SENTENCE)   # one run, not character by character
@@ -79,9 +79,9 @@ def test_diff_of_a_first_revision_or_unknown_revision_is_one_line(qms):
 
 
 def test_a_changed_cell_is_marked_in_its_cell_and_an_inserted_clause_as_inserted(qms):
-    from qms.docsource import parse_source_text
+    from qms.domain.docsource import parse_source_text
     from qms.documents.redline import compare
-    from qms.workspace import open_workspace
+    from qms.store.workspace import open_workspace
     ws = open_workspace(qms.root)
     path = REPO / "examples" / "procedures" / "service-process-control.yaml"
     text = path.read_text(encoding="utf-8")

@@ -10,10 +10,10 @@ import docx
 import pytest
 from docx.oxml.ns import qn
 
-from qms.errors import QmsError
+from qms.base.errors import QmsError
 from docxtext import docx_text
-from qms.render import RecordRenderer, render_procedure
-from qms.textfmt import width
+from qms.adapters.render import RecordRenderer, render_procedure
+from qms.base.textfmt import width
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 ROLES = ["编制", "会签", "审定", "标审", "批准"]
@@ -172,7 +172,7 @@ def _read(cell) -> str:
 def test_columns_are_never_narrower_than_their_header(tmp_path):
     """表2 of a property company's procedure: seven columns of long text squeezed 序号 to 序/号.
     Each column now gets at least its header (and its codes) on one line; the rest goes by content."""
-    from qms.render.tables import CELL_PADDING, TWIPS_PER_COLUMN
+    from qms.adapters.render.tables import CELL_PADDING, TWIPS_PER_COLUMN
     long = "一般维修24小时内完成；需采购配件的3个工作日内完成，完成后由客服中心电话回访"
     blocks = [{"type": "table", "caption": "表2 业主需求处理时限",
                "columns": ["序号", "需求类别", "受理部门", "响应时限", "处理时限", "回访要求", "记录"],

@@ -13,7 +13,7 @@ import docx
 import pytest
 
 from conftest import REPO, Qms, release_procedure, write_data
-from qms.convert import soffice_available
+from qms.adapters.convert import soffice_available
 
 pytestmark = pytest.mark.skipif(not soffice_available(), reason="LibreOffice is not installed")
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from qms.forms import Retention, add_period
-from qms.pdf import pdf_text
+from qms.domain.forms import Retention, add_period
+from qms.adapters.pdf import pdf_text
 
 from conftest import DATA, PASSWORDS, Qms, copy_into, example_data, make_scan, release_procedure, snapshot, write_data, make_workspace
 

@@ -19,8 +19,8 @@ import pytest
 import time_machine
 
 from conftest import PASSWORDS, REPO, release_procedure, snapshot
-from qms.dates import today
-from qms.review.service import add_months
+from qms.base.dates import today
+from qms.review.reviews import add_months
 
 
 class Inbox:

@@ -16,7 +16,7 @@ FORM = "QR-SV-022-02"      # 现场服务报告: valid once the customer signs i
 
 
 def _ws(qms):
-    from qms.workspace import open_workspace
+    from qms.store.workspace import open_workspace
     return open_workspace(qms.root)
 
 
@@ -362,7 +362,7 @@ def test_a_clerk_confirms_each_scan_when_the_configuration_asks(qms):
 
 def test_a_failing_job_is_retried_up_to_its_limit_and_never_blocks_filing(qms, monkeypatch):
     from qms.jobs import list_jobs, run_pending
-    from qms.scan import _ocrmypdf
+    from qms.adapters import ocr as _ocrmypdf
     (number,) = file_reports(qms, 1)
     box = inbox(qms)
     (box / "scan.jpg").write_bytes(as_scanned(sign_on(page(code(qms, number)))))

@@ -56,9 +56,9 @@ def test_ocrmypdf_reads_chinese_into_a_pdfa_and_a_sidecar(tmp_path):
     """One page (~3–9 s here): -l chi_sim+eng, PDF/A-2b without Ghostscript, clean sidecar text."""
     from PIL import ImageDraw, ImageFont
 
-    from qms.pdf import cjk_font, pdfa_part
+    from qms.adapters.pdf import cjk_font, pdfa_part
     from qms.records._img2pdf import images_to_pdf
-    from qms.scan._ocrmypdf import available, ocr_pdf
+    from qms.adapters.ocr import available, ocr_pdf
     assert available() is None
     f = cjk_font()
     im = Image.new("L", (1654, 600), 255)

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from qms.cli import cli
-from qms.convert import to_pdf
-from qms.pdf import pdfa_part
-from qms.seal import keys_dir, seal_pdf, validate_seal
-from qms.workspace import open_workspace
+from qms.adapters.convert import to_pdf
+from qms.adapters.pdf import pdfa_part
+from qms.adapters.pades import keys_dir, seal_pdf, validate_seal
+from qms.store.workspace import open_workspace
 
 from conftest import Qms
 

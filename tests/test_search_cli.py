@@ -11,9 +11,9 @@ import shutil
 
 import pytest
 
-from qms.pdf import make_table_pdf
+from qms.adapters.pdf import make_table_pdf
 from qms.search import search
-from qms.workspace import open_workspace
+from qms.store.workspace import open_workspace
 
 from conftest import copy_workspace, DATA, REPO, Qms, copy_into, example_data, release_procedure, write_data, make_workspace
 

@@ -9,7 +9,7 @@ import subprocess
 
 import yaml
 
-from qms.pdf import pdf_text, pdfa_part
+from qms.adapters.pdf import pdf_text, pdfa_part
 
 from conftest import DATA, PASSWORDS, copy_into, release_procedure, snapshot
 

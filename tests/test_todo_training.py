@@ -99,7 +99,7 @@ def test_overdue_reading_is_in_the_managers_view_by_department(released):
 
     import time_machine
 
-    from qms.dates import today
+    from qms.base.dates import today
     qms, number = released
     later = today() + dt.timedelta(days=20)
     with time_machine.travel(dt.datetime.combine(later, dt.time(9)), tick=False):

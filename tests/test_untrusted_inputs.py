@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import PASSWORDS, REPO, STAFF, copy_into, example_data, make_workspace, snapshot, write_data
-from qms.convert import soffice_available
+from qms.adapters.convert import soffice_available
 
 needs_soffice = pytest.mark.skipif(not soffice_available(), reason="LibreOffice not installed")
 PHONE = "QR-SV-022-04"
@@ -142,7 +142,7 @@ def test_a_full_disk_is_one_clear_line(qms, tmp_path):
     says the disk is full and leaves no partial file."""
     script = (
         "import resource, signal, sys\n"
-        "from qms import outputs\nfrom qms.errors import QmsError\nfrom qms.workspace import open_workspace\n"
+        "from qms import outputs\nfrom qms.base.errors import QmsError\nfrom qms.store.workspace import open_workspace\n"
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
         "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))\n"
         f"ws = open_workspace({str(qms.root)!r})\n"
@@ -180,7 +180,7 @@ def test_an_imported_file_is_refused_the_second_time_unless_again(qms):
 
 @needs_soffice
 def test_pdfs_are_made_in_chunks_and_a_failure_leaves_them_pending(qms, monkeypatch):
-    import qms.convert as convert
+    import qms.adapters.convert as convert
     calls = []
     real = convert._run_soffice
 

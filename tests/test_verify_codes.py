@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qms.problems import CODES
+from qms.integrity.problems import CODES
 from conftest import REPO
 from test_records import phone_rows, write_csv
 

@@ -201,8 +201,8 @@ WRITE_ROUTES = [
 def test_role_route_matrix(app, site, who):
     """Every state-changing route: 401 without a session, 403 for a role without the permission.
     (Requests carry a valid CSRF token, so a refusal is the permission check, not CSRF.)"""
-    from qms.identity.policy import load_policy
-    from qms.workspace import open_workspace
+    from qms.domain.policy import load_policy
+    from qms.store.workspace import open_workspace
     perms = load_policy(open_workspace(site["root"])).permissions(USERS[who][1].split(",")) if who else frozenset()
     c, csrf = client_for(app, who)
     for method, path, perm in WRITE_ROUTES:

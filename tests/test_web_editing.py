@@ -51,7 +51,7 @@ def test_editing_in_the_browser_checks_with_lines_and_submits_the_next_revision(
     page = c.get(f"/drafts/{NUMBER}/edit")
     assert page.status_code == 200 and "服务过程控制程序" in page.text and 'id="source-text"' in page.text
     from qms.documents.editing import newest
-    from qms.workspace import open_workspace
+    from qms.store.workspace import open_workspace
     text = newest(open_workspace(q.root), NUMBER)["text"]
 
     bad, line = _broken(text)
@@ -97,7 +97,7 @@ def test_an_approver_cannot_edit_and_a_changed_number_is_refused(tmp_path):
     c = TestClient(create_app(q.root), base_url="http://127.0.0.1")
     csrf = login(c, "tester")
     from qms.documents.editing import newest
-    from qms.workspace import open_workspace
+    from qms.store.workspace import open_workspace
     text = newest(open_workspace(q.root), NUMBER)["text"].replace(f"number: {NUMBER}", "number: XX-XX-099")
     res = c.post(f"/api/drafts/{NUMBER}/check", json={"text": text}, headers={"x-csrf-token": csrf}).json()
     assert res["ok"] is False and "XX-XX-099" in res["errors"][0]["message"] and res["errors"][0]["line"]
@@ -243,7 +243,7 @@ def test_an_edit_keeps_the_figures_of_the_revision(tmp_path):
     c = TestClient(create_app(q.root), base_url="http://127.0.0.1")
     csrf = login(c, "tester")
     from qms.documents.editing import newest
-    from qms.workspace import open_workspace
+    from qms.store.workspace import open_workspace
     text = newest(open_workspace(q.root), number)["text"].replace("定期进行客户满意度调查", "每季度进行客户满意度调查")
     r = c.post(f"/drafts/{number}/submit", data={"csrf_token": csrf, "text": text, "change": "2.4 每季度调查"},
                follow_redirects=False)
@@ -262,7 +262,7 @@ def test_the_edited_text_previews_as_a_draft_pdf_and_nothing_is_archived(tmp_pat
     c = TestClient(create_app(q.root), base_url="http://127.0.0.1")
     csrf = login(c, "tester")
     from qms.documents.editing import newest
-    from qms.workspace import open_workspace
+    from qms.store.workspace import open_workspace
     text = _edited(newest(open_workspace(q.root), NUMBER)["text"])
     before = snapshot(q.archive)
     r = c.post(f"/drafts/{NUMBER}/preview", data={"csrf_token": csrf, "text": text})
@@ -276,7 +276,7 @@ def test_the_edited_text_previews_as_a_draft_pdf_and_nothing_is_archived(tmp_pat
 
 def test_a_missing_figure_is_named_as_the_author_wrote_it(tmp_path):
     from qms.documents.editing import check_text, newest
-    from qms.workspace import open_workspace
+    from qms.store.workspace import open_workspace
     q = _released(tmp_path)
     ws = open_workspace(q.root)
     text = newest(ws, NUMBER)["text"].replace("        body: 技术服务流程见图1。",

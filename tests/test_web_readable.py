@@ -89,7 +89,7 @@ def test_one_event_reads_the_same_local_time_in_the_log_the_web_and_the_certific
 
 
 def test_local_time_is_one_function_for_every_surface():
-    from qms.dates import local_time
+    from qms.base.dates import local_time
     assert local_time("2026-12-03T08:26:00+00:00", "Asia/Shanghai") == "2026-12-03 16:26"
     assert local_time("2026-12-03T16:26:00+08:00", "Asia/Shanghai", chinese=True) == "2026年12月03日 16:26"
     assert local_time("2026-12-03T23:30:00+00:00", "Asia/Shanghai") == "2026-12-04 07:30"   # the next day there

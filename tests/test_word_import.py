@@ -15,24 +15,24 @@ EXAMPLES = sorted((REPO / "examples" / "procedures").glob("*.yaml")) + [REPO / "
 
 
 def _parse(qms, path: Path):
-    from qms.docsource import load_source
-    from qms.workspace import open_workspace
+    from qms.domain.docsource import load_source
+    from qms.store.workspace import open_workspace
     return load_source(path, open_workspace(qms.root))
 
 
 def _comparable(doc, folder: Path) -> dict:
     """What a round trip must keep: clause numbers, titles, bodies, tables, figures (caption and
     image bytes), terms, references, record ids."""
-    from qms.docsource import flatten
+    from qms.domain.docsource import flatten
     blocks, n = [], 0
     for b in flatten(doc.sections):
         b = dict(b)
         if b["type"] == "figure":
             n += 1
             if b.get("flow") is not None:     # a flow: block comes back as the picture qms drew (issue 24)
-                from qms.flows import draw
-                from qms.flows.figure import caption, form_titles
-                from qms.workspace import open_workspace
+                from qms.domain.flows import draw
+                from qms.domain.flows.figure import caption, form_titles
+                from qms.store.workspace import open_workspace
                 flow = b.pop("flow")
                 root = next(p for p in [folder, *folder.parents] if (p / "config.yaml").is_file())
                 b["image"] = draw(flow, "png", form_titles=form_titles(open_workspace(root)))
@@ -112,7 +112,7 @@ def _seed_excerpt(n: int) -> list[str]:
 
 def _numbers(doc) -> list[tuple[str, str]]:
     """The clauses as printed (number, title): a source's terms get their 术语 clause where qms puts it."""
-    from qms.documents.context import _blocks_with_terms
+    from qms.documents.procedure_context import _blocks_with_terms
     return [(b["number"], b["text"] if b["type"] == "heading" else "") for b in _blocks_with_terms(doc)
             if b["type"] in ("heading", "clause")]
 
@@ -175,8 +175,8 @@ def test_the_seed_template_with_typed_numbers_and_lists_imports(qms):
 def _parse_lenient(qms, path: Path):
     """The imported source even where the cover gave no number (the seed's excerpt has none)."""
     import yaml
-    from qms.docsource import parse_source_text
-    from qms.workspace import open_workspace
+    from qms.domain.docsource import parse_source_text
+    from qms.store.workspace import open_workspace
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["number"] = data.get("number") or "XX-XX-022"
     data["department"] = data.get("department") or "客户服务中心"

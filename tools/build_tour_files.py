@@ -25,7 +25,7 @@ OUT = ROOT / "examples" / "tour"
 def main() -> int:
     from fpdf import FPDF
     from openpyxl import Workbook
-    from qms.pdf import add_cjk_font
+    from qms.adapters.pdf import add_cjk_font
 
     OUT.mkdir(parents=True, exist_ok=True)
     source = (ROOT / "examples" / "procedures" / "customer-service.yaml").read_text(encoding="utf-8")

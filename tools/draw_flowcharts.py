@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
-from qms.pdf import cjk_font  # noqa: E402
+from qms.adapters.pdf import cjk_font  # noqa: E402
 
 DPI = 200
 W = 1500

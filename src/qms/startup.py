@@ -8,15 +8,19 @@ reacts to committed events adds one line."""
 
 from __future__ import annotations
 
-from . import events, hooks, projection, todo
+from .store import events, hooks, projection
+from . import todo
 from .change.follow import follow as cr_follow
-from .identity.projection import register_handlers as identity_handlers
-from .jobs.projection import register_handlers as job_handlers
+from .documents import document_views
+from .identity.user_projection import register_handlers as identity_handlers
+from .jobs.job_rows import register_handlers as job_handlers
 from .kpi import improve
-from .kpi.projection import register_handlers as kpi_handlers
-from .scan.projection import register_handlers as scan_handlers
+from .kpi.kpi_rows import register_handlers as kpi_handlers
+from .review.reviews import schedule as review_schedule
+from .scan.scan_rows import register_handlers as scan_handlers
+from .integrity.governance import check_applied
 from .search.indexing import on_commit
-from .todo.projection import register_handlers as quality_handlers
+from .todo.quality_rows import register_handlers as quality_handlers
 from .training.assign import follow as training_follow
 
 
@@ -26,5 +30,8 @@ def start() -> None:
         handlers(projection.register)
     hooks.follow(training_follow)       # a release assigns its readers, in the same batch
     hooks.follow(cr_follow)             # a revision submitted under a change request names it
+    hooks.gate(check_applied)           # no write after an unapplied edit of config, schemas, templates
+    if review_schedule not in document_views.NEXT_REVIEW:
+        document_views.NEXT_REVIEW.append(review_schedule)     # 下次评审 on the master list
     todo.register(improve.todo_items, name="kpi.capa", dated=False)   # KPI-proposed CAPAs
     events.subscribe(on_commit)

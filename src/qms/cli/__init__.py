@@ -13,7 +13,7 @@ import click
 from ..startup import start
 from . import admin, documents, identity, records, retention, search, templates
 from . import doc_word  # noqa: F401  (adds doc import / doc diff to the doc group)
-from . import kpi, quality, scan  # quality: todo, review, training, tick, user edit, copies' receipts
+from . import kpi, quality_process as quality, scan  # quality: todo, review, training, tick, user edit, copies' receipts
 from .env import Env, QmsGroup, pass_env
 
 

@@ -11,19 +11,19 @@ import click
 
 from .env import pass_env
 from .options import FilePath, emit, json_option, progress_bar, read_secret, zh
-from ..identity.setup import create_workspace
+from ..integrity.workspace_setup import create_workspace
 from ..search import reindex as do_reindex, count_entries
 from dataclasses import asdict
-from .. import audit, checkpoint as cp
-from ..dates import local_time
-from ..labels import chinese
-from ..trail import deed
-from ..verify import verify
-from ..rebuild import rebuild_catalog
-from ..writer import recover as do_recover
-from ..checkpoint import checkpoint_now
-from ..errors import QmsError
-from ..governance import apply_config, status as governance_status
+from ..store import audit, checkpoint as cp
+from ..base.dates import local_time
+from ..domain.labels import chinese
+from ..domain.trail import deed
+from ..integrity.verify import verify
+from ..integrity.rebuild import rebuild_catalog
+from ..store.writer import recover as do_recover
+from ..store.checkpoint import checkpoint_now
+from ..base.errors import QmsError
+from ..integrity.governance import apply_config, status as governance_status
 from ..scan.watch import start as start_scan_watch
 
 

@@ -43,7 +43,7 @@ def doc_diff(env, number, from_rev, to_rev, fmt, output):
     """The redline (修订对照) of NUMBER between two revisions: clause by clause, words inserted and deleted."""
     from ..documents.redline import redline_for
     if fmt == "pdf" and not output:
-        from ..errors import InvalidInput
+        from ..base.errors import InvalidInput
         raise InvalidInput("--format pdf needs -o FILE.pdf (the 修订对照表 is a file)", field="output")
     red = redline_for(env.ws, number, from_rev, to_rev)
     if fmt == "pdf":
@@ -53,7 +53,7 @@ def doc_diff(env, number, from_rev, to_rev, fmt, output):
     from ..documents.redline import as_html, as_text
     text = as_html(red) if fmt == "html" else as_text(red)
     if output:
-        from .. import outputs
+        from ..store import outputs
         click.echo(f"wrote {outputs.write(env.ws, output, text.encode('utf-8'))}")
     else:
         click.echo(text)

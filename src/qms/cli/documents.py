@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from ..revisions import STATUSES
+from ..domain.revisions import STATUSES
 from .env import QmsGroup, pass_env
 from .options import FilePath, as_date, emit, json_option, output_option, read_secret, warn
 from ..documents import (check, preview, submit, sign, reject, withdraw, release, redate, obsolete, show,
                          list_documents, issue_copy, copies, recall)
-from ..views import doc_text, copies_text
-from ..reports import master_list
+from ..domain.text_views import doc_text, copies_text
+from ..documents.reports import master_list
 
 
 @click.group(cls=QmsGroup)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import click
 
-from ..errors import QmsError
+from ..base.errors import QmsError
 from ..identity import require
 from ..identity.sessions import current_user
-from ..workspace import find_workspace
-from ..writer import catch_up
+from ..store.workspace import find_workspace
+from ..store.writer import catch_up
 
 
 class QmsGroup(click.Group):

@@ -9,8 +9,8 @@ from .options import emit, emit_table, json_option, read_secret
 from ..identity import NotAuthenticated, require
 from ..identity.sessions import current_user, login as do_login, logout as do_logout, current_session
 from ..identity.users import add_user, list_users, user_details, set_roles, disable, change_password
-from ..errors import InvalidInput
-from ..keys import keys_init, keys_import, keys_show
+from ..base.errors import InvalidInput
+from ..identity.keys import keys_init, keys_import, keys_show
 
 
 def _optional_user(ws):

@@ -17,7 +17,7 @@ def kpi():
 @pass_env
 def kpi_check(env):
     """Validate every kpis/*.yaml against the forms; nothing is written."""
-    from ..errors import InvalidInput
+    from ..base.errors import InvalidInput
     from ..kpi import check
     res = check(env.ws)
     for err in res.errors:

@@ -8,12 +8,12 @@ from contextlib import contextmanager
 
 import click
 
-from ..errors import InvalidInput
+from ..base.errors import InvalidInput
 from .env import Env
-from ..labels import chinese
-from ..results import Change
-from ..textfmt import table
-from ..dates import parse_date
+from ..domain.labels import chinese
+from ..domain.results import Change
+from ..base.textfmt import table
+from ..base.dates import parse_date
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 

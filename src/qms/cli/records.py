@@ -6,10 +6,10 @@ import click
 
 from .env import QmsGroup, pass_env
 from .options import FilePath, emit, json_option, output_option, progress_bar, read_secret, warn
-from ..forms import form_summaries, forms_table, load_forms, form_sheet, load_form, field_labels
+from ..domain.forms import form_summaries, forms_table, load_forms, form_sheet, load_form, field_labels
 from ..records import (blank_form, file_record, import_records, convert_pending, sign, amend, show,
                        list_records)
-from ..views import record_text, record_list_text
+from ..domain.text_views import record_text, record_list_text
 
 
 @click.group(cls=QmsGroup)

@@ -8,12 +8,12 @@ import click
 
 from .env import QmsGroup, pass_env
 from .options import as_date, emit, read_secret, emit_table, json_option, output_option, progress_bar, zh, zh_cols
-from ..retention import report, hold_add, hold_release, hold_list, disposal_list
-from ..textfmt import table
-from ..dates import local_time
-from ..disposal import dispose, propose, approve, reject, STATES, listing, show
-from ..errors import InvalidInput
-from ..volumes import compile_volume
+from ..retention.periods import report, hold_add, hold_release, hold_list, disposal_list
+from ..base.textfmt import table
+from ..base.dates import local_time
+from ..retention.disposal import dispose, propose, approve, reject, STATES, listing, show
+from ..base.errors import InvalidInput
+from ..retention.volumes import compile_volume
 from ..records import list_records
 
 

@@ -84,7 +84,7 @@ def jobs(ctx, as_json):
     if ctx.invoked_subcommand is not None:
         return
     from ..jobs import list_jobs
-    from . import Env
+    from .env import Env
     env = ctx.find_object(Env)
     emit_table(list_jobs(env.ws), as_json,
                (["任务", "类型", "对象", "状态", "尝试", "错误"], ["job", "kind", "target", "state", "attempts", "error"]),

@@ -8,7 +8,7 @@ import click
 
 from .env import pass_env
 from .options import as_date, emit, json_option
-from ..labels import status_label
+from ..domain.labels import status_label
 from ..search import search_page
 
 

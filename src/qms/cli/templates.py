@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..template_check import check_templates, new_template
+from ..records.template_check import check_templates, new_template
 from .env import QmsGroup, pass_env
 from .options import FilePath, emit, json_option
 

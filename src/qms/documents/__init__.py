@@ -5,14 +5,14 @@ context.py    what a procedure is rendered with (check, render context, preview)
 copies.py     controlled copies (issue, list, recall) and the stamped reading copies
 views.py      show one document, list them all
 
-Catalog reads go through qms.docstate; writes through qms.writer.
+Catalog reads go through qms.domain.docstate; writes through qms.store.writer.
 """
 
-from .context import (SCOPE_TITLES, TERM_SECTION_TITLES, TERMS_TITLE, check, cross_reference_warnings,
-                      preview, render_context, render_docx)
+from .procedure_context import (SCOPE_TITLES, TERM_SECTION_TITLES, TERMS_TITLE, check,
+                                cross_reference_warnings, preview, render_context, render_docx)
 from .copies import copies, issue_copy, recall, superseded_name
 from .lifecycle import DEFAULT_MEANINGS, obsolete, redate, reject, release, sign, submit, withdraw
-from .views import list_documents, show
+from .document_views import list_documents, show
 
 __all__ = ["DEFAULT_MEANINGS", "SCOPE_TITLES", "TERM_SECTION_TITLES", "TERMS_TITLE", "check", "copies",
            "cross_reference_warnings", "issue_copy", "list_documents", "obsolete", "preview", "recall",

@@ -7,18 +7,18 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
-from .. import docstate
-from ..catalog import reading
-from ..dates import cn_date, now_iso, today
-from ..errors import Conflict, InvalidInput, NotFound
-from ..results import Change
-from ..revisions import folder_name, safe_name
-from ..workspace import Workspace
-from ..writer import writing
-from .context import released_context, render_docx
+from ..domain import docstate
+from ..store.catalog import reading
+from ..base.dates import cn_date, now_iso, today
+from ..base.errors import Conflict, InvalidInput, NotFound
+from ..domain.results import Change
+from ..domain.revisions import folder_name, safe_name
+from ..store.workspace import Workspace
+from ..store.writer import writing
+from .procedure_context import released_context, render_docx
 from .receipts import resolve_holder
-from ..stamp import stamp_pdf
-from ..convert import to_pdf
+from ..adapters.stamp import stamp_pdf
+from ..adapters.convert import to_pdf
 
 
 def stamp_obsolete(ws: Workspace, st, rev) -> str | None:

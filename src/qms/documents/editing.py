@@ -11,13 +11,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import docstate
-from ..catalog import reading
-from ..docsource import parse_source_text
-from ..errors import InvalidInput, NotFound, QmsError
-from ..results import Change
-from ..workspace import Workspace
-from .context import cross_reference_warnings
+from ..domain import docstate
+from ..store.catalog import reading
+from ..domain.docsource import parse_source_text
+from ..base.errors import InvalidInput, NotFound, QmsError
+from ..domain.results import Change
+from ..store.workspace import Workspace
+from .procedure_context import cross_reference_warnings
 
 MAX_TEXT = 512 * 1024
 _IMAGES = (".png", ".jpg", ".jpeg")
@@ -65,7 +65,7 @@ def _staged(ws: Workspace, number: str, text: str):
 def _parse(ws: Workspace, number: str, text: str, path: Path):
     doc = parse_source_text(text, path, ws)
     if doc.number != number:
-        from ..yamlsrc import parse_yaml_text
+        from ..base.yaml_source import parse_yaml_text
         raise InvalidInput(f"the number is {number} in this editor; got {doc.number} (submit a new document "
                            "through the upload)", field="number", line=parse_yaml_text(text, path).line("number"))
     return doc
@@ -90,7 +90,7 @@ def check_text(ws: Workspace, number: str, text: str) -> Checked:
 
 def preview_text(ws: Workspace, number: str, text: str) -> bytes:
     """The edited text as a draft PDF (草稿 DRAFT); nothing is archived."""
-    from .context import preview
+    from .procedure_context import preview
     with _staged(ws, number, text) as path:
         _parse(ws, number, text, path)
         out = path.parent / "preview.pdf"

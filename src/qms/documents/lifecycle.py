@@ -6,22 +6,23 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from .. import docstate
-from ..catalog import Catalog, reading
-from ..dates import now_iso, parse_date, today
-from ..docsource import DocumentSource, figure_paths, parse_source_text
-from ..errors import Conflict, InvalidInput
-from ..results import Change
-from ..revisions import folder_name, next_label, safe_name
-from ..workspace import Workspace
-from ..writer import writing
-from .context import change_history, check, history_signers, render_context, render_docx, content_binding
+from ..domain import docstate
+from ..store.catalog import Catalog, reading
+from ..base.dates import now_iso, parse_date, today
+from ..domain.docsource import DocumentSource, figure_paths, parse_source_text
+from ..base.errors import Conflict, InvalidInput
+from ..domain.results import Change
+from ..domain.revisions import folder_name, next_label, safe_name
+from ..store.workspace import Workspace
+from ..store.writer import writing
+from .procedure_context import (change_history, check, history_signers, render_context, render_docx,
+                                content_binding)
 from .copies import stamp_obsolete, stamp_superseded
-from ..inputs import inside, safe_id
-from ..esign import authorize_signature, changed_since_signed, confirm_password, signing_time
+from ..base.input_limits import inside, safe_id
+from ..identity.esign import authorize_signature, changed_since_signed, confirm_password, signing_time
 from ..identity import require, PermissionDenied
-from ..convert import to_pdf
-from ..seal import seal_pdf
+from ..adapters.convert import to_pdf
+from ..adapters.pades import seal_pdf
 
 DEFAULT_MEANINGS = {
     "prepared": "编制 / prepared by",
@@ -48,7 +49,7 @@ def submit(ws: Workspace, source: Path | str, *, actor: str, change: str | None 
     with writing(ws, purpose="doc submit") as w:
         cat = w.cat
         if cr:
-            from ..change.service import check_submit
+            from ..change.requests import check_submit
             check_submit(ws, cat, cr, doc.number)
         row = docstate.find_document(cat, doc.number)
         revs = docstate.revisions(cat, doc.number) if row else []

@@ -4,17 +4,17 @@ paper's return with a reason for a holder without a login."""
 
 from __future__ import annotations
 
-from .. import docstate
-from ..catalog import reading
-from ..dates import today
-from ..errors import Conflict, InvalidInput, NotFound, Refused
+from ..domain import docstate
+from ..store.catalog import reading
+from ..base.dates import today
+from ..base.errors import Conflict, InvalidInput, NotFound, Refused
 from ..identity import User
 from ..identity.departments import check_department
 from ..identity.users import get_user
-from ..results import Change
-from ..todo.signing import completion_signature
-from ..workspace import Workspace
-from ..writer import writing
+from ..domain.results import Change
+from ..identity.completion import completion_signature
+from ..store.workspace import Workspace
+from ..store.writer import writing
 
 RECEIVE, RETURN = "签收", "回收"
 

@@ -15,11 +15,11 @@ import html
 import re
 from dataclasses import dataclass, field
 
-from .. import docstate
-from ..catalog import reading
-from ..docsource import DocumentSource, parse_source_text
-from ..errors import NotFound
-from ..workspace import Workspace
+from ..domain import docstate
+from ..store.catalog import reading
+from ..domain.docsource import DocumentSource, parse_source_text
+from ..base.errors import NotFound
+from ..store.workspace import Workspace
 
 Segments = list[tuple[str, str]]     # ("=", text) | ("+", inserted) | ("-", deleted)
 
@@ -92,7 +92,7 @@ class Redline:
 
 def units(doc: DocumentSource) -> list[Unit]:
     """The source as printed clauses (numbers as the rendered procedure shows them)."""
-    from .context import _blocks_with_terms
+    from .procedure_context import _blocks_with_terms
     out: list[Unit] = []
     stack: list[tuple[int, int]] = []     # (level, unit index)
     for b in _blocks_with_terms(doc):

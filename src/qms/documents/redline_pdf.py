@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import outputs
-from ..dates import local_time, now_iso
-from ..pdf import _numbered_pdf
-from ..workspace import Workspace
+from ..store import outputs
+from ..base.dates import local_time, now_iso
+from ..adapters.pdf import _numbered_pdf
+from ..store.workspace import Workspace
 from .redline import Redline, Segments, clause_label, clause_status, STATUS_ZH
 
 GREEN, RED, BLACK = (10, 107, 45), (176, 0, 32), (0, 0, 0)

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import InvalidInput
-from ..workspace import Workspace
-from .context import SCOPE_TITLES, TERM_SECTION_TITLES, TERMS_TITLE
+from ..base.errors import InvalidInput
+from ..store.workspace import Workspace
+from .procedure_context import SCOPE_TITLES, TERM_SECTION_TITLES, TERMS_TITLE
 from .wordread import Para, Tbl, WordFile, read_word
 
 REFERENCE_TITLES = ("相关文件", "引用文件", "支持性文件", "相关文件和资料", "参考文件")
@@ -477,7 +477,7 @@ def _records_of(c: Clause, unplaced: list[str]) -> list:
 def _plain_records(ws: Workspace, records: list[dict]) -> list:
     """A form this workspace has, under the title it has, is named by its id alone (the 记录
     table prints the form's own title); any other keeps its title from the Word file."""
-    from ..forms import load_forms_quietly
+    from ..domain.forms import load_forms_quietly
     forms = load_forms_quietly(ws)
     return [r["id"] if r["id"] in forms and forms[r["id"]].title == r["title"] or not r["title"] else r
             for r in records]
@@ -604,9 +604,9 @@ def import_docx(ws: Workspace, path: Path | str, output: Path | str | None = Non
     NAME-figures/ beside it); --check writes nothing. The YAML is checked as `doc check` would;
     a source that needs filling in (no number found) is written with a warning."""
     import tempfile
-    from .. import outputs
-    from ..docsource import parse_source_text
-    from ..results import Change
+    from ..store import outputs
+    from ..domain.docsource import parse_source_text
+    from ..domain.results import Change
     path = Path(path)
     if path.suffix.lower() not in (".docx", ".docm", ".dotx", ".dotm"):
         raise InvalidInput("expected a Word .docx file", file=path)

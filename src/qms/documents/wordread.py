@@ -14,7 +14,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InvalidInput
+from ..base.errors import InvalidInput
 
 MAX_BYTES = 20 * 1024 * 1024          # a 100-page procedure with pictures is a few MB
 MAX_UNZIPPED = 100 * 1024 * 1024      # the parts' declared sizes together

@@ -3,8 +3,8 @@ lists them (any name otherwise)."""
 
 from __future__ import annotations
 
-from ..errors import InvalidInput
-from ..workspace import Workspace
+from ..base.errors import InvalidInput
+from ..store.workspace import Workspace
 
 
 def check_department(ws: Workspace, department: str, field: str = "department") -> str:

@@ -7,8 +7,8 @@ import functools
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from ..errors import InvalidInput
-from .policy import Policy
+from ..base.errors import InvalidInput
+from ..domain.policy import Policy
 
 
 @functools.lru_cache(maxsize=4)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import Refused
+from ..base.errors import Refused
 
 
 class NotAuthenticated(Refused):

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
-from ..errors import Conflict, InvalidInput
-from ..workspace import Workspace
-from ..writer import writing
+from ..base.errors import Conflict, InvalidInput
+from ..store.workspace import Workspace
+from ..store.writer import writing
 from .departments import check_department
 from .permissions import User, require
 from .users import find_user

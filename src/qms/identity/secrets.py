@@ -13,7 +13,7 @@ import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..workspace import Workspace
+from ..store.workspace import Workspace
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -111,7 +111,7 @@ def session_intact(key: bytes | None, row) -> bool:
 
 
 def mac_key(ws: Workspace) -> bytes | None:
-    from ..keys import secret_mac_key
+    from .keys import secret_mac_key
     return secret_mac_key(ws)
 
 
@@ -119,7 +119,7 @@ def _prepare_macs(conn, ws: Workspace) -> tuple[bytes, bool]:
     """Columns, functions and triggers (before the transaction: executescript commits). Returns
     the key and whether it was just made: a store meeting its key for the first time (made before
     the MACs, or new) has every row sealed once — afterwards only qms's own writes re-seal."""
-    from ..keys import secret_mac_key
+    from .keys import secret_mac_key
     for table in ("passwords", "sessions"):
         if "mac" not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
             try:                     # a store made before the MACs

@@ -11,12 +11,12 @@ import secrets as _random
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..workspace import Workspace
+from ..store.workspace import Workspace
 from .permissions import NotAuthenticated, User
-from .policy import load_policy
+from ..domain.policy import load_policy
 from .secrets import mac_key, open_secrets, secrets_path, session_intact, workspace_id
 from .users import authenticate, get_user, has_users
-from ..dates import timestamp
+from ..base.dates import timestamp
 import sqlite3
 
 

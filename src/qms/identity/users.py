@@ -10,19 +10,19 @@ import re
 import secrets as _random
 import sqlite3
 
-from .. import audit
-from ..catalog import reading
-from ..labels import chinese
-from ..errors import Conflict, Integrity, InvalidInput, NotFound, QmsError, Refused
-from ..workspace import Workspace
+from ..store import audit
+from ..store.catalog import reading
+from ..domain.labels import chinese
+from ..base.errors import Conflict, Integrity, InvalidInput, NotFound, QmsError, Refused
+from ..store.workspace import Workspace
 from .departments import check_department
 from .passwords import check_password, check_policy, hash_password, needs_rehash
 from .permissions import NotAuthenticated, User, require
-from .policy import Policy, load_policy
-from .projection import apply_user_event, ensure_schema
+from ..domain.policy import Policy, load_policy
+from .user_projection import apply_user_event, ensure_schema
 from .secrets import login_intact, open_secrets, secrets_path
-from ..writer import writing
-from ..dates import local_time, timestamp
+from ..store.writer import writing
+from ..base.dates import local_time, timestamp
 
 LOGIN_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 

@@ -13,9 +13,9 @@ import json
 import time
 from dataclasses import dataclass
 
-from ..catalog import reading
-from ..writer import writing
-from .projection import ensure_schema, readable
+from ..store.catalog import reading
+from ..store.writer import writing
+from .job_rows import ensure_schema, readable
 
 RUNNER = "qms jobs"
 MAX_ATTEMPTS = 3
@@ -34,7 +34,7 @@ class JobResult:
 
 
 def _handlers():
-    from .ocr import run_ocr
+    from .ocr_job import run_ocr
     return {"ocr": run_ocr}
 
 
@@ -46,7 +46,7 @@ def queued_event(job_id: str, kind: str, target: str, args: dict | None = None,
 
 def ocr_job(ws, number: str) -> dict | None:
     """The job.queue event OCR'ing the record's signed scan, or None (it has text, or a job exists)."""
-    from .ocr import needs_ocr
+    from .ocr_job import needs_ocr
     return needs_ocr(ws, number)
 
 

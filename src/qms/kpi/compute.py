@@ -13,7 +13,7 @@ import gc
 import statistics
 from dataclasses import dataclass, field
 
-from ..catalog import Catalog
+from ..store.catalog import Catalog
 from .definition import FieldRef, Kpi
 
 EMPTY_GROUP = "（空）"

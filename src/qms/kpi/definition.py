@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field as dc_field
 from pathlib import Path
 
-from ..forms import FormSchema, load_forms
-from ..workspace import Workspace
-from ..yamlsrc import YamlSource, check_keys, load_yaml, top_mapping
+from ..domain.forms import FormSchema, load_forms
+from ..store.workspace import Workspace
+from ..base.yaml_source import YamlSource, check_keys, load_yaml, top_mapping
 
 KEYS = ("title", "description", "form", "measure", "field", "choices", "duration", "link", "filter",
         "period", "by", "target", "direction", "unit", "decimals")
@@ -97,7 +97,7 @@ def load_kpi(path: Path | str, ws: Workspace, forms: dict[str, FormSchema] | Non
 
 
 def find_kpi(ws: Workspace, name: str) -> Kpi:
-    from ..errors import NotFound
+    from ..base.errors import NotFound
     kpis = load_kpis(ws)
     for k in kpis:
         if name in (k.key, k.title):

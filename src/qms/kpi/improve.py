@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import json
 
-from ..catalog import reading
-from ..dates import today
-from ..errors import Conflict, NotFound
-from ..results import Change
-from ..workspace import Workspace
-from ..writer import writing
+from ..store.catalog import reading
+from ..base.dates import today
+from ..base.errors import Conflict, NotFound
+from ..domain.results import Change
+from ..store.workspace import Workspace
+from ..store.writer import writing
 from .compute import fmt, missed, period_of
 from .definition import load_kpis
-from .service import series
+from .measures import series
 
 MAX_RECORDS = 500      # the records attached to a proposal (the drill-down lists them all)
 

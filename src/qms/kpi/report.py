@@ -11,10 +11,10 @@ import re
 import tempfile
 from pathlib import Path
 
-from ..catalog import reading
-from ..errors import InvalidInput
-from ..results import Change
-from ..workspace import Workspace
+from ..store.catalog import reading
+from ..base.errors import InvalidInput
+from ..domain.results import Change
+from ..store.workspace import Workspace
 from .compute import Series, compute, fmt, missed, period_of
 from .definition import load_kpis
 from .improve import proposals, propose
@@ -96,7 +96,7 @@ def summary_rows(data: dict) -> list[list[str]]:
 
 
 def monthly(ws: Workspace, month: str, output, *, actor: str | None = None) -> Change:
-    from .. import outputs
+    from ..store import outputs
     out = outputs.check(ws, output, (".pdf", ".xlsx"))
     data = gather(ws, month)
     if actor is not None:       # the misses of finished months propose their CAPAs (once each)
@@ -110,7 +110,7 @@ def monthly(ws: Workspace, month: str, output, *, actor: str | None = None) -> C
             from .report_xlsx import write_xlsx
             built = write_xlsx(data, title, tmp / "report.xlsx")
         else:
-            from ..convert import to_pdf
+            from ..adapters.convert import to_pdf
             from .report_docx import write_docx
             docx = write_docx(ws, data, title, tmp / "report.docx")
             (built,) = to_pdf([docx], pdfa=True)
@@ -126,7 +126,7 @@ def monthly(ws: Workspace, month: str, output, *, actor: str | None = None) -> C
 def _file(ws: Workspace, data: dict, title: str, built: Path, actor: str) -> str:
     """File the report as a 月度质量报告 record (QR-QM-01) with the report attached."""
     from ..records import file_record
-    from ..yamlsrc import dump_yaml
+    from ..base.yaml_source import dump_yaml
     summary = "；".join(f"{r[0]} {r[2]}（{r[3]}）" for r in summary_rows(data))
     missed_titles = "、".join(r[0] for r in summary_rows(data) if r[3] == "未达标")
     attach = built.with_name(f"{title.split(' ')[-1]}{built.suffix}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from ..dates import now_iso
+from ..base.dates import now_iso
 from .compute import fmt
 from .report import _state, _target, summary_rows
 

@@ -23,7 +23,7 @@ def write_xlsx(data: dict, title: str, out: Path) -> Path:
     from openpyxl import Workbook
     from openpyxl.drawing.image import Image
     from openpyxl.styles import Font, PatternFill
-    from ..outputs import xlsx_text_cells
+    from ..store.outputs import xlsx_text_cells
     from ._matplotlib import chart
     red, green = PatternFill("solid", fgColor="FFEBE9"), PatternFill("solid", fgColor="DAFBE1")
     wb = Workbook()

@@ -13,7 +13,7 @@ from email.header import Header
 from email.message import EmailMessage
 from email.utils import formataddr
 
-from ..errors import InvalidInput
+from ..base.errors import InvalidInput
 
 
 def smtp_settings(ws) -> dict | None:

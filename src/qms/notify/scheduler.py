@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import threading
 
-from .. import docstate
-from ..dates import today
-from ..errors import QmsError
-from ..review.service import schedule
-from ..workspace import Workspace
-from ..writer import writing
+from ..domain import docstate
+from ..base.dates import today
+from ..base.errors import QmsError
+from ..review.reviews import schedule
+from ..store.workspace import Workspace
+from ..store.writer import writing
 from .mail import send, smtp_settings
 
 ACTOR = "qms-scheduler 系统调度"

@@ -21,9 +21,9 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from ..archive import atomic_write
+from ..store.archive import atomic_write
 from ..identity.secrets import private_dir
-from ..workspace import Workspace
+from ..store.workspace import Workspace
 
 PREFIX = "QMS1"
 SEP = ":"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from pypdf import PdfWriter, Transformation
 
-from ..archive import atomic_write
-from ..pdf import read_pdf
-from ..stamp import page_geometry, unshare_contents
+from ..store.archive import atomic_write
+from ..adapters.pdf import read_pdf
+from ..adapters.stamp import page_geometry, unshare_contents
 from ._segno import qr_png
 
 MM = 72 / 25.4
@@ -52,7 +52,7 @@ def _overlay(text: str, label: str, w: float, h: float) -> bytes:
         pdf.add_font("latin", fname=str(_LATIN))
         family = "latin"
     else:
-        from ..pdf import add_cjk_font
+        from ..adapters.pdf import add_cjk_font
         family = add_cjk_font(pdf)
     x, y = w - EDGE - SIZE, EDGE
     with tempfile.NamedTemporaryFile(suffix=".png") as png:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import InvalidInput
-from ..esign import confirm_password
-from ..labels import chinese
-from ..workspace import Workspace
+from ..base.errors import InvalidInput
+from ..identity.esign import confirm_password
+from ..domain.labels import chinese
+from ..store.workspace import Workspace
 
 if TYPE_CHECKING:
     from ..identity import User

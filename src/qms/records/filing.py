@@ -10,25 +10,26 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import audit, recordstate
-from ..dates import now_iso, parse_date, today
-from ..errors import Conflict, InvalidInput, InvalidRows, NotFound, QmsError
-from ..forms import FormSchema, load_form, validate_data
-from ..inputs import short, control_char_error, inside, safe_id, read_bytes, key_name
+from ..store import audit
+from ..domain import recordstate
+from ..base.dates import now_iso, parse_date, today
+from ..base.errors import Conflict, InvalidInput, InvalidRows, NotFound, QmsError
+from ..domain.forms import FormSchema, load_form, validate_data
+from ..base.input_limits import short, control_char_error, inside, safe_id, read_bytes, key_name
 from ..papercode import stamp_record
-from ..results import Change
-from ..workspace import Workspace
-from ..writer import writing
-from ..yamlsrc import dump_yaml
-from .context import record_context, render
+from ..domain.results import Change
+from ..store.workspace import Workspace
+from ..store.writer import writing
+from ..base.yaml_source import dump_yaml
+from .record_context import record_context, render
 from .fieldvalues import scalar_fields
 from .inputs import MAX_IMPORT_BYTES, read_data_file, read_rows
 from .pdfs import PdfPending, convert_pending
-from ..archive import MANIFEST
-from ..convert import to_pdf
+from ..store.archive import MANIFEST
+from ..adapters.convert import to_pdf
 from .filer_signature import filer_fields, others_named, sign_as_filer
 import hashlib
-from ..xlsxtables import merge_tables, table_sheets
+from ..adapters.xlsx_tables import merge_tables, table_sheets
 
 
 @dataclass
@@ -238,7 +239,7 @@ def _previous_import(ws: Workspace, digest: str) -> str | None:
         return None
     said = f"{hits[0].target} … {hits[-1].target} on {hits[0].at[:10]}" if len(hits) > 1 \
         else f"{hits[0].target} on {hits[0].at[:10]}"
-    from ..catalog import reading
+    from ..store.catalog import reading
     with reading(ws) as cat:
         pending = recordstate.pdf_pending(cat, [e.target for e in hits])
     if pending:

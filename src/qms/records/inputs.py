@@ -1,16 +1,17 @@
 """Reading record data: a YAML/JSON file for one record, CSV/XLSX rows for an import.
 
 Bounded like every input (size, encoding incl. GB18030, control characters, depth, digits,
-zip bombs); the generic safety helpers are qms.inputs."""
+zip bombs); the generic safety helpers are qms.base.input_limits."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from ..errors import InvalidInput, QmsError
-from ..yamlsrc import load_yaml
-from ..inputs import MAX_NUMBER_DIGITS, check_depth, read_text, control_char_error, decode, read_bytes
+from ..base.errors import InvalidInput, QmsError
+from ..base.yaml_source import load_yaml
+from ..base.input_limits import (MAX_NUMBER_DIGITS, check_depth, read_text, control_char_error, decode,
+                                 read_bytes)
 import csv
 import io
 import zipfile

@@ -3,13 +3,13 @@ into each record's manifest and logged; a failed chunk stays pending, the rest a
 
 from __future__ import annotations
 
-from .. import recordstate
-from ..dates import now_iso
-from ..errors import QmsError
+from ..domain import recordstate
+from ..base.dates import now_iso
+from ..base.errors import QmsError
 from ..papercode import stamp_record
-from ..workspace import Workspace
-from ..writer import writing
-from ..convert import chunk_size, to_pdf
+from ..store.workspace import Workspace
+from ..store.writer import writing
+from ..adapters.convert import chunk_size, to_pdf
 
 
 def convert_pending(ws: Workspace, *, actor: str, numbers: list[str] | None = None, progress=None) -> list[str]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import InvalidInput
-from ..pdf import is_pdf
+from ..base.errors import InvalidInput
+from ..adapters.pdf import is_pdf
 
 
 def scan_as_pdf(scan: Path, tmp: Path, *, shown: str | None = None) -> Path:

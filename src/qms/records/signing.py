@@ -18,27 +18,27 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..catalog import reading
-from ..dates import cn_date, now_iso, parse_date, today
-from ..recordstate import SCAN_NAME
-from ..errors import Conflict, InvalidInput, NotFound
-from ..forms import FormSchema, load_form, validate_data
+from ..store.catalog import reading
+from ..base.dates import cn_date, now_iso, parse_date, today
+from ..domain.recordstate import SCAN_NAME
+from ..base.errors import Conflict, InvalidInput, NotFound
+from ..domain.forms import FormSchema, load_form, validate_data
 from ..papercode import stamp_record
-from ..recordstate import record_row
-from ..results import Change
-from ..workspace import Workspace
-from ..writer import writing
-from ..yamlsrc import load_archived
+from ..domain.recordstate import record_row
+from ..domain.results import Change
+from ..store.workspace import Workspace
+from ..store.writer import writing
+from ..base.yaml_source import load_archived
 from .fieldvalues import scalar_fields
 from .filing import Filing, customer, retention_until, stage_version
 from .filer_signature import filer_fields
 from .inputs import read_data_file
 from .scans import scan_as_pdf
-from ..labels import chinese, status_label
-from ..convert import to_pdf
-from .. import recordstate
-from .views import signature_list
-from .context import signed_when
+from ..domain.labels import chinese, status_label
+from ..adapters.convert import to_pdf
+from ..domain import recordstate
+from .record_views import signature_list
+from .record_context import signed_when
 import yaml
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def _ocr_job(pdf: Path, number: str, version: int, folder: str) -> list[dict]:
     """A scan with no text layer (a photo, an image-only scan) is OCR'd in the background for search
     (issue 22): the job is queued in the same batch as the signature, so it is never lost."""
     from ..jobs.queue import queued_event
-    from ..pdf import pdf_text
+    from ..adapters.pdf import pdf_text
     try:
         if pdf_text(pdf).strip():
             return []
@@ -127,7 +127,7 @@ def _apply_sets(ws: Workspace, form: FormSchema, row, sets: list[str]) -> dict:
 
 def _same_data(ws: Workspace, row, data: dict) -> bool:
     """The latest version's data, as data.yaml holds it, equals `data` (compared as written)."""
-    from ..yamlsrc import dump_yaml
+    from ..base.yaml_source import dump_yaml
     current = (load_archived(ws.root / row["folder"] / "data.yaml") or {}).get("data", {})
     return dump_yaml(current) == dump_yaml(data)
 

@@ -16,19 +16,19 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import recordstate
-from ..archive import sha256_file
-from ..catalog import reading
-from ..dates import now_iso, today
-from ..errors import QmsError
-from ..labels import chinese
+from ..domain import recordstate
+from ..store.archive import sha256_file
+from ..store.catalog import reading
+from ..base.dates import now_iso, today
+from ..base.errors import QmsError
+from ..domain.labels import chinese
 from ..records import signing
-from ..workspace import Workspace
-from ..writer import writing
-from ..yamlsrc import load_archived
-from . import pages as pg
+from ..store.workspace import Workspace
+from ..store.writer import writing
+from ..base.yaml_source import load_archived
+from . import page_images as pg
 from ._zxing import read_qr
-from .projection import ensure_schema, readable
+from .scan_rows import ensure_schema, readable
 from .split import Part, split
 
 INBOX_ACTOR = "scan-inbox (扫描收件箱)"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from ..catalog import reading
-from ..errors import Conflict, InvalidInput, NotFound
+from ..store.catalog import reading
+from ..base.errors import Conflict, InvalidInput, NotFound
 from ..papercode import form_text, record_text, scan_key  # noqa: F401  (re-exported by the package)
-from ..labels import chinese
-from ..results import Change
-from ..workspace import Workspace
+from ..domain.labels import chinese
+from ..domain.results import Change
+from ..store.workspace import Workspace
 from .intake import Outcome, consume, consume_file, ensure_schema_read, file_part, inbox_dir, resume  # noqa: F401
 
 
@@ -81,7 +81,7 @@ def discard(ws: Workspace, item_id: str, *, reason: str, actor: str) -> Change:
         raise InvalidInput("discarding needs --reason", field="reason")
     _queued(ws, item_id)
     scan_id, part = _split_id(item_id)
-    from ..writer import writing
+    from ..store.writer import writing
     with writing(ws, purpose="scan discard") as w:
         r = w.cat.one("SELECT state FROM scan_parts WHERE id=? AND part=?", scan_id, part)
         if r["state"] != "queued":
@@ -98,7 +98,7 @@ def page_png(ws: Workspace, item_id: str, page: int, *, dpi: int = 60) -> bytes:
     """A small PNG of one page of a queue item's part (for the web page)."""
     import io
 
-    from . import pages as pg
+    from . import page_images as pg
     it = item(ws, item_id)
     if not it["part"]:
         raise NotFound(f"{item_id} has no pages", field="id")

@@ -12,7 +12,8 @@ import threading
 import time
 from pathlib import Path
 
-from ..workspace import Workspace
+from ..base.dates import timestamp
+from ..store.workspace import Workspace
 from .intake import INBOX_ACTOR, candidates, consume_file, inbox_dir, resume
 
 log = logging.getLogger("qms.scan")
@@ -23,14 +24,14 @@ def stable(path: Path, *, quiet: float = QUIET) -> bool:
     """Not changed for `quiet` seconds: an old mtime, and the same size and mtime a moment later."""
     try:
         first = path.stat()
-        wait = quiet - (time.time() - first.st_mtime)
+        wait = quiet - (timestamp() - first.st_mtime)
         if wait > 0:
             time.sleep(min(wait, quiet))
         second = path.stat()
     except FileNotFoundError:
         return False
     return (first.st_size, first.st_mtime_ns) == (second.st_size, second.st_mtime_ns) \
-        and time.time() - second.st_mtime >= quiet * 0.99
+        and timestamp() - second.st_mtime >= quiet * 0.99
 
 
 def poll(ws: Workspace, *, actor: str = INBOX_ACTOR, quiet: float = QUIET) -> list:

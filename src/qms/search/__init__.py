@@ -22,7 +22,8 @@ asked for.
 
 from __future__ import annotations
 
-from .entries import SCAN_NAME, document_entry, record_entries
+from ..domain.recordstate import SCAN_NAME
+from .entries import document_entry, record_entries
 from .indexing import all_entries, open_index
 from .service import count_entries, reindex, search, search_page
 from importlib import import_module

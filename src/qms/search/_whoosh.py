@@ -29,7 +29,7 @@ from whoosh.qparser import QueryParser, plugins, syntax
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import LockError, PostingPool, SegmentWriter
 
-from ..errors import Conflict
+from ..base.errors import Conflict
 from .analysis import (LITTLE, decode_positions, encode_positions, field_positional_terms,
                        field_unigram_counts, positional_terms, unigram_counts)
 from .schema import FORM_FIELD, ID_FIELDS, TEXT_FIELDS

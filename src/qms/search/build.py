@@ -11,8 +11,8 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from ..errors import QmsError
-from . import seal
+from ..base.errors import QmsError
+from . import hashlist as seal
 from ._whoosh import commit_segments, create_in, finish_unlocked_segment, merge_small_in_order, new_writer
 from .analysis import SEP, normalize
 from .schema import INDEX_VERSION, VERSION_FILE, IndexDoc, fields_for

@@ -7,17 +7,17 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from ..catalog import Catalog
-from ..dates import today
-from ..recordstate import SCAN_NAME
-from ..workspace import Workspace
-from ..docsource import parse_source_text, plain_text
-from ..docstate import approvals, current
+from ..store.catalog import Catalog
+from ..base.dates import today
+from ..domain.recordstate import SCAN_NAME
+from ..store.workspace import Workspace
+from ..domain.docsource import parse_source_text, plain_text
+from ..domain.docstate import approvals, current
 from .schema import IndexDoc, FieldMap
-from ..forms import load_forms, load_forms_quietly
-from ..yamlsrc import load_archived
-from ..pdf import pdf_text
-from ..labels import chinese
+from ..domain.forms import load_forms, load_forms_quietly
+from ..base.yaml_source import load_archived
+from ..adapters.pdf import pdf_text
+from ..domain.labels import chinese
 from .analysis import normalize
 
 def document_entry(ws: Workspace, cat: Catalog, number: str):

@@ -11,8 +11,8 @@ import datetime
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..errors import QmsError
-from . import build, seal
+from ..base.errors import QmsError
+from . import build, hashlist as seal
 from ._whoosh import create_in, exists_in, open_dir
 from .analysis import SEP
 from .build import BatchContext
@@ -37,7 +37,7 @@ class SearchIndex:
         self._ix = None
         self._searcher = None
         # Where the documents come from when the folder must be rebuilt because its files are
-        # not the ones qms wrote (see qms.search.seal); without it such an index is an error.
+        # not the ones qms wrote (see qms.search.hashlist); without it such an index is an error.
         self._rebuild_source = rebuild_source
         self.untrusted: str | None = None     # why the index was rebuilt on opening, if it was
         self.rebuilt: str | None = None       # rebuilt on opening for a reason that is no problem

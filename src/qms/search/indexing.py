@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from ..audit import AuditEntry
-from ..catalog import Catalog, reading
-from ..workspace import Workspace
+from ..store.audit import AuditEntry
+from ..store.catalog import Catalog, reading
+from ..store.workspace import Workspace
 from .entries import document_entry, record_entries
 
 _DOC_ACTIONS = {"doc.submit", "doc.sign", "doc.release", "doc.redate", "doc.obsolete", "doc.issue_copy", "doc.recall",

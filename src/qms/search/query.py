@@ -10,7 +10,7 @@ import re
 import threading
 from typing import Iterator
 
-from ..errors import InvalidInput, QmsError
+from ..base.errors import InvalidInput, QmsError
 from ._whoosh import MAX_FORM_FIELDS, QueryParser, parser_schema, plugins, query, syntax
 from .analysis import (CODE, DATE_RE, FIELD_MARK, HAS_CJK, RUN, TOKEN_RE, chunks, code_parts, date_term,
                        gram, normalize, run_words)

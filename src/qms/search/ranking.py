@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 
-from ..errors import InvalidInput, QmsError
+from ..base.errors import InvalidInput, QmsError
 from ._whoosh import query, scoring
 from .analysis import normalize
 from .matching import FilterQuery, field_lengths

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from ..errors import InvalidInput
+from ..base.errors import InvalidInput
 from .analysis import SEP, field_segments, normalize
 
 # Bump when the schema or the analysis changes: an old index must be rebuilt.

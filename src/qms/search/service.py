@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict
 
-from ..catalog import reading
-from ..workspace import Workspace
+from ..store.catalog import reading
+from ..store.workspace import Workspace
 from .entries import field_map
 from .indexing import all_entries, open_index
-from .. import projection
-from ..writer import writing
+from ..store import projection
+from ..store.writer import writing
 
 
 def search(ws: Workspace, query: str, *, kind=None, form=None, status=None, date_from: dt.date | None = None,

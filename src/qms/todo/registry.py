@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ..dates import today
+from ..base.dates import today
 from ..identity import User
-from ..workspace import Workspace
+from ..identity.completion import may_see_all
+from ..store.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -65,13 +66,8 @@ def todo(ws: Workspace, user: User) -> dict:
     return {"login": user.login, "name": user.name, "as_of": today().isoformat(), **counts(items), "items": items}
 
 
-def may_see_all(user: User) -> bool:
-    """The quality manager (who may release documents or manage users) sees everyone's overdue items."""
-    return user.may("doc.release") or user.may("users.manage") or user.may("records.dispose.approve")
-
-
 def overdue_by_department(ws: Workspace, viewer: User) -> dict:
-    from ..errors import Refused
+    from ..base.errors import Refused
     from ..identity.users import list_users
     if not may_see_all(viewer):
         raise Refused(f"{viewer.name}（{viewer.login}）无权查看全员逾期事项（需 doc.release 或 users.manage）")

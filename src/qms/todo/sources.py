@@ -5,11 +5,12 @@ from __future__ import annotations
 
 
 
-from .. import docstate, inbox
-from ..capa.service import my_actions
-from ..catalog import reading
-from ..change.service import to_approve
-from ..review.service import schedule
+from ..domain import docstate
+from ..worklist import inbox
+from ..capa.capas import my_actions
+from ..store.catalog import reading
+from ..change.requests import to_approve
+from ..review.reviews import schedule
 from .registry import register
 
 KIND_ZH = {"sign": "待签署文件", "customer_signature": "待客户签字记录", "disposal": "待审批销毁",

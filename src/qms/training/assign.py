@@ -1,4 +1,4 @@
-"""Assignments made in the same batch as the event that calls for them (qms.hooks): a release of a
+"""Assignments made in the same batch as the event that calls for them (qms.store.hooks): a release of a
 revision with readers, a person moved into (or created in) a department that must read something.
 
 The audience comes from the procedure's `training:` key, else config.yaml `training:` defaults
@@ -10,8 +10,8 @@ import datetime as dt
 import json
 import sqlite3
 
-from ..dates import today
-from ..yamlsrc import parse_yaml_text
+from ..base.dates import today
+from ..base.yaml_source import parse_yaml_text
 
 DEFAULT_DUE_DAYS = 14
 

@@ -15,10 +15,10 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from ..errors import QmsError, NotFound
+from ..base.errors import QmsError, NotFound
 from ..notify.scheduler import start_background
 from ..startup import start
-from ..workspace import Workspace, open_workspace
+from ..store.workspace import Workspace, open_workspace
 from . import filters, messages
 from .pages import json_response, render
 from .routes import ROUTES

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from ..identity import sessions
 from ..identity.permissions import NotAuthenticated, User
-from ..identity.policy import load_policy
+from ..domain.policy import load_policy
 from ..identity.secrets import secrets_path
 from ..identity.users import authenticate, get_user
-from ..workspace import Workspace
+from ..store.workspace import Workspace
 from .webuser import WebUser
-from ..dates import timestamp
+from ..base.dates import timestamp
 
 
 def _web_user(user: User, token: str) -> WebUser:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from ..dates import cn_date, local_time
-from ..labels import STATUS_ZH, status_label
+from ..base.dates import cn_date, local_time
+from ..domain.labels import STATUS_ZH, status_label
 
-STATUS_LABELS = STATUS_ZH     # one word per state, the CLI's and the PDFs' (qms.labels)
+STATUS_LABELS = STATUS_ZH     # one word per state, the CLI's and the PDFs' (qms.domain.labels)
 KIND_LABELS = {"doc": "文件", "record": "记录"}
 
 def cn_datetime(value: str | None, ws=None) -> str:
@@ -46,7 +46,7 @@ def install(env, ws=None) -> None:
         if v else ""
     env.filters["cn_datetime"] = lambda v: cn_datetime(v, ws)
     env.filters["local_time"] = lambda v: local_time(v, ws)
-    # `signer`: the record's form's signer noun (待业主签字); qms.labels holds the one vocabulary
+    # `signer`: the record's form's signer noun (待业主签字); qms.domain.labels holds the one vocabulary
     env.filters["status_label"] = lambda s, signer=None: status_label(s, "zh-CN", signer)
     env.filters["kind_label"] = lambda s: KIND_LABELS.get(s or "", s or "")
     env.filters["filesize"] = filesize
@@ -54,7 +54,7 @@ def install(env, ws=None) -> None:
 
 def _doc_flows(ws, number: str, revision: str) -> list[dict]:
     """The revision's flow charts as inline SVG (document.html, _doc_flows.html)."""
-    from ..flows.figure import revision_svgs
+    from ..domain.flows.figure import revision_svgs
     from markupsafe import Markup
     return [{"caption": f["caption"], "svg": Markup(f["svg"])} for f in revision_svgs(ws, number, revision)] \
         if ws is not None else []

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
-from ..dates import local_time
-from ..errors import QmsError
-from ..labels import chinese, status_label
+from ..base.dates import local_time
+from ..base.errors import QmsError
+from ..domain.labels import chinese, status_label
 
 # (service sentence, Chinese) — groups are re-used by number; {t3} shows group 3 as a local time,
 # {s3} as a status label

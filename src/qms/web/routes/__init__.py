@@ -2,7 +2,7 @@
 
 from . import api, approver, auditor, engineer, files, keeper, login, quality
 from . import capa, todo  # 我的待办 is the home page: its routes come first
-from . import scan as _scan
+from . import scan_pages as _scan
 
 ROUTES = [*todo.ROUTES, *capa.ROUTES, *login.ROUTES, *auditor.ROUTES, *files.ROUTES, *api.ROUTES, *approver.ROUTES,
           *engineer.ROUTES, *quality.ROUTES, *keeper.ROUTES, *_scan.ROUTES]
@@ -10,6 +10,6 @@ from . import drafts  # noqa: E402  (issue 25: the source editor and the approve
 ROUTES += drafts.ROUTES
 
 
-from . import kpi as _kpi  # noqa: E402  (issue 24: the KPI dashboard)
+from . import kpi_pages as _kpi  # noqa: E402  (issue 24: the KPI dashboard)
 
 ROUTES += _kpi.ROUTES

@@ -6,7 +6,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.routing import Route
 
-from ... import documents, records, trail
+from ... import documents, records
+from ...domain import trail
 from ...search import search_page
 from ..pages import json_response
 from ..auth import READ, require

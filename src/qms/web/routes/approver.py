@@ -7,11 +7,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Route
 
-from ... import documents, inbox
-from ...errors import InvalidInput
+from ... import documents
+from ...worklist import inbox
+from ...base.errors import InvalidInput
 from ..pages import json_response, render
 from ..auth import DOC_SIGN, WebUser, check_csrf, flash_message, require
-from ..forms import post_form
+from ..form_posts import post_form
 from .common import in_thread, json_body
 import tempfile
 from pathlib import Path

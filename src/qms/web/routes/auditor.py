@@ -12,18 +12,21 @@ from starlette.routing import Route
 
 from starlette.exceptions import HTTPException
 
-from ... import documents, downloads, records, retention, trail
-from ...catalog import reading
-from ...errors import NotFound, QmsError
-from ...forms import load_forms_quietly
-from ...recordstate import recent
+from ... import documents, records
+from ...store import downloads
+from ...retention import periods as retention
+from ...domain import trail
+from ...store.catalog import reading
+from ...base.errors import NotFound, QmsError
+from ...domain.forms import load_forms_quietly
+from ...domain.recordstate import recent
 from ...search import search_page
 from .. import messages
 from ..pages import render
 from ..auth import READ, flash_message, require
 from .common import PAGE_SIZE, arg, date_arg, int_arg
-from ...reports import master_list
-from ...verify import verify
+from ...documents.reports import master_list
+from ...integrity.verify import verify
 
 LOG_PAGE = 50
 # the audit trail's action filter: what a person looks for → the prefix of the journal's actions

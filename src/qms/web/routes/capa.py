@@ -6,9 +6,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.routing import Route
 
-from ...capa import service as capas
-from ...change import service as changes
-from ..app import render
+from ...capa import capas as capas
+from ...change import requests as changes
+from ..pages import render
 from ..auth import require
 
 

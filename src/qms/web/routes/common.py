@@ -6,8 +6,8 @@ import datetime as dt
 
 from starlette.requests import Request
 
-from ...dates import parse_date
-from ...errors import InvalidInput
+from ...base.dates import parse_date
+from ...base.errors import InvalidInput
 from starlette.concurrency import run_in_threadpool
 
 PAGE_SIZE = 20

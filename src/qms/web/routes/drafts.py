@@ -8,10 +8,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ...documents import editing, redline
-from ...errors import NotFound
-from ..app import json_response, render
+from ...base.errors import NotFound
+from ..pages import json_response, render
 from ..auth import DOC_SIGN, DOC_SUBMIT, check_csrf, flash_message, require
-from ..forms import post_form
+from ..form_posts import post_form
 from .common import in_thread, json_body
 
 
@@ -62,7 +62,7 @@ def review_page(request: Request):
     """The approver's view of a draft: the change note and the redline beside the PDF preview."""
     user = require(request, DOC_SIGN)
     ws, number = request.app.state.ws, request.path_params["number"]
-    from ... import inbox
+    from ...worklist import inbox
     items = [d for d in inbox.drafts_to_sign(ws, lambda r: user.can(f"doc.sign.{r}"), name=user.name)
              if d["number"] == number]
     rev = editing.newest(ws, number)

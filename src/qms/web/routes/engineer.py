@@ -9,9 +9,10 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.routing import Route
 
-from ... import inbox, records
-from ...errors import InvalidInput, QmsError
-from ...forms import load_form, load_forms_quietly
+from ...worklist import inbox
+from ... import records
+from ...base.errors import InvalidInput, QmsError
+from ...domain.forms import load_form, load_forms_quietly
 from .. import messages
 from ..pages import json_response, render
 from ..auth import RECORD_FILE, RECORD_SIGN, check_csrf, flash_redirect, require

@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse
 from starlette.routing import Route
 
-from ...downloads import find_file
-from ...errors import QmsError
+from ...store.downloads import find_file
+from ...base.errors import QmsError
 from ..auth import READ, require
 from starlette.exceptions import HTTPException
 

@@ -13,14 +13,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ... import disposal, retention, volumes
-from ...dates import parse_date, today
-from ...errors import Conflict, InvalidInput, QmsError
-from ...forms import load_forms_quietly
+from ...retention import disposal, periods as retention, volumes
+from ...base.dates import parse_date, today
+from ...base.errors import Conflict, InvalidInput, QmsError
+from ...domain.forms import load_forms_quietly
 from .. import messages
 from ..pages import render
 from ..auth import COMPILE, DISPOSE_APPROVE, HOLD, PURGE, WebUser, check_csrf, flash_message, require
-from ..forms import post_form
+from ..form_posts import post_form
 from .common import arg, date_arg, in_thread
 from starlette.exceptions import HTTPException
 

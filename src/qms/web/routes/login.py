@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from ...errors import QmsError
+from ...base.errors import QmsError
 from ..pages import json_response, render
 from ..auth import COOKIE, check_csrf, current_user, require
 from .common import in_thread, json_body

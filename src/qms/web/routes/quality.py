@@ -11,10 +11,10 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from ... import documents
-from ...errors import InvalidInput, QmsError
+from ...base.errors import InvalidInput, QmsError
 from ..pages import render
 from ..auth import DOC_COPY, DOC_OBSOLETE, DOC_RELEASE, DOC_SUBMIT, DOC_WITHDRAW, WebUser, flash_message, require
-from ..forms import post_form
+from ..form_posts import post_form
 from starlette.exceptions import HTTPException
 
 MAX_SOURCE = 20 * 1024 * 1024     # a Word procedure with its pictures

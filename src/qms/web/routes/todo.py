@@ -9,10 +9,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ... import todo as todo_service
-from ...training import service as training
-from ..app import json_response, render
+from ...training import readings as training
+from ..pages import json_response, render
 from ..auth import flash_message, require
-from ..forms import post_form
+from ..form_posts import post_form
 from .common import in_thread
 
 
@@ -84,7 +84,7 @@ async def review_close(request: Request):
     number = request.path_params["number"]
 
     def call(ws, form, user):
-        from ...review.service import close
+        from ...review.reviews import close
         return close(ws, number, outcome=form.get("outcome", ""), comment=form.get("comment", ""),
                      user=user.identity, password=form.get("password", "")).message
 

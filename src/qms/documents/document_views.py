@@ -1,0 +1,83 @@
+"""What a reader sees: one document (at a date, or one revision) and the list of documents."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ..domain import docstate
+from ..store.catalog import reading
+from ..base.dates import today
+from ..base.errors import NotFound
+from ..store.workspace import Workspace
+from .copies import superseded_name
+
+
+def _revision_files(ws: Workspace, r) -> dict:
+    folder = ws.root / r["folder"]
+    files = {"source": ws.rel(folder / r["source"])}
+    if r["docx"]:
+        files["docx"] = ws.rel(folder / r["docx"])
+    if r["pdf"]:
+        files["pdf"] = ws.rel(folder / r["pdf"])
+    if r["obsolete_pdf"]:
+        files["obsolete_pdf"] = ws.rel(folder / r["obsolete_pdf"])
+    if r["pdf"] and (folder / superseded_name(r)).is_file():
+        files["superseded_pdf"] = ws.rel(folder / superseded_name(r))
+    return files
+
+
+def show(ws: Workspace, number: str, *, revision: str | None = None, as_of: dt.date | None = None) -> dict:
+    as_of = as_of or today()
+    with reading(ws) as cat:
+        doc, revs, statuses, current = docstate.current(ws, cat, number, as_of)
+        if revision:
+            picked = [r for r in revs if r["revision"] == revision]
+            if not picked:
+                raise NotFound(f"{number} has no revision {revision!r}; it has "
+                               + ", ".join(r["revision"] for r in revs), field="revision")
+            rev = picked[0]
+        else:
+            rev = current
+        approvals = [{"role": a["role"], "role_label": a["role_label"], "name": a["name"], "login": a["login"],
+                      "meaning": a["meaning"], "signed_at": a["signed_at"], "signed_on": a["signed_on"],
+                      "source_sha256": a["source_sha256"], "docx_sha256": a["docx_sha256"],
+                      "void": a["void_at"] is not None, "void_at": a["void_at"], "void_reason": a["void_reason"]}
+                     for a in docstate.all_approvals(cat, rev["id"])]
+        return {
+            "number": number, "title": rev["title"], "kind": doc["kind"], "department": doc["department"],
+            "revision": rev["revision"], "status": statuses[rev["revision"]], "as_of": as_of.isoformat(),
+            "issued": rev["issued"], "effective": rev["effective"], "change": rev["change"],
+            "obsolete_on": doc["obsolete_on"], "obsolete_reason": doc["obsolete_reason"],
+            "approvals": approvals, "files": _revision_files(ws, rev),
+            "copies_outstanding": docstate.outstanding_copies(cat, number, revision=rev["revision"]),
+            "revisions": [{"revision": r["revision"], "status": statuses[r["revision"]], "issued": r["issued"],
+                           "effective": r["effective"], "change": r["change"],
+                           "submitted_at": r["submitted_at"], "released_at": r["released_at"]} for r in revs],
+        }
+
+
+# 下次评审 on the master list: periodic review (a service above documents) registers its schedule
+# at start-up (qms.startup), so documents never imports it
+NEXT_REVIEW: list = []
+
+
+def list_documents(ws: Workspace, *, as_of: dt.date | None = None, status: str | None = None) -> list[dict]:
+    as_of = as_of or today()
+    out = []
+    with reading(ws) as cat:
+        for doc in docstate.all_documents(cat):
+            _, statuses, rev = docstate.current_of(ws, cat, doc, as_of)
+            # an effective revision's own copies are in order; every other copy is to recall
+            outstanding = docstate.outstanding_copies(
+                cat, doc["number"], other_than=rev["revision"] if statuses[rev["revision"]] == "effective" else None)
+            item = {"number": doc["number"], "title": rev["title"], "kind": doc["kind"],
+                    "department": doc["department"], "revision": rev["revision"],
+                    "status": statuses[rev["revision"]], "issued": rev["issued"], "effective": rev["effective"],
+                    "copies_outstanding": outstanding}
+            review = NEXT_REVIEW[0](ws, cat, doc, on=as_of) if NEXT_REVIEW else None    # 下次评审 (issue 23)
+            item["next_review"] = review["due"] if review else None
+            if status is None or item["status"] == status:
+                out.append(item)
+    return out
+
+

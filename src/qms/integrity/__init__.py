@@ -1,0 +1,1 @@
+"""Trust: verify, checkpoints, rebuilding the catalog from the journal."""

@@ -1,0 +1,96 @@
+"""`qms rebuild`: the catalog is the projection of the journal applied from seq 1 (replay.py)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import uuid
+from dataclasses import dataclass, field
+
+from ..store import audit, journal, projection
+from ..store.archive import fsync_path
+from ..store.catalog import open_catalog
+from ..base.errors import Integrity, QmsError
+from ..store.replay import replay
+from ..store.workspace import Workspace
+
+
+@dataclass
+class RebuildReport:
+    events: int = 0
+    documents: int = 0
+    revisions: int = 0
+    records: int = 0
+    disposed: int = 0
+    disposals: int = 0
+    catalog: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def message(self) -> str:
+        return (f"rebuilt {self.catalog} from {self.events} audit entries: {self.documents} documents "
+                f"({self.revisions} revisions), {self.records} records, {self.disposed} disposed "
+                f"({self.disposals} disposal certificates)")
+
+    def to_json(self) -> dict:
+        return {"events": self.events, "documents": self.documents, "revisions": self.revisions,
+                "records": self.records, "disposed": self.disposed, "disposals": self.disposals,
+                "catalog": self.catalog, "notes": self.notes}
+
+
+def _check_chain(ws: Workspace) -> None:
+    if not ws.audit_path.exists() and any(
+            (ws.archive_dir / sub).is_dir() and any((ws.archive_dir / sub).iterdir())
+            for sub in ("documents", "records", "disposals")):
+        raise Integrity("the audit log is missing although the archive holds documents or records; "
+                        "the catalog cannot be rebuilt without it", file=ws.rel(ws.audit_path))
+    from ..store.journalkey import stored_public
+    problems = audit.verify_chain(ws.audit_path, expected_key=stored_public(ws))
+    if problems:
+        # A catalog rebuilt from an edited log would make the edit look legitimate.
+        raise Integrity("the audit chain is broken, so the log cannot be trusted to rebuild the catalog "
+                        f"({len(problems)} problem{'s' if len(problems) > 1 else ''}; first: {problems[0]}); "
+                        "qms verify lists them", file=ws.rel(ws.audit_path))
+
+
+def rebuild_catalog(ws: Workspace, *, progress=None) -> RebuildReport:
+    """Replay the journal into a fresh catalog and put it in place of catalog.sqlite, holding the
+    workspace lock so no filing runs meanwhile (they wait, then go on against the new one)."""
+    with journal.workspace_lock(ws.archive_dir, purpose="rebuild"):
+        _check_chain(ws)
+        live = ws.catalog_path
+        live.parent.mkdir(parents=True, exist_ok=True)
+        tmp = live.with_name(f".catalog-rebuild-{uuid.uuid4().hex[:8]}.sqlite")
+        report = RebuildReport(catalog=ws.rel(live))
+        try:
+            cat = open_catalog(tmp)
+            with cat:
+                report.events = replay(cat, ws)
+                indexed = 0
+                if live.exists():
+                    try:
+                        with open_catalog(live, create=False) as old:
+                            indexed = projection.indexed_seq(old)
+                    except (sqlite3.DatabaseError, QmsError):     # garbage in its place: what rebuild is for
+                        indexed = 0
+                with cat.transaction():
+                    projection.set_indexed(cat, min(indexed, report.events))
+                count = lambda t: cat.one(f"SELECT COUNT(*) AS n FROM {t}")["n"]  # noqa: E731
+                report.documents, report.revisions = count("documents"), count("revisions")
+                report.records, report.disposed, report.disposals = count("records"), count("disposed"), \
+                    count("disposals")
+                cat.execute("PRAGMA journal_mode=DELETE")
+            fsync_path(tmp)
+            for suffix in ("-wal", "-shm"):
+                stale = live.with_name(live.name + suffix)
+                if stale.exists():
+                    stale.unlink()
+            os.replace(tmp, live)
+            fsync_path(live.parent)
+        except BaseException:
+            for p in (tmp, tmp.with_name(tmp.name + "-journal")):
+                p.unlink(missing_ok=True)
+            raise
+        if progress:
+            progress(report.events)
+    return report
+

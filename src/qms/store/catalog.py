@@ -1,0 +1,198 @@
+"""The catalog: a SQLite projection of the journal (status, dates, sequences, holds).
+
+Only qms.store.projection writes its tables; everything else reads.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from ..base.errors import QmsError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS documents(
+  number TEXT PRIMARY KEY, title TEXT, kind TEXT, department TEXT,
+  obsolete_on TEXT, obsolete_reason TEXT, obsolete_by TEXT, created_at TEXT);
+CREATE TABLE IF NOT EXISTS revisions(
+  id INTEGER PRIMARY KEY, number TEXT NOT NULL, revision TEXT NOT NULL, seq INTEGER NOT NULL,
+  title TEXT, state TEXT NOT NULL, source TEXT, folder TEXT, docx TEXT, pdf TEXT, obsolete_pdf TEXT,
+  change TEXT, submitted_at TEXT, submitted_by TEXT,
+  issued TEXT, effective TEXT, released_at TEXT, released_by TEXT,
+  UNIQUE(number, revision));
+CREATE TABLE IF NOT EXISTS approvals(
+  id INTEGER PRIMARY KEY, revision_id INTEGER NOT NULL, role TEXT NOT NULL, role_label TEXT,
+  name TEXT NOT NULL, meaning TEXT, signed_at TEXT, signed_on TEXT,
+  login TEXT, source_sha256 TEXT, docx_sha256 TEXT, void_at TEXT, void_reason TEXT, void_by TEXT);
+CREATE TABLE IF NOT EXISTS copies(
+  number TEXT NOT NULL, copy_no INTEGER NOT NULL, revision TEXT NOT NULL, holder TEXT NOT NULL,
+  issued_at TEXT, issued_by TEXT, recalled_at TEXT, recalled_by TEXT, file TEXT,
+  holder_login TEXT, holder_department TEXT, received_at TEXT, received_by TEXT, returned_at TEXT,
+  returned_by TEXT, return_reason TEXT,
+  PRIMARY KEY(number, copy_no));
+CREATE TABLE IF NOT EXISTS sequences(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS records(
+  number TEXT PRIMARY KEY, form TEXT NOT NULL, year INTEGER, seq INTEGER, status TEXT NOT NULL,
+  record_date TEXT, filed_at TEXT, filed_by TEXT, retention_until TEXT, folder TEXT,
+  version INTEGER NOT NULL DEFAULT 1, customer TEXT, pdf_pending INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS records_form_year ON records(form, year);
+CREATE INDEX IF NOT EXISTS records_status ON records(status);
+CREATE INDEX IF NOT EXISTS records_retention ON records(retention_until);
+CREATE TABLE IF NOT EXISTS record_versions(
+  number TEXT NOT NULL, version INTEGER NOT NULL, folder TEXT, filed_at TEXT, filed_by TEXT, reason TEXT,
+  PRIMARY KEY(number, version));
+CREATE TABLE IF NOT EXISTS signatures(
+  number TEXT NOT NULL, signer TEXT NOT NULL, role TEXT, at TEXT, scan TEXT, sha256 TEXT, signed_on TEXT);
+CREATE TABLE IF NOT EXISTS holds(
+  id INTEGER PRIMARY KEY, number TEXT NOT NULL, reason TEXT, added_at TEXT, added_by TEXT,
+  released_at TEXT, released_by TEXT, release_reason TEXT);
+CREATE INDEX IF NOT EXISTS holds_number ON holds(number);
+CREATE TABLE IF NOT EXISTS disposed(
+  number TEXT PRIMARY KEY, form TEXT, record_date TEXT, retention_until TEXT,
+  disposed_at TEXT, certificate TEXT);
+CREATE TABLE IF NOT EXISTS disposals(
+  certificate TEXT PRIMARY KEY, at TEXT, as_of TEXT, actor TEXT, count INTEGER, folder TEXT,
+  proposal TEXT, proposed_by TEXT);
+CREATE TABLE IF NOT EXISTS disposal_requests(
+  number TEXT PRIMARY KEY, status TEXT NOT NULL, as_of TEXT, form TEXT, opinion TEXT, method TEXT,
+  witness TEXT, records TEXT, proposed_at TEXT, proposed_by TEXT, decided_at TEXT, decided_by TEXT,
+  reason TEXT, certificate TEXT, left_out TEXT);
+CREATE TABLE IF NOT EXISTS record_fields(
+  form TEXT NOT NULL, name TEXT NOT NULL, number TEXT NOT NULL, value TEXT,
+  PRIMARY KEY(form, name, number)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS record_fields_number ON record_fields(number);
+CREATE TABLE IF NOT EXISTS kpi_proposals(
+  key TEXT PRIMARY KEY, kpi TEXT NOT NULL, period TEXT NOT NULL, grp TEXT, value REAL, target REAL,
+  records TEXT, status TEXT NOT NULL, proposed_at TEXT, decided_at TEXT, decided_by TEXT, capa TEXT);
+-- the quality process around documents (issue 23): training, periodic review, reminders
+CREATE TABLE IF NOT EXISTS training_audience(
+  number TEXT NOT NULL, revision TEXT NOT NULL, departments TEXT, roles TEXT, due_days INTEGER,
+  no_retraining INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(number, revision));
+CREATE TABLE IF NOT EXISTS training(
+  number TEXT NOT NULL, revision TEXT NOT NULL, login TEXT NOT NULL, name TEXT, department TEXT,
+  assigned_at TEXT, due TEXT, reason TEXT, acked_at TEXT, acked_on TEXT, meaning TEXT,
+  PRIMARY KEY(number, revision, login));
+CREATE TABLE IF NOT EXISTS reviews(
+  number TEXT NOT NULL, due TEXT NOT NULL, outcome TEXT, comment TEXT, closed_at TEXT, closed_by TEXT,
+  next_due TEXT, PRIMARY KEY(number, due));
+CREATE TABLE IF NOT EXISTS reminders(
+  key TEXT PRIMARY KEY, login TEXT, kind TEXT, subject TEXT, body TEXT, email TEXT, created_at TEXT,
+  sent_at TEXT);
+CREATE TABLE IF NOT EXISTS user_contacts(login TEXT PRIMARY KEY, email TEXT);
+CREATE TABLE IF NOT EXISTS change_requests(
+  number TEXT PRIMARY KEY, title TEXT, reason TEXT, description TEXT, impact TEXT, affects TEXT, approvers TEXT,
+  opened_at TEXT, opened_by TEXT, cancelled_at TEXT, cancel_reason TEXT);
+CREATE TABLE IF NOT EXISTS cr_approvals(
+  cr TEXT NOT NULL, login TEXT NOT NULL, name TEXT, meaning TEXT, comment TEXT, signed_at TEXT,
+  PRIMARY KEY(cr, login));
+CREATE TABLE IF NOT EXISTS cr_revisions(cr TEXT NOT NULL, number TEXT NOT NULL, revision TEXT NOT NULL,
+  PRIMARY KEY(cr, number, revision));
+CREATE TABLE IF NOT EXISTS capas(
+  number TEXT PRIMARY KEY, title TEXT, description TEXT, source TEXT, record TEXT, document TEXT,
+  containment TEXT, root_cause TEXT, opened_at TEXT, opened_by TEXT, verification TEXT, verified_at TEXT,
+  verified_by TEXT, closed_at TEXT, closed_by TEXT);
+CREATE INDEX IF NOT EXISTS capas_record ON capas(record);
+CREATE TABLE IF NOT EXISTS capa_actions(
+  capa TEXT NOT NULL, no INTEGER NOT NULL, owner TEXT, owner_name TEXT, due TEXT, text TEXT, done_at TEXT,
+  done_by TEXT, done_note TEXT, PRIMARY KEY(capa, no));
+"""
+
+
+# Columns added after a table was first shipped: an older catalog gains them when opened
+# (a rebuild fills them from the log).
+ADDED_COLUMNS = {"approvals": ("login", "source_sha256", "docx_sha256", "void_at", "void_reason", "void_by"),
+                 "signatures": ("signed_on",), "disposals": ("proposal", "proposed_by"),
+                 # controlled copies, both ends (issue 23): a holder person or a department's responsible
+                 # person signs 签收 and 回收
+                 "copies": ("holder_login", "holder_department", "received_at", "received_by", "returned_at",
+                            "returned_by", "return_reason")}
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    for table, columns in ADDED_COLUMNS.items():
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        for col in columns:
+            if col not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {col} TEXT")
+
+
+class Catalog:
+    def __init__(self, conn: sqlite3.Connection, path: Path | None):
+        self.conn = conn
+        self.path = path
+        self._depth = 0
+
+    @contextmanager
+    def transaction(self):
+        """BEGIN IMMEDIATE … COMMIT; nested use joins the outer transaction."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.conn
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def one(self, sql: str, *args) -> sqlite3.Row | None:
+        return self.conn.execute(sql, args).fetchone()
+
+    def all(self, sql: str, *args) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, args).fetchall()
+
+    def execute(self, sql: str, *args) -> sqlite3.Cursor:
+        return self.conn.execute(sql, args)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Catalog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _connect(target: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(target, isolation_level=None, timeout=30)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def open_catalog(path: Path, *, create: bool = True) -> Catalog:
+    """Open (and create) the catalog. With create=False and no file yet, an empty
+    in-memory catalog is returned so read-only commands never create files."""
+    if not path.exists() and not create:
+        conn = _connect(":memory:")
+        conn.executescript(SCHEMA)
+        return Catalog(conn, None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = _connect(str(path))
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(SCHEMA)
+        _add_missing_columns(conn)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise QmsError(f"the catalog cannot be opened ({exc}); it is derived from the journal: "
+                       "move it aside and run qms rebuild", file=path) from None
+    return Catalog(conn, path)
+
+
+def reading(ws) -> Catalog:
+    """The catalog for a read: never creates a file (an empty archive reads as empty).
+
+    Every service reads through this; writes go through writer.writing(ws) and the projection."""
+    return open_catalog(ws.catalog_path, create=False)

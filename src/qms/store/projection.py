@@ -1,0 +1,300 @@
+"""The catalog as a projection of the journal: `apply(cat, entry)` is the only code that writes
+catalog tables, used live after each event and by `qms rebuild` from seq 1.
+
+An event carries every value its rows need (the journal is the truth), so applying the same
+log always gives the same catalog. The catalog's meta table records the last event applied
+(seq, hash and the byte offset just past it in audit.log), so a catalog behind the log knows
+where to catch up from.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..base.yaml_source import load_archived
+
+import json
+import posixpath
+
+from .audit import GENESIS, AuditEntry
+from .catalog import Catalog
+from ..base.errors import Integrity
+
+IGNORED = {"record.compile"}        # logged for the trail; no catalog effect
+IGNORED |= {"journal.key", "journal.checkpoint"}     # the journal's own: its key pinned, a checkpoint stored
+
+
+class ProjectionError(Integrity):
+    """An event the projection cannot apply: the log and the catalog disagree."""
+
+
+def head(cat: Catalog) -> tuple[int, str, int]:
+    """(seq, hash, offset) of the last event applied; (0, GENESIS, 0) for a new catalog."""
+    rows = {r["key"]: r["value"] for r in cat.all("SELECT key, value FROM meta WHERE key IN "
+                                                  "('last_seq', 'last_hash', 'last_offset')")}
+    return int(rows.get("last_seq", 0)), rows.get("last_hash", GENESIS), int(rows.get("last_offset", 0))
+
+
+def indexed_seq(cat: Catalog) -> int:
+    row = cat.one("SELECT value FROM meta WHERE key='indexed_seq'")
+    return int(row["value"]) if row else 0
+
+
+def set_indexed(cat: Catalog, seq: int) -> None:
+    cat.execute("INSERT INTO meta(key, value) VALUES('indexed_seq', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value", str(seq))
+
+
+def apply_all(cat: Catalog, entries: list[tuple[int, AuditEntry]]) -> None:
+    """Apply (offset, entry) pairs in one transaction and move the catalog's head past them."""
+    if not entries:
+        return
+    with cat.transaction():
+        last_seq, last_hash, _ = head(cat)
+        for offset, e in entries:
+            if e.seq != last_seq + 1 or e.prev != last_hash:
+                raise ProjectionError(f"audit.log entry {e.seq} does not follow the catalog's last applied "
+                                      f"event {last_seq}; run qms verify")
+            apply(cat, e)
+            last_seq, last_hash = e.seq, e.hash
+        cat.conn.executemany("INSERT INTO meta(key, value) VALUES(?, ?) "
+                             "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                             [("last_seq", str(last_seq)), ("last_hash", last_hash),
+                              ("last_offset", str(entries[-1][0]))])
+
+
+def apply(cat: Catalog, e: AuditEntry) -> None:
+    if e.action in IGNORED:
+        return
+    handler = _HANDLERS.get(e.action)
+    if handler is None:
+        raise ProjectionError(f"audit.log entry {e.seq}: unknown action {e.action!r} (written by a newer qms?)")
+    try:
+        handler(cat, e, e.data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProjectionError(f"audit.log entry {e.seq} ({e.action} {e.target}) lacks or garbles {exc}") from None
+
+
+# ------------------------------------------------------------------ documents
+
+def _revision(cat: Catalog, e: AuditEntry, number: str, label: str):
+    row = cat.one("SELECT * FROM revisions WHERE number=? AND revision=?", number, label)
+    if row is None:
+        raise ProjectionError(f"audit.log entry {e.seq}: no revision {label} of {number} before it")
+    return row
+
+
+def _doc_submit(cat, e, d):
+    number = e.target
+    if cat.one("SELECT 1 FROM documents WHERE number=?", number):
+        cat.execute("UPDATE documents SET title=?, kind=?, department=? WHERE number=?",
+                    d["title"], d["kind"], d["department"], number)
+    else:
+        cat.execute("INSERT INTO documents(number, title, kind, department, created_at) VALUES(?,?,?,?,?)",
+                    number, d["title"], d["kind"], d["department"], e.at)
+    if d.get("replaces_draft"):
+        rev = _revision(cat, e, number, d["revision"])
+        cat.execute("UPDATE revisions SET source=?, title=?, change=COALESCE(?, change) WHERE id=?",
+                    d["source"], d["title"], d.get("change"), rev["id"])
+        return
+    cat.execute("INSERT INTO revisions(number, revision, seq, title, state, source, folder, change, "
+                "submitted_at, submitted_by) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                number, d["revision"], int(d["seq"]), d["title"], "draft", d["source"], d["folder"],
+                d.get("change"), e.at, e.actor)
+
+
+def _doc_sign(cat, e, d):
+    rev = _revision(cat, e, e.target, d["revision"])
+    cat.execute("INSERT INTO approvals(revision_id, role, role_label, name, meaning, signed_at, signed_on, "
+                "login, source_sha256, docx_sha256) VALUES(?,?,?,?,?,?,?,?,?,?)", rev["id"], d["role"],
+                d.get("role_label"), d["name"], d.get("meaning"), d.get("signed_at") or e.at, d["signed_on"],
+                d.get("login"), d.get("source_sha256"), d.get("docx_sha256"))
+
+
+def _doc_reject(cat, e, d):
+    """The draft's signatures in force become void (kept for history)."""
+    rev = _revision(cat, e, e.target, d["revision"])
+    cat.execute("UPDATE approvals SET void_at=?, void_reason=?, void_by=? WHERE revision_id=? AND void_at IS NULL",
+                e.at, d["reason"], d.get("by"), rev["id"])
+
+
+def _doc_withdraw(cat, e, d):
+    rev = _revision(cat, e, e.target, d["revision"])
+    cat.execute("UPDATE revisions SET state='withdrawn' WHERE id=?", rev["id"])
+
+
+def _doc_release(cat, e, d):
+    rev = _revision(cat, e, e.target, d["revision"])
+    cat.execute("UPDATE revisions SET state='released', issued=?, effective=?, released_at=?, released_by=?, "
+                "docx=?, pdf=? WHERE id=?", d["issued"], d["effective"], e.at, e.actor, d["docx"], d.get("pdf"),
+                rev["id"])
+
+
+def _doc_redate(cat, e, d):
+    """A release not yet issued gets corrected dates and the files rendered with them."""
+    rev = _revision(cat, e, e.target, d["revision"])
+    cat.execute("UPDATE revisions SET issued=?, effective=?, docx=?, pdf=? WHERE id=?", d["issued"], d["effective"],
+                d["docx"], d.get("pdf"), rev["id"])
+
+
+def _doc_obsolete(cat, e, d):
+    cat.execute("UPDATE documents SET obsolete_on=?, obsolete_reason=?, obsolete_by=? WHERE number=?",
+                d["on"], d["reason"], e.actor, e.target)
+    for label, name in (d.get("stamped") or {}).items():
+        rev = _revision(cat, e, e.target, label)
+        cat.execute("UPDATE revisions SET obsolete_pdf=? WHERE id=?", name, rev["id"])
+
+
+def _doc_issue_copy(cat, e, d):
+    _revision(cat, e, e.target, d["revision"])
+    cat.execute("INSERT INTO copies(number, copy_no, revision, holder, issued_at, issued_by, file, holder_login, "
+                "holder_department) VALUES(?,?,?,?,?,?,?,?,?)", e.target, int(d["copy_no"]), d["revision"],
+                d["holder"], e.at, e.actor, d["file"], d.get("holder_login"), d.get("holder_department"))
+
+
+def _doc_recall(cat, e, d):
+    cat.execute("UPDATE copies SET recalled_at=?, recalled_by=? WHERE number=? AND copy_no=?",
+                e.at, e.actor, e.target, int(d["copy_no"]))
+
+
+# ------------------------------------------------------------------ records
+
+def _set_sequence(cat, key: str, value: int) -> None:
+    """Sequences only move forward: the highest number ever given, so none is reused."""
+    cat.execute("INSERT INTO sequences(key, value) VALUES(?, ?) ON CONFLICT(key) "
+                "DO UPDATE SET value=MAX(value, excluded.value)", key, int(value))
+
+
+def _record_file(cat, e, d):
+    _set_sequence(cat, d["sequence"], d["seq"])
+    cat.execute("INSERT INTO records(number, form, year, seq, status, record_date, filed_at, filed_by, "
+                "retention_until, folder, version, customer, pdf_pending) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                e.target, d["form"], int(d["record_date"][:4]), int(d["seq"]), d["status"], d["record_date"],
+                e.at, e.actor, d.get("retention_until"), d["folder"], 1, d.get("customer") or "",
+                1 if d.get("pdf_pending") else 0)
+    _record_fields(cat, e.target, d)
+    cat.execute("INSERT INTO record_versions(number, version, folder, filed_at, filed_by, reason) "
+                "VALUES(?,?,?,?,?,?)", e.target, 1, d["folder"], e.at, e.actor, "")
+
+
+def _record_pdf(cat, e, d):
+    cat.execute("UPDATE records SET pdf_pending=0 WHERE number=?", e.target)
+
+
+def _record_sign(cat, e, d):
+    for s in d.get("signers") or [{"name": d["signer"], "role": d.get("role")}]:
+        cat.execute("INSERT INTO signatures(number, signer, role, at, scan, sha256, signed_on) VALUES(?,?,?,?,?,?,?)",
+                    e.target, s["name"], s.get("role") or "", e.at, d["scan"], d["sha256"], d.get("signed_on"))
+    cat.execute("UPDATE records SET status='filed' WHERE number=?", e.target)
+
+
+def _record_amend(cat, e, d):
+    # `status`: a record needing the customer's signature waits for it again after an amendment
+    # (the scan signed an earlier version); older amend events carry none and keep the status.
+    cat.execute("UPDATE records SET version=?, folder=?, customer=?, retention_until=?, pdf_pending=?, "
+                "status=COALESCE(?, status) WHERE number=?", int(d["version"]), d["folder"], d.get("customer") or "",
+                d.get("retention_until"), 1 if d.get("pdf_pending") else 0, d.get("status"), e.target)
+    cat.execute("INSERT INTO record_versions(number, version, folder, filed_at, filed_by, reason) "
+                "VALUES(?,?,?,?,?,?)", e.target, int(d["version"]), d["folder"], e.at, e.actor, d["reason"])
+    _record_fields(cat, e.target, d)
+
+
+def _record_fields(cat, number: str, d) -> None:
+    """The record's field values (the KPIs read them without opening data.yaml). Events carry
+    them as `fields`; an event written before they did is read from its archived data.yaml."""
+    values = event_fields(cat, d)
+    form = d.get("form") or (cat.one("SELECT form FROM records WHERE number=?", number) or {"form": ""})["form"]
+    cat.execute("DELETE FROM record_fields WHERE number=?", number)
+    # keyed (form, field, number): a KPI reads one field of one form as one range of the table
+    cat.conn.executemany("INSERT INTO record_fields(form, name, number, value) VALUES(?,?,?,?)",
+                         [(form, k, number, v) for k, v in values.items()])
+
+
+def event_fields(cat, d: dict) -> dict[str, str]:
+    """The values an event carries; an event written before events carried them (no `fields`)
+    gets them from the data.yaml it archived (the folder is in place when it is projected)."""
+    if isinstance(d.get("fields"), dict):
+        return {str(k): str(v) for k, v in d["fields"].items() if v is not None}
+    if cat.path is None or not d.get("folder"):
+        return {}
+    path = Path(cat.path).parent.parent / d["folder"] / "data.yaml"
+    try:
+        data = (load_archived(path) or {}).get("data") or {}
+    except Exception:       # a missing or unreadable file: the record has no values to measure
+        return {}
+    return {str(k): v if isinstance(v, str) else str(v) for k, v in data.items()
+            if v not in (None, "") and not isinstance(v, (list, dict))}
+
+
+def _hold_add(cat, e, d):
+    cat.execute("INSERT INTO holds(number, reason, added_at, added_by) VALUES(?,?,?,?)",
+                e.target, d["reason"], e.at, e.actor)
+
+
+def _hold_release(cat, e, d):
+    cat.execute("UPDATE holds SET released_at=?, released_by=?, release_reason=? "
+                "WHERE number=? AND released_at IS NULL", e.at, e.actor, d["reason"], e.target)
+
+
+def _purge(cat, e, d):
+    records = d["records"]
+    numbers = [r["number"] for r in records]
+    cat.conn.executemany("INSERT INTO disposed(number, form, record_date, retention_until, disposed_at, "
+                         "certificate) VALUES(?,?,?,?,?,?)",
+                         [(r["number"], r["form"], r["record_date"], r["retention_until"], e.at, e.target)
+                          for r in records])
+    for table in ("records", "record_versions", "signatures", "holds", "record_fields"):
+        cat.conn.executemany(f"DELETE FROM {table} WHERE number=?", [(n,) for n in numbers])
+    cat.execute("INSERT INTO disposals(certificate, at, as_of, actor, count, folder, proposal, proposed_by) "
+                "VALUES(?,?,?,?,?,?,?,?)", e.target, e.at, d["as_of"], e.actor, len(records), d["folder"],
+                d.get("proposal"), d.get("proposed_by"))
+    _set_sequence(cat, d["sequence"], d["seq"])
+    if d.get("proposal"):
+        cat.execute("UPDATE disposal_requests SET status='approved', decided_at=?, decided_by=?, certificate=?, "
+                    "left_out=? WHERE number=?", e.at, e.actor, e.target, _json(d.get("left_out") or []),
+                    d["proposal"])
+
+
+def _json(value) -> str:
+    """As the journal gives it back (keys sorted), so a live catalog equals a rebuilt one."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _disposal_propose(cat, e, d):
+    _set_sequence(cat, d["sequence"], d["seq"])
+    cat.execute("INSERT INTO disposal_requests(number, status, as_of, form, opinion, method, witness, records, "
+                "proposed_at, proposed_by) VALUES(?,?,?,?,?,?,?,?,?,?)", e.target, "pending", d["as_of"],
+                d.get("form"), d["opinion"], d["method"], d.get("witness"),
+                _json(d["records"]), e.at, e.actor)
+
+
+def _disposal_reject(cat, e, d):
+    cat.execute("UPDATE disposal_requests SET status='rejected', decided_at=?, decided_by=?, reason=? "
+                "WHERE number=?", e.at, e.actor, d["reason"], e.target)
+
+
+_HANDLERS = {
+    "doc.submit": _doc_submit, "doc.sign": _doc_sign, "doc.release": _doc_release,
+    "doc.obsolete": _doc_obsolete, "doc.issue_copy": _doc_issue_copy, "doc.recall": _doc_recall,
+    "doc.reject": _doc_reject, "doc.withdraw": _doc_withdraw, "doc.redate": _doc_redate,
+    "record.file": _record_file, "record.pdf": _record_pdf, "record.sign": _record_sign,
+    "record.amend": _record_amend, "hold.add": _hold_add, "hold.release": _hold_release, "purge": _purge,
+    "disposal.propose": _disposal_propose, "disposal.reject": _disposal_reject,
+}
+
+
+def register(action: str, handler) -> None:
+    """Another part of the domain (users, sessions) adds its own events' projection."""
+    _HANDLERS[action] = handler
+
+
+
+# What governs the archive (issue 19): the digests last applied, the write gate's reference.
+def _config_applied(cat, e, d):
+    cat.execute("INSERT INTO meta(key, value) VALUES('config_applied', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                json.dumps({"seq": e.seq, "digests": d["digests"], "settings": d.get("settings")},
+                           ensure_ascii=False, sort_keys=True))
+
+
+register("config.applied", _config_applied)

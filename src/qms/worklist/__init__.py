@@ -1,0 +1,1 @@
+"""What waits for whom, across documents and records (above both)."""
