@@ -423,7 +423,8 @@ def _small_workspaces(base: Path) -> dict[str, Path]:
     form = yaml.safe_load((REPO / "schemas" / f"{REPORT}.yaml").read_text(encoding="utf-8"))
     schema_typos = [((), k) for k in ("title", "procedure", "date_field", "retention", "signature_required",
                                       "template", "note", "fields")]
-    schema_typos += [(("fields", 0), "label"), (("fields", 0), "required"), (("fields", 11, "columns", 0), "label"),
+    table = next(i for i, f in enumerate(form["fields"]) if f.get("columns"))     # the report's parts table
+    schema_typos += [(("fields", 0), "label"), (("fields", 0), "required"), (("fields", table, "columns", 0), "label"),
                      (("retention",), "period")]
     assert {k for _, k in schema_typos} <= set(FORM_KEYS + FIELD_KEYS + COLUMN_KEYS + RETENTION_KEYS)
     for i, (where, key) in enumerate(schema_typos):

@@ -15,13 +15,13 @@ import shutil
 import zipfile
 
 import pytest
+import time_machine
 from pypdf import PdfReader
 
 from qms.adapters.pdf import pdf_text
 from docxtext import docx_text
-from qms.identity import esign
 
-from conftest import REPO, Qms, add_staff, cli_init, make_workspace
+from conftest import LOGIN_OF, PASSWORDS, REPO, Qms, add_staff, cli_init, make_workspace
 
 PROCEDURES = REPO / "examples" / "procedures"
 SIGNERS = [("编制", "张建华", "2026-03-02"), ("会签", "李明", "2026-03-03"), ("会签", "周静", "2026-03-04"),
@@ -31,10 +31,8 @@ SIGNERS = [("编制", "张建华", "2026-03-02"), ("会签", "李明", "2026-03-
 
 @contextlib.contextmanager
 def signing_on(day: str):
-    """The signer's clock reads `day`, 09:30 in the workspace's time zone (they sign that morning)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(esign, "signing_time", lambda ws: dt.datetime.fromisoformat(f"{day}T09:30:00").replace(
-            tzinfo=esign.workspace_zone(ws)))
+    """The signer's clock reads `day`, 09:30 in Shanghai (they sign that morning): the one clock moved."""
+    with time_machine.travel(dt.datetime.fromisoformat(f"{day}T09:30:00+08:00"), tick=False):
         yield
 
 
@@ -42,6 +40,8 @@ def sign_all(q: Qms, number: str, signers=SIGNERS) -> None:
     """Each person signs in their own session, typing their password, on their day."""
     for role, name, on in signers:
         with signing_on(on):
+            login = LOGIN_OF[name]                      # that morning they log in, then sign
+            q.as_(login)("login", login, "--password-stdin", input=PASSWORDS[login] + "\n")
             q.sign(number, role, name)
 
 

@@ -73,6 +73,7 @@ def test_a_label_changed_and_saved_by_libreoffice_passes_and_prints_in_a_filed_r
     assert all(r["ok"] for r in rows)
     with zipfile.ZipFile(template) as z:          # the check normalised what LibreOffice stamped
         assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    qms.apply_config()           # the edited template applied by an admin (journaled): then filing goes on
     data = write_data(qms, example_data("QR-SV-022-01"), "notice.yaml")
     number = qms.json("record", "file", "QR-SV-022-01", "--data", data, "--no-pdf")["number"]
     docx = next((qms.archive / "records").rglob(f"{number}.docx"))

@@ -142,7 +142,7 @@ def test_a_full_disk_is_one_clear_line(qms, tmp_path):
     says the disk is full and leaves no partial file."""
     script = (
         "import resource, signal, sys\n"
-        "from qms import outputs\nfrom qms.base.errors import QmsError\nfrom qms.store.workspace import open_workspace\n"
+        "from qms.store import outputs\nfrom qms.base.errors import QmsError\nfrom qms.store.workspace import open_workspace\n"
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
         "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))\n"
         f"ws = open_workspace({str(qms.root)!r})\n"

@@ -9,7 +9,7 @@ this package must not pull the writer in while the writer itself is being import
 
 from __future__ import annotations
 
-__all__ = ["JobResult", "list_jobs", "ocr_job", "queued_event", "run_pending"]
+__all__ = ["JobResult", "list_jobs", "queued_event", "run_pending"]   # ocr_job: jobs.queue (a module has that name)
 
 
 def __getattr__(name: str):

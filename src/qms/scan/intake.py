@@ -240,7 +240,7 @@ def file_part(ws: Workspace, r: dict, *, actor: str, name: str, signer: tuple[st
             w.commit([{"action": "scan.queued", "target": r["id"],
                        "data": {"part": r["part"], "reason": reason or f"{number} was not signed"}}], actor=actor)
             return False
-        from ..jobs import ocr_job
+        from ..jobs.queue import ocr_job
         job = ocr_job(ws, number)
         w.commit([{"action": "scan.filed", "target": r["id"], "data": {"part": r["part"], "number": number}}]
                  + ([job] if job else []), actor=actor)
