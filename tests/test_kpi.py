@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import random
 import re
 import statistics
@@ -212,7 +213,11 @@ def test_a_missed_target_proposes_exactly_one_capa(qms, service_records):
     assert len(items) == 1 and "现场服务月度量 2026-04" in items[0]["title"]
     assert todo_items(ws, get_user(ws, "auditor")) == []
     with time_machine.travel(dt.datetime(2026, 6, 2, 9, 20), tick=False):
-        qms("kpi", "accept", "reports/2026-04")
+        out = qms("kpi", "accept", "reports/2026-04").output
     assert proposals(ws) == [] and todo_items(ws, manager) == []
     trail = (qms.archive / "audit.log").read_text(encoding="utf-8")
     assert trail.count('"kpi.capa_proposed"') == 1 and '"kpi.capa_accepted"' in trail
+    # accepting opened the CAPA it asked for: numbered like every record, naming the KPI and period
+    assert "开立 CAPA-2026-0001" in out
+    capa = qms.json("capa", "show", "CAPA-2026-0001")
+    assert "现场服务月度量" in json.dumps(capa, ensure_ascii=False) or "reports 2026-04" in capa["title"]

@@ -161,3 +161,16 @@ def my_actions(ws: Workspace, user: User, on) -> list[dict]:
                        "WHERE a.owner=? AND a.done_at IS NULL AND c.closed_at IS NULL ORDER BY a.due", user.login)
     return [{"kind": "capa", "kind_zh": "纠正预防措施", "title": f"{r['capa']} 措施 {r['no']}：{r['text']}",
              "due": r["due"], "link": f"/capa/{r['capa']}", "number": r["capa"]} for r in rows]
+
+
+def open_capas(ws: Workspace) -> list[dict]:
+    """CAPAs not yet closed, oldest first, with their earliest open action's due date and their state."""
+    with reading(ws) as cat:
+        rows = cat.all("SELECT number, title, opened_at, verified_at FROM capas WHERE closed_at IS NULL "
+                       "ORDER BY number")
+        out = []
+        for r in rows:
+            due = cat.one("SELECT MIN(due) AS due FROM capa_actions WHERE capa=? AND done_at IS NULL", r["number"])
+            out.append({"number": r["number"], "title": r["title"], "due": (due or {}).get("due") or "",
+                        "state": "已验证待关闭" if r["verified_at"] else "进行中"})
+    return out

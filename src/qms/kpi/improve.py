@@ -1,11 +1,13 @@
 """流程改进: a KPI that missed its target for a finished period proposes a CAPA, once per KPI,
 period and group (journal event kpi.capa_proposed), on the quality manager's to-do; accepting
-it opens the CAPA (through the CAPA service when there is one: OPEN_CAPA)."""
+it opens the CAPA (qms.capa), with the KPI, period and records behind the miss in its description."""
 
 from __future__ import annotations
 
 import json
 
+from ..capa.capas import open_capa
+from ..identity.users import get_user
 from ..store.catalog import reading
 from ..base.dates import today
 from ..base.errors import Conflict, NotFound
@@ -18,9 +20,6 @@ from .measures import series
 
 MAX_RECORDS = 500      # the records attached to a proposal (the drill-down lists them all)
 
-# The CAPA service (another issue) sets this to fn(ws, actor, proposal: dict) -> capa number;
-# until it does, accepting a proposal records the decision and opens nothing.
-OPEN_CAPA = None
 
 
 def proposal_key(kpi: str, period: str, group: str = "") -> str:
@@ -79,26 +78,38 @@ def proposals(ws: Workspace, status: str | None = "proposed") -> list[dict]:
     return out
 
 
+def _open_capa(ws: Workspace, actor: str, row: dict) -> str:
+    """The CAPA a proposal asks for: the KPI, its period and value against the target, the records."""
+    user = get_user(ws, actor.split(" ", 1)[0])
+    records = json.loads(row.get("records") or "[]")
+    what = f"指标 {row['kpi']} {row['period']}" + (f"（{row['grp']}）" if row.get("grp") else "")
+    res = open_capa(ws, title=f"{what} 未达目标", user=user, source="kpi",
+                    description=f"{what}：数值 {row.get('value')}，目标 {row.get('target')}；"
+                                f"相关记录 {'、'.join(records[:20]) or '无'}" + ("等" if len(records) > 20 else ""))
+    return res.data["number"]
+
+
 def decide(ws: Workspace, key: str, *, actor: str, accept: bool, reason: str = "") -> Change:
-    """Accept (opens the CAPA when the CAPA service exists) or dismiss a proposal."""
-    with writing(ws, purpose="kpi proposal") as w:
-        row = w.cat.one("SELECT * FROM kpi_proposals WHERE key=?", key)
+    """Accept (opens the CAPA, qms.capa) or dismiss a proposal."""
+    def pending(cat) -> dict:
+        row = cat.one("SELECT * FROM kpi_proposals WHERE key=?", key)
         if row is None:
             raise NotFound(f"没有纠正预防措施建议 {key}（qms kpi proposals 列出）")
         if row["status"] != "proposed":
             raise Conflict(f"建议 {key} 已处理（{'已接受' if row['status'] == 'accepted' else '不采纳'}）")
-        capa = None
-        if accept and OPEN_CAPA is not None:
-            capa = OPEN_CAPA(ws, actor, dict(row))
+        return dict(row)
+    with reading(ws) as cat:
+        row = pending(cat)
+    # the CAPA is its own journaled change (numbered CAPA-YYYY-NNNN); the decision names it
+    capa = _open_capa(ws, actor, row) if accept else None
+    with writing(ws, purpose="kpi proposal") as w:
+        pending(w.cat)
         data = {"capa": capa} if capa else {}
         if reason:
             data["reason"] = reason
         w.commit([{"action": "kpi.capa_accepted" if accept else "kpi.capa_dismissed", "target": key,
                    "data": data}], actor=actor)
-    if accept:
-        msg = f"已接受建议 {key}" + (f"，开立 {capa}" if capa else "（CAPA 功能尚未提供，已记录决定）")
-    else:
-        msg = f"不采纳建议 {key}"
+    msg = f"已接受建议 {key}，开立 {capa}" if accept else f"不采纳建议 {key}"
     return Change(message=msg, data={"key": key, "accepted": accept, "capa": capa})
 
 

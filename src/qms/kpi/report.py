@@ -2,14 +2,18 @@
 targets missed in the month, the open CAPA proposals and the reviews due; .pdf (PDF/A-2b, by
 LibreOffice from a .docx) or .xlsx; with `actor` also filed as a record (QR-QM-01, the PDF attached).
 
-Two sections come from other services when they exist (CAPA, periodic reviews): the hooks
-OPEN_CAPAS and REVIEWS_DUE, fn(ws, month) -> list[dict] of {number, title, due, state}."""
+Two sections come from the services below (CAPA, periodic reviews): the CAPAs still open and
+the documents whose periodic review falls due by the month's end."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tempfile
 from pathlib import Path
+
+from ..capa.capas import open_capas
+from ..review.reviews import review_list
 
 from ..store.catalog import reading
 from ..base.errors import InvalidInput
@@ -23,8 +27,11 @@ MONTHS_SHOWN = 12
 MAX_MISSED_ROWS = 50
 REPORT_FORM = "QR-QM-01"
 
-OPEN_CAPAS = None      # set by the CAPA service (another issue): open CAPAs to list
-REVIEWS_DUE = None     # set by the periodic-review service: document reviews due
+
+
+def _month_end(month: str) -> str:
+    year, mon = int(month[:4]), int(month[5:])
+    return (dt.date(year + mon // 12, mon % 12 + 1, 1) - dt.timedelta(days=1)).isoformat()
 
 
 def _month(text: str) -> str:
@@ -71,8 +78,8 @@ def gather(ws: Workspace, month: str) -> dict:
                                        "value": "缺少数据" if v is None else (v if isinstance(v, str) else fmt(k, v))})
         out.append({"series": shown, "now": now, "period": here, "misses": misses})
     return {"month": month, "kpis": out, "proposals": proposals(ws),
-            "capas": OPEN_CAPAS(ws, month) if OPEN_CAPAS else None,
-            "reviews": REVIEWS_DUE(ws, month) if REVIEWS_DUE else None}
+            "capas": open_capas(ws),
+            "reviews": [{**r, "state": r["state_zh"]} for r in review_list(ws, due_before=_month_end(month))]}
 
 
 def _state(met) -> str:
