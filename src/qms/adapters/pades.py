@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..base.errors import Conflict, InvalidInput, NotFound, QmsError
+from ..store.journalkey import private_write
 from ..store.workspace import Workspace
 from .pdf import pdfa_part
 from ..base import dates
@@ -40,19 +41,6 @@ FIELD_NAME = "QmsSeal"
 
 def keys_dir(ws: Workspace) -> Path:
     return ws.root / ".qms" / "keys"
-
-
-def _private_write(path: Path, data: bytes) -> None:
-    """Write a file 0600 (created so, never readable by others even for an instant)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
 
 
 def _prepare_dir(ws: Workspace) -> Path:
@@ -130,10 +118,10 @@ def generate_keys(ws: Workspace, *, years: int = 10, replace: bool = False) -> K
     pkcs8 = dict(encoding=pem, format=serialization.PrivateFormat.PKCS8,
                  encryption_algorithm=serialization.NoEncryption())
     d = _prepare_dir(ws)
-    _private_write(d / CA_KEY, ca_key.private_bytes(**pkcs8))
-    _private_write(d / CHAIN, ca.public_bytes(pem))
-    _private_write(d / KEY, key.private_bytes(**pkcs8))
-    _private_write(d / CERT, cert.public_bytes(pem))
+    private_write(d / CA_KEY, ca_key.private_bytes(**pkcs8))
+    private_write(d / CHAIN, ca.public_bytes(pem))
+    private_write(d / KEY, key.private_bytes(**pkcs8))
+    private_write(d / CERT, cert.public_bytes(pem))
     return key_info(ws)
 
 
@@ -153,10 +141,10 @@ def import_p12(ws: Workspace, p12: Path | str, passphrase: bytes | None) -> KeyI
         raise InvalidInput("the PKCS#12 file holds no private key with its certificate", file=p12)
     pem = serialization.Encoding.PEM
     d = _prepare_dir(ws)
-    _private_write(d / KEY, key.private_bytes(encoding=pem, format=serialization.PrivateFormat.PKCS8,
+    private_write(d / KEY, key.private_bytes(encoding=pem, format=serialization.PrivateFormat.PKCS8,
                                               encryption_algorithm=serialization.NoEncryption()))
-    _private_write(d / CERT, cert.public_bytes(pem))
-    _private_write(d / CHAIN, b"".join(c.public_bytes(pem) for c in others or []))
+    private_write(d / CERT, cert.public_bytes(pem))
+    private_write(d / CHAIN, b"".join(c.public_bytes(pem) for c in others or []))
     (d / CA_KEY).unlink(missing_ok=True)   # the generated CA no longer issues this key
     return key_info(ws)
 

@@ -64,7 +64,9 @@ def load_public(text: str):
         raise ValueError(f"not an Ed25519 public key: {exc}") from None
 
 
-def _private_write(path: Path, data: bytes) -> None:
+def private_write(path: Path, data: bytes) -> None:
+    """Write a key file 0600 (created so, never readable by others even for an instant), in folders
+    0700; the one writer of every key qms keeps (the journal's here, the seal's in adapters.pades)."""
     for folder in (path.parent.parent, path.parent):
         folder.mkdir(mode=0o700, exist_ok=True)
         os.chmod(folder, 0o700)
@@ -93,7 +95,7 @@ def create_journal_key(ws: Workspace):
     private = Ed25519PrivateKey.generate()
     pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
-    _private_write(path, pem)
+    private_write(path, pem)
     public_path(ws).write_text(public_text(private) + "\n", encoding="ascii")
     _cache.pop(str(path), None)
     return private
