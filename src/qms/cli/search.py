@@ -35,10 +35,12 @@ def search(env, words, kind, form_id, status, date_from, date_to, limit, offset,
     page = search_page(env.ws, query, kind=kind, form=form_id, status=status, date_from=as_date(date_from, "--from"),
                        date_to=as_date(date_to, "--to"), limit=limit, offset=offset)
     total = page["total"]
+    # beyond search.count_cap the total is "at least": 1,000+ (共 1000+ 条), never a number to page to
+    en, zh = (str(total), str(total)) if page.get("total_exact", True) else (f"{total:,}+", f"{total}+")
 
     def text(hs):
         if not hs:
-            return "no hits" + (f" (共 {total} 条，--offset {offset} 已超出)" if total else "")
+            return "no hits" + (f" (共 {zh} 条，--offset {offset} 已超出)" if total else "")
         out = []
         # the passage is (text, is_hit) spans: hits bold on a terminal, in 【】 in a pipe
         hit = (lambda t: click.style(t, bold=True, fg="red")) if sys.stdout.isatty() else "【{}】".format
@@ -49,7 +51,7 @@ def search(env, words, kind, form_id, status, date_from, date_to, limit, offset,
                        f"score {h['score']:.2f}\n    {mark}")
         shown = f"{offset + 1}–{offset + len(hs)}" if offset else str(len(hs))
         more = f"; 下一页 --offset {offset + len(hs)}" if offset + len(hs) < total else ""
-        out.append(f"— {shown} of {total} hits（共 {total} 条）{more}")
+        out.append(f"— {shown} of {en} hits（共 {zh} 条）{more}")
         return "\n".join(out)
     emit(page, as_json, lambda p: text(p["hits"]))      # --json: the web API's {total, hits}
 

@@ -20,6 +20,7 @@ from .highlight import highlight, highlighter
 from .query import needles, parse_query
 from .ranking import Weighting, count, rank
 from .schema import INDEX_VERSION, VERSION_FILE, FieldMap, Hit, IndexDoc
+from .totals import Total, query_key, total as cached_total
 
 
 class OldIndex(QmsError):
@@ -41,7 +42,6 @@ class SearchIndex:
         self._rebuild_source = rebuild_source
         self.untrusted: str | None = None     # why the index was rebuilt on opening, if it was
         self.rebuilt: str | None = None       # rebuilt on opening for a reason that is no problem
-        self._counts: dict[tuple, int] = {}
 
     # -- opening ------------------------------------------------------------
     def _index(self):
@@ -168,46 +168,58 @@ class SearchIndex:
         Raises QmsError for a malformed query; a query with nothing searchable
         in it gives []. `fields`: the forms' fields a query may name (FIELD:value).
         """
-        return self.search_page(query_string, kind=kind, form=form, status=status, date_from=date_from,
-                                date_to=date_to, limit=limit, fields=fields)[0]
+        # Ranking only: the total is the caller's to ask (self.total, cached), never counted here.
+        return self._ranked(query_string, dict(kind=kind, form=form, status=status, date_from=date_from,
+                                               date_to=date_to), limit, 0, fields)
 
     def search_page(self, query_string: str, *, kind: str | None = None, form: str | None = None,
                     status: str | None = None, date_from: datetime.date | None = None,
                     date_to: datetime.date | None = None, limit: int = 20,
                     offset: int = 0, fields: FieldMap | None = None) -> tuple[list[Hit], int]:
         """(hits ranked offset … offset+limit, how many documents match in all)."""
+        filters = dict(kind=kind, form=form, status=status, date_from=date_from, date_to=date_to)
+        hits = self._ranked(query_string, filters, limit, offset, fields)
+        n = self.total(query_string, fields=fields, **filters).n
+        return hits, max(n, offset + len(hits))
+
+    def _ranked(self, query_string: str, filters: dict, limit: int, offset: int,
+                fields: FieldMap | None) -> list[Hit]:
         if limit <= 0 or not query_string or not query_string.strip():
-            return [], 0
+            return []
         q = parse_query(query_string, fields)
         if q is None:
-            return [], 0
+            return []
         searcher = self._get_searcher()
-        filters = dict(kind=kind, form=form, status=status, date_from=date_from, date_to=date_to)
         ranked = rank(searcher, q, limit=offset + limit, **filters)
-        total = max(count(searcher, q, **filters), len(ranked))
         rx = highlighter(needles(q))
-        return [self._hit(searcher, score, docnum, rx) for score, docnum in ranked[offset:]], total
+        return [self._hit(searcher, score, docnum, rx) for score, docnum in ranked[offset:]]
 
     def count(self, query_string: str, *, kind: str | None = None, form: str | None = None,
               status: str | None = None, date_from: datetime.date | None = None,
               date_to: datetime.date | None = None, fields: FieldMap | None = None) -> int:
-        """How many documents match (every match, not only the ranked budget): the portal's total."""
+        """How many documents match (every match, not only the ranked budget), exactly."""
+        return self.total(query_string, kind=kind, form=form, status=status, date_from=date_from,
+                          date_to=date_to, fields=fields).n
+
+    def total(self, query_string: str, *, kind: str | None = None, form: str | None = None,
+              status: str | None = None, date_from: datetime.date | None = None,
+              date_to: datetime.date | None = None, fields: FieldMap | None = None,
+              cap: int | None = None) -> Total:
+        """The portal's total: exact up to `cap`, beyond it Total(cap, exact=False). Counted once
+        per index generation and query, for every thread of the process (see totals.py)."""
         if not query_string or not query_string.strip():
-            return 0
+            return Total(0, True)
         q = parse_query(query_string, fields)
         if q is None:
-            return 0
+            return Total(0, True)
         searcher = self._get_searcher()
-        # Paging through one query asks the same count again: keep it for this index generation.
-        key = (searcher.reader().generation(), query_string, kind, form, status, date_from, date_to, fields)
-        counts = self._counts
-        if key in counts:
-            return counts[key]
-        n = count(searcher, q, kind=kind, form=form, status=status, date_from=date_from, date_to=date_to)
-        if len(counts) >= 256:
-            counts.clear()
-        counts[key] = n
-        return n
+        reader = searcher.reader()
+        generation = (reader.generation(),
+                      tuple(leaf.segment().segment_id() for leaf, _ in reader.leaf_readers()))
+        filters = dict(kind=kind, form=form, status=status, date_from=date_from, date_to=date_to)
+        key = query_key(query_string, kind, form, status, date_from, date_to, fields)
+        return cached_total(str(self.path.resolve()), generation, key, cap,
+                            lambda c: count(searcher, q, cap=c, **filters))
 
     @staticmethod
     def _hit(searcher, score: float, docnum: int, rx) -> Hit:

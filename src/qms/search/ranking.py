@@ -92,8 +92,9 @@ def filters(searcher, *, kind=None, form=None, status=None, date_from=None, date
     return ctx, wrap
 
 
-def count(searcher, q, **filter_args) -> int:
-    """Every match of the query under the filters (ids only, no scoring)."""
+def count(searcher, q, *, cap: int | None = None, **filter_args) -> int:
+    """Every match of the query under the filters (ids only, no scoring); with `cap`, it stops
+    at cap + 1 — enough to know the total is beyond the cap without walking every match."""
     setup = filters(searcher, **filter_args)
     if setup is None:
         return 0
@@ -104,6 +105,8 @@ def count(searcher, q, **filter_args) -> int:
             m = wrap(q).matcher(leaf, ctx)
             while m.is_active():     # no scoring: walking the matches is all a count needs
                 n += 1
+                if cap is not None and n > cap:
+                    return n
                 m.next()
     except query.QueryError as e:
         raise InvalidInput(f"search query cannot run: {e}") from None

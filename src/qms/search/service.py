@@ -25,7 +25,8 @@ def search(ws: Workspace, query: str, *, kind=None, form=None, status=None, date
 def search_page(ws: Workspace, query: str, *, kind=None, form=None, status=None,
                 date_from: dt.date | None = None, date_to: dt.date | None = None, limit: int = 20,
                 offset: int = 0, index=None) -> dict:
-    """One page of hits and the total count: {total, hits} (hits shaped as `search`'s).
+    """One page of hits and the total count: {total, hits} (hits shaped as `search`'s); beyond
+    search.count_cap {total: the cap, total_exact: false, hits}.
 
     `index` lets a long-lived caller (the web server, one per thread) keep its SearchIndex open.
     """
@@ -36,7 +37,12 @@ def search_page(ws: Workspace, query: str, *, kind=None, form=None, status=None,
     filters = dict(kind=kind, form=form, status=status, date_from=date_from, date_to=date_to,
                    fields=field_map(ws))
     hits = ix.search(query, limit=offset + limit, **filters)[offset:]
-    return {"total": ix.count(query, **filters), "hits": [asdict(h) for h in hits]}
+    # Exact up to search.count_cap; beyond it `total` is the cap and total_exact false ("1,000+").
+    # The shape stays {total, hits} while the total is exact (API clients, the CLI's --json).
+    total = ix.total(query, cap=ws.config.search_count_cap, **filters)
+    if total.exact:
+        return {"total": max(total.n, offset + len(hits)), "hits": [asdict(h) for h in hits]}
+    return {"total": total.n, "total_exact": False, "hits": [asdict(h) for h in hits]}
 
 
 def count_entries(ws: Workspace) -> int:

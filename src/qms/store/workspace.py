@@ -18,7 +18,7 @@ import json
 CONFIG_NAME = "config.yaml"
 # The keys config.yaml's mappings may hold; anything else is refused with the nearest match.
 CONFIG_KEYS = ("organisation", "locale", "timezone", "documents", "records", "identity", "paths", "journal",
-               "review", "training", "notify", "departments", "scan")
+               "review", "training", "notify", "departments", "scan", "search")
 ORG_KEYS = ("name", "name_en", "short")
 DOCUMENTS_KEYS = ("number_pattern", "revision", "kinds", "approvals", "keep_obsolete")
 REVISION_KEYS = ("scheme", "first")
@@ -28,6 +28,7 @@ RECORDS_KEYS = ("numbering", "retention")
 RETENTION_KEYS = ("period", "from")
 PATHS_KEYS = ("schemas", "templates", "archive")
 JOURNAL_KEYS = ("checkpoint_every",)
+SEARCH_KEYS = ("count_cap",)
 
 # Groups of capitals/digits joined by - or /, a group may hold a clause number (7.5):
 # QP-SC-015, WY-QP-7.5-01, HX/QP-05. A '/' never reaches a path: see revisions.safe_name.
@@ -67,6 +68,7 @@ class Config:
     quality: dict = field(default_factory=dict)
     checkpoint_every: int = 1000    # journal.checkpoint_every: a stored checkpoint every N events (0: none)
     scan: dict = field(default_factory=dict)   # the scan inbox (issue 22): inbox, confirm, max_pages
+    search_count_cap: int = 1000    # search.count_cap: totals exact up to this, beyond it "1,000+"
 
 
 @dataclass
@@ -198,7 +200,8 @@ def load_config(path: Path) -> Config:
                                "documents.revision"),
                               (recs.get("retention") or {} if isinstance(recs, dict) else {}, RETENTION_KEYS,
                                "records.retention"),
-                              (data.get("journal") or {}, JOURNAL_KEYS, "journal")):
+                              (data.get("journal") or {}, JOURNAL_KEYS, "journal"),
+                              (data.get("search") or {}, SEARCH_KEYS, "search")):
         if not isinstance(value, dict):
             raise src.error("expected a mapping", *key.split("."))
         check_keys(src, value, known, *key.split("."))
@@ -213,6 +216,9 @@ def load_config(path: Path) -> Config:
             raise src.error("expected {label, series}", "documents", "kinds", key)
         check_keys(src, k or {}, KIND_KEYS, "documents", "kinds", key)
     _check_quality(src, data)
+    count_cap = (data.get("search") or {}).get("count_cap")
+    count_cap = 1000 if count_cap is None else count_cap
+    _whole(src, count_cap, 10, 1_000_000, "a count", "search", "count_cap")
     name = _require(src, org, "name", ("organisation",))
     from ..base.input_limits import period_error
     bad = period_error((recs.get("retention") or {}).get("period", "5y"))
@@ -253,6 +259,7 @@ def load_config(path: Path) -> Config:
         | {"departments": [str(x) for x in (data.get("departments") or [])]},
         checkpoint_every=_checkpoint_every(src, (data.get("journal") or {}).get("checkpoint_every", 1000)),
         scan=dict(data.get("scan") or {}),
+        search_count_cap=count_cap,
     )
 
 

@@ -1,0 +1,102 @@
+"""Search totals (issue 21): exact up to the cap on a generated corpus, "at least the cap" beyond
+it, counted once per index generation for every index object of the process."""
+
+from __future__ import annotations
+
+import datetime
+import random
+
+import pytest
+
+from qms.base.errors import QmsError
+from qms.search import IndexDoc, SearchIndex, totals
+from qms.store.workspace import load_config
+
+from conftest import REPO
+
+WORDS = ["客户", "空气压缩机", "排气温度", "正常", "维修", "更换", "华东电力", "回访", "滤芯", "工程师"]
+
+
+def corpus(n: int, seed: int = 21) -> list[IndexDoc]:
+    rnd = random.Random(seed)
+    docs = []
+    for i in range(n):
+        text = "，".join(rnd.sample(WORDS, rnd.randint(1, 4))) + f"。第{i}条"
+        docs.append(IndexDoc(number=f"QR-T-{i:05d}", kind="record", form="QR-T", title="服务记录", text=text,
+                             customer="", people=[], status="filed",
+                             date=datetime.date(2025, 1, 1) + datetime.timedelta(days=i % 400)))
+    return docs
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    docs = corpus(1500)
+    ix = SearchIndex(tmp_path_factory.mktemp("totals") / "index")
+    ix.rebuild(docs)
+    yield ix, docs
+    ix.close()
+
+
+@pytest.mark.parametrize("word", ["客户", "空气压缩机", "滤芯", "华东电力", "压缩", "户"])
+def test_totals_are_the_records_holding_the_query_up_to_the_cap(index, word):
+    ix, docs = index
+    holding = sum(word in d.text for d in docs)
+    assert 0 < holding
+    assert ix.total(word) == totals.Total(holding, True)                 # no cap: exact
+    cap = 1000
+    expected = totals.Total(holding, True) if holding <= cap else totals.Total(cap, False)
+    assert ix.total(word, cap=cap) == expected
+    assert ix.total(word, cap=holding) == totals.Total(holding, True)    # exactly at the cap is exact
+    assert ix.total(word, cap=holding - 1) == totals.Total(holding - 1, False)
+
+
+def test_a_common_word_beyond_the_cap_is_at_least_the_cap(index):
+    ix, docs = index
+    holding = sum("客户" in d.text for d in docs)
+    assert holding > 100
+    assert ix.total("客户", cap=100) == totals.Total(100, False)
+    hits, total = ix.search_page("客户", limit=10)
+    assert total == holding and len(hits) == 10                          # search_page stays exact
+
+
+def test_a_repeated_query_is_counted_once_for_every_index_object(index):
+    ix, _docs = index
+    other = SearchIndex(ix.path)                  # another thread's index object, same folder
+    before = totals.counted
+    first = ix.total("维修 更换", cap=1000)
+    assert totals.counted == before + 1
+    assert other.total("维修  更换", cap=1000) == first                  # spacing normalised
+    ix.search("维修 更换", limit=20)                                     # ranking never counts
+    assert totals.counted == before + 1
+    assert ix.total("维修 更换", status="filed", cap=1000) == first      # other filters: counted again
+    assert totals.counted == before + 2
+    assert ix.search_page("维修 更换", limit=5, offset=5)[1] == first.n   # exact (no cap): once more
+    other.search_page("维修 更换", limit=5, offset=10)
+    assert totals.counted == before + 3
+    other.close()
+
+
+def test_a_new_generation_counts_again(tmp_path):
+    ix = SearchIndex(tmp_path / "index")
+    docs = corpus(40)
+    ix.add(docs[:30])
+    n = sum("客户" in d.text for d in docs[:30])
+    assert ix.count("客户") == n
+    ix.add(docs[30:])
+    assert ix.count("客户") == sum("客户" in d.text for d in docs)
+    ix.delete([d.number for d in docs if "客户" in d.text][:3])
+    assert ix.count("客户") == sum("客户" in d.text for d in docs) - 3
+    ix.close()
+
+
+def test_the_cap_is_read_from_config_and_checked(tmp_path):
+    text = (REPO / "config.yaml").read_text(encoding="utf-8")
+    assert load_config(REPO / "config.yaml").search_count_cap == 1000
+    for value, ok in (("50", True), ("0", False), ("many", False), ("2000000", False)):
+        path = tmp_path / "config.yaml"
+        path.write_text(text.replace("count_cap: 1000", f"count_cap: {value}"), encoding="utf-8")
+        if ok:
+            assert load_config(path).search_count_cap == int(value)
+        else:
+            with pytest.raises(QmsError, match="count_cap"):
+                load_config(path)
