@@ -1,28 +1,15 @@
-"""The root group's pieces every command module needs: the error → exit status mapping
-(QmsGroup) and the workspace/session `Env`."""
+"""The pieces every command module needs: the workspace/session `Env`, and QmsGroup (the error →
+exit status mapping, held in exit_status so the root group loads without identity and storage)."""
 
 from __future__ import annotations
 
 import click
 
-from ..base.errors import QmsError
 from ..identity import require
 from ..identity.sessions import current_user
 from ..store.workspace import find_workspace
 from ..store.writer import catch_up
-
-
-class QmsGroup(click.Group):
-    """Turns a QmsError into one line on stderr and its class's exit status (README, "Exit status")."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except QmsError as exc:
-            text = exc.format()     # one line; a list of bad rows (InvalidRows) one line per row
-            err = click.ClickException(text if getattr(exc, "multiline", False) else text.replace("\n", " "))
-            err.exit_code = exc.exit_code
-            raise err from None
+from .exit_status import QmsGroup  # noqa: F401  (re-exported: the command modules take it from here)
 
 
 class Env:
