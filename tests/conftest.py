@@ -256,3 +256,19 @@ def make_scan(path: Path, *lines: str, pages: int = 1) -> Path:
         pdf.cell(0, 10, f"page {n} of {pages}", new_x="LMARGIN", new_y="NEXT")
     path.write_bytes(bytes(pdf.output()))
     return path
+
+
+# --- PostgreSQL (issue 26): one real cluster per test process, a fresh database per test ---------
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    from pg_cluster import start_cluster
+    cluster = start_cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_database(pg_cluster) -> str:
+    """The URL of a new empty database on the session's PostgreSQL (for storage.database)."""
+    return pg_cluster.create_database()

@@ -36,13 +36,18 @@ from ..scan.watch import start as start_scan_watch
 @click.option("--department", default="", help="The administrator's department.")
 @click.option("--password-stdin", is_flag=True, help="Read the administrator's password from standard input.")
 @click.option("--no-examples", is_flag=True, help="Start without the example forms (schemas/ empty): for your own.")
-def init(directory, org, org_en, admin, name, department, password_stdin, no_examples):
+@click.option("--database", metavar="URL", help="postgresql://USER@HOST[:PORT]/DB: catalog and journal in PostgreSQL (several sites).")
+@click.option("--objects", metavar="URL", help="s3://BUCKET[/PREFIX]: archived files in object storage with Object Lock.")
+@click.option("--s3-endpoint", metavar="URL", help="The S3 API's address when not AWS (Ceph RGW, …); credentials from AWS_*.")
+def init(directory, org, org_en, admin, name, department, password_stdin, no_examples, database, objects,
+         s3_endpoint):
     """Create a new workspace in DIRECTORY: defaults, first administrator, signing key."""
     if org is None and sys.stdin.isatty():
         org = click.prompt("organisation name (公司名称)", default="XXXXXX有限公司")
     password = read_secret(password_stdin, "Administrator password", confirm=True) if admin else None
     ws, user = create_workspace(directory, admin=admin, name=name, password=password, department=department,
-                                org=org, org_en=org_en, examples=not no_examples)
+                                org=org, org_en=org_en, examples=not no_examples,
+                                storage={"database": database, "objects": objects, "s3_endpoint": s3_endpoint})
     click.echo(f"created workspace {ws.root} for {ws.config.org_name}"
                + (f" with administrator {user.login} ({user.name})" if user else "")
                + (" (no example forms)" if no_examples else ""))
