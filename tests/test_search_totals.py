@@ -150,3 +150,32 @@ def test_totals_on_a_generated_corpus_equal_the_records_containing_the_query(tmp
         assert got == (totals.Total(holding, True) if holding <= cap else totals.Total(cap, False)), q
     assert sum("机组" in d.text for d in docs) > cap and ix.total("机组", cap=cap).exact is False
     ix.close()
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest", "oldest"])
+def test_every_page_opened_directly_in_each_order(index, sort):
+    """Pages of 20 opened by offset, in any order: together every match once, dates in order."""
+    ix, docs = index
+    holding = {d.number: d.date for d in docs if "滤芯" in d.text}
+    assert 20 < len(holding) <= 1000
+    pages = [ix.search("滤芯", limit=20, offset=o, sort=sort) for o in reversed(range(0, len(holding), 20))]
+    seen = [h.number for page in reversed(pages) for h in page]
+    assert len(seen) == len(set(seen)) and set(seen) == set(holding)
+    dates = [holding[n] for n in seen]
+    if sort == "newest":
+        assert dates == sorted(dates, reverse=True)
+    elif sort == "oldest":
+        assert dates == sorted(dates)
+
+
+def test_date_order_beyond_the_budget(index):
+    """Every record holds 第 (more matches than the ranking's budget of 1,000): oldest first walks
+    every match; newest first takes the index's newest-first layout (a rebuilt index: exact)."""
+    ix, docs = index
+    holding = sorted(d.date for d in docs if "第" in d.text)
+    assert len(holding) == len(docs) > 1000
+    oldest = ix.search("第", limit=30, sort="oldest")
+    assert [datetime.date.fromisoformat(h.date) for h in oldest] == holding[:30]
+    newest = ix.search("第", limit=30, sort="newest")
+    assert [datetime.date.fromisoformat(h.date) for h in newest] == holding[::-1][:30]
+    assert ix.total("第", cap=1000) == totals.Total(1000, False)
