@@ -182,6 +182,8 @@ async def _load(base: str, cookies: dict, static: str, reqs: list, clients: int,
 
 
 def ms(x: float) -> str:
+    if x != x:                      # no sample (a slow page: a client made fewer than four requests)
+        return "-"
     return f"{x * 1000:.0f} ms" if x >= 0.1 else f"{x * 1000:.1f} ms"
 
 
@@ -241,7 +243,7 @@ def main() -> None:
                 libt = time_library(lib[page])                                # in process, same run
                 for c, (lat, st, errors, took) in runs:
                     rows.append([page, c, len(lat), f"{len(lat) / took:.0f}/s", ms(median(lat)), ms(p95(lat)),
-                                 errors, ms(p95(st)), f"{p95(lat) / p95(st):.1f}×", ms(median(libt)),
+                                 errors, ms(p95(st)), f"{p95(lat) / p95(st):.1f}×" if st else "-", ms(median(libt)),
                                  ms(p95(libt))])
                 print(f"  {page}: done", flush=True)
             load_after = os.getloadavg()
