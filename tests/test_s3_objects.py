@@ -20,7 +20,7 @@ from qms.store.object_sync import open_store, retention_end
 from qms.store.objects import COMPLIANCE
 from qms.store.workspace import open_workspace
 
-from conftest import PASSWORDS, Qms, example_data, write_data
+from conftest import PASSWORDS, Qms, example_data, make_scan, write_data
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "qms"
 
@@ -102,6 +102,27 @@ def test_a_hold_is_an_s3_legal_hold_and_its_release_lifts_it(s3_workspace):
         store.delete_version(versions[0].rel, versions[0].version_id)
     q("hold", "release", number, "--reason", "纠纷已结案")
     assert not any(store.held(v.rel, v.version_id) for v in store.versions(folder))
+
+
+def test_a_signed_scan_and_an_amendment_are_written_once_and_locked_too(s3_workspace, tmp_path):
+    q = s3_workspace
+    number = file_on(q, "QR-SV-022-02", "2026-11-02")
+    scan = make_scan(tmp_path / "signed.pdf", f"{number} signed: Wang Haitao")
+    q("record", "sign", number, "--scan", scan, "--signer", "王海涛")
+    fix = write_data(q, example_data("QR-SV-022-02", customer="鞍钢集团矿业公司"), "fix.yaml")
+    q("record", "amend", number, "--data", fix, "--reason", "客户名称补全", "--no-pdf")
+    shown = q.json("record", "show", number)
+    end = retention_end(shown["retention_until"])
+    store = store_of(q)
+    for version in shown["versions"]:
+        for v in store.versions(version["folder"]):
+            assert store.retention(v.rel, v.version_id) == (COMPLIANCE, end), v.rel
+    v1 = shown["versions"][0]["folder"]
+    # the manifest is the one file the archive replaces: its versions are its history, the newest is current
+    manifests = [v for v in store.versions(v1) if v.rel.endswith("manifest.json")]
+    assert len(manifests) == 2 and store.get(manifests[0].rel, manifests[0].version_id) == \
+        (q.root / v1 / "manifest.json").read_bytes()
+    assert q.json("verify")["issues"] == []
 
 
 # ------------------------------------------------------------------ purge
