@@ -79,12 +79,14 @@ CONF
   local c=(ceph -c "$CONF" -n client.admin -k "$CEPH_DIR/client.admin.keyring")
   timeout 60 "${c[@]}" -s >/dev/null
   # the OSD
-  local id; id=$("${c[@]}" osd new "$(cat /proc/sys/kernel/random/uuid)")
+  local uuid id; uuid=$(cat /proc/sys/kernel/random/uuid)
+  id=$("${c[@]}" osd new "$uuid")         # the OSD boots only if its store carries this same uuid
   "${c[@]}" auth get-or-create "osd.$id" mon 'allow profile osd' osd 'allow *' mgr 'allow profile osd' \
     -o "$CEPH_DIR/osd.$id.keyring"
-  ceph-osd -c "$CONF" -i "$id" --mkfs --osd-data "$CEPH_DIR/osd" --keyring "$CEPH_DIR/osd.$id.keyring"
+  ceph-osd -c "$CONF" -i "$id" --mkfs --osd-uuid "$uuid" --osd-data "$CEPH_DIR/osd" --keyring "$CEPH_DIR/osd.$id.keyring"
   ceph-osd -c "$CONF" -i "$id" --osd-data "$CEPH_DIR/osd" --keyring "$CEPH_DIR/osd.$id.keyring"
-  for _ in $(seq 60); do "${c[@]}" osd stat 2>/dev/null | grep -q "1 up" && break; sleep 1; done
+  for _ in $(seq 90); do "${c[@]}" osd stat 2>/dev/null | grep -q " 1 up" && break; sleep 1; done
+  "${c[@]}" osd stat 2>/dev/null | grep -q " 1 up" || { say "osd.$id did not come up; see $CEPH_DIR/log"; exit 1; }
   say "osd.$id up"
   # the gateway and its S3 user
   "${c[@]}" auth get-or-create client.rgw.qms mon 'allow rw' osd 'allow rwx' -o "$CEPH_DIR/client.rgw.qms.keyring"

@@ -145,7 +145,7 @@ def test_a_purge_deletes_each_version_and_its_certificate_lists_them(s3_workspac
     assert q.json("verify")["issues"] == []
 
 
-def test_purge_before_retention_end_is_refused_by_the_store_even_if_the_catalog_is_edited(s3_workspace):
+def test_purge_before_retention_end_is_refused_by_the_store_even_if_the_catalog_is_edited(s3_workspace, s3_server):
     q = s3_workspace
     real_today = dt.date.today()
     filed_on = real_today.replace(year=real_today.year - 5)      # kept through today: due tomorrow
@@ -166,7 +166,10 @@ def test_purge_before_retention_end_is_refused_by_the_store_even_if_the_catalog_
             q.as_(login)("login", login, "--password-stdin", input=PASSWORDS[login] + "\n")
         res = purge(q, ok=False)
         assert res.exit_code == 1 and "Traceback" not in res.output
-        assert "locked (COMPLIANCE)" in res.output and "nothing was destroyed" in res.output
+        if s3_server.kind == "moto":       # moto judges the lock by its own clock
+            assert "locked (COMPLIANCE)" in res.output and "nothing was destroyed" in res.output
+        else:                              # a real server will not even sign with a clock a day off (403)
+            assert "refused" in res.output
     assert {(v.rel, v.version_id) for v in store.versions(folder)} == kept
     assert (q.root / folder / "data.yaml").is_file()
     assert q.json("record", "show", number)["status"] != "disposed"

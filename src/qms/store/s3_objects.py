@@ -84,6 +84,9 @@ class S3Objects:
 
     def _fail(self, what: str, exc) -> QmsError:
         code = _code(exc)
+        if code in ("403", "RequestTimeTooSkewed", "SignatureDoesNotMatch", "InvalidAccessKeyId"):
+            return Refused(f"the object store refused to {what}: {code} (the AWS_* credentials are wrong, or this "
+                           "machine's clock is off from the server's)", file=self.where())
         if code in _REFUSED:
             return Refused(f"the object store refused to {what}: {code} ({_message(exc)})", file=self.where())
         return QmsError(f"could not {what} in {self.where()}: {code} ({_message(exc)})", file=self.where())
