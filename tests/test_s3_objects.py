@@ -8,6 +8,7 @@ import ast
 import datetime as dt
 import json
 import shutil
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -20,7 +21,11 @@ from qms.store.object_sync import open_store, retention_end
 from qms.store.objects import COMPLIANCE
 from qms.store.workspace import open_workspace
 
-from conftest import PASSWORDS, Qms, example_data, make_scan, write_data
+from click.testing import CliRunner
+
+from qms.cli import cli
+
+from conftest import PASSWORDS, Qms, add_staff, example_data, make_scan, write_data
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "qms"
 
@@ -221,6 +226,43 @@ def test_a_record_missing_here_is_read_from_the_bucket(s3_workspace):
     again = q.json("record", "show", number)
     assert again["data"] == shown["data"] and again["files"] == shown["files"]
     assert (folder / f"{number}.docx").is_file()
+    assert q.json("verify")["issues"] == []
+
+
+def test_a_bucket_that_does_not_answer_is_said_and_recover_finishes_the_copy(s3_workspace, s3_server):
+    q = s3_workspace
+    cfg = q.root / "config.yaml"
+    good = cfg.read_text(encoding="utf-8")
+    before = len(store_of(q).versions(""))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    cfg.write_text(good.replace(s3_server.endpoint, closed), encoding="utf-8")
+    q.apply_config()
+    path = write_data(q, example_data("QR-SV-022-03"), "down.yaml")
+    res = q("record", "file", "QR-SV-022-03", "--data", path, "--on", "2026-11-01", "--no-pdf", ok=False)
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert "committed" in res.output and "qms recover" in res.output and len(res.output.strip().splitlines()) == 1
+    cfg.write_text(good, encoding="utf-8")               # the bucket answers again
+    q.apply_config()                                     # (a write: its recovery finishes the copy)
+    assert len(store_of(q).versions("")) == before + 3
+    assert q.json("verify")["issues"] == []
+
+
+# ------------------------------------------------------------------ qms init --objects
+
+def test_init_with_objects_files_into_a_locked_bucket_it_creates(tmp_path, s3_server):
+    root = tmp_path / "site"
+    url = s3_server.bucket_url()
+    res = CliRunner().invoke(cli, ["init", str(root), "--admin", "admin", "--name", "管理员", "--password-stdin",
+                                   "--objects", url, "--s3-endpoint", s3_server.endpoint],
+                             input=PASSWORDS["admin"] + "\n")
+    assert res.exit_code == 0, res.output
+    q = add_staff(root)
+    number = file_on(q, "QR-SV-022-03", "2026-11-01")
+    store = store_of(q)
+    assert store.url == url and store.versions(folder_of(q, number))
+    assert "AWS_SECRET" not in (root / "config.yaml").read_text(encoding="utf-8")
     assert q.json("verify")["issues"] == []
 
 

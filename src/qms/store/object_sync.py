@@ -53,15 +53,23 @@ def open_store(ws: Workspace) -> ObjectStore:
 # ------------------------------------------------------------------ the subscriber
 
 def on_commit(ws: Workspace, cat, entries) -> None:
-    store = open_store(ws)
-    if not store.remote:
+    if not (ws.config.storage or {}).get("objects"):
         return               # the embedded default: the writer's rename is the store's write
+    entries = [e for e in entries if _touches_bucket(e)]
+    if not entries:
+        return               # (a login, a config apply: nothing for the bucket, so no call to it)
     try:
+        store = open_store(ws)
         for e in entries:
             _apply(ws, cat, store, e)
     except QmsError as exc:
         raise type(exc)(f"the change is committed, but the bucket was not brought up to date: {exc.message}; "
                         "`qms recover` finishes it when the bucket answers", **_where(exc)) from None
+
+
+def _touches_bucket(e) -> bool:
+    d = e.data or {}
+    return bool(d.get("files") or d.get("objects")) or e.action in ("hold.add", "hold.release", "record.amend")
 
 
 def _where(exc: QmsError) -> dict:

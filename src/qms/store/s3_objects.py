@@ -43,13 +43,14 @@ class S3Objects:
             import boto3  # lazy: boto3 takes ~0.2 s to load; only a workspace with storage.objects needs it
             from botocore.config import Config  # lazy: with boto3
             self._client = boto3.client("s3", endpoint_url=self.endpoint,
-                                        config=Config(retries={"max_attempts": 3, "mode": "standard"},
+                                        config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5,
                                                       s3={"addressing_style": "path"}))
         return self._client
 
     def _errors(self):
+        """What a call may raise: the server's answer, or no answer (connection refused, a timeout)."""
         import botocore.exceptions  # lazy: with boto3
-        return botocore.exceptions.ClientError
+        return botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError
 
     def key(self, rel: str) -> str:
         return f"{self.prefix}/{rel}" if self.prefix else rel
@@ -89,7 +90,8 @@ class S3Objects:
                            "machine's clock is off from the server's)", file=self.where())
         if code in _REFUSED:
             return Refused(f"the object store refused to {what}: {code} ({_message(exc)})", file=self.where())
-        return QmsError(f"could not {what} in {self.where()}: {code} ({_message(exc)})", file=self.where())
+        return QmsError(f"could not {what} in {self.where()}: " + (f"{code} ({_message(exc)})" if code else _message(exc)),
+                        file=self.where())
 
     # ------------------------------------------------------------------ the interface
 
@@ -210,4 +212,4 @@ def _code(exc) -> str:
 
 
 def _message(exc) -> str:
-    return str((getattr(exc, "response", None) or {}).get("Error", {}).get("Message", "")) or "no detail"
+    return str((getattr(exc, "response", None) or {}).get("Error", {}).get("Message", "")) or str(exc) or "no detail"
