@@ -315,3 +315,27 @@ def served(tmp_path_factory):
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+# --- S3 with Object Lock (issue 26): moto's server per test process, or QMS_TEST_S3_ENDPOINT -------
+
+@pytest.fixture(scope="session")
+def s3_server():
+    from s3_server import start_server
+    server = start_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_workspace(tmp_path, s3_server) -> Qms:
+    """A workspace whose archived files also go to a fresh bucket (storage.objects), as `qms init
+    --objects s3://… --s3-endpoint …` writes it."""
+    root = tmp_path / "ws"
+    q = make_workspace(root)
+    url = s3_server.bucket_url()
+    cfg = root / "config.yaml"
+    cfg.write_text(cfg.read_text(encoding="utf-8").rstrip("\n") + f"\n\nstorage:\n  objects: {json.dumps(url)}\n"
+                   f"  s3_endpoint: {json.dumps(s3_server.endpoint)}\n", encoding="utf-8")
+    q.apply_config()
+    q.bucket_url = url
+    return q

@@ -35,6 +35,7 @@ from ..store.replay import compare, replay_in_memory
 from ..adapters.pades import validate_seal
 from ..search import open_index
 from .problems import Problem, coded
+from .bucket_check import bucket_problems
 from ..domain.labels import chinese
 
 # Under archive/, written by qms but not archive content: checked in their own ways.
@@ -91,6 +92,7 @@ def verify(ws: Workspace, *, check_index: bool = True, deep: bool = False, check
             pass                   # the chain check named the bad line
         problems += gaps
         problems += _reconcile(ws, walk, expected, n_entries)
+        problems += bucket_problems(ws, expected)       # storage.objects: the bucket against the manifests
         if checkpoint is not None:
             problems += coded("CHECKPOINT_MISMATCH", str(checkpoint), verify_checkpoint(ws, checkpoint))
         report.pdf_pending = pending_renditions(ws)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..store.object_sync import fetch_folder
 from ..domain import recordstate
 from ..store.archive import read_manifest
 from ..store.catalog import reading
@@ -61,6 +62,8 @@ def show(ws: Workspace, number: str) -> dict:
                         "data": None, "signatures": [], "signed_version": None, "files": {}, "versions": []}
             recordstate.record_row(cat, number)
         versions = recordstate.versions(cat, number)
+        for v in versions:             # filed through another server (no shared disk): from the bucket
+            fetch_folder(ws, v["folder"])
         docs = {v["version"]: load_archived(ws.root / v["folder"] / "data.yaml") or {} for v in versions}
         sigs = signature_list(ws, cat, number, docs)
         hold = recordstate.open_hold(cat, number)
