@@ -74,6 +74,26 @@ class Qms:
         result = self(*args, "--json", **kw)
         return json.loads(result.stdout)
 
+    def log(self, *args) -> list[dict]:
+        """The audit trail (filtered by `args`), oldest first: every page of `qms log --json`
+        ({total, items, next}, newest first) followed to the end."""
+        out, offset = [], 0
+        while offset is not None:
+            page = self.json("log", *args, "--limit", "500", "--offset", str(offset))
+            out += page["items"]
+            offset = page["next"]
+        return out[::-1]
+
+    def records(self, *args) -> list[dict]:
+        """Every record `qms record list --json` gives (filtered by `args`), newest filing first:
+        its pages followed to the end."""
+        out, offset = [], 0
+        while offset is not None:
+            page = self.json("record", "list", *args, "--limit", "500", "--offset", str(offset))
+            out += page["items"]
+            offset = page["next"]
+        return out
+
     def fail(self, *args, input: str | None = None) -> str:
         """Run a command that must be refused: exit 1, one clear message, no traceback."""
         result = self(*args, ok=False, input=input)

@@ -112,7 +112,7 @@ def test_a_keeper_proposes_and_another_person_approves(qms, clock, tmp_path):
         assert words in text, words
     shown = qms("disposal", "show", "DC-2026-0001").output
     assert "王芳" in shown and "刘军" in shown and "碎纸机" in shown and old["a"] in shown
-    entry = qms.json("log")[-1]
+    entry = qms.log()[-1]
     assert (entry["action"], entry["actor"], entry["data"]["proposal"]) == ("purge", "liujun 刘军", number)
     assert qms.json("verify")["ok"] is True
 

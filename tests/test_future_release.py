@@ -62,7 +62,7 @@ def test_the_dates_of_a_waiting_release_are_corrected_with_a_reason(qms):
         shown = qms.json("doc", "show", number)
         assert (shown["issued"], shown["effective"], shown["status"]) == ("2026-12-07", "2026-12-09",
                                                                           "pending_release")
-        entry = qms.json("log", "--target", number)[-1]
+        entry = qms.log("--target", number)[-1]
         assert (entry["action"], entry["data"]["reason"]) == ("doc.redate", "总经理出差，发布推迟两天")
         assert qms.json("verify")["ok"] is True
 

@@ -59,7 +59,7 @@ def set_identity(q: Qms, **section):
 
 
 def log_actions(q: Qms, target: str) -> list[str]:
-    return [e["action"] for e in q.json("log", "--target", target)]
+    return [e["action"] for e in q.log("--target", target)]
 
 
 def test_init_creates_admin_and_users_are_journal_events(ws):
@@ -73,7 +73,7 @@ def test_init_creates_admin_and_users_are_journal_events(ws):
     assert shown["created_by"] == "admin 张建华" and shown["has_password"] is True
     ws("user", "roles", "liming", "--set", "author,会签")
     assert ws.json("user", "show", "liming")["roles"] == ["author", "会签"]
-    entries = ws.json("log", "--target", "liming")
+    entries = ws.log("--target", "liming")
     assert [e["action"] for e in entries] == ["user.created", "user.roles"]
     assert all(e["actor"] == "admin 张建华" for e in entries)
     assert entries[1]["data"] == {"roles": ["author", "会签"], "previous": ["author", "会签", "批准@质量部"]}

@@ -281,7 +281,7 @@ def test_truncating_the_log_and_rebuilding_is_caught_by_a_checkpoint(ws, tmp_pat
 
     # Re-chaining the whole log from an earlier entry names the first divergent seq.
     rechain(log, lambda rec: not (rec["action"] == "record.sign"))
-    sign_seq = next(e["seq"] for e in q.json("log") if e["action"] == "record.sign") if False else None
+    sign_seq = next(e["seq"] for e in q.log() if e["action"] == "record.sign") if False else None
     out = problems(q, "--checkpoint", paper)
     assert re.search(r"audit.log entry \d+: differs from the checkpoint", out)
     del sign_seq

@@ -61,7 +61,7 @@ def test_login_sets_a_strict_httponly_cookie_and_failures_are_journaled(app, sit
     assert r.status_code == 303 and r.headers["location"] == "/"
     cookie = r.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict") and "Path=/" in cookie
-    log = site["qms"].json("log", "--target", "auditor")
+    log = site["qms"].log("--target", "auditor")
     assert any(e["action"] == "login.failed" for e in log)
 
 
@@ -345,7 +345,7 @@ def test_a_procedure_from_upload_to_withdrawal_in_the_browser_forms(tmp_path):
     r = c.post(f"/manage/{number}/obsolete", data={"csrf_token": csrf, "reason": "并入XX-XX-022"})
     assert r.status_code == 200
     assert q.json("doc", "show", number)["status"] == "obsolete"
-    actors = {e["action"]: e["actor"] for e in q.json("log", "--target", number)}
+    actors = {e["action"]: e["actor"] for e in q.log("--target", number)}
     assert actors["doc.sign"].startswith("zhaogq ") and actors["doc.obsolete"].startswith("tester ")
 
 
@@ -362,7 +362,7 @@ def test_lockout_after_repeated_wrong_passwords_and_it_is_journaled(tmp_path):
         assert r.status_code == 401
     r = c.post("/login", data={"login": "auditor", "password": PASSWORDS["auditor"], "csrf_token": token})
     assert r.status_code == 401 and "锁定" in r.text
-    actions = [e["action"] for e in q.json("log", "--target", "auditor")]
+    actions = [e["action"] for e in q.log("--target", "auditor")]
     assert actions.count("login.failed") >= 5 and "login.locked" in actions
 
 

@@ -35,6 +35,7 @@ CODES: dict[str, str] = {
     "SEAL_MISSING": "发布 PDF 没有组织的电子印章",
     "SEAL_UNTRUSTED": "发布 PDF 的印章不是日志登记的证书所盖（被另一密钥重新盖章）",
     "HARD_LINK": "档案文件与档案外的文件硬链接",
+    "TRAIL_DIFFERS": "审计追踪表与审计日志不一致（条目缺失、多出或被改动；qms rebuild 可由日志重建）",
 }
 
 
