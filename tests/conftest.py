@@ -94,6 +94,15 @@ class Qms:
             offset = page["next"]
         return out
 
+    def documents(self, *args) -> list[dict]:
+        """The whole master list as `qms doc list --json` pages it ({total, items, next}), by number."""
+        out, offset = [], 0
+        while offset is not None:
+            page = self.json("doc", "list", *args, "--limit", "500", "--offset", str(offset))
+            out += page["items"]
+            offset = page["next"]
+        return out
+
     def fail(self, *args, input: str | None = None) -> str:
         """Run a command that must be refused: exit 1, one clear message, no traceback."""
         result = self(*args, ok=False, input=input)

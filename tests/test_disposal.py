@@ -98,7 +98,7 @@ def test_a_keeper_proposes_and_another_person_approves(qms, clock, tmp_path):
     assert "on hold" in left[old["held"]] and "signed" in left[old["signed"]] and "amended" in left[old["amended"]]
 
     # The certificate names both people, the witness, the opinion and the method.
-    (cert,) = qms.json("disposal", "list")
+    (cert,) = qms.json("disposal", "list")["items"]
     assert (cert["certificate"], cert["proposal"], cert["proposed_by"], cert["actor"]) == \
         ("DC-2026-0001", number, "wangfang 王芳", "liujun 刘军")
     folder = qms.root / cert["folder"]

@@ -44,7 +44,7 @@ def test_held_out_procedure_goes_through_the_whole_cycle(qms):
                      "QR-SV-022-01", "首次发布"):
         assert expected in text, expected
 
-    listed = qms.json("doc", "list", "--as-of", "2026-04-01")
+    listed = qms.documents("--as-of", "2026-04-01")
     assert [(d["number"], d["revision"], d["status"]) for d in listed] == [("QP-RD-007", "A/0", "effective")]
     assert qms("verify").exit_code == 0
 
@@ -204,7 +204,7 @@ def test_commands_on_an_empty_workspace_create_nothing(qms):
     before = snapshot(qms.archive)
     qms.sign_fail("QP-RD-007", "编制", "张建华")
     qms.fail("doc", "show", "QP-RD-007")
-    assert qms.json("doc", "list") == []
+    assert qms.documents() == []
     assert snapshot(qms.archive) == before
 
 
@@ -247,7 +247,7 @@ def test_workspace_is_found_from_env_and_from_a_subfolder(tmp_path, monkeypatch)
     sub.mkdir(parents=True)
     monkeypatch.chdir(sub)
     monkeypatch.delenv("QMS_WORKSPACE", raising=False)
-    assert runner.invoke(cli, ["doc", "list", "--json"]).output.strip() == "[]"
+    assert json.loads(runner.invoke(cli, ["doc", "list", "--json"]).output) == {"total": 0, "items": [], "next": None}
     monkeypatch.chdir(tmp_path)
     assert runner.invoke(cli, ["doc", "list"]).exit_code == 1
     monkeypatch.setenv("QMS_WORKSPACE", str(tmp_path / "w"))

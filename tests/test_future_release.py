@@ -35,7 +35,7 @@ def test_a_release_dated_tomorrow_waits_takes_copies_and_is_current_on_the_day(q
         clock.move_to(dt.datetime(2026, 12, 4, 1, 0, tzinfo=dt.timezone.utc))
         relogin(qms)
         assert qms.json("doc", "show", number)["status"] == "effective"
-        assert number in {d["number"] for d in qms.json("doc", "list") if d["status"] == "effective"}
+        assert number in {d["number"] for d in qms.documents() if d["status"] == "effective"}
         # issued now: its dates are history
         before = snapshot(qms.archive)
         msg = qms.fail("doc", "redate", number, "--issued", "2026-12-10", "--effective", "2026-12-10",

@@ -197,7 +197,7 @@ def test_a_file_edited_together_with_its_manifest_is_caught(ws, what):
         shown = q.json("doc", "show", names(q)["released"])
         folder, name = (q.root / shown["files"]["docx"]).parent, Path(shown["files"]["docx"]).name
     else:
-        folder, name = q.root / q.json("disposal", "list")[0]["folder"], "certificate.json"
+        folder, name = q.root / q.json("disposal", "list")["items"][0]["folder"], "certificate.json"
     data = (folder / name).read_bytes()
     rewrite_with_manifest(folder, name, data.replace(b"a", b"b", 1) if what != "data.yaml"
                           else data.replace("021".encode(), "010".encode(), 1) + b"# forged\n")

@@ -209,7 +209,7 @@ def test_records_of_2019_are_disposed_and_those_of_2024_kept(qms, tmp_path):
          "retention_until": "2024-12-31", "held": True}]
 
     # The certificate (销毁记录): every disposed number and the SHA-256 of every file destroyed.
-    disposals = qms.json("disposal", "list")
+    disposals = qms.json("disposal", "list")["items"]
     assert [(d["certificate"], d["count"], d["as_of"], d["actor"], d["proposed_by"]) for d in disposals] == \
         [(cert, 3, AS_OF, "liujun 刘军", "tester 测试员")]
     folder = qms.root / disposals[0]["folder"]
@@ -245,9 +245,9 @@ def test_records_of_2019_are_disposed_and_those_of_2024_kept(qms, tmp_path):
     second = purge(qms, "--as-of", AS_OF)
     assert second["certificate"] == "DC-2026-0002"
     assert sorted(second["disposed"]) == sorted([old["held"], "QR-SV-022-02-2019-0003", "QR-SV-022-03-2019-0002"])
-    assert [d["certificate"] for d in qms.json("disposal", "list")] == [cert, "DC-2026-0002"]
+    assert [d["certificate"] for d in qms.json("disposal", "list")["items"]] == ["DC-2026-0002", cert]   # newest first
     assert "nothing to dispose" in qms("purge", "--as-of", AS_OF, "--yes").output
-    assert len(qms.json("disposal", "list")) == 2                      # no empty certificate
+    assert len(qms.json("disposal", "list")["items"]) == 2                      # no empty certificate
     # the record's own trail ends with its disposal
     assert [e["action"] for e in qms.log("--target", old["held"])][-4:] == ["hold.add", "hold.release",
                                                                                    "disposal.propose", "purge"]

@@ -300,7 +300,7 @@ def test_keeper_proposes_what_is_due_and_a_manager_approves_with_password(tmp_pa
         assert r.status_code == 200 and "销毁证明 DC-2026-0001" in r.text
         assert q.json("record", "show", numbers[1])["status"] == "disposed"
         assert q.json("record", "show", numbers[0])["status"] != "disposed"
-        (cert,) = q.json("disposal", "list")
+        (cert,) = q.json("disposal", "list")["items"]
         assert (cert["proposed_by"], cert["actor"]) == ("tester 测试员", "liujun 刘军")
         assert c.get(f"/files/{cert['certificate']}/certificate.json").status_code == 200
         listing = c.get("/disposals").text
@@ -321,7 +321,7 @@ def test_a_procedure_from_upload_to_withdrawal_in_the_browser_forms(tmp_path):
     r = c.post("/manage/upload", data={"csrf_token": csrf, "action": "submit"},
                files={"source": ("customer-service.yaml", source, "application/x-yaml")}, follow_redirects=False)
     assert r.status_code == 303
-    number = q.json("doc", "list")[0]["number"]
+    number = q.documents()[0]["number"]
     signed = None
     for login, role in (("zhangjh", "编制"), ("liming", "会签"), ("wanglx", "审定"), ("zhaogq", "批准")):
         s, s_csrf = client_for(app, login)

@@ -159,6 +159,14 @@ def disposals(cat: Catalog) -> list[dict]:
                                      "FROM disposals ORDER BY at")]
 
 
+def disposals_page(cat: Catalog, limit: int, offset: int) -> tuple[int, list[dict]]:
+    """(total, one page of disposal certificates, newest first)."""
+    total = cat.one("SELECT COUNT(*) AS n FROM disposals")["n"]
+    rows = cat.all("SELECT certificate, at, as_of, actor, count, folder, proposal, proposed_by FROM disposals "
+                   "ORDER BY at DESC, certificate DESC LIMIT ? OFFSET ?", int(limit), int(offset))
+    return total, [dict(r) for r in rows]
+
+
 def _request(row) -> dict:
     out = dict(row)
     out["records"] = json.loads(out["records"] or "[]")

@@ -26,8 +26,10 @@ def api_search(request: Request):
 
 def api_documents(request: Request):
     require(request, READ)
-    return json_response(documents.list_documents(request.app.state.ws, as_of=date_arg(request, "as_of"),
-                                                  status=arg(request, "status")))
+    limit, offset = limit_offset(request)
+    page = documents.document_page(request.app.state.ws, as_of=date_arg(request, "as_of"),
+                                   status=arg(request, "status"), limit=limit, offset=offset)
+    return json_response(page_json(request, page))
 
 
 def api_document(request: Request):
