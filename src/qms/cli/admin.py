@@ -62,7 +62,7 @@ def reindex(env):
 @click.command("log")
 @click.option("--target", metavar="NUMBER", help="Only entries about this document, record or user.")
 @click.option("--actor", metavar="WHO", help="Only entries by this login or name.")
-@click.option("--action", metavar="PREFIX", help="Only these actions (a prefix: doc. is every document event).")
+@click.option("--action", metavar="PREFIX", help="Only this action (record.file), or a family ending in a dot (doc.: every document event).")
 @click.option("--from", "date_from", metavar="DATE", help="From this day on (the workspace's calendar).")
 @click.option("--to", "date_to", metavar="DATE", help="Up to and including this day.")
 @page_options

@@ -100,16 +100,17 @@ CREATE TABLE IF NOT EXISTS capas(
 CREATE INDEX IF NOT EXISTS capas_record ON capas(record);
 -- the audit trail as the web and API page through it (issue 21): one row per journal entry, the
 -- journal stays the truth (rebuild refills it, verify compares it); `utc` the instant as UTC text
--- (a date range is one index range); audit_numbers: each entry under its target and every record
+-- (a date range is one index range), `family` the action up to its dot (doc.: every document event); audit_numbers: each entry under its target and every record
 -- it lists (a purge's destroyed records), so "everything about X" is one index range
 CREATE TABLE IF NOT EXISTS audit_trail(
   seq INTEGER PRIMARY KEY, at TEXT NOT NULL, utc TEXT NOT NULL, actor TEXT NOT NULL, login TEXT NOT NULL,
-  name TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, data TEXT NOT NULL, prev TEXT NOT NULL,
-  hash TEXT NOT NULL, sig TEXT NOT NULL, psig TEXT NOT NULL);
+  name TEXT NOT NULL, action TEXT NOT NULL, family TEXT NOT NULL, target TEXT NOT NULL, data TEXT NOT NULL,
+  prev TEXT NOT NULL, hash TEXT NOT NULL, sig TEXT NOT NULL, psig TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_trail_login ON audit_trail(login);
 CREATE INDEX IF NOT EXISTS audit_trail_name ON audit_trail(name);
 CREATE INDEX IF NOT EXISTS audit_trail_actor ON audit_trail(actor);
 CREATE INDEX IF NOT EXISTS audit_trail_action ON audit_trail(action);
+CREATE INDEX IF NOT EXISTS audit_trail_family ON audit_trail(family);
 CREATE INDEX IF NOT EXISTS audit_trail_utc ON audit_trail(utc);
 CREATE TABLE IF NOT EXISTS audit_numbers(
   number TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(number, seq)) WITHOUT ROWID;

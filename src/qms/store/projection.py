@@ -82,14 +82,20 @@ def _utc(at: str) -> str:
     return t.isoformat(timespec="seconds")
 
 
+def family(action: str) -> str:
+    """doc.sign → doc. (what the trail's filter "every document event" asks for); purge → purge."""
+    head, dot, _ = (action or "").partition(".")
+    return head + dot
+
+
 def trail_row(e: AuditEntry) -> tuple:
     """An entry as its audit_trail row (verify compares the table with these)."""
     login, _, name = (e.actor or "").partition(" ")
-    return (e.seq, e.at, _utc(e.at), e.actor or "", login, name, e.action, e.target or "",
+    return (e.seq, e.at, _utc(e.at), e.actor or "", login, name, e.action, family(e.action), e.target or "",
             _json(e.data or {}), e.prev or "", e.hash or "", e.sig or "", e.psig or "")
 
 
-TRAIL_COLUMNS = ("seq", "at", "utc", "actor", "login", "name", "action", "target", "data", "prev", "hash", "sig", "psig")
+TRAIL_COLUMNS = ("seq", "at", "utc", "actor", "login", "name", "action", "family", "target", "data", "prev", "hash", "sig", "psig")
 
 
 def trail_numbers(e: AuditEntry) -> set[str]:
