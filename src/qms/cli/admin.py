@@ -74,7 +74,7 @@ def log_cmd(env, target, actor, action, date_from, date_to, limit, offset, as_js
     ws = env.ws
     page = trail.query(ws, limit=limit, offset=offset, target=target, actor=actor, action=action,
                        date_from=as_date(date_from, "--from") if date_from else None,
-                       date_to=as_date(date_to, "--to") if date_to else None)
+                       date_to=as_date(date_to, "--to") if date_to else None, check_journal=True)
 
     # a person reads the time in the workspace's zone and, in Chinese, who (login and name) did what
     # to what, the action's code kept for grep; --json keeps the ISO time with its offset and the data

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ..base.dates import local_time, zone_of
 from ..base.paging import Page, bounds
+from ..store import audit
 from ..store.catalog import reading
 from .labels import chinese
 from ..store.workspace import Workspace
@@ -52,11 +53,16 @@ def _where(ws: Workspace, target, actor, action, date_from, date_to) -> tuple[st
 
 def query(ws: Workspace, *, limit: int | None = None, offset: int | None = None, target: str | None = None,
           actor: str | None = None, action: str | None = None, date_from: dt.date | None = None,
-          date_to: dt.date | None = None) -> Page:
+          date_to: dt.date | None = None, check_journal: bool = False) -> Page:
     """One page of the filtered trail, newest first, read from the catalog's audit_trail table
     (the journal's projection: indexed, counted and cut in SQL); entries shaped as `qms log --json`.
-    `action` is one action or a family ("doc."); `actor` the login, the printed name or the whole "login name"."""
+    `action` is one action or a family ("doc."); `actor` the login, the printed name or the whole "login name".
+    `check_journal`: first read every line of audit.log as a reader does, refusing (exit 3) a line a
+    person could misread (a duplicate key, a non-canonical line) — `qms log`'s promise, which costs a
+    pass over the journal; the web and the API leave that to verify."""
     limit, offset = bounds(limit, offset)
+    if check_journal:
+        audit.entries_after(ws.audit_path, 0)
     where, args = _where(ws, target, actor, action, date_from, date_to)
     with reading(ws) as cat:
         total = cat.one(f"SELECT COUNT(*) AS n FROM audit_trail{where}", *args)["n"]
