@@ -94,8 +94,8 @@ def plans(ws) -> list[tuple[str, str]]:
         ("records of a year (count)", "SELECT COUNT(*) FROM records WHERE year=?", (2024,)),
         ("record columns", "SELECT number, name, value FROM record_fields WHERE number IN (?, ?)", ("a", "b")),
         ("trail, newest first", "SELECT seq FROM audit_trail ORDER BY seq DESC LIMIT 50", ()),
-        ("trail by actor", "SELECT seq FROM audit_trail WHERE (login=? OR name=? OR actor=?) ORDER BY seq DESC LIMIT 50",
-         ("user03",) * 3),
+        ("trail by actor", "SELECT seq FROM audit_trail WHERE login=? ORDER BY seq DESC LIMIT 50", ("user03",)),
+        ("trail, a deep page", "SELECT seq FROM audit_trail WHERE seq <= ? ORDER BY seq DESC LIMIT 50", (50000,)),
         ("trail by target", "SELECT seq FROM audit_trail WHERE seq IN (SELECT seq FROM audit_numbers WHERE number=?) "
          "ORDER BY seq DESC LIMIT 50", ("x",)),
         ("trail by day", "SELECT COUNT(*) FROM audit_trail WHERE utc >= ? AND utc < ?", ("2024-01-01", "2024-01-02")),

@@ -29,14 +29,23 @@ def _day_start(day: dt.date, ws: Workspace) -> str:
     return start.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
-def _where(ws: Workspace, target, actor, action, date_from, date_to) -> tuple[str, list]:
+def _actor(cat, actor: str) -> str:
+    """The column `actor` names: "login name" whole, else a login when one acted under it, else a
+    printed name — one equality on one index, whose rows come in seq order (an OR of the three
+    made SQLite sort every match of a busy person to cut one page)."""
+    if " " in actor.strip():
+        return "actor"
+    return "login" if cat.one("SELECT 1 FROM audit_trail WHERE login=? LIMIT 1", actor) else "name"
+
+
+def _where(ws: Workspace, cat, target, actor, action, date_from, date_to) -> tuple[str, list]:
     where, args = [], []
     if target:
         where.append("seq IN (SELECT seq FROM audit_numbers WHERE number=?)")
         args.append(target)
     if actor:                                   # the login, the printed name, or "login name"
-        where.append("(login=? OR name=? OR actor=?)")
-        args += [actor, actor, actor]
+        where.append(f"{_actor(cat, actor)}=?")
+        args.append(actor.strip())
     if action:
         # one action (record.file), or a family ending in a dot (doc.: every document event): each an
         # equality on its own index, whose rows come in seq order (no sort of every match for a page)
@@ -63,11 +72,17 @@ def query(ws: Workspace, *, limit: int | None = None, offset: int | None = None,
     limit, offset = bounds(limit, offset)
     if check_journal:
         audit.entries_after(ws.audit_path, 0)
-    where, args = _where(ws, target, actor, action, date_from, date_to)
     with reading(ws) as cat:
+        where, args = _where(ws, cat, target, actor, action, date_from, date_to)
         total = cat.one(f"SELECT COUNT(*) AS n FROM audit_trail{where}", *args)["n"]
-        rows = cat.all(f"SELECT {_ENTRY} FROM audit_trail{where} ORDER BY seq DESC LIMIT ? OFFSET ?",
-                       *args, limit, offset)
+        if not where:
+            # the whole trail: seq runs 1…N without a gap (the projection adds entries in journal
+            # order), so page k starts at seq N - offset — one index lookup however deep the page
+            top = cat.one("SELECT COALESCE(MAX(seq), 0) AS n FROM audit_trail")["n"] - offset
+            rows = cat.all(f"SELECT {_ENTRY} FROM audit_trail WHERE seq <= ? ORDER BY seq DESC LIMIT ?", top, limit)
+        else:
+            rows = cat.all(f"SELECT {_ENTRY} FROM audit_trail{where} ORDER BY seq DESC LIMIT ? OFFSET ?",
+                           *args, limit, offset)
     items = [dict(r) | {"data": json.loads(r["data"])} for r in rows]
     return Page(total, items, offset, limit)
 
