@@ -285,3 +285,62 @@ def make_scan(path: Path, *lines: str, pages: int = 1) -> Path:
         pdf.cell(0, 10, f"page {n} of {pages}", new_x="LMARGIN", new_y="NEXT")
     path.write_bytes(bytes(pdf.output()))
     return path
+
+
+# --- PostgreSQL (issue 26): one real cluster per test process, a fresh database per test ---------
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    from pg_cluster import start_cluster
+    cluster = start_cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_database(pg_cluster) -> str:
+    """The URL of a new empty database on the session's PostgreSQL (for storage.database)."""
+    return pg_cluster.create_database()
+
+
+# ------------------------------------------------------------------ a real server (issue 21)
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory):
+    """`qms serve --workers 2` on a workspace with one filed record (its number: .record): the base
+    URL as .url, the workspace as .qms. Answers say which worker they came from (X-Qms-Worker)."""
+    import subprocess
+    import sys
+    import time
+    import types
+    import httpx
+    q = make_workspace(tmp_path_factory.mktemp("served") / "ws")
+    number = q.json("record", "file", "QR-SV-022-04", "--data",
+                    write_data(q, example_data("QR-SV-022-04"), "r.yaml"), "--no-pdf")["number"]
+    port = free_port()
+    log = open(q.root.parent / "serve.log", "w")
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("qms")), "-w", str(q.root), "serve",
+                             "--port", str(port), "--workers", "2"], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(url + "/login", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise AssertionError("qms serve did not answer: " + (q.root.parent / "serve.log").read_text())
+        yield types.SimpleNamespace(url=url, qms=q, record=number, log=q.root.parent / "serve.log")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()

@@ -39,7 +39,9 @@ from ..domain.labels import chinese
 
 # Under archive/, written by qms but not archive content: checked in their own ways.
 _OWN = {"audit.log", "index.sha256", "catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.sqlite-journal",
-        journal.LOCK_NAME}
+        journal.LOCK_NAME,
+        # search totals kept per index generation (derived; search/totals.py)
+        "index.totals.sqlite", "index.totals.sqlite-wal", "index.totals.sqlite-shm", "index.totals.sqlite-journal"}
 _OWN_DIRS = {"index", "checkpoints", journal.STAGING, journal.TMP}
 
 

@@ -20,7 +20,8 @@ def api_search(request: Request):
     res = search_page(request.app.state.ws, q, kind=arg(request, "kind"), form=arg(request, "form"),
                       status=arg(request, "status"), date_from=date_arg(request, "from"),
                       date_to=date_arg(request, "to"), limit=int_arg(request, "limit", 20, hi=1000),
-                      offset=int_arg(request, "offset", 0, hi=1000), index=request.app.state.indexes.get())
+                      offset=int_arg(request, "offset", 0, hi=1_000_000), sort=arg(request, "sort") or "relevance",
+                      index=request.app.state.indexes.get())
     return json_response(res)
 
 

@@ -59,23 +59,34 @@ def search(request: Request):
     require(request, READ)
     ws = request.app.state.ws
     q = arg(request, "q")
-    page = int_arg(request, "page", 1, lo=1)
+    page = int_arg(request, "page", 1, lo=1, hi=1_000_000)
+    cap = ws.config.search_count_cap
+    reachable = max(1, -(-cap // PAGE_SIZE))      # the ranking and the total reach the first `cap` hits
+    note = ""
+    if page > reachable:                          # a typed or old link: the last page there is, saying so
+        note = f"只能翻到前 {cap:,} 条结果（第 {reachable} 页）；请加筛选条件缩小范围，或换一种排序"
+        page = reachable
 
-    def run():
+    def run(page):
         filters = {"kind": arg(request, "kind"), "form": arg(request, "form"), "status": arg(request, "status"),
                    "date_from": date_arg(request, "from"), "date_to": date_arg(request, "to")}
-        return search_page(ws, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+        return search_page(ws, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, sort=arg(request, "sort") or "relevance",
                            index=request.app.state.indexes.get(), **filters)
-    result, error = _in_place(request, run) if q else (None, "")
+    result, error = _in_place(request, lambda: run(page)) if q else (None, "")
     result = result or {"total": 0, "hits": []}
+    pages = min(max(1, -(-result["total"] // PAGE_SIZE)), reachable)
+    if q and not error and page > pages:          # beyond the last page of these results
+        note = note or f"共 {pages} 页，已显示最后一页"
+        page = pages
+        result, error = _in_place(request, lambda: run(page))
+        result = result or {"total": 0, "hits": []}
     latest = []
     if not q:           # the landing page: what was filed last, and how to search
         with reading(ws) as cat:
             latest = recent(cat, 10)
-    pages = max(1, -(-result["total"] // PAGE_SIZE))
     params = {k: v for k, v in request.query_params.items() if k != "page" and v}
     return render(request, "search.html", 400 if error else 200, q=q or "", params=params, result=result, page=page,
-                  pages=min(pages, 1000 // PAGE_SIZE), forms=load_forms_quietly(ws), error=error, latest=latest,
+                  pages=pages, forms=load_forms_quietly(ws), error=error, latest=latest, note=note,
                   page_url=lambda n: "/search?" + urlencode({**params, "page": n}))
 
 
