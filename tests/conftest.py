@@ -74,34 +74,26 @@ class Qms:
         result = self(*args, "--json", **kw)
         return json.loads(result.stdout)
 
-    def log(self, *args) -> list[dict]:
-        """The audit trail (filtered by `args`), oldest first: every page of `qms log --json`
-        ({total, items, next}, newest first) followed to the end."""
+    def pages(self, *args) -> list[dict]:
+        """Every item of a paged list's `--json` ({total, items, next}): its pages followed to the end."""
         out, offset = [], 0
         while offset is not None:
-            page = self.json("log", *args, "--limit", "500", "--offset", str(offset))
+            page = self.json(*args, "--limit", "500", "--offset", str(offset))
             out += page["items"]
             offset = page["next"]
-        return out[::-1]
+        return out
+
+    def log(self, *args) -> list[dict]:
+        """The audit trail (filtered by `args`), oldest first (`qms log` pages it newest first)."""
+        return self.pages("log", *args)[::-1]
 
     def records(self, *args) -> list[dict]:
-        """Every record `qms record list --json` gives (filtered by `args`), newest filing first:
-        its pages followed to the end."""
-        out, offset = [], 0
-        while offset is not None:
-            page = self.json("record", "list", *args, "--limit", "500", "--offset", str(offset))
-            out += page["items"]
-            offset = page["next"]
-        return out
+        """Every record `qms record list` gives (filtered by `args`), newest filing first."""
+        return self.pages("record", "list", *args)
 
     def documents(self, *args) -> list[dict]:
-        """The whole master list as `qms doc list --json` pages it ({total, items, next}), by number."""
-        out, offset = [], 0
-        while offset is not None:
-            page = self.json("doc", "list", *args, "--limit", "500", "--offset", str(offset))
-            out += page["items"]
-            offset = page["next"]
-        return out
+        """The whole master list as `qms doc list --json` pages it, by number."""
+        return self.pages("doc", "list", *args)
 
     def fail(self, *args, input: str | None = None) -> str:
         """Run a command that must be refused: exit 1, one clear message, no traceback."""
