@@ -102,15 +102,14 @@ def library_calls(ws, n: int) -> dict:
     stored = hash_password(policy, PASSWORD)
 
     def record_list():
-        items = records.list_records(ws, columns=False)
-        return records.with_columns(ws, items[:100])
+        return records.list_page(ws, limit=50)          # /records: one page of 50, newest first, in SQL
     return {
         "search": lambda: search_page(ws, rng.choice(QUERIES), limit=20, index=ix),
         "api-search": lambda: search_page(ws, rng.choice(QUERIES), limit=20, index=ix),
         "records": record_list,
         "record": lambda: records.show(ws, number(rng.randint(1, n))),
-        "documents": lambda: documents.list_documents(ws),
-        "log": lambda: trail.trail_page(ws, limit=100),
+        "documents": lambda: documents.document_page(ws, limit=100),
+        "log": lambda: trail.trail_page(ws, limit=50),
         "login": lambda: check_password(policy, stored, PASSWORD),          # one argon2 verification
     }
 

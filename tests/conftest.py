@@ -74,6 +74,27 @@ class Qms:
         result = self(*args, "--json", **kw)
         return json.loads(result.stdout)
 
+    def pages(self, *args) -> list[dict]:
+        """Every item of a paged list's `--json` ({total, items, next}): its pages followed to the end."""
+        out, offset = [], 0
+        while offset is not None:
+            page = self.json(*args, "--limit", "500", "--offset", str(offset))
+            out += page["items"]
+            offset = page["next"]
+        return out
+
+    def log(self, *args) -> list[dict]:
+        """The audit trail (filtered by `args`), oldest first (`qms log` pages it newest first)."""
+        return self.pages("log", *args)[::-1]
+
+    def records(self, *args) -> list[dict]:
+        """Every record `qms record list` gives (filtered by `args`), newest filing first."""
+        return self.pages("record", "list", *args)
+
+    def documents(self, *args) -> list[dict]:
+        """The whole master list as `qms doc list --json` pages it, by number."""
+        return self.pages("doc", "list", *args)
+
     def fail(self, *args, input: str | None = None) -> str:
         """Run a command that must be refused: exit 1, one clear message, no traceback."""
         result = self(*args, ok=False, input=input)

@@ -38,7 +38,7 @@ def test_twenty_parallel_wrong_logins_lock_after_exactly_five(ws):
     with ThreadPoolExecutor(20) as pool:
         answers = list(pool.map(attempt, range(20)))
     assert "in" not in answers
-    log = ws.as_("admin").json("log", "--target", "liming")
+    log = ws.as_("admin").log("--target", "liming")
     failed = [e for e in log if e["action"] == "login.failed"]
     wrong = [e for e in failed if e["data"]["reason"] == "wrong password"]
     assert len(failed) == 20

@@ -64,7 +64,7 @@ def test_a_post_with_its_csrf_token_works_whichever_worker_answers(served):
             break
     assert len(workers) == 2
     assert len({w for w, ok in shown if ok}) == 2, shown
-    log = served.qms.json("log", "--target", served.record)
+    log = served.qms.log("--target", served.record)
     assert not any("伪造" in str(e) for e in log)
 
 

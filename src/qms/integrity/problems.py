@@ -40,6 +40,8 @@ CODES: dict[str, str] = {
     "OBJECT_CHANGED": "对象存储中的对象已被改动（出现新版本或 SHA-256 与清单不符）",
     "OBJECT_UNLISTED": "对象存储中的对象不在任何清单中",
     "OBJECTS_UNREADABLE": "无法读取对象存储（存储桶、地址或凭据有误）",
+
+    "TRAIL_DIFFERS": "审计追踪表与审计日志不一致（条目缺失、多出或被改动；qms rebuild 可由日志重建）",
 }
 
 

@@ -31,7 +31,7 @@ from ..store.workspace import Workspace
 from ..store.checkpoint import stored_problems, verify_checkpoint
 from .governance import verify_problems
 from ..store.journalkey import read_head, stored_public
-from ..store.replay import compare, replay_in_memory
+from ..store.replay import compare, replay_in_memory, trail_differences
 from ..adapters.pades import validate_seal
 from ..search import open_index
 from .problems import Problem, coded
@@ -297,6 +297,7 @@ def _catalog_side(ws: Workspace, pairs, *, chain_ok: bool, check_index: bool) ->
             if chain_ok and pairs:
                 with replay_in_memory(ws, upto=seq, pairs=pairs) as truth:
                     problems += [Problem("CATALOG_DIFFERS", name, line) for line in compare(cat, truth)]
+                problems += [Problem("TRAIL_DIFFERS", name, line) for line in trail_differences(cat, pairs, seq)]
             problems += _seals(ws, cat, _pinned_certificates(pairs))
             if check_index:
                 problems += _index_vs_catalog(ws, cat)
