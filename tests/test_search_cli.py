@@ -61,14 +61,17 @@ def test_every_short_chinese_query_finds_exactly_the_records_holding_it(corpus):
     values = record_values(corpus)
     titles = {r["number"]: r["form"] for r in corpus.records()}
     forms = {f["id"]: f["title"] for f in corpus.json("form", "list")}
-    rng = random.Random(5)
     runs = [run for text in values.values() for run in CJK.findall(text)]
     queries = set()
-    while len(queries) < 160:
-        run = rng.choice(runs)
-        n = rng.randint(1, min(4, len(run)))
-        start = rng.randint(0, len(run) - n)
-        queries.add(run[start:start + n])
+    # two samples: seed 2 once drew a phrase whose positions failed on a segment's last document,
+    # which stepped the filtered matcher one past the segment (IndexError, issue 21's merge)
+    for seed, size in ((5, 160), (2, 240)):
+        rng = random.Random(seed)
+        while len(queries) < size:
+            run = rng.choice(runs)
+            n = rng.randint(1, min(4, len(run)))
+            start = rng.randint(0, len(run) - n)
+            queries.add(run[start:start + n])
     queries |= {"压缩机", "排气温度", "赵建国", "不存在的词语", "鑫"}
     for q in sorted(queries):
         expected = {n for n, text in values.items() if q in text}

@@ -92,7 +92,9 @@ class _Allowed:
         self.bitmap = bitmap
 
     def ok(self, d: int) -> bool:
-        return self.bitmap[d] == 1
+        # d may be one past the segment's last document (a sequence matcher stepping on after a
+        # position check failed on the last one): not allowed, so the matcher ends
+        return d < len(self.bitmap) and self.bitmap[d] == 1
 
     def next_from(self, d: int) -> int | None:
         """The first allowed docnum >= d, or None."""
