@@ -56,9 +56,7 @@ def show(ws: Workspace, number: str, *, revision: str | None = None, as_of: dt.d
         }
 
 
-# 下次评审 on the master list: periodic review (a service above documents) registers its schedule
-# at start-up (qms.startup), so documents never imports it
-NEXT_REVIEW: list = []
+NEXT_REVIEW = docstate.NEXT_REVIEW      # 下次评审 on the master list: qms.startup registers review's schedule
 
 
 def list_documents(ws: Workspace, *, as_of: dt.date | None = None, status: str | None = None) -> list[dict]:

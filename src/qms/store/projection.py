@@ -49,6 +49,7 @@ def apply_all(cat: Catalog, entries: list[tuple[int, AuditEntry]]) -> None:
     """Apply (offset, entry) pairs in one transaction and move the catalog's head past them."""
     if not entries:
         return
+    _load_providers()
     with cat.transaction():
         last_seq, last_hash, _ = head(cat)
         for offset, e in entries:
@@ -66,6 +67,8 @@ def apply_all(cat: Catalog, entries: list[tuple[int, AuditEntry]]) -> None:
 def apply(cat: Catalog, e: AuditEntry) -> None:
     if e.action in IGNORED:
         return
+    if len(_PROVIDED) < len(_PROVIDERS):
+        _load_providers()
     handler = _HANDLERS.get(e.action)
     if handler is None:
         raise ProjectionError(f"audit.log entry {e.seq}: unknown action {e.action!r} (written by a newer qms?)")
@@ -286,6 +289,24 @@ _HANDLERS = {
 def register(action: str, handler) -> None:
     """Another part of the domain (users, sessions) adds its own events' projection."""
     _HANDLERS[action] = handler
+
+
+_PROVIDERS: list = []        # each `fn(register)`: a service's handlers, handed over by qms.startup
+_PROVIDED: list = []
+
+
+def provide(fn) -> None:
+    """A service's `register_handlers` (qms.startup gives it by name): called before the first event
+    is applied, so a command that applies none imports none of the services behind them."""
+    if fn not in _PROVIDERS:
+        _PROVIDERS.append(fn)
+
+
+def _load_providers() -> None:
+    for fn in _PROVIDERS:
+        if fn not in _PROVIDED:
+            fn(register)
+            _PROVIDED.append(fn)
 
 
 
