@@ -13,8 +13,9 @@ from ..base.dates import now_iso
 from ..store.journal import crashpoint
 from ..adapters.pdf import pdf_text
 from ..domain.recordstate import SCAN_NAME
-from .queue import queued_event
-from .job_rows import readable
+from .job_rows import queued_event, readable
+from ..adapters.ocr import OcrFailed, available, ocr_pdf
+import shutil
 
 OCR_PDF = "signed-scan.ocr.pdf"
 OCR_TEXT = "signed-scan.ocr.txt"
@@ -49,7 +50,6 @@ def needs_ocr(ws, number: str) -> dict | None:
 
 def run_ocr(ws, job: dict):
     """OCR outside the lock; returns a function making the scan.ocr event under it."""
-    from ..adapters.ocr import OcrFailed, available, ocr_pdf
     number, scan = job["target"], job["args"]["scan"]
     src = ws.root / scan
     folder = scan.rpartition("/")[0]
@@ -66,7 +66,6 @@ def run_ocr(ws, job: dict):
     crashpoint("ocr-done")          # a test kills here: recognised, nothing committed yet
 
     def effect(w):
-        import shutil
         try:
             row, now_scan = _scan_of(w.cat, number)
             if row is None or now_scan != scan or (ws.root / folder / OCR_TEXT).exists():
