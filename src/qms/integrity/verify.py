@@ -36,6 +36,7 @@ from ..adapters.pades import validate_seal
 from ..search import open_index
 from .problems import Problem, coded
 from ..domain.labels import chinese
+from ..store.writer import pending_renditions as pending
 
 # Under archive/, written by qms but not archive content: checked in their own ways.
 _OWN = {"audit.log", "index.sha256", "catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.sqlite-journal",
@@ -105,7 +106,6 @@ def pending_renditions(ws: Workspace) -> list[str]:
     for `qms record pdf --pending`."""
     if not ws.catalog_path.exists():
         return []
-    from ..store.writer import pending_renditions as pending
     try:
         with open_catalog(ws.catalog_path, create=False) as cat:
             return pending(cat)
