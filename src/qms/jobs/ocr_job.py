@@ -14,7 +14,7 @@ from ..store.journal import crashpoint
 from ..adapters.pdf import pdf_text
 from ..domain.recordstate import SCAN_NAME
 from .job_rows import queued_event, readable
-from ..adapters.ocr import OcrFailed, available, ocr_pdf
+from ..adapters import ocr     # by module: a test stands a failing ocr_pdf in
 import shutil
 
 OCR_PDF = "signed-scan.ocr.pdf"
@@ -57,12 +57,12 @@ def run_ocr(ws, job: dict):
         return [], f"{number}: OCR already there"
     if not src.is_file():
         return [], f"{number}: the scan is gone (disposed); nothing to OCR"
-    missing = available()
+    missing = ocr.available()
     if missing:
-        raise OcrFailed(missing)
+        raise ocr.OcrFailed(missing)
     tmp = tempfile.mkdtemp(prefix="qms-ocr-")
     out, text = Path(tmp) / OCR_PDF, Path(tmp) / OCR_TEXT
-    ocr_pdf(src, out, text)
+    ocr.ocr_pdf(src, out, text)
     crashpoint("ocr-done")          # a test kills here: recognised, nothing committed yet
 
     def effect(w):
