@@ -19,6 +19,8 @@ command -v dot >/dev/null 2>&1 || need+=(graphviz)
 command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
 langs="$(tesseract --list-langs 2>/dev/null || true)"      # read once (see fonts above: SIGPIPE under pipefail)
 grep -qx chi_sim <<<"$langs" || need+=(tesseract-ocr-chi-sim)
+# several sites (issue 26): make test starts a real PostgreSQL 15 (initdb/pg_ctl into a temp folder)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

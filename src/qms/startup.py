@@ -14,7 +14,7 @@ writes nothing (`qms record show`) imports no service it does not use itself."""
 from __future__ import annotations
 
 from .base.deferred import Deferred
-from .store import events, hooks, projection
+from .store import events, hooks, object_sync, projection
 from . import todo
 from .domain import docstate
 
@@ -44,4 +44,5 @@ def start() -> None:
         docstate.NEXT_REVIEW.append(Deferred("qms.review.reviews:schedule"))     # 下次评审 on the master list
     for name, path, dated in TODO_SOURCES:
         todo.register(Deferred(path), name=name, dated=dated)
+    events.subscribe(object_sync.on_commit)    # the bucket first: an archived file written once, locked
     events.subscribe(Deferred("qms.search.indexing:on_commit"))

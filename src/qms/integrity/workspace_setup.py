@@ -24,7 +24,8 @@ def init_admin(ws: Workspace, login: str, *, name: str, password: str, departmen
 
 def create_workspace(directory, *, admin: str | None, name: str | None, password: str | None,
                      department: str = "", org: str | None = None,
-                     org_en: str | None = None, examples: bool = True) -> tuple[Workspace, User | None]:
+                     org_en: str | None = None, examples: bool = True,
+                     storage: dict | None = None) -> tuple[Workspace, User | None]:
     """`qms init DIR [--admin LOGIN --name NAME]`: the workspace from the packaged defaults, its
     first administrator and the organisation's signing key. With --admin, an existing workspace
     that has no users yet (one made before people existed) gets its administrator instead."""
@@ -38,7 +39,7 @@ def create_workspace(directory, *, admin: str | None, name: str | None, password
         if has_users(ws):
             raise Conflict("already a workspace with users; an admin adds more (qms user add)", file=directory)
     else:
-        ws = init_workspace(directory, org=org, org_en=org_en, examples=examples)
+        ws = init_workspace(directory, org=org, org_en=org_en, examples=examples, storage=storage)
     user = init_admin(ws, admin, name=name, password=password, department=department) if admin else None
     if admin and not has_keys(ws):
         keys_init(ws, actor=user)

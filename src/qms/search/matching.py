@@ -42,6 +42,9 @@ def _day_array(reader) -> array:
     return day_column(reader) if sid is None else _cached(("day", sid), lambda: day_column(reader))
 
 
+day_array = _day_array      # the per-segment day ordinals, for sorting by date (ranking.py)
+
+
 def _day_order(reader) -> tuple[array, array]:
     """Local docnums sorted by day, and their days (for range bisection)."""
     def build():

@@ -7,6 +7,7 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import qms
 
@@ -19,7 +20,7 @@ from ..base.input_limits import period_error
 CONFIG_NAME = "config.yaml"
 # The keys config.yaml's mappings may hold; anything else is refused with the nearest match.
 CONFIG_KEYS = ("organisation", "locale", "timezone", "documents", "records", "identity", "paths", "journal",
-               "review", "training", "notify", "departments", "scan", "search")
+               "review", "training", "notify", "departments", "scan", "search", "storage")
 ORG_KEYS = ("name", "name_en", "short")
 DOCUMENTS_KEYS = ("number_pattern", "revision", "kinds", "approvals", "keep_obsolete")
 REVISION_KEYS = ("scheme", "first")
@@ -30,6 +31,8 @@ RETENTION_KEYS = ("period", "from")
 PATHS_KEYS = ("schemas", "templates", "archive")
 JOURNAL_KEYS = ("checkpoint_every",)
 SEARCH_KEYS = ("count_cap",)
+# storage: (issue 26) absent = the embedded default (SQLite catalog, journal file, archive folder)
+STORAGE_KEYS = ("database", "objects", "s3_endpoint")
 
 # Groups of capitals/digits joined by - or /, a group may hold a clause number (7.5):
 # QP-SC-015, WY-QP-7.5-01, HX/QP-05. A '/' never reaches a path: see revisions.safe_name.
@@ -70,6 +73,9 @@ class Config:
     checkpoint_every: int = 1000    # journal.checkpoint_every: a stored checkpoint every N events (0: none)
     scan: dict = field(default_factory=dict)   # the scan inbox (issue 22): inbox, confirm, max_pages
     search_count_cap: int = 1000    # search.count_cap: totals exact up to this, beyond it "1,000+"
+    # storage.database (postgresql://…), storage.objects (s3://BUCKET/PREFIX), storage.s3_endpoint;
+    # empty: the embedded default. Credentials never here: PGPASSWORD/~/.pgpass and AWS_* variables.
+    storage: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -202,7 +208,8 @@ def load_config(path: Path) -> Config:
                               (recs.get("retention") or {} if isinstance(recs, dict) else {}, RETENTION_KEYS,
                                "records.retention"),
                               (data.get("journal") or {}, JOURNAL_KEYS, "journal"),
-                              (data.get("search") or {}, SEARCH_KEYS, "search")):
+                              (data.get("search") or {}, SEARCH_KEYS, "search"),
+                              (data.get("storage") or {}, STORAGE_KEYS, "storage")):
         if not isinstance(value, dict):
             raise src.error("expected a mapping", *key.split("."))
         check_keys(src, value, known, *key.split("."))
@@ -260,7 +267,40 @@ def load_config(path: Path) -> Config:
         checkpoint_every=_checkpoint_every(src, (data.get("journal") or {}).get("checkpoint_every", 1000)),
         scan=dict(data.get("scan") or {}),
         search_count_cap=count_cap,
+        storage=_storage(src, data.get("storage") or {}),
     )
+
+
+def _storage(src: YamlSource, data: dict) -> dict:
+    """storage: checked, so a typo never silently runs the embedded default beside a real database."""
+    out = {}
+    for key, value in data.items():
+        if value is None or value == "":
+            continue
+        error = storage_error(key, value)
+        if error:
+            raise src.error(error, "storage", key)
+        out[key] = str(value)
+    return out
+
+
+def storage_error(key: str, value) -> str | None:
+    """What is wrong with storage.KEY = value (None: fine); also used by `qms init` for its options."""
+    text = str(value)
+    parsed = urlsplit(text)
+    if key == "database":
+        if parsed.scheme not in ("postgresql", "postgres") or not parsed.path.strip("/"):
+            return f"expected postgresql://USER@HOST[:PORT]/DATABASE, got {text!r}"
+        if parsed.password:
+            return ("a password does not belong in config.yaml: give it in PGPASSWORD or ~/.pgpass "
+                    "(postgresql://USER@HOST/DATABASE)")
+    elif key == "objects":
+        if parsed.scheme != "s3" or not parsed.netloc:
+            return f"expected s3://BUCKET or s3://BUCKET/PREFIX, got {text!r}"
+    elif key == "s3_endpoint":
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.password:
+            return f"expected http(s)://HOST[:PORT] without credentials (AWS_* variables hold them), got {text!r}"
+    return None
 
 
 def _checkpoint_every(src: YamlSource, value) -> int:
@@ -337,7 +377,7 @@ BASE_TEMPLATES = ("procedure.docx", "record.docx")
 
 
 def init_workspace(target: Path | str, *, org: str | None = None, org_en: str | None = None,
-                   examples: bool = True) -> Workspace:
+                   examples: bool = True, storage: dict | None = None) -> Workspace:
     """A new workspace from the packaged defaults; `org` replaces the placeholder company name
     (XXXXXX有限公司) that every cover, header and form would otherwise print. Without `examples`
     it starts with no forms (an empty schemas/), for a company that writes its own."""
@@ -346,11 +386,19 @@ def init_workspace(target: Path | str, *, org: str | None = None, org_en: str | 
         raise Conflict(f"already a workspace ({CONFIG_NAME} exists)", file=target)
     if org is not None and not org.strip():
         raise InvalidInput("the organisation name is empty", field="org")
+    storage = {k: v for k, v in (storage or {}).items() if v}
+    for key, value in storage.items():
+        error = storage_error(key, value)
+        if error:
+            raise InvalidInput(error, field=key.replace("_", "-"))
     src = defaults_dir()
     target.mkdir(parents=True, exist_ok=True)
     text = (src / CONFIG_NAME).read_text(encoding="utf-8")
     if org:
         text = _set_org(text, org.strip(), (org_en or "").strip())
+    if storage:
+        text = text.rstrip("\n") + "\n\n# where the catalog, journal and archived files live (several sites: README)\nstorage:\n" + "".join(
+            f"  {k}: {json.dumps(v)}\n" for k, v in storage.items())
     (target / CONFIG_NAME).write_text(text, encoding="utf-8")
     if examples:
         for sub in ("schemas", "templates", "kpis"):     # kpis: the service forms' KPIs (issue 24)
