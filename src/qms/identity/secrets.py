@@ -7,12 +7,16 @@ truth about the quality system — losing it means resetting passwords, not losi
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
 import secrets as _random
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..base.errors import Integrity
 from ..store.workspace import Workspace
 
 SCHEMA = """
@@ -50,7 +54,7 @@ def _create_private(path: Path) -> None:
 
 
 # Integrity (issue 19): each login's row carries a MAC of its hash, dates and failure counters,
-# each session a MAC of its times, made with a key kept outside the workspace (keys.secret_mac_key).
+# each session a MAC of its times, made with a key kept outside the workspace (secret_mac_key, below).
 # Triggers re-seal a row whenever qms changes it, so no write path can forget; someone editing the
 # file without the key leaves a MAC that no longer matches, and login / the session refuses it.
 _LOGIN_MAC = ("qms_login_mac(login, hash, changed_at, must_change, "
@@ -78,9 +82,6 @@ CREATE TRIGGER IF NOT EXISTS sessions_sealed_upd AFTER UPDATE OF token_hash, log
 
 
 def _mac(key: bytes, *parts) -> str:
-    import hashlib
-    import hmac
-    import json
     return hmac.new(key, json.dumps(parts, ensure_ascii=False).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
@@ -101,17 +102,14 @@ def login_intact(conn, key: bytes, login: str) -> bool:
     if pw is None:
         return True
     fail = conn.execute("SELECT * FROM failures WHERE login=?", (login,)).fetchone()
-    import hmac
     return bool(pw["mac"]) and hmac.compare_digest(pw["mac"], login_mac(key, pw, fail))
 
 
 def session_intact(key: bytes | None, row) -> bool:
-    import hmac
     return key is not None and bool(row["mac"]) and hmac.compare_digest(row["mac"], session_mac(key, row))
 
 
 def mac_key(ws: Workspace) -> bytes | None:
-    from .keys import secret_mac_key
     return secret_mac_key(ws)
 
 
@@ -119,7 +117,6 @@ def _prepare_macs(conn, ws: Workspace) -> tuple[bytes, bool]:
     """Columns, functions and triggers (before the transaction: executescript commits). Returns
     the key and whether it was just made: a store meeting its key for the first time (made before
     the MACs, or new) has every row sealed once — afterwards only qms's own writes re-seal."""
-    from .keys import secret_mac_key
     for table in ("passwords", "sessions"):
         if "mac" not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
             try:                     # a store made before the MACs
@@ -188,3 +185,52 @@ def workspace_id(ws: Workspace) -> str:
         value = _random.token_hex(8)
         conn.execute("INSERT INTO meta(key, value) VALUES('workspace_id', ?)", (value,))
         return value
+
+
+# ------------------------------------------------------------------ the secrets store's MAC key (issue 19)
+# Kept outside the workspace (a copy of the workspace, .qms included, carries no key): in
+# $QMS_KEY_DIR, else ~/.config/qms/keys — one folder for every person using this account, so it
+# is not $QMS_CONFIG_HOME (each person's sessions). Named after the journal's first entry, which
+# no one can change without breaking the chain: a copy of the workspace finds the same key.
+
+def secret_key_path(ws: Workspace) -> Path:
+    base = os.environ.get("QMS_KEY_DIR")
+    folder = Path(base) if base else Path.home() / ".config" / "qms" / "keys"
+    return folder / f"secrets-{_journal_id(ws)}.key"
+
+
+def _journal_id(ws: Workspace) -> str:
+    try:
+        with open(ws.audit_path, "rb") as fh:
+            first = fh.readline()
+        return str(json.loads(first)["hash"])[:16]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "new"           # no journal yet: the first write of a workspace (qms init) makes one
+
+
+_SECRET_KEYS: dict[str, bytes] = {}
+
+
+def secret_mac_key(ws: Workspace, *, create: bool = False) -> bytes | None:
+    """32 random bytes (file 0600, folder 0700); None when absent and not `create`d."""
+    path = secret_key_path(ws)
+    if str(path) in _SECRET_KEYS:
+        return _SECRET_KEYS[str(path)]
+    if not path.is_file():
+        if not create:
+            return None
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass                # another process made it first: read theirs
+        else:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(_random.token_bytes(32))
+                fh.flush()
+                os.fsync(fh.fileno())
+    key = path.read_bytes()
+    if len(key) < 32:
+        raise Integrity(f"the secrets store's key is damaged (expected 32 bytes, found {len(key)})", file=path)
+    _SECRET_KEYS[str(path)] = key
+    return key

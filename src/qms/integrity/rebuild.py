@@ -13,6 +13,7 @@ from ..store.catalog import open_catalog
 from ..base.errors import Integrity, QmsError
 from ..store.replay import replay
 from ..store.workspace import Workspace
+from ..store.journalkey import stored_public
 
 
 @dataclass
@@ -43,7 +44,6 @@ def _check_chain(ws: Workspace) -> None:
             for sub in ("documents", "records", "disposals")):
         raise Integrity("the audit log is missing although the archive holds documents or records; "
                         "the catalog cannot be rebuilt without it", file=ws.rel(ws.audit_path))
-    from ..store.journalkey import stored_public
     problems = audit.verify_chain(ws.audit_path, expected_key=stored_public(ws))
     if problems:
         # A catalog rebuilt from an edited log would make the edit look legitimate.

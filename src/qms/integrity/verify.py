@@ -37,6 +37,7 @@ from ..search import open_index
 from .problems import Problem, coded
 from .bucket_check import bucket_problems
 from ..domain.labels import chinese
+from ..store.writer import pending_renditions as pending
 
 # Under archive/, written by qms but not archive content: checked in their own ways.
 _OWN = {"audit.log", "index.sha256", "catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.sqlite-journal",
@@ -109,7 +110,6 @@ def pending_renditions(ws: Workspace) -> list[str]:
     for `qms record pdf --pending`."""
     if not ws.catalog_path.exists():
         return []
-    from ..store.writer import pending_renditions as pending
     try:
         with open_catalog(ws.catalog_path, create=False) as cat:
             return pending(cat)

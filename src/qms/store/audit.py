@@ -112,7 +112,7 @@ def sign_message(entry_hash: str) -> bytes:
 
 
 def verify_sig(public, entry_hash: str, sig: str) -> bool:
-    from cryptography.exceptions import InvalidSignature
+    from cryptography.exceptions import InvalidSignature    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     try:
         public.verify(base64.b64decode(sig, validate=True), sign_message(entry_hash))
         return True
@@ -185,6 +185,8 @@ class Scan:
 
 
 from ..base.errors import Integrity  # noqa: E402
+from .journalkey import load_public, public_text, fingerprint
+import signal
 
 
 class JournalError(Integrity, ValueError):
@@ -259,7 +261,6 @@ def _scan(fh, *, offset: int = 0, lineno: int = 0, prev: str | None = GENESIS, s
             if out.pinned is None and not signed:
                 out.pinned = pin
                 try:
-                    from .journalkey import load_public
                     key = load_public(pin)       # the first pin's batch is signed by the pinned key
                 except ValueError:
                     bad(f"{where}: the pinned journal key is not an Ed25519 public key")
@@ -442,7 +443,6 @@ def read_tail(log_path: Path, seq: int, offset: int, prev: str, key=None) -> Tai
             s = _scan(fh, lineno=lines, **kw)
     problems = s.problems
     if not problems and s.pinned and key is not None:
-        from .journalkey import public_text
         if public_text(key) != s.pinned:
             problems = [f"audit.log entry {next(e.seq for _, e in s.pairs + s.pending if e.action == PIN_ACTION)}: "
                         "pins a journal key other than this workspace's (.qms/identity/keys/journal-key.pem)"]
@@ -498,7 +498,6 @@ def append_batch(log_path: Path, entries: list[dict], key=None) -> list[tuple[in
                 prev, seq, signed, last_sig = GENESIS, 1, False, ""
             at = now_iso()
             if key is not None and not signed:
-                from .journalkey import fingerprint, public_text
                 entries = [{"actor": entries[0]["actor"], "action": PIN_ACTION, "target": "journal",
                             "data": {"algorithm": "Ed25519", "public_key": public_text(key),
                                      "fingerprint": fingerprint(key)}}] + list(entries)
@@ -548,7 +547,6 @@ def _torn_write(fh, data: bytes) -> None:
     cut = os.environ.get("QMS_TORN_WRITE")
     if cut is None:
         return
-    import signal
     fh.write(data[: int(cut)])
     fh.flush()
     os.fsync(fh.fileno())

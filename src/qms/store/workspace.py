@@ -15,6 +15,7 @@ from ..base.errors import Conflict, InvalidInput, NotFound, QmsError, Refused
 from ..base.yaml_source import YamlSource, check_keys, load_yaml
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import json
+from ..base.input_limits import period_error
 
 CONFIG_NAME = "config.yaml"
 # The keys config.yaml's mappings may hold; anything else is refused with the nearest match.
@@ -227,7 +228,6 @@ def load_config(path: Path) -> Config:
     count_cap = 1000 if count_cap is None else count_cap
     _whole(src, count_cap, 10, 1_000_000, "a count", "search", "count_cap")
     name = _require(src, org, "name", ("organisation",))
-    from ..base.input_limits import period_error
     bad = period_error((recs.get("retention") or {}).get("period", "5y"))
     if bad:
         raise src.error(bad, "records", "retention", "period")

@@ -24,6 +24,8 @@ from .journal import Stage, crashpoint
 from .workspace import Workspace
 
 import shutil
+from .checkpoint import journal_checkpoint
+import sys
 
 
 @dataclass
@@ -79,7 +81,6 @@ class Writer:
         self._seqs.clear()
         every = self.ws.config.checkpoint_every
         if every and not self._checkpointing and pairs[-1][1].seq // every > (pairs[0][1].seq - 1) // every:
-            from .checkpoint import journal_checkpoint
             journal_checkpoint(self, actor=actor, reason=f"every {every} events")
         # the caller's own events: after the journal.key pin a first signed batch starts with, before
         # the followers a hook added (a release's reading assignments)
@@ -173,7 +174,6 @@ def _drop_uncommitted(ws: Workspace, tail: audit.Tail) -> None:
     """A batch whose commit marker never reached the disk (a power cut mid-write, or lines
     appended without the journal key) is dropped whole: nothing it names was placed. What is cut
     is kept in .qms/journal-dropped.log and said on stderr, so a forgery leaves a trace."""
-    import sys
     gone = audit.drop_uncommitted(ws.audit_path, tail.cut)
     if not gone:
         return
@@ -203,7 +203,6 @@ def _report_pending(cat: Catalog) -> None:
     command came next, a login included)."""
     pending = pending_renditions(cat)
     if pending:
-        import sys
         print(f"qms: recovered an interrupted command; PDFs are pending for {len(pending)} records "
               f"(e.g. {pending[0]}) — run `qms record pdf --pending`", file=sys.stderr)
 

@@ -14,6 +14,8 @@ from ..base.dates import today
 from ..identity import User
 from ..identity.completion import may_see_all
 from ..store.workspace import Workspace
+from ..base.errors import Refused
+from ..identity.users import list_users
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,6 @@ def _order(item: dict):
 
 def items_for(ws: Workspace, user: User, *, on: dt.date | None = None, dated_only: bool = False) -> list[dict]:
     """The person's to-do, overdue first, then by due date; items without a date last."""
-    from . import sources  # noqa: F401  (the built-in sources register themselves)
     on = on or today()
     out: list[dict] = []
     for s in SOURCES:
@@ -67,8 +68,6 @@ def todo(ws: Workspace, user: User) -> dict:
 
 
 def overdue_by_department(ws: Workspace, viewer: User) -> dict:
-    from ..base.errors import Refused
-    from ..identity.users import list_users
     if not may_see_all(viewer):
         raise Refused(f"{viewer.name}（{viewer.login}）无权查看全员逾期事项（需 doc.release 或 users.manage）")
     on = today()
