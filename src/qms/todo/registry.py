@@ -3,7 +3,9 @@ registry of sources (nothing stored that could drift). Another service adds its 
 `register(source)`: scan confirmations, KPI-proposed CAPAs …
 
 A source is `fn(ws, user, on) -> list[dict]`, each item at least {kind, kind_zh, title, due, link};
-`dated=True` says it gives due dates (the quality manager's overdue view asks only those)."""
+`dated=True` says it gives due dates (the quality manager's overdue view asks only those).
+A source reads only what commits change (the catalog, the archive) and the day it is given: the
+menu's count on every page is kept until the next commit or the next day (menu.py)."""
 
 from __future__ import annotations
 
