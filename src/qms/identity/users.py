@@ -11,7 +11,7 @@ import secrets as _random
 import sqlite3
 
 from ..store import audit
-from ..store.catalog import reading
+from ..store.catalog import present, reading
 from ..domain.labels import chinese
 from ..base.errors import Conflict, Integrity, InvalidInput, NotFound, QmsError, Refused
 from ..store.workspace import Workspace
@@ -44,7 +44,7 @@ def _rows(ws: Workspace, where: str = "", *args):
     """Users from the catalog's projection; when the catalog is missing or unreadable, from the
     journal itself — so an admin or keeper can still log in to rebuild it."""
     sql = f"SELECT * FROM users {where} ORDER BY login"
-    if ws.catalog_path.exists():
+    if present(ws):
         try:
             with reading(ws) as cat:
                 ensure_schema(cat.conn)

@@ -13,6 +13,7 @@ import json
 
 from ..base.errors import Conflict, QmsError, Refused
 from ..store.workspace import CONFIG_NAME, Workspace
+from ..store.catalog import present as catalog_present
 
 ACTION = "config.applied"
 PERMISSION = "config.apply"
@@ -226,7 +227,7 @@ def apply_config(ws: Workspace, *, actor) -> dict:
 def status(ws: Workspace) -> dict:
     """What `qms config status` shows: the files changed since the last apply."""
     from ..store.catalog import reading
-    if not ws.catalog_path.exists():
+    if not catalog_present(ws):
         return {"applied_seq": None, "changed": unapplied(ws, None)}
     with reading(ws) as cat:
         last = applied(cat)

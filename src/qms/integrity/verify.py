@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..store import audit, journal, projection
 from ..store.archive import MANIFEST
-from ..store.catalog import open_catalog
+from ..store import catalog
 from ..store.workspace import Workspace
 from ..store.checkpoint import stored_problems, verify_checkpoint
 from .governance import verify_problems
@@ -103,11 +103,11 @@ def verify(ws: Workspace, *, check_index: bool = True, deep: bool = False, check
 def pending_renditions(ws: Workspace) -> list[str]:
     """Records whose PDF rendition is still to be made: a killed import or `--no-pdf` left them
     for `qms record pdf --pending`."""
-    if not ws.catalog_path.exists():
+    if not catalog.present(ws):
         return []
     from ..store.writer import pending_renditions as pending
     try:
-        with open_catalog(ws.catalog_path, create=False) as cat:
+        with catalog.open_for(ws, create=False) as cat:
             return pending(cat)
     except Exception as exc:          # an unreadable catalog is reported by the catalog check
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
@@ -280,11 +280,11 @@ def _head_problems(ws: Workspace, pairs) -> list[str]:
 def _catalog_side(ws: Workspace, pairs, *, chain_ok: bool, check_index: bool) -> list[str]:
     problems = []
     name = ws.rel(ws.catalog_path)
-    if not ws.catalog_path.exists():
+    if not catalog.present(ws):
         return [Problem("CATALOG_MISSING", name, "missing (qms rebuild makes it from the journal)")] if pairs else []
     head_seq, head_hash = (pairs[-1][1].seq, pairs[-1][1].hash) if pairs else (0, audit.GENESIS)
     try:
-        with open_catalog(ws.catalog_path, create=False) as cat:
+        with catalog.open_for(ws, create=False) as cat:
             seq, h, _ = projection.head(cat)
             if (seq, h) != (head_seq, head_hash):
                 problems.append(Problem("CATALOG_BEHIND", name, f"has applied event {seq} but the journal's head is "

@@ -44,8 +44,7 @@ _SHOWN_PER_TABLE = 20
 
 
 def _tables(cat: Catalog) -> list[str]:
-    return [r["name"] for r in cat.all("SELECT name FROM sqlite_master WHERE type='table' AND name<>'meta' "
-                                       "ORDER BY name")]
+    return [name for name in cat.tables() if name != "meta"]
 
 
 def table_rows(cat: Catalog, table: str) -> list[dict]:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from . import audit, events, hooks, journal, journalkey, projection
 from .audit import AuditEntry
-from .catalog import Catalog, open_catalog
+from . import catalog
+from .catalog import Catalog
 from ..base.errors import Busy, Integrity
 from .journal import Stage, crashpoint
 from .workspace import Workspace
@@ -55,7 +56,7 @@ class Writer:
         `sync`: "each" — staged files were fsynced one by one; "all" — one os.sync() for a batch."""
         if self.cat.path is None:          # the first change of a new workspace makes its catalog
             self.cat.close()
-            self.cat = open_catalog(self.ws.catalog_path, create=True)   # no log yet: nothing to catch up
+            self.cat = catalog.open_for(self.ws, create=True)   # no log yet: nothing to catch up
         self.committed = True
         if sync == "all":
             os.sync()
@@ -99,7 +100,7 @@ def writing(ws: Workspace, purpose: str = "", *, governed: bool = True):
     try:
         with journal.workspace_lock(ws.archive_dir, purpose=purpose), journal.private_tmp(ws.archive_dir):
             # A refused first command must leave no archive behind: the catalog comes with the first commit.
-            cat = open_catalog(ws.catalog_path, create=ws.catalog_path.exists() or ws.audit_path.exists())
+            cat = catalog.open_for(ws, create=catalog.present(ws) or ws.audit_path.exists())
             w = Writer(ws, cat)
             try:
                 if cat.path is not None:
@@ -208,10 +209,10 @@ def _report_pending(cat: Catalog) -> None:
 def catch_up(ws: Workspace) -> None:
     """A reader finding the catalog behind the log (a write crashed, or none ran since) brings
     it up to date when no writer is busy; otherwise it reads what is there."""
-    if not ws.catalog_path.exists():
+    if not catalog.present(ws):
         return             # a deleted catalog is for verify to report and a write (or rebuild) to remake
     try:
-        with open_catalog(ws.catalog_path, create=False) as cat:
+        with catalog.open_for(ws, create=False) as cat:
             behind = projection.head(cat)[0] < audit.head(ws.audit_path)[0] or \
                 projection.indexed_seq(cat) < audit.head(ws.audit_path)[0]
     except Exception:
@@ -221,7 +222,7 @@ def catch_up(ws: Workspace) -> None:
     try:
         with journal.workspace_lock(ws.archive_dir, purpose="catch-up", wait=False), \
                 journal.private_tmp(ws.archive_dir):
-            with open_catalog(ws.catalog_path, create=True) as cat:
+            with catalog.open_for(ws, create=True) as cat:
                 _recover(ws, cat, drop=False)
     except (Integrity, Busy):      # busy: a writer is finishing that very work
         return

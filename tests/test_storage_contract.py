@@ -1,0 +1,78 @@
+"""The storage contract (issue 26): the same session through the CLI — release a procedure, file
+records, sign one, hold one, list, show, rebuild, verify — on the embedded default and on a
+workspace made with `qms init --database postgresql://…`, with the same results on both."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from qms.cli import cli
+
+from conftest import (PASSWORDS, REPO, STAFF, Qms, add_staff, copy_into, example_data, make_scan,
+                      make_workspace, release_procedure, write_data)
+
+
+def _init_on(root, database: str) -> Qms:
+    """`qms init ROOT --database URL --admin admin` as a user types it, then the staff."""
+    result = CliRunner().invoke(cli, ["init", str(root), "--database", database, "--admin", "admin",
+                                      "--name", STAFF["admin"][0], "--password-stdin"],
+                                input=PASSWORDS["admin"] + "\n")
+    assert result.exit_code == 0, result.output
+    return add_staff(root)
+
+
+@pytest.fixture(params=["embedded", "postgresql"])
+def store(request, tmp_path):
+    """A workspace of the STAFF on one storage; the tester's session."""
+    if request.param == "embedded":
+        return make_workspace(tmp_path / "ws")
+    return _init_on(tmp_path / "ws", request.getfixturevalue("pg_database"))
+
+
+def _session(qms: Qms, tmp_path) -> dict:
+    """What a user reads back after a morning's work; nothing that depends on the storage."""
+    copy_into(qms, REPO / "examples" / "tour" / "flow.png")
+    number = release_procedure(qms, copy_into(qms, REPO / "examples" / "tour" / "procedure.yaml"))
+    notice = write_data(qms, example_data("QR-SV-022-01"), "notice.yaml")
+    first = qms.json("record", "file", "QR-SV-022-01", "--data", notice, "--no-pdf")["number"]
+    second = qms.json("record", "file", "QR-SV-022-01", "--data", notice, "--no-pdf")["number"]
+    report = write_data(qms, example_data("QR-SV-022-02"), "report.yaml")
+    signed = qms.json("record", "file", "QR-SV-022-02", "--data", report, "--no-pdf")["number"]
+    qms("record", "sign", signed, "--scan", make_scan(tmp_path / "scan.pdf", "signed"), "--signer", "王海涛",
+        "--signer-role", "用户代表")
+    qms("hold", "add", first, "--reason", "诉讼保全")
+    shown = qms.json("record", "show", signed)
+    doc = qms.json("doc", "show", number)
+    out = {
+        "numbers": [number, first, second, signed],
+        "records": [(r["number"], r["status"]) for r in qms.json("record", "list")],
+        "awaiting": qms.json("record", "list", "--status", "awaiting_signature"),
+        "signatures": [(s["signer"], s["role"]) for s in shown["signatures"]],
+        "status": shown["status"],
+        "held": qms.json("record", "show", first).get("holds") or qms.json("record", "show", first).get("on_hold"),
+        "doc": (doc["number"], doc.get("state") or doc.get("status"), [r.get("revision") for r in doc.get("revisions", [])]),
+        "docs": [d["number"] for d in qms.json("doc", "list")],
+    }
+    before = qms.json("verify")
+    rebuilt = qms("rebuild").output
+    after = qms.json("verify")
+    out["verify"] = (before["ok"], before["problems"], after["ok"], after["problems"])
+    out["rebuilt"] = rebuilt.split(" from ", 1)[1]        # the counts, not where the catalog is
+    out["after_rebuild"] = [(r["number"], r["status"]) for r in qms.json("record", "list")]
+    return out
+
+
+_results: dict[str, dict] = {}
+
+
+def test_the_same_session_gives_the_same_results(store, tmp_path, request):
+    got = _session(store, tmp_path)
+    assert got["verify"] == (True, [], True, [])
+    assert got["records"] == got["after_rebuild"]
+    assert [n for n, _ in got["records"]] == sorted(got["numbers"][1:])
+    assert got["numbers"][1].endswith("-0001") and got["numbers"][2].endswith("-0002")
+    kind = request.node.callspec.params["store"]
+    _results[kind] = got
+    if len(_results) == 2:          # both ran (in this order under pytest): the same results
+        assert _results["embedded"] == _results["postgresql"]
