@@ -73,6 +73,10 @@ def test_the_same_session_gives_the_same_results(store, tmp_path, request):
     assert [n for n, _ in got["records"]] == sorted(got["numbers"][1:])
     assert got["numbers"][1].endswith("-0001") and got["numbers"][2].endswith("-0002")
     kind = request.node.callspec.params["store"]
+    # on PostgreSQL the catalog and the journal are in the database, not in the working folder
+    in_folder = {p.name for p in store.archive.glob("*")}
+    assert ({"audit.log", "catalog.sqlite"} <= in_folder) == (kind == "embedded")
+    assert not ({"audit.log", "catalog.sqlite"} & in_folder) or kind == "embedded"
     _results[kind] = got
     if len(_results) == 2:          # both ran (in this order under pytest): the same results
         assert _results["embedded"] == _results["postgresql"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..store import audit
+
 from . import User, require
 # The journal's key (Ed25519, .qms/identity/keys/journal-key.pem) and the MAC key derived from it, for
 # services that authenticate what they keep outside the journal (the secrets store).
@@ -58,7 +60,7 @@ def secret_key_path(ws: Workspace) -> Path:
 def _journal_id(ws: Workspace) -> str:
     import json
     try:
-        with open(ws.audit_path, "rb") as fh:
+        with audit.open_log(ws.audit_path) as fh:
             first = fh.readline()
         return str(json.loads(first)["hash"])[:16]
     except (OSError, ValueError, KeyError, TypeError):

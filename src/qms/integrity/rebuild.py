@@ -52,7 +52,7 @@ def _check_chain(ws: Workspace) -> None:
 def rebuild_catalog(ws: Workspace, *, progress=None) -> RebuildReport:
     """Replay the journal into a fresh catalog and put it in place of catalog.sqlite, holding the
     workspace lock so no filing runs meanwhile (they wait, then go on against the new one)."""
-    with journal.workspace_lock(ws.archive_dir, purpose="rebuild"):
+    with journal.workspace_lock(ws.archive_dir, purpose="rebuild", database=catalog.database(ws)):
         _check_chain(ws)
         report = RebuildReport(catalog=catalog.describe(ws))
         indexed = 0

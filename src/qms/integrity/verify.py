@@ -80,7 +80,7 @@ def verify(ws: Workspace, *, check_index: bool = True, deep: bool = False, check
         journal_side = pool.apply_async(_journal_side, (ws, check_index))
         walk = _walk(ws, progress)
         problems, expected, gaps, head, offset, n_entries = journal_side.get()
-    with journal.workspace_lock(archive, purpose="verify"):
+    with journal.workspace_lock(archive, purpose="verify", database=catalog.database(ws)):
         # What was logged since the journal side read the log (filings that went on meanwhile).
         try:
             for _, e in audit.entries_after(ws.audit_path, head, offset):
@@ -241,7 +241,7 @@ def _gaps(entries) -> list[str]:
 def _journal_side(ws: Workspace, check_index: bool):
     """Under the lock: the chain, what the journal expects on disk, number gaps, the catalog at
     the head and equal to the projection, the index. Runs in a forked process."""
-    with journal.workspace_lock(ws.archive_dir, purpose="verify"):
+    with journal.workspace_lock(ws.archive_dir, purpose="verify", database=catalog.database(ws)):
         # the journal: bytes, chain and every batch's signature (the pin checked against the key
         # kept in .qms/identity/keys/ when this copy has it), and every stored checkpoint it journaled
         problems, pairs = audit.scan(ws.audit_path, expected_key=stored_public(ws))

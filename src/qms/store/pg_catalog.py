@@ -290,14 +290,14 @@ def connect(url: str, *, schema: str | None = SCHEMA_NAME) -> Connection:
     try:
         raw = psycopg.connect(url, autocommit=True, connect_timeout=10)
     except _pg().Error as exc:
-        raise QmsError(f"the database {_safe(url)} cannot be reached: {str(exc).strip().splitlines()[0]}") from None
+        raise QmsError(f"the database {safe_url(url)} cannot be reached: {str(exc).strip().splitlines()[0]}") from None
     _adapt(raw)
     if schema:
         raw.execute(f"SET search_path TO {schema}")
     return Connection(raw)
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     return re.sub(r"//[^@/]*@", "//", url)
 
 

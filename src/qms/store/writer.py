@@ -98,7 +98,7 @@ def writing(ws: Workspace, purpose: str = "", *, governed: bool = True):
     existed = ws.archive_dir.exists()
     w = None
     try:
-        with journal.workspace_lock(ws.archive_dir, purpose=purpose), journal.private_tmp(ws.archive_dir):
+        with journal.workspace_lock(ws.archive_dir, purpose=purpose, database=catalog.database(ws)), journal.private_tmp(ws.archive_dir):
             # A refused first command must leave no archive behind: the catalog comes with the first commit.
             cat = catalog.open_for(ws, create=catalog.present(ws) or ws.audit_path.exists())
             w = Writer(ws, cat)
@@ -159,6 +159,8 @@ def _recover(ws: Workspace, cat: Catalog, *, drop: bool = True) -> None:
 
 def _torn(ws: Workspace) -> bool:
     """The log ends without a newline: a write cut short (head() skips that line)."""
+    if hasattr(ws.audit_path, "url"):
+        return False           # a database's batch is in whole or not at all
     try:
         with open(ws.audit_path, "rb") as fh:
             fh.seek(-1, os.SEEK_END)
@@ -220,7 +222,8 @@ def catch_up(ws: Workspace) -> None:
     if not behind or not os.access(ws.archive_dir, os.W_OK):
         return
     try:
-        with journal.workspace_lock(ws.archive_dir, purpose="catch-up", wait=False), \
+        with journal.workspace_lock(ws.archive_dir, purpose="catch-up", wait=False,
+                                    database=catalog.database(ws)), \
                 journal.private_tmp(ws.archive_dir):
             with catalog.open_for(ws, create=True) as cat:
                 _recover(ws, cat, drop=False)
