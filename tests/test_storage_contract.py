@@ -4,6 +4,11 @@ workspace made with `qms init --database postgresql://…`, with the same result
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+import textwrap
+
 import pytest
 from click.testing import CliRunner
 
@@ -80,3 +85,56 @@ def test_the_same_session_gives_the_same_results(store, tmp_path, request):
     _results[kind] = got
     if len(_results) == 2:          # both ran (in this order under pytest): the same results
         assert _results["embedded"] == _results["postgresql"]
+
+
+def test_a_session_edited_outside_qms_is_void_on_both_stores(store):
+    """The secrets store seals its rows on PostgreSQL too: an expiry moved in the database is refused."""
+    store("whoami")
+    if (store.root / ".qms" / "secrets.sqlite").exists():
+        import sqlite3
+        with sqlite3.connect(store.root / ".qms" / "secrets.sqlite") as db:
+            db.create_function("qms_session_mac", 5, lambda *parts: "forged")    # no key outside qms
+            db.execute("UPDATE sessions SET expires_at = expires_at + 1000")
+    else:
+        import psycopg
+        from qms.store.workspace import open_workspace
+        with psycopg.connect(open_workspace(store.root).config.storage["database"], autocommit=True) as db:
+            db.execute("UPDATE qms_secrets.sessions SET expires_at = expires_at + 1000")
+    assert "changed outside qms" in store.fail("whoami")
+
+
+FILER = textwrap.dedent("""
+    import sys
+    from qms.store.workspace import find_workspace
+    from qms.records import file_record
+    from qms.startup import start
+    start()
+    ws = find_workspace(sys.argv[1])
+    for i in range(int(sys.argv[3])):
+        file_record(ws, "QR-SV-022-04", sys.argv[2], actor="filer-" + sys.argv[4], pdf=False)
+    print("done")
+""")
+
+
+def test_four_filers_from_two_working_folders_give_gap_free_numbers(tmp_path, pg_database):
+    """Two servers (two working folders, no shared disk) on one database: 4 processes file at once;
+    every number is given once, none is skipped, every filing is in the journal once."""
+    one = _init_on(tmp_path / "one", pg_database)
+    two = tmp_path / "two"           # the second server: the same configuration and keys, its own folder
+    shutil.copytree(one.root, two, ignore=shutil.ignore_patterns("archive"))
+    data = write_data(one, example_data("QR-SV-022-04"), "call.yaml")
+    each = 6
+    procs = [subprocess.Popen([sys.executable, "-c", FILER, str(root), str(data), str(each), str(i)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i, root in enumerate([one.root, two, one.root, two])]
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0 and "done" in out, err
+    listed = one.json("record", "list", "--form", "QR-SV-022-04")
+    assert sorted(int(r["number"].rsplit("-", 1)[1]) for r in listed) == list(range(1, 4 * each + 1))
+    filed = [e for e in one.json("log") if e["action"] == "record.file"]
+    assert sorted(e["target"] for e in filed) == sorted(r["number"] for r in listed)
+    assert sorted({e["actor"] for e in filed}) == [f"filer-{i}" for i in range(4)]
+    # the other server reads the same catalog
+    assert [r["number"] for r in Qms(two).as_("tester").json("record", "list", "--form", "QR-SV-022-04")] == \
+        [r["number"] for r in listed]
