@@ -4,6 +4,7 @@ workspace made with `qms init --database postgresql://…`, with the same result
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -138,3 +139,38 @@ def test_four_filers_from_two_working_folders_give_gap_free_numbers(tmp_path, pg
     # the other server reads the same catalog
     assert [r["number"] for r in Qms(two).as_("tester").json("record", "list", "--form", "QR-SV-022-04")] == \
         [r["number"] for r in listed]
+
+
+def _forge_first_filing(qms: Qms) -> None:
+    """Someone with write access to the journal's storage edits the first filing's line."""
+    from qms.store.workspace import open_workspace
+    url = open_workspace(qms.root).config.storage.get("database")
+    if url is None:
+        log = qms.archive / "audit.log"
+        lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
+        i = next(i for i, ln in enumerate(lines) if '"action": "record.file"' in ln)
+        lines[i] = lines[i].replace("测试员", "伪造者")
+        log.write_text("".join(lines), encoding="utf-8")
+        return
+    import psycopg
+    with psycopg.connect(url, autocommit=True) as db:
+        seq = db.execute("SELECT min(seq) FROM qms_journal.entries WHERE line LIKE '%\"action\": \"record.file\"%'"
+                         ).fetchone()[0]
+        db.execute("UPDATE qms_journal.entries SET line = replace(line, '测试员', '伪造者') WHERE seq = %s", (seq,))
+
+
+def test_checkpoints_and_an_edited_journal_entry_on_both_stores(store, tmp_path, monkeypatch):
+    """verify --checkpoint means the same on both stores, and an edited entry is named on both."""
+    monkeypatch.setenv("QMS_CHECKPOINT_KEY", str(tmp_path / "key" / "checkpoint-key"))
+    admin = store.as_("admin")
+    admin("checkpoint", "--init-key")
+    data = write_data(store, example_data("QR-SV-022-04"), "call.yaml")
+    for _ in range(2):
+        store("record", "file", "QR-SV-022-04", "--no-pdf", "--data", data)
+    paper = tmp_path / "paper.json"
+    cp = admin.json("checkpoint", "-o", paper)
+    assert cp["seq"] > 0 and store("verify", "--checkpoint", paper).exit_code == 0
+    _forge_first_filing(store)
+    out = store("verify", "--checkpoint", paper, ok=False)
+    assert out.exit_code != 0
+    assert re.search(r"audit.log line \d+: entry hash does not match its content \(the entry was edited\)", out.output)
