@@ -135,6 +135,56 @@ def _ddl(m: re.Match) -> str:
     return f"CREATE {temp or ''}TABLE {ine or ''}{table}({body})"
 
 
+_ORDER_BY = re.compile(r"\bORDER\s+BY\b", re.I)
+_ORDER_END = re.compile(r"(LIMIT|OFFSET)\b", re.I)
+
+
+def _nulls_as_sqlite(sql: str) -> str:
+    """SQLite sorts NULL first ascending and last descending; PostgreSQL the other way round:
+    every ORDER BY term says which (a term that already says is left alone)."""
+    out, pos = [], 0
+    for m in _ORDER_BY.finditer(sql):
+        if m.start() < pos or sql.count("'", 0, m.start()) % 2:
+            continue
+        out.append(sql[pos:m.end()])
+        i, depth, quoted, terms, start = m.end(), 0, False, [], m.end()
+        while i < len(sql):
+            c = sql[i]
+            if c == "'":
+                quoted = not quoted
+            elif not quoted:
+                if c == "(":
+                    depth += 1
+                elif c == ")":
+                    if depth == 0:
+                        break
+                    depth -= 1
+                elif c == ";" and depth == 0:
+                    break
+                elif c == "," and depth == 0:
+                    terms.append(sql[start:i])
+                    start = i + 1
+                elif depth == 0 and (i == 0 or not (sql[i - 1].isalnum() or sql[i - 1] == "_")) and \
+                        _ORDER_END.match(sql, i):
+                    break
+            i += 1
+        terms.append(sql[start:i])
+        fixed = []
+        for term in terms:
+            bare = term.rstrip()
+            tail = term[len(bare):]
+            if re.search(r"\bNULLS\s+(FIRST|LAST)$", bare, re.I) or not bare.strip():
+                fixed.append(term)
+            elif re.search(r"\bDESC$", bare, re.I):
+                fixed.append(f"{bare} NULLS LAST{tail}")
+            else:
+                fixed.append(f"{bare} NULLS FIRST{tail}")
+        out.append(",".join(fixed))
+        pos = i
+    out.append(sql[pos:])
+    return "".join(out)
+
+
 def _outside_literals(sql: str, fn) -> str:
     """Apply fn to the parts of sql outside '…' literals."""
     parts = re.split(r"('(?:[^']|'')*')", sql)
@@ -171,7 +221,7 @@ def translate(sql: str, params: bool) -> str:
         part = _LIKE.sub("ILIKE", part)
         return part.replace("?", "\x00") if params else part
 
-    out = _outside_literals(sql, body)
+    out = _nulls_as_sqlite(_outside_literals(sql, body))
     if params:       # psycopg reads the whole text for placeholders, literals included
         out = out.replace("%", "%%").replace("\x00", "%s")
     return out
