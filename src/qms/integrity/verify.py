@@ -73,7 +73,7 @@ def verify(ws: Workspace, *, check_index: bool = True, deep: bool = False, check
            progress=None) -> VerifyReport:
     report = VerifyReport(ok=True, chinese=chinese(ws.config.locale))
     archive = ws.archive_dir
-    if not archive.exists():
+    if not archive.exists() and not catalog.database(ws):     # in a database the journal is checked all the same
         return report
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(1) as pool:

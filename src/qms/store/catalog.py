@@ -225,9 +225,8 @@ def open_for(ws, *, create: bool = True):
     url = database(ws)
     if url is None:
         return open_catalog(ws.catalog_path, create=create)
-    if not create and not pg_catalog.exists(url):
-        return open_catalog(Path(":memory:"), create=False)
-    return pg_catalog.open_pg(url, ws.catalog_path, schema_sql=SCHEMA, added_columns=ADDED_COLUMNS)
+    cat = pg_catalog.open_pg(url, ws.catalog_path, schema_sql=SCHEMA, added_columns=ADDED_COLUMNS, create=create)
+    return cat if cat is not None else open_catalog(Path(":memory:"), create=False)
 
 
 @contextmanager

@@ -17,6 +17,9 @@ transaction without touching the journal or the secrets beside it.
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+import threading
 import re
 import sqlite3
 from contextlib import contextmanager
@@ -347,6 +350,20 @@ def connect(url: str, *, schema: str | None = SCHEMA_NAME) -> Connection:
     return Connection(raw)
 
 
+_UTILITY: dict[tuple, object] = {}
+
+
+def utility(url: str):
+    """A raw autocommit connection kept for short reads and self-contained transactions (the
+    journal's, a check whether something exists): one per process and thread, so a command does
+    not pay a connection per question. Never for a transaction left open across calls."""
+    key = (url, os.getpid(), threading.get_ident())
+    conn = _UTILITY.get(key)
+    if conn is None or conn.closed or conn.broken:
+        conn = _UTILITY[key] = connect(url, schema=None).raw
+    return conn
+
+
 def safe_url(url: str) -> str:
     return re.sub(r"//[^@/]*@", "//", url)
 
@@ -419,11 +436,12 @@ class PgCatalog:
 
 def exists(url: str) -> bool:
     """The catalog was made (its meta table is there)."""
-    conn = connect(url, schema=None)
-    try:
-        return conn.raw.execute("SELECT to_regclass(%s)", (f"{SCHEMA_NAME}.meta",)).fetchone()[0] is not None
-    finally:
-        conn.close()
+    return utility(url).execute("SELECT to_regclass(%s)", (f"{SCHEMA_NAME}.meta",)).fetchone()[0] is not None
+
+
+def _fingerprint(schema_sql: str, added_columns: dict) -> str:
+    text = schema_sql + "".join(VIEWS) + repr(sorted(added_columns.items()))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def create_schema(conn: Connection, schema_sql: str, added_columns: dict) -> None:
@@ -436,16 +454,34 @@ def create_schema(conn: Connection, schema_sql: str, added_columns: dict) -> Non
     for table, columns in added_columns.items():
         for col in columns:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {col} TEXT COLLATE \"C\"")
+    # which schema text made these tables: an open finding the same one skips the DDL
+    conn.raw.execute("INSERT INTO meta(key, value) VALUES('pg_schema', %s) ON CONFLICT(key) DO UPDATE "
+                     "SET value=EXCLUDED.value", (_fingerprint(schema_sql, added_columns),))
 
 
-def open_pg(url: str, path, *, schema_sql: str, added_columns: dict) -> PgCatalog:
+def _made(conn: Connection, schema_sql: str, added_columns: dict) -> str | None:
+    """'current' when the catalog was made by this schema text, 'old' when by another, None when
+    not made."""
+    if conn.raw.execute("SELECT to_regclass(%s)", (f"{SCHEMA_NAME}.meta",)).fetchone()[0] is None:
+        return None
+    row = conn.raw.execute(f"SELECT value FROM {SCHEMA_NAME}.meta WHERE key='pg_schema'").fetchone()
+    return "current" if row and row[0] == _fingerprint(schema_sql, added_columns) else "old"
+
+
+def open_pg(url: str, path, *, schema_sql: str, added_columns: dict, create: bool = True) -> PgCatalog | None:
+    """The catalog on one new connection; None when it was never made and `create` is false."""
     conn = connect(url)
     try:
-        # two first writers on two machines: one makes the schema, the other waits for it
-        conn.raw.execute("BEGIN")
-        conn.raw.execute("SELECT pg_advisory_xact_lock(hashtext('qms_catalog.schema'))")
-        create_schema(conn, schema_sql, added_columns)
-        conn.raw.execute("COMMIT")
+        made = _made(conn, schema_sql, added_columns)
+        if made is None and not create:
+            conn.close()
+            return None
+        if made != "current":
+            # two first writers on two machines: one makes the schema, the other waits for it
+            conn.raw.execute("BEGIN")
+            conn.raw.execute("SELECT pg_advisory_xact_lock(hashtext('qms_catalog.schema'))")
+            create_schema(conn, schema_sql, added_columns)
+            conn.raw.execute("COMMIT")
     except BaseException:
         conn.close()
         raise

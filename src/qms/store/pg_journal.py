@@ -46,8 +46,9 @@ class PgLog:
     def parent(self) -> Path:
         return self.path.parent
 
+    @contextmanager
     def _conn(self):
-        return pg_catalog.connect(self.url, schema=None).raw
+        yield pg_catalog.utility(self.url)
 
     def exists(self) -> bool:
         with self._conn() as conn:

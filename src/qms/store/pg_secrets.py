@@ -42,11 +42,8 @@ _TRIGGERS = (
 
 
 def exists(url: str) -> bool:
-    conn = pg_catalog.connect(url, schema=None)
-    try:
-        return conn.raw.execute("SELECT to_regclass(%s)", (f"{SCHEMA_NAME}.sessions",)).fetchone()[0] is not None
-    finally:
-        conn.close()
+    return pg_catalog.utility(url).execute("SELECT to_regclass(%s)",
+                                           (f"{SCHEMA_NAME}.sessions",)).fetchone()[0] is not None
 
 
 @contextmanager
