@@ -197,3 +197,14 @@ def test_a_filing_killed_at_each_point_is_recovered_on_both_stores(store):
         assert (len(store.json("log")) == before) == (point == "staged"), point
     listed = store.json("record", "list", "--form", "QR-SV-022-04")
     assert sorted(int(r["number"].rsplit("-", 1)[1]) for r in listed) == [1, 2, 3]
+
+
+def test_a_server_without_the_secrets_key_refuses_rather_than_reseal(tmp_path, pg_database, monkeypatch):
+    """Sessions are shared by every server: one missing the MAC key must not re-seal (and so void)
+    everyone's sessions; it says what to copy."""
+    one = _init_on(tmp_path / "one", pg_database)
+    with monkeypatch.context() as m:
+        m.setenv("QMS_KEY_DIR", str(tmp_path / "no-keys-here"))
+        refused = one("whoami", ok=False)
+    assert refused.exit_code == 3 and "no MAC key" in refused.output and "QMS_KEY_DIR" in refused.output
+    assert "tester" in one("whoami").output          # the others' sessions were left sealed

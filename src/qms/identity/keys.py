@@ -60,8 +60,7 @@ def secret_key_path(ws: Workspace) -> Path:
 def _journal_id(ws: Workspace) -> str:
     import json
     try:
-        with audit.open_log(ws.audit_path) as fh:
-            first = fh.readline()
+        first = audit.first_line(ws.audit_path)
         return str(json.loads(first)["hash"])[:16]
     except (OSError, ValueError, KeyError, TypeError):
         return "new"           # no journal yet: the first write of a workspace (qms init) makes one

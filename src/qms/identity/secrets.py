@@ -13,6 +13,7 @@ import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..base.errors import Integrity
 from ..store import pg_secrets
 from ..store.pg_catalog import safe_url
 from ..store.workspace import Workspace
@@ -192,6 +193,10 @@ def _open_pg(ws: Workspace, url: str):
     with pg_secrets.writing(url, SCHEMA) as (conn, made):
         key = secret_mac_key(ws)
         if key is None:
+            # shared by every server: one without the key must not re-seal (and so void) the others' rows
+            if conn.execute("SELECT 1 FROM passwords UNION SELECT 1 FROM sessions").fetchone():
+                raise Integrity(f"this server has no MAC key for the secrets in {where(ws)}: copy it from another "
+                                "server (secrets-….key in $QMS_KEY_DIR, else ~/.config/qms/keys/)")
             key = secret_mac_key(ws, create=True)
             pg_secrets.mark_all(conn)
         conn.mac_key = key

@@ -152,6 +152,14 @@ def open_log(log_path):
     return log_path.open_read() if hasattr(log_path, "open_read") else open(log_path, "rb")
 
 
+def first_line(log_path) -> bytes:
+    """The log's first line (b"" when there is none), without reading the rest."""
+    if hasattr(log_path, "first_line"):
+        return log_path.first_line()
+    with open(log_path, "rb") as fh:
+        return fh.readline()
+
+
 def head(log_path: Path) -> tuple[int, str]:
     """(seq, hash) of the last entry; (0, GENESIS) for a missing or empty log."""
     if hasattr(log_path, "last_line"):          # in a database: no torn tail, the last row is the head

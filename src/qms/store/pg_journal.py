@@ -74,6 +74,13 @@ class PgLog:
             row = conn.execute(f"SELECT line FROM {SCHEMA_NAME}.entries ORDER BY seq DESC LIMIT 1").fetchone()
             return row[0].encode("utf-8") if row else b""
 
+    def first_line(self) -> bytes:
+        with self._conn() as conn:
+            if conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA_NAME}.entries",)).fetchone()[0] is None:
+                return b""
+            row = conn.execute(f"SELECT line FROM {SCHEMA_NAME}.entries ORDER BY seq LIMIT 1").fetchone()
+            return row[0].encode("utf-8") + b"\n" if row else b""
+
     def count(self) -> int:
         with self._conn() as conn:
             if conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA_NAME}.entries",)).fetchone()[0] is None:
