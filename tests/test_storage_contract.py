@@ -208,3 +208,53 @@ def test_a_server_without_the_secrets_key_refuses_rather_than_reseal(tmp_path, p
         refused = one("whoami", ok=False)
     assert refused.exit_code == 3 and "no MAC key" in refused.output and "QMS_KEY_DIR" in refused.output
     assert "tester" in one("whoami").output          # the others' sessions were left sealed
+
+
+def test_the_services_sqlite_sql_reads_the_same_on_postgresql(pg_database, tmp_path):
+    """The translation, statement by statement, against SQLite itself: rows by name and position,
+    upserts, two-argument MAX, LIKE ignoring ASCII case, NULLs sorted as SQLite sorts them, text in
+    byte order, values cast by the column as SQLite's affinity does, sums as ints."""
+    from qms.store.catalog import open_catalog
+    from qms.store import pg_catalog
+    ddl = ["CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)",
+           "CREATE TABLE IF NOT EXISTS t(k TEXT PRIMARY KEY, n INTEGER, x REAL, s TEXT)",
+           "CREATE TABLE IF NOT EXISTS seqs(key TEXT PRIMARY KEY, value INTEGER NOT NULL)"]
+    steps = [
+        ("INSERT INTO t(k, n, x, s) VALUES(?,?,?,?)", ("b", 2, 1.5, None)),
+        ("INSERT INTO t(k, n, x, s) VALUES(?,?,?,?)", ("a", "7", 2, "Zeta")),
+        ("INSERT INTO t(k, n, x, s) VALUES(?,?,?,?)", ("中", 3, None, "alpha")),
+        ("INSERT OR IGNORE INTO t(k, n) VALUES(?,?)", ("a", 99)),
+        ("INSERT OR REPLACE INTO t(k, n, x, s) VALUES(?,?,?,?)", ("b", 5, 0.25, "Beta")),
+        ("INSERT INTO seqs(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=MAX(seqs.value, "
+         "excluded.value)", ("q", 4)),
+        ("INSERT INTO seqs(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=MAX(seqs.value, "
+         "excluded.value)", ("q", 2)),
+        ("UPDATE t SET s=? WHERE n=?", ("eta", "3")),
+    ]
+    reads = [
+        ("SELECT * FROM t ORDER BY k", ()),
+        ("SELECT k, s FROM t ORDER BY s, k", ()),
+        ("SELECT k FROM t ORDER BY s DESC, k", ()),
+        ("SELECT k FROM t WHERE s LIKE ? ORDER BY k", ("%ETA",)),
+        ("SELECT COUNT(*) AS n, SUM(n) AS total FROM t", ()),
+        ("SELECT value FROM seqs WHERE key=?", ("q",)),
+        ("SELECT k FROM t WHERE n=?", (7,)),
+        ("SELECT name FROM sqlite_master WHERE type='table' AND name='seqs'", ()),
+    ]
+    lite = open_catalog(tmp_path / "c.sqlite")
+    for stmt in ddl:
+        lite.execute(stmt)
+    pg = pg_catalog.open_pg(pg_database, None, schema_sql=";".join(ddl), added_columns={})
+    results = []
+    for cat in (lite, pg):
+        for sql, args in steps:
+            cat.execute(sql, *args)
+        got = []
+        for sql, args in reads:
+            rows = cat.all(sql, *args)
+            got.append([(tuple(r), {k: r[k] for k in r.keys()}) for r in rows])
+        row = cat.one("SELECT k, n FROM t WHERE k=?", "a")
+        got.append((row[0], row["N"], row["n"], list(row.keys())))
+        results.append(got)
+        cat.close()
+    assert results[0] == results[1]
