@@ -1,4 +1,6 @@
-"""The catalog: a SQLite projection of the journal (status, dates, sequences, holds).
+"""The catalog: a projection of the journal (status, dates, sequences, holds) — a SQLite file, or
+with storage.database the same tables in PostgreSQL (pg_catalog.py); `open_for` is where the
+workspace's configuration chooses, and every service reads through `reading(ws)`.
 
 Only qms.store.projection writes its tables; everything else reads.
 """

@@ -98,7 +98,8 @@ def writing(ws: Workspace, purpose: str = "", *, governed: bool = True):
     existed = ws.archive_dir.exists()
     w = None
     try:
-        with journal.workspace_lock(ws.archive_dir, purpose=purpose, database=catalog.database(ws)), journal.private_tmp(ws.archive_dir):
+        with journal.workspace_lock(ws.archive_dir, purpose=purpose, database=catalog.database(ws)), \
+                journal.private_tmp(ws.archive_dir):
             # A refused first command must leave no archive behind: the catalog comes with the first commit.
             cat = catalog.open_for(ws, create=catalog.present(ws) or ws.audit_path.exists())
             w = Writer(ws, cat)
