@@ -289,6 +289,7 @@ class Connection:
     def __init__(self, raw):
         self.raw = raw
         self.row_factory = None
+        self.temp_tables = False          # a reader made TEMP stand-ins (jobs, scan): dropped before reuse
         self._pkeys: dict[str, str] = {}
 
     def _sql(self, sql: str, params: bool) -> str:
@@ -307,6 +308,8 @@ class Connection:
         return self._pkeys[table]
 
     def _run(self, cur, sql: str, params) -> None:
+        if "CREATE TEMP" in sql:
+            self.temp_tables = True
         params = tuple(params) if params else None
         try:
             cur.execute(self._sql(sql, params is not None), params)
@@ -425,7 +428,7 @@ class PgCatalog:
         return [r["name"] for r in self.all("SELECT name FROM sqlite_master ORDER BY name")]
 
     def close(self) -> None:
-        self.conn.close()
+        _give_back(self.url, self.conn)
 
     def __enter__(self) -> "PgCatalog":
         return self
@@ -468,13 +471,51 @@ def _made(conn: Connection, schema_sql: str, added_columns: dict) -> str | None:
     return "current" if row and row[0] == _fingerprint(schema_sql, added_columns) else "old"
 
 
+# One idle catalog connection per process and thread, taken by the next open: a web request or a
+# command reads the catalog several times, and a connection costs more than the read.
+_IDLE: dict[tuple, Connection] = {}
+
+
+def _slot(url: str) -> tuple:
+    return url, os.getpid(), threading.get_ident()
+
+
+def _idle(conn: Connection) -> bool:
+    raw = conn.raw
+    return not raw.closed and not raw.broken and \
+        raw.info.transaction_status == _pg().pq.TransactionStatus.IDLE
+
+
+def _take(url: str) -> Connection:
+    conn = _IDLE.pop(_slot(url), None)
+    if conn is not None and _idle(conn):
+        return conn
+    if conn is not None:
+        conn.close()
+    return connect(url)
+
+
+def _give_back(url: str, conn: Connection) -> None:
+    try:
+        if not _idle(conn) or _slot(url) in _IDLE:
+            conn.close()
+            return
+        if conn.temp_tables:
+            conn.raw.execute("DISCARD TEMP")
+            conn.temp_tables = False
+        _IDLE[_slot(url)] = conn
+    except _pg().Error:
+        conn.close()
+
+
 def open_pg(url: str, path, *, schema_sql: str, added_columns: dict, create: bool = True) -> PgCatalog | None:
-    """The catalog on one new connection; None when it was never made and `create` is false."""
-    conn = connect(url)
+    """The catalog (on this thread's idle connection, or a new one); None when it was never made
+    and `create` is false."""
+    conn = _take(url)
     try:
         made = _made(conn, schema_sql, added_columns)
         if made is None and not create:
-            conn.close()
+            _give_back(url, conn)
             return None
         if made != "current":
             # two first writers on two machines: one makes the schema, the other waits for it
