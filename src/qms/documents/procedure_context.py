@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..domain import docstate
 from ..store import outputs
-from ..store.catalog import Catalog, reading
+from ..store.catalog import Catalog, present, reading
 from ..base.dates import cn_date
 from ..domain.docsource import DocumentSource, flatten, load_source, parse_source_text, Section
 from ..store.workspace import Workspace
@@ -41,7 +41,7 @@ def cross_reference_warnings(ws: Workspace, doc: DocumentSource) -> list[str]:
     numbers = [r.number for r in doc.references if r.number and r.number != doc.number]
     if numbers:
         known: set[str] = set()
-        if ws.catalog_path.exists():
+        if present(ws):
             with reading(ws) as cat:
                 known = docstate.document_numbers(cat)
         out += [f"{doc.path}: references: document {n} is not in this workspace (qms doc list shows the documents)"

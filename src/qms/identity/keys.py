@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+
 from . import User, require
 # The journal's key (Ed25519, .qms/identity/keys/journal-key.pem) and the MAC key derived from it, for
 # services that authenticate what they keep outside the journal (the secrets store).

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..base.errors import Integrity
+from ..store import audit, pg_secrets
+from ..store.pg_catalog import safe_url
 from ..store.workspace import Workspace
 
 SCHEMA = """
@@ -141,9 +143,79 @@ def _prepare_macs(conn, ws: Workspace) -> tuple[bytes, bool]:
     return key, fresh
 
 
+def _database(ws: Workspace) -> str | None:
+    """storage.database: the store is in PostgreSQL (store/pg_secrets.py), shared by every server."""
+    return ws.config.storage.get("database")
+
+
+def secrets_exist(ws: Workspace) -> bool:
+    url = _database(ws)
+    return pg_secrets.exists(url) if url else secrets_path(ws).exists()
+
+
+def where(ws: Workspace) -> str:
+    """The store as messages name it."""
+    url = _database(ws)
+    return f"{safe_url(url)} (schema {pg_secrets.SCHEMA_NAME})" if url else ws.rel(secrets_path(ws))
+
+
+@contextmanager
+def read_secrets(ws: Workspace):
+    """A connection for reads without the write lock (None when there is no store yet)."""
+    url = _database(ws)
+    if url:
+        if not pg_secrets.exists(url):
+            yield None
+            return
+        with pg_secrets.reading(url) as conn:
+            yield conn
+        return
+    path = secrets_path(ws)
+    if not path.exists():
+        yield None
+        return
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    conn.row_factory = sqlite3.Row
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
+def _open_pg(ws: Workspace, url: str):
+    """The PostgreSQL store: its triggers note the rows qms changed, sealed here before the commit."""
+    with pg_secrets.writing(url, SCHEMA) as (conn, made):
+        key = secret_mac_key(ws)
+        if key is None:
+            # shared by every server: one without the key must not re-seal (and so void) the others' rows
+            if conn.execute("SELECT 1 FROM passwords UNION SELECT 1 FROM sessions").fetchone():
+                raise Integrity(f"this server has no MAC key for the secrets in {where(ws)}: copy it from another "
+                                "server (secrets-….key in $QMS_KEY_DIR, else ~/.config/qms/keys/)")
+            key = secret_mac_key(ws, create=True)
+            pg_secrets.mark_all(conn)
+        conn.mac_key = key
+        yield conn
+        for kind, value in pg_secrets.unsealed(conn):
+            if kind == "login":
+                pw = conn.execute("SELECT * FROM passwords WHERE login=?", (value,)).fetchone()
+                if pw is not None:
+                    fail = conn.execute("SELECT * FROM failures WHERE login=?", (value,)).fetchone()
+                    conn.execute("UPDATE passwords SET mac=? WHERE login=?", (login_mac(key, pw, fail), value))
+            else:
+                row = conn.execute("SELECT * FROM sessions WHERE token_hash=?", (value,)).fetchone()
+                if row is not None:
+                    conn.execute("UPDATE sessions SET mac=? WHERE token_hash=?", (session_mac(key, row), value))
+
+
 @contextmanager
 def open_secrets(ws: Workspace):
     """The store as one transaction (BEGIN IMMEDIATE … COMMIT); `conn.mac_key` holds the MAC key."""
+    url = _database(ws)
+    if url:
+        with _open_pg(ws, url) as conn:
+            yield conn
+        return
     path = secrets_path(ws)
     if not path.exists():
         private_dir(ws)
@@ -201,8 +273,7 @@ def secret_key_path(ws: Workspace) -> Path:
 
 def _journal_id(ws: Workspace) -> str:
     try:
-        with open(ws.audit_path, "rb") as fh:
-            first = fh.readline()
+        first = audit.first_line(ws.audit_path)
         return str(json.loads(first)["hash"])[:16]
     except (OSError, ValueError, KeyError, TypeError):
         return "new"           # no journal yet: the first write of a workspace (qms init) makes one

@@ -21,6 +21,7 @@ from ..identity import PermissionDenied, NotAuthenticated
 from ..identity.users import has_users
 from ..store.writer import writing
 from ..store.catalog import reading
+from ..store.catalog import present as catalog_present
 
 ACTION = "config.applied"
 PERMISSION = "config.apply"
@@ -223,7 +224,7 @@ def apply_config(ws: Workspace, *, actor) -> dict:
 
 def status(ws: Workspace) -> dict:
     """What `qms config status` shows: the files changed since the last apply."""
-    if not ws.catalog_path.exists():
+    if not catalog_present(ws):
         return {"applied_seq": None, "changed": unapplied(ws, None)}
     with reading(ws) as cat:
         last = applied(cat)

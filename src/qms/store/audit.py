@@ -146,8 +146,28 @@ def append(log_path: Path, *, actor: str, action: str, target: str, data: dict |
     return append_many(log_path, [{"actor": actor, "action": action, "target": target, "data": data}], key=key)[0]
 
 
+def open_log(log_path):
+    """The log's bytes to read: audit.log, or the journal in PostgreSQL (pg_journal.PgLog) as the
+    same bytes — everything below reads either."""
+    return log_path.open_read() if hasattr(log_path, "open_read") else open(log_path, "rb")
+
+
+def first_line(log_path) -> bytes:
+    """The log's first line (b"" when there is none), without reading the rest."""
+    if hasattr(log_path, "first_line"):
+        return log_path.first_line()
+    with open(log_path, "rb") as fh:
+        return fh.readline()
+
+
 def head(log_path: Path) -> tuple[int, str]:
     """(seq, hash) of the last entry; (0, GENESIS) for a missing or empty log."""
+    if hasattr(log_path, "last_line"):          # in a database: no torn tail, the last row is the head
+        last = log_path.last_line()
+        if not last:
+            return 0, GENESIS
+        rec = json.loads(last)
+        return int(rec["seq"]), str(rec["hash"])
     if not log_path.exists():
         return 0, GENESIS
     with open(log_path, "rb") as fh:
@@ -331,7 +351,7 @@ def scan(log_path: Path, *, expected_key: str | None = None) -> tuple[list[str],
     public key kept beside the private one (.qms/identity/keys/journal-key.pub), checked against the pin."""
     if not log_path.exists():
         return [], []
-    with open(log_path, "rb") as fh:
+    with open_log(log_path) as fh:
         s = _scan(fh, check_sigs="newest")
         if "newest" in s.problems:          # name the first batch whose signature fails
             s = _scan(fh, check_sigs=True)
@@ -377,7 +397,7 @@ def entries_after(log_path: Path, seq: int, offset: int = 0) -> list[tuple[int, 
     A line the journal does not accept raises JournalError naming it."""
     if not log_path.exists():
         return []
-    with open(log_path, "rb") as fh:
+    with open_log(log_path) as fh:
         # readers refuse what a person could misread (duplicate keys, non-canonical lines, a hash
         # that is not the line's); signatures are for verify and recovery
         s = _scan(fh, offset=offset, prev=None, seq=None, signed=_reader_state(fh, offset), stop_at_problem=True,
@@ -413,7 +433,7 @@ def read_tail(log_path: Path, seq: int, offset: int, prev: str, key=None) -> Tai
     checked with `key` (the journal key's public half) unless a pin in the tail names another."""
     if not log_path.exists():
         return Tail([], None, [], [])
-    with open(log_path, "rb") as fh:
+    with open_log(log_path) as fh:
         before = _line_before(fh, offset)
         signed = _reader_state(fh, offset)
         head_sig = None
@@ -452,6 +472,8 @@ def read_tail(log_path: Path, seq: int, offset: int, prev: str, key=None) -> Tai
 
 def drop_uncommitted(log_path: Path, cut: int) -> bytes:
     """Truncate the log at `cut` (the start of a batch never committed); returns what was cut."""
+    if hasattr(log_path, "truncate"):
+        return log_path.truncate(cut)
     with open(log_path, "r+b") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
@@ -481,56 +503,17 @@ def append_batch(log_path: Path, entries: list[dict], key=None) -> list[tuple[in
     the log must not be signed yet (a log from before signed journals, or a test)."""
     if not entries:
         return []
+    if hasattr(log_path, "append"):             # in a database: one transaction under its append lock
+        return log_path.append(lambda last, end: _batch_lines(log_path, last, end, entries, key))
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    out = []
     fd = os.open(log_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o640)
     with open(fd, "a+b") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             _drop_torn_tail(fh)
             last = _last_line(fh)
-            if last:
-                prev_entry = json.loads(last)
-                prev, seq = prev_entry["hash"], prev_entry["seq"] + 1
-                signed = bool(prev_entry.get("sig")) or prev_entry.get("action") == PIN_ACTION
-                last_sig = prev_entry.get("sig") or ""
-            else:
-                prev, seq, signed, last_sig = GENESIS, 1, False, ""
-            at = now_iso()
-            if key is not None and not signed:
-                entries = [{"actor": entries[0]["actor"], "action": PIN_ACTION, "target": "journal",
-                            "data": {"algorithm": "Ed25519", "public_key": public_text(key),
-                                     "fingerprint": fingerprint(key)}}] + list(entries)
-                signed = True
-            elif key is None and signed:
-                raise Integrity("the journal is signed; nothing can be appended without its key",
-                                file=str(log_path))
             fh.seek(0, os.SEEK_END)
-            pos = fh.tell()
-            lines = []
-            last_i = len(entries) - 1
-            for i, e in enumerate(entries):
-                entry = AuditEntry(seq=seq, at=at, actor=e["actor"], action=e["action"], target=e["target"],
-                                   data=e.get("data") or {}, prev=prev)
-                if signed and i == 0 and last_sig:
-                    entry.psig = last_sig
-                record = asdict(entry)
-                del record["hash"], record["sig"]
-                if not entry.psig:
-                    del record["psig"]
-                if signed:
-                    entry.hash = hashlib.sha256(canonical_line(record)[:-1]).hexdigest()
-                    record["hash"] = entry.hash
-                    if i == last_i:
-                        entry.sig = base64.b64encode(key.sign(sign_message(entry.hash))).decode("ascii")
-                        record["sig"] = entry.sig
-                else:
-                    record["hash"] = entry.hash = _digest(record)
-                line = canonical_line(record)
-                lines.append(line)
-                pos += len(line)
-                out.append((pos, entry))
-                prev, seq = entry.hash, seq + 1
+            lines, out = _batch_lines(log_path, last, fh.tell(), entries, key)
             data = b"".join(lines)
             _torn_write(fh, data)
             fh.write(data)
@@ -539,6 +522,53 @@ def append_batch(log_path: Path, entries: list[dict], key=None) -> list[tuple[in
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
     return out
+
+
+def _batch_lines(log_path, last: bytes, pos: int, entries: list[dict], key) -> tuple[list[bytes], list]:
+    """The lines of a batch after the log's `last` line (the log is `pos` bytes long), and
+    (end offset, entry) for each."""
+    out = []
+    if last:
+        prev_entry = json.loads(last)
+        prev, seq = prev_entry["hash"], prev_entry["seq"] + 1
+        signed = bool(prev_entry.get("sig")) or prev_entry.get("action") == PIN_ACTION
+        last_sig = prev_entry.get("sig") or ""
+    else:
+        prev, seq, signed, last_sig = GENESIS, 1, False, ""
+    at = now_iso()
+    if key is not None and not signed:
+        entries = [{"actor": entries[0]["actor"], "action": PIN_ACTION, "target": "journal",
+                    "data": {"algorithm": "Ed25519", "public_key": public_text(key),
+                             "fingerprint": fingerprint(key)}}] + list(entries)
+        signed = True
+    elif key is None and signed:
+        raise Integrity("the journal is signed; nothing can be appended without its key",
+                        file=str(log_path))
+    lines = []
+    last_i = len(entries) - 1
+    for i, e in enumerate(entries):
+        entry = AuditEntry(seq=seq, at=at, actor=e["actor"], action=e["action"], target=e["target"],
+                           data=e.get("data") or {}, prev=prev)
+        if signed and i == 0 and last_sig:
+            entry.psig = last_sig
+        record = asdict(entry)
+        del record["hash"], record["sig"]
+        if not entry.psig:
+            del record["psig"]
+        if signed:
+            entry.hash = hashlib.sha256(canonical_line(record)[:-1]).hexdigest()
+            record["hash"] = entry.hash
+            if i == last_i:
+                entry.sig = base64.b64encode(key.sign(sign_message(entry.hash))).decode("ascii")
+                record["sig"] = entry.sig
+        else:
+            record["hash"] = entry.hash = _digest(record)
+        line = canonical_line(record)
+        lines.append(line)
+        pos += len(line)
+        out.append((pos, entry))
+        prev, seq = entry.hash, seq + 1
+    return lines, out
 
 
 def _torn_write(fh, data: bytes) -> None:
@@ -579,6 +609,8 @@ def _drop_torn_tail(fh) -> None:
 
 def count(log_path: Path) -> int:
     """Number of entries (lines) in the log, without parsing them."""
+    if hasattr(log_path, "count"):
+        return log_path.count()
     if not log_path.exists():
         return 0
     with open(log_path, "rb") as fh:

@@ -116,7 +116,7 @@ def journal_checkpoint(w, *, actor: str, reason: str) -> str | None:
     seq, h = audit.head(ws.audit_path)
     if not seq:
         return None
-    with open(ws.audit_path, "rb") as fh:
+    with audit.open_log(ws.audit_path) as fh:
         if json.loads(audit._last_line(fh)).get("action") == "journal.checkpoint":
             return None
     body = {"workspace": ws.config.org_name, "seq": seq, "hash": h, "at": now_iso(), "reason": reason}

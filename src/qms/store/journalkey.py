@@ -106,7 +106,8 @@ def journal_pinned(ws: Workspace) -> bool:
     """Whether audit.log pins a journal key (a `journal.key` event): then a lost key is an error,
     never a reason to make a new one."""
     try:
-        with open(ws.audit_path, "rb") as fh:
+        log = ws.audit_path        # audit.open_log, which imports this module
+        with (log.open_read() if hasattr(log, "open_read") else open(log, "rb")) as fh:
             return any(b'"action": "journal.key"' in line for line in fh)
     except FileNotFoundError:
         return False

@@ -232,7 +232,7 @@ def _doc_recall(cat, e, d):
 def _set_sequence(cat, key: str, value: int) -> None:
     """Sequences only move forward: the highest number ever given, so none is reused."""
     cat.execute("INSERT INTO sequences(key, value) VALUES(?, ?) ON CONFLICT(key) "
-                "DO UPDATE SET value=MAX(value, excluded.value)", key, int(value))
+                "DO UPDATE SET value=MAX(sequences.value, excluded.value)", key, int(value))
 
 
 def _record_file(cat, e, d):
