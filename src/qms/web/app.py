@@ -22,7 +22,7 @@ from ..store.workspace import Workspace, open_workspace
 from . import filters, messages
 from .pages import json_response, render
 from .routes import ROUTES
-from ..search import SearchIndex
+from ..search import index_exists, open_backend
 
 HERE = Path(__file__).parent
 MAX_BODY = 32 * 1024 * 1024     # a scan or a phone photo; anything larger is refused (413)
@@ -76,8 +76,8 @@ class SearchIndexes(threading.local):
         self.index = None
 
     def get(self):
-        if self.index is None and self.ws.index_dir.exists():
-            self.index = SearchIndex(self.ws.index_dir)
+        if self.index is None and index_exists(self.ws):
+            self.index = open_backend(self.ws)      # whoosh, or PostgreSQL with storage.database
         return self.index
 
 
