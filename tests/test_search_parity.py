@@ -6,16 +6,19 @@ totals on both; for a run of Chinese or digits the total is the count of records
 from __future__ import annotations
 
 import datetime
+import json
 import random
 
+import psycopg
 import pytest
 
 from qms.search import IndexDoc, SearchIndex, totals
 from qms.search._postgres import PgIndex
 from qms.search.analysis import SEP, normalize
 from qms.search.schema import FieldMap
+from qms.store.workspace import open_workspace
 
-from conftest import REPO
+from conftest import REPO, make_workspace
 
 NAMES = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄晓明", "周杰", "吴倩", "欧阳修远"]
 CUSTOMERS = ["华东电力有限公司", "苏州精密机械厂", "上海浦江物业", "南京长江水务", "杭州西湖酒店", "无锡华光电子"]
@@ -183,3 +186,31 @@ def test_hits_come_ranked_with_the_typed_number_first_and_a_passage(engines):
     assert any(hit for _, hit in pg.search("冷凝器", limit=1)[0].highlight)
     page2 = pg.search("空调", limit=10, offset=10)
     assert len(page2) == 10 and not {h.number for h in page2} & {h.number for h in pg.search("空调", limit=10)}
+
+
+# --- a workspace configured for PostgreSQL: filing indexes there, qms search/reindex/verify use it --
+
+def test_a_workspace_on_postgresql_files_searches_reindexes_and_verifies_there(tmp_path, pg_database):
+    qms = make_workspace(tmp_path / "ws")
+    config = qms.root / "config.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + f"\nstorage:\n  database: {pg_database}\n",
+                      encoding="utf-8")
+    qms.apply_config()
+    qms("record", "file", "QR-SV-022-02", "--data", REPO / "examples/records/QR-SV-022-02.yaml", "--no-pdf")
+    number = qms.json("record", "list")[0]["number"]
+    ws = open_workspace(qms.root)
+    assert not ws.index_dir.exists()                          # nothing in the folder: the rows are in PostgreSQL
+    with PgIndex(pg_database) as pg:
+        assert set(pg.numbers()) == {number}
+    found = qms.json("search", "服务报告")
+    assert [h["number"] for h in found["hits"]] == [number] and found["total"] == 1
+    assert qms.json("verify")["ok"]
+
+    with psycopg.connect(pg_database, autocommit=True) as conn:     # the index loses its row
+        conn.execute("DELETE FROM search_docs")
+    failed = qms("verify", "--json", ok=False)
+    assert failed.exit_code == 3
+    assert [p["code"] for p in json.loads(failed.stdout)["issues"]] == ["INDEX_INCOMPLETE"]
+    assert "1" in qms("reindex").output
+    assert qms.json("verify")["ok"]
+    assert qms.json("search", "服务报告")["total"] == 1

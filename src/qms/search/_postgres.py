@@ -127,6 +127,12 @@ class PgIndex:
                      "ON CONFLICT (one) DO NOTHING", (PG_VERSION,))
         return conn.execute("SELECT version FROM search_meta").fetchone()[0]
 
+    def __enter__(self) -> "PgIndex":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
