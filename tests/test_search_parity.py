@@ -17,8 +17,11 @@ from qms.search._postgres import PgIndex
 from qms.search.analysis import SEP, normalize
 from qms.search.schema import FieldMap
 from qms.store.workspace import open_workspace
+from qms.web import create_app
 
 from conftest import REPO, make_workspace
+from starlette.testclient import TestClient
+from webkit import login
 
 NAMES = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄晓明", "周杰", "吴倩", "欧阳修远"]
 CUSTOMERS = ["华东电力有限公司", "苏州精密机械厂", "上海浦江物业", "南京长江水务", "杭州西湖酒店", "无锡华光电子"]
@@ -205,6 +208,11 @@ def test_a_workspace_on_postgresql_files_searches_reindexes_and_verifies_there(t
     found = qms.json("search", "服务报告")
     assert [h["number"] for h in found["hits"]] == [number] and found["total"] == 1
     assert qms.json("verify")["ok"]
+    # the web's search (one index a worker thread) reads there too
+    client = TestClient(create_app(qms.root), base_url="http://127.0.0.1")
+    login(client, "tester")
+    api = client.get("/api/search", params={"q": "服务报告"}).json()
+    assert [h["number"] for h in api["hits"]] == [number] and api["total"] == 1
 
     with psycopg.connect(pg_database, autocommit=True) as conn:     # the index loses its row
         conn.execute("DELETE FROM search_docs")
