@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import json
 import random
+import warnings
 
 import psycopg
 import pytest
@@ -19,9 +20,11 @@ from qms.search.schema import FieldMap
 from qms.store.workspace import open_workspace
 from qms.web import create_app
 
+warnings.filterwarnings("ignore", message=".*httpx2.*")
+from starlette.testclient import TestClient  # noqa: E402
+
 from conftest import REPO, make_workspace
-from starlette.testclient import TestClient
-from webkit import login
+from webkit import login  # noqa: E402
 
 NAMES = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄晓明", "周杰", "吴倩", "欧阳修远"]
 CUSTOMERS = ["华东电力有限公司", "苏州精密机械厂", "上海浦江物业", "南京长江水务", "杭州西湖酒店", "无锡华光电子"]
