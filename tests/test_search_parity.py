@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from qms.search import IndexDoc, SearchIndex, totals
-from qms.search._postgres import PgIndex
+from qms.search._postgres import OldPgIndex, PgIndex
 from qms.search.analysis import SEP, normalize
 from qms.search.schema import FieldMap
 from qms.store.workspace import open_workspace
@@ -225,3 +225,18 @@ def test_a_workspace_on_postgresql_files_searches_reindexes_and_verifies_there(t
     assert "1" in qms("reindex").output
     assert qms.json("verify")["ok"]
     assert qms.json("search", "服务报告")["total"] == 1
+
+
+def test_an_index_of_another_layout_is_rebuilt_from_the_archive_or_named(pg_database):
+    docs = _DOCS[:20]
+    with PgIndex(pg_database) as pg:
+        pg.rebuild(docs)
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute("UPDATE search_meta SET version = 'qms-index-1/pg-0'")
+        conn.execute("DELETE FROM search_docs WHERE key = %s", (normalize(docs[0].number),))
+    with pytest.raises(OldPgIndex, match="qms reindex"):
+        PgIndex(pg_database).numbers()
+    with PgIndex(pg_database, rebuild_source=lambda: iter(docs)) as pg:
+        assert set(pg.numbers()) == {d.number for d in docs} and pg.rebuilt
+    with PgIndex(pg_database) as pg:
+        assert pg.total("空调") == totals.Total(holding(docs, "空调"), True)

@@ -110,9 +110,11 @@ class PgIndex:
         """The connection, with tables of this qms's layout (created on first use)."""
         conn = self._connect()
         if not self._checked:
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
-                version = self._create(conn)
+            version = self._version(conn)
+            if version is None:
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
+                    version = self._create(conn)
             if version != PG_VERSION:
                 if self._rebuild_source is None:
                     raise OldPgIndex("search index in the database was built by another qms version; "
@@ -123,12 +125,24 @@ class PgIndex:
         return conn
 
     @staticmethod
-    def _create(conn) -> str:
-        """Create what is missing (under the caller's advisory lock); the version of what is there."""
+    def _version(conn) -> str | None:
+        """The layout version of the tables there, None when there are none (no lock taken: a
+        reader never waits for a rebuild, which holds the advisory lock until it commits)."""
+        if conn.execute("SELECT to_regclass('search_meta')").fetchone()[0] is None:
+            return None
+        row = conn.execute("SELECT version FROM search_meta").fetchone()
+        return row[0] if row else None
+
+    def _create(self, conn) -> str:
+        """Create the tables if missing (under the caller's advisory lock: DDL on existing tables
+        would lock out every reader); the version of what is there."""
+        version = self._version(conn)
+        if version is not None:
+            return version
         conn.execute(_DDL)
         conn.execute("INSERT INTO search_meta (version, generation, windows) VALUES (%s, 0, 1) "
                      "ON CONFLICT (one) DO NOTHING", (PG_VERSION,))
-        return conn.execute("SELECT version FROM search_meta").fetchone()[0]
+        return PG_VERSION
 
     def __enter__(self) -> "PgIndex":
         return self
@@ -142,7 +156,13 @@ class PgIndex:
             self._conn = None
 
     def _meta(self) -> tuple[int, int]:
-        return self._db().execute("SELECT generation, windows FROM search_meta").fetchone()
+        """(generation, windows): the first statement of every read. A connection the server
+        dropped (a restart) is opened again once, so a web worker's index outlives it."""
+        try:
+            return self._db().execute("SELECT generation, windows FROM search_meta").fetchone()
+        except psycopg.OperationalError:
+            self.close()
+            return self._db().execute("SELECT generation, windows FROM search_meta").fetchone()
 
     # -- writing ------------------------------------------------------------
     def add(self, docs: Iterable[IndexDoc]) -> None:
