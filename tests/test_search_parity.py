@@ -87,6 +87,7 @@ QUERIES = [
     ("人员:王芳", False), ("device:XK-2*", False), (f"编号:{_DOCS[2].number}", False), ("表单:QR-QC-007", False),
     ("空调 OR 冰箱", False), ("空调 -异响", False), ("NOT 华东", False), ('"服务 过程"', False),
     ("XK-2*", False), ("qr-??-031", False), ("2026-03-05", False), ("2026年3月5日", False), ("状态:已签署", False),
+    ("客户：华", False), ("人员:杰", False), ("地址：栋", False), ("5", False), ("r", False), ("1*", False), ("*单元*", False),
 ]
 
 

@@ -8,7 +8,7 @@ runs) and translated to one `tsquery` (a run → a `<N>` phrase of its bigrams),
 answer the same query language with the same substring semantics.
 
 Ranking: typed numbers first, then title matches, then `ts_rank` (PostgreSQL's frequency rank),
-then newest — among the newest ranking._BUDGET matches, as whoosh ranks BM25 among its newest.
+then newest — among the newest _PG_BUDGET (250) matches, as whoosh ranks BM25 among its newest 1,000.
 Totals: `count(*)` over at most cap + 1 matching rows, kept per generation in totals.py; the
 generation (`search_meta`) counts every write, so several servers never reuse a stale total.
 """
@@ -24,13 +24,15 @@ from ..base.errors import QmsError
 from .analysis import normalize
 from .highlight import highlighter, stored_hit
 from .query import needles, parse_query, positive_terms, title_query
-from .ranking import _BUDGET
 from .schema import INDEX_VERSION, KIND_ALIASES, FieldMap, Hit, IndexDoc
 from .totals import Total, query_key, total as cached_total
 from .tsterms import EVERY, TsQuery, tsvector
 
 # The row layout and the lexeme scheme of tsterms.py; an index of another version is rebuilt.
-PG_VERSION = INDEX_VERSION + "/pg-1"
+PG_VERSION = INDEX_VERSION + "/pg-2"     # 2: short field codes; Chinese unigrams as prefixes
+# Ranked among the newest matches (as whoosh ranks among its newest 1,000): fewer here, since
+# finding each means checking a candidate's positions (a common word's page: 250 checks, not 1,000)
+_PG_BUDGET = 250
 _LOCK = 0x71_6d_73_73    # advisory lock key ("qmss"): one creator of the tables at a time
 
 _DDL = """
@@ -271,24 +273,27 @@ class PgIndex:
             return []
         _gen, windows = self._meta()
         ts = TsQuery(windows, self._expand)
-        where = self._where(ts(q), kind, form, status, date_from, date_to)
+        body = ts(q)
+        where = self._where(body, kind, form, status, date_from, date_to)
         if where is None:
             return []
         sql, params = where
         tq = None if form or positive_terms(q, "form") else title_query(q)
         title = ts(tq) if tq is not None else None
-        body = ts(q)
-        score = "ts_rank(d.tsv, %s::tsquery)" if body is not EVERY else "0.0"
-        in_title = "d.tsv @@ %s::tsquery DESC, " if tq is not None and title is not EVERY else ""
+        # One walk over the newest matches computes the order's columns; the stored text is read
+        # for the page's rows only (a join over every candidate read the table twice).
+        score = "ts_rank(tsv, %s::tsquery)" if body is not EVERY else "0.0"
+        in_title = "tsv @@ %s::tsquery" if tq is not None and title is not EVERY else "false"
         pinned = [normalize(n) for n in positive_terms(q, "number")]
+        order = ("pinned DESC", "in_title DESC", "score DESC", "day DESC", "key")
         rows = self._db().execute(
-            f"WITH m AS (SELECT key FROM search_docs WHERE {sql} ORDER BY day DESC, key LIMIT %s) "
-            f"SELECT {', '.join('d.' + c for c in _STORED.split(', '))}, {score} AS score "
-            f"FROM m JOIN search_docs d USING (key) "
-            f"ORDER BY d.key = ANY(%s) DESC, {in_title}score DESC, d.day DESC, d.key "
-            f"LIMIT %s OFFSET %s",
-            [*params, max(_BUDGET, offset + limit), *([body] if body is not EVERY else []), pinned,
-             *([title] if in_title else []), limit, offset]).fetchall()
+            f"WITH m AS (SELECT key, day, key = ANY(%s) AS pinned, {in_title} AS in_title, {score} AS score "
+            f"FROM search_docs WHERE {sql} ORDER BY day DESC, key LIMIT %s), "
+            f"top AS (SELECT * FROM m ORDER BY {', '.join(order)} LIMIT %s OFFSET %s) "
+            f"SELECT {', '.join('d.' + c for c in _STORED.split(', '))}, top.score "
+            f"FROM top JOIN search_docs d USING (key) ORDER BY {', '.join('top.' + c for c in order)}",
+            [pinned, *([title] if tq is not None and title is not EVERY else []), *([body] if body is not EVERY else []),
+             *params, max(_PG_BUDGET, offset + limit), limit, offset]).fetchall()
         rx = highlighter(needles(q))
         return [stored_hit(r[:7], r[7], rx) for r in rows]
 

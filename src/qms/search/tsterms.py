@@ -4,8 +4,11 @@ positions, and a parsed query (query.parse_query, the same tree whoosh runs) as 
 Nothing here lets PostgreSQL's text parser see the text (it would cut Chinese wrongly): the terms
 are analysis.py's, the very terms the whoosh fields hold, and every lexeme is quoted.
 
-A lexeme is `FIELD|TERM`: the whoosh field (text, title, …, fv; text1, … the unigrams; number,
-form, kind, status) and its term, so `客户:华东` and a bare 华东 stay apart. A run of n characters
+A lexeme is `CODE|TERM`: a short code of the whoosh field (T title, C customer, …, U the body's
+unigrams; see CODES) and its term, so `客户:华东` and a bare 华东 stay apart; the body's terms
+(the most numerous) go bare. A Chinese character alone is found as a prefix of the field's
+positional terms (every character of a run starts a bigram or ends the run), so only the other
+unigrams (digits, letters inside a run) are stored. A run of n characters
 is a phrase over its bigrams at their offsets (`'text|服务' <-> 'text|务过' <-> 'text|过程'`,
 a covering subset with `<2>`): exact substring semantics, as in whoosh's SeqQuery.
 
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 from ..base.errors import InvalidInput
 from ._whoosh import query
-from .analysis import field_positional_terms, field_unigram_counts, positional_terms, unigram_counts
+from .analysis import HAS_CJK, FIELD_MARK, field_positional_terms, field_unigram_counts, positional_terms, unigram_counts
 from .matching import SeqQuery
 from .schema import FORM_FIELD, ID_FIELDS, TEXT_FIELDS, IndexDoc, fields_for
 
@@ -36,8 +39,20 @@ _MAX_BYTES = 2046          # PostgreSQL's limit per lexeme ("word is too long")
 NOTHING = "'|'"            # a lexeme no document has (every lexeme is FIELD|TERM)
 
 
+# Short field codes keep each row's tsvector small (every candidate of a phrase query is read
+# whole): the body's terms, the most numerous, go bare.
+CODES = {"text": "", "title": "T", "customer": "C", "department": "D", "people": "P", FORM_FIELD: "F",
+         "number": "N", "form": "M", "kind": "K", "status": "S"}
+# unigrams: U (upper case, as every code: a term is lower case, so a bare body term never
+# starts with a code)
+CODES.update({f + "1": CODES[f] + "U" for f in POSITIONAL})
+
+
 def lexeme(field: str, term: str, window: int = 0) -> str:
-    return f"{field}#{window}|{term}" if window else f"{field}|{term}"
+    code = CODES[field]
+    if window:
+        return f"{code}#{window}|{term}"
+    return f"{code}|{term}" if code else term         # a body term has no | (TOKEN_RE)
 
 
 def _quote(lex: str) -> str:
@@ -83,7 +98,8 @@ def tsvector(doc: IndexDoc) -> tuple[str, int]:
             entries[lexeme(name, term, w)] = ps[:MAX_POSITIONS]
             windows = max(windows, w + 1)
         for term in unigrams:
-            entries.setdefault(lexeme(name + "1", term), [])
+            if not HAS_CJK.match(term):       # a Chinese one is a prefix query (see TsQuery)
+                entries.setdefault(lexeme(name + "1", term), [])
     for name in ID_FIELDS:
         if f.get(name):
             entries.setdefault(lexeme(name, f[name]), [])
@@ -137,6 +153,8 @@ class TsQuery:
         if isinstance(node, SeqQuery):
             return self._seq(node)
         if isinstance(node, query.Term):
+            if node.fieldname in UNIGRAM and HAS_CJK.match(node.text.rpartition(FIELD_MARK)[2]):
+                return self._any(node.fieldname[:-1], node.text, ":*")
             return self._any(node.fieldname, node.text)
         if isinstance(node, query.Prefix):
             return self._any(node.fieldname, node.text, ":*")
@@ -163,9 +181,16 @@ class TsQuery:
         body = pattern.rstrip("*")
         if body and "*" not in body and "?" not in body and body != pattern:
             return self._any(field, body, ":*")      # XK-2*: a prefix, which GIN answers
-        rx = "".join(".*" if c == "*" else "." if c == "?" else _rx_escape(c) for c in pattern)
-        wins = r"(#[0-9]+)?" if field in POSITIONAL else ""
-        found = self.expand(f"^{_rx_escape_text(field)}{wins}\\|{rx}$")
+        # never across the | of a field code: a bare body term has none
+        rx = "".join("[^|]*" if c == "*" else "[^|]" if c == "?" else _rx_escape(c) for c in pattern)
+        code = _rx_escape_text(CODES[field])
+        if not code:
+            head = r"(#[0-9]+\|)?"            # the body: bare, or #k| in a later window
+        elif field in POSITIONAL:
+            head = code + r"(#[0-9]+)?\|"
+        else:
+            head = code + r"\|"
+        found = self.expand(f"^{head}{rx}$")
         return " | ".join(_quote(lx) for lx in found) if found else NOTHING
 
 
