@@ -13,6 +13,7 @@ import warnings
 import psycopg
 import pytest
 
+from qms.base.errors import QmsError
 from qms.search import IndexDoc, SearchIndex, totals
 from qms.search._postgres import OldPgIndex, PgIndex
 from qms.search.analysis import SEP, normalize
@@ -241,3 +242,10 @@ def test_an_index_of_another_layout_is_rebuilt_from_the_archive_or_named(pg_data
         assert set(pg.numbers()) == {d.number for d in docs} and pg.rebuilt
     with PgIndex(pg_database) as pg:
         assert pg.total("空调") == totals.Total(holding(docs, "空调"), True)
+
+
+def test_an_unreachable_database_is_one_line_not_a_traceback(tmp_path, pg_cluster):
+    url = pg_cluster.dsn("no_such_database")
+    with pytest.raises(QmsError, match="no_such_database") as e:
+        PgIndex(url).search("空调")
+    assert "\n" not in str(e.value)

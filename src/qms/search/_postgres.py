@@ -16,6 +16,7 @@ generation (`search_meta`) counts every write, so several servers never reuse a 
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Callable, Iterable
 
 import psycopg
@@ -66,10 +67,26 @@ class OldPgIndex(QmsError):
 
 def exists(url: str) -> bool:
     """Whether the database holds a search index (search_meta with its row)."""
-    with psycopg.connect(url, autocommit=True) as conn:
+    with _connect(url) as conn:
         if conn.execute("SELECT to_regclass('search_meta')").fetchone()[0] is None:
             return False
         return conn.execute("SELECT 1 FROM search_meta").fetchone() is not None
+
+
+def _connect(url: str) -> psycopg.Connection:
+    try:
+        conn = psycopg.connect(url, autocommit=True)
+        # Never prepared: a prepared statement soon runs a generic plan, blind to how common the
+        # words are, and a common word then rechecks every match (3–30x slower); planning costs
+        # well under a millisecond.
+        conn.prepare_threshold = None
+        return conn
+    except psycopg.OperationalError as e:
+        # one line naming the database, not a traceback; never a password (config.yaml refuses
+        # one in the URL, but a caller may pass any)
+        reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        shown = re.sub(r"//([^:@/]*):[^@/]*@", r"//\1@", url)
+        raise QmsError(f"search: cannot reach the database {shown} ({reason})") from None
 
 
 def _clean(s: str) -> str:
@@ -101,10 +118,7 @@ class PgIndex:
     # -- opening ------------------------------------------------------------
     def _connect(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
-            try:
-                self._conn = psycopg.connect(self.url, autocommit=True)
-            except psycopg.OperationalError as e:
-                raise QmsError(f"search: cannot reach the database ({e})".strip()) from None
+            self._conn = _connect(self.url)
             self._checked = False
         return self._conn
 
