@@ -187,9 +187,10 @@ class PgIndex:
             return
         conn = self._db()
         with conn.transaction(), conn.cursor() as cur:
-            cur.executemany(_UPSERT, list(rows.values()))
+            # the meta row first: writers from several servers queue on it and never deadlock
             cur.execute("UPDATE search_meta SET generation = generation + 1, windows = GREATEST(windows, %s)",
                         (max(r[12] for r in rows.values()),))
+            cur.executemany(_UPSERT, list(rows.values()))
 
     def delete(self, numbers: Iterable[str]) -> None:
         keys = sorted({normalize(n.strip()) for n in numbers})
@@ -197,8 +198,8 @@ class PgIndex:
             return
         conn = self._db()
         with conn.transaction():
+            conn.execute("UPDATE search_meta SET generation = generation + 1")      # first: see add
             conn.execute("DELETE FROM search_docs WHERE key = ANY(%s)", (keys,))
-            conn.execute("UPDATE search_meta SET generation = generation + 1")
 
     def rebuild(self, docs: Iterable[IndexDoc], progress: Callable[[int], None] | None = None, **_) -> int:
         """Replace every row in one transaction (readers see the old rows until it commits);
@@ -212,6 +213,7 @@ class PgIndex:
                 # and readers keep the old rows until it commits
                 cur.execute("DROP TABLE search_docs, search_meta")
                 self._create(conn)
+            cur.execute("UPDATE search_meta SET generation = generation + 1")      # first: see add
             cur.execute("DELETE FROM search_docs")
             batch: dict[str, tuple] = {}
             for doc in docs:
@@ -222,8 +224,7 @@ class PgIndex:
                     if progress is not None:
                         progress(n)
             n, windows = self._copy(cur, batch, seen, n, windows)
-            cur.execute("UPDATE search_meta SET version = %s, generation = generation + 1, windows = %s",
-                        (PG_VERSION, windows))
+            cur.execute("UPDATE search_meta SET version = %s, windows = %s", (PG_VERSION, windows))
         if progress is not None:
             progress(n)
         return n
