@@ -18,6 +18,7 @@ from qms.search import IndexDoc, SearchIndex, totals
 from qms.search._postgres import OldPgIndex, PgIndex
 from qms.search.analysis import SEP, normalize
 from qms.search.schema import FieldMap
+from qms.search.tsterms import tsvector
 from qms.store.workspace import open_workspace
 from qms.web import create_app
 
@@ -145,6 +146,7 @@ def test_the_held_out_queries_give_the_same_hits_and_totals(engines, q, substrin
 
 def test_the_corpus_finds_something_for_most_queries(engines):
     wh, pg, docs = engines
+    assert tsvector(docs[-1])[1] > 1        # the long document spans windows (tsterms.py)
     found = [q for q, _ in QUERIES if pg.total(q, fields=FIELDS).n]
     assert len(found) >= len(QUERIES) - 3, sorted(set(q for q, _ in QUERIES) - set(found))
 
@@ -249,3 +251,11 @@ def test_an_unreachable_database_is_one_line_not_a_traceback(tmp_path, pg_cluste
     with pytest.raises(QmsError, match="no_such_database") as e:
         PgIndex(url).search("空调")
     assert "\n" not in str(e.value)
+
+
+def test_a_text_too_long_for_one_tsvector_keeps_its_start_findable(pg_database):
+    words = [f"第{k}节{'甲乙丙丁戊己庚辛'[k % 8]}{k * 7919 % 100000:05d}号条款" for k in range(12000)]
+    doc = IndexDoc(number="QM-LONG", kind="doc", title="超长手册", text="，".join(words), status="现行")
+    with PgIndex(pg_database) as pg:
+        pg.add([doc])                                   # no error: PostgreSQL's 1 MB is not exceeded
+        assert pg.total("超长手册").n == pg.total(words[5]).n == 1

@@ -31,11 +31,12 @@ from .schema import FORM_FIELD, ID_FIELDS, TEXT_FIELDS, IndexDoc, fields_for
 
 POSITIONAL = (*TEXT_FIELDS, FORM_FIELD)
 UNIGRAM = tuple(f + "1" for f in POSITIONAL)
-WINDOW = 4096              # positions of one window (PostgreSQL's limit is 16383)
+WINDOW = 16000             # positions of one window (PostgreSQL keeps 1…16383); halved per document as needed
 MIN_WINDOW = 1024
 OVERLAP = 128              # a query sequence spanning more positions than this may be missed
 MAX_POSITIONS = 256        # PostgreSQL's limit per lexeme
 _MAX_BYTES = 2046          # PostgreSQL's limit per lexeme ("word is too long")
+MAX_ROW_BYTES = 900_000   # the literal's size, above PostgreSQL's stored size; its limit is 1 MB
 NOTHING = "'|'"            # a lexeme no document has (every lexeme is FIELD|TERM)
 
 
@@ -85,6 +86,7 @@ def tsvector(doc: IndexDoc) -> tuple[str, int]:
     """(the tsvector literal of `doc`, how many windows its longest field needed)."""
     f = fields_for(doc)
     entries: dict[str, list[int]] = {}
+    late: dict[str, int] = {}          # lexeme -> its window, for cutting an oversized row
     windows = 1
     for name in POSITIONAL:
         value = f.get(name)
@@ -96,6 +98,7 @@ def tsvector(doc: IndexDoc) -> tuple[str, int]:
             terms, unigrams = positional_terms(value), unigram_counts(value)
         for (term, w), ps in _fitted(terms).items():
             entries[lexeme(name, term, w)] = ps[:MAX_POSITIONS]
+            late[lexeme(name, term, w)] = w
             windows = max(windows, w + 1)
         for term in unigrams:
             if not HAS_CJK.match(term):       # a Chinese one is a prefix query (see TsQuery)
@@ -103,12 +106,19 @@ def tsvector(doc: IndexDoc) -> tuple[str, int]:
     for name in ID_FIELDS:
         if f.get(name):
             entries.setdefault(lexeme(name, f[name]), [])
-    parts = []
+    parts: list[tuple[int, str]] = []
     for lex, ps in entries.items():
         if len(lex.encode("utf-8")) > _MAX_BYTES:
             continue        # PostgreSQL refuses it; a 2 kB "word" is no one's query
-        parts.append(_quote(lex) + (":" + ",".join(map(str, sorted(ps))) if ps else ""))
-    return " ".join(parts), windows
+        parts.append((late.get(lex, 0), _quote(lex) + (":" + ",".join(map(str, sorted(ps))) if ps else "")))
+    literal = " ".join(p for _, p in parts)
+    while len(literal.encode("utf-8")) > MAX_ROW_BYTES and windows > 1:
+        # PostgreSQL refuses a tsvector over 1 MB (a text of roughly 80,000 characters): the row
+        # keeps the text's first windows (title, number, fields and the start of the text stay
+        # findable) rather than fail the filing or a whole reindex
+        windows = max(1, windows * 3 // 4)
+        literal = " ".join(p for w, p in parts if w < windows)
+    return literal, windows
 
 
 # ---------------------------------------------------------------------------
