@@ -1,6 +1,7 @@
 """The search index on PostgreSQL (storage.database): every SQL statement of search is here.
 
-One row per document or record (`search_docs`): the stored values a hit shows, the filter columns
+One row per document or record in `search_docs` (and its stored values, what a hit shows, in
+`search_stored`): the filter columns
 (kind, form, status normalised as whoosh's ID fields hold them; day as an ordinal) and `tsv`, a
 `tsvector` written by tsterms.py from qms's own analysis (never `to_tsvector`: PostgreSQL's parser
 would cut Chinese), under a GIN index. A query is parsed by query.parse_query (the tree whoosh
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import psycopg
@@ -30,35 +32,39 @@ from .totals import Total, query_key, total as cached_total
 from .tsterms import EVERY, TsQuery, tsvector
 
 # The row layout and the lexeme scheme of tsterms.py; an index of another version is rebuilt.
-PG_VERSION = INDEX_VERSION + "/pg-2"     # 2: short field codes; Chinese unigrams as prefixes
+PG_VERSION = INDEX_VERSION + "/pg-3"     # 2: short field codes; Chinese unigrams as prefixes; 3: stored apart
 # Ranked among the newest matches (as whoosh ranks among its newest 1,000): fewer here, since
 # finding each means checking a candidate's positions (a common word's page: 250 checks, not 1,000)
 _PG_BUDGET = 250
 _LOCK = 0x71_6d_73_73    # advisory lock key ("qmss"): one creator of the tables at a time
 
 _DDL = """
+-- what a query reads: the filters and the terms. Kept apart from the stored text and, up to a
+-- page, inline and uncompressed: a phrase query reads every candidate's tsvector whole (inline
+-- 2–4x faster than out of line; out of line uncompressed faster than compressed)
 CREATE TABLE IF NOT EXISTS search_docs (
     key text PRIMARY KEY,          -- the normalised number (whoosh's unique number term)
-    number text NOT NULL, kind text NOT NULL, form text NOT NULL, title text NOT NULL,
-    date text NOT NULL, status text NOT NULL, body text NOT NULL,
-    kind_n text NOT NULL, form_n text, status_n text, day integer NOT NULL,
-    windows integer NOT NULL,
-    tsv tsvector NOT NULL);
--- out of line but not compressed: a phrase is checked on every candidate's tsvector, and
--- decompressing it cost more than reading it (about 40 % of a common word's search)
+    day integer NOT NULL, kind_n text NOT NULL, form_n text, status_n text,
+    windows integer NOT NULL, tsv tsvector NOT NULL) WITH (toast_tuple_target = 8160);
 ALTER TABLE search_docs ALTER COLUMN tsv SET STORAGE EXTERNAL;
 CREATE INDEX IF NOT EXISTS search_docs_tsv ON search_docs USING gin (tsv);
 CREATE INDEX IF NOT EXISTS search_docs_day ON search_docs (day DESC, key);
+-- what a hit shows (read for a page's rows only)
+CREATE TABLE IF NOT EXISTS search_stored (
+    key text PRIMARY KEY REFERENCES search_docs ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+    number text NOT NULL, kind text NOT NULL, form text NOT NULL, title text NOT NULL,
+    date text NOT NULL, status text NOT NULL, body text NOT NULL);
 CREATE TABLE IF NOT EXISTS search_meta (
     one boolean PRIMARY KEY DEFAULT true CHECK (one),
     version text NOT NULL, generation bigint NOT NULL, windows integer NOT NULL);
 """
-_COLUMNS = ("key", "number", "kind", "form", "title", "date", "status", "body", "kind_n", "form_n",
-            "status_n", "day", "windows", "tsv")
-_UPSERT = (f"INSERT INTO search_docs ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))}) "
-           f"ON CONFLICT (key) DO UPDATE SET "
-           + ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS[1:]))
-_STORED = "number, kind, form, title, date, status, body"
+_TERMS = ("key", "day", "kind_n", "form_n", "status_n", "windows", "tsv")
+_STORED = ("key", "number", "kind", "form", "title", "date", "status", "body")
+
+
+def _upsert(table: str, columns: tuple) -> str:
+    return (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+            f"ON CONFLICT (key) DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:]))
 
 
 class OldPgIndex(QmsError):
@@ -93,14 +99,29 @@ def _clean(s: str) -> str:
     return s.replace("\x00", "") if "\x00" in s else s      # PostgreSQL text holds no NUL
 
 
-def _row(doc: IndexDoc) -> tuple:
+@dataclass
+class _Row:
+    terms: tuple       # the _TERMS columns
+    stored: tuple      # the _STORED columns
+
+    @property
+    def key(self) -> str:
+        return self.terms[0]
+
+    @property
+    def windows(self) -> int:
+        return self.terms[5]
+
+
+def _row(doc: IndexDoc) -> _Row:
     number = (doc.number or "").strip()
     tsv, windows = tsvector(doc)           # raises on a document without a number
-    return (normalize(number), _clean(number), doc.kind or "", doc.form or "", _clean(doc.title or ""),
-            doc.date.isoformat() if doc.date else "", doc.status or "", _clean(doc.text or ""),
-            normalize((doc.kind or "").strip()), normalize(doc.form.strip()) if doc.form else None,
-            normalize(doc.status.strip()) if doc.status else None,
-            doc.date.toordinal() if doc.date else 0, windows, tsv)
+    key = normalize(number)
+    return _Row((key, doc.date.toordinal() if doc.date else 0, normalize((doc.kind or "").strip()),
+                 normalize(doc.form.strip()) if doc.form else None,
+                 normalize(doc.status.strip()) if doc.status else None, windows, tsv),
+                (key, _clean(number), doc.kind or "", doc.form or "", _clean(doc.title or ""),
+                 doc.date.isoformat() if doc.date else "", doc.status or "", _clean(doc.text or "")))
 
 
 class PgIndex:
@@ -182,15 +203,16 @@ class PgIndex:
 
     # -- writing ------------------------------------------------------------
     def add(self, docs: Iterable[IndexDoc]) -> None:
-        rows = {r[0]: r for r in map(_row, docs)}          # a repeated number keeps its last
+        rows = {r.key: r for r in map(_row, docs)}          # a repeated number keeps its last
         if not rows:
             return
         conn = self._db()
         with conn.transaction(), conn.cursor() as cur:
             # the meta row first: writers from several servers queue on it and never deadlock
             cur.execute("UPDATE search_meta SET generation = generation + 1, windows = GREATEST(windows, %s)",
-                        (max(r[12] for r in rows.values()),))
-            cur.executemany(_UPSERT, list(rows.values()))
+                        (max(r.windows for r in rows.values()),))
+            cur.executemany(_upsert("search_docs", _TERMS), [r.terms for r in rows.values()])
+            cur.executemany(_upsert("search_stored", _STORED), [r.stored for r in rows.values()])
 
     def delete(self, numbers: Iterable[str]) -> None:
         keys = sorted({normalize(n.strip()) for n in numbers})
@@ -199,7 +221,7 @@ class PgIndex:
         conn = self._db()
         with conn.transaction():
             conn.execute("UPDATE search_meta SET generation = generation + 1")      # first: see add
-            conn.execute("DELETE FROM search_docs WHERE key = ANY(%s)", (keys,))
+            conn.execute("DELETE FROM search_docs WHERE key = ANY(%s)", (keys,))      # and search_stored
 
     def rebuild(self, docs: Iterable[IndexDoc], progress: Callable[[int], None] | None = None, **_) -> int:
         """Replace every row in one transaction (readers see the old rows until it commits);
@@ -211,14 +233,15 @@ class PgIndex:
             if self._create(conn) != PG_VERSION:
                 # another layout: new tables (readers wait for this transaction); else DELETE,
                 # and readers keep the old rows until it commits
-                cur.execute("DROP TABLE search_docs, search_meta")
+                cur.execute("DROP TABLE IF EXISTS search_stored, search_docs, search_meta")
                 self._create(conn)
             cur.execute("UPDATE search_meta SET generation = generation + 1")      # first: see add
+            cur.execute("DELETE FROM search_stored")
             cur.execute("DELETE FROM search_docs")
-            batch: dict[str, tuple] = {}
+            batch: dict[str, _Row] = {}
             for doc in docs:
                 row = _row(doc)
-                batch[row[0]] = row
+                batch[row.key] = row
                 if len(batch) >= 500:
                     n, windows = self._copy(cur, batch, seen, n, windows)
                     if progress is not None:
@@ -234,11 +257,13 @@ class PgIndex:
         again = [k for k in batch if k in seen]           # repeated across batches: the last wins
         if again:
             cur.execute("DELETE FROM search_docs WHERE key = ANY(%s)", (again,))
-        with cur.copy(f"COPY search_docs ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
-            for row in batch.values():
-                copy.write_row(row)
+            cur.execute("DELETE FROM search_stored WHERE key = ANY(%s)", (again,))
+        for table, columns, part in (("search_docs", _TERMS, "terms"), ("search_stored", _STORED, "stored")):
+            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in batch.values():
+                    copy.write_row(getattr(row, part))
         n += len(batch) - len(again)
-        windows = max([windows, *(r[12] for r in batch.values())])
+        windows = max([windows, *(r.windows for r in batch.values())])
         seen.update(batch)
         batch.clear()
         return n, windows
@@ -246,7 +271,7 @@ class PgIndex:
     # -- reading ------------------------------------------------------------
     def numbers(self) -> dict[str, str]:
         """number -> status of every indexed document (for verify)."""
-        return dict(self._db().execute("SELECT number, status FROM search_docs").fetchall())
+        return dict(self._db().execute("SELECT number, status FROM search_stored").fetchall())
 
     def _expand(self, pattern: str) -> list[str]:
         # A wildcard inside a word (qp-??-015): the lexemes matching it, from every row (rare).
@@ -305,8 +330,8 @@ class PgIndex:
             f"WITH m AS (SELECT key, day, key = ANY(%s) AS pinned, {in_title} AS in_title, {score} AS score "
             f"FROM search_docs WHERE {sql} ORDER BY day DESC, key LIMIT %s), "
             f"top AS (SELECT * FROM m ORDER BY {', '.join(order)} LIMIT %s OFFSET %s) "
-            f"SELECT {', '.join('d.' + c for c in _STORED.split(', '))}, top.score "
-            f"FROM top JOIN search_docs d USING (key) ORDER BY {', '.join('top.' + c for c in order)}",
+            f"SELECT {', '.join('d.' + c for c in _STORED[1:])}, top.score "
+            f"FROM top JOIN search_stored d USING (key) ORDER BY {', '.join('top.' + c for c in order)}",
             [pinned, *([title] if tq is not None and title is not EVERY else []), *([body] if body is not EVERY else []),
              *params, max(_PG_BUDGET, offset + limit), limit, offset]).fetchall()
         rx = highlighter(needles(q))
