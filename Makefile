@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: demo test bench serve setup system clean
+.PHONY: demo test test-ceph bench serve setup system clean
 
 setup: system $(STAMP)
 
@@ -27,6 +27,11 @@ XDIST   ?= -n 2 --dist loadfile
 test: setup
 	PYTHONPATH=src $(BIN)/lint-imports --no-cache
 	$(BIN)/pytest $(XDIST)
+
+# The lock-conformance suite against a real S3 server: QMS_TEST_S3_ENDPOINT (+ AWS_* keys), or a
+# single-node Ceph RGW started from Debian packages (scripts/ceph-rgw.sh; heavy: mon + osd + radosgw).
+test-ceph: setup
+	PYTEST=$(BIN)/pytest bash scripts/test-ceph.sh
 
 serve: setup
 	$(BIN)/qms -w . serve --host 127.0.0.1 --port 8000

@@ -74,6 +74,27 @@ class Qms:
         result = self(*args, "--json", **kw)
         return json.loads(result.stdout)
 
+    def pages(self, *args) -> list[dict]:
+        """Every item of a paged list's `--json` ({total, items, next}): its pages followed to the end."""
+        out, offset = [], 0
+        while offset is not None:
+            page = self.json(*args, "--limit", "500", "--offset", str(offset))
+            out += page["items"]
+            offset = page["next"]
+        return out
+
+    def log(self, *args) -> list[dict]:
+        """The audit trail (filtered by `args`), oldest first (`qms log` pages it newest first)."""
+        return self.pages("log", *args)[::-1]
+
+    def records(self, *args) -> list[dict]:
+        """Every record `qms record list` gives (filtered by `args`), newest filing first."""
+        return self.pages("record", "list", *args)
+
+    def documents(self, *args) -> list[dict]:
+        """The whole master list as `qms doc list --json` pages it, by number."""
+        return self.pages("doc", "list", *args)
+
     def fail(self, *args, input: str | None = None) -> str:
         """Run a command that must be refused: exit 1, one clear message, no traceback."""
         result = self(*args, ok=False, input=input)
@@ -272,3 +293,70 @@ def pg_cluster():
 def pg_database(pg_cluster) -> str:
     """The URL of a new empty database on the session's PostgreSQL (for storage.database)."""
     return pg_cluster.create_database()
+
+
+# ------------------------------------------------------------------ a real server (issue 21)
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory):
+    """`qms serve --workers 2` on a workspace with one filed record (its number: .record): the base
+    URL as .url, the workspace as .qms. Answers say which worker they came from (X-Qms-Worker)."""
+    import subprocess
+    import sys
+    import time
+    import types
+    import httpx
+    q = make_workspace(tmp_path_factory.mktemp("served") / "ws")
+    number = q.json("record", "file", "QR-SV-022-04", "--data",
+                    write_data(q, example_data("QR-SV-022-04"), "r.yaml"), "--no-pdf")["number"]
+    port = free_port()
+    log = open(q.root.parent / "serve.log", "w")
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("qms")), "-w", str(q.root), "serve",
+                             "--port", str(port), "--workers", "2"], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(url + "/login", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise AssertionError("qms serve did not answer: " + (q.root.parent / "serve.log").read_text())
+        yield types.SimpleNamespace(url=url, qms=q, record=number, log=q.root.parent / "serve.log")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+# --- S3 with Object Lock (issue 26): moto's server per test process, or QMS_TEST_S3_ENDPOINT -------
+
+@pytest.fixture(scope="session")
+def s3_server():
+    from s3_server import start_server
+    server = start_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_workspace(tmp_path, s3_server) -> Qms:
+    """A workspace whose archived files also go to a fresh bucket (storage.objects), as `qms init
+    --objects s3://… --s3-endpoint …` writes it."""
+    root = tmp_path / "ws"
+    q = make_workspace(root)
+    url = s3_server.bucket_url()
+    cfg = root / "config.yaml"
+    cfg.write_text(cfg.read_text(encoding="utf-8").rstrip("\n") + f"\n\nstorage:\n  objects: {json.dumps(url)}\n"
+                   f"  s3_endpoint: {json.dumps(s3_server.endpoint)}\n", encoding="utf-8")
+    q.apply_config()
+    q.bucket_url = url
+    return q

@@ -45,7 +45,7 @@ def test_rebuild_while_two_processes_file_loses_nothing(qms):
         rebuilds += 1
     finish(procs)
     assert rebuilds >= 1
-    listed = qms.json("record", "list", "--form", "QR-SV-022-04")
+    listed = qms.records("--form", "QR-SV-022-04")
     assert len(listed) == 25
     seqs = sorted(int(r["number"].rsplit("-", 1)[1]) for r in listed)
     assert seqs == list(range(1, 26))
@@ -61,5 +61,5 @@ def test_verify_beside_four_filers_raises_no_false_alarm(qms):
     finish(procs)
     assert runs, "the filers finished before verify ran once"
     assert [r["problems"] for r in runs if not r["ok"]] == []
-    assert len(qms.json("record", "list")) == 32
+    assert len(qms.records()) == 32
     assert qms.json("verify")["ok"]

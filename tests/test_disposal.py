@@ -98,7 +98,7 @@ def test_a_keeper_proposes_and_another_person_approves(qms, clock, tmp_path):
     assert "on hold" in left[old["held"]] and "signed" in left[old["signed"]] and "amended" in left[old["amended"]]
 
     # The certificate names both people, the witness, the opinion and the method.
-    (cert,) = qms.json("disposal", "list")
+    (cert,) = qms.json("disposal", "list")["items"]
     assert (cert["certificate"], cert["proposal"], cert["proposed_by"], cert["actor"]) == \
         ("DC-2026-0001", number, "wangfang 王芳", "liujun 刘军")
     folder = qms.root / cert["folder"]
@@ -112,7 +112,7 @@ def test_a_keeper_proposes_and_another_person_approves(qms, clock, tmp_path):
         assert words in text, words
     shown = qms("disposal", "show", "DC-2026-0001").output
     assert "王芳" in shown and "刘军" in shown and "碎纸机" in shown and old["a"] in shown
-    entry = qms.json("log")[-1]
+    entry = qms.log()[-1]
     assert (entry["action"], entry["actor"], entry["data"]["proposal"]) == ("purge", "liujun 刘军", number)
     assert qms.json("verify")["ok"] is True
 

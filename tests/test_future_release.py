@@ -35,7 +35,7 @@ def test_a_release_dated_tomorrow_waits_takes_copies_and_is_current_on_the_day(q
         clock.move_to(dt.datetime(2026, 12, 4, 1, 0, tzinfo=dt.timezone.utc))
         relogin(qms)
         assert qms.json("doc", "show", number)["status"] == "effective"
-        assert number in {d["number"] for d in qms.json("doc", "list") if d["status"] == "effective"}
+        assert number in {d["number"] for d in qms.documents() if d["status"] == "effective"}
         # issued now: its dates are history
         before = snapshot(qms.archive)
         msg = qms.fail("doc", "redate", number, "--issued", "2026-12-10", "--effective", "2026-12-10",
@@ -62,7 +62,7 @@ def test_the_dates_of_a_waiting_release_are_corrected_with_a_reason(qms):
         shown = qms.json("doc", "show", number)
         assert (shown["issued"], shown["effective"], shown["status"]) == ("2026-12-07", "2026-12-09",
                                                                           "pending_release")
-        entry = qms.json("log", "--target", number)[-1]
+        entry = qms.log("--target", number)[-1]
         assert (entry["action"], entry["data"]["reason"]) == ("doc.redate", "总经理出差，发布推迟两天")
         assert qms.json("verify")["ok"] is True
 

@@ -59,21 +59,21 @@ def set_identity(q: Qms, **section):
 
 
 def log_actions(q: Qms, target: str) -> list[str]:
-    return [e["action"] for e in q.json("log", "--target", target)]
+    return [e["action"] for e in q.log("--target", target)]
 
 
 def test_init_creates_admin_and_users_are_journal_events(ws):
     me = ws.json("whoami")
     assert me["login"] == "admin" and me["name"] == "张建华" and "users.manage" in me["permissions"]
     add(ws, "liming", "李明", "author,会签,批准@质量部")
-    users = {u["login"]: u for u in ws.json("user", "list")}
+    users = {u["login"]: u for u in ws.json("user", "list")["items"]}
     assert users["liming"]["roles"] == ["author", "会签", "批准@质量部"]
     shown = ws.json("user", "show", "liming")
     assert "doc.sign.countersigned" in shown["permissions"] and "doc.sign.approved@质量部" in shown["permissions"]
     assert shown["created_by"] == "admin 张建华" and shown["has_password"] is True
     ws("user", "roles", "liming", "--set", "author,会签")
     assert ws.json("user", "show", "liming")["roles"] == ["author", "会签"]
-    entries = ws.json("log", "--target", "liming")
+    entries = ws.log("--target", "liming")
     assert [e["action"] for e in entries] == ["user.created", "user.roles"]
     assert all(e["actor"] == "admin 张建华" for e in entries)
     assert entries[1]["data"] == {"roles": ["author", "会签"], "previous": ["author", "会签", "批准@质量部"]}
@@ -85,7 +85,7 @@ def test_init_creates_admin_and_users_are_journal_events(ws):
     # the users table is a projection of the journal: a replay gives the same rows
     assert ws.json("verify", "--deep")["ok"] is True
     ws("rebuild")
-    assert {u["login"]: u["roles"] for u in ws.json("user", "list")} == {"admin": ["admin"], "liming": ["author", "会签"]}
+    assert {u["login"]: u["roles"] for u in ws.json("user", "list")["items"]} == {"admin": ["admin"], "liming": ["author", "会签"]}
 
 
 def test_secrets_live_outside_the_archive_and_are_private(ws, tmp_path):
@@ -115,7 +115,7 @@ def test_no_session_and_missing_permission_are_refused_one_line_archive_unchange
         assert "lacks the permission users.manage" in ws.fail("user", "disable", "admin", "--reason", "x")
         assert "lacks the permission keys.manage" in ws.fail("keys", "init", "--replace")
         # reading is open to every user
-        assert {u["login"] for u in ws.json("user", "list")} == {"admin", "liming", "audit1"}
+        assert {u["login"] for u in ws.json("user", "list")["items"]} == {"admin", "liming", "audit1"}
     assert ws.json("whoami")["permissions"] == []       # the auditor
     assert snapshot(ws.archive) == before
 

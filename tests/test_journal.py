@@ -197,7 +197,7 @@ def test_a_file_edited_together_with_its_manifest_is_caught(ws, what):
         shown = q.json("doc", "show", names(q)["released"])
         folder, name = (q.root / shown["files"]["docx"]).parent, Path(shown["files"]["docx"]).name
     else:
-        folder, name = q.root / q.json("disposal", "list")[0]["folder"], "certificate.json"
+        folder, name = q.root / q.json("disposal", "list")["items"][0]["folder"], "certificate.json"
     data = (folder / name).read_bytes()
     rewrite_with_manifest(folder, name, data.replace(b"a", b"b", 1) if what != "data.yaml"
                           else data.replace("021".encode(), "010".encode(), 1) + b"# forged\n")
@@ -281,7 +281,7 @@ def test_truncating_the_log_and_rebuilding_is_caught_by_a_checkpoint(ws, tmp_pat
 
     # Re-chaining the whole log from an earlier entry names the first divergent seq.
     rechain(log, lambda rec: not (rec["action"] == "record.sign"))
-    sign_seq = next(e["seq"] for e in q.json("log") if e["action"] == "record.sign") if False else None
+    sign_seq = next(e["seq"] for e in q.log() if e["action"] == "record.sign") if False else None
     out = problems(q, "--checkpoint", paper)
     assert re.search(r"audit.log entry \d+: differs from the checkpoint", out)
     del sign_seq

@@ -51,7 +51,7 @@ def test_unknown_wrong_and_disabled_get_one_message_status_and_body(ws):
     outs = {ws(*["login", lg, "--password-stdin"], ok=False, input="wrong-password\n").output
             for lg in ("nosuchuser", "liming", "zhoujing")}
     assert len(outs) == 1 and "登录名或密码错误" in outs.pop()
-    reasons = {(e["target"], e["data"]["reason"]) for e in ws.json("log") if e["action"] == "login.failed"}
+    reasons = {(e["target"], e["data"]["reason"]) for e in ws.log() if e["action"] == "login.failed"}
     assert {("nosuchuser", "unknown login"), ("liming", "wrong password"), ("zhoujing", "disabled")} <= reasons
 
 

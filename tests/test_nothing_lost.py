@@ -57,7 +57,7 @@ def test_a_killed_import_with_pdf_leaves_every_pdf_made_or_named(base, tmp_path,
     assert not (ws / "archive" / ".staging").exists()     # no empty folder left by the kill
     report = q.json("verify")
     assert report["ok"], report["problems"]
-    records = [r["number"] for r in q.json("record", "list")]
+    records = [r["number"] for r in q.records()]
     assert len(records) == ROWS
     pending = set(report["pdf_pending"])
     for number in records:
@@ -120,7 +120,7 @@ def test_a_re_sign_and_a_re_release_are_refused_in_one_line(qms):
     out = qms.fail("record", "sign", number, "--scan", scan, "--signer", "王海涛")
     assert "already signed" in out and len(out.strip().splitlines()) == 1
     doc = release_procedure(qms, copy_into(qms, DATA / "design-control.yaml"))
-    log = len(qms.json("log"))
+    log = len(qms.log())
     out = qms.fail("doc", "release", doc, "--issued", "2026-03-13", "--effective", "2026-03-20", "--no-pdf")
     assert "already released" in out and len(out.strip().splitlines()) == 1
-    assert len(qms.json("log")) == log
+    assert len(qms.log()) == log

@@ -79,7 +79,7 @@ def test_controlled_copies_issue_list_recall_and_superseded_recall(released, tmp
                       pdf=True)
     outstanding = qms.json("doc", "copies", "QP-RD-007", "--outstanding")
     assert [(c["copy_no"], c["revision"], c["to_recall"]) for c in outstanding] == [(1, "A/0", True)]
-    item = next(d for d in qms.json("doc", "list") if d["number"] == "QP-RD-007")
+    item = next(d for d in qms.documents() if d["number"] == "QP-RD-007")
     assert (item["revision"], item["copies_outstanding"]) == ("A/1", 1)
     assert qms.json("verify")["ok"] is True
 
@@ -98,7 +98,7 @@ def test_master_list_as_xlsx_csv_and_table(released, tmp_path):
     assert isinstance(by_number["QP-RD-007"][4], dt.datetime)                    # a real date cell
     assert sheet.cell(5, 5).number_format == "yyyy-mm-dd"
     numbers = {r[0] for r in rows[4:]}
-    assert numbers == {d["number"] for d in qms.json("doc", "list")} >= {"QP-RD-007", "QP-SC-015"}
+    assert numbers == {d["number"] for d in qms.documents()} >= {"QP-RD-007", "QP-SC-015"}
     csv_text = qms("doc", "list", "--format", "csv").output
     assert "QP-SC-015,客户服务过程控制程序" in csv_text
     table = qms("doc", "list").output
@@ -116,5 +116,5 @@ def test_obsolete_document_reads_obsolete_and_reading_copy_is_stamped(released):
     original = qms.root / shown["files"]["pdf"]
     assert "作废" not in pdf_text(original)
     assert "already withdrawn" in qms.fail("doc", "obsolete", "QP-SC-015", "--reason", "again")
-    assert qms.json("doc", "list", "--status", "obsolete")[0]["number"] == "QP-SC-015"
+    assert qms.documents("--status", "obsolete")[0]["number"] == "QP-SC-015"
     assert qms.json("verify")["ok"] is True

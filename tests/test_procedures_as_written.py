@@ -179,7 +179,7 @@ def test_lifecycle_holes_are_closed(tmp_path):
               "--no-pdf")
     assert "李明" in res.stderr and "2026-03-20" in res.stderr and "发布" in res.stderr
     assert "张建华" not in res.stderr                           # signed 2026-03-02: not flagged
-    release = qms.json("log", "--target", "WY-QP-7.5-01")[-1]
+    release = qms.log("--target", "WY-QP-7.5-01")[-1]
     assert release["action"] == "doc.release"
     assert any("李明" in w and "2026-03-20" in w for w in release["data"]["warnings"])
     # the next revision: byte-identical is refused; a real change opens A/1
@@ -214,7 +214,7 @@ def test_superseded_master_is_stamped(tmp_path):
     assert "已替代" in text and "2026年06月08日起" in text
     assert "已替代" not in pdf_text(qms.root / old["files"]["pdf"])   # the released master is untouched
     assert qms.json("verify")["ok"] is True
-    release = qms.json("log", "--target", "HX/QP-05")[-1]      # the stamp is part of the release event
+    release = qms.log("--target", "HX/QP-05")[-1]      # the stamp is part of the release event
     assert release["action"] == "doc.release" and release["data"]["superseded"]["revision"] == "A/0"
 
 

@@ -119,7 +119,7 @@ def number(form_id: str, year: int, seq: int) -> str:
 
 
 def last_seq(qms: Qms, form_id: str, year: int = 2026) -> int:
-    return max((int(r["number"].rsplit("-", 1)[1]) for r in qms.json("record", "list", "--form", form_id,
+    return max((int(r["number"].rsplit("-", 1)[1]) for r in qms.records("--form", form_id,
                                                                       "--year", year)), default=0)
 
 
@@ -266,9 +266,9 @@ def test_consecutive_numbers_also_around_a_rejected_filing(qms):
     assert "notice-bad.yaml" in msg and "service_type" in msg and "喝茶" in msg
     assert snapshot(qms.archive) == before
     assert qms.json("record", "file", "QR-SV-022-01", "--data", good, "--no-pdf")["number"] == "QR-SV-022-01-2026-0003"
-    listed = qms.json("record", "list", "--form", "QR-SV-022-01")
-    assert [r["number"] for r in listed] == [number("QR-SV-022-01", 2026, s) for s in (1, 2, 3)]
-    assert [e["target"] for e in qms.json("log") if e["action"] == "record.file"] == [r["number"] for r in listed]
+    listed = qms.records("--form", "QR-SV-022-01")
+    assert [r["number"] for r in listed] == [number("QR-SV-022-01", 2026, s) for s in (3, 2, 1)]   # newest first
+    assert [e["target"] for e in qms.log() if e["action"] == "record.file"] == [r["number"] for r in listed][::-1]
 
 
 def test_on_date_sets_the_record_date_and_the_number_year(qms):
@@ -281,9 +281,9 @@ def test_on_date_sets_the_record_date_and_the_number_year(qms):
     assert shown["record_date"] == "2025-12-30"
     assert shown["retention_until"] == "2030-12-31"             # 5 years from the end of 2025
     assert "2025年12月30日" in docx_text(record_files(qms, shown, "docx"))
-    assert [r["number"] for r in qms.json("record", "list", "--year", "2025")] == [old["number"]]
+    assert [r["number"] for r in qms.records("--year", "2025")] == [old["number"]]
     # the audit log keeps the real time of entry, not the --on date
-    entry = qms.json("log", "--target", old["number"])[0]
+    entry = qms.log("--target", old["number"])[0]
     assert entry["data"]["record_date"] == "2025-12-30" and not entry["at"].startswith("2025-12-30")
     assert "2026-02-30" in qms.fail("record", "file", "QR-SV-022-01", "--data", data, "--on", "2026-02-30")
 
@@ -294,7 +294,7 @@ def test_field_report_awaits_the_customer_signature_until_the_scan_is_filed(qms,
     report = write_data(qms, example_data("QR-SV-022-02"), "field-report.yaml")
     filed = qms.json("record", "file", "QR-SV-022-02", "--data", report, "--no-pdf")
     assert filed == {"number": "QR-SV-022-02-2026-0001", "status": "awaiting_signature"}
-    todo = qms.json("record", "list", "--status", "awaiting_signature")
+    todo = qms.records("--status", "awaiting_signature")
     assert [(r["number"], r["customer"]) for r in todo] == [(filed["number"], "华东电力设备有限公司")]
     assert qms.json("record", "show", filed["number"])["signatures"] == []
 
@@ -312,9 +312,9 @@ def test_field_report_awaits_the_customer_signature_until_the_scan_is_filed(qms,
     stored = record_files(qms, shown, "scan")
     assert stored.read_bytes() == given                                  # the untouched scan
     assert shown["signatures"][0]["sha256"] == hashlib.sha256(given).hexdigest()
-    assert qms.json("record", "list", "--status", "awaiting_signature") == []
-    assert [r["number"] for r in qms.json("record", "list", "--status", "filed")] == [filed["number"]]
-    sign_entry = [e for e in qms.json("log", "--target", filed["number"]) if e["action"] == "record.sign"]
+    assert qms.records("--status", "awaiting_signature") == []
+    assert [r["number"] for r in qms.records("--status", "filed")] == [filed["number"]]
+    sign_entry = [e for e in qms.log("--target", filed["number"]) if e["action"] == "record.sign"]
     assert len(sign_entry) == 1 and sign_entry[0]["data"]["signer"] == "王海涛"
     assert qms.json("verify")["ok"] is True
 
@@ -360,13 +360,13 @@ def test_importing_300_rows_files_exactly_300_consecutive_records(qms):
     path = write_csv(qms.root / "calls.csv", rows)
     out = qms("record", "import", "QR-SV-022-04", path, "--no-pdf")
     assert "imported 300 records" in out.output
-    listed = qms.json("record", "list", "--form", "QR-SV-022-04")
+    listed = qms.records("--form", "QR-SV-022-04")
     assert sorted(r["number"] for r in listed) == [number("QR-SV-022-04", 2026, s) for s in range(1, 301)]
     row150 = qms.json("record", "show", "QR-SV-022-04-2026-0150")
     assert row150["data"]["caller"] == "来电人150" and row150["data"]["customer"] == rows[149]["customer"]
     assert row150["record_date"] == rows[149]["call_date"]
     assert "来电人150" in docx_text(record_files(qms, row150, "docx"))
-    files = [e for e in qms.json("log") if e["action"] == "record.file"]
+    files = [e for e in qms.log() if e["action"] == "record.file"]
     assert len(files) == 300 and len({e["data"]["batch"] for e in files}) == 1
     # the next import continues the sequence
     again = qms.json("record", "import", "QR-SV-022-04", write_csv(qms.root / "more.csv", phone_rows(2)), "--no-pdf")
@@ -380,7 +380,7 @@ def test_a_bad_row_150_files_none_and_is_named(qms):
     msg = qms.fail("record", "import", "QR-SV-022-04", path, "--no-pdf")
     assert "calls.csv" in msg and "row 150" in msg and "call_date" in msg and "2026-03-32" in msg
     assert len(msg.strip().splitlines()) == 1
-    assert qms.json("record", "list") == []
+    assert qms.records() == []
     assert nothing_archived(qms)                        # no record folder, staged or placed
     rows[149]["call_date"] = "2026-03-31"
     write_csv(path, rows[:3])
@@ -459,7 +459,7 @@ def test_amendment_keeps_the_original_beside_the_new_version(qms):
     assert "工时更正为8小时" in docx_text(record_files(qms, shown, "docx"))
     text = qms("record", "show", rec).output
     assert "工时填写错误" in text and "原始版本" in text
-    assert [e["action"] for e in qms.json("log", "--target", rec)] == ["record.file", "record.amend"]
+    assert [e["action"] for e in qms.log("--target", rec)] == ["record.file", "record.amend"]
     assert qms.json("verify")["ok"] is True
     assert "reason" in qms.fail("record", "amend", rec, "--data", fixed, "--reason", " ")
 

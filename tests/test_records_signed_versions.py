@@ -46,7 +46,7 @@ def test_amending_a_signed_record_waits_for_the_customer_with_the_signature_show
     assert (shown["status"], shown["version"], shown["signed_version"]) == ("awaiting_signature", 2, 1)
     paper = [s for s in shown["signatures"] if s["kind"] == "scan"]
     assert [(s["name"], s["role"], s["signed_on"], s["version"]) for s in paper] == [("王海涛", "用户代表", "2026-11-05", 1)]
-    assert number in [r["number"] for r in qms.json("record", "list", "--status", "awaiting_signature")]
+    assert number in [r["number"] for r in qms.records("--status", "awaiting_signature")]
     text = qms("record", "show", number).output
     assert "用户签字 王海涛 用户代表  签字日期 2026-11-05  第1版" in text
     assert "用户签字签于第1版；现行第2版待用户签字" in text
@@ -113,7 +113,7 @@ def test_a_filer_field_naming_someone_else_warns_and_is_journaled(qms):
     assert "warning: 服务工程师（engineer）是填表人的签字栏，填的是 赵建国，而归档人是 测试员（tester）" in result.stderr
     assert "warning" not in result.stdout
     number = result.stdout.split()[1]
-    entry = [e for e in qms.json("log", "--target", number) if e["action"] == "record.file"][0]
+    entry = [e for e in qms.log("--target", number) if e["action"] == "record.file"][0]
     assert "赵建国" in entry["data"]["warnings"][0]
     # the filer's own name: nothing to say
     mine = write_data(qms, example_data("QR-SV-022-02", engineer="测试员"), "mine.yaml")
@@ -131,7 +131,7 @@ def test_a_phone_photo_is_accepted_as_the_scan_by_the_cli(qms):
     shown = qms.json("record", "show", number)
     scan = qms.root / shown["files"]["scan"]
     assert len(PdfReader(scan).pages) == 1
-    sign = [e for e in qms.json("log", "--target", number) if e["action"] == "record.sign"][0]
+    sign = [e for e in qms.log("--target", number) if e["action"] == "record.sign"][0]
     assert sign["data"]["scan_name"] == "IMG_0007.png"
     assert sign["data"]["sha256"] == hashlib.sha256(scan.read_bytes()).hexdigest()
 

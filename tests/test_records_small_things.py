@@ -116,7 +116,7 @@ def test_record_list_shows_the_form_title_and_its_own_columns(wy):
     row = next(line for line in lines if "13栋2单元0801" in line).split()
     assert row[-3:] == ["13栋2单元0801", "王建国", "停车"]
     # JSON carries the same: the form's title and the columns with their labels
-    item = wy.json("record", "list", "--form", "QR-WY-001")[0]
+    item = wy.records("--form", "QR-WY-001")[0]
     assert item["form_title"] == "业主需求登记表"
     assert [c["label"] for c in item["columns"]] == ["房号", "业主姓名", "需求类别"]
 

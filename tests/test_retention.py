@@ -105,7 +105,7 @@ def test_retention_until_is_shown_per_form_rule(qms):
     year_end = file_on(qms, "QR-SV-022-04", "2024-02-29")           # 5y from year_end
     assert qms.json("record", "show", filed)["retention_until"] == "2029-02-28"
     assert qms.json("record", "show", year_end)["retention_until"] == "2029-12-31"
-    listed = {r["number"]: r["retention_until"] for r in qms.json("record", "list")}
+    listed = {r["number"]: r["retention_until"] for r in qms.records()}
     assert listed == {filed: "2029-02-28", year_end: "2029-12-31"}
 
 
@@ -203,13 +203,13 @@ def test_records_of_2019_are_disposed_and_those_of_2024_kept(qms, tmp_path):
         assert shown["disposed_at"][:10] == dt.date.today().isoformat() and shown["files"] == {}
         text = qms("record", "show", n).output
         assert "DISPOSED" in text and cert in text
-    assert sorted(r["number"] for r in qms.json("record", "list")) == sorted(new + [old["held"]])
+    assert sorted(r["number"] for r in qms.records()) == sorted(new + [old["held"]])
     assert qms.json("retention", "report", "--as-of", AS_OF)["due"] == [
         {"number": old["held"], "form": "QR-SV-022-02", "record_date": "2019-09-10",
          "retention_until": "2024-12-31", "held": True}]
 
     # The certificate (销毁记录): every disposed number and the SHA-256 of every file destroyed.
-    disposals = qms.json("disposal", "list")
+    disposals = qms.json("disposal", "list")["items"]
     assert [(d["certificate"], d["count"], d["as_of"], d["actor"], d["proposed_by"]) for d in disposals] == \
         [(cert, 3, AS_OF, "liujun 刘军", "tester 测试员")]
     folder = qms.root / disposals[0]["folder"]
@@ -230,7 +230,7 @@ def test_records_of_2019_are_disposed_and_those_of_2024_kept(qms, tmp_path):
     assert "记录销毁证明" in text and cert in text and "tester 测试员" in text and "liujun 刘军" in text
 
     # The audit log records the purge; verify is clean afterwards.
-    entry = qms.json("log")[-1]
+    entry = qms.log()[-1]
     assert (entry["action"], entry["target"], entry["actor"]) == ("purge", cert, "liujun 刘军")
     assert sorted(entry["data"]["disposed"]) == doomed and entry["data"]["as_of"] == AS_OF
     assert qms.json("verify")["ok"] is True
@@ -245,11 +245,11 @@ def test_records_of_2019_are_disposed_and_those_of_2024_kept(qms, tmp_path):
     second = purge(qms, "--as-of", AS_OF)
     assert second["certificate"] == "DC-2026-0002"
     assert sorted(second["disposed"]) == sorted([old["held"], "QR-SV-022-02-2019-0003", "QR-SV-022-03-2019-0002"])
-    assert [d["certificate"] for d in qms.json("disposal", "list")] == [cert, "DC-2026-0002"]
+    assert [d["certificate"] for d in qms.json("disposal", "list")["items"]] == ["DC-2026-0002", cert]   # newest first
     assert "nothing to dispose" in qms("purge", "--as-of", AS_OF, "--yes").output
-    assert len(qms.json("disposal", "list")) == 2                      # no empty certificate
+    assert len(qms.json("disposal", "list")["items"]) == 2                      # no empty certificate
     # the record's own trail ends with its disposal
-    assert [e["action"] for e in qms.json("log", "--target", old["held"])][-4:] == ["hold.add", "hold.release",
+    assert [e["action"] for e in qms.log("--target", old["held"])][-4:] == ["hold.add", "hold.release",
                                                                                    "disposal.propose", "purge"]
     assert qms.json("verify")["ok"] is True
 
@@ -323,7 +323,7 @@ def test_yearly_volume_has_a_bookmark_and_pages_per_record_with_scans_after_thei
         pdf = qms.root / shown["files"]["pdf"]
         manifest = json.loads((pdf.parent / "manifest.json").read_text(encoding="utf-8"))
         assert manifest["files"][pdf.name]["sha256"] == hashlib.sha256(pdf.read_bytes()).hexdigest()
-    log = qms.json("log")
+    log = qms.log()
     assert sorted(e["target"] for e in log if e["action"] == "record.pdf") == numbers
     assert log[-1]["action"] == "record.compile" and log[-1]["data"]["records"] == 3
     assert "pdf" not in qms.json("record", "show", other_year)["files"]    # not in this volume: not converted

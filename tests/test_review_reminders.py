@@ -188,7 +188,7 @@ def test_closing_needs_revision_opens_a_change_request_and_obsolete_withdraws(re
         qms("review", "close", number, "--outcome", "作废", "--comment", "业务已取消", "--password-stdin",
             input=PASSWORDS["tester"] + "\n")
         assert qms.json("review", "list") == []
-        assert qms.json("doc", "list")[0]["status"] == "obsolete"
+        assert qms.documents()[0]["status"] == "obsolete"
 
 
 def _free_port() -> int:

@@ -60,7 +60,7 @@ def test_init_makes_a_private_org_ca_and_signing_certificate(ws):
     assert "already has a signing key" in ws.fail("keys", "init")
     ws("keys", "init", "--replace")
     assert ws.json("keys", "show")["sha256"] != info["sha256"]
-    assert [e["action"] for e in ws.json("log", "--target", "keys")] == ["keys.created", "keys.created"]
+    assert [e["action"] for e in ws.log("--target", "keys")] == ["keys.created", "keys.created"]
 
 
 def test_sealed_pdfa_stays_pdfa_and_pdfsig_finds_it_valid(ws, pdfa, tmp_path):
@@ -130,4 +130,4 @@ def test_imported_pkcs12_key_seals_and_is_trusted_through_its_chain(ws, pdfa, tm
     status = seal_pdf(open_workspace(ws.root), pdf, "批准 赵国庆")
     assert status.ok and status.trusted and "签章" in status.signer
     assert "Signature is Valid" in pdfsig(pdf)
-    assert [e["action"] for e in ws.json("log", "--target", "keys")] == ["keys.created", "keys.imported"]
+    assert [e["action"] for e in ws.log("--target", "keys")] == ["keys.created", "keys.imported"]

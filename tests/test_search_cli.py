@@ -42,7 +42,8 @@ def corpus(tmp_path_factory):
 def record_values(qms: Qms) -> dict[str, str]:
     """number → every field value of the record joined (what a user typed)."""
     out = {}
-    for r in qms.json("record", "list"):
+    # in the order the list had before it was paged newest first, so the random queries stay the same
+    for r in sorted(qms.records(), key=lambda r: (r["form"], r["record_date"], r["number"])):
         data = qms.json("record", "show", r["number"])["data"]
         parts = []
         for v in data.values():
@@ -58,16 +59,19 @@ def hits(ws, query: str, **filters) -> set[str]:
 def test_every_short_chinese_query_finds_exactly_the_records_holding_it(corpus):
     ws = open_workspace(corpus.root)
     values = record_values(corpus)
-    titles = {r["number"]: r["form"] for r in corpus.json("record", "list")}
+    titles = {r["number"]: r["form"] for r in corpus.records()}
     forms = {f["id"]: f["title"] for f in corpus.json("form", "list")}
-    rng = random.Random(5)
     runs = [run for text in values.values() for run in CJK.findall(text)]
     queries = set()
-    while len(queries) < 160:
-        run = rng.choice(runs)
-        n = rng.randint(1, min(4, len(run)))
-        start = rng.randint(0, len(run) - n)
-        queries.add(run[start:start + n])
+    # two samples: seed 2 once drew a phrase whose positions failed on a segment's last document,
+    # which stepped the filtered matcher one past the segment (IndexError, issue 21's merge)
+    for seed, size in ((5, 160), (2, 240)):
+        rng = random.Random(seed)
+        while len(queries) < size:
+            run = rng.choice(runs)
+            n = rng.randint(1, min(4, len(run)))
+            start = rng.randint(0, len(run) - n)
+            queries.add(run[start:start + n])
     queries |= {"压缩机", "排气温度", "赵建国", "不存在的词语", "鑫"}
     for q in sorted(queries):
         expected = {n for n, text in values.items() if q in text}
@@ -248,3 +252,19 @@ def test_a_change_note_finds_its_procedure(qms):
     number = release_procedure(qms, copy_into(qms, REPO / "examples/procedures/service-process-control.yaml"),
                                change="新增业主停车需求的受理时限")
     assert [h["number"] for h in qms.json("search", "停车需求的受理时限")["hits"]] == [number]
+
+
+def test_search_sorted_by_date_and_paged_only_within_the_cap(qms):
+    """--sort newest/oldest; an --offset beyond search.count_cap is one line, exit 1."""
+    from qms.search import IndexDoc, SearchIndex
+    import datetime
+    docs = [IndexDoc(number=f"QR-S-{i:03d}", kind="record", form="QR-S", title="记录", text=f"滤芯更换 {i}",
+                     customer="", people=[], status="filed", date=datetime.date(2025, 1, 1) + datetime.timedelta(days=i))
+            for i in range(30)]
+    SearchIndex(qms.root / "archive" / "index").rebuild(docs)
+    dates = [h["date"] for h in qms.json("search", "滤芯", "--sort", "oldest", "--limit", "5")["hits"]]
+    assert dates == [f"2025-01-0{d}" for d in range(1, 6)]
+    dates = [h["date"] for h in qms.json("search", "滤芯", "--sort", "newest", "--limit", "2")["hits"]]
+    assert dates == ["2025-01-30", "2025-01-29"]
+    out = qms.fail("search", "滤芯", "--offset", "1000")
+    assert "beyond the first 1000 hits" in out

@@ -207,7 +207,7 @@ def test_a_workspace_on_postgresql_files_searches_reindexes_and_verifies_there(t
                       encoding="utf-8")
     qms.apply_config()
     qms("record", "file", "QR-SV-022-02", "--data", REPO / "examples/records/QR-SV-022-02.yaml", "--no-pdf")
-    number = qms.json("record", "list")[0]["number"]
+    number = qms.json("record", "list")["items"][0]["number"]
     ws = open_workspace(qms.root)
     assert not ws.index_dir.exists()                          # nothing in the folder: the rows are in PostgreSQL
     with PgIndex(pg_database) as pg:
@@ -259,3 +259,15 @@ def test_a_text_too_long_for_one_tsvector_keeps_its_start_findable(pg_database):
     with PgIndex(pg_database) as pg:
         pg.add([doc])                                   # no error: PostgreSQL's 1 MB is not exceeded
         assert pg.total("超长手册").n == pg.total(words[5]).n == 1
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+def test_by_date_both_give_the_same_dates_in_the_same_order(engines, sort):
+    wh, pg, docs = engines
+    for q in ("空调", "张伟", "NOT 华东"):
+        a = wh.search(q, limit=30, sort=sort, fields=FIELDS)
+        b = pg.search(q, limit=30, sort=sort, fields=FIELDS)
+        assert [h.date for h in a] == [h.date for h in b] and len(b) == 30, q
+        assert [h.date for h in b] == sorted((h.date for h in b), reverse=sort == "newest")
+        page2 = pg.search(q, limit=30, offset=30, sort=sort, fields=FIELDS)
+        assert not {h.number for h in page2} & {h.number for h in b}

@@ -100,3 +100,82 @@ def test_the_cap_is_read_from_config_and_checked(tmp_path):
         else:
             with pytest.raises(QmsError, match="count_cap"):
                 load_config(path)
+
+
+def test_totals_are_kept_beside_the_index_for_other_processes(tmp_path):
+    """A second process (another worker of qms serve) reads the total the first one counted; a new
+    generation drops the old rows; the query itself is not written to the archive."""
+    import sqlite3
+    import subprocess
+    import sys
+    path = tmp_path / "archive" / "index"
+    ix = SearchIndex(path)
+    docs = corpus(200)
+    ix.add(docs)
+    first = ix.total("滤芯", cap=1000)
+    store = totals.store_path(path)
+    assert store == tmp_path / "archive" / "index.totals.sqlite" and store.exists()
+    assert "滤芯".encode() not in store.read_bytes()
+    probe = ("import sys; sys.path[:0] = %r; from qms.search import SearchIndex, totals; "
+             "ix = SearchIndex(%r); t = ix.total('滤芯', cap=1000); print(t.n, t.exact, totals.counted)"
+             % (sys.path, str(path)))
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert out == [str(first.n), "True", "0"]               # the other process did not count
+    ix.add(corpus(210)[200:])                                 # a new generation
+    assert ix.total("滤芯", cap=1000).n == sum("滤芯" in d.text for d in corpus(210))
+    with sqlite3.connect(store) as conn:
+        assert conn.execute("SELECT COUNT(DISTINCT generation) FROM totals").fetchone()[0] == 1
+    ix.close()
+
+
+def test_totals_on_a_generated_corpus_equal_the_records_containing_the_query(tmp_path):
+    """Chinese of 1–4 characters, digits, a name: the total is the number of records whose text
+    contains the query as a substring, exact up to the cap, and beyond it total_exact is false."""
+    rnd = random.Random(7)
+    names = ["王建国", "李明", "张建华", "陈晓东"]
+    docs = []
+    for i in range(2400):
+        words = rnd.sample(WORDS, rnd.randint(1, 3)) + [rnd.choice(names)]
+        text = "，".join(words) + f"。编号{rnd.randint(100, 999)}，机组{rnd.randint(1, 9)}号"
+        docs.append(IndexDoc(number=f"QR-G-{i:05d}", kind="record", form="QR-G", title="", text=text,
+                             customer="", people=[], status="filed",
+                             date=datetime.date(2024, 1, 1) + datetime.timedelta(days=i % 700)))
+    ix = SearchIndex(tmp_path / "index")
+    ix.rebuild(docs)
+    cap = 1000
+    for q in ["滤", "维修", "排气温", "空气压缩", "华东电力", "机组3号", "李明", "张建华", "5", "123"]:
+        holding = sum(q in d.text for d in docs)
+        assert holding > 0, q
+        got = ix.total(q, cap=cap)
+        assert got == (totals.Total(holding, True) if holding <= cap else totals.Total(cap, False)), q
+    assert sum("机组" in d.text for d in docs) > cap and ix.total("机组", cap=cap).exact is False
+    ix.close()
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest", "oldest"])
+def test_every_page_opened_directly_in_each_order(index, sort):
+    """Pages of 20 opened by offset, in any order: together every match once, dates in order."""
+    ix, docs = index
+    holding = {d.number: d.date for d in docs if "滤芯" in d.text}
+    assert 20 < len(holding) <= 1000
+    pages = [ix.search("滤芯", limit=20, offset=o, sort=sort) for o in reversed(range(0, len(holding), 20))]
+    seen = [h.number for page in reversed(pages) for h in page]
+    assert len(seen) == len(set(seen)) and set(seen) == set(holding)
+    dates = [holding[n] for n in seen]
+    if sort == "newest":
+        assert dates == sorted(dates, reverse=True)
+    elif sort == "oldest":
+        assert dates == sorted(dates)
+
+
+def test_date_order_beyond_the_budget(index):
+    """Every record holds 第 (more matches than the ranking's budget of 1,000): oldest first walks
+    every match; newest first takes the index's newest-first layout (a rebuilt index: exact)."""
+    ix, docs = index
+    holding = sorted(d.date for d in docs if "第" in d.text)
+    assert len(holding) == len(docs) > 1000
+    oldest = ix.search("第", limit=30, sort="oldest")
+    assert [datetime.date.fromisoformat(h.date) for h in oldest] == holding[:30]
+    newest = ix.search("第", limit=30, sort="newest")
+    assert [datetime.date.fromisoformat(h.date) for h in newest] == holding[::-1][:30]
+    assert ix.total("第", cap=1000) == totals.Total(1000, False)

@@ -81,7 +81,7 @@ def test_a_wrong_password_at_signing_is_journaled_and_the_fifth_locks(qms):
         assert f"wrong password for zhangjh ({n} of 5" in qms.sign_fail(number, "编制", "张建华", password="guess")
     assert "locked until" in qms.sign_fail(number, "编制", "张建华", password="guess")
     assert "locked until" in qms.sign_fail(number, "编制", "张建华")        # the right one, too late
-    failed = [e for e in qms.json("log", "--target", "zhangjh") if e["action"].startswith("login.")]
+    failed = [e for e in qms.log("--target", "zhangjh") if e["action"].startswith("login.")]
     assert [e["action"] for e in failed] == ["login.failed"] * 5 + ["login.locked", "login.failed"]
     assert {e["data"]["purpose"] for e in failed if e["action"] == "login.failed"} == {"sign"}
     assert qms.json("doc", "show", number)["approvals"] == []
@@ -127,7 +127,7 @@ def test_the_signature_manifestation_and_its_binding(qms):
     source = qms.root / shown["files"]["source"]
     assert a["source_sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
     assert len(a["docx_sha256"]) == 64
-    entry = [e for e in qms.json("log", "--target", number) if e["action"] == "doc.sign"][0]
+    entry = [e for e in qms.log("--target", number) if e["action"] == "doc.sign"][0]
     assert entry["actor"] == "zhangjh 张建华"
     assert entry["data"]["source_sha256"] == a["source_sha256"] and entry["data"]["docx_sha256"] == a["docx_sha256"]
     text = qms("doc", "show", number).output
@@ -160,7 +160,7 @@ def test_release_refuses_content_changed_after_a_signature_then_reject_and_sign_
     for role, name in CHAIN:
         qms.sign(number, role, name)
     qms("doc", "release", number, "--issued", "2026-03-13", "--effective", "2026-03-20", "--no-pdf")
-    log = [e["action"] for e in qms.json("log", "--target", number)]
+    log = [e["action"] for e in qms.log("--target", number)]
     assert log.count("doc.sign") == 10 and "doc.reject" in log
     assert qms.json("verify", "--deep")["ok"] is True     # the replay gives the same void signatures
 
@@ -222,13 +222,13 @@ def test_the_filers_signature_field_is_filled_from_their_login_with_their_passwo
     # a wrong password is refused (and journaled); nothing is filed
     qms("record", "file", "QR-SV-022-02", "--data", data, "--no-pdf", "--sign", "--password-stdin",
         input="wrong\n", ok=False)
-    assert [e["action"] for e in qms.json("log", "--target", "tester")][-1] == "login.failed"
+    assert [e["action"] for e in qms.log("--target", "tester")][-1] == "login.failed"
     assert not (qms.archive / "records").exists()
     filed = qms.json("record", "file", "QR-SV-022-02", "--data", data, "--no-pdf", "--sign", "--password-stdin",
                      input=PASSWORDS["tester"] + "\n")
     shown = qms.json("record", "show", filed["number"])
     assert shown["data"]["engineer"] == "测试员"
-    entry = [e for e in qms.json("log", "--target", filed["number"]) if e["action"] == "record.file"][0]
+    entry = [e for e in qms.log("--target", filed["number"]) if e["action"] == "record.file"][0]
     (esign,) = entry["data"]["esign"]
     assert (esign["field"], esign["name"], esign["login"]) == ("engineer", "测试员", "tester")
     assert esign["signed_at"].endswith("+08:00")

@@ -167,7 +167,7 @@ def test_attachments_may_not_take_names_qms_gives_meaning_to(qms, tmp_path):
 def test_an_imported_file_is_refused_the_second_time_unless_again(qms):
     csv_path = copy_into(qms, REPO / "examples" / "records" / "phone-log-2026-03.csv")
     filed = qms.json("record", "import", PHONE, csv_path, "--no-pdf")
-    log = [e for e in qms.json("log") if e["action"] == "record.file"]
+    log = [e for e in qms.log() if e["action"] == "record.file"]
     import hashlib
     assert {e["data"]["source_sha256"] for e in log} == {hashlib.sha256(csv_path.read_bytes()).hexdigest()}
     before = snapshot(qms.archive)

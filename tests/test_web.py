@@ -61,7 +61,7 @@ def test_login_sets_a_strict_httponly_cookie_and_failures_are_journaled(app, sit
     assert r.status_code == 303 and r.headers["location"] == "/"
     cookie = r.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict") and "Path=/" in cookie
-    log = site["qms"].json("log", "--target", "auditor")
+    log = site["qms"].log("--target", "auditor")
     assert any(e["action"] == "login.failed" for e in log)
 
 
@@ -300,7 +300,7 @@ def test_keeper_proposes_what_is_due_and_a_manager_approves_with_password(tmp_pa
         assert r.status_code == 200 and "销毁证明 DC-2026-0001" in r.text
         assert q.json("record", "show", numbers[1])["status"] == "disposed"
         assert q.json("record", "show", numbers[0])["status"] != "disposed"
-        (cert,) = q.json("disposal", "list")
+        (cert,) = q.json("disposal", "list")["items"]
         assert (cert["proposed_by"], cert["actor"]) == ("tester 测试员", "liujun 刘军")
         assert c.get(f"/files/{cert['certificate']}/certificate.json").status_code == 200
         listing = c.get("/disposals").text
@@ -321,7 +321,7 @@ def test_a_procedure_from_upload_to_withdrawal_in_the_browser_forms(tmp_path):
     r = c.post("/manage/upload", data={"csrf_token": csrf, "action": "submit"},
                files={"source": ("customer-service.yaml", source, "application/x-yaml")}, follow_redirects=False)
     assert r.status_code == 303
-    number = q.json("doc", "list")[0]["number"]
+    number = q.documents()[0]["number"]
     signed = None
     for login, role in (("zhangjh", "编制"), ("liming", "会签"), ("wanglx", "审定"), ("zhaogq", "批准")):
         s, s_csrf = client_for(app, login)
@@ -345,7 +345,7 @@ def test_a_procedure_from_upload_to_withdrawal_in_the_browser_forms(tmp_path):
     r = c.post(f"/manage/{number}/obsolete", data={"csrf_token": csrf, "reason": "并入XX-XX-022"})
     assert r.status_code == 200
     assert q.json("doc", "show", number)["status"] == "obsolete"
-    actors = {e["action"]: e["actor"] for e in q.json("log", "--target", number)}
+    actors = {e["action"]: e["actor"] for e in q.log("--target", number)}
     assert actors["doc.sign"].startswith("zhaogq ") and actors["doc.obsolete"].startswith("tester ")
 
 
@@ -362,7 +362,7 @@ def test_lockout_after_repeated_wrong_passwords_and_it_is_journaled(tmp_path):
         assert r.status_code == 401
     r = c.post("/login", data={"login": "auditor", "password": PASSWORDS["auditor"], "csrf_token": token})
     assert r.status_code == 401 and "锁定" in r.text
-    actions = [e["action"] for e in q.json("log", "--target", "auditor")]
+    actions = [e["action"] for e in q.log("--target", "auditor")]
     assert actions.count("login.failed") >= 5 and "login.locked" in actions
 
 

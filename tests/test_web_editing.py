@@ -72,7 +72,7 @@ def test_editing_in_the_browser_checks_with_lines_and_submits_the_next_revision(
     assert r.status_code == 303 and r.headers["location"].startswith("/manage")
     shown = q.json("doc", "show", NUMBER, "--revision", "A/1")
     assert shown["status"] == "draft" and shown["change"] == "5.6 增加答复时限"
-    event = [e for e in q.json("log", "--target", NUMBER) if e["action"] == "doc.submit"][-1]
+    event = [e for e in q.log("--target", NUMBER) if e["action"] == "doc.submit"][-1]
     assert event["actor"].startswith("tester ") and event["data"]["revision"] == "A/1"
     assert SENTENCE in (q.root / shown["files"]["source"]).read_text(encoding="utf-8")
 

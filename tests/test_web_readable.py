@@ -64,7 +64,7 @@ def test_one_event_reads_the_same_local_time_in_the_log_the_web_and_the_certific
         c, _ = client(create_app(q.root), "auditor")
         record_page = c.get(f"/records/{number}").text
         web_log = c.get("/log", params={"target": number}).text
-    filed = q.json("log", "--target", number)[-1]
+    filed = q.log("--target", number)[-1]
     assert dt.datetime.fromisoformat(filed["at"]).astimezone(UTC) == dt.datetime(2026, 12, 3, 8, 26, tzinfo=UTC)
     assert "2026-12-03 16:26" in q("log", "--target", number).output
     assert "2026年12月03日 16:26" in record_page and "08:26" not in record_page
@@ -117,7 +117,7 @@ def test_the_audit_trail_is_paged_newest_first(app, site):
     c, _ = client(app, "auditor")
     first = c.get("/log").text
     total = int(between(first, 'id="total">', "<"))
-    assert total == len(site["qms"].json("log")) > 50
+    assert total == len(site["qms"].log()) > 50
     assert first.count('<li id="e') == 50 and "第 1 / 2 页" in first and "下一页" in first
     assert f'id="e{total}"' in first and 'id="e1"' not in first
     second = c.get("/log", params={"page": 2}).text
@@ -134,7 +134,7 @@ def test_the_audit_trail_filters_by_actor_action_target_and_date(app, site):
     assert signs.count('<li id="e') == 7 and signs.count("签署了") == 7          # 6 of A/0, 1 of A/1
     holds = c.get("/log", params={"action": "hold.", "target": site["notice"]}).text
     assert holds.count('<li id="e') == 28 and "加入法律保全：诉讼保全 13" in holds and "解除了" in holds
-    today = site["qms"].json("log")[-1]["at"][:10]
+    today = site["qms"].log()[-1]["at"][:10]
     assert int(between(c.get("/log", params={"from": today, "to": today}).text, 'id="total">', "<")) > 50
     assert between(c.get("/log", params={"to": "2020-01-01"}).text, 'id="total">', "<") == "0"
     # the filters stay in the form

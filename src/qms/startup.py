@@ -8,7 +8,7 @@ reacts to committed events adds one line."""
 
 from __future__ import annotations
 
-from .store import events, hooks, projection
+from .store import events, hooks, object_sync, projection
 from . import todo
 from .change.follow import follow as cr_follow
 from .documents import document_views
@@ -34,4 +34,5 @@ def start() -> None:
     if review_schedule not in document_views.NEXT_REVIEW:
         document_views.NEXT_REVIEW.append(review_schedule)     # 下次评审 on the master list
     todo.register(improve.todo_items, name="kpi.capa", dated=False)   # KPI-proposed CAPAs
+    events.subscribe(object_sync.on_commit)    # the bucket first: an archived file written once, locked
     events.subscribe(on_commit)

@@ -10,13 +10,13 @@ from pathlib import Path
 import click
 
 from .env import pass_env
-from .options import FilePath, emit, json_option, progress_bar, read_secret, zh
+from .options import FilePath, as_date, emit, emit_page, json_option, page_options, progress_bar, read_secret, zh
 from ..integrity.workspace_setup import create_workspace
 from ..search import reindex as do_reindex, count_entries
-from dataclasses import asdict
-from ..store import audit, checkpoint as cp
+from ..store import checkpoint as cp
 from ..base.dates import local_time
 from ..domain.labels import chinese
+from ..domain import trail
 from ..domain.trail import deed
 from ..integrity.verify import verify
 from ..integrity.rebuild import rebuild_catalog
@@ -65,14 +65,21 @@ def reindex(env):
 
 
 @click.command("log")
-@click.option("--target", metavar="NUMBER", help="Only entries about this document or record.")
+@click.option("--target", metavar="NUMBER", help="Only entries about this document, record or user.")
+@click.option("--actor", metavar="WHO", help="Only entries by this login or name.")
+@click.option("--action", metavar="PREFIX", help="Only this action (record.file), or a family ending in a dot (doc.: every document event).")
+@click.option("--from", "date_from", metavar="DATE", help="From this day on (the workspace's calendar).")
+@click.option("--to", "date_to", metavar="DATE", help="Up to and including this day.")
+@page_options
 @json_option
 @pass_env
-def log_cmd(env, target, as_json):
-    """The audit trail: who did what, when."""
-    entries = [asdict(e) for e in audit.read(env.ws.audit_path, target)]
-
+def log_cmd(env, target, actor, action, date_from, date_to, limit, offset, as_json):
+    """The audit trail: who did what, when — newest first, a page at a time
+    (--json: {total, items, next})."""
     ws = env.ws
+    page = trail.query(ws, limit=limit, offset=offset, target=target, actor=actor, action=action,
+                       date_from=as_date(date_from, "--from") if date_from else None,
+                       date_to=as_date(date_to, "--to") if date_to else None, check_journal=True)
 
     # a person reads the time in the workspace's zone and, in Chinese, who (login and name) did what
     # to what, the action's code kept for grep; --json keeps the ISO time with its offset and the data
@@ -85,7 +92,7 @@ def log_cmd(env, target, as_json):
 
     def text(es):
         return "\n".join(line(e) for e in es) or ("（无记录）" if chinese(ws.config.locale) else "(no entries)")
-    emit(entries, as_json, text)
+    emit_page(page, as_json, text)
 
 
 @click.command("verify")
@@ -156,11 +163,22 @@ def checkpoint(env, init_key, output, as_json):
            "qms verify --checkpoint FILE proves the journal still extends it")
 
 
+def default_workers() -> int:
+    """One worker process per core this process may use, at most 4: sessions, locks, CSRF and the
+    search totals live in the workspace's files, so any worker answers any request."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:          # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind; keep 127.0.0.1 and put a TLS reverse proxy in front (README).")
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+@click.option("--workers", default=None, type=click.IntRange(1, 64),
+              help="Worker processes (default: one per core, at most 4).")
 @pass_env
 def serve(env, host, port, workers):
     """The web application: auditors, approvers, engineers, keepers in a browser."""
@@ -171,9 +189,11 @@ def serve(env, host, port, workers):
     import uvicorn    # lazy: uvicorn is for `qms serve` alone; every other command starts without it
     # by name, so --workers N re-imports the app; the CLI never imports the web package
     os.environ["QMS_WORKSPACE"] = str(env.ws.root)
-    print(f"qms web: http://{host}:{port}/  (workspace {env.ws.root}; Ctrl-C stops)", flush=True)
+    workers = workers or default_workers()
+    print(f"qms web: http://{host}:{port}/  (workspace {env.ws.root}; {workers} worker processes; Ctrl-C stops)",
+          flush=True)
     start_scan_watch(env.ws)         # the scan inbox (scan.inbox) and the job worker, one each
-    uvicorn.run("qms.web.app:app_from_env", factory=True, host=host, port=port, workers=max(1, workers),
+    uvicorn.run("qms.web.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                 proxy_headers=True, server_header=False, log_level="info")
 
 

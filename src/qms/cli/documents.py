@@ -6,8 +6,8 @@ import click
 
 from ..domain.revisions import STATUSES
 from .env import QmsGroup, pass_env
-from .options import FilePath, as_date, emit, json_option, output_option, read_secret, warn
-from ..documents import (check, preview, submit, sign, reject, withdraw, release, redate, obsolete, show,
+from .options import FilePath, as_date, emit, emit_page, json_option, output_option, page_options, read_secret, warn
+from ..documents import (check, preview, submit, sign, reject, withdraw, release, redate, obsolete, show, document_page,
                          list_documents, issue_copy, copies, recall)
 from ..domain.text_views import doc_text, copies_text
 from ..documents.reports import master_list
@@ -153,13 +153,16 @@ def doc_show(env, number, revision, as_of, as_json):
 @click.option("--status", type=click.Choice(STATUSES))
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx"]), default="table")
 @output_option("Write the list to a file.")
+@page_options
 @json_option
 @pass_env
-def doc_list(env, as_of, status, fmt, output, as_json):
-    """The master list (受控文件清单)."""
-    items = list_documents(env.ws, as_of=as_date(as_of), status=status)
+def doc_list(env, as_of, status, fmt, output, limit, offset, as_json):
+    """The master list (受控文件清单): whole as a table, CSV or XLSX; --json a page of it
+    ({total, items, next}, --limit/--offset) as /api/documents gives it."""
     if as_json:
-        return emit(items, True)
+        return emit_page(document_page(env.ws, as_of=as_date(as_of), status=status, limit=limit, offset=offset),
+                         True, None)
+    items = list_documents(env.ws, as_of=as_date(as_of), status=status)
     text = master_list(items, fmt, output, ws=env.ws, org=env.ws.config.org_name, locale=env.ws.config.locale,
                        as_of=as_date(as_of))
     if text is not None:

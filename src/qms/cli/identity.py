@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 from .env import QmsGroup, pass_env
-from .options import emit, emit_table, json_option, read_secret
+from .options import emit, emit_page, json_option, page_options, read_secret
+from ..base.textfmt import table
 from ..identity import NotAuthenticated, require
 from ..identity.sessions import current_user, login as do_login, logout as do_logout, current_session
-from ..identity.users import add_user, list_users, user_details, set_roles, disable, change_password
+from ..identity.users import add_user, user_page, user_details, set_roles, disable, change_password
 from ..base.errors import InvalidInput
 from ..identity.keys import keys_init, keys_import, keys_show
 
@@ -87,14 +88,15 @@ def user_add(env, login, name, roles, department, password_stdin, as_json):
 
 
 @user.command("list")
+@page_options
 @json_option
 @pass_env
-def user_list(env, as_json):
-    """Every user, disabled ones too."""
+def user_list(env, limit, offset, as_json):
+    """Every user, disabled ones too, by login; a page at a time (--json: {total, items, next})."""
     columns = ["login", "name", "department", "roles", "status"]      # English whatever the workspace reads
-    emit_table([u.to_json() for u in list_users(env.ws)], as_json, (columns, columns),
-               lambda x: [x["login"], x["name"], x["department"], ",".join(x["roles"]),
-                          "disabled" if x["disabled"] else "active"], empty=("(no users)", "(no users)"))
+    emit_page(user_page(env.ws, limit=limit, offset=offset), as_json,
+              lambda xs: table(columns, [[x["login"], x["name"], x["department"], ",".join(x["roles"]),
+                                          "disabled" if x["disabled"] else "active"] for x in xs]) if xs else "(no users)")
 
 
 @user.command("show")

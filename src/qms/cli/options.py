@@ -14,6 +14,7 @@ from ..domain.labels import chinese
 from ..domain.results import Change
 from ..base.textfmt import table
 from ..base.dates import parse_date
+from ..base.paging import DEFAULT_LIMIT, MAX_LIMIT, Page
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
@@ -119,3 +120,25 @@ def read_secret(from_stdin: bool, prompt: str, *, confirm: bool = False) -> str:
             raise InvalidInput(f"{prompt.lower()} expected on standard input (--password-stdin)", field="password")
         return line.rstrip("\r\n")
     return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+
+
+def page_options(fn):
+    """--limit and --offset of a paged list (the API's limit and offset)."""
+    fn = click.option("--offset", type=click.IntRange(0), default=0, show_default=True,
+                      help="Skip this many (the JSON's `next` gives the next page's).")(fn)
+    return click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=DEFAULT_LIMIT, show_default=True,
+                        help=f"At most this many (1–{MAX_LIMIT}).")(fn)
+
+
+def emit_page(page: Page, as_json: bool, render) -> None:
+    """A page as {total, items, next} with --json (next: the --offset of the next page, or null),
+    else `render(items)` and a line saying which part of how many this is."""
+    if as_json:
+        emit(page.to_json(), True)
+        return
+    click.echo(render(page.items))
+    if page.total > len(page.items):
+        first, last = page.offset + 1, page.offset + len(page.items)
+        nxt = page.next_offset
+        click.echo(zh(f"共 {page.total} 条，显示第 {first}–{last} 条" + (f"；下一页 --offset {nxt}" if nxt else ""),
+                      f"{page.total} in all, showing {first}–{last}" + (f"; next page --offset {nxt}" if nxt else "")))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 
 from .env import QmsGroup, pass_env
-from .options import FilePath, emit, json_option, output_option, progress_bar, read_secret, warn
+from .options import FilePath, emit, json_option, output_option, page_options, emit_page, progress_bar, read_secret, warn
 from ..domain.forms import form_summaries, forms_table, load_forms, form_sheet, load_form, field_labels
 from ..records import (blank_form, file_record, import_records, convert_pending, sign, amend, show,
-                       list_records)
+                       list_page)
 from ..domain.text_views import record_text, record_list_text
 
 
@@ -155,12 +155,15 @@ def record_show(env, number, as_json):
 @click.option("--form", "form_id", metavar="ID")
 @click.option("--status", type=click.Choice(["awaiting_signature", "filed"]))
 @click.option("--year", type=int)
+@click.option("--customer", metavar="TEXT", help="Records whose customer contains TEXT.")
+@page_options
 @json_option
 @pass_env
-def record_list(env, form_id, status, year, as_json):
-    """Records, filtered by form, status, year."""
-    items = list_records(env.ws, form=form_id, status=status, year=year)
-    emit(items, as_json, lambda xs: record_list_text(env.ws, xs))
+def record_list(env, form_id, status, year, customer, limit, offset, as_json):
+    """Records, newest filing first, filtered by form, status, year, customer; a page at a time
+    (--json: {total, items, next})."""
+    page = list_page(env.ws, form=form_id, status=status, year=year, customer=customer, limit=limit, offset=offset)
+    emit_page(page, as_json, lambda xs: record_list_text(env.ws, xs))
 
 
 COMMANDS = [form, record]

@@ -7,8 +7,9 @@ import sys
 import click
 
 from .env import QmsGroup, pass_env
-from .options import as_date, emit, read_secret, emit_table, json_option, output_option, progress_bar, zh, zh_cols
-from ..retention.periods import report, hold_add, hold_release, hold_list, disposal_list
+from .options import (as_date, emit, emit_page, read_secret, emit_table, json_option, output_option, page_options,
+                      progress_bar, zh, zh_cols)
+from ..retention.periods import report, hold_add, hold_release, hold_list, disposal_page
 from ..base.textfmt import table
 from ..base.dates import local_time
 from ..retention.disposal import dispose, propose, approve, reject, STATES, listing, show
@@ -111,17 +112,18 @@ def disposal():
 
 
 @disposal.command("list")
+@page_options
 @json_option
 @pass_env
-def disposal_list_cmd(env, as_json):
-    """Disposal certificates (销毁证明), kept permanently."""
-    emit_table(disposal_list(env.ws), as_json, (["销毁证明", "销毁时间", "截至日期", "审批单", "提出人", "批准人",
-                                                 "记录数", "目录"],
-                                                ["certificate", "at", "as of", "proposal", "proposed by", "approved by",
-                                                 "records", "folder"]),
-               lambda x: [x["certificate"], x["at"][:19], x["as_of"], x["proposal"] or "", x["proposed_by"] or "",
-                          x["actor"], x["count"], x["folder"]],
-               empty=("（无销毁记录）", "(no disposals)"))
+def disposal_list_cmd(env, limit, offset, as_json):
+    """Disposal certificates (销毁证明), kept permanently; newest first, a page at a time
+    (--json: {total, items, next})."""
+    emit_page(disposal_page(env.ws, limit=limit, offset=offset), as_json, lambda xs: zh("（无销毁记录）", "(no disposals)")
+              if not xs else table(zh_cols(["销毁证明", "销毁时间", "截至日期", "审批单", "提出人", "批准人", "记录数", "目录"],
+                                           ["certificate", "at", "as of", "proposal", "proposed by", "approved by",
+                                            "records", "folder"]),
+                                   [[x["certificate"], x["at"][:19], x["as_of"], x["proposal"] or "",
+                                     x["proposed_by"] or "", x["actor"], x["count"], x["folder"]] for x in xs]))
 
 
 @disposal.command("propose")
@@ -219,7 +221,7 @@ def compile_cmd(env, form_id, year, output):
     """The yearly volume (每年汇编成册) of one form's records."""
     actor = env.act("records.compile")
     # merge_with_bookmarks reports only `done`: the bar's size is the volume's record count
-    with progress_bar("compiling", len(list_records(env.ws, form=form_id, year=year))) as progress:
+    with progress_bar("compiling", len(list_records(env.ws, form=form_id, year=year, columns=False))) as progress:
         res = compile_volume(env.ws, form=form_id, year=year, out=output, actor=actor, progress=progress)
     click.echo(f"compiled {res['records']} records of {form_id} {year} into {res['file']} ({res['pages']} pages)")
 

@@ -23,9 +23,11 @@ from ..search import search_page
 @click.option("--to", "date_to", metavar="DATE")
 @click.option("--limit", default=20, show_default=True)
 @click.option("--offset", default=0, show_default=True, help="Skip this many hits (the next page).")
+@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance", show_default=True,
+              help="Best match first, or by date.")
 @json_option
 @pass_env
-def search(env, words, kind, form_id, status, date_from, date_to, limit, offset, as_json):
+def search(env, words, kind, form_id, status, date_from, date_to, limit, offset, sort, as_json):
     """Full-text search; characters written together (Chinese, digits, letters) match exactly that
     string; FIELD：value searches one field of a form (label or name)."""
     typo = next((w for w in words if w.startswith("--") and len(w) > 2), None)
@@ -33,7 +35,7 @@ def search(env, words, kind, form_id, status, date_from, date_to, limit, offset,
         raise click.UsageError(f"No such option: {typo}")
     query = " ".join(words)
     page = search_page(env.ws, query, kind=kind, form=form_id, status=status, date_from=as_date(date_from, "--from"),
-                       date_to=as_date(date_to, "--to"), limit=limit, offset=offset)
+                       date_to=as_date(date_to, "--to"), limit=limit, offset=offset, sort=sort)
     total = page["total"]
     # beyond search.count_cap the total is "at least": 1,000+ (共 1000+ 条), never a number to page to
     en, zh = (str(total), str(total)) if page.get("total_exact", True) else (f"{total:,}+", f"{total}+")

@@ -12,9 +12,9 @@ from .procedure_context import (SCOPE_TITLES, TERM_SECTION_TITLES, TERMS_TITLE, 
                                 cross_reference_warnings, preview, render_context, render_docx)
 from .copies import copies, issue_copy, recall, superseded_name
 from .lifecycle import DEFAULT_MEANINGS, obsolete, redate, reject, release, sign, submit, withdraw
-from .document_views import list_documents, show
+from .document_views import document_page, list_documents, show
 
 __all__ = ["DEFAULT_MEANINGS", "SCOPE_TITLES", "TERM_SECTION_TITLES", "TERMS_TITLE", "check", "copies",
-           "cross_reference_warnings", "issue_copy", "list_documents", "obsolete", "preview", "recall",
+           "cross_reference_warnings", "issue_copy", "document_page", "list_documents", "obsolete", "preview", "recall",
            "redate", "reject", "release", "render_context", "render_docx", "show", "sign", "submit", "superseded_name",
            "withdraw"]

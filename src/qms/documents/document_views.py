@@ -8,6 +8,7 @@ from ..domain import docstate
 from ..store.catalog import reading
 from ..base.dates import today
 from ..base.errors import NotFound
+from ..base.paging import Page, bounds
 from ..store.workspace import Workspace
 from .copies import superseded_name
 
@@ -61,23 +62,49 @@ def show(ws: Workspace, number: str, *, revision: str | None = None, as_of: dt.d
 NEXT_REVIEW: list = []
 
 
+def _list_item(ws: Workspace, cat, doc, as_of: dt.date, current=None) -> dict:
+    _, statuses, rev = current or docstate.current_of(ws, cat, doc, as_of)
+    # an effective revision's own copies are in order; every other copy is to recall
+    outstanding = docstate.outstanding_copies(
+        cat, doc["number"], other_than=rev["revision"] if statuses[rev["revision"]] == "effective" else None)
+    item = {"number": doc["number"], "title": rev["title"], "kind": doc["kind"],
+            "department": doc["department"], "revision": rev["revision"],
+            "status": statuses[rev["revision"]], "issued": rev["issued"], "effective": rev["effective"],
+            "copies_outstanding": outstanding}
+    review = NEXT_REVIEW[0](ws, cat, doc, on=as_of) if NEXT_REVIEW else None    # 下次评审 (issue 23)
+    item["next_review"] = review["due"] if review else None
+    return item
+
+
 def list_documents(ws: Workspace, *, as_of: dt.date | None = None, status: str | None = None) -> list[dict]:
+    """The whole master list (受控文件清单: the table, CSV and XLSX are complete by definition)."""
     as_of = as_of or today()
     out = []
     with reading(ws) as cat:
         for doc in docstate.all_documents(cat):
-            _, statuses, rev = docstate.current_of(ws, cat, doc, as_of)
-            # an effective revision's own copies are in order; every other copy is to recall
-            outstanding = docstate.outstanding_copies(
-                cat, doc["number"], other_than=rev["revision"] if statuses[rev["revision"]] == "effective" else None)
-            item = {"number": doc["number"], "title": rev["title"], "kind": doc["kind"],
-                    "department": doc["department"], "revision": rev["revision"],
-                    "status": statuses[rev["revision"]], "issued": rev["issued"], "effective": rev["effective"],
-                    "copies_outstanding": outstanding}
-            review = NEXT_REVIEW[0](ws, cat, doc, on=as_of) if NEXT_REVIEW else None    # 下次评审 (issue 23)
-            item["next_review"] = review["due"] if review else None
+            item = _list_item(ws, cat, doc, as_of)
             if status is None or item["status"] == status:
                 out.append(item)
     return out
 
 
+def document_page(ws: Workspace, *, as_of: dt.date | None = None, status: str | None = None,
+                  limit: int | None = None, offset: int | None = None) -> Page:
+    """One page of the documents by number. Unfiltered, the page is cut and counted in SQL; by
+    status, each document's status at `as_of` follows from its revisions' dates (read per
+    document, no file opened) and only the page's documents are described in full."""
+    limit, offset = bounds(limit, offset)
+    as_of = as_of or today()
+    with reading(ws) as cat:
+        if status is None:
+            total = docstate.document_count(cat)
+            items = [_list_item(ws, cat, doc, as_of) for doc in docstate.documents_page(cat, limit, offset)]
+        else:
+            matching = []
+            for doc in docstate.all_documents(cat):
+                current = docstate.current_of(ws, cat, doc, as_of)
+                if current[1][current[2]["revision"]] == status:
+                    matching.append((doc, current))
+            total = len(matching)
+            items = [_list_item(ws, cat, doc, as_of, current) for doc, current in matching[offset:offset + limit]]
+    return Page(total, items, offset, limit)

@@ -29,6 +29,15 @@ def all_documents(cat: Catalog) -> list:
     return cat.all("SELECT * FROM documents ORDER BY number")
 
 
+def document_count(cat: Catalog) -> int:
+    return cat.one("SELECT COUNT(*) AS n FROM documents")["n"]
+
+
+def documents_page(cat: Catalog, limit: int, offset: int) -> list:
+    """One page of the documents in number order (the primary key's own order)."""
+    return cat.all("SELECT * FROM documents ORDER BY number LIMIT ? OFFSET ?", int(limit), int(offset))
+
+
 def document_numbers(cat: Catalog) -> set[str]:
     return {row["number"] for row in cat.all("SELECT number FROM documents")}
 

@@ -83,6 +83,51 @@ def listing(cat: Catalog, *, form: str | None = None, status: str | None = None,
     return [dict(r) for r in cat.all(sql + " ORDER BY form, record_date, number", *args)]
 
 
+# The record list's order: newest filing first; rowid breaks a tie of one second (an import files
+# many at once) in the order the journal filed them. The records_filed* indexes serve it.
+LIST_ORDER = "filed_at DESC, rowid DESC"
+LIST_COLUMNS = "number, form, status, record_date, retention_until, customer, filed_at, version, pdf_pending"
+
+
+def _list_filters(form, status, year, customer) -> tuple[str, list]:
+    where, args = [], []
+    if form:
+        where.append("form=?")
+        args.append(form)
+    if status:
+        where.append("status=?")
+        args.append(status)
+    if year:
+        where.append("year=?")
+        args.append(int(year))
+    if customer:
+        where.append("instr(customer, ?) > 0")      # part of the name finds it (广州 → 广州白云医院)
+        args.append(customer)
+    return (" WHERE " + " AND ".join(where)) if where else "", args
+
+
+def page(cat: Catalog, *, limit: int, offset: int = 0, form: str | None = None, status: str | None = None,
+         year: int | None = None, customer: str | None = None) -> tuple[int, list[dict]]:
+    """(total, one page of records newest first), both counted and cut in SQL."""
+    where, args = _list_filters(form, status, year, customer)
+    total = cat.one(f"SELECT COUNT(*) AS n FROM records{where}", *args)["n"]
+    rows = cat.all(f"SELECT {LIST_COLUMNS} FROM records{where} ORDER BY {LIST_ORDER} LIMIT ? OFFSET ?",
+                   *args, int(limit), int(offset))
+    return total, [dict(r) for r in rows]
+
+
+def field_values(cat: Catalog, numbers: list[str]) -> dict[str, dict[str, str]]:
+    """{number: {field: value}} from record_fields (the projection keeps every scalar value), so a
+    page of a list shows its columns without opening any record's data.yaml."""
+    out: dict[str, dict[str, str]] = {n: {} for n in numbers}
+    for i in range(0, len(numbers), 500):
+        chunk = numbers[i:i + 500]
+        for r in cat.all("SELECT number, name, value FROM record_fields WHERE number IN "
+                         f"({','.join('?' * len(chunk))})", *chunk):
+            out[r["number"]][r["name"]] = r["value"]
+    return out
+
+
 # ------------------------------------------------------------------ retention
 
 def due(cat: Catalog, as_of: dt.date, form: str | None) -> list[dict]:
@@ -112,6 +157,14 @@ def last_disposal_as_of(cat: Catalog) -> str | None:
 def disposals(cat: Catalog) -> list[dict]:
     return [dict(r) for r in cat.all("SELECT certificate, at, as_of, actor, count, folder, proposal, proposed_by "
                                      "FROM disposals ORDER BY at")]
+
+
+def disposals_page(cat: Catalog, limit: int, offset: int) -> tuple[int, list[dict]]:
+    """(total, one page of disposal certificates, newest first)."""
+    total = cat.one("SELECT COUNT(*) AS n FROM disposals")["n"]
+    rows = cat.all("SELECT certificate, at, as_of, actor, count, folder, proposal, proposed_by FROM disposals "
+                   "ORDER BY at DESC, certificate DESC LIMIT ? OFFSET ?", int(limit), int(offset))
+    return total, [dict(r) for r in rows]
 
 
 def _request(row) -> dict:

@@ -10,6 +10,7 @@ import re
 import secrets as _random
 import sqlite3
 
+from ..base.paging import Page, bounds
 from ..store import audit
 from ..store.catalog import reading
 from ..domain.labels import chinese
@@ -40,10 +41,10 @@ def _row_to_user(row, policy: Policy) -> User:
                 disabled=bool(row["disabled"]), permissions=policy.permissions(roles))
 
 
-def _rows(ws: Workspace, where: str = "", *args):
+def _rows(ws: Workspace, where: str = "", *args, select: str = "*", tail: str = " ORDER BY login"):
     """Users from the catalog's projection; when the catalog is missing or unreadable, from the
     journal itself — so an admin or keeper can still log in to rebuild it."""
-    sql = f"SELECT * FROM users {where} ORDER BY login"
+    sql = f"SELECT {select} FROM users {where}{tail}"
     if ws.catalog_path.exists():
         try:
             with reading(ws) as cat:
@@ -79,6 +80,17 @@ def find_user(ws: Workspace, login: str, policy: Policy | None = None) -> User:
 def list_users(ws: Workspace) -> list[User]:
     policy = load_policy(ws)
     return [_row_to_user(r, policy) for r in _rows(ws)]
+
+
+def user_page(ws: Workspace, *, limit: int | None = None, offset: int | None = None) -> Page:
+    """One page of the users by login ({total, items, next} as `user list --json` gives it)."""
+    limit, offset = bounds(limit, offset)
+    policy = load_policy(ws)
+    rows = _rows(ws, "", select="COUNT(*) AS n", tail="")
+    total = rows[0]["n"] if rows else 0
+    items = [_row_to_user(r, policy).to_json()
+             for r in _rows(ws, "", limit, offset, tail=" ORDER BY login LIMIT ? OFFSET ?")]
+    return Page(total, items, offset, limit)
 
 
 def user_details(ws: Workspace, login: str) -> dict:

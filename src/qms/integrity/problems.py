@@ -35,6 +35,13 @@ CODES: dict[str, str] = {
     "SEAL_MISSING": "发布 PDF 没有组织的电子印章",
     "SEAL_UNTRUSTED": "发布 PDF 的印章不是日志登记的证书所盖（被另一密钥重新盖章）",
     "HARD_LINK": "档案文件与档案外的文件硬链接",
+    # the object store (storage.objects, issue 26)
+    "OBJECT_MISSING": "对象存储中缺少清单所列的对象",
+    "OBJECT_CHANGED": "对象存储中的对象已被改动（出现新版本或 SHA-256 与清单不符）",
+    "OBJECT_UNLISTED": "对象存储中的对象不在任何清单中",
+    "OBJECTS_UNREADABLE": "无法读取对象存储（存储桶、地址或凭据有误）",
+
+    "TRAIL_DIFFERS": "审计追踪表与审计日志不一致（条目缺失、多出或被改动；qms rebuild 可由日志重建）",
 }
 
 

@@ -31,15 +31,18 @@ from ..store.workspace import Workspace
 from ..store.checkpoint import stored_problems, verify_checkpoint
 from .governance import verify_problems
 from ..store.journalkey import read_head, stored_public
-from ..store.replay import compare, replay_in_memory
+from ..store.replay import compare, replay_in_memory, trail_differences
 from ..adapters.pades import validate_seal
 from ..search import index_exists, open_index
 from .problems import Problem, coded
+from .bucket_check import bucket_problems
 from ..domain.labels import chinese
 
 # Under archive/, written by qms but not archive content: checked in their own ways.
 _OWN = {"audit.log", "index.sha256", "catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.sqlite-journal",
-        journal.LOCK_NAME}
+        journal.LOCK_NAME,
+        # search totals kept per index generation (derived; search/totals.py)
+        "index.totals.sqlite", "index.totals.sqlite-wal", "index.totals.sqlite-shm", "index.totals.sqlite-journal"}
 _OWN_DIRS = {"index", "checkpoints", journal.STAGING, journal.TMP}
 
 
@@ -89,6 +92,7 @@ def verify(ws: Workspace, *, check_index: bool = True, deep: bool = False, check
             pass                   # the chain check named the bad line
         problems += gaps
         problems += _reconcile(ws, walk, expected, n_entries)
+        problems += bucket_problems(ws, expected)       # storage.objects: the bucket against the manifests
         if checkpoint is not None:
             problems += coded("CHECKPOINT_MISMATCH", str(checkpoint), verify_checkpoint(ws, checkpoint))
         report.pdf_pending = pending_renditions(ws)
@@ -293,6 +297,7 @@ def _catalog_side(ws: Workspace, pairs, *, chain_ok: bool, check_index: bool) ->
             if chain_ok and pairs:
                 with replay_in_memory(ws, upto=seq, pairs=pairs) as truth:
                     problems += [Problem("CATALOG_DIFFERS", name, line) for line in compare(cat, truth)]
+                problems += [Problem("TRAIL_DIFFERS", name, line) for line in trail_differences(cat, pairs, seq)]
             problems += _seals(ws, cat, _pinned_certificates(pairs))
             if check_index:
                 problems += _index_vs_catalog(ws, cat)

@@ -8,7 +8,7 @@ The package's public API, as callers (cli, web, inbox, retention, bench, tests) 
 - signing: sign (the customer's scan), amend, the filer's electronic signature
 - scans:   the scan as a PDF (a phone photo put on an A4 page), for the CLI and the web alike
 - context: record_context, blank_form
-- views:   show (with every signature and the version it covers), list_records; record_row is
+- views:   show (with every signature and the version it covers), list_records, list_page (one page, newest first, in SQL); record_row is
            qms.domain.recordstate's
 """
 
@@ -21,9 +21,9 @@ from .inputs import MAX_IMPORT_BYTES, read_rows
 from .pdfs import PdfPending, convert_pending
 from .filer_signature import filer_fields, sign_as_filer
 from .signing import amend, sign
-from .record_views import list_records, show, with_columns
+from .record_views import list_page, list_records, show, with_columns
 
 __all__ = ["SCAN_NAME", "MAX_IMPORT_BYTES", "Filing", "PdfPending", "amend", "blank_form", "convert_pending",
-           "file_record", "file_record_data", "file_records", "filer_fields", "import_records", "list_records",
+           "file_record", "file_record_data", "file_records", "filer_fields", "import_records", "list_page", "list_records",
            "prepare", "read_rows", "record_context", "record_date_for", "record_row", "sequence_key", "show",
            "sign", "sign_as_filer", "template_path", "with_columns"]

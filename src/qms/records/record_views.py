@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..store.object_sync import fetch_folder
 from ..domain import recordstate
 from ..store.archive import read_manifest
 from ..store.catalog import reading
-from ..base.errors import QmsError
+from ..base.paging import Page, bounds
 from ..domain.recordstate import SCAN_NAME
 from ..store.workspace import Workspace
 from ..base.yaml_source import load_archived
@@ -61,6 +62,8 @@ def show(ws: Workspace, number: str) -> dict:
                         "data": None, "signatures": [], "signed_version": None, "files": {}, "versions": []}
             recordstate.record_row(cat, number)
         versions = recordstate.versions(cat, number)
+        for v in versions:             # filed through another server (no shared disk): from the bucket
+            fetch_folder(ws, v["folder"])
         docs = {v["version"]: load_archived(ws.root / v["folder"] / "data.yaml") or {} for v in versions}
         sigs = signature_list(ws, cat, number, docs)
         hold = recordstate.open_hold(cat, number)
@@ -92,12 +95,24 @@ def show(ws: Workspace, number: str) -> dict:
 
 def list_records(ws: Workspace, *, form: str | None = None, status: str | None = None,
                  year: int | None = None, columns: bool = True) -> list[dict]:
-    """Records, filtered; with `columns` each also carries its form's title and the values of the
-    form's list columns (which reads each record's data: a page of a long list passes False and
-    calls with_columns on the page)."""
+    """Every record the filters match (the inbox, a yearly volume's count), each with its form's
+    title and list columns when `columns`. A list a person pages through calls list_page."""
     with reading(ws) as cat:
         items = recordstate.listing(cat, form=form, status=status, year=year)
-    return with_columns(ws, items) if columns else items     # (with each record's folder, for with_columns)
+    return with_columns(ws, items) if columns else items
+
+
+def list_page(ws: Workspace, *, form: str | None = None, status: str | None = None, year: int | None = None,
+              customer: str | None = None, limit: int | None = None, offset: int | None = None) -> Page:
+    """One page of records, newest filing first, counted and cut in SQL; each with its form's name
+    and list columns read from the catalog (record_fields): no record's data.yaml is opened, so a
+    page costs the same at 100 records as at 100,000."""
+    limit, offset = bounds(limit, offset)
+    with reading(ws) as cat:
+        total, items = recordstate.page(cat, limit=limit, offset=offset, form=form, status=status, year=year,
+                                        customer=customer)
+        values = recordstate.field_values(cat, [x["number"] for x in items])
+    return Page(total, _described(ws, items, values), offset, limit)
 
 
 def _public(item: dict) -> dict:
@@ -106,10 +121,20 @@ def _public(item: dict) -> dict:
     return item
 
 
-def with_columns(ws: Workspace, items: list[dict]) -> list[dict]:
-    """Add what a record list shows of each record: `form_title`, `status_text` (待业主签字 for a
-    form whose signer_noun is 业主) and `columns` [{name, label, value}] — the form's
-    `list_columns` (default: its first few searchable fields), read from the record's data."""
+def _shown(f, value) -> str:
+    """A catalog value as the form prints it (the catalog keeps text: 3.0 is shown 3)."""
+    if f.type == "number" and value not in (None, ""):
+        try:
+            return format_value(f, float(value), "en")
+        except ValueError:
+            return str(value)
+    try:
+        return format_value(f, value, "en")
+    except (ValueError, TypeError):     # a value the form's type no longer reads: shown as kept
+        return str(value)
+
+
+def _described(ws: Workspace, items: list[dict], values: dict[str, dict[str, str]]) -> list[dict]:
     forms = load_forms_quietly(ws)
     out = []
     for x in items:
@@ -117,16 +142,17 @@ def with_columns(ws: Workspace, items: list[dict]) -> list[dict]:
         item = _public(x)
         item["form_title"] = form.title if form else ""
         item["status_text"] = status_label(x["status"], ws.config.locale, form.signer_noun if form else None)
-        cols = []
-        if form is not None:
-            data = {}
-            if x.get("folder"):
-                try:
-                    data = (load_archived(ws.root / x["folder"] / "data.yaml") or {}).get("data") or {}
-                except (QmsError, OSError):   # a list still shows a record whose data cannot be read now
-                    data = {}
-            cols = [{"name": f.name, "label": f.label, "value": format_value(f, data.get(f.name), "en")}
-                    for f in form.listed_fields()]
-        item["columns"] = cols
+        data = values.get(x["number"]) or {}
+        item["columns"] = [{"name": f.name, "label": f.label, "value": _shown(f, data.get(f.name))}
+                           for f in form.listed_fields()] if form is not None else []
         out.append(item)
     return out
+
+
+def with_columns(ws: Workspace, items: list[dict]) -> list[dict]:
+    """Add what a record list shows of each record: `form_title`, `status_text` (待业主签字 for a
+    form whose signer_noun is 业主) and `columns` [{name, label, value}] — the form's
+    `list_columns` (default: its first few searchable fields), read from the catalog."""
+    with reading(ws) as cat:
+        values = recordstate.field_values(cat, [x["number"] for x in items])
+    return _described(ws, items, values)

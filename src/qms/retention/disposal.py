@@ -21,6 +21,7 @@ from ..base.errors import Conflict, InvalidInput, NotFound, Refused
 from ..domain.results import Change
 from ..store.workspace import Workspace
 from ..store.writer import writing
+from ..store.object_sync import plan_destroy
 from .periods import certificate_files, due_from_journal, not_after_today, report
 from ..identity.esign import confirm_password
 from ..identity import require
@@ -147,6 +148,9 @@ def approve(ws: Workspace, number: str, *, user, password, progress=None) -> Cha
         destroyed = [{"number": d["number"], "form": d["form"], "record_date": d["record_date"],
                       "retention_until": d["retention_until"], "folder": posixpath.dirname(d["folder"])}
                      for d in destroy]
+        # the object store's word before anything is written: a locked or held version refuses the
+        # whole approval (its clock, not the catalog's dates); the certificate lists each version deleted
+        objects = plan_destroy(ws, [d["folder"] for d in destroyed])
         year = as_of.year
         seq = w.next_seq(f"DISPOSAL:{year}")
         cert = f"DC-{year}-{seq:04d}"
@@ -160,7 +164,7 @@ def approve(ws: Workspace, number: str, *, user, password, progress=None) -> Cha
                 "authorised_by": user.actor, "approval": approval, "witness": req["witness"],
                 "opinion": req["opinion"], "method": req["method"], "form_filter": req["form"],
                 "count": len(destroyed), "left_out": left_out,
-                "records": [d | {"files": []} for d in destroyed]}
+                "records": [d | {"files": []} | _objects_of(d["folder"], objects) for d in destroyed]}
         st, cert_sha = certificate_files(ws, w, rel, body, at)
         numbers = [d["number"] for d in destroyed]
         w.commit([{"action": "purge", "target": cert,
@@ -169,7 +173,8 @@ def approve(ws: Workspace, number: str, *, user, password, progress=None) -> Cha
                             "opinion": req["opinion"], "method": req["method"], "witness": req["witness"],
                             "left_out": left_out, "certificate_sha256": cert_sha,
                             "sequence": f"DISPOSAL:{year}", "seq": seq, "records": destroyed,
-                            "destroy": [d["folder"] for d in destroyed], **st.promise(rel)}}], actor=user.actor)
+                            "destroy": [d["folder"] for d in destroyed], **st.promise(rel),
+                            **({"objects": objects} if objects else {})}}], actor=user.actor)
         if progress:
             progress(len(destroyed), len(destroyed))
     skipped = ("; left out: " + ", ".join(f"{x['number']} ({x['reason']})" for x in left_out)) if left_out else ""
@@ -178,6 +183,13 @@ def approve(ws: Workspace, number: str, *, user, password, progress=None) -> Cha
                   {"proposal": number, "certificate": cert, "disposed": numbers, "left_out": left_out,
                    "proposed_by": req["proposed_by"], "approved_by": user.actor},
                   files=[f"{rel}/certificate.pdf"])
+
+
+def _objects_of(folder: str, objects: list[dict]) -> dict:
+    """The bucket's versions of one record folder, as its certificate entry lists them (none in the
+    embedded archive: the certificate stays as it was)."""
+    mine = [{"key": o["key"], "version_id": o["version_id"]} for o in objects if o["rel"].startswith(folder + "/")]
+    return {"objects": mine} if objects else {}
 
 
 def reject(ws: Workspace, number: str, *, user, reason: str) -> Change:

@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 
+from ..base.paging import Page, bounds
 from ..domain import recordstate
 from ..store.archive import read_manifest
 from ..store.catalog import reading
@@ -165,3 +166,11 @@ def _certificate_pdf(ws: Workspace, body: dict, json_sha: str, out: Path) -> Non
 def disposal_list(ws: Workspace) -> list[dict]:
     with reading(ws) as cat:
         return recordstate.disposals(cat)
+
+
+def disposal_page(ws: Workspace, *, limit: int | None = None, offset: int | None = None) -> Page:
+    """One page of the disposal certificates (销毁证明), newest first, counted and cut in SQL."""
+    limit, offset = bounds(limit, offset)
+    with reading(ws) as cat:
+        total, items = recordstate.disposals_page(cat, limit, offset)
+    return Page(total, items, offset, limit)

@@ -304,8 +304,9 @@ class PgIndex:
     def search(self, query_string: str, *, kind: str | None = None, form: str | None = None,
                status: str | None = None, date_from: datetime.date | None = None,
                date_to: datetime.date | None = None, limit: int = 20,
-               fields: FieldMap | None = None, offset: int = 0) -> list[Hit]:
-        """Ranked hits (best first) with a highlighted passage each (see the module doc)."""
+               fields: FieldMap | None = None, sort: str = "relevance", offset: int = 0) -> list[Hit]:
+        """Ranked hits (best first) with a highlighted passage each (see the module doc); with
+        sort="newest" / "oldest" every match by date (exact: the day index walked either way)."""
         if limit <= 0 or not query_string or not query_string.strip():
             return []
         q = parse_query(query_string, fields)
@@ -318,6 +319,14 @@ class PgIndex:
         if where is None:
             return []
         sql, params = where
+        if sort in ("newest", "oldest"):
+            way = "DESC" if sort == "newest" else "ASC"
+            rows = self._db().execute(
+                f"WITH top AS (SELECT key, day FROM search_docs WHERE {sql} ORDER BY day {way}, key LIMIT %s OFFSET %s) "
+                f"SELECT {', '.join('d.' + c for c in _STORED[1:])}, 0.0 FROM top JOIN search_stored d USING (key) "
+                f"ORDER BY top.day {way}, top.key", [*params, limit, offset]).fetchall()
+            rx = highlighter(needles(q))
+            return [stored_hit(r[:7], r[7], rx) for r in rows]
         tq = None if form or positive_terms(q, "form") else title_query(q)
         title = ts(tq) if tq is not None else None
         # One walk over the newest matches computes the order's columns; the stored text is read
@@ -369,4 +378,4 @@ class PgIndex:
                                       params).fetchone()[0]
 
         key = query_key(query_string, kind, form, status, date_from, date_to, fields)
-        return cached_total("pg:" + self.url, (generation,), key, cap, walk)
+        return cached_total("pg:" + self.url, (generation,), key, cap, walk, on_disk=False)

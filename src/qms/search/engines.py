@@ -31,7 +31,7 @@ class SearchBackend(Protocol):
     def search(self, query_string: str, *, kind: str | None = None, form: str | None = None,
                status: str | None = None, date_from: datetime.date | None = None,
                date_to: datetime.date | None = None, limit: int = 20,
-               fields: FieldMap | None = None) -> list[Hit]: ...
+               fields: FieldMap | None = None, sort: str = "relevance", offset: int = 0) -> list[Hit]: ...
 
     def total(self, query_string: str, *, kind: str | None = None, form: str | None = None,
               status: str | None = None, date_from: datetime.date | None = None,

@@ -162,7 +162,7 @@ class SearchIndex:
                form: str | None = None, status: str | None = None,
                date_from: datetime.date | None = None,
                date_to: datetime.date | None = None, limit: int = 20,
-               fields: FieldMap | None = None) -> list[Hit]:
+               fields: FieldMap | None = None, sort: str = "relevance", offset: int = 0) -> list[Hit]:
         """Ranked hits (best first) with a highlighted passage each.
 
         Raises QmsError for a malformed query; a query with nothing searchable
@@ -170,7 +170,7 @@ class SearchIndex:
         """
         # Ranking only: the total is the caller's to ask (self.total, cached), never counted here.
         return self._ranked(query_string, dict(kind=kind, form=form, status=status, date_from=date_from,
-                                               date_to=date_to), limit, 0, fields)
+                                               date_to=date_to), limit, offset, fields, sort)
 
     def search_page(self, query_string: str, *, kind: str | None = None, form: str | None = None,
                     status: str | None = None, date_from: datetime.date | None = None,
@@ -183,14 +183,14 @@ class SearchIndex:
         return hits, max(n, offset + len(hits))
 
     def _ranked(self, query_string: str, filters: dict, limit: int, offset: int,
-                fields: FieldMap | None) -> list[Hit]:
+                fields: FieldMap | None, sort: str = "relevance") -> list[Hit]:
         if limit <= 0 or not query_string or not query_string.strip():
             return []
         q = parse_query(query_string, fields)
         if q is None:
             return []
         searcher = self._get_searcher()
-        ranked = rank(searcher, q, limit=offset + limit, **filters)
+        ranked = rank(searcher, q, limit=offset + limit, sort=sort, **filters)
         rx = highlighter(needles(q))
         return [self._hit(searcher, score, docnum, rx) for score, docnum in ranked[offset:]]
 

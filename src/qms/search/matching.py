@@ -42,6 +42,9 @@ def _day_array(reader) -> array:
     return day_column(reader) if sid is None else _cached(("day", sid), lambda: day_column(reader))
 
 
+day_array = _day_array      # the per-segment day ordinals, for sorting by date (ranking.py)
+
+
 def _day_order(reader) -> tuple[array, array]:
     """Local docnums sorted by day, and their days (for range bisection)."""
     def build():
@@ -89,7 +92,9 @@ class _Allowed:
         self.bitmap = bitmap
 
     def ok(self, d: int) -> bool:
-        return self.bitmap[d] == 1
+        # d may be one past the segment's last document (a sequence matcher stepping on after a
+        # position check failed on the last one): not allowed, so the matcher ends
+        return d < len(self.bitmap) and self.bitmap[d] == 1
 
     def next_from(self, d: int) -> int | None:
         """The first allowed docnum >= d, or None."""

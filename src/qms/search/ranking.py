@@ -10,11 +10,12 @@ Exact number matches come first, then matches in the title.
 from __future__ import annotations
 
 import datetime
+import heapq
 
 from ..base.errors import InvalidInput, QmsError
 from ._whoosh import query, scoring
 from .analysis import normalize
-from .matching import FilterQuery, field_lengths
+from .matching import FilterQuery, day_array, field_lengths
 from .query import positive_terms, title_query
 from .schema import KIND_ALIASES
 
@@ -113,14 +114,46 @@ def count(searcher, q, *, cap: int | None = None, **filter_args) -> int:
     return n
 
 
+def _by_date(searcher, q, ctx, limit: int, budget: int, oldest: bool) -> list[tuple[float, int]]:
+    """(0, docnum) of the first `limit` matches by date. Newest first walks the index in its
+    newest-first layout and sorts at most `budget` matches by day (exact while the matches fit
+    the budget, and for an index as rebuilt); oldest first must see every match (ids and the
+    day column only, as a count does) and keeps the `limit` oldest."""
+    leaves = list(searcher.leaf_searchers())
+
+    def matches():
+        seen = 0
+        for leaf, offset in (leaves if oldest else reversed(leaves)):
+            days = day_array(leaf.reader())
+            m = q.matcher(leaf, ctx)
+            while m.is_active():
+                local = m.id()
+                yield days[local], seen, offset + local
+                seen += 1
+                if not oldest and seen >= budget:
+                    return
+                m.next()
+    if oldest:
+        chosen = heapq.nsmallest(limit, matches())
+    else:
+        chosen = sorted(matches(), key=lambda x: (-x[0], x[1]))[:limit]
+    return [(0.0, docnum) for _day, _order, docnum in chosen]
+
+
 def rank(searcher, q, *, kind=None, form=None, status=None, date_from=None,
-         date_to=None, limit=20, budget=_BUDGET) -> list[tuple[float, int]]:
-    """(score, docnum) of the best `limit` matches: typed numbers, then title, then body."""
+         date_to=None, limit=20, budget=_BUDGET, sort: str = "relevance") -> list[tuple[float, int]]:
+    """(score, docnum) of the best `limit` matches: typed numbers, then title, then body; with
+    sort="newest" / "oldest", the matches by date instead (score 0)."""
     setup = filters(searcher, kind=kind, form=form, status=status, date_from=date_from,
                     date_to=date_to)
     if setup is None:
         return []
     ctx, wrap = setup
+    if sort in ("newest", "oldest"):          # checked by the service (search_page)
+        try:
+            return _by_date(searcher, wrap(q), ctx, limit, max(budget, limit), sort == "oldest")
+        except query.QueryError as e:
+            raise InvalidInput(f"search query cannot run: {e}") from None
     out: list[tuple[float, int]] = []
     seen: set[int] = set()
 

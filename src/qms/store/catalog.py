@@ -39,6 +39,11 @@ CREATE TABLE IF NOT EXISTS records(
 CREATE INDEX IF NOT EXISTS records_form_year ON records(form, year);
 CREATE INDEX IF NOT EXISTS records_status ON records(status);
 CREATE INDEX IF NOT EXISTS records_retention ON records(retention_until);
+-- the record list, newest first, whole or filtered by one of form, status, year, customer (issue 21)
+CREATE INDEX IF NOT EXISTS records_filed ON records(filed_at);
+CREATE INDEX IF NOT EXISTS records_form_filed ON records(form, filed_at);
+CREATE INDEX IF NOT EXISTS records_status_filed ON records(status, filed_at);
+CREATE INDEX IF NOT EXISTS records_year_filed ON records(year, filed_at);
 CREATE TABLE IF NOT EXISTS record_versions(
   number TEXT NOT NULL, version INTEGER NOT NULL, folder TEXT, filed_at TEXT, filed_by TEXT, reason TEXT,
   PRIMARY KEY(number, version));
@@ -93,6 +98,22 @@ CREATE TABLE IF NOT EXISTS capas(
   containment TEXT, root_cause TEXT, opened_at TEXT, opened_by TEXT, verification TEXT, verified_at TEXT,
   verified_by TEXT, closed_at TEXT, closed_by TEXT);
 CREATE INDEX IF NOT EXISTS capas_record ON capas(record);
+-- the audit trail as the web and API page through it (issue 21): one row per journal entry, the
+-- journal stays the truth (rebuild refills it, verify compares it); `utc` the instant as UTC text
+-- (a date range is one index range), `family` the action up to its dot (doc.: every document event); audit_numbers: each entry under its target and every record
+-- it lists (a purge's destroyed records), so "everything about X" is one index range
+CREATE TABLE IF NOT EXISTS audit_trail(
+  seq INTEGER PRIMARY KEY, at TEXT NOT NULL, utc TEXT NOT NULL, actor TEXT NOT NULL, login TEXT NOT NULL,
+  name TEXT NOT NULL, action TEXT NOT NULL, family TEXT NOT NULL, target TEXT NOT NULL, data TEXT NOT NULL,
+  prev TEXT NOT NULL, hash TEXT NOT NULL, sig TEXT NOT NULL, psig TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_trail_login ON audit_trail(login);
+CREATE INDEX IF NOT EXISTS audit_trail_name ON audit_trail(name);
+CREATE INDEX IF NOT EXISTS audit_trail_actor ON audit_trail(actor);
+CREATE INDEX IF NOT EXISTS audit_trail_action ON audit_trail(action);
+CREATE INDEX IF NOT EXISTS audit_trail_family ON audit_trail(family);
+CREATE INDEX IF NOT EXISTS audit_trail_utc ON audit_trail(utc);
+CREATE TABLE IF NOT EXISTS audit_numbers(
+  number TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(number, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS capa_actions(
   capa TEXT NOT NULL, no INTEGER NOT NULL, owner TEXT, owner_name TEXT, due TEXT, text TEXT, done_at TEXT,
   done_by TEXT, done_note TEXT, PRIMARY KEY(capa, no));

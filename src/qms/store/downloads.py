@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .archive import read_manifest
 from .catalog import reading
+from .object_sync import fetch_folder
 from ..base.errors import QmsError
 from .workspace import Workspace
 
@@ -47,6 +48,7 @@ def listed_files(ws: Workspace, number: str) -> list[ListedFile]:
         return []
     out = []
     for where, folder in _folders(ws, number):
+        fetch_folder(ws, ws.rel(folder))      # filed through another server: from the bucket
         for name, entry in sorted(read_manifest(folder).files.items()):
             out.append(ListedFile(name=name, sha256=entry.get("sha256", ""), size=entry.get("size", 0),
                                   where=where, folder=folder))

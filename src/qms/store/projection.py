@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..base.yaml_source import load_archived
 
+import datetime as dt
 import json
 import posixpath
 
@@ -45,12 +46,16 @@ def set_indexed(cat: Catalog, seq: int) -> None:
                 "ON CONFLICT(key) DO UPDATE SET value=excluded.value", str(seq))
 
 
-def apply_all(cat: Catalog, entries: list[tuple[int, AuditEntry]]) -> None:
-    """Apply (offset, entry) pairs in one transaction and move the catalog's head past them."""
+def apply_all(cat: Catalog, entries: list[tuple[int, AuditEntry]], *, trail: bool = True) -> None:
+    """Apply (offset, entry) pairs in one transaction and move the catalog's head past them.
+    `trail`: also add them to the audit_trail table (an in-memory replay that only compares
+    tables passes False; verify compares the trail with the journal itself)."""
     if not entries:
         return
     with cat.transaction():
         last_seq, last_hash, _ = head(cat)
+        if trail and trail_seq(cat) == last_seq:     # behind (an older catalog): fill_trail catches it up
+            add_trail(cat, [e for _, e in entries])
         for offset, e in entries:
             if e.seq != last_seq + 1 or e.prev != last_hash:
                 raise ProjectionError(f"audit.log entry {e.seq} does not follow the catalog's last applied "
@@ -61,6 +66,68 @@ def apply_all(cat: Catalog, entries: list[tuple[int, AuditEntry]]) -> None:
                              "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                              [("last_seq", str(last_seq)), ("last_hash", last_hash),
                               ("last_offset", str(entries[-1][0]))])
+
+
+# ------------------------------------------------------------------ the audit trail table
+
+def _utc(at: str) -> str:
+    """The instant as UTC text (2026-03-13T02:00:00), so entries written under different offsets
+    sort and range as one; a time without an offset is kept as written."""
+    try:
+        t = dt.datetime.fromisoformat(at)
+    except (TypeError, ValueError):
+        return str(at or "")
+    if t.tzinfo is not None:
+        t = t.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return t.isoformat(timespec="seconds")
+
+
+def family(action: str) -> str:
+    """doc.sign → doc. (what the trail's filter "every document event" asks for); purge → purge."""
+    head, dot, _ = (action or "").partition(".")
+    return head + dot
+
+
+def trail_row(e: AuditEntry) -> tuple:
+    """An entry as its audit_trail row (verify compares the table with these)."""
+    login, _, name = (e.actor or "").partition(" ")
+    return (e.seq, e.at, _utc(e.at), e.actor or "", login, name, e.action, family(e.action), e.target or "",
+            _json(e.data or {}), e.prev or "", e.hash or "", e.sig or "", e.psig or "")
+
+
+TRAIL_COLUMNS = ("seq", "at", "utc", "actor", "login", "name", "action", "family", "target", "data", "prev", "hash", "sig", "psig")
+
+
+def trail_numbers(e: AuditEntry) -> set[str]:
+    """What an entry is about: its target and every record it lists (a purge names the records it
+    destroyed; a yearly volume only counts them)."""
+    out = {e.target} if e.target else set()
+    listed = (e.data or {}).get("records")
+    if isinstance(listed, list):
+        out |= {r["number"] for r in listed if isinstance(r, dict) and isinstance(r.get("number"), str)}
+    return out
+
+
+def trail_seq(cat: Catalog) -> int:
+    """The last journal entry the audit_trail table holds (0: empty)."""
+    return cat.one("SELECT COALESCE(MAX(seq), 0) AS n FROM audit_trail")["n"]
+
+
+def add_trail(cat: Catalog, entries: list[AuditEntry]) -> None:
+    cat.conn.executemany(f"INSERT INTO audit_trail({', '.join(TRAIL_COLUMNS)}) "
+                         f"VALUES({', '.join('?' * len(TRAIL_COLUMNS))})", [trail_row(e) for e in entries])
+    cat.conn.executemany("INSERT OR IGNORE INTO audit_numbers(number, seq) VALUES(?, ?)",
+                         [(n, e.seq) for e in entries for n in trail_numbers(e)])
+
+
+def fill_trail(cat: Catalog, entries: list[tuple[int, AuditEntry]]) -> int:
+    """Bring the audit_trail table up to the catalog's head from the journal's entries (a catalog
+    made before the table existed); returns the rows added."""
+    with cat.transaction():
+        have, upto = trail_seq(cat), head(cat)[0]
+        todo = [e for _, e in entries if have < e.seq <= upto]
+        add_trail(cat, todo)
+    return len(todo)
 
 
 def apply(cat: Catalog, e: AuditEntry) -> None:

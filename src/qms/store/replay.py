@@ -14,14 +14,16 @@ from .catalog import Catalog, open_catalog
 from .workspace import Workspace
 
 
-def replay(cat: Catalog, ws: Workspace, upto: int | None = None, pairs=None) -> int:
+def replay(cat: Catalog, ws: Workspace, upto: int | None = None, pairs=None, *, trail: bool = True) -> int:
     """Apply the journal (up to seq `upto`) to an empty catalog; returns events applied.
-    `pairs`: the log already read ((offset, entry) as audit.scan gives them)."""
+    `pairs`: the log already read ((offset, entry) as audit.scan gives them); `trail`: fill the
+    audit_trail table too (a replay kept only to compare tables skips it: trail_differences
+    compares that table with the journal directly)."""
     if pairs is None:
         pairs = audit.entries_after(ws.audit_path, 0)
     if upto is not None:
         pairs = [p for p in pairs if p[1].seq <= upto]
-    projection.apply_all(cat, pairs)
+    projection.apply_all(cat, pairs, trail=trail)
     return len(pairs)
 
 
@@ -29,7 +31,7 @@ def replay(cat: Catalog, ws: Workspace, upto: int | None = None, pairs=None) -> 
 def replay_in_memory(ws: Workspace, upto: int | None = None, pairs=None):
     cat = open_catalog(Path(":memory:"), create=False)
     try:
-        replay(cat, ws, upto, pairs)
+        replay(cat, ws, upto, pairs, trail=False)
         yield cat
     finally:
         cat.close()
@@ -43,9 +45,13 @@ _SHOWN_PER_TABLE = 20
 
 
 
+# compared with the journal itself (trail_differences), not with a replay
+_TRAIL_TABLES = ("audit_trail", "audit_numbers")
+
+
 def _tables(cat: Catalog) -> list[str]:
     return [r["name"] for r in cat.all("SELECT name FROM sqlite_master WHERE type='table' AND name<>'meta' "
-                                       "ORDER BY name")]
+                                       "ORDER BY name") if r["name"] not in _TRAIL_TABLES]
 
 
 def table_rows(cat: Catalog, table: str) -> list[dict]:
@@ -102,4 +108,38 @@ def compare(live: Catalog, truth: Catalog) -> list[str]:
             out.append(f"table {table} is missing from the catalog")
             continue
         out += _diff_table(table, table_rows(live, table), table_rows(truth, table))
+    return out
+
+
+def trail_differences(cat: Catalog, pairs, upto: int | None = None) -> list[str]:
+    """Where the audit_trail table (and its audit_numbers) disagrees with the journal's entries up to
+    `upto`: a row missing, one the journal does not hold, or one that differs; one line per row."""
+    expected = {e.seq: e for _, e in pairs if upto is None or e.seq <= upto}
+    out: list[str] = []
+    seen: set[int] = set()
+    for row in cat.conn.execute(f"SELECT {', '.join(projection.TRAIL_COLUMNS)} FROM audit_trail ORDER BY seq"):
+        seq = row[0]
+        seen.add(seq)
+        e = expected.get(seq)
+        if e is None:
+            out.append(f"table audit_trail, entry {seq}: in the catalog but not in the journal: "
+                       f"{row['action']} {row['target']}")
+            continue
+        want = projection.trail_row(e)
+        if tuple(row) != want:
+            cols = [c for c, a, b in zip(projection.TRAIL_COLUMNS, tuple(row), want) if a != b]
+            out.append(f"table audit_trail, entry {seq}: " + "; ".join(
+                f"{c} is {a!r} in the catalog, {b!r} in the journal"
+                for c, a, b in zip(projection.TRAIL_COLUMNS, tuple(row), want) if c in cols))
+    for seq in sorted(set(expected) - seen):
+        out.append(f"table audit_trail, entry {seq}: in the journal but missing from the catalog "
+                   f"({expected[seq].action} {expected[seq].target})")
+    have = Counter((r[0], r[1]) for r in cat.conn.execute("SELECT number, seq FROM audit_numbers"))
+    want_numbers = Counter((n, e.seq) for e in expected.values() for n in projection.trail_numbers(e))
+    for (n, seq), _ in sorted((have - want_numbers).items()):
+        out.append(f"table audit_numbers, {n} entry {seq}: in the catalog but not in the journal")
+    for (n, seq), _ in sorted((want_numbers - have).items()):
+        out.append(f"table audit_numbers, {n} entry {seq}: follows from the journal but is missing from the catalog")
+    if len(out) > _SHOWN_PER_TABLE:
+        out = out[:_SHOWN_PER_TABLE] + [f"table audit_trail: … and {len(out) - _SHOWN_PER_TABLE} more differences"]
     return out

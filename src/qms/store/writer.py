@@ -147,6 +147,9 @@ def _recover(ws: Workspace, cat: Catalog, *, drop: bool = True) -> None:
         if tail.pairs:
             journalkey.note_head(ws, tail.pairs[-1][1].seq, tail.pairs[-1][1].hash)
         log_seq = audit.head(ws.audit_path)[0]
+    have = projection.trail_seq(cat)
+    if have < projection.head(cat)[0]:      # a catalog from before the audit_trail table: filled once
+        projection.fill_trail(cat, audit.entries_after(ws.audit_path, have))
     interrupted = bool(journal.clean_leftovers(ws.archive_dir)) or interrupted
     if interrupted:
         _report_pending(cat)
@@ -212,8 +215,9 @@ def catch_up(ws: Workspace) -> None:
         return             # a deleted catalog is for verify to report and a write (or rebuild) to remake
     try:
         with open_catalog(ws.catalog_path, create=False) as cat:
-            behind = projection.head(cat)[0] < audit.head(ws.audit_path)[0] or \
-                projection.indexed_seq(cat) < audit.head(ws.audit_path)[0]
+            log_seq = audit.head(ws.audit_path)[0]
+            behind = projection.head(cat)[0] < log_seq or projection.indexed_seq(cat) < log_seq or \
+                projection.trail_seq(cat) < log_seq
     except Exception:
         return             # verify reports an unreadable catalog
     if not behind or not os.access(ws.archive_dir, os.W_OK):

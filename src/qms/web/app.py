@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 from pathlib import Path
 
@@ -19,12 +20,15 @@ from ..base.errors import QmsError, NotFound
 from ..notify.scheduler import start_background
 from ..startup import start
 from ..store.workspace import Workspace, open_workspace
-from . import filters, messages
+from . import assets, filters, messages
 from .pages import json_response, render
 from .routes import ROUTES
 from ..search import index_exists, open_backend
 
 HERE = Path(__file__).parent
+# Which worker process answered (a random id, not the pid): lets tests and benches see that requests
+# land on every worker of `qms serve --workers N`. Set by app_from_env only.
+WORKER = b""
 MAX_BODY = 32 * 1024 * 1024     # a scan or a phone photo; anything larger is refused (413)
 
 # No inline script or style anywhere: every script and stylesheet is a file under /static.
@@ -35,7 +39,7 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"SAMEORIGIN"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
-    (b"cache-control", b"no-store"),
+    (b"cache-control", b"private, no-store"),      # pages, API, downloads; /static/ is cached (assets.py)
 ]
 
 
@@ -51,9 +55,15 @@ class SecurityHeaders:
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                names = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + \
-                    [(k, v) for k, v in SECURITY_HEADERS if k not in names]
+                headers = list(message.get("headers", []))
+                cached = assets.cache_control(scope["path"], scope.get("query_string", b"")) \
+                    if message.get("status") in (200, 304) else None
+                if cached is not None:
+                    headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"] + [(b"cache-control", cached)]
+                names = {k.lower() for k, _ in headers}
+                message["headers"] = headers + [(k, v) for k, v in SECURITY_HEADERS if k not in names]
+                if WORKER:
+                    message["headers"].append((b"x-qms-worker", WORKER))
             await send(message)
         await self.app(scope, receive, send_with_headers)
 
@@ -112,6 +122,8 @@ async def _qms_error(request: Request, exc: QmsError):
 def app_from_env() -> Starlette:
     """The factory uvicorn calls in each worker (`qms serve`): the workspace comes from $QMS_WORKSPACE.
     Each worker runs the scheduler of reminders and due items: exactly once across workers (the journal)."""
+    global WORKER
+    WORKER = secrets.token_hex(4).encode()
     app = create_app(os.environ["QMS_WORKSPACE"])
     start_background(app.state.ws)
     return app

@@ -6,6 +6,7 @@ import re
 
 from ..base.dates import cn_date, local_time
 from ..domain.labels import STATUS_ZH, status_label
+from .assets import static_url
 
 STATUS_LABELS = STATUS_ZH     # one word per state, the CLI's and the PDFs' (qms.domain.labels)
 KIND_LABELS = {"doc": "文件", "record": "记录"}
@@ -40,6 +41,7 @@ def multiline(field) -> bool:
 def install(env, ws=None) -> None:
     """`ws`: the workspace whose time zone every time on the pages is shown in."""
     env.globals["multiline"] = multiline
+    env.globals["static_url"] = static_url     # /static/app.css?v=<hash>: cached for a year (assets.py)
     env.globals["doc_flows"] = lambda number, revision: _doc_flows(ws, number, revision)   # issue 24
     # a timestamp's day is the day in the workspace's zone (20:00 UTC is the next morning in Shanghai)
     env.filters["cn_date"] = lambda v: (local_time(v, ws, chinese=True)[:11] if len(str(v)) > 10 else cn_date(v)) \

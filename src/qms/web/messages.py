@@ -138,6 +138,8 @@ ERRORS = [
     (r"no numbered clauses .* this does not read as a procedure",
      "没有找到编号条款（1 目的、2 范围……），不像是一份程序文件"),
     (r"the number is (\S+) in this editor; got (\S+).*", "此处编辑的是 {1}，文件编号不能改为 {2}（新文件请用上传）"),
+    (r"unknown sort '(.*)'; expected one of: .+", "排序方式“{1}”不存在；可选：relevance（相关度）、newest（新→旧）、oldest（旧→新）"),
+    (r"offset (\d+) is beyond the first (\d+) hits \(search.count_cap\).*", "只能翻到前 {2} 条结果；请加筛选条件缩小范围，或换一种排序"),
 ]
 
 _RESULTS = [(re.compile(p + r"\Z", re.S), zh) for p, zh in RESULTS]

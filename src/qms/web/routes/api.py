@@ -11,7 +11,7 @@ from ...domain import trail
 from ...search import search_page
 from ..pages import json_response
 from ..auth import READ, require
-from .common import arg, date_arg, int_arg
+from .common import arg, date_arg, int_arg, limit_offset, page_json
 
 
 def api_search(request: Request):
@@ -20,14 +20,17 @@ def api_search(request: Request):
     res = search_page(request.app.state.ws, q, kind=arg(request, "kind"), form=arg(request, "form"),
                       status=arg(request, "status"), date_from=date_arg(request, "from"),
                       date_to=date_arg(request, "to"), limit=int_arg(request, "limit", 20, hi=1000),
-                      offset=int_arg(request, "offset", 0, hi=1000), index=request.app.state.indexes.get())
+                      offset=int_arg(request, "offset", 0, hi=1_000_000), sort=arg(request, "sort") or "relevance",
+                      index=request.app.state.indexes.get())
     return json_response(res)
 
 
 def api_documents(request: Request):
     require(request, READ)
-    return json_response(documents.list_documents(request.app.state.ws, as_of=date_arg(request, "as_of"),
-                                                  status=arg(request, "status")))
+    limit, offset = limit_offset(request)
+    page = documents.document_page(request.app.state.ws, as_of=date_arg(request, "as_of"),
+                                   status=arg(request, "status"), limit=limit, offset=offset)
+    return json_response(page_json(request, page))
 
 
 def api_document(request: Request):
@@ -38,9 +41,11 @@ def api_document(request: Request):
 
 def api_records(request: Request):
     require(request, READ)
-    return json_response(records.list_records(request.app.state.ws, form=arg(request, "form"),
-                                              status=arg(request, "status"),
-                                              year=int_arg(request, "year", 0) or None))
+    limit, offset = limit_offset(request)
+    page = records.list_page(request.app.state.ws, form=arg(request, "form"), status=arg(request, "status"),
+                             year=int_arg(request, "year", 0) or None, customer=arg(request, "customer"),
+                             limit=limit, offset=offset)
+    return json_response(page_json(request, page))
 
 
 def api_record(request: Request):
@@ -50,11 +55,11 @@ def api_record(request: Request):
 
 def api_log(request: Request):
     require(request, READ)
-    entries = trail.trail(request.app.state.ws, target=arg(request, "target"), actor=arg(request, "actor"),
-                          action=arg(request, "action"), date_from=date_arg(request, "from"),
-                          date_to=date_arg(request, "to"))
-    entries.reverse()      # the CLI's order: oldest first
-    return json_response(entries)
+    limit, offset = limit_offset(request)
+    page = trail.query(request.app.state.ws, limit=limit, offset=offset, target=arg(request, "target"),
+                       actor=arg(request, "actor"), action=arg(request, "action"),
+                       date_from=date_arg(request, "from"), date_to=date_arg(request, "to"))
+    return json_response(page_json(request, page))
 
 
 ROUTES = [

@@ -29,6 +29,8 @@ from ...documents.reports import master_list
 from ...integrity.verify import verify
 
 LOG_PAGE = 50
+DOCUMENT_PAGE = 100    # the master list on screen, a page at a time (the XLSX is whole)
+RECORD_PAGE = 50      # was 100 cut from every record in Python; now one page read in SQL
 # the audit trail's action filter: what a person looks for → the prefix of the journal's actions
 LOG_ACTIONS = [("doc.", "文件（全部）"), ("doc.submit", "提交"), ("doc.sign", "签署"), ("doc.reject", "驳回"),
                ("doc.release", "发布"), ("doc.issue_copy", "发放受控副本"), ("doc.recall", "回收受控副本"),
@@ -57,32 +59,49 @@ def search(request: Request):
     require(request, READ)
     ws = request.app.state.ws
     q = arg(request, "q")
-    page = int_arg(request, "page", 1, lo=1)
+    page = int_arg(request, "page", 1, lo=1, hi=1_000_000)
+    cap = ws.config.search_count_cap
+    reachable = max(1, -(-cap // PAGE_SIZE))      # the ranking and the total reach the first `cap` hits
+    note = ""
+    if page > reachable:                          # a typed or old link: the last page there is, saying so
+        note = f"只能翻到前 {cap:,} 条结果（第 {reachable} 页）；请加筛选条件缩小范围，或换一种排序"
+        page = reachable
 
-    def run():
+    def run(page):
         filters = {"kind": arg(request, "kind"), "form": arg(request, "form"), "status": arg(request, "status"),
                    "date_from": date_arg(request, "from"), "date_to": date_arg(request, "to")}
-        return search_page(ws, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+        return search_page(ws, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, sort=arg(request, "sort") or "relevance",
                            index=request.app.state.indexes.get(), **filters)
-    result, error = _in_place(request, run) if q else (None, "")
+    result, error = _in_place(request, lambda: run(page)) if q else (None, "")
     result = result or {"total": 0, "hits": []}
+    pages = min(max(1, -(-result["total"] // PAGE_SIZE)), reachable)
+    if q and not error and page > pages:          # beyond the last page of these results
+        note = note or f"共 {pages} 页，已显示最后一页"
+        page = pages
+        result, error = _in_place(request, lambda: run(page))
+        result = result or {"total": 0, "hits": []}
     latest = []
     if not q:           # the landing page: what was filed last, and how to search
         with reading(ws) as cat:
             latest = recent(cat, 10)
-    pages = max(1, -(-result["total"] // PAGE_SIZE))
     params = {k: v for k, v in request.query_params.items() if k != "page" and v}
     return render(request, "search.html", 400 if error else 200, q=q or "", params=params, result=result, page=page,
-                  pages=min(pages, 1000 // PAGE_SIZE), forms=load_forms_quietly(ws), error=error, latest=latest,
+                  pages=pages, forms=load_forms_quietly(ws), error=error, latest=latest, note=note,
                   page_url=lambda n: "/search?" + urlencode({**params, "page": n}))
 
 
 def document_list(request: Request):
     require(request, READ)
-    items, error = _in_place(request, lambda: documents.list_documents(
-        request.app.state.ws, as_of=date_arg(request, "as_of"), status=arg(request, "status")))
-    return render(request, "documents.html", 400 if error else 200, items=items or [],
-                  as_of=arg(request, "as_of") or "", error=error)
+    page = int_arg(request, "page", 1, lo=1, hi=10**7)
+    found, error = _in_place(request, lambda: documents.document_page(
+        request.app.state.ws, as_of=date_arg(request, "as_of"), status=arg(request, "status"),
+        limit=DOCUMENT_PAGE, offset=(page - 1) * DOCUMENT_PAGE))
+    total = found.total if found else 0
+    params = {k: v for k, v in request.query_params.items() if k != "page" and v}
+    return render(request, "documents.html", 400 if error else 200, items=found.items if found else [],
+                  as_of=arg(request, "as_of") or "", error=error, total=total, page=page,
+                  pages=max(1, -(-total // DOCUMENT_PAGE)),
+                  page_url=lambda n: "/documents?" + urlencode({**params, "page": n}))
 
 
 def master_list_xlsx(request: Request):
@@ -115,15 +134,15 @@ def record_list(request: Request):
     require(request, READ)
     ws = request.app.state.ws
     year = arg(request, "year")
-    items, error = _in_place(request, lambda: records.list_records(
+    page = int_arg(request, "page", 1, lo=1, hi=10**7)
+    found, error = _in_place(request, lambda: records.list_page(
         ws, form=arg(request, "form"), status=arg(request, "status"), year=int_arg(request, "year", 0) or None,
-        columns=False))
-    items = items or []
-    page = int_arg(request, "page", 1, lo=1)
-    shown = records.with_columns(ws, items[(page - 1) * 100: page * 100])   # the page's records' data only
+        customer=arg(request, "customer"), limit=RECORD_PAGE, offset=(page - 1) * RECORD_PAGE))
+    total = found.total if found else 0
     params = {k: v for k, v in request.query_params.items() if k != "page" and v}
-    return render(request, "records.html", 400 if error else 200, items=shown, total=len(items), page=page, error=error,
-                  pages=max(1, -(-len(items) // 100)), forms=load_forms_quietly(ws), params=params, year=year or "",
+    return render(request, "records.html", 400 if error else 200, items=found.items if found else [], total=total,
+                  page=page, error=error, pages=max(1, -(-total // RECORD_PAGE)), forms=load_forms_quietly(ws),
+                  params=params, year=year or "", customer=arg(request, "customer") or "",
                   page_url=lambda n: "/records?" + urlencode({**params, "page": n}))
 
 
@@ -162,10 +181,12 @@ def log_page(request: Request):
 def disposals_page(request: Request):
     require(request, READ)
     ws = request.app.state.ws
-    items = retention.disposal_list(ws)
-    for item in items:
+    page = int_arg(request, "page", 1, lo=1, hi=10**7)
+    found = retention.disposal_page(ws, limit=DOCUMENT_PAGE, offset=(page - 1) * DOCUMENT_PAGE)
+    for item in found.items:
         item["number"] = item["certificate"]
-    return render(request, "disposals.html", items=items)
+    return render(request, "disposals.html", items=found.items, total=found.total, page=page,
+                  pages=max(1, -(-found.total // DOCUMENT_PAGE)), page_url=lambda n: f"/disposals?page={n}")
 
 
 def verify_page(request: Request):

@@ -1,0 +1,99 @@
+"""`qms serve` with two worker processes (issue 21): a session, CSRF tokens, result messages and
+search totals hold whichever worker answers; static files are cached, pages are not."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from conftest import PASSWORDS
+
+CLOSE = {"connection": "close"}          # a new connection per request: the kernel picks the worker
+
+
+def browser_login(url: str, login: str) -> httpx.Client:
+    """Log in through the form, as a browser does (the login CSRF cookie, then the session cookie)."""
+    c = httpx.Client(base_url=url, headers=CLOSE, timeout=30)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
+    r = c.post("/login", data={"login": login, "password": PASSWORDS[login], "csrf_token": token})
+    assert r.status_code == 303 and "qms_session" in c.cookies, r.text
+    return c
+
+
+def spread(c: httpx.Client, paths: list[str], rounds: int = 6) -> list[httpx.Response]:
+    """Every path `rounds` times from 6 threads at once, each request on its own connection."""
+    cookies = dict(c.cookies)
+
+    def get(path):
+        return httpx.get(c.base_url.join(path), cookies=cookies, headers=CLOSE, timeout=30,
+                         follow_redirects=False)
+    with ThreadPoolExecutor(6) as pool:
+        return list(pool.map(get, paths * rounds))
+
+
+def test_one_login_holds_on_both_workers(served):
+    c = browser_login(served.url, "tester")
+    answers = spread(c, ["/search?q=空压机", f"/records/{served.record}", "/api/search?q=保养", "/keeper"])
+    assert [r.status_code for r in answers] == [200] * len(answers), \
+        [(r.status_code, r.headers.get("location")) for r in answers if r.status_code != 200]
+    assert len({r.headers["x-qms-worker"] for r in answers}) == 2       # both workers answered
+    totals = {(r.json()["total"], r.headers["x-qms-worker"]) for r in answers if r.url.path == "/api/search"}
+    assert len({t for t, _ in totals}) == 1                              # the same total from each
+
+
+def test_a_post_with_its_csrf_token_works_whichever_worker_answers(served):
+    c = browser_login(served.url, "tester")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/keeper").text).group(1)
+    workers, shown = set(), set()
+    for i in range(12):
+        action = "hold" if i % 2 == 0 else "release-hold"
+        r = c.post(f"/keeper/{action}", data={"csrf_token": csrf, "number": served.record, "reason": f"审核 {i}"})
+        assert r.status_code == 303, r.text
+        workers.add(r.headers["x-qms-worker"])
+        # the result message, signed with the session, is shown by whichever worker opens the page
+        for page in spread(c, [r.headers["location"]], rounds=2):
+            assert page.status_code == 200
+            shown.add((page.headers["x-qms-worker"], '<p class="flash">' in page.text))
+        forged = c.post(f"/keeper/{action}", data={"csrf_token": "x" * 64, "number": served.record, "reason": "伪造"})
+        assert forged.status_code == 403
+        workers.add(forged.headers["x-qms-worker"])
+        if len(workers) == 2 and len({w for w, ok in shown if ok}) == 2:
+            break
+    assert len(workers) == 2
+    assert len({w for w, ok in shown if ok}) == 2, shown
+    log = served.qms.log("--target", served.record)
+    assert not any("伪造" in str(e) for e in log)
+
+
+def test_a_session_ended_on_one_worker_is_ended_on_the_other(served):
+    c = browser_login(served.url, "auditor")
+    cookies = dict(c.cookies)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/search").text).group(1)
+    assert c.post("/logout", data={"csrf_token": csrf}).status_code == 303
+    answers = spread(httpx.Client(base_url=served.url, cookies=cookies), ["/api/search?q=保养"], rounds=8)
+    assert {r.status_code for r in answers} == {401}
+    assert len({r.headers["x-qms-worker"] for r in answers}) == 2
+
+
+def test_static_files_are_cached_and_pages_are_not(served):
+    c = browser_login(served.url, "auditor")
+    page = c.get("/search")
+    assert page.headers["cache-control"] == "private, no-store"
+    assert c.get("/api/search?q=保养").headers["cache-control"] == "private, no-store"
+    links = re.findall(r'(?:href|src)="(/static/[^"]+)"', page.text)
+    assert {link.split("?")[0] for link in links} >= {"/static/app.css", "/static/app.js"}
+    for link in links:
+        assert re.fullmatch(r"/static/[\w.]+\?v=[0-9a-f]{12}", link)
+        r = httpx.get(served.url + link)                               # no session needed
+        assert r.status_code == 200 and r.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert "x-content-type-options" in r.headers
+    plain = httpx.get(served.url + "/static/app.css")                  # an old or hand-typed URL
+    assert plain.headers["cache-control"] == "public, no-cache" and plain.headers["etag"]
+    again = httpx.get(served.url + "/static/app.css", headers={"if-none-match": plain.headers["etag"]})
+    assert again.status_code == 304
+    wrong = httpx.get(served.url + "/static/app.css?v=000000000000")   # an older version's hash
+    assert wrong.headers["cache-control"] == "public, no-cache"
+    assert httpx.get(served.url + "/static/nothing.css").headers["cache-control"] == "private, no-store"
