@@ -19,7 +19,7 @@ start()      # the services subscribe to the writer's events, as the CLI and the
 
 REPO = Path(__file__).resolve().parents[1]
 
-# The secrets store's MAC key lives outside the workspace (qms.identity.keys.secret_key_path), named after the
+# The secrets store's MAC key lives outside the workspace (qms.identity.secrets.secret_key_path), named after the
 # journal's first entry: one folder for the whole run, so every copy of the template finds its key
 # (and nothing is written to the real ~/.config/qms/keys). Subprocesses inherit it.
 import os as _os  # noqa: E402

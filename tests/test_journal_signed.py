@@ -234,7 +234,7 @@ def test_whitespace_or_a_duplicate_key_in_a_line_is_caught(qms):
 # ------------------------------------------------------------------ checkpoints
 
 def test_checkpoints_are_made_every_n_events_and_at_serve_start_and_a_deleted_one_is_reported(qms):
-    from qms.store.checkpoint import checkpoint_now
+    from qms.store.checkpointer import checkpoint_now
     from qms.records import file_record
     from qms.store.workspace import open_workspace
     ws = open_workspace(qms.root)

@@ -71,17 +71,7 @@ def _sccs(graph: grimp.ImportGraph) -> list[list[str]]:
 def test_no_import_cycle_between_modules():
     sys.path.insert(0, str(ROOT / "src"))
     graph = grimp.build_graph("qms", exclude_type_checking_imports=True, cache_dir=None)
-    found = {" ".join(c) for c in _sccs(graph)}
-    known = set(_debt("cycle"))
-    # the debt list only shrinks: a new cycle fails, and so does a listed one that is gone (strike it)
-    assert (sorted(found - known), sorted(known - found)) == ([], [])
-
-
-def _debt(kind: str) -> list[str]:
-    """The layout debt merged from issues 22–24 while the layout of issue 20 was being made
-    (tests/layout_debt.txt): `cycle A B …` and `lazy FILE IMPORT` lines, to be paid off, never added to."""
-    lines = (ROOT / "tests" / "layout_debt.txt").read_text(encoding="utf-8").splitlines()
-    return [line.split(" ", 1)[1] for line in lines if line.startswith(kind + " ")]
+    assert [" ".join(c) for c in _sccs(graph)] == []
 
 
 def _third_party(node: ast.Import | ast.ImportFrom) -> bool:
@@ -117,12 +107,7 @@ def test_imports_are_at_the_top_except_heavy_libraries_with_a_reason():
                     bad.append(f"{p.relative_to(ROOT)} {ast.unparse(node)}")
                 elif "# lazy:" not in lines[node.end_lineno - 1] and "# lazy:" not in lines[node.lineno - 2]:
                     bad.append(f"{p.relative_to(ROOT)} {ast.unparse(node)} (say why it is lazy: `# lazy: …`)")
-    known = _debt("lazy")
-    # the debt list only shrinks: a new import inside a function fails, and so does a listed one that
-    # is gone (strike it from tests/layout_debt.txt)
-    new = sorted(set(bad) - set(known))
-    gone = sorted(set(known) - set(bad))
-    assert (new, gone) == ([], []), f"new: {new}\ngone from the code (strike them): {gone}"
+    assert bad == []
 
 
 def test_the_readme_architecture_names_the_top_level_packages():

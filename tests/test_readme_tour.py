@@ -45,10 +45,24 @@ def test_the_tour_block_is_parseable():
 
 
 def test_the_readme_tour_runs_as_written(tmp_path):
+    _run_tour(tmp_path)
+
+
+def test_the_readme_tour_runs_on_postgresql(tmp_path, pg_database):
+    """The same tour on a workspace whose catalog, journal and sessions are in PostgreSQL (issue 26)."""
+    ws = _run_tour(tmp_path, database=pg_database)
+    # the catalog and the journal were the database's, not files in the working folder
+    assert not (ws / "archive" / "audit.log").exists() and not (ws / "archive" / "catalog.sqlite").exists()
+
+
+def _run_tour(tmp_path, database: str | None = None):
     home = tmp_path / "home"
     home.mkdir()
     script = ["set -u"]
-    for i, line in enumerate(tour_lines()):
+    lines = tour_lines()
+    if database:
+        lines = [ln.replace("qms init ~/qms-ws ", f"qms init ~/qms-ws --database {database} ", 1) for ln in lines]
+    for i, line in enumerate(lines):
         # each line on its own; stop at the first that fails and say which
         script.append(f"{line}\nrc=$?; if [ $rc -ne 0 ]; then echo \"TOUR LINE {i} FAILED ($rc): "
                       f"{line.replace(chr(34), chr(39))}\" >&2; exit 1; fi")
@@ -79,3 +93,4 @@ def test_the_readme_tour_runs_as_written(tmp_path):
     volume = pdf_text(ws / "2026服务电话记录.pdf")
     assert "服务电话记录" in volume and "年度汇编" in volume and "第 1 页 共" in volume
     assert "Contents" not in volume
+    return ws

@@ -25,7 +25,10 @@ from qms.web import create_app
 warnings.filterwarnings("ignore", message=".*httpx2.*")
 from starlette.testclient import TestClient  # noqa: E402
 
-from conftest import REPO, make_workspace
+from click.testing import CliRunner
+
+from qms.cli import cli
+from conftest import PASSWORDS, REPO, STAFF, add_staff
 from webkit import login  # noqa: E402
 
 NAMES = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄晓明", "周杰", "吴倩", "欧阳修远"]
@@ -201,11 +204,12 @@ def test_hits_come_ranked_with_the_typed_number_first_and_a_passage(engines):
 # --- a workspace configured for PostgreSQL: filing indexes there, qms search/reindex/verify use it --
 
 def test_a_workspace_on_postgresql_files_searches_reindexes_and_verifies_there(tmp_path, pg_database):
-    qms = make_workspace(tmp_path / "ws")
-    config = qms.root / "config.yaml"
-    config.write_text(config.read_text(encoding="utf-8") + f"\nstorage:\n  database: {pg_database}\n",
-                      encoding="utf-8")
-    qms.apply_config()
+    root = tmp_path / "ws"
+    result = CliRunner().invoke(cli, ["init", str(root), "--database", pg_database, "--admin", "admin",
+                                      "--name", STAFF["admin"][0], "--password-stdin"],
+                                input=PASSWORDS["admin"] + "\n")
+    assert result.exit_code == 0, result.output
+    qms = add_staff(root)          # the catalog, journal and sessions in PostgreSQL too (issue 26)
     qms("record", "file", "QR-SV-022-02", "--data", REPO / "examples/records/QR-SV-022-02.yaml", "--no-pdf")
     number = qms.json("record", "list")["items"][0]["number"]
     ws = open_workspace(qms.root)

@@ -194,3 +194,51 @@ def test_bad_quality_settings_in_config_are_one_line(qms):
         cfg.write_text(text + "\n" + bad + "\n", encoding="utf-8")
         out = qms.fail("review", "list")
         assert where in out and len(out.strip().splitlines()) == 1, out
+
+
+def test_the_menu_count_changes_right_after_a_commit_and_is_not_recounted_between(released, monkeypatch):
+    """Every page shows 我的待办（N）: counted again after each commit (the web's own, or the CLI's in
+    another session) and on a new day, never between (issue 21: it was most of a page's time)."""
+    import datetime as dt
+
+    import time_machine
+    from starlette.testclient import TestClient
+
+    from qms.base.dates import today
+    from qms.todo import menu
+    from qms.web import create_app
+    from webkit import login
+    qms, number = released
+    counted = []
+    real = menu.items_for
+    monkeypatch.setattr(menu, "items_for", lambda ws, user, **kw: counted.append(user.login) or real(ws, user, **kw))
+    c = TestClient(create_app(qms.root), base_url="http://127.0.0.1")
+    csrf = login(c, "zhoujing")
+    assert "我的待办（1）" in c.get("/documents").text
+    for url in ("/documents", "/search?q=客户", "/records", "/training/" + number):
+        assert "我的待办（1）" in c.get(url).text
+    assert counted == ["zhoujing"]                         # nothing committed: counted once
+    # the web's own commit: read and understood, the to-do is gone on the very next page
+    r = c.post(f"/training/{number}/ack", data={"password": PASSWORDS["zhoujing"], "csrf_token": csrf})
+    assert r.status_code == 200 and "我的待办（" not in r.text
+    assert "我的待办（" not in c.get("/documents").text and counted == ["zhoujing"] * 2
+    # commits by the CLI in another session: a new revision, signed by 编制, awaits her 会签
+    a1 = copy_into(qms, REPO / "examples" / "tour" / "procedure-A1.yaml")
+    qms("doc", "submit", a1, "--change", "错别字")
+    assert "我的待办（" not in c.get("/documents").text and counted == ["zhoujing"] * 3
+    qms.sign(number, "编制", "张建华")
+    assert "我的待办（1）" in c.get("/documents").text and counted == ["zhoujing"] * 4
+    assert "我的待办（1）" in c.get("/documents").text and counted == ["zhoujing"] * 4
+    # another person's page counts for that person; hers is still kept
+    c2 = TestClient(create_app(qms.root), base_url="http://127.0.0.1")
+    login(c2, "liming")
+    c2.get("/documents")
+    c.get("/documents")
+    assert counted == ["zhoujing"] * 4 + ["liming"]
+    # a new day with nothing committed: counted again (what is overdue depends on the day)
+    later = today() + dt.timedelta(days=1)
+    with time_machine.travel(dt.datetime.combine(later, dt.time(9)), tick=False):
+        c3 = TestClient(create_app(qms.root), base_url="http://127.0.0.1")
+        login(c3, "zhoujing")
+        assert "我的待办（1）" in c3.get("/documents").text
+    assert counted[-1] == "zhoujing" and len(counted) == 6

@@ -244,7 +244,7 @@ def seal_pdf(ws: Workspace, path: Path | str, reason: str, *, location: str | No
 
 
 def _pinned_roots(pinned: dict[str, str | None]) -> list:
-    from asn1crypto import pem as apem, x509 as ax509
+    from asn1crypto import pem as apem, x509 as ax509    # lazy: asn1crypto loads in ~20 ms; only reading a certificate needs it
     roots = []
     for text in pinned.values():
         if text:

@@ -11,7 +11,7 @@ def _json(value) -> str:
 
 def _sequence(cat, key: str, value: int) -> None:
     cat.execute("INSERT INTO sequences(key, value) VALUES(?, ?) ON CONFLICT(key) "
-                "DO UPDATE SET value=MAX(value, excluded.value)", key, int(value))
+                "DO UPDATE SET value=MAX(sequences.value, excluded.value)", key, int(value))
 
 
 def _cr_opened(cat, e, d):

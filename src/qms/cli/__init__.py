@@ -42,7 +42,7 @@ COMMAND_TABLE: dict[str, Entry] = {
     'jobs': Entry('scan', 'jobs', 'Work that waits (OCR …): what is queued, done, failed.'),
     'keys': Entry('identity', 'keys', "The organisation's signing key that seals released PDFs."),
     'kpi': Entry('kpi', 'kpi', 'KPIs (kpis/*.yaml): check, show, the CAPAs a missed target proposes.'),
-    'log': Entry('admin', 'log_cmd', 'The audit trail: who did what, when.'),
+    'log': Entry('admin', 'log_cmd', 'The audit trail: who did what, when — newest first, a page at a time (--json: {total, items, next}).'),
     'login': Entry('identity', 'login', 'Open a session for this workspace (idle timeout and lifetime from config.yaml).'),
     'logout': Entry('identity', 'logout', "End this workspace's session."),
     'purge': Entry('retention', 'purge', 'Propose every record past retention and not on hold for destruction (销毁审批).'),

@@ -21,7 +21,7 @@ from ..domain.trail import deed
 from ..integrity.verify import verify
 from ..integrity.rebuild import rebuild_catalog
 from ..store.writer import recover as do_recover
-from ..store.checkpoint import checkpoint_now
+from ..store.checkpointer import checkpoint_now, write_checkpoint
 from ..base.errors import QmsError
 from ..integrity.governance import apply_config, status as governance_status
 from ..scan.watch import start as start_scan_watch
@@ -156,7 +156,7 @@ def checkpoint(env, init_key, output, as_json):
         emit(res, as_json, lambda r: f"created {r['key']} (keep it private; 0600)\n"
                                      f"public key, also in {r['stored']}:\n{r['public_key']}")
         return
-    res = cp.write_checkpoint(env.ws, Path(output) if output else None, actor=actor)
+    res = write_checkpoint(env.ws, Path(output) if output else None, actor=actor)
     emit(res, as_json, lambda r: f"checkpoint of seq {r['seq']} ({r['hash'][:16]}…) → {r['file']}"
          + (f" and {r['output']}" if r["output"] else "")
          + "\nkeep a copy outside this machine (print it, e-mail it, another disk): "

@@ -7,6 +7,11 @@ import click
 from .documents import doc
 from .env import pass_env
 from .options import FilePath, emit, json_option, output_option
+from ..documents.wordimport import import_docx
+from ..documents.redline import redline_for, as_html, as_text
+from ..base.errors import InvalidInput
+from ..documents.redline_pdf import write_pdf
+from ..store import outputs
 
 
 @doc.command("import")
@@ -17,7 +22,6 @@ from .options import FilePath, emit, json_option, output_option
 @pass_env
 def doc_import(env, source, output, check_only, as_json):
     """Read a procedure written in Word (.docx) into a procedure source (YAML); nothing is archived."""
-    from ..documents.wordimport import import_docx
     res = import_docx(env.ws, source, output, check=check_only)
     if as_json:
         return emit(res, True)
@@ -41,19 +45,14 @@ def doc_import(env, source, output, check_only, as_json):
 @pass_env
 def doc_diff(env, number, from_rev, to_rev, fmt, output):
     """The redline (修订对照) of NUMBER between two revisions: clause by clause, words inserted and deleted."""
-    from ..documents.redline import redline_for
     if fmt == "pdf" and not output:
-        from ..base.errors import InvalidInput
         raise InvalidInput("--format pdf needs -o FILE.pdf (the 修订对照表 is a file)", field="output")
     red = redline_for(env.ws, number, from_rev, to_rev)
     if fmt == "pdf":
-        from ..documents.redline_pdf import write_pdf
         click.echo(f"wrote {write_pdf(env.ws, red, output)}")
         return
-    from ..documents.redline import as_html, as_text
     text = as_html(red) if fmt == "html" else as_text(red)
     if output:
-        from ..store import outputs
         click.echo(f"wrote {outputs.write(env.ws, output, text.encode('utf-8'))}")
     else:
         click.echo(text)

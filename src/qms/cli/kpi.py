@@ -6,6 +6,10 @@ import click
 
 from .env import QmsGroup, pass_env
 from .options import emit, json_option, output_option
+from ..base.errors import InvalidInput
+from ..kpi import check, series, behind, propose, proposals, decide
+from ..kpi.compute import fmt
+from ..kpi.report import monthly
 
 
 @click.group(cls=QmsGroup)
@@ -17,8 +21,6 @@ def kpi():
 @pass_env
 def kpi_check(env):
     """Validate every kpis/*.yaml against the forms; nothing is written."""
-    from ..base.errors import InvalidInput
-    from ..kpi import check
     res = check(env.ws)
     for err in res.errors:
         click.echo(err.format(), err=True)
@@ -35,8 +37,6 @@ def kpi_check(env):
 @pass_env
 def kpi_show(env, name, period, by, as_json):
     """Each KPI's values by period (and group), recomputed from the records now."""
-    from ..kpi import series
-    from ..kpi.compute import fmt
     result = series(env.ws, period=period, by=by, kpi=name)
 
     def text(_):
@@ -62,7 +62,6 @@ def kpi_show(env, name, period, by, as_json):
 @pass_env
 def kpi_records(env, name, period, group, as_json):
     """The records behind one number (the drill-down), each with its own value."""
-    from ..kpi import behind
     res = behind(env.ws, name, period, group)
     emit(res, as_json, lambda r: "\n".join([f"{r['kpi']['title']} {period} {group}: {r['value']}".rstrip()]
                                           + [f"  {x['number']}  {x['record_date']}  {x['shown']}"
@@ -74,7 +73,6 @@ def kpi_records(env, name, period, group, as_json):
 @pass_env
 def kpi_propose(env, as_json):
     """Propose a CAPA for each finished period a KPI missed its target in (once each)."""
-    from ..kpi import propose
     emit(propose(env.ws, actor=env.act("doc.release")), as_json)
 
 
@@ -84,7 +82,6 @@ def kpi_propose(env, as_json):
 @pass_env
 def kpi_proposals(env, everything, as_json):
     """The proposed CAPAs waiting for the quality manager."""
-    from ..kpi import proposals
     rows = proposals(env.ws, status=None if everything else "proposed")
     emit(rows, as_json, lambda rs: "\n".join(f"{p['key']}  {p['title']} {p['period']} {p['group']}  "
                                             f"{p['shown']}（目标 {p['target_shown']}）  {p['status']}"
@@ -97,7 +94,6 @@ def kpi_proposals(env, everything, as_json):
 @pass_env
 def kpi_accept(env, key, as_json):
     """Accept a proposal: the CAPA is opened."""
-    from ..kpi import decide
     emit(decide(env.ws, key, actor=env.act("doc.release"), accept=True), as_json)
 
 
@@ -108,7 +104,6 @@ def kpi_accept(env, key, as_json):
 @pass_env
 def kpi_dismiss(env, key, reason, as_json):
     """Dismiss a proposal, with the reason."""
-    from ..kpi import decide
     emit(decide(env.ws, key, actor=env.act("doc.release"), accept=False, reason=reason), as_json)
 
 
@@ -125,7 +120,6 @@ def report():
 @pass_env
 def report_monthly(env, month, output, file_it, as_json):
     """The monthly quality report: each KPI's table and chart, misses, open CAPA and reviews due."""
-    from ..kpi.report import monthly
     actor = env.act("doc.release") if file_it else None
     emit(monthly(env.ws, month, output, actor=actor), as_json)
 

@@ -8,6 +8,19 @@ from .env import QmsGroup, pass_env
 from .documents import doc
 from .identity import user
 from .options import emit, emit_table, json_option, read_secret
+from ..todo import overdue_by_department, todo
+from ..review.reviews import close as close_review, review_list as run
+from ..training.readings import assignments, acknowledge, missing, matrix, matrix_xlsx
+import tempfile
+from pathlib import Path
+from ..store import outputs
+from ..base.textfmt import table
+from ..notify.scheduler import tick
+from ..identity.profile import edit_user
+from ..documents.receipts import receive, give_back
+from ..change.requests import approve, cancel, list_requests, open_request, show as show_request
+from ..capa.capas import add_action, close as close_capa, complete_action, open_capa, show as show_capa, verify
+from ..base.errors import InvalidInput
 
 
 def _password(password_stdin: bool):
@@ -43,7 +56,6 @@ def _overdue_text(d: dict) -> str:
 @pass_env
 def todo_cmd(env, everyone, as_json):
     """我的待办: everything waiting on you, overdue first."""
-    from ..todo import overdue_by_department, todo
     if everyone:
         emit(overdue_by_department(env.ws, env.user), as_json, _overdue_text)
     else:
@@ -63,7 +75,6 @@ def review():
 @pass_env
 def review_list(env, due_before, as_json):
     """Every document in force with its next review (下次评审)."""
-    from ..review.reviews import review_list as run
     emit_table(run(env.ws, due_before=due_before), as_json,
                (["文件编号", "名称", "版本", "实施", "下次评审", "状态", "负责人"],
                 ["number", "title", "revision", "effective", "next review", "state", "owner"]),
@@ -81,8 +92,7 @@ def review_list(env, due_before, as_json):
 @pass_env
 def review_close(env, number, outcome, comment, approvers, password_stdin, as_json):
     """Close NUMBER's open review (the owner's signature): 继续有效, 需修订 (opens a change request), 作废."""
-    from ..review.reviews import close
-    emit(close(env.ws, number, outcome=outcome, comment=comment, user=env.user,
+    emit(close_review(env.ws, number, outcome=outcome, comment=comment, user=env.user,
                password=_password(password_stdin), approvers=approvers), as_json)
 
 
@@ -100,7 +110,6 @@ def training():
 @pass_env
 def training_list(env, login, open_only, as_json):
     """Reading assignments."""
-    from ..training.readings import assignments
     who = None if login == "all" else (login or env.user.login)
     emit_table(assignments(env.ws, login=who, open_only=open_only), as_json,
                (["文件编号", "版本", "名称", "姓名", "部门", "截止", "状态", "阅读日期"],
@@ -117,7 +126,6 @@ def training_list(env, login, open_only, as_json):
 @pass_env
 def training_ack(env, number, revision, password_stdin, as_json):
     """Sign 已阅读并理解 for NUMBER."""
-    from ..training.readings import acknowledge
     emit(acknowledge(env.ws, number, user=env.user, password=_password(password_stdin), revision=revision), as_json)
 
 
@@ -128,7 +136,6 @@ def training_ack(env, number, revision, password_stdin, as_json):
 @pass_env
 def training_missing(env, number, revision, as_json):
     """Who has not read NUMBER (its latest assigned revision) yet."""
-    from ..training.readings import missing
     d = missing(env.ws, number, revision=revision)
     emit(d, as_json, lambda d: f"{d['number']} {d['revision']}：应读 {d['assigned']} 人，已读 {d['read']} 人，"
                                f"未读 {len(d['missing'])} 人" + "".join(
@@ -142,11 +149,7 @@ def training_missing(env, number, revision, as_json):
 @pass_env
 def training_matrix(env, xlsx, as_json):
     """The training matrix: people × documents (current revision), read on / due / overdue."""
-    from ..training.readings import matrix, matrix_xlsx
     if xlsx:
-        import tempfile
-        from pathlib import Path
-        from ..store import outputs
         with tempfile.TemporaryDirectory() as tmp:
             built = Path(tmp) / "matrix.xlsx"
             matrix_xlsx(env.ws, built)
@@ -155,7 +158,6 @@ def training_matrix(env, xlsx, as_json):
         return
     m = matrix(env.ws)
     by = {(c["login"], c["number"]): c for c in m["cells"]}
-    from ..base.textfmt import table
     emit(m, as_json, lambda m: table(["姓名", "部门"] + [f"{d['number']} {d['revision']}" for d in m["documents"]],
                                      [[p["name"], p["department"]] + [
                                          (by[(p["login"], d["number"])]["read_on"] or by[(p["login"], d["number"])]["state_zh"])
@@ -170,7 +172,6 @@ def training_matrix(env, xlsx, as_json):
 @pass_env
 def tick_cmd(env, as_json):
     """Create due reminders (exactly once) and send their e-mails; for cron (qms serve ticks itself)."""
-    from ..notify.scheduler import tick
     d = tick(env.ws)
     emit(d, as_json, lambda d: f"提醒：新建 {len(d['created'])} 条，发送 {len(d['sent'])} 封"
                                + (f"，发送失败 {len(d['failed'])} 封" if d["failed"] else ""))
@@ -186,7 +187,6 @@ def tick_cmd(env, as_json):
 @pass_env
 def user_edit(env, login, department, email, as_json):
     """Change a person's department or e-mail address."""
-    from ..identity.profile import edit_user
     d = edit_user(env.ws, login, actor=env.user, department=department, email=email)
     emit(d, as_json, lambda d: f"已更新 {d['login']}：部门 {d['department'] or '—'}"
                                + (f"；待阅读 {'、'.join(d['to_read'])}" if d["to_read"] else ""))
@@ -200,7 +200,6 @@ def user_edit(env, login, department, email, as_json):
 @pass_env
 def doc_receive_copy(env, number, copy_no, password_stdin, as_json):
     """签收: the holder signs for a controlled copy."""
-    from ..documents.receipts import receive
     emit(receive(env.ws, number, copy_no=copy_no, user=env.user, password=_password(password_stdin)), as_json)
 
 
@@ -213,7 +212,6 @@ def doc_receive_copy(env, number, copy_no, password_stdin, as_json):
 @pass_env
 def doc_return_copy(env, number, copy_no, reason, password_stdin, as_json):
     """回收: the holder signs that the copy is returned."""
-    from ..documents.receipts import give_back
     emit(give_back(env.ws, number, copy_no=copy_no, user=env.user, password=_password(password_stdin),
                    reason=reason), as_json)
 
@@ -252,7 +250,6 @@ def cr():
 @pass_env
 def cr_new(env, title, reason, description, impact, affects, approvers, as_json):
     """Open a change request (numbered CR-YYYY-NNNN)."""
-    from ..change.requests import open_request
     emit(open_request(env.ws, title=title, reason=reason, description=description, impact=impact, affects=affects,
                       approvers=approvers, user=env.user), as_json)
 
@@ -265,7 +262,6 @@ def cr_new(env, title, reason, description, impact, affects, approvers, as_json)
 @pass_env
 def cr_approve(env, number, comment, password_stdin, as_json):
     """Approve a change request (signature, meaning 批准变更)."""
-    from ..change.requests import approve
     emit(approve(env.ws, number, user=env.user, password=_password(password_stdin), comment=comment), as_json)
 
 
@@ -276,7 +272,6 @@ def cr_approve(env, number, comment, password_stdin, as_json):
 @pass_env
 def cr_cancel(env, number, reason, as_json):
     """Cancel a change request that is not yet closed."""
-    from ..change.requests import cancel
     emit(cancel(env.ws, number, reason=reason, user=env.user), as_json)
 
 
@@ -286,8 +281,7 @@ def cr_cancel(env, number, reason, as_json):
 @pass_env
 def cr_show(env, number, as_json):
     """A change request with the revisions drafted, signed and released under it."""
-    from ..change.requests import show
-    emit(show(env.ws, number), as_json, _cr_text)
+    emit(show_request(env.ws, number), as_json, _cr_text)
 
 
 @cr.command("list")
@@ -295,7 +289,6 @@ def cr_show(env, number, as_json):
 @pass_env
 def cr_list(env, as_json):
     """Every change request and its status."""
-    from ..change.requests import list_requests
     emit_table(list_requests(env.ws), as_json, (["编号", "标题", "状态", "涉及文件"], ["number", "title", "status", "affects"]),
                lambda d: [d["number"], d["title"], d["status_zh"], "、".join(d["affects"])],
                empty=("没有变更申请", "no change requests"))
@@ -333,7 +326,6 @@ def capa():
 @pass_env
 def capa_new(env, title, description, record, source, document, containment, root_cause, as_json):
     """Open a CAPA (numbered CAPA-YYYY-NNNN)."""
-    from ..capa.capas import open_capa
     emit(open_capa(env.ws, title=title, description=description, user=env.user, source=source, record=record,
                    document=document, containment=containment, root_cause=root_cause), as_json)
 
@@ -350,12 +342,10 @@ def capa_new(env, title, description, record, source, document, containment, roo
 @pass_env
 def capa_action(env, number, owner, due, text, done, note, password_stdin, as_json):
     """Add an action (--owner --due --text) or sign one done (--done N)."""
-    from ..capa.capas import add_action, complete_action
     if done is not None:
         emit(complete_action(env.ws, number, done, user=env.user, password=_password(password_stdin), note=note),
              as_json)
     else:
-        from ..base.errors import InvalidInput
         if not (owner and due and text):
             raise InvalidInput("增加措施须给出 --owner、--due 和 --text（或用 --done N 签署完成）", field="action")
         emit(add_action(env.ws, number, owner=owner, due=due, text=text, user=env.user), as_json)
@@ -369,7 +359,6 @@ def capa_action(env, number, owner, due, text, done, note, password_stdin, as_js
 @pass_env
 def capa_verify(env, number, result, password_stdin, as_json):
     """Verify the effectiveness (signature) once every action is done."""
-    from ..capa.capas import verify
     emit(verify(env.ws, number, result=result, user=env.user, password=_password(password_stdin)), as_json)
 
 
@@ -380,8 +369,7 @@ def capa_verify(env, number, result, password_stdin, as_json):
 @pass_env
 def capa_close(env, number, password_stdin, as_json):
     """Close a verified CAPA (signature)."""
-    from ..capa.capas import close
-    emit(close(env.ws, number, user=env.user, password=_password(password_stdin)), as_json)
+    emit(close_capa(env.ws, number, user=env.user, password=_password(password_stdin)), as_json)
 
 
 @capa.command("show")
@@ -390,8 +378,7 @@ def capa_close(env, number, password_stdin, as_json):
 @pass_env
 def capa_show(env, number, as_json):
     """A CAPA with its actions and verification."""
-    from ..capa.capas import show
-    emit(show(env.ws, number), as_json, _capa_text)
+    emit(show_capa(env.ws, number), as_json, _capa_text)
 
 
 COMMANDS += [cr, capa]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
-from .env import QmsGroup, pass_env
+from .env import QmsGroup, pass_env, Env
 from .options import emit, emit_table, json_option, zh
+from ..scan import consume, queue, item, assign, discard
+from ..jobs import list_jobs, run_pending
 
 
 @click.group(cls=QmsGroup)
@@ -19,7 +21,6 @@ def scan():
 @pass_env
 def scan_consume(env, folder, as_json):
     """Read every scan in FOLDER (default: scan.inbox): split at each qms QR, file, queue the rest."""
-    from ..scan import consume
     outcomes = consume(env.ws, folder, actor=env.act("record.sign"))
     emit([o.to_json() for o in outcomes], as_json,
          lambda xs: "\n".join(o.message for o in outcomes) or zh("收件箱中没有文件", "nothing in the inbox"))
@@ -31,7 +32,6 @@ def scan_consume(env, folder, as_json):
 @pass_env
 def scan_list(env, all_items, as_json):
     """The review queue: pages without a usable QR, unreadable files."""
-    from ..scan import queue
     emit_table(queue(env.ws, all_items=all_items), as_json,
                (["编号", "文件", "页", "状态", "原因"], ["id", "file", "pages", "state", "reason"]),
                lambda x: [x["id"], x["file"], ",".join(map(str, x["pages"])) or "-", x["state"],
@@ -45,7 +45,6 @@ def scan_list(env, all_items, as_json):
 @pass_env
 def scan_show(env, item_id, as_json):
     """One queue item: its file, pages, reason, where it is archived."""
-    from ..scan import item
     emit(item(env.ws, item_id), as_json,
          lambda x: "\n".join(f"{k}: {v}" for k, v in x.items() if v not in (None, "", [])))
 
@@ -59,7 +58,6 @@ def scan_show(env, item_id, as_json):
 @pass_env
 def scan_assign(env, item_id, number, signer, signed_on, as_json):
     """File a queued part as NUMBER's customer-signed scan."""
-    from ..scan import assign
     name, _, role = signer.replace("：", ":").partition(":")
     emit(assign(env.ws, item_id, number, signer=(name, role), signed_on=signed_on,
                 actor=env.act("record.sign")), as_json)
@@ -72,7 +70,6 @@ def scan_assign(env, item_id, number, signer, signed_on, as_json):
 @pass_env
 def scan_discard(env, item_id, reason, as_json):
     """Take a part out of the queue as no record's scan (it stays in the archive)."""
-    from ..scan import discard
     emit(discard(env.ws, item_id, reason=reason, actor=env.act("record.sign")), as_json)
 
 
@@ -83,8 +80,6 @@ def jobs(ctx, as_json):
     """Work that waits (OCR …): what is queued, done, failed."""
     if ctx.invoked_subcommand is not None:
         return
-    from ..jobs import list_jobs
-    from .env import Env
     env = ctx.find_object(Env)
     emit_table(list_jobs(env.ws), as_json,
                (["任务", "类型", "对象", "状态", "尝试", "错误"], ["job", "kind", "target", "state", "attempts", "error"]),
@@ -98,7 +93,6 @@ def jobs(ctx, as_json):
 @pass_env
 def jobs_run(env, wait, as_json):
     """Run queued jobs in the foreground (for cron and tests)."""
-    from ..jobs import run_pending
     actor = env.act("record.sign")
     done = run_pending(env.ws, actor=actor, wait=wait)
     emit([r.to_json() for r in done], as_json,

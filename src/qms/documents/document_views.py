@@ -57,9 +57,7 @@ def show(ws: Workspace, number: str, *, revision: str | None = None, as_of: dt.d
         }
 
 
-# 下次评审 on the master list: periodic review (a service above documents) registers its schedule
-# at start-up (qms.startup), so documents never imports it
-NEXT_REVIEW: list = []
+NEXT_REVIEW = docstate.NEXT_REVIEW      # 下次评审 on the master list: qms.startup registers review's schedule
 
 
 def _list_item(ws: Workspace, cat, doc, as_of: dt.date, current=None) -> dict:

@@ -17,7 +17,9 @@ from ..domain.docsource import parse_source_text
 from ..base.errors import InvalidInput, NotFound, QmsError
 from ..domain.results import Change
 from ..store.workspace import Workspace
-from .procedure_context import cross_reference_warnings
+from .procedure_context import cross_reference_warnings, preview
+from ..base.yaml_source import parse_yaml_text
+from .lifecycle import submit
 
 MAX_TEXT = 512 * 1024
 _IMAGES = (".png", ".jpg", ".jpeg")
@@ -65,7 +67,6 @@ def _staged(ws: Workspace, number: str, text: str):
 def _parse(ws: Workspace, number: str, text: str, path: Path):
     doc = parse_source_text(text, path, ws)
     if doc.number != number:
-        from ..base.yaml_source import parse_yaml_text
         raise InvalidInput(f"the number is {number} in this editor; got {doc.number} (submit a new document "
                            "through the upload)", field="number", line=parse_yaml_text(text, path).line("number"))
     return doc
@@ -90,7 +91,6 @@ def check_text(ws: Workspace, number: str, text: str) -> Checked:
 
 def preview_text(ws: Workspace, number: str, text: str) -> bytes:
     """The edited text as a draft PDF (草稿 DRAFT); nothing is archived."""
-    from .procedure_context import preview
     with _staged(ws, number, text) as path:
         _parse(ws, number, text, path)
         out = path.parent / "preview.pdf"
@@ -101,7 +101,6 @@ def preview_text(ws: Workspace, number: str, text: str) -> bytes:
 def submit_text(ws: Workspace, number: str, text: str, *, actor: str, change: str | None = None,
                 major: bool = False) -> Change:
     """`qms doc submit` of the edited text: a replaced draft, or the next revision after release."""
-    from .lifecycle import submit
     with _staged(ws, number, text) as path:
         _parse(ws, number, text, path)
         return submit(ws, path, actor=actor, change=change or None, major=major)

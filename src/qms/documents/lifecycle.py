@@ -23,6 +23,7 @@ from ..identity.esign import authorize_signature, changed_since_signed, confirm_
 from ..identity import require, PermissionDenied
 from ..adapters.convert import to_pdf
 from ..adapters.pades import seal_pdf
+from ..change.requests import check_submit
 
 DEFAULT_MEANINGS = {
     "prepared": "编制 / prepared by",
@@ -49,7 +50,6 @@ def submit(ws: Workspace, source: Path | str, *, actor: str, change: str | None 
     with writing(ws, purpose="doc submit") as w:
         cat = w.cat
         if cr:
-            from ..change.requests import check_submit
             check_submit(ws, cat, cr, doc.number)
         row = docstate.find_document(cat, doc.number)
         revs = docstate.revisions(cat, doc.number) if row else []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..domain import docstate
 from ..store import outputs
-from ..store.catalog import Catalog, reading
+from ..store.catalog import Catalog, present, reading
 from ..base.dates import cn_date
 from ..domain.docsource import DocumentSource, flatten, load_source, parse_source_text, Section
 from ..store.workspace import Workspace
@@ -18,6 +18,7 @@ from ..adapters.convert import to_pdf
 from ..adapters.stamp import stamp_pdf
 from ..store.archive import sha256_file
 from ..identity.esign import Binding, docx_digest
+from ..domain.flows.figure import flow_warnings, placed_flow
 
 
 def check(ws: Workspace, source: Path | str) -> DocumentSource:
@@ -36,12 +37,11 @@ def cross_reference_warnings(ws: Workspace, doc: DocumentSource) -> list[str]:
         forms = load_forms_quietly(ws)
         out += [f"{doc.path}: records: form {r.id!r} does not exist in {ws.rel(ws.schemas_dir)}/ "
                 f"(qms form list shows the forms)" for r in doc.records if r.id and r.id not in forms]
-    from ..domain.flows.figure import flow_warnings
     out += flow_warnings(ws, doc)
     numbers = [r.number for r in doc.references if r.number and r.number != doc.number]
     if numbers:
         known: set[str] = set()
-        if ws.catalog_path.exists():
+        if present(ws):
             with reading(ws) as cat:
                 known = docstate.document_numbers(cat)
         out += [f"{doc.path}: references: document {n} is not in this workspace (qms doc list shows the documents)"
@@ -65,7 +65,6 @@ def render_context(ws: Workspace, doc: DocumentSource, *, revision: str, draft: 
     blocks, figures = _blocks_with_terms(doc), []
     for b in blocks:
         if b["type"] == "figure" and b.get("flow") is not None:    # drawn from the source's flow: block
-            from ..domain.flows.figure import placed_flow
             figures.append(placed_flow(ws, b, len(figures) + 1))
         elif b["type"] == "figure":   # the image path is relative to the source file (archived beside it)
             b["marker"] = marker(len(figures) + 1)

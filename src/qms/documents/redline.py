@@ -20,6 +20,7 @@ from ..store.catalog import reading
 from ..domain.docsource import DocumentSource, parse_source_text
 from ..base.errors import NotFound
 from ..store.workspace import Workspace
+from .procedure_context import _blocks_with_terms
 
 Segments = list[tuple[str, str]]     # ("=", text) | ("+", inserted) | ("-", deleted)
 
@@ -92,7 +93,6 @@ class Redline:
 
 def units(doc: DocumentSource) -> list[Unit]:
     """The source as printed clauses (numbers as the rendered procedure shows them)."""
-    from .procedure_context import _blocks_with_terms
     out: list[Unit] = []
     stack: list[tuple[int, int]] = []     # (level, unit index)
     for b in _blocks_with_terms(doc):

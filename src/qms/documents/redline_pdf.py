@@ -11,6 +11,7 @@ from ..base.dates import local_time, now_iso
 from ..adapters.pdf import _numbered_pdf
 from ..store.workspace import Workspace
 from .redline import Redline, Segments, clause_label, clause_status, STATUS_ZH
+import tempfile
 
 GREEN, RED, BLACK = (10, 107, 45), (176, 0, 32), (0, 0, 0)
 
@@ -73,7 +74,6 @@ def write_pdf(ws: Workspace, red: Redline, out: Path | str) -> Path:
             if f.status != "same":
                 _write(pdf, family, [("=", "图：")] + f.segments, 10, 6)
                 pdf.ln(7)
-    import tempfile
     with tempfile.TemporaryDirectory(prefix="qms-redline-") as tmp:
         built = Path(tmp) / "redline.pdf"
         built.write_bytes(bytes(pdf.output()))

@@ -21,6 +21,11 @@ from ..base.errors import InvalidInput
 from ..store.workspace import Workspace
 from .procedure_context import SCOPE_TITLES, TERM_SECTION_TITLES, TERMS_TITLE
 from .wordread import Para, Tbl, WordFile, read_word
+from ..domain.forms import load_forms_quietly
+import tempfile
+from ..store import outputs
+from ..domain.docsource import parse_source_text
+from ..domain.results import Change
 
 REFERENCE_TITLES = ("相关文件", "引用文件", "支持性文件", "相关文件和资料", "参考文件")
 RECORD_TITLES = ("记录", "质量记录", "相关记录", "记录表格")
@@ -477,7 +482,6 @@ def _records_of(c: Clause, unplaced: list[str]) -> list:
 def _plain_records(ws: Workspace, records: list[dict]) -> list:
     """A form this workspace has, under the title it has, is named by its id alone (the 记录
     table prints the form's own title); any other keeps its title from the Word file."""
-    from ..domain.forms import load_forms_quietly
     forms = load_forms_quietly(ws)
     return [r["id"] if r["id"] in forms and forms[r["id"]].title == r["title"] or not r["title"] else r
             for r in records]
@@ -603,10 +607,6 @@ def import_docx(ws: Workspace, path: Path | str, output: Path | str | None = Non
     """`qms doc import FILE.docx [-o FILE.yaml] [--check]`: the source YAML (and its figures in
     NAME-figures/ beside it); --check writes nothing. The YAML is checked as `doc check` would;
     a source that needs filling in (no number found) is written with a warning."""
-    import tempfile
-    from ..store import outputs
-    from ..domain.docsource import parse_source_text
-    from ..domain.results import Change
     path = Path(path)
     if path.suffix.lower() not in (".docx", ".docm", ".dotx", ".dotm"):
         raise InvalidInput("expected a Word .docx file", file=path)

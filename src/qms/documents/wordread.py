@@ -136,7 +136,7 @@ def read_word(path: Path | str) -> WordFile:
     except OSError as exc:
         raise InvalidInput(f"cannot read the file: {exc.strerror or exc}", file=path) from None
     check_package(path, data)
-    import docx   # python-docx: imported here, with the checks done, as the one reader of Word files
+    import docx   # python-docx: imported here, with the checks done, as the one reader of Word files    # lazy: python-docx loads in ~50 ms; only reading or writing a .docx needs it
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:    # python-docx raises several types for a damaged package

@@ -14,8 +14,9 @@ from pathlib import Path
 from ..base.errors import InvalidInput
 from .policy import load_policy
 from ..store.workspace import Workspace
-from ..base.input_limits import read_text, short, _CONTROL, _SAFE_ID
+from ..base.input_limits import read_text, short, _CONTROL, _SAFE_ID, MAX_TEXT_CHARS, too_long, MAX_SOURCE_CHARS
 from ..base.yaml_source import YamlSource, check_keys, listed, load_yaml, top_mapping, parse_yaml_text
+from .flows import parse_flow
 
 REQUIRED = ("number", "title", "kind", "department", "sections")
 # The keys each mapping of a source may hold: anything else is refused with the nearest match.
@@ -100,7 +101,6 @@ def _text(src: YamlSource, value, *path, what="text") -> str:
     if bad:     # escaped in the YAML ("\v"): reaches the value itself
         raise src.error(f"a control character (U+{ord(bad.group()):04X}) is not allowed in text; "
                         "delete it or retype the text", *path)
-    from ..base.input_limits import MAX_TEXT_CHARS, too_long
     long = too_long(text, MAX_TEXT_CHARS, "one text (split it into sections)")
     if long:           # checked here so that nothing `check` accepts is slow to render
         raise src.error(long, *path)
@@ -178,7 +178,6 @@ def _section(src: YamlSource, value, warnings: list[str], *path) -> Section:
         figures += [_figure(src, f, *path, "figures", i) for i, f in enumerate(value["figures"])]
     flows = []
     if value.get("flow") is not None:       # a flow chart drawn from YAML (issue 24)
-        from .flows import parse_flow
         flows.append(parse_flow(src, value["flow"], *path, "flow"))
     subs = value.get("sections") or []
     if not isinstance(subs, list):
@@ -305,7 +304,6 @@ def parse_source(src: YamlSource, ws: Workspace) -> DocumentSource:
         references=_references(src, data.get("references"), ws.config.number_pattern),
         records=_records(src, data.get("records")), warnings=warnings,
         review=_review(src, data.get("review")), training=_training(src, data.get("training"), ws))
-    from ..base.input_limits import MAX_SOURCE_CHARS, too_long
     long = too_long(plain_text(doc), MAX_SOURCE_CHARS, "a document")
     if long:
         raise src.error(f"{long} (about 150 pages); split it into several documents", "sections")

@@ -20,6 +20,7 @@ from .labels import chinese
 from ..base.textfmt import table
 from ..base.yaml_source import YamlSource, check_keys, load_yaml, top_mapping
 import json
+from ..base.input_limits import MAX_FIELD_CHARS, MAX_RECORD_CHARS, MAX_TABLE_ROWS, too_long
 
 FIELD_TYPES = ("text", "date", "datetime", "number", "choice", "table", "signature")
 _PERIOD = re.compile(r"^\s*(\d+)\s*([ymd])\s*$", re.I)
@@ -432,7 +433,6 @@ def validate_data(form: FormSchema, data, *, file=None, row: int | None = None,
 
 def _check_sizes(out: dict, where, *, file, row) -> None:
     """Bounded text, so that a record `check` accepts renders in seconds (limits in qms.base.input_limits)."""
-    from ..base.input_limits import MAX_FIELD_CHARS, MAX_RECORD_CHARS, MAX_TABLE_ROWS, too_long
     total = 0
     for name, value in out.items():
         cells = [((), value)] if isinstance(value, str) else []

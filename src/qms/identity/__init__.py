@@ -6,7 +6,7 @@ Small modules, one concern each:
   permissions  User, require(user, permission) and the refusals
   projection   apply_user_event(conn, entry): the `users` table of the catalog
   secrets      the secrets store (.qms/secrets.sqlite, 0600): hashes, counters, sessions — each row
-               MAC'd with a key outside the workspace (keys.secret_mac_key)
+               MAC'd with a key outside the workspace (secrets.secret_mac_key)
   passwords    argon2id hashing and the password policy
   users        add, roles, disable, passwd, authenticate (journaled failures, lockout)
   sessions     login, logout, whoami; the token in the user's config folder

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+
 from . import User, require
 # The journal's key (Ed25519, .qms/identity/keys/journal-key.pem) and the MAC key derived from it, for
 # services that authenticate what they keep outside the journal (the secrets store).
@@ -40,57 +41,3 @@ def keys_import(ws: Workspace, p12: Path | str, passphrase: bytes | None, *, act
 
 def keys_show(ws: Workspace) -> KeyInfo:
     return key_info(ws)
-
-
-# ------------------------------------------------------------------ the secrets store's MAC key (issue 19)
-# Kept outside the workspace (a copy of the workspace, .qms included, carries no key): in
-# $QMS_KEY_DIR, else ~/.config/qms/keys — one folder for every person using this account, so it
-# is not $QMS_CONFIG_HOME (each person's sessions). Named after the journal's first entry, which
-# no one can change without breaking the chain: a copy of the workspace finds the same key.
-
-def secret_key_path(ws: Workspace) -> Path:
-    import os
-    base = os.environ.get("QMS_KEY_DIR")
-    folder = Path(base) if base else Path.home() / ".config" / "qms" / "keys"
-    return folder / f"secrets-{_journal_id(ws)}.key"
-
-
-def _journal_id(ws: Workspace) -> str:
-    import json
-    try:
-        with open(ws.audit_path, "rb") as fh:
-            first = fh.readline()
-        return str(json.loads(first)["hash"])[:16]
-    except (OSError, ValueError, KeyError, TypeError):
-        return "new"           # no journal yet: the first write of a workspace (qms init) makes one
-
-
-_SECRET_KEYS: dict[str, bytes] = {}
-
-
-def secret_mac_key(ws: Workspace, *, create: bool = False) -> bytes | None:
-    """32 random bytes (file 0600, folder 0700); None when absent and not `create`d."""
-    import os
-    import secrets as _random
-    path = secret_key_path(ws)
-    if str(path) in _SECRET_KEYS:
-        return _SECRET_KEYS[str(path)]
-    if not path.is_file():
-        if not create:
-            return None
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass                # another process made it first: read theirs
-        else:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(_random.token_bytes(32))
-                fh.flush()
-                os.fsync(fh.fileno())
-    key = path.read_bytes()
-    if len(key) < 32:
-        from ..base.errors import Integrity
-        raise Integrity(f"the secrets store's key is damaged (expected 32 bytes, found {len(key)})", file=path)
-    _SECRET_KEYS[str(path)] = key
-    return key

@@ -7,12 +7,18 @@ truth about the quality system — losing it means resetting passwords, not losi
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
 import secrets as _random
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..base.errors import Integrity
+from ..store import audit, pg_secrets
+from ..store.pg_catalog import safe_url
 from ..store.workspace import Workspace
 
 SCHEMA = """
@@ -50,7 +56,7 @@ def _create_private(path: Path) -> None:
 
 
 # Integrity (issue 19): each login's row carries a MAC of its hash, dates and failure counters,
-# each session a MAC of its times, made with a key kept outside the workspace (keys.secret_mac_key).
+# each session a MAC of its times, made with a key kept outside the workspace (secret_mac_key, below).
 # Triggers re-seal a row whenever qms changes it, so no write path can forget; someone editing the
 # file without the key leaves a MAC that no longer matches, and login / the session refuses it.
 _LOGIN_MAC = ("qms_login_mac(login, hash, changed_at, must_change, "
@@ -78,9 +84,6 @@ CREATE TRIGGER IF NOT EXISTS sessions_sealed_upd AFTER UPDATE OF token_hash, log
 
 
 def _mac(key: bytes, *parts) -> str:
-    import hashlib
-    import hmac
-    import json
     return hmac.new(key, json.dumps(parts, ensure_ascii=False).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
@@ -101,17 +104,14 @@ def login_intact(conn, key: bytes, login: str) -> bool:
     if pw is None:
         return True
     fail = conn.execute("SELECT * FROM failures WHERE login=?", (login,)).fetchone()
-    import hmac
     return bool(pw["mac"]) and hmac.compare_digest(pw["mac"], login_mac(key, pw, fail))
 
 
 def session_intact(key: bytes | None, row) -> bool:
-    import hmac
     return key is not None and bool(row["mac"]) and hmac.compare_digest(row["mac"], session_mac(key, row))
 
 
 def mac_key(ws: Workspace) -> bytes | None:
-    from .keys import secret_mac_key
     return secret_mac_key(ws)
 
 
@@ -119,7 +119,6 @@ def _prepare_macs(conn, ws: Workspace) -> tuple[bytes, bool]:
     """Columns, functions and triggers (before the transaction: executescript commits). Returns
     the key and whether it was just made: a store meeting its key for the first time (made before
     the MACs, or new) has every row sealed once — afterwards only qms's own writes re-seal."""
-    from .keys import secret_mac_key
     for table in ("passwords", "sessions"):
         if "mac" not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
             try:                     # a store made before the MACs
@@ -144,9 +143,79 @@ def _prepare_macs(conn, ws: Workspace) -> tuple[bytes, bool]:
     return key, fresh
 
 
+def _database(ws: Workspace) -> str | None:
+    """storage.database: the store is in PostgreSQL (store/pg_secrets.py), shared by every server."""
+    return ws.config.storage.get("database")
+
+
+def secrets_exist(ws: Workspace) -> bool:
+    url = _database(ws)
+    return pg_secrets.exists(url) if url else secrets_path(ws).exists()
+
+
+def where(ws: Workspace) -> str:
+    """The store as messages name it."""
+    url = _database(ws)
+    return f"{safe_url(url)} (schema {pg_secrets.SCHEMA_NAME})" if url else ws.rel(secrets_path(ws))
+
+
+@contextmanager
+def read_secrets(ws: Workspace):
+    """A connection for reads without the write lock (None when there is no store yet)."""
+    url = _database(ws)
+    if url:
+        if not pg_secrets.exists(url):
+            yield None
+            return
+        with pg_secrets.reading(url) as conn:
+            yield conn
+        return
+    path = secrets_path(ws)
+    if not path.exists():
+        yield None
+        return
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    conn.row_factory = sqlite3.Row
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
+def _open_pg(ws: Workspace, url: str):
+    """The PostgreSQL store: its triggers note the rows qms changed, sealed here before the commit."""
+    with pg_secrets.writing(url, SCHEMA) as (conn, made):
+        key = secret_mac_key(ws)
+        if key is None:
+            # shared by every server: one without the key must not re-seal (and so void) the others' rows
+            if conn.execute("SELECT 1 FROM passwords UNION SELECT 1 FROM sessions").fetchone():
+                raise Integrity(f"this server has no MAC key for the secrets in {where(ws)}: copy it from another "
+                                "server (secrets-….key in $QMS_KEY_DIR, else ~/.config/qms/keys/)")
+            key = secret_mac_key(ws, create=True)
+            pg_secrets.mark_all(conn)
+        conn.mac_key = key
+        yield conn
+        for kind, value in pg_secrets.unsealed(conn):
+            if kind == "login":
+                pw = conn.execute("SELECT * FROM passwords WHERE login=?", (value,)).fetchone()
+                if pw is not None:
+                    fail = conn.execute("SELECT * FROM failures WHERE login=?", (value,)).fetchone()
+                    conn.execute("UPDATE passwords SET mac=? WHERE login=?", (login_mac(key, pw, fail), value))
+            else:
+                row = conn.execute("SELECT * FROM sessions WHERE token_hash=?", (value,)).fetchone()
+                if row is not None:
+                    conn.execute("UPDATE sessions SET mac=? WHERE token_hash=?", (session_mac(key, row), value))
+
+
 @contextmanager
 def open_secrets(ws: Workspace):
     """The store as one transaction (BEGIN IMMEDIATE … COMMIT); `conn.mac_key` holds the MAC key."""
+    url = _database(ws)
+    if url:
+        with _open_pg(ws, url) as conn:
+            yield conn
+        return
     path = secrets_path(ws)
     if not path.exists():
         private_dir(ws)
@@ -188,3 +257,51 @@ def workspace_id(ws: Workspace) -> str:
         value = _random.token_hex(8)
         conn.execute("INSERT INTO meta(key, value) VALUES('workspace_id', ?)", (value,))
         return value
+
+
+# ------------------------------------------------------------------ the secrets store's MAC key (issue 19)
+# Kept outside the workspace (a copy of the workspace, .qms included, carries no key): in
+# $QMS_KEY_DIR, else ~/.config/qms/keys — one folder for every person using this account, so it
+# is not $QMS_CONFIG_HOME (each person's sessions). Named after the journal's first entry, which
+# no one can change without breaking the chain: a copy of the workspace finds the same key.
+
+def secret_key_path(ws: Workspace) -> Path:
+    base = os.environ.get("QMS_KEY_DIR")
+    folder = Path(base) if base else Path.home() / ".config" / "qms" / "keys"
+    return folder / f"secrets-{_journal_id(ws)}.key"
+
+
+def _journal_id(ws: Workspace) -> str:
+    try:
+        first = audit.first_line(ws.audit_path)
+        return str(json.loads(first)["hash"])[:16]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "new"           # no journal yet: the first write of a workspace (qms init) makes one
+
+
+_SECRET_KEYS: dict[str, bytes] = {}
+
+
+def secret_mac_key(ws: Workspace, *, create: bool = False) -> bytes | None:
+    """32 random bytes (file 0600, folder 0700); None when absent and not `create`d."""
+    path = secret_key_path(ws)
+    if str(path) in _SECRET_KEYS:
+        return _SECRET_KEYS[str(path)]
+    if not path.is_file():
+        if not create:
+            return None
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass                # another process made it first: read theirs
+        else:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(_random.token_bytes(32))
+                fh.flush()
+                os.fsync(fh.fileno())
+    key = path.read_bytes()
+    if len(key) < 32:
+        raise Integrity(f"the secrets store's key is damaged (expected 32 bytes, found {len(key)})", file=path)
+    _SECRET_KEYS[str(path)] = key
+    return key

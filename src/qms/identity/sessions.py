@@ -14,10 +14,9 @@ from pathlib import Path
 from ..store.workspace import Workspace
 from .permissions import NotAuthenticated, User
 from ..domain.policy import load_policy
-from .secrets import mac_key, open_secrets, secrets_path, session_intact, workspace_id
+from .secrets import mac_key, open_secrets, read_secrets, secrets_exist, session_intact, where, workspace_id
 from .users import authenticate, get_user, has_users
 from ..base.dates import timestamp
-import sqlite3
 
 
 def config_home() -> Path:
@@ -93,7 +92,7 @@ def _read_token(path: Path) -> str | None:
 
 def logout(ws: Workspace) -> str | None:
     """End this workspace's session; the login it belonged to, or None when there was none."""
-    if not secrets_path(ws).exists():
+    if not secrets_exist(ws):
         return None
     path = token_path(ws)
     token = _read_token(path)
@@ -108,7 +107,7 @@ def logout(ws: Workspace) -> str | None:
 
 def current_session(ws: Workspace, *, touch: bool = True) -> Session:
     """The session of this workspace in the user's config folder, or NotAuthenticated saying why."""
-    token = _read_token(token_path(ws)) if secrets_path(ws).exists() else None
+    token = _read_token(token_path(ws)) if secrets_exist(ws) else None
     if token is None:
         if not has_users(ws):
             raise NotAuthenticated("no session, and this workspace has no users yet: give it an administrator "
@@ -122,7 +121,7 @@ def current_session(ws: Workspace, *, touch: bool = True) -> Session:
             raise NotAuthenticated("session ended (logged out, password changed or login disabled): "
                                    "log in again (qms login LOGIN)")
         if not session_intact(conn.mac_key, row):            # an expiry moved, a login swapped
-            raise NotAuthenticated(f"the session record in {ws.rel(secrets_path(ws))} was changed outside qms "
+            raise NotAuthenticated(f"the session record in {where(ws)} was changed outside qms "
                                    "(its MAC does not match): it is void; log in again (qms login LOGIN)")
         idle_until = row["last_seen"] + policy.idle_timeout if policy.idle_timeout else 1e18
         expired = "the session lifetime ended" if now >= row["expires_at"] else \
@@ -164,17 +163,15 @@ def open_token_session(ws: Workspace, user: User) -> str:
 def token_session(ws: Workspace, token: str):
     """The stored row of a token's session (login, created_at, last_seen, expires_at) or None; read
     without the store's write lock, since every web request asks."""
-    if not token or not secrets_path(ws).exists():
+    if not token:
         return None
-    conn = sqlite3.connect(f"file:{secrets_path(ws)}?mode=ro", uri=True, timeout=30)
-    try:
-        conn.row_factory = sqlite3.Row
+    with read_secrets(ws) as conn:
+        if conn is None:
+            return None
         row = conn.execute("SELECT * FROM sessions WHERE token_hash=?",
                            (_hash(token.encode("ascii", "replace").decode()),)).fetchone()
         # a row edited outside qms (an expiry moved to 2099) is no session
         return row if row is not None and session_intact(mac_key(ws), row) else None
-    finally:
-        conn.close()
 
 
 def touch_token_session(ws: Workspace, token: str, now: float) -> None:
@@ -183,6 +180,6 @@ def touch_token_session(ws: Workspace, token: str, now: float) -> None:
 
 
 def end_token_session(ws: Workspace, token: str) -> None:
-    if token and secrets_path(ws).exists():
+    if token and secrets_exist(ws):
         with open_secrets(ws) as conn:
             conn.execute("DELETE FROM sessions WHERE token_hash=?", (_hash(token),))

@@ -12,7 +12,7 @@ import sqlite3
 
 from ..base.paging import Page, bounds
 from ..store import audit
-from ..store.catalog import reading
+from ..store.catalog import present, reading
 from ..domain.labels import chinese
 from ..base.errors import Conflict, Integrity, InvalidInput, NotFound, QmsError, Refused
 from ..store.workspace import Workspace
@@ -21,7 +21,7 @@ from .passwords import check_password, check_policy, hash_password, needs_rehash
 from .permissions import NotAuthenticated, User, require
 from ..domain.policy import Policy, load_policy
 from .user_projection import apply_user_event, ensure_schema
-from .secrets import login_intact, open_secrets, secrets_path
+from .secrets import login_intact, open_secrets, read_secrets, where as secrets_where
 from ..store.writer import writing
 from ..base.dates import local_time, timestamp
 
@@ -45,7 +45,7 @@ def _rows(ws: Workspace, where: str = "", *args, select: str = "*", tail: str = 
     """Users from the catalog's projection; when the catalog is missing or unreadable, from the
     journal itself — so an admin or keeper can still log in to rebuild it."""
     sql = f"SELECT {select} FROM users {where}{tail}"
-    if ws.catalog_path.exists():
+    if present(ws):
         try:
             with reading(ws) as cat:
                 ensure_schema(cat.conn)
@@ -242,12 +242,9 @@ def _dummy_hash(policy: Policy, cache: dict = {}) -> str:       # noqa: B006 —
 
 def _peek(ws: Workspace, login: str, keys: list[str]):
     """(password row, failures row, throttle rows) read without the store's write lock."""
-    path = secrets_path(ws)
-    if not path.exists():
-        return None, None, []
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    conn.row_factory = sqlite3.Row
-    try:
+    with read_secrets(ws) as conn:
+        if conn is None:
+            return None, None, []
         pw = conn.execute("SELECT * FROM passwords WHERE login=?", (login,)).fetchone()
         fail = conn.execute("SELECT * FROM failures WHERE login=?", (login,)).fetchone()
         try:
@@ -255,8 +252,6 @@ def _peek(ws: Workspace, login: str, keys: list[str]):
         except sqlite3.OperationalError:           # a store made before the throttle table
             marks = []
         return pw, fail, [m for m in marks if m]
-    finally:
-        conn.close()
 
 
 def _locked_until(fail, marks, now: float) -> float | None:
@@ -310,7 +305,7 @@ def authenticate(ws: Workspace, login: str, password: str, *, purpose: str = "lo
         fail = conn.execute("SELECT * FROM failures WHERE login=?", (login,)).fetchone() if user else None
         marks = [m for m in (conn.execute("SELECT * FROM throttle WHERE key=?", (k,)).fetchone() for k in keys) if m]
         if user is not None and not login_intact(conn, conn.mac_key, login):   # a swapped hash, a deleted counter
-            raise Integrity(f"the password record of {login} in {ws.rel(secrets_path(ws))} was changed outside qms "
+            raise Integrity(f"the password record of {login} in {secrets_where(ws)} was changed outside qms "
                             f"(its MAC does not match): login refused; an admin resets it (qms user passwd {login})")
         # a lock made meanwhile by another attempt holds; one seen before (no password was
         # checked then) is answered as a lock even if it ended in between

@@ -12,7 +12,16 @@ import hashlib
 import json
 
 from ..base.errors import Conflict, QmsError, Refused
-from ..store.workspace import CONFIG_NAME, Workspace
+from ..store.workspace import CONFIG_NAME, Workspace, open_workspace
+from ..domain.forms import load_forms
+from ..domain.policy import load_policy
+from ..base.yaml_source import load_yaml
+import zipfile
+from ..identity import PermissionDenied, NotAuthenticated
+from ..identity.users import has_users
+from ..store.writer import writing
+from ..store.catalog import reading
+from ..store.catalog import present as catalog_present
 
 ACTION = "config.applied"
 PERMISSION = "config.apply"
@@ -47,9 +56,6 @@ def changed_files(before: dict[str, str], now: dict[str, str]) -> list[str]:
 def settings(ws: Workspace) -> dict:
     """The rules a reviewer of a change wants to see, as written: retention of each form (and the
     default), roles → permissions, approval roles, policies. Raises QmsError on an invalid file."""
-    from ..domain.forms import load_forms
-    from ..domain.policy import load_policy
-    from ..base.yaml_source import load_yaml
 
     forms = load_forms(ws)
     policy = load_policy(ws)
@@ -111,8 +117,6 @@ def summary(before: dict | None, now: dict) -> list[str]:
 def check_files(ws: Workspace) -> dict:
     """Everything the configuration names loads: config.yaml, the identity policy, every form
     schema and the template it names (a .docx that opens). Returns settings(); raises one line."""
-    import zipfile
-    from ..domain.forms import load_forms
     found = settings(ws)
     for form in load_forms(ws).values():
         tpl = ws.templates_dir / form.template
@@ -195,13 +199,8 @@ def may_apply(user, last: dict | None) -> bool:
 def apply_config(ws: Workspace, *, actor) -> dict:
     """Check the files and journal their digests and what changed. `actor` None only while a
     workspace has no users yet (qms init)."""
-    from ..identity import PermissionDenied
-    from ..identity.users import has_users
-    from ..store.workspace import open_workspace
-    from ..store.writer import writing
 
     if actor is None and has_users(ws):
-        from ..identity import NotAuthenticated
         raise NotAuthenticated("no session: log in as an administrator first (qms login LOGIN)")
     fresh = open_workspace(ws.root)           # the files as they are now, not as this process loaded them
     found = check_files(fresh)
@@ -225,8 +224,7 @@ def apply_config(ws: Workspace, *, actor) -> dict:
 
 def status(ws: Workspace) -> dict:
     """What `qms config status` shows: the files changed since the last apply."""
-    from ..store.catalog import reading
-    if not ws.catalog_path.exists():
+    if not catalog_present(ws):
         return {"applied_seq": None, "changed": unapplied(ws, None)}
     with reading(ws) as cat:
         last = applied(cat)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import uuid
 from dataclasses import dataclass, field
 
 from ..store import audit, journal, projection
-from ..store.archive import fsync_path
-from ..store.catalog import open_catalog
+from ..store import catalog
 from ..base.errors import Integrity, QmsError
 from ..store.replay import replay
 from ..store.workspace import Workspace
+from ..store.journalkey import stored_public
 
 
 @dataclass
@@ -43,7 +41,6 @@ def _check_chain(ws: Workspace) -> None:
             for sub in ("documents", "records", "disposals")):
         raise Integrity("the audit log is missing although the archive holds documents or records; "
                         "the catalog cannot be rebuilt without it", file=ws.rel(ws.audit_path))
-    from ..store.journalkey import stored_public
     problems = audit.verify_chain(ws.audit_path, expected_key=stored_public(ws))
     if problems:
         # A catalog rebuilt from an edited log would make the edit look legitimate.
@@ -55,41 +52,24 @@ def _check_chain(ws: Workspace) -> None:
 def rebuild_catalog(ws: Workspace, *, progress=None) -> RebuildReport:
     """Replay the journal into a fresh catalog and put it in place of catalog.sqlite, holding the
     workspace lock so no filing runs meanwhile (they wait, then go on against the new one)."""
-    with journal.workspace_lock(ws.archive_dir, purpose="rebuild"):
+    with journal.workspace_lock(ws.archive_dir, purpose="rebuild", database=catalog.database(ws)):
         _check_chain(ws)
-        live = ws.catalog_path
-        live.parent.mkdir(parents=True, exist_ok=True)
-        tmp = live.with_name(f".catalog-rebuild-{uuid.uuid4().hex[:8]}.sqlite")
-        report = RebuildReport(catalog=ws.rel(live))
-        try:
-            cat = open_catalog(tmp)
-            with cat:
-                report.events = replay(cat, ws)
+        report = RebuildReport(catalog=catalog.describe(ws))
+        indexed = 0
+        if catalog.present(ws):
+            try:
+                with catalog.open_for(ws, create=False) as old:
+                    indexed = projection.indexed_seq(old)
+            except (sqlite3.DatabaseError, QmsError):     # garbage in its place: what rebuild is for
                 indexed = 0
-                if live.exists():
-                    try:
-                        with open_catalog(live, create=False) as old:
-                            indexed = projection.indexed_seq(old)
-                    except (sqlite3.DatabaseError, QmsError):     # garbage in its place: what rebuild is for
-                        indexed = 0
-                with cat.transaction():
-                    projection.set_indexed(cat, min(indexed, report.events))
-                count = lambda t: cat.one(f"SELECT COUNT(*) AS n FROM {t}")["n"]  # noqa: E731
-                report.documents, report.revisions = count("documents"), count("revisions")
-                report.records, report.disposed, report.disposals = count("records"), count("disposed"), \
-                    count("disposals")
-                cat.execute("PRAGMA journal_mode=DELETE")
-            fsync_path(tmp)
-            for suffix in ("-wal", "-shm"):
-                stale = live.with_name(live.name + suffix)
-                if stale.exists():
-                    stale.unlink()
-            os.replace(tmp, live)
-            fsync_path(live.parent)
-        except BaseException:
-            for p in (tmp, tmp.with_name(tmp.name + "-journal")):
-                p.unlink(missing_ok=True)
-            raise
+        with catalog.rebuilding(ws) as cat:
+            report.events = replay(cat, ws)
+            with cat.transaction():
+                projection.set_indexed(cat, min(indexed, report.events))
+            count = lambda t: cat.one(f"SELECT COUNT(*) AS n FROM {t}")["n"]  # noqa: E731
+            report.documents, report.revisions = count("documents"), count("revisions")
+            report.records, report.disposed, report.disposals = count("records"), count("disposed"), \
+                count("disposals")
         if progress:
             progress(report.events)
     return report

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..store import audit, journal, projection
 from ..store.archive import MANIFEST
-from ..store.catalog import open_catalog
+from ..store import catalog
 from ..store.workspace import Workspace
 from ..store.checkpoint import stored_problems, verify_checkpoint
 from .governance import verify_problems
@@ -37,6 +37,7 @@ from ..search import index_exists, open_index
 from .problems import Problem, coded
 from .bucket_check import bucket_problems
 from ..domain.labels import chinese
+from ..store.writer import pending_renditions as pending
 
 # Under archive/, written by qms but not archive content: checked in their own ways.
 _OWN = {"audit.log", "index.sha256", "catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.sqlite-journal",
@@ -76,14 +77,14 @@ def verify(ws: Workspace, *, check_index: bool = True, deep: bool = False, check
            progress=None) -> VerifyReport:
     report = VerifyReport(ok=True, chinese=chinese(ws.config.locale))
     archive = ws.archive_dir
-    if not archive.exists():
+    if not archive.exists() and not catalog.database(ws):     # in a database the journal is checked all the same
         return report
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(1) as pool:
         journal_side = pool.apply_async(_journal_side, (ws, check_index))
         walk = _walk(ws, progress)
         problems, expected, gaps, head, offset, n_entries = journal_side.get()
-    with journal.workspace_lock(archive, purpose="verify"):
+    with journal.workspace_lock(archive, purpose="verify", database=catalog.database(ws)):
         # What was logged since the journal side read the log (filings that went on meanwhile).
         try:
             for _, e in audit.entries_after(ws.audit_path, head, offset):
@@ -107,11 +108,10 @@ def verify(ws: Workspace, *, check_index: bool = True, deep: bool = False, check
 def pending_renditions(ws: Workspace) -> list[str]:
     """Records whose PDF rendition is still to be made: a killed import or `--no-pdf` left them
     for `qms record pdf --pending`."""
-    if not ws.catalog_path.exists():
+    if not catalog.present(ws):
         return []
-    from ..store.writer import pending_renditions as pending
     try:
-        with open_catalog(ws.catalog_path, create=False) as cat:
+        with catalog.open_for(ws, create=False) as cat:
             return pending(cat)
     except Exception as exc:          # an unreadable catalog is reported by the catalog check
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
@@ -245,7 +245,7 @@ def _gaps(entries) -> list[str]:
 def _journal_side(ws: Workspace, check_index: bool):
     """Under the lock: the chain, what the journal expects on disk, number gaps, the catalog at
     the head and equal to the projection, the index. Runs in a forked process."""
-    with journal.workspace_lock(ws.archive_dir, purpose="verify"):
+    with journal.workspace_lock(ws.archive_dir, purpose="verify", database=catalog.database(ws)):
         # the journal: bytes, chain and every batch's signature (the pin checked against the key
         # kept in .qms/identity/keys/ when this copy has it), and every stored checkpoint it journaled
         problems, pairs = audit.scan(ws.audit_path, expected_key=stored_public(ws))
@@ -284,11 +284,11 @@ def _head_problems(ws: Workspace, pairs) -> list[str]:
 def _catalog_side(ws: Workspace, pairs, *, chain_ok: bool, check_index: bool) -> list[str]:
     problems = []
     name = ws.rel(ws.catalog_path)
-    if not ws.catalog_path.exists():
+    if not catalog.present(ws):
         return [Problem("CATALOG_MISSING", name, "missing (qms rebuild makes it from the journal)")] if pairs else []
     head_seq, head_hash = (pairs[-1][1].seq, pairs[-1][1].hash) if pairs else (0, audit.GENESIS)
     try:
-        with open_catalog(ws.catalog_path, create=False) as cat:
+        with catalog.open_for(ws, create=False) as cat:
             seq, h, _ = projection.head(cat)
             if (seq, h) != (head_seq, head_hash):
                 problems.append(Problem("CATALOG_BEHIND", name, f"has applied event {seq} but the journal's head is "

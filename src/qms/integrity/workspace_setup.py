@@ -9,6 +9,7 @@ from ..identity.users import add_user, has_users
 from pathlib import Path
 from ..identity.keys import keys_init
 from ..adapters.pades import has_keys
+from .governance import apply_config, status
 
 
 def init_admin(ws: Workspace, login: str, *, name: str, password: str, department: str = "") -> User:
@@ -16,7 +17,6 @@ def init_admin(ws: Workspace, login: str, *, name: str, password: str, departmen
     if has_users(ws):
         raise Conflict("this workspace has users already; an admin adds more (qms user add)", file=ws.root)
     # what governs the archive is journaled before anyone acts under it (later: qms config apply)
-    from .governance import apply_config, status
     if status(ws)["changed"]:
         apply_config(ws, actor=None)
     return add_user(ws, login, name=name, roles=["admin"], department=department, password=password, actor=None)

@@ -1,4 +1,5 @@
-"""The job queue's catalog table, a projection of job events: queued (kind, target, args),
+"""The job.queue event (here, below ocr_job and queue, which both make it) and the job queue's catalog
+table, a projection of job events: queued (kind, target, args),
 an attempt that failed (the error, counted against the limit), done."""
 
 from __future__ import annotations
@@ -8,6 +9,15 @@ import json
 SCHEMA = """CREATE TABLE IF NOT EXISTS jobs(
   id TEXT PRIMARY KEY, kind TEXT NOT NULL, target TEXT, args TEXT, state TEXT NOT NULL, attempts INTEGER NOT NULL
   DEFAULT 0, max_attempts INTEGER NOT NULL DEFAULT 3, last_error TEXT, queued_at TEXT, done_at TEXT)"""
+
+
+MAX_ATTEMPTS = 3
+
+
+def queued_event(job_id: str, kind: str, target: str, args: dict | None = None,
+                 max_attempts: int = MAX_ATTEMPTS) -> dict:
+    return {"action": "job.queue", "target": job_id,
+            "data": {"kind": kind, "target": target, "args": args or {}, "max_attempts": max_attempts}}
 
 
 def ensure_schema(conn) -> None:

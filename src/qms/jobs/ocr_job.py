@@ -13,8 +13,9 @@ from ..base.dates import now_iso
 from ..store.journal import crashpoint
 from ..adapters.pdf import pdf_text
 from ..domain.recordstate import SCAN_NAME
-from .queue import queued_event
-from .job_rows import readable
+from .job_rows import queued_event, readable
+from ..adapters import ocr     # by module: a test stands a failing ocr_pdf in
+import shutil
 
 OCR_PDF = "signed-scan.ocr.pdf"
 OCR_TEXT = "signed-scan.ocr.txt"
@@ -49,7 +50,6 @@ def needs_ocr(ws, number: str) -> dict | None:
 
 def run_ocr(ws, job: dict):
     """OCR outside the lock; returns a function making the scan.ocr event under it."""
-    from ..adapters.ocr import OcrFailed, available, ocr_pdf
     number, scan = job["target"], job["args"]["scan"]
     src = ws.root / scan
     folder = scan.rpartition("/")[0]
@@ -57,16 +57,15 @@ def run_ocr(ws, job: dict):
         return [], f"{number}: OCR already there"
     if not src.is_file():
         return [], f"{number}: the scan is gone (disposed); nothing to OCR"
-    missing = available()
+    missing = ocr.available()
     if missing:
-        raise OcrFailed(missing)
+        raise ocr.OcrFailed(missing)
     tmp = tempfile.mkdtemp(prefix="qms-ocr-")
     out, text = Path(tmp) / OCR_PDF, Path(tmp) / OCR_TEXT
-    ocr_pdf(src, out, text)
+    ocr.ocr_pdf(src, out, text)
     crashpoint("ocr-done")          # a test kills here: recognised, nothing committed yet
 
     def effect(w):
-        import shutil
         try:
             row, now_scan = _scan_of(w.cat, number)
             if row is None or now_scan != scan or (ws.root / folder / OCR_TEXT).exists():

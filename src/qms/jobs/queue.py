@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from ..store.catalog import reading
 from ..store.writer import writing
-from .job_rows import ensure_schema, readable
+from .job_rows import ensure_schema, queued_event, readable  # noqa: F401 (queued_event: the jobs API, made below ocr_job)
+from .ocr_job import needs_ocr, run_ocr
 
 RUNNER = "qms jobs"
-MAX_ATTEMPTS = 3
 
 
 @dataclass
@@ -34,19 +34,11 @@ class JobResult:
 
 
 def _handlers():
-    from .ocr_job import run_ocr
     return {"ocr": run_ocr}
-
-
-def queued_event(job_id: str, kind: str, target: str, args: dict | None = None,
-                 max_attempts: int = MAX_ATTEMPTS) -> dict:
-    return {"action": "job.queue", "target": job_id,
-            "data": {"kind": kind, "target": target, "args": args or {}, "max_attempts": max_attempts}}
 
 
 def ocr_job(ws, number: str) -> dict | None:
     """The job.queue event OCR'ing the record's signed scan, or None (it has text, or a job exists)."""
-    from .ocr_job import needs_ocr
     return needs_ocr(ws, number)
 
 

@@ -19,7 +19,7 @@ def _setup():
     global _READY
     if _READY:
         return
-    import matplotlib
+    import matplotlib    # lazy: matplotlib loads in ~400 ms; only drawing a chart needs it
     matplotlib.use("Agg", force=False)
     matplotlib.rcParams.update({"font.family": "sans-serif", "font.sans-serif": [FONT, "DejaVu Sans"],
                                 "axes.unicode_minus": False, "svg.fonttype": "path", "svg.hashsalt": "qms",
@@ -29,7 +29,7 @@ def _setup():
 
 def chart(s: Series, fmt_: str = "svg", *, width_in: float = 6.0, height_in: float = 2.6) -> bytes:
     _setup()
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.backends.backend_agg import FigureCanvasAgg    # lazy: matplotlib loads in ~400 ms; only drawing a chart needs it
     from matplotlib.figure import Figure
     k = s.kpi
     fig = Figure(figsize=(width_in, height_in), dpi=150 if fmt_ == "png" else 100)

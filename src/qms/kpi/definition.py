@@ -13,6 +13,7 @@ from pathlib import Path
 from ..domain.forms import FormSchema, load_forms
 from ..store.workspace import Workspace
 from ..base.yaml_source import YamlSource, check_keys, load_yaml, top_mapping
+from ..base.errors import NotFound
 
 KEYS = ("title", "description", "form", "measure", "field", "choices", "duration", "link", "filter",
         "period", "by", "target", "direction", "unit", "decimals")
@@ -97,7 +98,6 @@ def load_kpi(path: Path | str, ws: Workspace, forms: dict[str, FormSchema] | Non
 
 
 def find_kpi(ws: Workspace, name: str) -> Kpi:
-    from ..base.errors import NotFound
     kpis = load_kpis(ws)
     for k in kpis:
         if name in (k.key, k.title):

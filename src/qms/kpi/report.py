@@ -20,8 +20,15 @@ from ..base.errors import InvalidInput
 from ..domain.results import Change
 from ..store.workspace import Workspace
 from .compute import Series, compute, fmt, missed, period_of
+from .report_rows import summary_rows
 from .definition import load_kpis
 from .improve import proposals, propose
+from ..store import outputs
+from .report_xlsx import write_xlsx
+from ..adapters.convert import to_pdf
+from .report_docx import write_docx
+from ..records import file_record
+from ..base.yaml_source import dump_yaml
 
 MONTHS_SHOWN = 12
 MAX_MISSED_ROWS = 50
@@ -82,28 +89,7 @@ def gather(ws: Workspace, month: str) -> dict:
             "reviews": [{**r, "state": r["state_zh"]} for r in review_list(ws, due_before=_month_end(month))]}
 
 
-def _state(met) -> str:
-    return {True: "达标", False: "未达标", None: "—"}[met]
-
-
-def _target(k) -> str:
-    return f"{'≥' if k.direction == '>=' else '≤'} {fmt(k, k.target)}" if k.target is not None else "—"
-
-
-def summary_rows(data: dict) -> list[list[str]]:
-    rows = []
-    for item in data["kpis"]:
-        k = item["series"].kpi
-        for c in item["now"] or []:
-            rows.append([k.title + (f"（{c.group}）" if c.group else ""), _target(k), fmt(k, c.value), _state(c.met),
-                         str(c.n), str(len(c.missing))])
-        if not item["now"]:
-            rows.append([k.title, _target(k), "—", "—", "0", "0"])
-    return rows
-
-
 def monthly(ws: Workspace, month: str, output, *, actor: str | None = None) -> Change:
-    from ..store import outputs
     out = outputs.check(ws, output, (".pdf", ".xlsx"))
     data = gather(ws, month)
     if actor is not None:       # the misses of finished months propose their CAPAs (once each)
@@ -114,11 +100,8 @@ def monthly(ws: Workspace, month: str, output, *, actor: str | None = None) -> C
     with tempfile.TemporaryDirectory(prefix="qms-report-") as tmp:
         tmp = Path(tmp)
         if out.suffix.lower() == ".xlsx":
-            from .report_xlsx import write_xlsx
             built = write_xlsx(data, title, tmp / "report.xlsx")
         else:
-            from ..adapters.convert import to_pdf
-            from .report_docx import write_docx
             docx = write_docx(ws, data, title, tmp / "report.docx")
             (built,) = to_pdf([docx], pdfa=True)
         filed = None
@@ -132,8 +115,6 @@ def monthly(ws: Workspace, month: str, output, *, actor: str | None = None) -> C
 
 def _file(ws: Workspace, data: dict, title: str, built: Path, actor: str) -> str:
     """File the report as a 月度质量报告 record (QR-QM-01) with the report attached."""
-    from ..records import file_record
-    from ..base.yaml_source import dump_yaml
     summary = "；".join(f"{r[0]} {r[2]}（{r[3]}）" for r in summary_rows(data))
     missed_titles = "、".join(r[0] for r in summary_rows(data) if r[3] == "未达标")
     attach = built.with_name(f"{title.split(' ')[-1]}{built.suffix}")

@@ -8,13 +8,14 @@ from pathlib import Path
 
 from ..base.dates import now_iso
 from .compute import fmt
-from .report import _state, _target, summary_rows
+from .report_rows import _state, _target, summary_rows
+from ._matplotlib import chart
 
 RED, GREEN = "CF222E", "1A7F37"
 
 
 def _font(run, east="宋体", size=None, bold=None, color=None):
-    from docx.oxml.ns import qn
+    from docx.oxml.ns import qn    # lazy: python-docx loads in ~50 ms; only reading or writing a .docx needs it
     from docx.shared import Pt, RGBColor
     run.font.name = "Times New Roman"
     rpr = run._element.get_or_add_rPr()
@@ -60,10 +61,9 @@ def _state_colors(rows, col):
 
 
 def write_docx(ws, data: dict, title: str, out: Path) -> Path:
-    from docx import Document
+    from docx import Document    # lazy: python-docx loads in ~50 ms; only reading or writing a .docx needs it
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Cm
-    from ._matplotlib import chart
+    from docx.shared import Cm    # lazy: python-docx loads in ~50 ms; only reading or writing a .docx needs it
     doc = Document()
     sec = doc.sections[0]
     sec.page_height, sec.page_width = Cm(29.7), Cm(21.0)

@@ -7,7 +7,9 @@ import re
 from pathlib import Path
 
 from .compute import fmt
-from .report import _state, _target, summary_rows
+from .report_rows import _state, _target, summary_rows
+from ..store.outputs import xlsx_text_cells
+from ._matplotlib import chart
 
 
 def _sheet_name(text: str, used: set) -> str:
@@ -20,11 +22,9 @@ def _sheet_name(text: str, used: set) -> str:
 
 
 def write_xlsx(data: dict, title: str, out: Path) -> Path:
-    from openpyxl import Workbook
+    from openpyxl import Workbook    # lazy: openpyxl loads in ~200 ms; only writing an .xlsx needs it
     from openpyxl.drawing.image import Image
-    from openpyxl.styles import Font, PatternFill
-    from ..store.outputs import xlsx_text_cells
-    from ._matplotlib import chart
+    from openpyxl.styles import Font, PatternFill    # lazy: openpyxl loads in ~200 ms; only writing an .xlsx needs it
     red, green = PatternFill("solid", fgColor="FFEBE9"), PatternFill("solid", fgColor="DAFBE1")
     wb = Workbook()
     ws0 = wb.active

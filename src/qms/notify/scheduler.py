@@ -14,6 +14,7 @@ import threading
 from ..domain import docstate
 from ..base.dates import today
 from ..base.errors import QmsError
+from ..jobs import run_pending
 from ..review.reviews import schedule
 from ..store.workspace import Workspace
 from ..store.writer import writing
@@ -56,13 +57,8 @@ def due_reminders(ws: Workspace, cat, on) -> list[dict]:
 
 
 def run_jobs_hook(ws: Workspace) -> dict | None:
-    """The job queue's pending work (issue 22's jobs.run_pending), when that module exists."""
-    try:
-        from .. import jobs  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    run = getattr(jobs, "run_pending", None)
-    return run(ws) if run else None
+    """The job queue's pending work (issue 22's jobs.run_pending)."""
+    return run_pending(ws)
 
 
 def tick(ws: Workspace, *, send_mail: bool = True) -> dict:

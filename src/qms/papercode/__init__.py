@@ -7,17 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from .codes import Code, Untrusted, form_text, is_ours, read, record_text, scan_key
+from .qrstamp import add_qr
 
 
 def stamp_record(ws, pdf: Path, number: str, version: int) -> Path:
     """The record's QR (workspace, number, version, check) and its number on page 1 of `pdf`, in place."""
-    from .qrstamp import add_qr
     return add_qr(pdf, record_text(ws, number, version), number if version == 1 else f"{number} v{version}")
 
 
 def stamp_form(ws, pdf: Path, form) -> Path:
     """A blank form's QR (form id and revision): a scan of an unfilled form goes to the queue."""
-    from .qrstamp import add_qr
     revision = str(getattr(form, "revision", "") or "")
     return add_qr(pdf, form_text(ws, form.id, revision), f"{form.id} {revision}".strip())
 

@@ -8,10 +8,8 @@ import io
 import tempfile
 from pathlib import Path
 
-from pypdf import PdfWriter, Transformation
-
 from ..store.archive import atomic_write
-from ..adapters.pdf import read_pdf
+from ..adapters.pdf import add_cjk_font, read_pdf
 from ..adapters.stamp import page_geometry, unshare_contents
 from ._segno import qr_png
 
@@ -23,6 +21,7 @@ _LATIN = Path("/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf"
 
 def add_qr(pdf: Path, text: str, label: str) -> Path:
     """Put the QR of `text` and `label` (the number) on the first page of `pdf`, in place."""
+    from pypdf import PdfWriter, Transformation    # lazy: pypdf loads in ~70 ms; qms record show imports records, and only printing stamps a QR
     pdf = Path(pdf)
     writer = PdfWriter(clone_from=read_pdf(pdf))
     unshare_contents(writer)
@@ -38,12 +37,12 @@ def add_qr(pdf: Path, text: str, label: str) -> Path:
 
 
 def read_pdf_bytes(data: bytes):
-    from pypdf import PdfReader
+    from pypdf import PdfReader    # lazy: pypdf loads in ~70 ms; qms record show imports records, and only printing stamps a QR
     return PdfReader(io.BytesIO(data))
 
 
 def _overlay(text: str, label: str, w: float, h: float) -> bytes:
-    from fpdf import FPDF
+    from fpdf import FPDF    # lazy: fpdf2 loads in ~60 ms; only drawing the QR's overlay needs it
     pdf = FPDF(unit="pt")
     pdf.set_auto_page_break(False)
     pdf.set_margins(0, 0, 0)
@@ -52,7 +51,6 @@ def _overlay(text: str, label: str, w: float, h: float) -> bytes:
         pdf.add_font("latin", fname=str(_LATIN))
         family = "latin"
     else:
-        from ..adapters.pdf import add_cjk_font
         family = add_cjk_font(pdf)
     x, y = w - EDGE - SIZE, EDGE
     with tempfile.NamedTemporaryFile(suffix=".png") as png:

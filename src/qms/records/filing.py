@@ -30,6 +30,7 @@ from ..adapters.convert import to_pdf
 from .filer_signature import filer_fields, others_named, sign_as_filer
 import hashlib
 from ..adapters.xlsx_tables import merge_tables, table_sheets
+from ..store.catalog import reading
 
 
 @dataclass
@@ -239,7 +240,6 @@ def _previous_import(ws: Workspace, digest: str) -> str | None:
         return None
     said = f"{hits[0].target} … {hits[-1].target} on {hits[0].at[:10]}" if len(hits) > 1 \
         else f"{hits[0].target} on {hits[0].at[:10]}"
-    from ..store.catalog import reading
     with reading(ws) as cat:
         pending = recordstate.pdf_pending(cat, [e.target for e in hits])
     if pending:

@@ -14,6 +14,7 @@ from ..base.textfmt import nobreak
 from ..store.workspace import Workspace
 from ..store import outputs
 from ..adapters.convert import to_pdf
+from ..papercode import stamp_form
 
 
 def template_path(ws: Workspace, form: FormSchema) -> Path:
@@ -123,7 +124,6 @@ def blank_form(ws: Workspace, form_id: str, out: Path | str) -> Path:
         render(ws, form, record_context(ws, form, {}, blank=True), docx)
         if out.suffix.lower() == ".pdf":
             (docx,) = to_pdf([docx])
-            from ..papercode import stamp_form
             stamp_form(ws, docx, form)          # a scanned blank form is recognised and queued
         return outputs.install(ws, docx, out)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..base.errors import InvalidInput
 from ..adapters.pdf import is_pdf
+from ._img2pdf import image_bytes, images_to_pdf
 
 
 def scan_as_pdf(scan: Path, tmp: Path, *, shown: str | None = None) -> Path:
@@ -28,7 +29,6 @@ def photo_to_pdf(image: Path, out: Path) -> Path:
     re-compressed, the photo in the archive is the photo taken."""
     from PIL import Image    # lazy: Pillow loads in ~50 ms; only a photo needs it
 
-    from ._img2pdf import image_bytes, images_to_pdf
     with Image.open(image) as im:       # refuses what is not an image, and a decompression bomb
         w, h = im.size
         if w * h > 60_000_000:

@@ -20,15 +20,14 @@ from typing import TYPE_CHECKING
 
 from ..store.catalog import reading
 from ..base.dates import cn_date, now_iso, parse_date, today
-from ..domain.recordstate import SCAN_NAME
+from ..domain.recordstate import SCAN_NAME, record_row
 from ..base.errors import Conflict, InvalidInput, NotFound
 from ..domain.forms import FormSchema, load_form, validate_data
 from ..papercode import stamp_record
-from ..domain.recordstate import record_row
 from ..domain.results import Change
 from ..store.workspace import Workspace
 from ..store.writer import writing
-from ..base.yaml_source import load_archived
+from ..base.yaml_source import load_archived, dump_yaml
 from .fieldvalues import scalar_fields
 from .filing import Filing, customer, retention_until, stage_version
 from .filer_signature import filer_fields
@@ -40,6 +39,8 @@ from ..domain import recordstate
 from .record_views import signature_list
 from .record_context import signed_when
 import yaml
+from ..jobs.queue import queued_event
+from ..adapters.pdf import pdf_text
 
 if TYPE_CHECKING:
     from ..identity import User
@@ -93,8 +94,6 @@ def sign(ws: Workspace, number: str, *, scan: Path | str, signers: list[tuple[st
 def _ocr_job(pdf: Path, number: str, version: int, folder: str) -> list[dict]:
     """A scan with no text layer (a photo, an image-only scan) is OCR'd in the background for search
     (issue 22): the job is queued in the same batch as the signature, so it is never lost."""
-    from ..jobs.queue import queued_event
-    from ..adapters.pdf import pdf_text
     try:
         if pdf_text(pdf).strip():
             return []
@@ -127,7 +126,6 @@ def _apply_sets(ws: Workspace, form: FormSchema, row, sets: list[str]) -> dict:
 
 def _same_data(ws: Workspace, row, data: dict) -> bool:
     """The latest version's data, as data.yaml holds it, equals `data` (compared as written)."""
-    from ..base.yaml_source import dump_yaml
     current = (load_archived(ws.root / row["folder"] / "data.yaml") or {}).get("data", {})
     return dump_yaml(current) == dump_yaml(data)
 

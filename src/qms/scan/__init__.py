@@ -9,14 +9,8 @@
 
 from __future__ import annotations
 
+from .review import (Outcome, assign, consume, consume_file, discard, form_text, inbox_dir, item, page_png, queue,
+                     record_text, resume, scan_key)
+
 __all__ = ["Outcome", "assign", "consume", "consume_file", "discard", "form_text", "inbox_dir", "item",
            "page_png", "queue", "record_text", "resume", "scan_key"]
-
-
-def __getattr__(name: str):
-    # loaded on first use: the central projection imports scan.projection while the writer is
-    # itself being imported, and the service below needs the writer
-    if name in __all__:
-        from . import review
-        return getattr(review, name)
-    raise AttributeError(name)

@@ -13,13 +13,15 @@ before changes nothing."""
 from __future__ import annotations
 
 import json
+import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..domain import recordstate
 from ..store.archive import sha256_file
 from ..store.catalog import reading
-from ..base.dates import now_iso, today
+from ..base.dates import now_iso, timestamp, today
 from ..base.errors import QmsError
 from ..domain.labels import chinese
 from ..records import signing
@@ -30,9 +32,11 @@ from . import page_images as pg
 from ._zxing import read_qr
 from .scan_rows import ensure_schema, readable
 from .split import Part, split
+from ..jobs.queue import ocr_job
 
 INBOX_ACTOR = "scan-inbox (扫描收件箱)"
 MAX_PAGES = 200
+QUIET = 1.0            # seconds a file must stay unchanged before it is read (see stable)
 
 
 @dataclass
@@ -60,6 +64,20 @@ def candidates(folder: Path) -> list[Path]:
                   and not p.name.endswith((".part", ".tmp", ".crdownload")))
 
 
+def stable(path: Path, *, quiet: float = QUIET) -> bool:
+    """Not changed for `quiet` seconds: an old mtime, and the same size and mtime a moment later."""
+    try:
+        first = path.stat()
+        wait = quiet - (timestamp() - first.st_mtime)
+        if wait > 0:
+            time.sleep(min(wait, quiet))
+        second = path.stat()
+    except FileNotFoundError:
+        return False
+    return (first.st_size, first.st_mtime_ns) == (second.st_size, second.st_mtime_ns) \
+        and timestamp() - second.st_mtime >= quiet * 0.99
+
+
 def consume(ws: Workspace, folder: Path | str | None = None, *, actor: str, files: list[Path] | None = None) -> list[Outcome]:
     """Every file of the folder (default: scan.inbox), then whatever an earlier crash left to file."""
     resume(ws, actor=actor)
@@ -72,7 +90,6 @@ def consume(ws: Workspace, folder: Path | str | None = None, *, actor: str, file
         if not folder.is_dir():
             raise QmsError("not a folder", file=folder)
         files = candidates(folder)
-    from .watch import stable
     # a file still being written (changed within the last second) is left for the next run
     return [consume_file(ws, p, actor=actor) for p in files if stable(p)]
 
@@ -137,7 +154,6 @@ def _parts(cat, scan_id: str):
 
 
 def _receive(ws: Workspace, path: Path, sha: str, source, parts: list[Part], *, actor: str) -> str:
-    import tempfile
     scan_id = sha[:10]
     folder = f"{ws.rel(ws.archive_dir)}/scans/{today().year}/{scan_id}"
     original = f"original{path.suffix.lower()}"
@@ -240,7 +256,6 @@ def file_part(ws: Workspace, r: dict, *, actor: str, name: str, signer: tuple[st
             w.commit([{"action": "scan.queued", "target": r["id"],
                        "data": {"part": r["part"], "reason": reason or f"{number} was not signed"}}], actor=actor)
             return False
-        from ..jobs.queue import ocr_job
         job = ocr_job(ws, number)
         w.commit([{"action": "scan.filed", "target": r["id"], "data": {"part": r["part"], "number": number}}]
                  + ([job] if job else []), actor=actor)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image, ImageOps
+from ..records._img2pdf import image_bytes, images_to_pdf
 
 MAX_PIXELS = 60_000_000        # 600 dpi A4 is 35 MP; a 20000×20000 image (400 MP) is refused unread
 DPI = 150                      # enough for a 17 mm QR (4–5 px a module); 300 dpi tried on pages without one
@@ -57,7 +58,7 @@ def open_source(path: Path, *, max_pages: int) -> Source:
 
 
 def _open_pdf(path: Path) -> Source:
-    import pypdfium2 as pdfium
+    import pypdfium2 as pdfium    # lazy: pypdfium2 loads in ~60 ms; only rasterising a scan's page needs it
     from pypdf import PdfReader
     try:
         reader = PdfReader(path)
@@ -110,7 +111,7 @@ def is_vector(src: Source, index: int) -> bool:
     """A PDF page drawn without images (a printed PDF, not a scan)."""
     if src.kind != "pdf":
         return False
-    import pypdfium2 as pdfium
+    import pypdfium2 as pdfium    # lazy: pypdfium2 loads in ~60 ms; only rasterising a scan's page needs it
     page = src._doc[index]
     try:
         return not any(o.type == pdfium.raw.FPDF_PAGEOBJ_IMAGE for o in page.get_objects())
@@ -122,7 +123,7 @@ def write_part(src: Source, pages: list[int], out: Path) -> None:
     """A PDF of these pages (0-based) of the source: PDF pages copied as they are, image pages
     embedded unchanged (img2pdf)."""
     if src.kind == "pdf":
-        from pypdf import PdfReader, PdfWriter
+        from pypdf import PdfReader, PdfWriter    # lazy: pypdf loads in ~70 ms; only splitting or reading a scan's pages needs it
         writer = PdfWriter()
         reader = PdfReader(src.path)
         for i in pages:
@@ -130,5 +131,4 @@ def write_part(src: Source, pages: list[int], out: Path) -> None:
         with open(out, "wb") as fh:
             writer.write(fh)
         return
-    from ..records._img2pdf import image_bytes, images_to_pdf
     out.write_bytes(images_to_pdf([image_bytes(src.path, i) for i in pages]))

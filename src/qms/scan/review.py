@@ -11,6 +11,9 @@ from ..domain.labels import chinese
 from ..domain.results import Change
 from ..store.workspace import Workspace
 from .intake import Outcome, consume, consume_file, ensure_schema_read, file_part, inbox_dir, resume  # noqa: F401
+from ..store.writer import writing
+import io
+from . import page_images as pg
 
 
 def _split_id(item_id: str) -> tuple[str, int]:
@@ -81,7 +84,6 @@ def discard(ws: Workspace, item_id: str, *, reason: str, actor: str) -> Change:
         raise InvalidInput("discarding needs --reason", field="reason")
     _queued(ws, item_id)
     scan_id, part = _split_id(item_id)
-    from ..store.writer import writing
     with writing(ws, purpose="scan discard") as w:
         r = w.cat.one("SELECT state FROM scan_parts WHERE id=? AND part=?", scan_id, part)
         if r["state"] != "queued":
@@ -96,9 +98,7 @@ def discard(ws: Workspace, item_id: str, *, reason: str, actor: str) -> Change:
 
 def page_png(ws: Workspace, item_id: str, page: int, *, dpi: int = 60) -> bytes:
     """A small PNG of one page of a queue item's part (for the web page)."""
-    import io
 
-    from . import page_images as pg
     it = item(ws, item_id)
     if not it["part"]:
         raise NotFound(f"{item_id} has no pages", field="id")

@@ -9,29 +9,13 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from pathlib import Path
 
-from ..base.dates import timestamp
 from ..store.workspace import Workspace
-from .intake import INBOX_ACTOR, candidates, consume_file, inbox_dir, resume
+from .intake import INBOX_ACTOR, QUIET, candidates, consume_file, inbox_dir, resume, stable
+from ..jobs import run_pending
 
 log = logging.getLogger("qms.scan")
-QUIET = 1.0
-
-
-def stable(path: Path, *, quiet: float = QUIET) -> bool:
-    """Not changed for `quiet` seconds: an old mtime, and the same size and mtime a moment later."""
-    try:
-        first = path.stat()
-        wait = quiet - (timestamp() - first.st_mtime)
-        if wait > 0:
-            time.sleep(min(wait, quiet))
-        second = path.stat()
-    except FileNotFoundError:
-        return False
-    return (first.st_size, first.st_mtime_ns) == (second.st_size, second.st_mtime_ns) \
-        and timestamp() - second.st_mtime >= quiet * 0.99
 
 
 def poll(ws: Workspace, *, actor: str = INBOX_ACTOR, quiet: float = QUIET) -> list:
@@ -79,7 +63,7 @@ def start(ws: Workspace, *, jobs_every: float = 15.0) -> Running:
 
 
 def _watch(ws: Workspace, box: Path, stop: threading.Event) -> None:
-    import watchfiles
+    import watchfiles    # lazy: watchfiles loads in ~30 ms; only qms serve watches the inbox
     poll(ws)
     for _ in watchfiles.watch(box, stop_event=stop, debounce=int(QUIET * 1000), yield_on_timeout=True,
                               rust_timeout=int(5 * QUIET * 1000)):
@@ -92,7 +76,6 @@ def _watch(ws: Workspace, box: Path, stop: threading.Event) -> None:
 
 
 def _work(ws: Workspace, stop: threading.Event, every: float) -> None:
-    from ..jobs import run_pending
     while not stop.is_set():
         try:
             for r in run_pending(ws, actor="qms serve (jobs)"):

@@ -112,7 +112,7 @@ def sign_message(entry_hash: str) -> bytes:
 
 
 def verify_sig(public, entry_hash: str, sig: str) -> bool:
-    from cryptography.exceptions import InvalidSignature
+    from cryptography.exceptions import InvalidSignature    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     try:
         public.verify(base64.b64decode(sig, validate=True), sign_message(entry_hash))
         return True
@@ -146,8 +146,28 @@ def append(log_path: Path, *, actor: str, action: str, target: str, data: dict |
     return append_many(log_path, [{"actor": actor, "action": action, "target": target, "data": data}], key=key)[0]
 
 
+def open_log(log_path):
+    """The log's bytes to read: audit.log, or the journal in PostgreSQL (pg_journal.PgLog) as the
+    same bytes — everything below reads either."""
+    return log_path.open_read() if hasattr(log_path, "open_read") else open(log_path, "rb")
+
+
+def first_line(log_path) -> bytes:
+    """The log's first line (b"" when there is none), without reading the rest."""
+    if hasattr(log_path, "first_line"):
+        return log_path.first_line()
+    with open(log_path, "rb") as fh:
+        return fh.readline()
+
+
 def head(log_path: Path) -> tuple[int, str]:
     """(seq, hash) of the last entry; (0, GENESIS) for a missing or empty log."""
+    if hasattr(log_path, "last_line"):          # in a database: no torn tail, the last row is the head
+        last = log_path.last_line()
+        if not last:
+            return 0, GENESIS
+        rec = json.loads(last)
+        return int(rec["seq"]), str(rec["hash"])
     if not log_path.exists():
         return 0, GENESIS
     with open(log_path, "rb") as fh:
@@ -185,6 +205,8 @@ class Scan:
 
 
 from ..base.errors import Integrity  # noqa: E402
+from .journalkey import load_public, public_text, fingerprint
+import signal
 
 
 class JournalError(Integrity, ValueError):
@@ -259,7 +281,6 @@ def _scan(fh, *, offset: int = 0, lineno: int = 0, prev: str | None = GENESIS, s
             if out.pinned is None and not signed:
                 out.pinned = pin
                 try:
-                    from .journalkey import load_public
                     key = load_public(pin)       # the first pin's batch is signed by the pinned key
                 except ValueError:
                     bad(f"{where}: the pinned journal key is not an Ed25519 public key")
@@ -330,7 +351,7 @@ def scan(log_path: Path, *, expected_key: str | None = None) -> tuple[list[str],
     public key kept beside the private one (.qms/identity/keys/journal-key.pub), checked against the pin."""
     if not log_path.exists():
         return [], []
-    with open(log_path, "rb") as fh:
+    with open_log(log_path) as fh:
         s = _scan(fh, check_sigs="newest")
         if "newest" in s.problems:          # name the first batch whose signature fails
             s = _scan(fh, check_sigs=True)
@@ -376,7 +397,7 @@ def entries_after(log_path: Path, seq: int, offset: int = 0) -> list[tuple[int, 
     A line the journal does not accept raises JournalError naming it."""
     if not log_path.exists():
         return []
-    with open(log_path, "rb") as fh:
+    with open_log(log_path) as fh:
         # readers refuse what a person could misread (duplicate keys, non-canonical lines, a hash
         # that is not the line's); signatures are for verify and recovery
         s = _scan(fh, offset=offset, prev=None, seq=None, signed=_reader_state(fh, offset), stop_at_problem=True,
@@ -412,7 +433,7 @@ def read_tail(log_path: Path, seq: int, offset: int, prev: str, key=None) -> Tai
     checked with `key` (the journal key's public half) unless a pin in the tail names another."""
     if not log_path.exists():
         return Tail([], None, [], [])
-    with open(log_path, "rb") as fh:
+    with open_log(log_path) as fh:
         before = _line_before(fh, offset)
         signed = _reader_state(fh, offset)
         head_sig = None
@@ -442,7 +463,6 @@ def read_tail(log_path: Path, seq: int, offset: int, prev: str, key=None) -> Tai
             s = _scan(fh, lineno=lines, **kw)
     problems = s.problems
     if not problems and s.pinned and key is not None:
-        from .journalkey import public_text
         if public_text(key) != s.pinned:
             problems = [f"audit.log entry {next(e.seq for _, e in s.pairs + s.pending if e.action == PIN_ACTION)}: "
                         "pins a journal key other than this workspace's (.qms/identity/keys/journal-key.pem)"]
@@ -452,6 +472,8 @@ def read_tail(log_path: Path, seq: int, offset: int, prev: str, key=None) -> Tai
 
 def drop_uncommitted(log_path: Path, cut: int) -> bytes:
     """Truncate the log at `cut` (the start of a batch never committed); returns what was cut."""
+    if hasattr(log_path, "truncate"):
+        return log_path.truncate(cut)
     with open(log_path, "r+b") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
@@ -481,57 +503,17 @@ def append_batch(log_path: Path, entries: list[dict], key=None) -> list[tuple[in
     the log must not be signed yet (a log from before signed journals, or a test)."""
     if not entries:
         return []
+    if hasattr(log_path, "append"):             # in a database: one transaction under its append lock
+        return log_path.append(lambda last, end: _batch_lines(log_path, last, end, entries, key))
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    out = []
     fd = os.open(log_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o640)
     with open(fd, "a+b") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             _drop_torn_tail(fh)
             last = _last_line(fh)
-            if last:
-                prev_entry = json.loads(last)
-                prev, seq = prev_entry["hash"], prev_entry["seq"] + 1
-                signed = bool(prev_entry.get("sig")) or prev_entry.get("action") == PIN_ACTION
-                last_sig = prev_entry.get("sig") or ""
-            else:
-                prev, seq, signed, last_sig = GENESIS, 1, False, ""
-            at = now_iso()
-            if key is not None and not signed:
-                from .journalkey import fingerprint, public_text
-                entries = [{"actor": entries[0]["actor"], "action": PIN_ACTION, "target": "journal",
-                            "data": {"algorithm": "Ed25519", "public_key": public_text(key),
-                                     "fingerprint": fingerprint(key)}}] + list(entries)
-                signed = True
-            elif key is None and signed:
-                raise Integrity("the journal is signed; nothing can be appended without its key",
-                                file=str(log_path))
             fh.seek(0, os.SEEK_END)
-            pos = fh.tell()
-            lines = []
-            last_i = len(entries) - 1
-            for i, e in enumerate(entries):
-                entry = AuditEntry(seq=seq, at=at, actor=e["actor"], action=e["action"], target=e["target"],
-                                   data=e.get("data") or {}, prev=prev)
-                if signed and i == 0 and last_sig:
-                    entry.psig = last_sig
-                record = asdict(entry)
-                del record["hash"], record["sig"]
-                if not entry.psig:
-                    del record["psig"]
-                if signed:
-                    entry.hash = hashlib.sha256(canonical_line(record)[:-1]).hexdigest()
-                    record["hash"] = entry.hash
-                    if i == last_i:
-                        entry.sig = base64.b64encode(key.sign(sign_message(entry.hash))).decode("ascii")
-                        record["sig"] = entry.sig
-                else:
-                    record["hash"] = entry.hash = _digest(record)
-                line = canonical_line(record)
-                lines.append(line)
-                pos += len(line)
-                out.append((pos, entry))
-                prev, seq = entry.hash, seq + 1
+            lines, out = _batch_lines(log_path, last, fh.tell(), entries, key)
             data = b"".join(lines)
             _torn_write(fh, data)
             fh.write(data)
@@ -542,13 +524,59 @@ def append_batch(log_path: Path, entries: list[dict], key=None) -> list[tuple[in
     return out
 
 
+def _batch_lines(log_path, last: bytes, pos: int, entries: list[dict], key) -> tuple[list[bytes], list]:
+    """The lines of a batch after the log's `last` line (the log is `pos` bytes long), and
+    (end offset, entry) for each."""
+    out = []
+    if last:
+        prev_entry = json.loads(last)
+        prev, seq = prev_entry["hash"], prev_entry["seq"] + 1
+        signed = bool(prev_entry.get("sig")) or prev_entry.get("action") == PIN_ACTION
+        last_sig = prev_entry.get("sig") or ""
+    else:
+        prev, seq, signed, last_sig = GENESIS, 1, False, ""
+    at = now_iso()
+    if key is not None and not signed:
+        entries = [{"actor": entries[0]["actor"], "action": PIN_ACTION, "target": "journal",
+                    "data": {"algorithm": "Ed25519", "public_key": public_text(key),
+                             "fingerprint": fingerprint(key)}}] + list(entries)
+        signed = True
+    elif key is None and signed:
+        raise Integrity("the journal is signed; nothing can be appended without its key",
+                        file=str(log_path))
+    lines = []
+    last_i = len(entries) - 1
+    for i, e in enumerate(entries):
+        entry = AuditEntry(seq=seq, at=at, actor=e["actor"], action=e["action"], target=e["target"],
+                           data=e.get("data") or {}, prev=prev)
+        if signed and i == 0 and last_sig:
+            entry.psig = last_sig
+        record = asdict(entry)
+        del record["hash"], record["sig"]
+        if not entry.psig:
+            del record["psig"]
+        if signed:
+            entry.hash = hashlib.sha256(canonical_line(record)[:-1]).hexdigest()
+            record["hash"] = entry.hash
+            if i == last_i:
+                entry.sig = base64.b64encode(key.sign(sign_message(entry.hash))).decode("ascii")
+                record["sig"] = entry.sig
+        else:
+            record["hash"] = entry.hash = _digest(record)
+        line = canonical_line(record)
+        lines.append(line)
+        pos += len(line)
+        out.append((pos, entry))
+        prev, seq = entry.hash, seq + 1
+    return lines, out
+
+
 def _torn_write(fh, data: bytes) -> None:
     """A test hook: `QMS_TORN_WRITE=N` writes only the first N bytes of the batch, fsyncs and
     dies (SIGKILL) — a power cut in the middle of the write. Unset, one dict lookup."""
     cut = os.environ.get("QMS_TORN_WRITE")
     if cut is None:
         return
-    import signal
     fh.write(data[: int(cut)])
     fh.flush()
     os.fsync(fh.fileno())
@@ -581,6 +609,8 @@ def _drop_torn_tail(fh) -> None:
 
 def count(log_path: Path) -> int:
     """Number of entries (lines) in the log, without parsing them."""
+    if hasattr(log_path, "count"):
+        return log_path.count()
     if not log_path.exists():
         return 0
     with open(log_path, "rb") as fh:

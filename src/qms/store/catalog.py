@@ -1,14 +1,20 @@
-"""The catalog: a SQLite projection of the journal (status, dates, sequences, holds).
+"""The catalog: a projection of the journal (status, dates, sequences, holds) — a SQLite file, or
+with storage.database the same tables in PostgreSQL (pg_catalog.py); `open_for` is where the
+workspace's configuration chooses, and every service reads through `reading(ws)`.
 
 Only qms.store.projection writes its tables; everything else reads.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from ..base.errors import QmsError
+from . import pg_catalog
+from .archive import fsync_path
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -175,6 +181,9 @@ class Catalog:
     def execute(self, sql: str, *args) -> sqlite3.Cursor:
         return self.conn.execute(sql, args)
 
+    def tables(self) -> list[str]:
+        return [r["name"] for r in self.all("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+
     def close(self) -> None:
         self.conn.close()
 
@@ -212,8 +221,70 @@ def open_catalog(path: Path, *, create: bool = True) -> Catalog:
     return Catalog(conn, path)
 
 
-def reading(ws) -> Catalog:
+# ------------------------------------------------------------------ which catalog (issue 26)
+# The ONE place that chooses: storage.database in config.yaml names a PostgreSQL database
+# (store/pg_catalog.py, the same interface); absent, the embedded SQLite file of today.
+
+def database(ws) -> str | None:
+    return (getattr(ws.config, "storage", None) or {}).get("database")
+
+
+def describe(ws) -> str:
+    """Where the catalog is, as messages name it (a database URL never carries a password)."""
+    url = database(ws)
+    return f"{url} (schema {pg_catalog.SCHEMA_NAME})" if url else ws.rel(ws.catalog_path)
+
+
+def present(ws) -> bool:
+    """The workspace's catalog was made (the embedded: its file is there)."""
+    url = database(ws)
+    if url:
+        return pg_catalog.exists(url)
+    return ws.catalog_path.exists()
+
+
+def open_for(ws, *, create: bool = True):
+    """The workspace's catalog. create=False and none made yet: an empty in-memory one."""
+    url = database(ws)
+    if url is None:
+        return open_catalog(ws.catalog_path, create=create)
+    cat = pg_catalog.open_pg(url, ws.catalog_path, schema_sql=SCHEMA, added_columns=ADDED_COLUMNS, create=create)
+    return cat if cat is not None else open_catalog(Path(":memory:"), create=False)
+
+
+@contextmanager
+def rebuilding(ws):
+    """A fresh, empty catalog for the caller to fill, put in place of the live one only when the
+    block ends without error (embedded: a temp file renamed over catalog.sqlite; PostgreSQL: the
+    schema dropped and remade in one transaction)."""
+    url = database(ws)
+    if url:
+        with pg_catalog.rebuilding(url, ws.catalog_path, schema_sql=SCHEMA, added_columns=ADDED_COLUMNS) as cat:
+            yield cat
+        return
+    live = ws.catalog_path
+    live.parent.mkdir(parents=True, exist_ok=True)
+    tmp = live.with_name(f".catalog-rebuild-{uuid.uuid4().hex[:8]}.sqlite")
+    try:
+        cat = open_catalog(tmp)
+        with cat:
+            yield cat
+            cat.execute("PRAGMA journal_mode=DELETE")
+        fsync_path(tmp)
+        for suffix in ("-wal", "-shm"):
+            stale = live.with_name(live.name + suffix)
+            if stale.exists():
+                stale.unlink()
+        os.replace(tmp, live)
+        fsync_path(live.parent)
+    except BaseException:
+        for p in (tmp, tmp.with_name(tmp.name + "-journal")):
+            p.unlink(missing_ok=True)
+        raise
+
+
+def reading(ws):
     """The catalog for a read: never creates a file (an empty archive reads as empty).
 
     Every service reads through this; writes go through writer.writing(ws) and the projection."""
-    return open_catalog(ws.catalog_path, create=False)
+    return open_for(ws, create=False)

@@ -15,14 +15,16 @@ so plain `qms verify` reports one deleted or edited.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 from pathlib import Path
 
 from . import audit
 from .archive import atomic_write
+from .journalkey import journal_key, public_text
 from ..base.dates import now_iso
-from ..base.errors import Conflict, Integrity, InvalidInput, NotFound
+from ..base.errors import Conflict, InvalidInput, NotFound
 from .workspace import Workspace
 
 PUBLIC_NAME = "checkpoint-key.pub"
@@ -110,12 +112,11 @@ def journal_checkpoint(w, *, actor: str, reason: str) -> str | None:
     (inside a writer: after a commit that crossed `checkpoint_every`, or at serve start). Small
     by design (no per-entry chain: the signed journal already vouches for its entries), so
     making one every N events costs O(1). None when the head is a checkpoint already."""
-    from .journalkey import journal_key
     ws = w.ws
     seq, h = audit.head(ws.audit_path)
     if not seq:
         return None
-    with open(ws.audit_path, "rb") as fh:
+    with audit.open_log(ws.audit_path) as fh:
         if json.loads(audit._last_line(fh)).get("action") == "journal.checkpoint":
             return None
     body = {"workspace": ws.config.org_name, "seq": seq, "hash": h, "at": now_iso(), "reason": reason}
@@ -124,40 +125,6 @@ def journal_checkpoint(w, *, actor: str, reason: str) -> str | None:
         return _store(w, body, _signed_doc(journal_key(ws), body), actor=actor, kind="auto")
     finally:
         w._checkpointing = False
-
-
-def checkpoint_now(ws: Workspace, *, actor: str, reason: str) -> str | None:
-    """`qms serve` starts with one (when the journal holds anything and has moved since)."""
-    from .writer import writing
-    if not ws.audit_path.exists():
-        return None
-    with writing(ws, purpose="checkpoint") as w:
-        return journal_checkpoint(w, actor=actor, reason=reason)
-
-
-def write_checkpoint(ws: Workspace, out: Path | None = None, *, actor: str = "qms checkpoint") -> dict:
-    """Sign the journal's head; keep the checkpoint in archive/checkpoints/ (journaled) and in `out`."""
-    from .writer import writing
-    private = _load_private()
-    with writing(ws, purpose="checkpoint") as w:
-        problems, pairs = audit.scan(ws.audit_path)
-        if problems:
-            raise Integrity(f"the journal's chain is broken ({problems[0]}); a checkpoint would vouch for it",
-                            file=ws.rel(ws.audit_path))
-        entries = [e for _, e in pairs]
-        counts: dict[str, int] = {}
-        for e in entries:
-            counts[e.action] = counts.get(e.action, 0) + 1
-        body = {"workspace": ws.config.org_name, "seq": entries[-1].seq if entries else 0,
-                "hash": entries[-1].hash if entries else audit.GENESIS, "at": now_iso(), "counts": counts,
-                # 16 hex digits per entry: enough to name the first seq where a later log diverges
-                "chain": "".join(e.hash[:16] for e in entries)}
-        data = _signed_doc(private, body)
-        rel = _store(w, body, data, actor=actor, kind="manual")
-    if out is not None:
-        atomic_write(Path(out), data, replace=True)
-    return {"seq": body["seq"], "hash": body["hash"], "at": body["at"], "file": rel,
-            "output": str(out) if out else None}
 
 
 def verify_checkpoint(ws: Workspace, path: Path) -> list[str]:
@@ -185,7 +152,6 @@ def verify_checkpoint(ws: Workspace, path: Path) -> list[str]:
         entries = []
     stored = ws.archive_dir / "checkpoints" / PUBLIC_NAME
     pins = {e.data.get("public_key") for e in entries if e.action == audit.PIN_ACTION and isinstance(e.data, dict)}
-    from .journalkey import public_text
     by_journal_key = public_text(public) in pins
     if stored.is_file() and stored.read_bytes().strip() != doc["public_key"].encode().strip() and not by_journal_key:
         problems.append(f"{name}: signed by a key other than this workspace's ({ws.rel(stored)})")
@@ -211,7 +177,6 @@ def stored_problems(ws: Workspace, pairs) -> list[str]:
     checkpoint still stored and unchanged; and every checkpoint file kept in archive/checkpoints/
     that a trusted key signed (the journal's pinned key or checkpoint-key.pub) vouching for an
     entry the log still has — so a log cut back at a batch boundary is caught while one remains."""
-    import hashlib
     problems = []
     hashes = {x.seq: x.hash for _, x in pairs}
     journaled = set()
@@ -255,9 +220,8 @@ def stored_problems(ws: Workspace, pairs) -> list[str]:
 
 def _signed_by(path: Path, trusted: set, stored_pub: Path) -> dict | None:
     """The checkpoint body of `path` when a trusted key signed it; None otherwise."""
-    from cryptography.exceptions import InvalidSignature
+    from cryptography.exceptions import InvalidSignature    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     from cryptography.hazmat.primitives import serialization
-    from .journalkey import public_text
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
         body, sig = doc["checkpoint"], base64.b64decode(doc["signature"])

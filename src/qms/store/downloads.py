@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .archive import read_manifest
+from . import catalog
 from .catalog import reading
 from .object_sync import fetch_folder
 from ..base.errors import QmsError
@@ -44,7 +45,7 @@ def _folders(ws: Workspace, number: str) -> list[tuple[str, Path]]:
 def listed_files(ws: Workspace, number: str) -> list[ListedFile]:
     """Every file of every folder of NUMBER (a document's revisions, a record's versions, a disposal
     certificate), with its SHA-256."""
-    if not ws.catalog_path.exists():
+    if not catalog.present(ws):
         return []
     out = []
     for where, folder in _folders(ws, number):

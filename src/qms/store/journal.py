@@ -22,6 +22,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from . import pg_journal
 from .archive import sha256_file
 from ..base.errors import Busy, QmsError
 from concurrent.futures import ThreadPoolExecutor
@@ -61,10 +62,11 @@ def crashpoint(name: str) -> None:
 
 
 @contextmanager
-def workspace_lock(archive: Path, *, purpose: str = "", wait: bool = True):
+def workspace_lock(archive: Path, *, purpose: str = "", wait: bool = True, database: str | None = None):
     """One writer at a time per workspace: flock on the workspace's config.yaml (always there,
     so taking the lock creates nothing; the kernel releases it if the process dies). Who holds
-    it is noted in archive/.lock, so a waiting command can say."""
+    it is noted in archive/.lock, so a waiting command can say. `database` (storage.database):
+    also its advisory lock, for the servers that share it without sharing a disk."""
     key = str(archive)
     _held = _thread.depth
     if _held.get(key):
@@ -93,7 +95,11 @@ def workspace_lock(archive: Path, *, purpose: str = "", wait: bool = True):
                     f"{time.strftime('%H:%M:%S')}")
         _held[key] = 1
         try:
-            yield
+            if database:
+                with pg_journal.write_lock(database, purpose=purpose, wait=wait):
+                    yield
+            else:
+                yield
         finally:
             _held.pop(key, None)
             _note(note, "")

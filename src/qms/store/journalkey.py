@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..base.errors import Integrity, InvalidInput
 from .workspace import Workspace
+import json
 
 PRIVATE = "journal-key.pem"
 PUBLIC = "journal-key.pub"
@@ -38,7 +39,7 @@ def public_path(ws: Workspace) -> Path:
 
 def raw_public(key) -> bytes:
     """The 32 raw bytes of an Ed25519 public (or private) key."""
-    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives import serialization    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     if hasattr(key, "public_key"):
         key = key.public_key()
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -56,7 +57,7 @@ def fingerprint(key_or_text) -> str:
 
 def load_public(text: str):
     """A pinned public key (base64 of 32 raw bytes); ValueError when it is not one."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     try:
         raw = base64.b64decode(text, validate=True)
         return Ed25519PublicKey.from_public_bytes(raw)
@@ -87,7 +88,7 @@ def has_journal_key(ws: Workspace) -> bool:
 
 def create_journal_key(ws: Workspace):
     """Make the key (0600) and its public file; refuses to replace one (the journal pins it)."""
-    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives import serialization    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     path = private_path(ws)
     if path.exists():
@@ -105,7 +106,8 @@ def journal_pinned(ws: Workspace) -> bool:
     """Whether audit.log pins a journal key (a `journal.key` event): then a lost key is an error,
     never a reason to make a new one."""
     try:
-        with open(ws.audit_path, "rb") as fh:
+        log = ws.audit_path        # audit.open_log, which imports this module
+        with (log.open_read() if hasattr(log, "open_read") else open(log, "rb")) as fh:
             return any(b'"action": "journal.key"' in line for line in fh)
     except FileNotFoundError:
         return False
@@ -115,7 +117,7 @@ def journal_key(ws: Workspace, *, create: bool = False):
     """The workspace's journal signing key (Ed25519PrivateKey). Integrity when it is missing;
     `create`: make it when there is none and the journal pins none yet (a new workspace, or one
     from before signed journals — the next commit pins it)."""
-    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives import serialization    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     path = private_path(ws)
     if create and not path.exists() and not journal_pinned(ws):
@@ -150,7 +152,7 @@ def mac_key(ws: Workspace, *, create: bool = False) -> bytes:
     """32 bytes for MACs (HMAC-SHA256) over the secrets store, derived from the journal key with
     HKDF: whoever cannot read the journal key cannot forge them either. Integrity when missing
     (`create` as for journal_key)."""
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import hashes, serialization    # lazy: cryptography loads in ~40 ms; only keys, seals and checkpoints need it
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
     raw = journal_key(ws, create=create).private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                                         serialization.NoEncryption())
@@ -186,7 +188,6 @@ def note_head(ws: Workspace, seq: int, entry_hash: str) -> None:
 
 
 def read_head(ws: Workspace) -> tuple[int, str] | None:
-    import json
     try:
         doc = json.loads(head_path(ws).read_text(encoding="ascii"))
         return int(doc["seq"]), str(doc["hash"])

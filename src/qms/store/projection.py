@@ -52,6 +52,7 @@ def apply_all(cat: Catalog, entries: list[tuple[int, AuditEntry]], *, trail: boo
     tables passes False; verify compares the trail with the journal itself)."""
     if not entries:
         return
+    _load_providers()
     with cat.transaction():
         last_seq, last_hash, _ = head(cat)
         if trail and trail_seq(cat) == last_seq:     # behind (an older catalog): fill_trail catches it up
@@ -133,6 +134,8 @@ def fill_trail(cat: Catalog, entries: list[tuple[int, AuditEntry]]) -> int:
 def apply(cat: Catalog, e: AuditEntry) -> None:
     if e.action in IGNORED:
         return
+    if len(_PROVIDED) < len(_PROVIDERS):
+        _load_providers()
     handler = _HANDLERS.get(e.action)
     if handler is None:
         raise ProjectionError(f"audit.log entry {e.seq}: unknown action {e.action!r} (written by a newer qms?)")
@@ -229,7 +232,7 @@ def _doc_recall(cat, e, d):
 def _set_sequence(cat, key: str, value: int) -> None:
     """Sequences only move forward: the highest number ever given, so none is reused."""
     cat.execute("INSERT INTO sequences(key, value) VALUES(?, ?) ON CONFLICT(key) "
-                "DO UPDATE SET value=MAX(value, excluded.value)", key, int(value))
+                "DO UPDATE SET value=MAX(sequences.value, excluded.value)", key, int(value))
 
 
 def _record_file(cat, e, d):
@@ -353,6 +356,24 @@ _HANDLERS = {
 def register(action: str, handler) -> None:
     """Another part of the domain (users, sessions) adds its own events' projection."""
     _HANDLERS[action] = handler
+
+
+_PROVIDERS: list = []        # each `fn(register)`: a service's handlers, handed over by qms.startup
+_PROVIDED: list = []
+
+
+def provide(fn) -> None:
+    """A service's `register_handlers` (qms.startup gives it by name): called before the first event
+    is applied, so a command that applies none imports none of the services behind them."""
+    if fn not in _PROVIDERS:
+        _PROVIDERS.append(fn)
+
+
+def _load_providers() -> None:
+    for fn in _PROVIDERS:
+        if fn not in _PROVIDED:
+            fn(register)
+            _PROVIDED.append(fn)
 
 
 

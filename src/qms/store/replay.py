@@ -50,8 +50,7 @@ _TRAIL_TABLES = ("audit_trail", "audit_numbers")
 
 
 def _tables(cat: Catalog) -> list[str]:
-    return [r["name"] for r in cat.all("SELECT name FROM sqlite_master WHERE type='table' AND name<>'meta' "
-                                       "ORDER BY name") if r["name"] not in _TRAIL_TABLES]
+    return [name for name in cat.tables() if name != "meta" and name not in _TRAIL_TABLES]
 
 
 def table_rows(cat: Catalog, table: str) -> list[dict]:

@@ -13,8 +13,10 @@ import qms
 
 from ..base.errors import Conflict, InvalidInput, NotFound, QmsError, Refused
 from ..base.yaml_source import YamlSource, check_keys, load_yaml
+from .pg_journal import PgLog
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import json
+from ..base.input_limits import period_error
 
 CONFIG_NAME = "config.yaml"
 # The keys config.yaml's mappings may hold; anything else is refused with the nearest match.
@@ -100,6 +102,11 @@ class Workspace:
 
     @property
     def audit_path(self) -> Path:
+        """audit.log; with storage.database the journal's table there (pg_journal.PgLog), which
+        audit.py reads and appends to as it does the file."""
+        url = self.config.storage.get("database")
+        if url:
+            return PgLog(url, self.archive_dir / "audit.log")
         return self.archive_dir / "audit.log"
 
     @property
@@ -110,6 +117,8 @@ class Workspace:
         """Path relative to the workspace root, as JSON output gives it."""
         if path is None:
             return None
+        if isinstance(path, PgLog):
+            return str(path)
         path = Path(path)
         try:
             return path.resolve().relative_to(self.root.resolve()).as_posix()
@@ -227,7 +236,6 @@ def load_config(path: Path) -> Config:
     count_cap = 1000 if count_cap is None else count_cap
     _whole(src, count_cap, 10, 1_000_000, "a count", "search", "count_cap")
     name = _require(src, org, "name", ("organisation",))
-    from ..base.input_limits import period_error
     bad = period_error((recs.get("retention") or {}).get("period", "5y"))
     if bad:
         raise src.error(bad, "records", "retention", "period")

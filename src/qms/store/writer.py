@@ -18,12 +18,15 @@ from dataclasses import dataclass, field
 
 from . import audit, events, hooks, journal, journalkey, projection
 from .audit import AuditEntry
-from .catalog import Catalog, open_catalog
+from . import catalog
+from .catalog import Catalog
 from ..base.errors import Busy, Integrity
 from .journal import Stage, crashpoint
 from .workspace import Workspace
 
 import shutil
+from .checkpoint import journal_checkpoint
+import sys
 
 
 @dataclass
@@ -55,7 +58,7 @@ class Writer:
         `sync`: "each" — staged files were fsynced one by one; "all" — one os.sync() for a batch."""
         if self.cat.path is None:          # the first change of a new workspace makes its catalog
             self.cat.close()
-            self.cat = open_catalog(self.ws.catalog_path, create=True)   # no log yet: nothing to catch up
+            self.cat = catalog.open_for(self.ws, create=True)   # no log yet: nothing to catch up
         self.committed = True
         if sync == "all":
             os.sync()
@@ -79,7 +82,6 @@ class Writer:
         self._seqs.clear()
         every = self.ws.config.checkpoint_every
         if every and not self._checkpointing and pairs[-1][1].seq // every > (pairs[0][1].seq - 1) // every:
-            from .checkpoint import journal_checkpoint
             journal_checkpoint(self, actor=actor, reason=f"every {every} events")
         # the caller's own events: after the journal.key pin a first signed batch starts with, before
         # the followers a hook added (a release's reading assignments)
@@ -97,9 +99,10 @@ def writing(ws: Workspace, purpose: str = "", *, governed: bool = True):
     existed = ws.archive_dir.exists()
     w = None
     try:
-        with journal.workspace_lock(ws.archive_dir, purpose=purpose), journal.private_tmp(ws.archive_dir):
+        with journal.workspace_lock(ws.archive_dir, purpose=purpose, database=catalog.database(ws)), \
+                journal.private_tmp(ws.archive_dir):
             # A refused first command must leave no archive behind: the catalog comes with the first commit.
-            cat = open_catalog(ws.catalog_path, create=ws.catalog_path.exists() or ws.audit_path.exists())
+            cat = catalog.open_for(ws, create=catalog.present(ws) or ws.audit_path.exists())
             w = Writer(ws, cat)
             try:
                 if cat.path is not None:
@@ -161,6 +164,8 @@ def _recover(ws: Workspace, cat: Catalog, *, drop: bool = True) -> None:
 
 def _torn(ws: Workspace) -> bool:
     """The log ends without a newline: a write cut short (head() skips that line)."""
+    if hasattr(ws.audit_path, "url"):
+        return False           # a database's batch is in whole or not at all
     try:
         with open(ws.audit_path, "rb") as fh:
             fh.seek(-1, os.SEEK_END)
@@ -173,7 +178,6 @@ def _drop_uncommitted(ws: Workspace, tail: audit.Tail) -> None:
     """A batch whose commit marker never reached the disk (a power cut mid-write, or lines
     appended without the journal key) is dropped whole: nothing it names was placed. What is cut
     is kept in .qms/journal-dropped.log and said on stderr, so a forgery leaves a trace."""
-    import sys
     gone = audit.drop_uncommitted(ws.audit_path, tail.cut)
     if not gone:
         return
@@ -203,7 +207,6 @@ def _report_pending(cat: Catalog) -> None:
     command came next, a login included)."""
     pending = pending_renditions(cat)
     if pending:
-        import sys
         print(f"qms: recovered an interrupted command; PDFs are pending for {len(pending)} records "
               f"(e.g. {pending[0]}) — run `qms record pdf --pending`", file=sys.stderr)
 
@@ -211,10 +214,10 @@ def _report_pending(cat: Catalog) -> None:
 def catch_up(ws: Workspace) -> None:
     """A reader finding the catalog behind the log (a write crashed, or none ran since) brings
     it up to date when no writer is busy; otherwise it reads what is there."""
-    if not ws.catalog_path.exists():
+    if not catalog.present(ws):
         return             # a deleted catalog is for verify to report and a write (or rebuild) to remake
     try:
-        with open_catalog(ws.catalog_path, create=False) as cat:
+        with catalog.open_for(ws, create=False) as cat:
             log_seq = audit.head(ws.audit_path)[0]
             behind = projection.head(cat)[0] < log_seq or projection.indexed_seq(cat) < log_seq or \
                 projection.trail_seq(cat) < log_seq
@@ -223,9 +226,10 @@ def catch_up(ws: Workspace) -> None:
     if not behind or not os.access(ws.archive_dir, os.W_OK):
         return
     try:
-        with journal.workspace_lock(ws.archive_dir, purpose="catch-up", wait=False), \
+        with journal.workspace_lock(ws.archive_dir, purpose="catch-up", wait=False,
+                                    database=catalog.database(ws)), \
                 journal.private_tmp(ws.archive_dir):
-            with open_catalog(ws.catalog_path, create=True) as cat:
+            with catalog.open_for(ws, create=True) as cat:
                 _recover(ws, cat, drop=False)
     except (Integrity, Busy):      # busy: a writer is finishing that very work
         return

@@ -3,7 +3,9 @@ registry of sources (nothing stored that could drift). Another service adds its 
 `register(source)`: scan confirmations, KPI-proposed CAPAs …
 
 A source is `fn(ws, user, on) -> list[dict]`, each item at least {kind, kind_zh, title, due, link};
-`dated=True` says it gives due dates (the quality manager's overdue view asks only those)."""
+`dated=True` says it gives due dates (the quality manager's overdue view asks only those).
+A source reads only what commits change (the catalog, the archive) and the day it is given: the
+menu's count on every page is kept until the next commit or the next day (menu.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from ..base.dates import today
 from ..identity import User
 from ..identity.completion import may_see_all
 from ..store.workspace import Workspace
+from ..base.errors import Refused
+from ..identity.users import list_users
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,6 @@ def _order(item: dict):
 
 def items_for(ws: Workspace, user: User, *, on: dt.date | None = None, dated_only: bool = False) -> list[dict]:
     """The person's to-do, overdue first, then by due date; items without a date last."""
-    from . import sources  # noqa: F401  (the built-in sources register themselves)
     on = on or today()
     out: list[dict] = []
     for s in SOURCES:
@@ -67,8 +70,6 @@ def todo(ws: Workspace, user: User) -> dict:
 
 
 def overdue_by_department(ws: Workspace, viewer: User) -> dict:
-    from ..base.errors import Refused
-    from ..identity.users import list_users
     if not may_see_all(viewer):
         raise Refused(f"{viewer.name}（{viewer.login}）无权查看全员逾期事项（需 doc.release 或 users.manage）")
     on = today()

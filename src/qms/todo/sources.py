@@ -1,5 +1,6 @@
 """The built-in sources of the to-do: drafts to sign, records awaiting the customer's signature,
-disposal proposals to approve, revisions to read, reviews due, copies to sign for or return."""
+disposal proposals to approve, revisions to read, reviews due, copies to sign for or return.
+qms.startup registers them (by name, with the change requests and CAPA actions of the services below)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,8 @@ from __future__ import annotations
 
 from ..domain import docstate
 from ..worklist import inbox
-from ..capa.capas import my_actions
 from ..store.catalog import reading
-from ..change.requests import to_approve
 from ..review.reviews import schedule
-from .registry import register
 
 KIND_ZH = {"sign": "待签署文件", "customer_signature": "待客户签字记录", "disposal": "待审批销毁",
            "training": "待阅读文件", "review": "定期评审", "copy_receive": "受控副本待签收",
@@ -82,16 +80,3 @@ def copies(ws, user, on):
                 out.append(_item("copy_receive", f"{r['number']} {r['revision']} 受控副本 No.{r['copy_no']} 待签收",
                                  None, f"/documents/{r['number']}", number=r["number"], copy_no=r["copy_no"]))
     return out
-
-
-register(drafts, name="drafts", dated=False)
-register(customer_signatures, name="customer_signatures", dated=False)
-register(disposals, name="disposals", dated=False)
-register(training, name="training")
-register(reviews, name="reviews")
-register(copies, name="copies", dated=False)
-
-
-
-register(to_approve, name="change_requests", dated=False)
-register(my_actions, name="capa_actions")

@@ -24,6 +24,7 @@ from . import assets, filters, messages
 from .pages import json_response, render
 from .routes import ROUTES
 from ..search import index_exists, open_backend
+from .routes.capa import install_globals
 
 HERE = Path(__file__).parent
 # Which worker process answered (a random id, not the pid): lets tests and benches see that requests
@@ -72,7 +73,6 @@ def _templates(ws: Workspace | None = None) -> Jinja2Templates:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
     filters.install(env, ws)
-    from .routes.capa import install_globals
     install_globals(env, ws)       # record.html links the CAPAs opened from a record (issue 23)
     return Jinja2Templates(env=env)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..identity import sessions
 from ..identity.permissions import NotAuthenticated, User
 from ..domain.policy import load_policy
-from ..identity.secrets import secrets_path
+from ..identity.secrets import secrets_exist
 from ..identity.users import authenticate, get_user
 from ..store.workspace import Workspace
 from .webuser import WebUser
@@ -56,7 +56,7 @@ def _policy(ws: Workspace):
 
 def resume(ws: Workspace, token: str) -> WebUser | None:
     """The user of a live session (and its idle clock restarted), or None: unknown, idle, expired."""
-    if not token or not secrets_path(ws).exists():
+    if not token or not secrets_exist(ws):
         return None
     policy = _policy(ws)
     now = timestamp()

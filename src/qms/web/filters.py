@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 
+from markupsafe import Markup
+
 from ..base.dates import cn_date, local_time
 from ..domain.labels import STATUS_ZH, status_label
+from ..domain.flows.figure import revision_svgs
 from .assets import static_url
 
 STATUS_LABELS = STATUS_ZH     # one word per state, the CLI's and the PDFs' (qms.domain.labels)
@@ -56,7 +59,5 @@ def install(env, ws=None) -> None:
 
 def _doc_flows(ws, number: str, revision: str) -> list[dict]:
     """The revision's flow charts as inline SVG (document.html, _doc_flows.html)."""
-    from ..domain.flows.figure import revision_svgs
-    from markupsafe import Markup
     return [{"caption": f["caption"], "svg": Markup(f["svg"])} for f in revision_svgs(ws, number, revision)] \
         if ws is not None else []

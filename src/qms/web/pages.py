@@ -22,9 +22,10 @@ def render(request: Request, name: str, status_code: int = 200, **context) -> Re
 
 
 def _todo_counts(request: Request, user) -> dict | None:
-    """The menu's 我的待办 (N): the home page passes its own; other pages count (never fail for it)."""
+    """The menu's 我的待办 (N): the home page passes its own; other pages ask the count kept per catalog
+    head (re-counted only after a commit or on a new day), and never fail for it."""
     try:
-        return todo.counts(todo.items_for(request.app.state.ws, user.identity))
+        return todo.menu_counts(request.app.state.ws, user.identity)
     except Exception:
         return None
 

@@ -3,10 +3,10 @@
 on the document's web page."""
 
 from .model import Edge, Flow, Step, parse_flow, records_named
+from ._graphviz import render
 
 
 def draw(flow: Flow, fmt: str = "png", **kw) -> bytes:
-    from ._graphviz import render    # graphviz only when a chart is drawn
     return render(flow, fmt, **kw)
 
 

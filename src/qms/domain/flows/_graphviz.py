@@ -28,7 +28,7 @@ def _wrap(text: str, width: int = 12) -> str:
 
 
 def to_dot(flow: Flow, *, form_titles: dict[str, str] | None = None, links: dict[str, str] | None = None) -> str:
-    import graphviz      # PyPI graphviz: only builds the DOT text (quoting); `dot` draws it
+    import graphviz      # PyPI graphviz: only builds the DOT text (quoting); `dot` draws it    # lazy: graphviz loads in ~35 ms; only drawing a flow needs it
     g = graphviz.Digraph("flow")
     g.attr(rankdir=flow.direction, fontname=FONT, fontsize="12", nodesep="0.35", ranksep="0.4",
            newrank="true", compound="true")

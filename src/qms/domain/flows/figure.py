@@ -7,6 +7,11 @@ import re
 from pathlib import Path
 
 from .model import Flow
+from ..forms import load_forms_quietly
+from ...adapters.figures import Placed, marker
+from . import draw
+from ..docsource import flatten, parse_source_text
+from ...store.catalog import reading
 
 _NUMBERED = re.compile(r"^\s*图\s*\d+")
 
@@ -19,15 +24,12 @@ def caption(flow: Flow, n: int) -> str:
 
 
 def form_titles(ws) -> dict[str, str]:
-    from ..forms import load_forms_quietly
     return {fid: f.title for fid, f in load_forms_quietly(ws).items()}
 
 
 def placed_flow(ws, block: dict, n: int):
     """The render block's figure (marker, caption) and its PNG, drawn now (nothing is archived:
     the source is, and it draws the same chart again)."""
-    from ...adapters.figures import Placed, marker
-    from . import draw
     flow = block["flow"]
     block["marker"] = marker(n)
     block["caption"] = caption(flow, n)
@@ -58,8 +60,6 @@ def flow_warnings(ws, doc) -> list[str]:
 def svgs(ws, doc) -> list[dict]:
     """The document's flow charts for its web page: caption and SVG text, in reading order, numbered
     as in the PDF (counting the image figures before them)."""
-    from ..docsource import flatten
-    from . import draw
     out, n = [], 0
     for b in flatten(doc.sections):
         if b["type"] != "figure":
@@ -74,8 +74,6 @@ def svgs(ws, doc) -> list[dict]:
 def revision_svgs(ws, number: str, revision: str) -> list[dict]:
     """The flow charts of an archived revision's source, as SVG (the document's web page); a
     revision without flows, or whose source cannot be read, has none."""
-    from ...store.catalog import reading
-    from ..docsource import parse_source_text
     with reading(ws) as cat:
         row = cat.one("SELECT folder, source FROM revisions WHERE number=? AND revision=?", number, revision)
     if row is None or not row["source"]:
@@ -91,7 +89,6 @@ def revision_svgs(ws, number: str, revision: str) -> list[dict]:
     out = svgs(ws, doc)
     links = {fid: f"/records?form={fid}" for fid in form_titles(ws)}
     if links:      # each step's form links to its records
-        from . import draw
         i = 0
         for f in flows_of(doc):
             out[i]["svg"] = _strip(draw(f, "svg", form_titles=form_titles(ws), links=links).decode("utf-8"))

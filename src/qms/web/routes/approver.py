@@ -17,6 +17,7 @@ from .common import in_thread, json_body
 import tempfile
 from pathlib import Path
 from starlette.responses import Response
+from .drafts import redline_fragment
 
 
 def _may_sign(user: WebUser):
@@ -26,7 +27,6 @@ def _may_sign(user: WebUser):
 def inbox_page(request: Request):
     user = require(request, DOC_SIGN)
     items = inbox.drafts_to_sign(request.app.state.ws, _may_sign(user), name=user.name)
-    from .drafts import redline_fragment        # the change shown before signing (issue 25)
     for item in items:
         item["redline"] = redline_fragment(request.app.state.ws, item["number"])
     return render(request, "inbox.html", items=items, flash=flash_message(request),

@@ -13,6 +13,10 @@ from ..pages import json_response, render
 from ..auth import DOC_SIGN, DOC_SUBMIT, check_csrf, flash_message, require
 from ..form_posts import post_form
 from .common import in_thread, json_body
+from ...worklist import inbox
+import tempfile
+from pathlib import Path
+from ...documents.redline_pdf import write_pdf
 
 
 def editor_page(request: Request, *, text: str | None = None, change: str = "", error: str = "",
@@ -62,7 +66,6 @@ def review_page(request: Request):
     """The approver's view of a draft: the change note and the redline beside the PDF preview."""
     user = require(request, DOC_SIGN)
     ws, number = request.app.state.ws, request.path_params["number"]
-    from ...worklist import inbox
     items = [d for d in inbox.drafts_to_sign(ws, lambda r: user.can(f"doc.sign.{r}"), name=user.name)
              if d["number"] == number]
     rev = editing.newest(ws, number)
@@ -72,9 +75,6 @@ def review_page(request: Request):
 
 
 def _redline_pdf(ws, number: str) -> bytes:
-    import tempfile
-    from pathlib import Path
-    from ...documents.redline_pdf import write_pdf
     with tempfile.TemporaryDirectory(prefix="qms-redline-") as tmp:
         return Path(write_pdf(ws, redline.redline_for(ws, number), Path(tmp) / "redline.pdf")).read_bytes()
 

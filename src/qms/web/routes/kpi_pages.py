@@ -16,6 +16,7 @@ from ...kpi.compute import fmt
 from ..pages import render
 from ..auth import DOC_RELEASE, READ, check_csrf, flash_message, flash_redirect, require
 from .common import arg
+from ...kpi._matplotlib import chart
 
 
 def _rows(s) -> list[dict]:
@@ -45,7 +46,6 @@ def dashboard(request: Request):
 def chart_svg(request: Request):
     require(request, READ)
     ws = request.app.state.ws
-    from ...kpi._matplotlib import chart
     try:
         (s,) = kpi.series(ws, kpi=request.path_params["key"], by=arg(request, "by"))
     except NotFound as exc:

@@ -13,6 +13,7 @@ from ..pages import json_response, render
 from ..auth import COOKIE, check_csrf, current_user, require
 from .common import in_thread, json_body
 from .. import backend
+import secrets
 
 
 def _set_cookie(request: Request, response, token: str) -> None:
@@ -37,7 +38,6 @@ def _login_form(request: Request, status: int, *, nxt: str, error: str = "", tok
     login typed is not echoed), so its body tells nothing about which logins exist."""
     token = token or request.cookies.get(LOGIN_CSRF) or ""
     if len(token) < 20:
-        import secrets
         token = secrets.token_urlsafe(24)
     response = render(request, "login.html", status, next=nxt, error=error, login_csrf=token)
     response.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict", path="/login",

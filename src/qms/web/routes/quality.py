@@ -16,6 +16,7 @@ from ..pages import render
 from ..auth import DOC_COPY, DOC_OBSOLETE, DOC_RELEASE, DOC_SUBMIT, DOC_WITHDRAW, WebUser, flash_message, require
 from ..form_posts import post_form
 from starlette.exceptions import HTTPException
+from ...documents.wordimport import import_docx
 
 MAX_SOURCE = 20 * 1024 * 1024     # a Word procedure with its pictures
 
@@ -51,7 +52,6 @@ def _submit(ws, name: str, content: bytes, *, actor: str, change: str, major: bo
         path.write_bytes(content)
         try:
             if path.suffix.lower() in (".docx", ".docm"):     # a Word procedure: imported, then as a YAML
-                from ...documents.wordimport import import_docx
                 path = Path(import_docx(ws, path, path.with_suffix(".yaml")).data["output"])
             if check_only:
                 d = documents.check(ws, path)

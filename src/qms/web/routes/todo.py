@@ -14,6 +14,9 @@ from ..pages import json_response, render
 from ..auth import flash_message, require
 from ..form_posts import post_form
 from .common import in_thread
+import tempfile
+from pathlib import Path
+from ...review.reviews import close
 
 
 def home(request: Request):
@@ -65,8 +68,6 @@ def matrix_page(request: Request):
 
 
 def _xlsx(ws) -> bytes:
-    import tempfile
-    from pathlib import Path
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "matrix.xlsx"
         training.matrix_xlsx(ws, path)
@@ -84,7 +85,6 @@ async def review_close(request: Request):
     number = request.path_params["number"]
 
     def call(ws, form, user):
-        from ...review.reviews import close
         return close(ws, number, outcome=form.get("outcome", ""), comment=form.get("comment", ""),
                      user=user.identity, password=form.get("password", "")).message
 
