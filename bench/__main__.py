@@ -26,6 +26,7 @@ FULL = [
     ("web", ["bench.web", "--records", "100000", "--clients", "20", "--seconds", "30"]),
     ("kpi", ["bench.kpi", "--records", "10000", "--records", "100000"]),
     ("scan", ["bench.scan", "--pages", "60", "--ocr-pages", "2"]),
+    ("scale", ["bench.scale", "--n", "100000"]),
 ]
 QUICK = [
     ("filing", ["bench.filing", "--records", "200", "--pdf-records", "20", "--one-by-one-pdf", "2",
@@ -38,6 +39,7 @@ QUICK = [
     ("web", ["bench.web", "--records", "2000", "--clients", "20", "--seconds", "10"]),
     ("kpi", ["bench.kpi", "--records", "2000"]),
     ("scan", ["bench.scan", "--pages", "15", "--ocr-pages", "0"]),
+    ("scale", ["bench.scale", "--n", "2000"]),
 ]
 
 

@@ -23,7 +23,7 @@ from ..store.workspace import Workspace, open_workspace
 from . import assets, filters, messages
 from .pages import json_response, render
 from .routes import ROUTES
-from ..search import SearchIndex
+from ..search import index_exists, open_backend
 from .routes.capa import install_globals
 
 HERE = Path(__file__).parent
@@ -86,8 +86,8 @@ class SearchIndexes(threading.local):
         self.index = None
 
     def get(self):
-        if self.index is None and self.ws.index_dir.exists():
-            self.index = SearchIndex(self.ws.index_dir)
+        if self.index is None and index_exists(self.ws):
+            self.index = open_backend(self.ws)      # whoosh, or PostgreSQL with storage.database
         return self.index
 
 
