@@ -81,7 +81,14 @@ class Office:
         raise RuntimeError("LibreOffice did not start listening")
 
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        """LibreOffice runs and answers: a killed one may not be reaped yet, but its bridge is gone."""
+        if self.proc is None or self.proc.poll() is not None:
+            return False
+        try:
+            self.desktop.getCurrentFrame()
+        except Exception:
+            return False
+        return True
 
     def convert(self, src: str, dst: str, pdfa: bool) -> None:
         doc = self.desktop.loadComponentFromURL(uno.systemPathToFileUrl(os.path.abspath(src)), "_blank", 0,
@@ -127,11 +134,14 @@ def main() -> int:
     try:
         for line in sys.stdin:
             req = json.loads(line)
+            if not office.alive():
+                say({"lost": "LibreOffice had stopped"})
+                return 1
             for i, (src, dst) in enumerate(req["files"]):
                 try:
                     office.convert(src, dst, bool(req.get("pdfa", True)))
                 except Exception as exc:
-                    if not office.alive() or type(exc).__name__ in ("DisposedException", "RuntimeException"):
+                    if not office.alive():
                         say({"lost": f"LibreOffice stopped while converting ({type(exc).__name__})"})
                         return 1
                     say({"error": str(getattr(exc, "Message", "") or exc) or type(exc).__name__, "index": i})

@@ -18,7 +18,7 @@ import json
 CONFIG_NAME = "config.yaml"
 # The keys config.yaml's mappings may hold; anything else is refused with the nearest match.
 CONFIG_KEYS = ("organisation", "locale", "timezone", "documents", "records", "identity", "paths", "journal",
-               "review", "training", "notify", "departments", "scan", "search")
+               "review", "training", "notify", "departments", "scan", "search", "convert")
 ORG_KEYS = ("name", "name_en", "short")
 DOCUMENTS_KEYS = ("number_pattern", "revision", "kinds", "approvals", "keep_obsolete")
 REVISION_KEYS = ("scheme", "first")
@@ -29,6 +29,8 @@ RETENTION_KEYS = ("period", "from")
 PATHS_KEYS = ("schemas", "templates", "archive")
 JOURNAL_KEYS = ("checkpoint_every",)
 SEARCH_KEYS = ("count_cap",)
+CONVERT_KEYS = ("resident",)
+RESIDENT_MODES = ("auto", "on", "off")
 
 # Groups of capitals/digits joined by - or /, a group may hold a clause number (7.5):
 # QP-SC-015, WY-QP-7.5-01, HX/QP-05. A '/' never reaches a path: see revisions.safe_name.
@@ -69,6 +71,7 @@ class Config:
     checkpoint_every: int = 1000    # journal.checkpoint_every: a stored checkpoint every N events (0: none)
     scan: dict = field(default_factory=dict)   # the scan inbox (issue 22): inbox, confirm, max_pages
     search_count_cap: int = 1000    # search.count_cap: totals exact up to this, beyond it "1,000+"
+    convert_resident: str = "auto"  # convert.resident: a LibreOffice kept running (auto|on|off)
 
 
 @dataclass
@@ -201,7 +204,8 @@ def load_config(path: Path) -> Config:
                               (recs.get("retention") or {} if isinstance(recs, dict) else {}, RETENTION_KEYS,
                                "records.retention"),
                               (data.get("journal") or {}, JOURNAL_KEYS, "journal"),
-                              (data.get("search") or {}, SEARCH_KEYS, "search")):
+                              (data.get("search") or {}, SEARCH_KEYS, "search"),
+                              (data.get("convert") or {}, CONVERT_KEYS, "convert")):
         if not isinstance(value, dict):
             raise src.error("expected a mapping", *key.split("."))
         check_keys(src, value, known, *key.split("."))
@@ -219,6 +223,11 @@ def load_config(path: Path) -> Config:
     count_cap = (data.get("search") or {}).get("count_cap")
     count_cap = 1000 if count_cap is None else count_cap
     _whole(src, count_cap, 10, 1_000_000, "a count", "search", "count_cap")
+    resident = (data.get("convert") or {}).get("resident", "auto")
+    resident = {True: "on", False: "off"}.get(resident, resident) if isinstance(resident, bool) \
+        else str(resident).lower()          # YAML reads a bare on/off as true/false
+    if resident not in RESIDENT_MODES:
+        raise src.error(f"expected one of {', '.join(RESIDENT_MODES)}", "convert", "resident")
     name = _require(src, org, "name", ("organisation",))
     from ..base.input_limits import period_error
     bad = period_error((recs.get("retention") or {}).get("period", "5y"))
@@ -260,6 +269,7 @@ def load_config(path: Path) -> Config:
         checkpoint_every=_checkpoint_every(src, (data.get("journal") or {}).get("checkpoint_every", 1000)),
         scan=dict(data.get("scan") or {}),
         search_count_cap=count_cap,
+        convert_resident=resident,
     )
 
 

@@ -16,6 +16,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from ..base.errors import QmsError, NotFound
+from ..adapters import resident
+from ..adapters.convert import warm_up
 from ..notify.scheduler import start_background
 from ..startup import start
 from ..store.workspace import Workspace, open_workspace
@@ -114,6 +116,8 @@ def app_from_env() -> Starlette:
     Each worker runs the scheduler of reminders and due items: exactly once across workers (the journal)."""
     app = create_app(os.environ["QMS_WORKSPACE"])
     start_background(app.state.ws)
+    resident.configure(app.state.ws.config.convert_resident, keep=True)   # each worker keeps its own warm
+    warm_up()
     return app
 
 
