@@ -117,6 +117,7 @@ class Office:
 
 def main() -> int:
     soffice_bin, profile = sys.argv[1], sys.argv[2]
+    owner = os.getppid()
     out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)             # anything else printing goes to stderr, never into the answers
 
@@ -138,6 +139,11 @@ def main() -> int:
                 say({"lost": "LibreOffice had stopped"})
                 return 1
             for i, (src, dst) in enumerate(req["files"]):
+                if os.getppid() != owner:
+                    return 1           # qms was killed mid-batch: write nothing more into its temp folder
+                if not os.path.isdir(os.path.dirname(dst)):
+                    say({"error": "the output folder is gone", "index": i})
+                    break
                 try:
                     office.convert(src, dst, bool(req.get("pdfa", True)))
                 except Exception as exc:
