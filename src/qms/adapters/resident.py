@@ -121,7 +121,6 @@ def worker_pid() -> int | None:
 def convert(soffice: str, pairs: list[tuple[Path, Path]], *, pdfa: bool, timeout: float) -> None:
     """Convert each (source, output) pair; raises QmsError naming the file LibreOffice could not
     convert, ConverterLost when the converter died or timed out, Unavailable when none can start."""
-    global _worker
     with _lock:
         w = _ensure(soffice)
         request = {"files": [[str(s.resolve()), str(o.resolve())] for s, o in pairs], "pdfa": pdfa}
@@ -143,7 +142,8 @@ def convert(soffice: str, pairs: list[tuple[Path, Path]], *, pdfa: bool, timeout
             raise ConverterLost(f"the resident LibreOffice converter stopped: {answer.get('lost') or answer}")
         if "error" in answer:
             src = pairs[int(answer.get("index", 0))][0]
-            raise QmsError(f"LibreOffice could not convert this file to PDF: {answer['error']}; "
+            said = str(answer["error"]).split(" at ./")[0]       # not LibreOffice's source file and line
+            raise QmsError(f"LibreOffice could not convert this file to PDF: {said}; "
                            "is it a valid, unprotected Word document?", file=src)
 
 
