@@ -157,3 +157,17 @@ def _alive(pid: int) -> bool:
             return fh.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_convert_resident_in_config_yaml_is_auto_on_or_off(tmp_path):
+    from qms.base.errors import QmsError
+    from qms.store.workspace import load_config
+    text = (REPO / "config.yaml").read_text(encoding="utf-8")
+    assert load_config(REPO / "config.yaml").convert_resident == "auto"
+    for said, mode in (("off", "off"), ("on", "on"), ("auto", "auto")):     # YAML reads bare on/off as booleans
+        (tmp_path / "config.yaml").write_text(text.replace("resident: auto", f"resident: {said}"), encoding="utf-8")
+        assert load_config(tmp_path / "config.yaml").convert_resident == mode
+    (tmp_path / "config.yaml").write_text(text.replace("resident: auto", "resident: sometimes"), encoding="utf-8")
+    with pytest.raises(QmsError, match="auto, on, off") as err:
+        load_config(tmp_path / "config.yaml")
+    assert "resident" in err.value.format()
