@@ -108,7 +108,7 @@ def test_without_python3_uno_it_falls_back_to_soffice(tmp_path, on, monkeypatch)
 @pytest.mark.parametrize("victim", ["libreoffice", "worker"])
 def test_kill_9_of_the_converter_during_a_filing_loses_nothing(qms, monkeypatch, victim, on):
     cfg = qms.root / "config.yaml"
-    cfg.write_text(cfg.read_text(encoding="utf-8") + "\nconvert:\n  resident: on\n", encoding="utf-8")
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("resident: auto", "resident: on"), encoding="utf-8")
     qms.apply_config()
     data = write_data(qms, example_data("QR-SV-022-02"), "report.yaml")
     first = qms.json("record", "file", "QR-SV-022-02", "--data", data)["number"]
