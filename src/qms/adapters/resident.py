@@ -184,7 +184,7 @@ def _ensure(soffice: str) -> _Worker:
     # Debian's python with its own modules: none of the venv's paths
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
     env["FONTCONFIG_FILE"] = str(FONTS_CONF)
-    proc = subprocess.Popen([PYTHON, str(WORKER), office_bin, str(profile / "lo")],
+    proc = subprocess.Popen([PYTHON, str(WORKER), office_bin, str(profile)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             text=True, env=env, start_new_session=True, close_fds=True)
     w = _Worker(proc=proc, office_pid=0, profile=profile, owner=os.getpid())

@@ -16,6 +16,7 @@ kill -9 of either side leaves nothing running. Writes only to the one stdout pip
 import ctypes
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -127,12 +128,12 @@ def main() -> int:
 
     office = Office(soffice_bin, profile)
     try:
-        office.start()
-    except Exception as exc:
-        say({"lost": f"LibreOffice did not start: {exc}"})
-        return 1
-    say({"ready": True, "office": office.proc.pid})
-    try:
+        try:
+            office.start()
+        except Exception as exc:
+            say({"lost": f"LibreOffice did not start: {exc}"})
+            return 1
+        say({"ready": True, "office": office.proc.pid})
         for line in sys.stdin:
             req = json.loads(line)
             if not office.alive():
@@ -154,8 +155,11 @@ def main() -> int:
                     break
             else:
                 say({"ok": True})
+    except (BrokenPipeError, OSError):
+        return 1                   # qms went while we started or answered
     finally:
         office.stop()
+        shutil.rmtree(profile, ignore_errors=True)   # also when qms went without stopping us (SIGTERM)
     return 0
 
 
