@@ -11,6 +11,9 @@ concurrent processes never share a profile (LibreOffice would hand the job to
 the other instance), and reusing it saves the profile creation (~0.1-0.2 s).
 Chinese font names (宋体, 黑体 ...) are mapped to the SC faces of Noto CJK by the
 packaged fonts.conf, passed as FONTCONFIG_FILE.
+
+Where a LibreOffice is kept running (qms.adapters.resident: `qms serve`, batches, or
+convert.resident: on), to_pdf hands the files to it instead; this path is the fallback.
 """
 
 from __future__ import annotations
