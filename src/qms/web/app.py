@@ -17,6 +17,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from ..base.errors import QmsError, NotFound
+from ..adapters import resident
+from ..adapters.convert import warm_up
 from ..notify.scheduler import start_background
 from ..startup import start
 from ..store.workspace import Workspace, open_workspace
@@ -126,6 +128,8 @@ def app_from_env() -> Starlette:
     WORKER = secrets.token_hex(4).encode()
     app = create_app(os.environ["QMS_WORKSPACE"])
     start_background(app.state.ws)
+    resident.configure(app.state.ws.config.convert_resident, keep=True)   # each worker keeps its own warm
+    warm_up()
     return app
 
 
