@@ -143,7 +143,8 @@ def rebuild(env):
 def migrate_cmd(env, to, objects, s3_endpoint, into, as_json):
     """Copy this workspace to PostgreSQL (+ a bucket) or back to a folder; rerun to resume."""
     env.act("archive.maintain")
-    rep = migrate(env.ws, to=to, objects=objects, s3_endpoint=s3_endpoint, into=into)
+    rep = migrate(env.ws, to=to, objects=objects, s3_endpoint=s3_endpoint, into=into,
+                  step=lambda name: click.echo(f"qms migrate: {name} …", err=True))
     emit(rep.to_json(), as_json, lambda _: rep.message())
 
 

@@ -7,6 +7,7 @@ the catalog, the search index, the secrets store) and config.yaml, written last 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from ..store.archive import atomic_write
@@ -49,8 +50,20 @@ def bucket_only(ws: Workspace, have: set[str]) -> list[str]:
     return sorted({v.rel for v in store.versions("") if v.latest and not v.deleted} - have)
 
 
+_LEFT_BY_A_KILL = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp$|^\.catalog-rebuild-")
+
+
+def clear_leftovers(dst_root: Path) -> None:
+    """What a killed run left half-made in the target: atomic_write's temp files, a catalog being rebuilt."""
+    for dirpath, _, names in os.walk(dst_root):
+        for name in names:
+            if _LEFT_BY_A_KILL.match(name):
+                (Path(dirpath) / name).unlink(missing_ok=True)
+
+
 def copy_files(src: Workspace, dst_root: Path, progress=None) -> tuple[int, int]:
     """(copied, already there)."""
+    clear_leftovers(dst_root)
     rels = source_files(src)
     remote = bucket_only(src, set(rels))
     store = open_store(src) if remote else None

@@ -96,7 +96,9 @@ def target_storage(to: str, objects: str | None, s3_endpoint: str | None, into: 
 
 
 def migrate(src: Workspace, *, to: str, objects: str | None = None, s3_endpoint: str | None = None,
-            into: str | None = None) -> MigrationReport:
+            into: str | None = None, step=None) -> MigrationReport:
+    """`step(name)` is told as each step begins (the command prints it: where a kill stopped)."""
+    step = step or (lambda name: None)
     started = time.monotonic()
     folder, storage = target_storage(to, objects, s3_endpoint, into)
     folder = folder.resolve()
@@ -120,19 +122,26 @@ def migrate(src: Workspace, *, to: str, objects: str | None = None, s3_endpoint:
         marker = folder / MARKER
         if not marker.exists():
             atomic_write(marker, json.dumps(_identity(src), ensure_ascii=False).encode("utf-8"))
+        step("files")
         report.files_copied, report.files_present = copy_files(src, folder)
+        step("journal")
         report.journal_lines = copy_journal(source, dst.audit_path)
         report.journal_total = source.count(b"\n")
+        step("secrets")
         report.secrets_rows = write_rows(dst, read_rows(src))
+        step("catalog")
         report.catalog = rebuild_catalog(dst).catalog
         if storage.get("objects"):
+            step("objects")
             store = open_store(dst)
             entries = [e for _, e in audit.entries_after(dst.audit_path, 0) if e.action != "purge"]
             with catalog.reading(dst) as cat:
                 apply_entries(dst, cat, store, entries)   # (a purge's versions were the source's: none here)
             report.objects = sum(1 for v in store.versions("") if not v.deleted)
+        step("config")
         atomic_write(folder / CONFIG_NAME, with_storage((src.root / CONFIG_NAME).read_text(encoding="utf-8"),
                                                         storage).encode("utf-8"), replace=True)
+        step("index")
         report.indexed = reindex(dst)
         marker.unlink()
     report.seconds = time.monotonic() - started
