@@ -63,6 +63,37 @@ def snapshot(root: Path) -> dict[str, str]:
             and not p.name.startswith("secrets.sqlite")}
 
 
+def migrate_killed(cli: Cli, ws: Path, args: tuple, target: Path, kills: int, rng: random.Random):
+    """Run `qms migrate` and SIGKILL it at a random moment — a random step, then up to 0.4 s into it
+    (the first kill up to 0.1 s into the files or the journal, while they are first copied) — `kills`
+    times, then run it to the end. Returns (the step each kill interrupted, the last run's JSON)."""
+    interrupted = []
+    while True:
+        proc = subprocess.Popen(cli.argv(ws, *args, "--json"), env=cli.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        if len(interrupted) < kills:
+            aim = rng.choice(STEPS[:2] if not interrupted else STEPS)
+            seen = "start"
+            for line in proc.stderr:
+                if line.startswith("qms migrate: "):
+                    seen = line.split()[2]
+                    if seen == aim:
+                        break
+            time.sleep(rng.uniform(0.0, 0.4 if interrupted else 0.1))
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+                rest = proc.communicate()[1]
+                steps = [seen] + [ln.split()[2] for ln in rest.splitlines() if ln.startswith("qms migrate: ")]
+                interrupted.append(steps[-1])
+                if all(STEPS.index(step) < STEPS.index("config") for step in interrupted):
+                    # config.yaml comes last: a half-filled target is never a workspace naming its storage
+                    assert not (target / "config.yaml").exists(), interrupted
+                continue
+        out, err = proc.communicate()          # the run that was not killed
+        assert proc.returncode == 0, err
+        return interrupted, json.loads(out)
+
+
 @pytest.fixture(scope="module")
 def tour(tmp_path_factory):
     """The workspace the README tour leaves, with an admin's session beside the tour's person's."""
@@ -82,32 +113,11 @@ def migrated(tour, pg_cluster, s3_server):
     url, bucket = pg_cluster.create_database(), s3_server.bucket_url()
     args = ("migrate", "--to", url, "--objects", bucket, "--s3-endpoint", s3_server.endpoint, "--into", target)
     before = snapshot(tour.ws)
-    rng = random.Random(26)
-    interrupted, started, out = [], time.monotonic(), None
-    while out is None:
-        proc = subprocess.Popen(tour.admin.argv(tour.ws, *args, "--json"), env=tour.admin.env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        if len(interrupted) < KILLS:
-            # a random moment: a random step (the first kill while files and journal are first copied),
-            # then up to 0.4 s into it
-            aim = rng.choice(STEPS[:2] if not interrupted else STEPS)
-            seen = "start"
-            for line in proc.stderr:
-                if line.startswith("qms migrate: "):
-                    seen = line.split()[2]
-                    if seen == aim:
-                        break
-            time.sleep(rng.uniform(0.0, 0.4))
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGKILL)
-                rest = proc.communicate()[1]
-                steps = [seen] + [ln.split()[2] for ln in rest.splitlines() if ln.startswith("qms migrate: ")]
-                interrupted.append(steps[-1])
-                continue
-        out, err = proc.communicate()          # the run that was not killed
-        assert proc.returncode == 0, err
-    return types.SimpleNamespace(target=target, url=url, bucket=bucket, interrupted=interrupted,
-                                 report=json.loads(out), before=before, seconds=time.monotonic() - started)
+    started = time.monotonic()
+    interrupted, out = migrate_killed(tour.admin, tour.ws, args, target, KILLS, random.Random(26))
+    return types.SimpleNamespace(target=target, url=url, bucket=bucket, endpoint=s3_server.endpoint,
+                                 interrupted=interrupted,
+                                 report=out, before=before, seconds=time.monotonic() - started)
 
 
 def test_a_migration_killed_ten_times_and_resumed_ends_equal_to_the_source(tour, migrated):
@@ -120,7 +130,7 @@ def test_a_migration_killed_ten_times_and_resumed_ends_equal_to_the_source(tour,
     assert snapshot(tour.ws) == migrated.before
     # the target names its database and bucket; nothing of the catalog or journal is a file there
     assert dst.config.storage == {"database": migrated.url, "objects": migrated.bucket,
-                                  "s3_endpoint": src.config.storage.get("s3_endpoint") or dst.config.storage["s3_endpoint"]}
+                                  "s3_endpoint": migrated.endpoint}
     assert not (migrated.target / "archive" / "audit.log").exists()
     assert not (migrated.target / ".qms-migrating").exists()
     # the journal: the same bytes, line for line (copied, never re-made)
@@ -154,9 +164,9 @@ def test_a_migration_killed_ten_times_and_resumed_ends_equal_to_the_source(tour,
 
 def test_back_to_a_folder_gives_the_source_again(tour, migrated):
     back = tour.home / "back-in-a-folder"
-    r = tour.admin(migrated.target, "migrate", "--to", back)
-    assert r.returncode == 0, r.stderr
-    assert "the embedded form" in r.stdout
+    killed, report = migrate_killed(tour.admin, migrated.target, ("migrate", "--to", back), back, 4,
+                                    random.Random(6))
+    assert len(killed) == 4 and report["resumed"] and report["storage"] == {}
     assert (back / "archive" / "audit.log").read_bytes() == (tour.ws / "archive" / "audit.log").read_bytes()
     assert "storage" not in (back / "config.yaml").read_text(encoding="utf-8")
     rep = json.loads(tour.admin(back, "verify", "--json").stdout)
@@ -205,3 +215,13 @@ def test_a_database_holding_another_journal_is_refused(qms, tmp_path, pg_databas
 def test_only_an_admin_migrates(qms, tmp_path):
     out = qms.as_("zhangjh").fail("migrate", "--to", tmp_path / "copy")
     assert "archive.maintain" in out and not (tmp_path / "copy").exists()
+
+
+def test_a_bucket_prefix_holding_objects_is_refused(qms, tmp_path, pg_cluster, s3_server):
+    bucket = s3_server.bucket_url()
+    qms("record", "file", "QR-SV-022-04", "--data", write_data(qms, example_data("QR-SV-022-04"), "r.yaml"), "--no-pdf")
+    qms.as_("admin")("migrate", "--to", pg_cluster.create_database(), "--objects", bucket, "--s3-endpoint",
+                     s3_server.endpoint, "--into", tmp_path / "first")
+    out = _refused(qms, "--to", pg_cluster.create_database(), "--objects", bucket, "--s3-endpoint",
+                   s3_server.endpoint, "--into", tmp_path / "second")
+    assert "already holds objects" in out and not (tmp_path / "second").exists()

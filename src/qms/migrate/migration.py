@@ -110,6 +110,9 @@ def migrate(src: Workspace, *, to: str, objects: str | None = None, s3_endpoint:
     dst = Workspace(folder, replace(src.config, storage=storage))
     resumed = _check_folder(src, folder)
     _reachable(dst)           # an unreachable database or bucket: one line, nothing written
+    if storage.get("objects") and not resumed and open_store(dst).versions(""):
+        raise Conflict(f"the bucket already holds objects under {storage['objects']}: qms migrate fills an empty "
+                       "prefix (or resumes its own copy); choose another prefix")
     report = MigrationReport(folder=str(folder), storage=storage, resumed=resumed)
     with journal.workspace_lock(src.archive_dir, purpose="migrate", database=catalog.database(src)):
         problems = audit.verify_chain(src.audit_path, expected_key=stored_public(src))
