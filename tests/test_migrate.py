@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -164,10 +165,14 @@ def test_a_migration_killed_ten_times_and_resumed_ends_equal_to_the_source(tour,
 
 def test_back_to_a_folder_gives_the_source_again(tour, migrated):
     back = tour.home / "back-in-a-folder"
+    # a folder this server never had (filed through another: no shared disk) is read from the bucket
+    gone = sorted((migrated.target / "archive" / "records").rglob("manifest.json"))[0].parent
+    shutil.rmtree(gone)
     killed, report = migrate_killed(tour.admin, migrated.target, ("migrate", "--to", back), back, 4,
                                     random.Random(6))
     assert len(killed) == 4 and report["resumed"] and report["storage"] == {}
     assert (back / "archive" / "audit.log").read_bytes() == (tour.ws / "archive" / "audit.log").read_bytes()
+    assert snapshot(back / "archive" / "records") == snapshot(tour.ws / "archive" / "records")
     assert "storage" not in (back / "config.yaml").read_text(encoding="utf-8")
     rep = json.loads(tour.admin(back, "verify", "--json").stdout)
     assert rep["ok"], rep["problems"]
