@@ -133,7 +133,9 @@ def migrate(src: Workspace, *, to: str, objects: str | None = None, s3_endpoint:
         step("secrets")
         report.secrets_rows = write_rows(dst, read_rows(src))
         step("catalog")
-        report.catalog = rebuild_catalog(dst).catalog
+        rebuild_catalog(dst)
+        report.catalog = (f"{pg_catalog.safe_url(storage['database'])} (schema {pg_catalog.SCHEMA_NAME})"
+                          if storage.get("database") else dst.rel(dst.catalog_path))
         if storage.get("objects"):
             step("objects")
             store = open_store(dst)
