@@ -357,6 +357,6 @@ def s3_workspace(tmp_path, s3_server) -> Qms:
     cfg = root / "config.yaml"
     cfg.write_text(cfg.read_text(encoding="utf-8").rstrip("\n") + f"\n\nstorage:\n  objects: {json.dumps(url)}\n"
                    f"  s3_endpoint: {json.dumps(s3_server.endpoint)}\n", encoding="utf-8")
-    q.apply_config()
+    # (no config apply: storage: is where the archive is kept, not what governs it — issue 26, qms migrate)
     q.bucket_url = url
     return q

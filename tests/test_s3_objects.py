@@ -237,14 +237,13 @@ def test_a_bucket_that_does_not_answer_is_said_and_recover_finishes_the_copy(s3_
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{s.getsockname()[1]}"
-    cfg.write_text(good.replace(s3_server.endpoint, closed), encoding="utf-8")
-    q.apply_config()
+    cfg.write_text(good.replace(s3_server.endpoint, closed), encoding="utf-8")    # (storage: is not governed)
     path = write_data(q, example_data("QR-SV-022-03"), "down.yaml")
     res = q("record", "file", "QR-SV-022-03", "--data", path, "--on", "2026-11-01", "--no-pdf", ok=False)
     assert res.exit_code == 1 and "Traceback" not in res.output
     assert "committed" in res.output and "qms recover" in res.output and len(res.output.strip().splitlines()) == 1
     cfg.write_text(good, encoding="utf-8")               # the bucket answers again
-    q.apply_config()                                     # (a write: its recovery finishes the copy)
+    q.as_("admin")("recover")                            # finishes the copy
     assert len(store_of(q).versions("")) == before + 3
     assert q.json("verify")["issues"] == []
 

@@ -45,6 +45,7 @@ COMMAND_TABLE: dict[str, Entry] = {
     'log': Entry('admin', 'log_cmd', 'The audit trail: who did what, when — newest first, a page at a time (--json: {total, items, next}).'),
     'login': Entry('identity', 'login', 'Open a session for this workspace (idle timeout and lifetime from config.yaml).'),
     'logout': Entry('identity', 'logout', "End this workspace's session."),
+    'migrate': Entry('admin', 'migrate_cmd', 'Copy this workspace to PostgreSQL (+ a bucket) or back to a folder; rerun to resume.'),
     'purge': Entry('retention', 'purge', 'Propose every record past retention and not on hold for destruction (销毁审批).'),
     'rebuild': Entry('admin', 'rebuild', "Rebuild the catalog: the journal's projection applied from its first event."),
     'record': Entry('records', 'record', 'Records: file, import, sign, amend, show, list.'),

@@ -20,6 +20,7 @@ from ..domain import trail
 from ..domain.trail import deed
 from ..integrity.verify import verify
 from ..integrity.rebuild import rebuild_catalog
+from ..migrate.migration import migrate
 from ..store.writer import recover as do_recover
 from ..store.checkpointer import checkpoint_now, write_checkpoint
 from ..base.errors import QmsError
@@ -131,6 +132,22 @@ def rebuild(env):
     click.echo(rep.message())
 
 
+@click.command("migrate")
+@click.option("--to", "to", required=True, metavar="URL|DIR",
+              help="postgresql://USER@HOST[:PORT]/DB (with --into DIR), or a folder: the embedded form.")
+@click.option("--objects", metavar="URL", help="s3://BUCKET[/PREFIX]: the archived files also into this bucket, locked.")
+@click.option("--s3-endpoint", metavar="URL", help="The S3 API's address when not AWS; credentials from AWS_*.")
+@click.option("--into", metavar="DIR", help="The new workspace's folder when --to names a database.")
+@json_option
+@pass_env
+def migrate_cmd(env, to, objects, s3_endpoint, into, as_json):
+    """Copy this workspace to PostgreSQL (+ a bucket) or back to a folder; rerun to resume."""
+    env.act("archive.maintain")
+    rep = migrate(env.ws, to=to, objects=objects, s3_endpoint=s3_endpoint, into=into,
+                  step=lambda name: click.echo(f"qms migrate: {name} …", err=True))
+    emit(rep.to_json(), as_json, lambda _: rep.message())
+
+
 @click.command()
 @json_option
 @pass_env
@@ -223,4 +240,4 @@ def config_status(env, as_json):
          or zh(f"与已应用的配置一致（审计日志第 {r['applied_seq']} 条）", f"as applied (audit.log entry {r['applied_seq']})"))
 
 
-COMMANDS = [init, reindex, log_cmd, verify_cmd, rebuild, recover, checkpoint, serve, config_group]
+COMMANDS = [init, reindex, log_cmd, verify_cmd, rebuild, recover, migrate_cmd, checkpoint, serve, config_group]

@@ -9,6 +9,7 @@ write is refused naming the changed files, and `qms verify` reports them. Reads 
 from __future__ import annotations
 
 import hashlib
+import re
 import json
 
 from ..base.errors import Conflict, QmsError, Refused
@@ -41,8 +42,27 @@ def governed_files(ws: Workspace) -> dict[str, str]:
                             and not any(part.startswith(".") for part in p.relative_to(folder).parts))
     for p in paths:
         if p.is_file():
-            out[p.relative_to(ws.root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
+            data = p.read_bytes()
+            if p == ws.root / CONFIG_NAME:
+                data = without_storage(data.decode("utf-8", "replace")).encode("utf-8")
+            out[p.relative_to(ws.root).as_posix()] = hashlib.sha256(data).hexdigest()
     return out
+
+
+# config.yaml's `storage:` says where this copy of the archive is kept (qms migrate writes a new one
+# and must copy the journal unchanged), not what governs it: left out of config.yaml's digest.
+_STORAGE_SECTION = re.compile(r"^storage:[^\n]*\n(?:(?:[ \t]+[^\n]*|[ \t]*)\n)*", re.M)
+
+
+def without_storage(text: str) -> str:
+    """config.yaml's text without its top-level `storage:` section, ending in one newline."""
+    return _STORAGE_SECTION.sub("", text if text.endswith("\n") else text + "\n").rstrip("\n") + "\n"
+
+
+def _full_digest(ws: Workspace) -> str | None:
+    """config.yaml's digest over every byte, as applied before the storage section was left out."""
+    path = ws.root / CONFIG_NAME
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
 
 def changed_files(before: dict[str, str], now: dict[str, str]) -> list[str]:
@@ -152,7 +172,10 @@ def applied_in(entries) -> dict | None:
 
 def unapplied(ws: Workspace, last: dict | None) -> list[str]:
     """Files that differ from the last applied digests (all of them when none was applied)."""
-    return changed_files(last["digests"] if last else {}, governed_files(ws))
+    before, now = (last["digests"] if last else {}), governed_files(ws)
+    if CONFIG_NAME in before and before[CONFIG_NAME] == _full_digest(ws):
+        now[CONFIG_NAME] = before[CONFIG_NAME]       # applied before storage was left out: the same file
+    return changed_files(before, now)
 
 
 def check_applied(ws: Workspace, cat) -> None:

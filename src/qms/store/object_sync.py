@@ -59,12 +59,18 @@ def on_commit(ws: Workspace, cat, entries) -> None:
     if not entries:
         return               # (a login, a config apply: nothing for the bucket, so no call to it)
     try:
-        store = open_store(ws)
-        for e in entries:
-            _apply(ws, cat, store, e)
+        apply_entries(ws, cat, open_store(ws), entries)
     except QmsError as exc:
         raise type(exc)(f"the change is committed, but the bucket was not brought up to date: {exc.message}; "
                         "`qms recover` finishes it when the bucket answers", **_where(exc)) from None
+
+
+def apply_entries(ws: Workspace, cat, store, entries) -> None:
+    """What `entries` (journal events, in order) do to the bucket, each step idempotent: the
+    commit subscriber's work, and `qms migrate` filling a new bucket from a whole journal."""
+    for e in entries:
+        if _touches_bucket(e):
+            _apply(ws, cat, store, e)
 
 
 def _touches_bucket(e) -> bool:
