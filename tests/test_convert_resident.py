@@ -51,6 +51,7 @@ def test_uno_gives_the_worker_what_it_uses():
 @pytest.fixture
 def on():
     before = (resident.settings.mode, resident.settings.keep)
+    resident.stop()           # one left by an earlier test file in this worker process: start from none
     resident.configure("on")
     yield
     resident.stop()
