@@ -20,8 +20,9 @@ from . import audit, events, hooks, journal, journalkey, projection
 from .audit import AuditEntry
 from . import catalog
 from .catalog import Catalog
-from ..base.errors import Busy, Integrity
+from ..base.errors import Busy, Integrity, QmsError
 from .journal import Stage, crashpoint
+from .object_sync import catch_up, fetch_folder
 from .workspace import Workspace
 
 import shutil
@@ -39,7 +40,7 @@ class Writer:
     _checkpointing: bool = False
 
     def stage(self) -> Stage:
-        st = Stage(self.ws.root, self.ws.archive_dir)
+        st = Stage(self.ws.root, self.ws.archive_dir, fetch=lambda folder: fetch_folder(self.ws, folder, refresh=True))
         self.stages.append(st)
         return st
 
@@ -106,6 +107,7 @@ def writing(ws: Workspace, purpose: str = "", *, governed: bool = True):
             w = Writer(ws, cat)
             try:
                 if cat.path is not None:
+                    _catch_up(ws)
                     _recover(ws, cat)
                     if governed and purpose != "recover" and not purpose.startswith("login."):
                         hooks.check_gates(ws, cat)
@@ -117,6 +119,15 @@ def writing(ws: Workspace, purpose: str = "", *, governed: bool = True):
     finally:
         if not existed and (w is None or not w.committed):
             shutil.rmtree(ws.archive_dir, ignore_errors=True)
+
+
+def _catch_up(ws: Workspace) -> None:
+    """Several servers: what the others archived, into this server's folder before a change reads it.
+    A bucket that does not answer delays it to the next write; the change itself goes on."""
+    try:
+        catch_up(ws)
+    except (QmsError, OSError) as exc:
+        print(f"qms: this server's archive folder is not up to date with the bucket: {exc}", file=sys.stderr)
 
 
 def recover(ws: Workspace) -> dict:
