@@ -40,7 +40,11 @@ class Writer:
     _checkpointing: bool = False
 
     def stage(self) -> Stage:
-        st = Stage(self.ws.root, self.ws.archive_dir, fetch=lambda folder: fetch_folder(self.ws, folder, refresh=True))
+        # several servers (a database shared, no disk): a folder may have changed through another
+        # since this server last saw it; one server alone has its folders as it left them
+        shared = catalog.database(self.ws) is not None
+        st = Stage(self.ws.root, self.ws.archive_dir,
+                   fetch=lambda folder: fetch_folder(self.ws, folder, refresh=shared))
         self.stages.append(st)
         return st
 
