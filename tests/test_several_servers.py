@@ -258,9 +258,11 @@ def test_an_ocr_job_is_run_once_across_two_servers_and_the_other_reads_the_scan_
     assert [e["actor"] for e in log if e["action"] == "scan.ocr"] == ["server-b"]
     assert [e["actor"] for e in log if e["action"] == "job.done"] == ["server-b"]
     assert run_pending(open_workspace(one.root), actor="server-a") == []
-    # A's show and download read the OCR'd copy B added to the folder
+    # A's folder is brought up to the journal (verify catches up first): B's OCR'd copy is there too
+    folder = one.root / job["args"]["scan"].rpartition("/")[0]
+    assert not (folder / "signed-scan.ocr.txt").exists()
     assert one.json("verify")["ok"]
-    assert (tmp_path / "a").joinpath(job["args"]["scan"]).is_file()
+    assert (folder / "signed-scan.ocr.txt").read_text(encoding="utf-8") == "机房通风良好没有异味"
 
 
 def _tick(root: Path, day) -> subprocess.Popen:
