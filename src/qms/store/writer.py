@@ -103,6 +103,10 @@ def writing(ws: Workspace, purpose: str = "", *, governed: bool = True):
     are not new changes and pass."""
     existed = ws.archive_dir.exists()
     w = None
+    if catalog.database(ws) and existed:
+        # most of a long catch-up (a server back after a while) before the lock every server waits for
+        with journal.workspace_lock(ws.archive_dir, purpose="catch-up"):
+            _catch_up(ws)
     try:
         with journal.workspace_lock(ws.archive_dir, purpose=purpose, database=catalog.database(ws)), \
                 journal.private_tmp(ws.archive_dir):
