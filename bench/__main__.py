@@ -19,6 +19,7 @@ FULL = [
                 "--floor-records", "2000"]),
     ("search", ["bench.search", "--n", "100000"]),
     ("pdf", ["bench.pdf_convert", "--n", "50"]),
+    ("resident converter", ["bench.convert_resident", "--filings", "20", "--cold", "8", "--import-rows", "100"]),
     ("import with PDF", ["bench.import_pdf", "--rows", "1000"]),
     ("verify+purge 10k", ["bench.archive_ops", "--records", "10000"]),
     ("purge 100k", ["bench.archive_ops", "--records", "100000"]),
@@ -26,18 +27,21 @@ FULL = [
     ("web", ["bench.web", "--records", "100000", "--clients", "20", "--seconds", "30"]),
     ("kpi", ["bench.kpi", "--records", "10000", "--records", "100000"]),
     ("scan", ["bench.scan", "--pages", "60", "--ocr-pages", "2"]),
+    ("scale", ["bench.scale", "--n", "100000"]),
 ]
 QUICK = [
     ("filing", ["bench.filing", "--records", "200", "--pdf-records", "20", "--one-by-one-pdf", "2",
                 "--floor-records", "300"]),
     ("search", ["bench.search", "--n", "5000"]),
     ("pdf", ["bench.pdf_convert", "--n", "6"]),
+    ("resident converter", ["bench.convert_resident", "--filings", "5", "--cold", "3", "--import-rows", "20"]),
     ("import with PDF", ["bench.import_pdf", "--rows", "150"]),
     ("verify+purge", ["bench.archive_ops", "--records", "2000"]),
     ("start-up", ["bench.startup", "--runs", "3"]),
     ("web", ["bench.web", "--records", "2000", "--clients", "20", "--seconds", "10"]),
     ("kpi", ["bench.kpi", "--records", "2000"]),
     ("scan", ["bench.scan", "--pages", "15", "--ocr-pages", "0"]),
+    ("scale", ["bench.scale", "--n", "2000"]),
 ]
 
 

@@ -6,6 +6,8 @@ need=()
 fonts="$(fc-list 2>/dev/null || true)"
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
+# the resident converter (issue 21): Debian's /usr/bin/python3 drives a running LibreOffice over UNO
+/usr/bin/python3 -c 'import uno' >/dev/null 2>&1 || need+=(python3-uno)
 grep -q 'Noto Serif CJK' <<<"$fonts" || need+=(fonts-noto-cjk)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 grep -qi 'Liberation Serif' <<<"$fonts" || need+=(fonts-liberation2)

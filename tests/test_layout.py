@@ -17,7 +17,7 @@ import grimp
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "qms"
 # The adapters that wrap a heavy third-party library may be imported lazily too (their reason says which).
-LAZY_ADAPTERS = {"qms.adapters.render", "qms.search.index"}
+LAZY_ADAPTERS = {"qms.adapters.render", "qms.search.index", "qms.search._postgres"}
 
 
 def _modules() -> list[Path]:

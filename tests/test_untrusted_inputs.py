@@ -189,6 +189,10 @@ def test_pdfs_are_made_in_chunks_and_a_failure_leaves_them_pending(qms, monkeypa
         return real(exe, indir, outdir, names, **kw)
     monkeypatch.setattr(convert, "_run_soffice", counting)
     monkeypatch.setenv("QMS_CONVERT_CHUNK", "2")
+    # the soffice path's chunks (a batch would otherwise go to the resident converter, issue 21)
+    cfg = qms.root / "config.yaml"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("resident: auto", "resident: off"), encoding="utf-8")
+    qms.apply_config()
     rows = (REPO / "examples" / "records" / "phone-log-2026-03.csv").read_text(encoding="utf-8").splitlines()
     (qms.root / "five.csv").write_text("\n".join(rows[:6]) + "\n", encoding="utf-8")
     filed = qms.json("record", "import", PHONE, qms.root / "five.csv")

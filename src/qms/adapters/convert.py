@@ -11,6 +11,9 @@ concurrent processes never share a profile (LibreOffice would hand the job to
 the other instance), and reusing it saves the profile creation (~0.1-0.2 s).
 Chinese font names (宋体, 黑体 ...) are mapped to the SC faces of Noto CJK by the
 packaged fonts.conf, passed as FONTCONFIG_FILE.
+
+Where a LibreOffice is kept running (qms.adapters.resident: `qms serve`, batches, or
+convert.resident: on), to_pdf hands the files to it instead; this path is the fallback.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import threading
 import uuid
 from pathlib import Path
 
+from qms.adapters import resident
 from qms.base.errors import NotFound, QmsError, ToolMissing
 from qms.store.archive import fsync_path
 from qms.store.journal import crashpoint
@@ -79,8 +83,13 @@ def soffice_available() -> bool:
 
 
 def to_pdf(docx_paths: list[Path], out_paths: list[Path] | None = None, *,
-           pdfa: bool = True, timeout: float | None = None) -> list[Path]:
+           pdfa: bool = True, timeout: float | None = None, fallback: bool = True) -> list[Path]:
     """Convert documents to PDF (PDF/A-2b by default) in one LibreOffice run.
+
+    The resident converter (qms.adapters.resident) does it when it is wanted and can run; else,
+    or when it dies or times out part-way and `fallback` is true, one `soffice --convert-to` run.
+    With `fallback` false a lost converter raises resident.ConverterLost (a filing then leaves
+    its PDF pending rather than wait for a cold LibreOffice).
 
     Default output: beside each input, suffix .pdf. `timeout` bounds the whole
     run in seconds; None means a generous automatic limit (60 s + 30 s a file)
@@ -106,6 +115,15 @@ def to_pdf(docx_paths: list[Path], out_paths: list[Path] | None = None, *,
     if exe is None:
         raise ToolMissing("LibreOffice (soffice) is needed to make PDFs and was not found; "
                        f"install it: {INSTALL_HINT}")
+    if resident.wanted(len(sources)):
+        try:
+            return _resident_to_pdf(exe, sources, targets, pdfa=pdfa,
+                                    timeout=timeout or resident_timeout(len(sources)))
+        except resident.Unavailable:
+            pass                       # not here (no python3-uno): the soffice run below
+        except resident.ConverterLost:
+            if not fallback:
+                raise
     if timeout is None:
         timeout = 60.0 + 30.0 * len(sources)
 
@@ -131,6 +149,36 @@ def to_pdf(docx_paths: list[Path], out_paths: list[Path] | None = None, *,
         bad = [src for src, pdf in zip(sources, produced) if not _looks_complete(pdf)]
         if bad:
             raise QmsError(_failure_message(bad, result), file=bad[0])
+        _install(produced, targets)
+    return targets
+
+
+def resident_timeout(n_files: int) -> float:
+    """A resident conversion's time-out: a record takes well under a second once LibreOffice runs."""
+    return 30.0 + 10.0 * n_files
+
+
+def warm_up() -> None:
+    """Start this process's resident converter in the background (`qms serve`)."""
+    exe = soffice_path()
+    if exe is not None and resident.available():
+        resident.warm_up(exe)
+
+
+def _resident_to_pdf(exe: str, sources: list[Path], targets: list[Path], *, pdfa: bool,
+                     timeout: float) -> list[Path]:
+    """Through the resident converter into a private folder, then installed all-or-none as below."""
+    with tempfile.TemporaryDirectory(prefix="qms-convert-") as work:
+        produced = [Path(work, f"d{i:05d}.pdf") for i in range(len(sources))]
+        size = chunk_size()
+        for start in range(0, len(sources), size):
+            part = slice(start, start + size)
+            resident.convert(exe, list(zip(sources[part], produced[part])), pdfa=pdfa,
+                             timeout=timeout * len(sources[part]) / len(sources))
+        bad = [src for src, pdf in zip(sources, produced) if not _looks_complete(pdf)]
+        if bad:
+            raise QmsError("LibreOffice could not convert this file to PDF; is it a valid, unprotected "
+                           "Word document?", file=bad[0])
         _install(produced, targets)
     return targets
 

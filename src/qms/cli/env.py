@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from ..adapters import resident
 from ..identity import require
 from ..identity.sessions import current_user
 from ..store.workspace import find_workspace
@@ -22,6 +23,7 @@ class Env:
         if self._ws is None:
             self._ws = find_workspace(self._workspace_arg)
             catch_up(self._ws)      # a catalog behind the journal (a crashed command) catches up first
+            resident.configure(self._ws.config.convert_resident)      # which conversions keep LibreOffice running
         return self._ws
 
     @property

@@ -34,7 +34,7 @@ from .governance import verify_problems
 from ..store.journalkey import read_head, stored_public
 from ..store.replay import compare, replay_in_memory, trail_differences
 from ..adapters.pades import validate_seal
-from ..search import open_index
+from ..search import index_exists, open_index
 from .problems import Problem, coded
 from .bucket_check import bucket_problems
 from ..domain.labels import chinese
@@ -391,12 +391,16 @@ def _seals(ws: Workspace, cat, pinned: dict[str, str | None]) -> list[str]:
 def _index_vs_catalog(ws: Workspace, cat) -> list[str]:
     wanted = {r["number"] for r in cat.all("SELECT number FROM documents")}
     wanted |= {r["number"] for r in cat.all("SELECT number FROM records")}
-    if not wanted and not ws.index_dir.exists():
+    there = index_exists(ws)        # the folder, or the tables on PostgreSQL (storage.database)
+    if not wanted and not there:
         return []
-    if not ws.index_dir.exists():
+    if not there:
         return [Problem("INDEX_MISSING", "", f"search index missing ({len(wanted)} entries expected; run qms reindex)")]
     idx = open_index(ws)
-    have = idx.numbers()
+    try:
+        have = idx.numbers()
+    finally:
+        idx.close()
     problems = [Problem("INDEX_UNTRUSTED", "search index",
                         f"{idx.untrusted}; it was not opened and has been rebuilt from the archive")
                 ] if idx.untrusted else []

@@ -27,6 +27,7 @@ from .inputs import MAX_IMPORT_BYTES, read_data_file, read_rows
 from .pdfs import PdfPending, convert_pending
 from ..store.archive import MANIFEST
 from ..adapters.convert import to_pdf
+from ..adapters.resident import ConverterLost
 from .filer_signature import filer_fields, others_named, sign_as_filer
 import hashlib
 from ..adapters.xlsx_tables import merge_tables, table_sheets
@@ -167,12 +168,17 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
             at = now_iso()
             mark = st.mark()
             rel = stage_version(ws, st, filing, number, 1, actor, at)
-            pdf_done = False
+            pdf_done, lost = False, None
             if pdf and not many:
-                to_pdf([st.at(f"{rel}/{number}.docx")])
-                stamp_record(ws, st.at(f"{rel}/{number}.pdf"), number, 1)     # the QR the scan inbox reads
-                st.add(f"{rel}/{number}.pdf")
-                pdf_done = True
+                try:
+                    to_pdf([st.at(f"{rel}/{number}.docx")], fallback=False)
+                    stamp_record(ws, st.at(f"{rel}/{number}.pdf"), number, 1)     # the QR the scan inbox reads
+                    st.add(f"{rel}/{number}.pdf")
+                    pdf_done = True
+                except ConverterLost as exc:
+                    # the resident converter died or hung: the record is filed, its PDF made later
+                    # (qms record pdf --pending); the next conversion starts a new converter
+                    lost = exc.message
             st.manifest(rel, now=at)
             status = "awaiting_signature" if filing.form.signature_required else "filed"
             events.append({"action": "record.file", "target": number,
@@ -186,7 +192,8 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
                                     **({"warnings": filing.warnings} if filing.warnings else {}),
                                     **st.promise_since(mark)}})
             filed.append({"number": number, "status": status, "form": filing.form.id,
-                          "record_date": filing.record_date.isoformat(), "folder": rel})
+                          "record_date": filing.record_date.isoformat(), "folder": rel,
+                          **({"pdf_pending": True, "pdf_error": lost} if lost else {})})
             if progress:
                 progress(i, len(filings))
         w.commit(events, actor=actor, sync="all" if many else "each")
@@ -213,7 +220,10 @@ def _file_one(ws: Workspace, filing: Filing, *, actor: str, pdf: bool, signer, p
     (rec,) = file_records(ws, [filing], actor=actor, pdf=pdf)
     if filing.warnings:
         rec["warnings"] = filing.warnings
-    return Change(f"filed {rec['number']} ({filing.form.title}) → {rec['status']}", rec)
+    said = f"filed {rec['number']} ({filing.form.title}) → {rec['status']}"
+    if rec.get("pdf_pending"):
+        said += f"; its PDF is pending ({rec['pdf_error']}) — run `qms record pdf --pending`"
+    return Change(said, rec)
 
 
 def file_record_data(ws: Workspace, form_id: str, data: dict, *, actor: str, origin: str = "web form",

@@ -10,6 +10,9 @@ Layout (whoosh is imported by the adapter module _whoosh alone):
   highlight  the passage under a hit as (text, is_hit) spans
   build      batches and the parallel rebuild
   index      SearchIndex, the facade
+  engines    which index a workspace has (whoosh, or PostgreSQL with storage.database), SearchBackend
+  tsterms    IndexDoc → tsvector literal, parsed query → tsquery (PostgreSQL), pure Python
+  _postgres  PgIndex: every SQL statement of search (storage.database)
   entries    document / record → IndexDoc
   seal       the index's hash list (checked before whoosh opens a file)
   indexing   the subscriber that keeps the index current (on_commit), open_index
@@ -24,12 +27,13 @@ from __future__ import annotations
 
 from ..domain.recordstate import SCAN_NAME
 from .entries import document_entry, record_entries
+from .engines import exists as index_exists, open_backend
 from .indexing import all_entries, open_index
 from .service import count_entries, reindex, search, search_page
 from importlib import import_module
 
 __all__ = ["SCAN_NAME", "Hit", "IndexDoc", "SearchIndex", "all_entries", "count_entries", "document_entry",
-           "open_index", "parse_query", "record_entries", "reindex", "search", "search_page"]
+           "index_exists", "open_backend", "open_index", "parse_query", "record_entries", "reindex", "search", "search_page"]
 
 
 _LAZY = {"Hit": "schema", "IndexDoc": "schema", "SearchIndex": "index", "parse_query": "query"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from .analysis import CJK, RUN, chunks, normalize
+from .schema import Hit
 
 _PASSAGE = 120
 _LEAD = 30
@@ -105,3 +106,16 @@ def _plain(out: Passage, piece: str, lstrip: bool = False) -> None:
 
 def _clean(s: str) -> str:
     return re.sub(r"\s+", " ", s)
+
+
+def stored_hit(stored, score: float, rx) -> Hit:
+    """A Hit from an index's stored values (number, kind, form, title, date, status, text): the
+    passage from the text, or from the title when only the title holds the hit."""
+    number, kind, form, title, date, status, text = stored
+    passage = highlight(text, rx)
+    if title and not any(hit for _, hit in passage):
+        tpass = highlight(title, rx)
+        if any(hit for _, hit in tpass):
+            passage = tpass
+    return Hit(number=number, kind=kind, form=form, title=title, date=date,
+               status=status, score=float(score), highlight=passage)

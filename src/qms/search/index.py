@@ -16,7 +16,7 @@ from . import build, hashlist as seal
 from ._whoosh import create_in, exists_in, open_dir
 from .analysis import SEP
 from .build import BatchContext
-from .highlight import highlight, highlighter
+from .highlight import highlighter, stored_hit
 from .query import needles, parse_query
 from .ranking import Weighting, count, rank
 from .schema import INDEX_VERSION, VERSION_FILE, FieldMap, Hit, IndexDoc
@@ -223,11 +223,4 @@ class SearchIndex:
 
     @staticmethod
     def _hit(searcher, score: float, docnum: int, rx) -> Hit:
-        number, kind, form, title, date, status, text = searcher.stored_fields(docnum)["s"]
-        passage = highlight(text, rx)
-        if title and not any(hit for _, hit in passage):
-            tpass = highlight(title, rx)
-            if any(hit for _, hit in tpass):
-                passage = tpass
-        return Hit(number=number, kind=kind, form=form, title=title, date=date,
-                   status=status, score=float(score), highlight=passage)
+        return stored_hit(searcher.stored_fields(docnum)["s"], score, rx)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..store.audit import AuditEntry
 from ..store.catalog import Catalog, reading
 from ..store.workspace import Workspace
+from .engines import SearchBackend, open_backend
 from .entries import document_entry, record_entries
 
 _DOC_ACTIONS = {"doc.submit", "doc.sign", "doc.release", "doc.redate", "doc.obsolete", "doc.issue_copy", "doc.recall",
@@ -14,15 +15,13 @@ _RECORD_ACTIONS = {"record.file", "record.pdf", "record.sign", "record.amend", "
                    "scan.ocr"}
 
 
-def open_index(ws: Workspace) -> SearchIndex:
-    """The search index of `ws`, rebuilt from the archive (never opened) when its files are not
-    the ones qms wrote."""
-    from .index import SearchIndex    # lazy: the index brings whoosh (~70 ms); only opening an index needs it
-
+def open_index(ws: Workspace) -> SearchBackend:
+    """The search index of `ws` (whoosh, or PostgreSQL with storage.database), rebuilt from the
+    archive (never opened) when its files are not the ones qms wrote."""
     def everything():
         with reading(ws) as cat:
             yield from all_entries(ws, cat)
-    return SearchIndex(ws.index_dir, rebuild_source=everything)
+    return open_backend(ws, rebuild_source=everything)
 
 
 def all_entries(ws: Workspace, cat):
@@ -55,7 +54,10 @@ def update_index(ws: Workspace, cat: Catalog, *, documents: set[str], records: s
     items = [document_entry(ws, cat, n) for n in sorted(documents)
              if cat.one("SELECT 1 FROM documents WHERE number=?", n)]
     items += record_entries(ws, cat, sorted(records - gone))
-    if gone:
-        idx.delete(sorted(gone))
-    if items:
-        idx.add(items)
+    try:
+        if gone:
+            idx.delete(sorted(gone))
+        if items:
+            idx.add(items)
+    finally:
+        idx.close()     # on PostgreSQL a connection; whoosh reopens its files next time anyway

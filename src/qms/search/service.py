@@ -8,6 +8,7 @@ from dataclasses import asdict
 from ..base.errors import InvalidInput
 from ..store.catalog import reading
 from ..store.workspace import Workspace
+from .engines import exists, open_backend
 from .entries import field_map
 from .indexing import all_entries, open_index
 from ..store import projection
@@ -20,10 +21,14 @@ SORTS = ("relevance", "newest", "oldest")
 
 def search(ws: Workspace, query: str, *, kind=None, form=None, status=None, date_from: dt.date | None = None,
            date_to: dt.date | None = None, limit: int = 20) -> list[dict]:
-    if not ws.index_dir.exists():
+    if not exists(ws):
         return []
-    hits = open_index(ws).search(query, kind=kind, form=form, status=status, date_from=date_from,
-                                 date_to=date_to, limit=limit, fields=field_map(ws))
+    ix = open_index(ws)
+    try:
+        hits = ix.search(query, kind=kind, form=form, status=status, date_from=date_from,
+                         date_to=date_to, limit=limit, fields=field_map(ws))
+    finally:
+        ix.close()
     return [asdict(h) for h in hits]
 
 
@@ -46,15 +51,19 @@ def search_page(ws: Workspace, query: str, *, kind=None, form=None, status=None,
         raise InvalidInput(f"offset {offset} is beyond the first {cap} hits (search.count_cap): narrow the query "
                            "with filters, or sort the other way", field="offset")
     limit = min(limit, cap - offset)
-    if not ws.index_dir.exists():
+    if index is None and not exists(ws):
         return {"total": 0, "hits": []}
     ix = index or open_index(ws)
     filters = dict(kind=kind, form=form, status=status, date_from=date_from, date_to=date_to,
                    fields=field_map(ws))
-    hits = ix.search(query, limit=limit, offset=offset, sort=sort, **filters)
-    # Exact up to search.count_cap; beyond it `total` is the cap and total_exact false ("1,000+").
-    # The shape stays {total, hits} while the total is exact (API clients, the CLI's --json).
-    total = ix.total(query, cap=cap, **filters)
+    try:
+        hits = ix.search(query, limit=limit, offset=offset, sort=sort, **filters)
+        # Exact up to search.count_cap; beyond it `total` is the cap and total_exact false ("1,000+").
+        # The shape stays {total, hits} while the total is exact (API clients, the CLI's --json).
+        total = ix.total(query, cap=cap, **filters)
+    finally:
+        if index is None:
+            ix.close()      # one a call (the web keeps its own per thread)
     if total.exact:
         return {"total": max(total.n, offset + len(hits)), "hits": [asdict(h) for h in hits]}
     return {"total": total.n, "total_exact": False, "hits": [asdict(h) for h in hits]}
@@ -69,9 +78,12 @@ def count_entries(ws: Workspace) -> int:
 def reindex(ws: Workspace, *, progress=None) -> int:
     """Delete-and-rebuild: the index is derived from the archive and the catalog. Holds the
     workspace lock, so filings wait rather than index into a folder being replaced."""
-    from .index import SearchIndex    # lazy: the index brings whoosh (~70 ms); only opening an index needs it
     with writing(ws, purpose="reindex") as w:
-        n = SearchIndex(ws.index_dir).rebuild(all_entries(ws, w.cat), progress=progress)
+        idx = open_backend(ws)
+        try:
+            n = idx.rebuild(all_entries(ws, w.cat), progress=progress)
+        finally:
+            idx.close()
         with w.cat.transaction():
             projection.set_indexed(w.cat, projection.head(w.cat)[0])
     return n

@@ -99,8 +99,11 @@ def _store(folder: str, gen: str, key: str, found: Total) -> None:
         pass
 
 
-def total(folder: str, generation: tuple, key: tuple, cap: int | None, walk: Callable[[int | None], int]) -> Total:
-    """The kept total of `key`, else `walk(cap)` (a count stopping after cap + 1) once."""
+def total(folder: str, generation: tuple, key: tuple, cap: int | None, walk: Callable[[int | None], int],
+          *, on_disk: bool = True) -> Total:
+    """The kept total of `key`, else `walk(cap)` (a count stopping after cap + 1) once.
+    `on_disk=False`: this process's memory only (an index with no folder: PostgreSQL, where a
+    capped count is cheap and every server asks the database's own generation)."""
     global counted
     key = (*key, cap)
     with _lock:
@@ -108,14 +111,15 @@ def total(folder: str, generation: tuple, key: tuple, cap: int | None, walk: Cal
         if gen == generation and key in entries:
             return entries[key]
     gen_digest, key_digest = _digest(generation, key)
-    found = _stored(folder, gen_digest, key_digest)
+    found = _stored(folder, gen_digest, key_digest) if on_disk else None
     if found is None:
         # Counted outside any lock: two threads (or processes) asking the same new query at the
         # same instant may both count (the same answer); a lock held over a count would queue
         # every other query behind it.
         n = walk(cap)
         found = Total(cap, False) if cap is not None and n > cap else Total(n, True)
-        _store(folder, gen_digest, key_digest, found)
+        if on_disk:
+            _store(folder, gen_digest, key_digest, found)
         with _lock:
             counted += 1
     with _lock:

@@ -200,6 +200,17 @@ def _connect(target: str) -> sqlite3.Connection:
     return conn
 
 
+_MADE: dict[tuple, int] = {}    # (path, device, inode) → the schema_version this process made or checked
+
+
+def _file_key(path: Path) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return str(path), st.st_dev, st.st_ino
+
+
 def open_catalog(path: Path, *, create: bool = True) -> Catalog:
     """Open (and create) the catalog. With create=False and no file yet, an empty
     in-memory catalog is returned so read-only commands never create files."""
@@ -210,10 +221,19 @@ def open_catalog(path: Path, *, create: bool = True) -> Catalog:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = _connect(str(path))
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.executescript(SCHEMA)
-        _add_missing_columns(conn)
+        conn.execute("PRAGMA synchronous=NORMAL")          # per connection
+        key = _file_key(path)
+        if key is None or _MADE.get(key) != conn.execute("PRAGMA schema_version").fetchone()[0]:
+            # the schema script and the column checks cost half of a page's catalog open: run them
+            # once per file per process. A rebuilt, restored or re-made catalog is another file
+            # (another inode) or, if the inode was reused, has another schema_version (SQLite counts
+            # every schema change in the file's header)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(SCHEMA)
+            _add_missing_columns(conn)
+            made = _file_key(path)
+            if made is not None:
+                _MADE[made] = conn.execute("PRAGMA schema_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise QmsError(f"the catalog cannot be opened ({exc}); it is derived from the journal: "

@@ -21,7 +21,7 @@ from ..base.input_limits import period_error
 CONFIG_NAME = "config.yaml"
 # The keys config.yaml's mappings may hold; anything else is refused with the nearest match.
 CONFIG_KEYS = ("organisation", "locale", "timezone", "documents", "records", "identity", "paths", "journal",
-               "review", "training", "notify", "departments", "scan", "search", "storage")
+               "review", "training", "notify", "departments", "scan", "search", "storage", "convert")
 ORG_KEYS = ("name", "name_en", "short")
 DOCUMENTS_KEYS = ("number_pattern", "revision", "kinds", "approvals", "keep_obsolete")
 REVISION_KEYS = ("scheme", "first")
@@ -34,6 +34,8 @@ JOURNAL_KEYS = ("checkpoint_every",)
 SEARCH_KEYS = ("count_cap",)
 # storage: (issue 26) absent = the embedded default (SQLite catalog, journal file, archive folder)
 STORAGE_KEYS = ("database", "objects", "s3_endpoint")
+CONVERT_KEYS = ("resident",)
+RESIDENT_MODES = ("auto", "on", "off")
 
 # Groups of capitals/digits joined by - or /, a group may hold a clause number (7.5):
 # QP-SC-015, WY-QP-7.5-01, HX/QP-05. A '/' never reaches a path: see revisions.safe_name.
@@ -77,6 +79,7 @@ class Config:
     # storage.database (postgresql://…), storage.objects (s3://BUCKET/PREFIX), storage.s3_endpoint;
     # empty: the embedded default. Credentials never here: PGPASSWORD/~/.pgpass and AWS_* variables.
     storage: dict = field(default_factory=dict)
+    convert_resident: str = "auto"  # convert.resident: a LibreOffice kept running (auto|on|off)
 
 
 @dataclass
@@ -217,7 +220,8 @@ def load_config(path: Path) -> Config:
                                "records.retention"),
                               (data.get("journal") or {}, JOURNAL_KEYS, "journal"),
                               (data.get("search") or {}, SEARCH_KEYS, "search"),
-                              (data.get("storage") or {}, STORAGE_KEYS, "storage")):
+                              (data.get("storage") or {}, STORAGE_KEYS, "storage"),
+                              (data.get("convert") or {}, CONVERT_KEYS, "convert")):
         if not isinstance(value, dict):
             raise src.error("expected a mapping", *key.split("."))
         check_keys(src, value, known, *key.split("."))
@@ -235,6 +239,11 @@ def load_config(path: Path) -> Config:
     count_cap = (data.get("search") or {}).get("count_cap")
     count_cap = 1000 if count_cap is None else count_cap
     _whole(src, count_cap, 10, 1_000_000, "a count", "search", "count_cap")
+    resident = (data.get("convert") or {}).get("resident", "auto")
+    resident = {True: "on", False: "off"}.get(resident, resident) if isinstance(resident, bool) \
+        else str(resident).lower()          # YAML reads a bare on/off as true/false
+    if resident not in RESIDENT_MODES:
+        raise src.error(f"expected one of {', '.join(RESIDENT_MODES)}", "convert", "resident")
     name = _require(src, org, "name", ("organisation",))
     bad = period_error((recs.get("retention") or {}).get("period", "5y"))
     if bad:
@@ -276,6 +285,7 @@ def load_config(path: Path) -> Config:
         scan=dict(data.get("scan") or {}),
         search_count_cap=count_cap,
         storage=_storage(src, data.get("storage") or {}),
+        convert_resident=resident,
     )
 
 

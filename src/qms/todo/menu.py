@@ -16,7 +16,7 @@ from ..base.dates import today
 from ..store.catalog import reading
 from ..store.projection import head
 from ..store.workspace import Workspace
-from . import registry, sources  # noqa: F401  (the built-in sources registered before the first key)
+from . import registry       # the built-in sources are registered by startup.start(), before the first page
 from .registry import counts, items_for
 
 _MAX_USERS = 1024          # per catalog head: more people than one site has logged in at once

@@ -17,13 +17,15 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from ..base.errors import QmsError, NotFound
+from ..adapters import resident
+from ..adapters.convert import warm_up
 from ..notify.scheduler import start_background
 from ..startup import start
 from ..store.workspace import Workspace, open_workspace
 from . import assets, filters, messages
 from .pages import json_response, render
 from .routes import ROUTES
-from ..search import SearchIndex
+from ..search import index_exists, open_backend
 from .routes.capa import install_globals
 
 HERE = Path(__file__).parent
@@ -86,8 +88,8 @@ class SearchIndexes(threading.local):
         self.index = None
 
     def get(self):
-        if self.index is None and self.ws.index_dir.exists():
-            self.index = SearchIndex(self.ws.index_dir)
+        if self.index is None and index_exists(self.ws):
+            self.index = open_backend(self.ws)      # whoosh, or PostgreSQL with storage.database
         return self.index
 
 
@@ -126,6 +128,8 @@ def app_from_env() -> Starlette:
     WORKER = secrets.token_hex(4).encode()
     app = create_app(os.environ["QMS_WORKSPACE"])
     start_background(app.state.ws)
+    resident.configure(app.state.ws.config.convert_resident, keep=True)   # each worker keeps its own warm
+    warm_up()
     return app
 
 
