@@ -210,6 +210,11 @@ def test_four_filers_across_two_servers_give_gap_free_numbers(two_servers):
     on_b = same_session(clients[0], s.b.url)
     page = on_b.get("/api/records", params={"form": "QR-SV-022-04", "limit": 100}).json()
     assert sorted(r["number"] for r in page["items"]) == sorted(got)
+    # a write on B first brings B's folder up to the journal: every record A filed is on B's disk too
+    last = on_b.post("/api/records", json={"form": "QR-SV-022-04", "data": data, "pdf": False}).json()["number"]
+    on_disk = {p.parent.parent.name for p in (s.b.root / "archive" / "records").rglob("manifest.json")}
+    assert on_disk >= set(got) and (s.b.root / "archive" / "objects.seq").is_file()
+    assert last not in got
 
 
 # ------------------------------------------------------------------ the job queue and the scheduler

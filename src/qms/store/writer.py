@@ -22,7 +22,8 @@ from . import catalog
 from .catalog import Catalog
 from ..base.errors import Busy, Integrity, QmsError
 from .journal import Stage, crashpoint
-from .object_sync import catch_up, fetch_folder
+from . import object_sync
+from .object_sync import fetch_folder
 from .workspace import Workspace
 
 import shutil
@@ -106,7 +107,7 @@ def writing(ws: Workspace, purpose: str = "", *, governed: bool = True):
     if catalog.database(ws) and existed:
         # most of a long catch-up (a server back after a while) before the lock every server waits for
         with journal.workspace_lock(ws.archive_dir, purpose="catch-up"):
-            _catch_up(ws)
+            _folder_catch_up(ws)
     try:
         with journal.workspace_lock(ws.archive_dir, purpose=purpose, database=catalog.database(ws)), \
                 journal.private_tmp(ws.archive_dir):
@@ -115,7 +116,7 @@ def writing(ws: Workspace, purpose: str = "", *, governed: bool = True):
             w = Writer(ws, cat)
             try:
                 if cat.path is not None:
-                    _catch_up(ws)
+                    _folder_catch_up(ws)
                     _recover(ws, cat)
                     if governed and purpose != "recover" and not purpose.startswith("login."):
                         hooks.check_gates(ws, cat)
@@ -129,11 +130,11 @@ def writing(ws: Workspace, purpose: str = "", *, governed: bool = True):
             shutil.rmtree(ws.archive_dir, ignore_errors=True)
 
 
-def _catch_up(ws: Workspace) -> None:
+def _folder_catch_up(ws: Workspace) -> None:
     """Several servers: what the others archived, into this server's folder before a change reads it.
     A bucket that does not answer delays it to the next write; the change itself goes on."""
     try:
-        catch_up(ws)
+        object_sync.catch_up(ws)        # (not this module's catch_up: that one is the catalog's)
     except (QmsError, OSError) as exc:
         print(f"qms: this server's archive folder is not up to date with the bucket: {exc}", file=sys.stderr)
 
