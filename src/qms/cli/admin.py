@@ -203,6 +203,7 @@ def serve(env, host, port, workers):
         checkpoint_now(env.ws, actor="qms serve", reason="serve start")     # the head as the server starts
     except (QmsError, OSError) as exc:        # read-only use goes on (a lost key stops writes, not reading)
         click.echo(f"qms: no checkpoint at start: {exc}", err=True)
+    # (the checkpoint's write brought this server's folder up to the others' — several servers)
     import uvicorn    # lazy: uvicorn is for `qms serve` alone; every other command starts without it
     # by name, so --workers N re-imports the app; the CLI never imports the web package
     os.environ["QMS_WORKSPACE"] = str(env.ws.root)

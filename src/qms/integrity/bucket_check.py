@@ -21,6 +21,8 @@ from ..store.object_sync import open_store
 from ..store.workspace import Workspace
 from .problems import Problem
 
+CHECKPOINTS = "archive/checkpoints/"
+
 
 def bucket_problems(ws: Workspace, expected: dict[str, tuple[str, int]]) -> list[Problem]:
     """`expected`: folder → (manifest SHA-256, journal seq), as verify's journal side built it."""
@@ -60,10 +62,22 @@ def bucket_problems(ws: Workspace, expected: dict[str, tuple[str, int]]) -> list
     for rel in sorted(set(by_rel) - accounted):
         if all(v.deleted for v in by_rel[rel]):
             continue                         # only delete markers: nothing kept
+        if _checkpoint_kept(ws, store, rel, by_rel[rel]):
+            continue
         problems.append(Problem("OBJECT_UNLISTED", f"{where}/{rel}", f"{len(by_rel[rel])} version(s) in the "
                                 "bucket that no manifest of the journal lists (put there by hand, or kept "
                                 "when the store refused a purge)"))
     return problems
+
+
+def _checkpoint_kept(ws: Workspace, store, rel: str, found: list) -> bool:
+    """A signed checkpoint (journaled as a file, outside any manifest: `qms serve` makes one at start,
+    on each server): accounted for when it is the archive's copy, which verify checks itself."""
+    local = ws.root / rel
+    if not rel.startswith(CHECKPOINTS) or len(found) != 1 or not local.is_file():
+        return False
+    return hashlib.sha256(store.get(rel, found[0].version_id)).hexdigest() == \
+        hashlib.sha256(local.read_bytes()).hexdigest()
 
 
 def _file_problems(store, where: str, rel: str, sha: str | None, found: list) -> list[Problem]:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ..store import audit, journal, projection
 from ..store.archive import MANIFEST
+from ..store.object_sync import CAUGHT_UP, catch_up
 from ..store import catalog
 from ..store.workspace import Workspace
 from ..store.checkpoint import stored_problems, verify_checkpoint
@@ -41,7 +42,7 @@ from ..store.writer import pending_renditions as pending
 
 # Under archive/, written by qms but not archive content: checked in their own ways.
 _OWN = {"audit.log", "index.sha256", "catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm", "catalog.sqlite-journal",
-        journal.LOCK_NAME,
+        journal.LOCK_NAME, CAUGHT_UP,    # several servers: how far this server's folder is caught up (object_sync)
         # search totals kept per index generation (derived; search/totals.py)
         "index.totals.sqlite", "index.totals.sqlite-wal", "index.totals.sqlite-shm", "index.totals.sqlite-journal"}
 _OWN_DIRS = {"index", "checkpoints", journal.STAGING, journal.TMP}
@@ -79,6 +80,8 @@ def verify(ws: Workspace, *, check_index: bool = True, deep: bool = False, check
     archive = ws.archive_dir
     if not archive.exists() and not catalog.database(ws):     # in a database the journal is checked all the same
         return report
+    with journal.workspace_lock(archive, purpose="verify"):
+        catch_up(ws)          # several servers: this server's folder brought up to the journal first
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(1) as pool:
         journal_side = pool.apply_async(_journal_side, (ws, check_index))

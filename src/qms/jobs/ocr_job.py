@@ -11,6 +11,7 @@ from ..domain import recordstate
 from ..store.catalog import reading
 from ..base.dates import now_iso
 from ..store.journal import crashpoint
+from ..store.object_sync import fetch_folder
 from ..adapters.pdf import pdf_text
 from ..domain.recordstate import SCAN_NAME
 from .job_rows import queued_event, readable
@@ -53,6 +54,7 @@ def run_ocr(ws, job: dict):
     number, scan = job["target"], job["args"]["scan"]
     src = ws.root / scan
     folder = scan.rpartition("/")[0]
+    fetch_folder(ws, folder, want=scan.rpartition("/")[2])     # signed through another server (no shared disk): from the bucket
     if (ws.root / folder / OCR_TEXT).exists():
         return [], f"{number}: OCR already there"
     if not src.is_file():

@@ -5,7 +5,11 @@ needed); its effect is a journaled event committed together with job.done, so a 
 or by two runners at once, or again after a crash mid-way — changes nothing the second time.
 An attempt that fails logs job.fail; after `max_attempts` the job stays failed (shown by
 `qms jobs`). Runners: `qms jobs run [--wait]` (cron, tests), the worker inside `qms serve`, and
-anyone else through `run_pending(ws)` (e.g. `qms tick`). Nothing here blocks filing."""
+anyone else through `run_pending(ws)` (e.g. `qms tick`). Nothing here blocks filing.
+
+Several servers (storage.database): each runner claims a job before its slow work (store.claims,
+a database lock), so two servers never run one job at once; a job claimed elsewhere is skipped
+this round and, if that runner dies, taken by the next round (the lock dies with its process)."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import time
 from dataclasses import dataclass
 
 from ..store.catalog import reading
+from ..store.claims import claim
 from ..store.writer import writing
 from .job_rows import ensure_schema, queued_event, readable  # noqa: F401 (queued_event: the jobs API, made below ocr_job)
 from .ocr_job import needs_ocr, run_ocr
@@ -66,12 +71,27 @@ def run_pending(ws, *, actor: str = RUNNER, wait: bool = False, limit: int | Non
             todo = todo[: max(0, limit - len(results))]
         if not todo:
             return results
+        busy = False
         for job in todo:
             tried.add(job["id"])
-            results.append(_run_one(ws, job, actor=actor))
+            with claim(ws, f"job:{job['id']}") as mine:
+                if not mine:        # another runner (another server's worker) is doing it now
+                    busy = True
+                    if not wait:
+                        results.append(JobResult(job["id"], job["kind"], job["target"], "skipped",
+                                                 "being run by another runner"))
+                    continue
+                if not _still_queued(ws, job["id"]):    # done (or given up) since the list was read
+                    continue
+                results.append(_run_one(ws, job, actor=actor))
         if not wait:
             return results
-        time.sleep(0.1 if results and results[-1].outcome == "failed" else 0)
+        time.sleep(0.2 if busy else 0.1 if results and results[-1].outcome == "failed" else 0)
+
+
+def _still_queued(ws, job_id: str) -> bool:
+    with reading(ws) as cat:
+        return bool(_rows(cat, "WHERE id=? AND state='queued'", job_id))
 
 
 def _run_one(ws, job: dict, *, actor: str) -> JobResult:

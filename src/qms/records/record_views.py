@@ -62,8 +62,9 @@ def show(ws: Workspace, number: str) -> dict:
                         "data": None, "signatures": [], "signed_version": None, "files": {}, "versions": []}
             recordstate.record_row(cat, number)
         versions = recordstate.versions(cat, number)
-        for v in versions:             # filed through another server (no shared disk): from the bucket
-            fetch_folder(ws, v["folder"])
+        scans = {r["scan"] for r in cat.all("SELECT scan FROM signatures WHERE number=?", number)}
+        for v in versions:             # filed (or signed) through another server, no shared disk: from the bucket
+            fetch_folder(ws, v["folder"], want=SCAN_NAME if f"{v['folder']}/{SCAN_NAME}" in scans else None)
         docs = {v["version"]: load_archived(ws.root / v["folder"] / "data.yaml") or {} for v in versions}
         sigs = signature_list(ws, cat, number, docs)
         hold = recordstate.open_hold(cat, number)

@@ -12,6 +12,7 @@ from ..domain.results import Change
 from ..store.workspace import Workspace
 from .intake import Outcome, consume, consume_file, ensure_schema_read, file_part, inbox_dir, resume  # noqa: F401
 from ..store.writer import writing
+from ..store.object_sync import fetch_folder
 import io
 from . import page_images as pg
 
@@ -102,6 +103,7 @@ def page_png(ws: Workspace, item_id: str, page: int, *, dpi: int = 60) -> bytes:
     it = item(ws, item_id)
     if not it["part"]:
         raise NotFound(f"{item_id} has no pages", field="id")
+    fetch_folder(ws, it["part"].rpartition("/")[0], want=it["part"].rpartition("/")[2])   # received on another server
     src = pg.open_source(ws.root / it["part"], max_pages=10_000)
     try:
         if not 0 <= page < src.count:

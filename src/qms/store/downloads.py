@@ -59,7 +59,12 @@ def listed_files(ws: Workspace, number: str) -> list[ListedFile]:
 def find_file(ws: Workspace, number: str, name: str, where: str | None = None) -> ListedFile:
     """The listed file named NAME of NUMBER, in revision/version `where` (default: the newest that
     has it); QmsError when no manifest lists it."""
-    for f in reversed(listed_files(ws, number)):
+    listed = listed_files(ws, number)
+    if not any(f.name == name for f in listed):       # added through another server since: look again
+        for f in {f.folder for f in listed}:
+            fetch_folder(ws, ws.rel(f), want=name)
+        listed = listed_files(ws, number)
+    for f in reversed(listed):
         if f.name == name and (not where or f.where == where):
             path = f.path.resolve()
             if f.folder.resolve() not in path.parents or not path.is_file():

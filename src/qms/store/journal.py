@@ -128,8 +128,11 @@ class Stage:
     """A staging area for one change: files are written at their final workspace-relative path
     under archive/.staging/<id>/, and moved into place once the event is logged."""
 
-    def __init__(self, root: Path, archive: Path):
+    def __init__(self, root: Path, archive: Path, fetch=None):
         self.root = root
+        # a folder archived through another server (several servers, no shared disk) is brought
+        # from the object store before its manifest is rewritten, so no earlier file drops out
+        self.fetch = fetch
         self.id = uuid.uuid4().hex[:12]
         self.path = archive / STAGING / self.id
         self.path.mkdir(parents=True)
@@ -137,6 +140,7 @@ class Stage:
         self.new_folders: list[str] = []         # folders created whole, renamed in one step
         self._order: list[str] = []              # files in the order staged (a batch promises by mark)
         self._made: set[Path] = set()
+        self._new: set[str] = set()
 
     def at(self, rel: str) -> Path:
         """Where the file or folder `rel` (relative to the workspace) is staged (its parent exists)."""
@@ -155,6 +159,7 @@ class Stage:
         p.mkdir(parents=True, exist_ok=False)
         self._made.add(p)
         self.new_folders.append(rel)
+        self._new.add(rel)
         return p
 
     def write(self, rel: str, data: bytes, *, sync: bool = True) -> str:
@@ -188,6 +193,8 @@ class Stage:
         final = self.root / folder
         old: dict = {}
         created = now
+        if self.fetch is not None and folder not in self._new:
+            self.fetch(folder)
         if final.is_dir() and (final / MANIFEST).is_file():
             doc = json.loads((final / MANIFEST).read_text(encoding="utf-8"))
             old, created = doc.get("files", {}), doc.get("created", now)

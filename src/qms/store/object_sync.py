@@ -193,29 +193,103 @@ def plan_destroy(ws: Workspace, folders: list[str]) -> list[dict]:
 
 # ------------------------------------------------------------------ a read on a server that never had the file
 
-def fetch_folder(ws: Workspace, folder: str) -> bool:
+def fetch_folder(ws: Workspace, folder: str, *, want: str | None = None, refresh: bool = False) -> bool:
     """Bring an archived folder missing here (filed through another server: no shared disk) from
-    the bucket into the archive, each file checked against its manifest. False when there is
-    nothing to fetch (the folder is here, or the store is the folder)."""
-    if not folder or (ws.root / folder / MANIFEST).is_file():
+    the bucket into the archive, each file checked against its manifest. A folder that is here
+    but may be behind — another server added a file to it since (a signed scan, its OCR) — is
+    compared with the bucket's manifest when `refresh` (a write about to rewrite the manifest) or
+    when the file `want` is not in the local manifest. False when nothing was fetched (the folder
+    is up to date, or the store is the folder)."""
+    if not folder:
+        return False
+    local = ws.root / folder / MANIFEST
+    if local.is_file() and not refresh and (want is None or want in _listed(local.read_bytes())):
         return False
     store = open_store(ws)
     if not store.remote or not store.exists(f"{folder}/{MANIFEST}"):
         return False
     with journal.workspace_lock(ws.archive_dir, purpose="fetch"):
-        if (ws.root / folder / MANIFEST).is_file():
-            return False
         manifest = store.get(f"{folder}/{MANIFEST}")
-        files = json.loads(manifest.decode("utf-8")).get("files") or {}
-        for name, entry in files.items():
+        if local.is_file() and local.read_bytes() == manifest:
+            return False
+        for name, entry in _listed(manifest).items():
             rel = f"{folder}/{name}"
-            if (ws.root / rel).is_file():
+            if (ws.root / rel).is_file() and hashlib.sha256((ws.root / rel).read_bytes()).hexdigest() == \
+                    entry.get("sha256"):
                 continue
             data = store.get(rel)
             if hashlib.sha256(data).hexdigest() != entry.get("sha256"):
                 raise QmsError(f"the bucket's copy of {rel} does not match its manifest; not fetched "
                                "(run qms verify)", file=rel)
             atomic_write(ws.root / rel, data)
-        atomic_write(ws.root / folder / MANIFEST, manifest)      # last: the folder is whole
+        atomic_write(local, manifest, replace=True)      # last: the folder is whole (the one file replaced)
     return True
 
+
+# ------------------------------------------------------------------ a server's folder, a cache of the bucket
+
+# in archive/ (never copied to a new server, unlike .qms/): the journal entry this server's folder is complete to
+CAUGHT_UP = "objects.seq"
+
+
+def catch_up(ws: Workspace) -> int:
+    """Several servers (storage.database and storage.objects, no shared disk): bring this server's
+    archive folder up to the journal — every file another server archived since the last catch-up,
+    fetched from the bucket and checked against the hash its event promised; every folder a purge
+    destroyed, removed. Run under the write lock by every write (so a change reads a whole folder:
+    a document signed here after its draft was submitted there) and by `qms serve` at start. The
+    note is a cache this server may lose: then everything is checked once more. Returns the files
+    fetched."""
+    storage = ws.config.storage or {}
+    if not storage.get("objects") or not storage.get("database"):
+        return 0           # one server: its own writes are its folder
+    note = ws.archive_dir / CAUGHT_UP
+    try:
+        done = int(note.read_text(encoding="ascii").strip() or 0)
+    except (OSError, ValueError):
+        done = 0
+    store, fetched, last, manifests = open_store(ws), 0, done, {}
+    missing: dict[str, int] = {}        # not in the bucket (yet: its upload may be under way) → seq
+    for seq, entry in ws.audit_path.lines_after(done):
+        d = entry.get("data") or {}
+        for rel, sha in (d.get("files") or {}).items():
+            if rel.endswith("/" + MANIFEST):
+                manifests[rel] = sha
+            elif not (ws.root / rel).is_file():
+                if _fetch_file(ws, store, rel, sha):
+                    fetched += 1
+                else:
+                    missing.setdefault(rel, seq)
+        for gone in d.get("destroy") or []:
+            manifests = {m: h for m, h in manifests.items() if not m.startswith(gone + "/")}
+            missing = {m: n for m, n in missing.items() if not m.startswith(gone + "/")}
+        if d.get("destroy"):
+            journal.place(ws.root, ws.archive_dir, {"destroy": d["destroy"]}, check=False)
+        last = seq
+    for rel in manifests:          # the one file replaced: the bucket's newest version is the folder's
+        local = ws.root / rel
+        if store.exists(rel):
+            data = store.get(rel)
+            if not local.is_file() or local.read_bytes() != data:
+                atomic_write(local, data, replace=True)
+                fetched += 1
+    if missing:                    # looked for again next time, from the first one missing
+        last = min(missing.values()) - 1
+    if last != done:
+        note.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(note, str(last).encode("ascii"), replace=True, sync=False)
+    return fetched
+
+
+def _fetch_file(ws: Workspace, store, rel: str, sha: str) -> bool:
+    if not store.exists(rel):
+        return False       # destroyed since (a later purge), or not yet uploaded (the next catch-up)
+    data = store.get(rel)
+    if hashlib.sha256(data).hexdigest() != sha:
+        return False       # not what the journal promised: verify reports the bucket's object
+    atomic_write(ws.root / rel, data)
+    return True
+
+
+def _listed(manifest: bytes) -> dict:
+    return json.loads(manifest.decode("utf-8")).get("files") or {}

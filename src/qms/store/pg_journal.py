@@ -87,6 +87,21 @@ class PgLog:
                 return 0
             return conn.execute(f"SELECT count(*) FROM {SCHEMA_NAME}.entries").fetchone()[0]
 
+    def lines_after(self, seq: int, *, batch: int = 2000):
+        """(seq, parsed line) for every line above `seq`, oldest first, read a batch at a time — for
+        a server bringing its folder up to date (object_sync.catch_up), not for checking the chain."""
+        with self._conn() as conn:
+            if conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA_NAME}.entries",)).fetchone()[0] is None:
+                return
+            while True:
+                rows = conn.execute(f"SELECT seq, line FROM {SCHEMA_NAME}.entries WHERE seq > %s ORDER BY seq "
+                                    "LIMIT %s", (seq, batch)).fetchall()
+                for n, line in rows:
+                    yield n, json.loads(line)
+                if len(rows) < batch:
+                    return
+                seq = rows[-1][0]
+
     def append(self, build) -> list:
         """One batch: `build(last_line, end)` → (lines, result) is called under the append lock
         with the log's last line and length; its lines are inserted in the same transaction."""
@@ -140,5 +155,24 @@ def write_lock(url: str, *, purpose: str = "", wait: bool = True):
             yield
         finally:
             conn.execute(f"SELECT pg_advisory_unlock({_WORKSPACE_LOCK})")
+    finally:
+        conn.close()
+
+
+@contextmanager
+def claim(url: str, key: str):
+    """Yields True when this process holds `key` (one piece of work: a job) until the block ends,
+    False when another process — on this or another server — holds it now. A session advisory lock
+    on its own connection (freed if the process dies), in the two-key space, apart from the write
+    lock's: it is the `SKIP LOCKED` of a row, without locking the row — the jobs table is a
+    projection that the holder's own commit (job.done) updates while the claim is still held."""
+    conn = pg_catalog.connect(url, schema=None).raw
+    try:
+        held = conn.execute("SELECT pg_try_advisory_lock(hashtext('qms.claim'), hashtext(%s))", (key,)).fetchone()[0]
+        try:
+            yield bool(held)
+        finally:
+            if held:
+                conn.execute("SELECT pg_advisory_unlock(hashtext('qms.claim'), hashtext(%s))", (key,))
     finally:
         conn.close()

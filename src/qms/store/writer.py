@@ -20,8 +20,10 @@ from . import audit, events, hooks, journal, journalkey, projection
 from .audit import AuditEntry
 from . import catalog
 from .catalog import Catalog
-from ..base.errors import Busy, Integrity
+from ..base.errors import Busy, Integrity, QmsError
 from .journal import Stage, crashpoint
+from . import object_sync
+from .object_sync import fetch_folder
 from .workspace import Workspace
 
 import shutil
@@ -39,7 +41,11 @@ class Writer:
     _checkpointing: bool = False
 
     def stage(self) -> Stage:
-        st = Stage(self.ws.root, self.ws.archive_dir)
+        # several servers (a database shared, no disk): a folder may have changed through another
+        # since this server last saw it; one server alone has its folders as it left them
+        shared = catalog.database(self.ws) is not None
+        st = Stage(self.ws.root, self.ws.archive_dir,
+                   fetch=lambda folder: fetch_folder(self.ws, folder, refresh=shared))
         self.stages.append(st)
         return st
 
@@ -98,6 +104,10 @@ def writing(ws: Workspace, purpose: str = "", *, governed: bool = True):
     are not new changes and pass."""
     existed = ws.archive_dir.exists()
     w = None
+    if catalog.database(ws) and existed:
+        # most of a long catch-up (a server back after a while) before the lock every server waits for
+        with journal.workspace_lock(ws.archive_dir, purpose="catch-up"):
+            _folder_catch_up(ws)
     try:
         with journal.workspace_lock(ws.archive_dir, purpose=purpose, database=catalog.database(ws)), \
                 journal.private_tmp(ws.archive_dir):
@@ -106,6 +116,7 @@ def writing(ws: Workspace, purpose: str = "", *, governed: bool = True):
             w = Writer(ws, cat)
             try:
                 if cat.path is not None:
+                    _folder_catch_up(ws)
                     _recover(ws, cat)
                     if governed and purpose != "recover" and not purpose.startswith("login."):
                         hooks.check_gates(ws, cat)
@@ -117,6 +128,15 @@ def writing(ws: Workspace, purpose: str = "", *, governed: bool = True):
     finally:
         if not existed and (w is None or not w.committed):
             shutil.rmtree(ws.archive_dir, ignore_errors=True)
+
+
+def _folder_catch_up(ws: Workspace) -> None:
+    """Several servers: what the others archived, into this server's folder before a change reads it.
+    A bucket that does not answer delays it to the next write; the change itself goes on."""
+    try:
+        object_sync.catch_up(ws)        # (not this module's catch_up: that one is the catalog's)
+    except (QmsError, OSError) as exc:
+        print(f"qms: this server's archive folder is not up to date with the bucket: {exc}", file=sys.stderr)
 
 
 def recover(ws: Workspace) -> dict:
