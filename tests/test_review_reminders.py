@@ -9,6 +9,7 @@ import datetime as dt
 import email
 import json
 import os
+import signal
 import shutil
 import socket
 import subprocess
@@ -208,7 +209,10 @@ def test_two_server_processes_make_one_reminder_and_one_mail(reviewed, smtp):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
     servers = [subprocess.Popen(["faketime", f"{day} 10:00:00", sys.executable, "-m", "qms", "-w", str(qms.root),
                                  "serve", "--port", str(_free_port())], stdout=subprocess.DEVNULL,
-                                stderr=open(qms.root.parent / f"serve-{i}.log", "w"), env=env) for i in range(2)]
+                                stderr=open(qms.root.parent / f"serve-{i}.log", "w"), env=env,
+                                # faketime forks the server: stop the whole group, or qms serve and its
+                                # worker processes outlive the test
+                                start_new_session=True) for i in range(2)]
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and not smtp.messages:
@@ -216,7 +220,7 @@ def test_two_server_processes_make_one_reminder_and_one_mail(reviewed, smtp):
         time.sleep(3)             # both servers have ticked at least once more by now
     finally:
         for p in servers:
-            p.terminate()
+            os.killpg(p.pid, signal.SIGTERM)
         for p in servers:
             p.wait(timeout=30)
     logs = "".join((qms.root.parent / f"serve-{i}.log").read_text() for i in range(2))
