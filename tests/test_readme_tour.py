@@ -17,7 +17,6 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from qms.adapters.pdf import pdf_text
-from qms.store.s3_objects import S3Objects
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -47,28 +46,6 @@ def test_the_tour_block_is_parseable():
 
 def test_the_readme_tour_runs_as_written(tmp_path):
     _run_tour(tmp_path)
-
-
-def test_the_readme_tour_runs_on_postgresql(tmp_path, pg_database):
-    """The same tour on a workspace whose catalog, journal and sessions are in PostgreSQL (issue 26)."""
-    ws = _run_tour(tmp_path, database=pg_database)
-    # the catalog and the journal were the database's, not files in the working folder
-    assert not (ws / "archive" / "audit.log").exists() and not (ws / "archive" / "catalog.sqlite").exists()
-
-
-def test_the_readme_tour_runs_on_postgresql_and_s3(tmp_path, pg_database, s3_server):
-    """The same tour with the catalog and journal in PostgreSQL and every archived file in a bucket
-    with Object Lock (moto); the tour's own `qms verify` checks the bucket against the manifests."""
-    bucket = s3_server.bucket_url()
-    ws = _run_tour(tmp_path, database=pg_database,
-                   init_extra=f"--objects {bucket} --s3-endpoint {s3_server.endpoint}")
-    assert not (ws / "archive" / "audit.log").exists()
-    store = S3Objects(bucket, s3_server.endpoint)
-    filed = [p for p in (ws / "archive").rglob("manifest.json") if ".staging" not in p.parts]
-    assert filed
-    for manifest in filed:
-        rel = manifest.relative_to(ws).as_posix()
-        assert store.get(rel) == manifest.read_bytes(), rel
 
 
 def _run_tour(tmp_path, database: str | None = None, init_extra: str = ""):
