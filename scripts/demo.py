@@ -58,12 +58,13 @@ def qms(*args: str, who: str | None = None, password: bool | str = False, captur
 
 def people() -> None:
     """An administrator and the demo users, once; every person logs in in their own session."""
-    users = json.loads(qms("user", "list", "--json", capture=True).stdout)
+    users = json.loads(qms("user", "list", "--json", capture=True).stdout)["items"]    # a page: {total, items, next}
     if not users:
         name, _, dept = PEOPLE["admin"]
         qms("init", str(ROOT), "--admin", "admin", "--name", name, "--department", dept, "--password-stdin",
             who="admin", password=True)
-    known = {u["login"] for u in json.loads(qms("user", "list", "--json", capture=True).stdout)}
+    known = {u["login"] for u in json.loads(qms("user", "list", "--json", "--limit", "500",
+                                                capture=True).stdout)["items"]}
     qms("login", "admin", "--password-stdin", who="admin", password=True)
     # what governs the archive is journaled: config.yaml, schemas or templates edited since the last
     # run (or never applied, in an archive older than that rule) are applied by the admin first
