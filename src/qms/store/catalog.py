@@ -13,6 +13,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from ..base.errors import QmsError
+from .catalog_base import CatalogBase
 from . import pg_catalog
 from .archive import fsync_path
 
@@ -144,54 +145,28 @@ def _add_missing_columns(conn: sqlite3.Connection) -> None:
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {col} TEXT")
 
 
-class Catalog:
+class Catalog(CatalogBase):
+    """The embedded catalog: one SQLite connection (BEGIN IMMEDIATE: one writer at a time)."""
+
     def __init__(self, conn: sqlite3.Connection, path: Path | None):
         self.conn = conn
         self.path = path
         self._depth = 0
 
-    @contextmanager
-    def transaction(self):
-        """BEGIN IMMEDIATE … COMMIT; nested use joins the outer transaction."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield self.conn
-            finally:
-                self._depth -= 1
-            return
+    def _begin(self) -> None:
         self.conn.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
-        finally:
-            self._depth = 0
 
-    def one(self, sql: str, *args) -> sqlite3.Row | None:
-        return self.conn.execute(sql, args).fetchone()
+    def _commit(self) -> None:
+        self.conn.execute("COMMIT")
 
-    def all(self, sql: str, *args) -> list[sqlite3.Row]:
-        return self.conn.execute(sql, args).fetchall()
-
-    def execute(self, sql: str, *args) -> sqlite3.Cursor:
-        return self.conn.execute(sql, args)
+    def _rollback(self) -> None:
+        self.conn.execute("ROLLBACK")
 
     def tables(self) -> list[str]:
         return [r["name"] for r in self.all("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
 
     def close(self) -> None:
         self.conn.close()
-
-    def __enter__(self) -> "Catalog":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def _connect(target: str) -> sqlite3.Connection:

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 from ..base.errors import QmsError
+from .catalog_base import CatalogBase
 
 SCHEMA_NAME = "qms_catalog"
 
@@ -380,7 +381,7 @@ VIEWS = (
 )
 
 
-class PgCatalog:
+class PgCatalog(CatalogBase):
     """The Catalog's interface over one PostgreSQL connection. `path` is the embedded catalog's
     place, nominal here: the projection finds the archive beside it."""
 
@@ -390,51 +391,23 @@ class PgCatalog:
         self.url = url
         self._depth = 0
 
-    @contextmanager
-    def transaction(self):
-        """BEGIN … COMMIT; nested use joins the outer transaction."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield self.conn
-            finally:
-                self._depth -= 1
-            return
+    def _begin(self) -> None:
         self.conn.raw.execute("BEGIN")
-        self._depth = 1
+
+    def _commit(self) -> None:
         try:
-            yield self.conn
-        except BaseException:
-            self.conn.raw.execute("ROLLBACK")
-            raise
-        else:
-            try:
-                self.conn.raw.execute("COMMIT")
-            except _pg().Error as exc:
-                raise _error(exc) from None
-        finally:
-            self._depth = 0
+            self.conn.raw.execute("COMMIT")
+        except _pg().Error as exc:
+            raise _error(exc) from None
 
-    def one(self, sql: str, *args):
-        return self.conn.execute(sql, args).fetchone()
-
-    def all(self, sql: str, *args):
-        return self.conn.execute(sql, args).fetchall()
-
-    def execute(self, sql: str, *args):
-        return self.conn.execute(sql, args)
+    def _rollback(self) -> None:
+        self.conn.raw.execute("ROLLBACK")
 
     def tables(self) -> list[str]:
         return [r["name"] for r in self.all("SELECT name FROM sqlite_master ORDER BY name")]
 
     def close(self) -> None:
         _give_back(self.url, self.conn)
-
-    def __enter__(self) -> "PgCatalog":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def exists(url: str) -> bool:
