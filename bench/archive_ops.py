@@ -29,6 +29,7 @@ def generate(ws, n: int, year: int = 2019) -> None:
     from qms.store import projection
     from qms.domain.forms import load_form
     from qms.records import record_context, template_path
+    from qms.records.fieldvalues import scalar_fields
     from qms.adapters.render import RecordRenderer
     from qms.store.writer import writing
     from qms.base.yaml_source import dump_yaml
@@ -57,13 +58,16 @@ def generate(ws, n: int, year: int = 2019) -> None:
                                "data": {"form": form.id, "record_date": row["call_date"], "status": "filed",
                                         "version": 1, "folder": rel, "seq": i, "sequence": f"{form.id}:{year}",
                                         "retention_until": f"{year + 5}-12-31", "customer": row["customer"],
-                                        "pdf_pending": False, **st.promise_since(mark)}})
+                                        "pdf_pending": False, "fields": scalar_fields(form, row),
+                                        **st.promise_since(mark)}})
                 docs.append((number, row))
             w.commit(events, actor="bench", sync="all", index=False)
         # Index entries carry the record's values (what purge must remove), built straight from
         # the rows rather than re-read from 100,000 data.yaml files.
-        from qms.search import IndexDoc, SearchIndex
-        SearchIndex(ws.index_dir).rebuild(
+        # open_backend: whoosh in the folder, or PostgreSQL when the workspace has storage.database.
+        from qms.search import IndexDoc
+        from qms.search.engines import open_backend
+        open_backend(ws).rebuild(
             IndexDoc(number=number, kind="record", title=form.title, form=form.id, customer=row["customer"],
                      text="\n".join(str(v) for v in row.values()),
                      date=dt.date.fromisoformat(row["call_date"]), status="filed")
