@@ -58,6 +58,12 @@ def relogin(qms, *logins):
 @pytest.fixture
 def reviewed(qms, smtp):
     """QP-SC-015 released today with `review: 2` (months); tester (its owner) has an e-mail address."""
+    number, due = release_for_review(qms, smtp)
+    return qms, number, due
+
+
+def release_for_review(qms, smtp):
+    """Mail through `smtp`, tester's address, QP-SC-015 released today with `review: 2`: (number, due)."""
     cfg = qms.root / "config.yaml"
     cfg.write_text(cfg.read_text(encoding="utf-8") + f"\nnotify:\n  smtp: {{host: 127.0.0.1, port: {smtp.port}, "
                    "from: qms@example.com}\n", encoding="utf-8")
@@ -68,8 +74,7 @@ def reviewed(qms, smtp):
     shutil.copyfile(REPO / "examples" / "tour" / "flow.png", qms.root / "flow.png")
     on = today().isoformat()
     number = release_procedure(qms, qms.root / "procedure.yaml", issued=on, effective=on)
-    due = add_months(today(), 2)
-    return qms, number, due
+    return number, add_months(today(), 2)
 
 
 def at(day: dt.date):

@@ -24,15 +24,12 @@ from PIL import Image
 
 from qms.adapters import ocr
 from qms.adapters.pdf import pdf_text
-from qms.base.dates import today
 from qms.cli import cli
 from qms.jobs import run_pending
-from qms.review.reviews import add_months
 from qms.store.workspace import open_workspace
 
-from conftest import (PASSWORDS, REPO, STAFF, Qms, add_staff, example_data, free_port, make_scan,
-                      release_procedure, write_data)
-from test_review_reminders import smtp  # noqa: F401 (the fixture: a real local SMTP server)
+from conftest import PASSWORDS, STAFF, Qms, add_staff, example_data, free_port, make_scan, write_data
+from test_review_reminders import release_for_review, smtp  # noqa: F401 (smtp: the fixture, a real local SMTP server)
 
 SERVER_FILES = ("config.yaml", "schemas", "templates", ".qms")
 
@@ -276,18 +273,8 @@ def test_two_servers_ticking_at_once_make_each_reminder_once_and_send_it_once(tm
     """The scheduler of two servers (two folders, one database) ticks at the same moment on the day a
     periodic review opens: one reminder, one e-mail; a later tick on either makes nothing new."""
     one = init_shared(tmp_path / "a", pg_database)
-    cfg = one.root / "config.yaml"
-    cfg.write_text(cfg.read_text(encoding="utf-8") + f"\nnotify:\n  smtp: {{host: 127.0.0.1, port: {smtp.port}, "
-                   "from: qms@example.com}\n", encoding="utf-8")
-    one.apply_config()
-    one.as_("admin")("user", "edit", "tester", "--email", "tester@example.com")
-    src = (REPO / "examples" / "tour" / "procedure.yaml").read_text(encoding="utf-8")
-    (one.root / "procedure.yaml").write_text(src + "\nreview: 2\n", encoding="utf-8")
-    shutil.copyfile(REPO / "examples" / "tour" / "flow.png", one.root / "flow.png")
-    on = today().isoformat()
-    number = release_procedure(one, one.root / "procedure.yaml", issued=on, effective=on)
+    number, due = release_for_review(one, smtp)
     two = second_folder(one.root, tmp_path / "b")
-    due = add_months(today(), 2)
     day = due - dt.timedelta(days=30)
     procs = [_tick(root, day) for root in (one.root, two)]
     outs = [p.communicate(timeout=180) for p in procs]
