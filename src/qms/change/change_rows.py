@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 
+from ..store.projection import set_sequence
+
 
 def _json(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _sequence(cat, key: str, value: int) -> None:
-    cat.execute("INSERT INTO sequences(key, value) VALUES(?, ?) ON CONFLICT(key) "
-                "DO UPDATE SET value=MAX(sequences.value, excluded.value)", key, int(value))
-
-
 def _cr_opened(cat, e, d):
-    _sequence(cat, d["sequence"], d["seq"])
+    set_sequence(cat, d["sequence"], d["seq"])
     cat.execute("INSERT INTO change_requests(number, title, reason, description, impact, affects, approvers, "
                 "opened_at, opened_by) VALUES(?,?,?,?,?,?,?,?,?)", e.target, d["title"], d["reason"],
                 d.get("description") or "", d.get("impact") or "", _json(d["affects"]), _json(d["approvers"]),
@@ -38,7 +35,7 @@ def _cr_cancelled(cat, e, d):
 
 
 def _capa_opened(cat, e, d):
-    _sequence(cat, d["sequence"], d["seq"])
+    set_sequence(cat, d["sequence"], d["seq"])
     cat.execute("INSERT INTO capas(number, title, description, source, record, document, containment, root_cause, "
                 "opened_at, opened_by) VALUES(?,?,?,?,?,?,?,?,?,?)", e.target, d["title"], d["description"],
                 d["source"], d.get("record"), d.get("document"), d.get("containment") or "",

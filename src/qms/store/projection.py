@@ -229,14 +229,14 @@ def _doc_recall(cat, e, d):
 
 # ------------------------------------------------------------------ records
 
-def _set_sequence(cat, key: str, value: int) -> None:
+def set_sequence(cat, key: str, value: int) -> None:
     """Sequences only move forward: the highest number ever given, so none is reused."""
     cat.execute("INSERT INTO sequences(key, value) VALUES(?, ?) ON CONFLICT(key) "
                 "DO UPDATE SET value=MAX(sequences.value, excluded.value)", key, int(value))
 
 
 def _record_file(cat, e, d):
-    _set_sequence(cat, d["sequence"], d["seq"])
+    set_sequence(cat, d["sequence"], d["seq"])
     cat.execute("INSERT INTO records(number, form, year, seq, status, record_date, filed_at, filed_by, "
                 "retention_until, folder, version, customer, pdf_pending) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 e.target, d["form"], int(d["record_date"][:4]), int(d["seq"]), d["status"], d["record_date"],
@@ -318,7 +318,7 @@ def _purge(cat, e, d):
     cat.execute("INSERT INTO disposals(certificate, at, as_of, actor, count, folder, proposal, proposed_by) "
                 "VALUES(?,?,?,?,?,?,?,?)", e.target, e.at, d["as_of"], e.actor, len(records), d["folder"],
                 d.get("proposal"), d.get("proposed_by"))
-    _set_sequence(cat, d["sequence"], d["seq"])
+    set_sequence(cat, d["sequence"], d["seq"])
     if d.get("proposal"):
         cat.execute("UPDATE disposal_requests SET status='approved', decided_at=?, decided_by=?, certificate=?, "
                     "left_out=? WHERE number=?", e.at, e.actor, e.target, _json(d.get("left_out") or []),
@@ -331,7 +331,7 @@ def _json(value) -> str:
 
 
 def _disposal_propose(cat, e, d):
-    _set_sequence(cat, d["sequence"], d["seq"])
+    set_sequence(cat, d["sequence"], d["seq"])
     cat.execute("INSERT INTO disposal_requests(number, status, as_of, form, opinion, method, witness, records, "
                 "proposed_at, proposed_by) VALUES(?,?,?,?,?,?,?,?,?,?)", e.target, "pending", d["as_of"],
                 d.get("form"), d["opinion"], d["method"], d.get("witness"),
