@@ -486,3 +486,24 @@ def test_an_index_of_an_earlier_version_is_rebuilt_where_the_archive_is_at_hand(
     assert again.rebuilt and not again.untrusted          # no problem for verify to report
     again.close()
     assert (tmp_path / "index" / "QMS_INDEX_VERSION").read_text().strip() == index_module.INDEX_VERSION
+
+
+def test_a_commit_hashes_only_the_files_it_wrote_and_the_list_stays_exact(tmp_path, monkeypatch):
+    from qms.search import hashlist
+    index = SearchIndex(tmp_path / "ix")
+    index.add(make_corpus(300, seed=5))
+    before = {p.name: p.stat().st_ctime_ns for p in (tmp_path / "ix").iterdir()}
+    hashed = []
+    real = hashlist._sha256
+    monkeypatch.setattr(hashlist, "_sha256", lambda path: hashed.append(Path(path).name) or real(path))
+    index.add(make_corpus(1, seed=6))                      # one filing's commit
+    after = {p.name: p.stat().st_ctime_ns for p in (tmp_path / "ix").iterdir()}
+    written = {n for n, c in after.items() if before.get(n) != c}
+    kept = set(after) - written - {"MAIN_WRITELOCK"}
+    assert kept, "the big segment of the first commit stays as it was"
+    assert set(hashed) == written - {"MAIN_WRITELOCK"}
+    assert hashlist.problem(tmp_path / "ix") is None
+    # every digest in the list is the file's real digest, carried over or new
+    for line in hashlist.list_path(tmp_path / "ix").read_text(encoding="utf-8").splitlines():
+        digest, _, rest = line.partition("  ")
+        assert digest == real(str(tmp_path / "ix" / rest.partition("  # ")[0]))

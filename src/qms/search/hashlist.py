@@ -59,12 +59,21 @@ def _sha256(path: str) -> str:
 
 
 def seal(index_dir: Path) -> None:
-    """Write the list of the index's files as they are now (after a commit by qms)."""
+    """Write the list of the index's files as they are now (after a commit by qms).
+
+    A file whose inode, size, mtime and ctime are those of the last list is the file hashed then
+    (whoosh never rewrites a segment file; a commit adds segments and a new table of contents), so
+    its digest is carried over: a filing hashes the few files its commit wrote, not the whole index
+    (at 100,000 records that was 124 of a filing's 230 ms)."""
     index_dir = Path(index_dir)
+    listed = _read_list(index_dir) or {}
     lines = []
     for rel in _files(index_dir):
         full = os.path.join(index_dir, rel)
-        lines.append(f"{_sha256(full)}  {rel}  # {_stat_key(full)}\n")
+        stat_key = _stat_key(full)
+        kept = listed.get(rel)
+        digest = kept[0] if kept is not None and kept[1] == stat_key else _sha256(full)
+        lines.append(f"{digest}  {rel}  # {stat_key}\n")
     target = list_path(index_dir)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
