@@ -41,7 +41,7 @@ QUERIES = ["排气温度", "温控阀", "华东", "压缩机", "主电机过载"
            "用户要求上门保养", "备件 价格", "投诉", "培训", "验证资料", "满意度"]
 PASSWORD = "bench-pass-2026"
 YEAR = 2026
-PAGES = ["search", "api-search", "records", "record", "documents", "log", "login"]
+PAGES = ["search", "search-uncached", "api-search", "records", "record", "documents", "log", "login"]
 
 
 def _free_port() -> int:
@@ -105,6 +105,8 @@ def library_calls(ws, n: int) -> dict:
         return records.list_page(ws, limit=50)          # /records: one page of 50, newest first, in SQL
     return {
         "search": lambda: search_page(ws, rng.choice(QUERIES), limit=20, index=ix),
+        "search-uncached": lambda: search_page(ws, rng.choice(QUERIES), limit=20, index=ix,
+                                               date_to=dt.date(2027, 1, 1) + dt.timedelta(days=rng.randrange(10**6))),
         "api-search": lambda: search_page(ws, rng.choice(QUERIES), limit=20, index=ix),
         "records": record_list,
         "record": lambda: records.show(ws, number(rng.randint(1, n))),
@@ -129,6 +131,11 @@ def requests_for(page: str, n: int) -> list[tuple[str, str]]:
     rng = random.Random(3)
     if page == "search":
         return [("GET", f"/search?q={q}") for q in QUERIES]
+    if page == "search-uncached":
+        # the same queries, each with an end date after every record (the same hits) that no other
+        # request asks: a key the ranked-page cache has not seen, so every request ranks afresh
+        days = [dt.date(2027, 1, 1) + dt.timedelta(days=k) for k in range(3000)]
+        return [("GET", f"/search?q={q}&to={d}") for q in QUERIES for d in rng.sample(days, 200)]
     if page == "api-search":
         return [("GET", f"/api/search?q={q}&limit=20") for q in QUERIES]
     if page == "records":

@@ -507,3 +507,20 @@ def test_a_commit_hashes_only_the_files_it_wrote_and_the_list_stays_exact(tmp_pa
     for line in hashlist.list_path(tmp_path / "ix").read_text(encoding="utf-8").splitlines():
         digest, _, rest = line.partition("  ")
         assert digest == real(str(tmp_path / "ix" / rest.partition("  # ")[0]))
+
+
+def test_a_kept_page_is_never_older_than_the_index_nor_another_querys(tmp_path):
+    docs = make_corpus(60, seed=12)
+    index = SearchIndex(tmp_path / "ix")
+    index.add(docs)
+    first = index.search("维修", limit=ALL)
+    assert len(first) == 28
+    assert numbers(index.search("维修", limit=ALL)) == numbers(first)        # asked again: the same page
+    index.add([IndexDoc(number="R-NEW-1", kind="record", title="新记录", text="维修 新装 检查", date=datetime.date(2030, 1, 1))])
+    assert "R-NEW-1" in numbers(index.search("维修", limit=ALL))           # a commit: ranked afresh
+    other = SearchIndex(tmp_path / "ix")                                       # another thread's index object
+    assert numbers(other.search("维修", limit=ALL)) == numbers(index.search("维修", limit=ALL))
+    assert "R-NEW-1" not in numbers(index.search("维修", limit=ALL, date_to=datetime.date(2029, 12, 31)))
+    assert numbers(index.search("维修", limit=1)) != numbers(index.search("维修", limit=ALL))
+    index.delete(["R-NEW-1"])
+    assert "R-NEW-1" not in numbers(index.search("维修", limit=ALL))

@@ -97,3 +97,72 @@ def test_static_files_are_cached_and_pages_are_not(served):
     wrong = httpx.get(served.url + "/static/app.css?v=000000000000")   # an older version's hash
     assert wrong.headers["cache-control"] == "public, no-cache"
     assert httpx.get(served.url + "/static/nothing.css").headers["cache-control"] == "private, no-store"
+
+
+def test_forty_browsers_opening_at_once_are_spread_over_both_workers(served):
+    """Each keeps its connection (as a browser does): uvicorn's one shared socket gave all twenty of
+    a burst to one worker while the other idled; a socket per worker (SO_REUSEPORT) spreads them."""
+    import asyncio
+
+    async def one_browser():
+        async with httpx.AsyncClient(base_url=served.url, timeout=30) as c:
+            return (await c.get("/login")).headers["x-qms-worker"]
+
+    async def burst():
+        return await asyncio.gather(*(one_browser() for _ in range(40)))
+    workers = asyncio.run(burst())
+    counts = sorted(workers.count(w) for w in set(workers))
+    assert len(counts) == 2 and counts[0] >= 8, counts       # 8 of 40: a split that even chance misses 1 in 40,000
+
+
+def test_a_worker_killed_is_replaced_on_its_socket_and_a_taken_port_is_one_line(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+    from conftest import free_port, make_workspace
+    q = make_workspace(tmp_path / "ws")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    qms_bin = str(Path(sys.executable).with_name("qms"))
+    proc = subprocess.Popen([qms_bin, "-w", str(q.root), "serve", "--port", str(port), "--workers", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+    def workers_seen(n=40):
+        seen = {}
+        for _ in range(n):
+            try:
+                r = httpx.get(url + "/login", headers=CLOSE, timeout=5)
+                seen[r.headers["x-qms-worker"]] = r.status_code
+            except httpx.TransportError:
+                time.sleep(0.1)
+        return seen
+    try:
+        for _ in range(300):
+            if len(workers_seen(4)) == 2:
+                break
+            time.sleep(0.1)
+        first = workers_seen()
+        assert len(first) == 2 and set(first.values()) == {200}
+        # the same port again, by another qms serve: refused in one line, the first one untouched
+        again = subprocess.run([qms_bin, "-w", str(q.root), "serve", "--port", str(port), "--workers", "2"],
+                               capture_output=True, text=True, timeout=60)
+        assert again.returncode == 5 and f"127.0.0.1:{port}" in again.stderr and "in use" in again.stderr
+        assert "Traceback" not in again.stderr + again.stdout
+        # kill -9 one worker: requests keep being answered, and two workers answer again
+        children = subprocess.run(["pgrep", "-P", str(proc.pid), "-f", "spawn_main"], capture_output=True,
+                                  text=True).stdout.split()
+        assert len(children) == 2, children
+        os.kill(int(children[0]), signal.SIGKILL)
+        for _ in range(300):
+            now = workers_seen(8)
+            if len(now) == 2 and set(now) != set(first):
+                break
+            time.sleep(0.1)
+        assert len(now) == 2 and set(now) != set(first) and set(now.values()) == {200}
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out = proc.communicate(timeout=30)[0]
+    assert "starting another on its socket" in out

@@ -26,6 +26,7 @@ from ..store.checkpointer import checkpoint_now, write_checkpoint
 from ..base.errors import QmsError
 from ..integrity.governance import apply_config, status as governance_status
 from ..scan.watch import start as start_scan_watch
+from ..adapters import http_server
 
 
 @click.command()
@@ -204,15 +205,16 @@ def serve(env, host, port, workers):
     except (QmsError, OSError) as exc:        # read-only use goes on (a lost key stops writes, not reading)
         click.echo(f"qms: no checkpoint at start: {exc}", err=True)
     # (the checkpoint's write brought this server's folder up to the others' — several servers)
-    import uvicorn    # lazy: uvicorn is for `qms serve` alone; every other command starts without it
-    # by name, so --workers N re-imports the app; the CLI never imports the web package
+    # by name, so each worker process imports the app afresh; the CLI never imports the web package
     os.environ["QMS_WORKSPACE"] = str(env.ws.root)
     workers = workers or default_workers()
     print(f"qms web: http://{host}:{port}/  (workspace {env.ws.root}; {workers} worker processes; Ctrl-C stops)",
           flush=True)
     start_scan_watch(env.ws)         # the scan inbox (scan.inbox) and the job worker, one each
-    uvicorn.run("qms.web.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=True, server_header=False, log_level="info")
+    code = http_server.run("qms.web.app:app_from_env", host=host, port=port, workers=workers,
+                           proxy_headers=True, server_header=False, log_level="info")
+    if code:
+        raise SystemExit(code)
 
 
 @click.group("config")
