@@ -166,3 +166,14 @@ def test_a_worker_killed_is_replaced_on_its_socket_and_a_taken_port_is_one_line(
         os.killpg(proc.pid, signal.SIGTERM)
         out = proc.communicate(timeout=30)[0]
     assert "starting another on its socket" in out
+
+
+def test_every_page_runs_on_the_routes_own_few_threads():
+    """A plain-function route would run on anyio's default threads (forty, shared with static files
+    and downloads); every one goes through common.in_thread's limiter instead."""
+    import inspect
+    from starlette.routing import Route
+    from qms.web.routes import ROUTES
+    from qms.web.routes.common import ROUTE_THREADS
+    plain = [r.path for r in ROUTES if isinstance(r, Route) and not inspect.iscoroutinefunction(r.endpoint)]
+    assert plain == [] and 1 <= ROUTE_THREADS <= 8

