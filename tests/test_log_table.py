@@ -73,7 +73,11 @@ def test_qms_log_filters_by_target_action_actor_and_day(filed):
     assert q.json("log", "--action", "record.file", "--actor", "tester")["total"] == 12
     assert q.json("log", "--action", "record.file", "--actor", "测试员")["total"] == 12   # the printed name
     assert q.json("log", "--actor", "liming", "--action", "record.")["total"] == 0
-    day = q.json("log")["items"][0]["at"][:10]
+    # the day the journal's time falls on in the workspace's zone (Asia/Shanghai: after 16:00 UTC
+    # that is tomorrow) — the day a person types in --from/--to
+    from qms.base.dates import local_time
+    from qms.store.workspace import open_workspace
+    day = local_time(q.json("log")["items"][0]["at"], open_workspace(q.root))[:10]
     assert q.json("log", "--action", "record.file", "--from", day, "--to", day)["total"] == 12
     assert q.json("log", "--to", "2000-01-01")["total"] == 0
     assert "option --from" in q.fail("log", "--from", "someday")

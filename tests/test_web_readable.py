@@ -134,7 +134,9 @@ def test_the_audit_trail_filters_by_actor_action_target_and_date(app, site):
     assert signs.count('<li id="e') == 7 and signs.count("签署了") == 7          # 6 of A/0, 1 of A/1
     holds = c.get("/log", params={"action": "hold.", "target": site["notice"]}).text
     assert holds.count('<li id="e') == 28 and "加入法律保全：诉讼保全 13" in holds and "解除了" in holds
-    today = site["qms"].log()[-1]["at"][:10]
+    from qms.base.dates import local_time        # the day in the workspace's zone, as a person types it
+    from qms.store.workspace import open_workspace
+    today = local_time(site["qms"].log()[-1]["at"], open_workspace(site["qms"].root))[:10]
     assert int(between(c.get("/log", params={"from": today, "to": today}).text, 'id="total">', "<")) > 50
     assert between(c.get("/log", params={"to": "2020-01-01"}).text, 'id="total">', "<") == "0"
     # the filters stay in the form
