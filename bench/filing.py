@@ -73,13 +73,17 @@ def naive_floor(tmp: Path, n: int) -> float:
     idx_dir = tmp / "floor-index"
     idx_dir.mkdir()
     schema = fields.Schema(number=fields.ID(stored=True, unique=True), text=fields.TEXT)
+    import jinja2
+    from qms.base.textfmt import nobreak
+    jinja_env = jinja2.Environment()             # the forms' templates use one filter of qms's own
+    jinja_env.filters["nobreak"] = nobreak
     start = time.perf_counter()
     ix = index.create_in(idx_dir, schema)
     writer = ix.writer()
     for i, row in enumerate(rows, 1):
         number = f"QR-SV-022-04-2026-{i:04d}"
         tpl = DocxTemplate(template)
-        tpl.render(record_context(ws, form, row, number=number))
+        tpl.render(record_context(ws, form, row, number=number), jinja_env)
         tpl.save(out_dir / f"{number}.docx")
         writer.add_document(number=number, text="\n".join(str(v) for v in row.values()))
     writer.commit()
