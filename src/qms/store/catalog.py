@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import uuid
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from ..base.errors import QmsError
@@ -169,8 +171,8 @@ class Catalog(CatalogBase):
         self.conn.close()
 
 
-def _connect(target: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(target, isolation_level=None, timeout=30)
+def _connect(target: str, factory=sqlite3.Connection) -> sqlite3.Connection:
+    conn = sqlite3.connect(target, isolation_level=None, timeout=30, factory=factory)
     conn.row_factory = sqlite3.Row
     return conn
 
@@ -186,7 +188,7 @@ def _file_key(path: Path) -> tuple | None:
     return str(path), st.st_dev, st.st_ino
 
 
-def open_catalog(path: Path, *, create: bool = True) -> Catalog:
+def open_catalog(path: Path, *, create: bool = True, factory=sqlite3.Connection) -> Catalog:
     """Open (and create) the catalog. With create=False and no file yet, an empty
     in-memory catalog is returned so read-only commands never create files."""
     if not path.exists() and not create:
@@ -194,7 +196,7 @@ def open_catalog(path: Path, *, create: bool = True) -> Catalog:
         conn.executescript(SCHEMA)
         return Catalog(conn, None)
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = _connect(str(path))
+    conn = _connect(str(path), factory)
     try:
         conn.execute("PRAGMA synchronous=NORMAL")          # per connection
         key = _file_key(path)
@@ -282,4 +284,97 @@ def reading(ws):
     """The catalog for a read: never creates a file (an empty archive reads as empty).
 
     Every service reads through this; writes go through writer.writing(ws) and the projection."""
+    if _KEEP_READERS and database(ws) is None:
+        return _kept_reader(ws.catalog_path)
     return open_for(ws, create=False)
+
+
+# ------------------------------------------------------------------ read connections kept (qms serve)
+# A page reads the catalog two or three times (the menu's to-do head, the page, …); opening a
+# connection each time was 14% of a worker's time on the audit trail under 20 clients. A long-lived
+# process keeps each thread's last read connection to each file and hands it to that thread's next
+# read. Safe to reuse: a connection outside a transaction reads the newest commit at each statement
+# (WAL); a catalog replaced by rebuild is another inode, so its kept connection is closed, not used;
+# a process forked from this one never touches its parent's connections.
+_KEEP_READERS = False
+_shelves = threading.local()
+_inherited: list = []        # a forked child's copies of its parent's connections: never used, never closed
+
+
+def keep_read_connections(on: bool = True) -> None:
+    """Turned on by the web server's workers; commands open and close a connection per read."""
+    global _KEEP_READERS
+    _KEEP_READERS = on
+
+
+def _shelf() -> dict:
+    if getattr(_shelves, "pid", None) != os.getpid():
+        _inherited.append(getattr(_shelves, "conns", None))
+        _shelves.pid, _shelves.conns = os.getpid(), {}
+    return _shelves.conns
+
+
+class _Tracked(sqlite3.Connection):
+    """Knows its cursors, so that a read's statements can be ended when the read is: a statement
+    still open would keep the connection on its old snapshot (the test caught exactly that)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cursors: list = []
+
+    def cursor(self, *args, **kwargs):
+        cur = super().cursor(*args, **kwargs)
+        self.cursors.append(weakref.ref(cur))
+        return cur
+
+    # sqlite3's own execute makes its cursor in C, past cursor() above
+    def execute(self, sql, parameters=()):
+        return self.cursor().execute(sql, parameters)
+
+    def executemany(self, sql, seq):
+        return self.cursor().executemany(sql, seq)
+
+    def end_statements(self) -> None:
+        for ref in self.cursors:
+            cur = ref()
+            if cur is not None:
+                cur.close()              # as closing the connection would: the caller's read is over
+        self.cursors.clear()
+
+
+class _KeptReader(Catalog):
+    """A read connection that goes back on its thread's shelf when closed."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, key: tuple):
+        super().__init__(conn, path)
+        self._key, self._pid = key, os.getpid()
+
+    def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is None or os.getpid() != self._pid:
+            return
+        try:
+            conn.end_statements()
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            conn.close()
+            return
+        shelf = _shelf()
+        for stale in [k for k in shelf if k[0] == self._key[0] and k != self._key]:
+            shelf.pop(stale).close()            # the file was replaced (rebuild): its old connection
+        if self._key in shelf:
+            conn.close()                        # a read inside a read: one is kept
+        else:
+            shelf[self._key] = conn
+
+
+def _kept_reader(path: Path) -> Catalog:
+    key = _file_key(path)
+    if key is None:                             # no catalog yet: an empty one in memory, as open_for gives
+        return open_catalog(path, create=False)
+    conn = _shelf().pop(key, None)
+    if conn is not None:
+        return _KeptReader(conn, path, key)
+    cat = open_catalog(path, create=False, factory=_Tracked)
+    return _KeptReader(cat.conn, path, key) if cat.path is not None else cat

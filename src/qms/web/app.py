@@ -22,6 +22,7 @@ from ..adapters.convert import warm_up
 from ..notify.scheduler import start_background
 from ..startup import start
 from ..store.workspace import Workspace, open_workspace
+from ..store.catalog import keep_read_connections
 from . import assets, filters, messages
 from .pages import json_response, render
 from .routes import ROUTES
@@ -129,6 +130,7 @@ def app_from_env() -> Starlette:
     global WORKER
     WORKER = secrets.token_hex(4).encode()
     app = create_app(os.environ["QMS_WORKSPACE"])
+    keep_read_connections()          # a worker lives long: each thread keeps its catalog read connection
     start_background(app.state.ws)
     resident.configure(app.state.ws.config.convert_resident, keep=True)   # each worker keeps its own warm
     warm_up()
