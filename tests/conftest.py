@@ -360,3 +360,17 @@ def s3_workspace(tmp_path, s3_server) -> Qms:
     # (no config apply: storage: is where the archive is kept, not what governs it — issue 26, qms migrate)
     q.bucket_url = url
     return q
+
+
+# --- a moved clock in another process (Debian faketime) -------------------------------------------
+
+FAKETIME_LIB = next(iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))), None)
+
+
+def faketime_env(when: str, env: dict) -> dict:
+    """ENV for a process whose clock starts at WHEN ("2027-01-04 10:00:00"): Debian faketime's library,
+    preloaded. Not its `faketime` wrapper: both keep a semaphore and shared memory per pid in
+    /dev/shm that a killed process leaves behind, and when a later process is given the same pid
+    the wrapper exits ("faketime: sem_open: File exists" — a fresh clone's suite failed so, with 136
+    left in /dev/shm) where the library goes on without them."""
+    return {**env, "LD_PRELOAD": str(FAKETIME_LIB), "FAKETIME": f"@{when}"}

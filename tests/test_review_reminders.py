@@ -19,7 +19,7 @@ from email.header import decode_header, make_header
 import pytest
 import time_machine
 
-from conftest import PASSWORDS, REPO, release_procedure, snapshot
+from conftest import faketime_env, PASSWORDS, REPO, release_procedure, snapshot
 from qms.base.dates import today
 from qms.review.reviews import add_months
 
@@ -138,8 +138,8 @@ def test_review_appears_30_days_ahead_once_overdue_after_and_closing_moves_it_on
 
 def _tick_process(qms, day: dt.date):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    return subprocess.Popen(["faketime", f"{day} 10:00:00", sys.executable, "-m", "qms", "-w", str(qms.root),
-                             "tick", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    return subprocess.Popen([sys.executable, "-m", "qms", "-w", str(qms.root),
+                             "tick", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=faketime_env(f"{day} 10:00:00", env), text=True)
 
 
 @pytest.mark.skipif(shutil.which("faketime") is None, reason="Debian faketime")
@@ -212,9 +212,9 @@ def test_two_server_processes_make_one_reminder_and_one_mail(reviewed, smtp):
     day = due - dt.timedelta(days=30)
     # the servers' timers wait on the monotonic clock: faketime moves the calendar only
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
-    servers = [subprocess.Popen(["faketime", f"{day} 10:00:00", sys.executable, "-m", "qms", "-w", str(qms.root),
+    servers = [subprocess.Popen([sys.executable, "-m", "qms", "-w", str(qms.root),
                                  "serve", "--port", str(_free_port())], stdout=subprocess.DEVNULL,
-                                stderr=open(qms.root.parent / f"serve-{i}.log", "w"), env=env,
+                                stderr=open(qms.root.parent / f"serve-{i}.log", "w"), env=faketime_env(f"{day} 10:00:00", env),
                                 # faketime forks the server: stop the whole group, or qms serve and its
                                 # worker processes outlive the test
                                 start_new_session=True) for i in range(2)]
@@ -240,8 +240,8 @@ def test_a_tick_killed_after_logging_the_reminder_is_finished_by_the_next_once(r
     qms, number, due = reviewed
     day = due - dt.timedelta(days=30)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "QMS_CRASH_AT": "logged:1"}
-    crashed = subprocess.run(["faketime", f"{day} 10:00:00", sys.executable, "-m", "qms", "-w", str(qms.root),
-                              "tick"], env=env, capture_output=True, text=True, timeout=120)
+    crashed = subprocess.run([sys.executable, "-m", "qms", "-w", str(qms.root),
+                              "tick"], env=faketime_env(f"{day} 10:00:00", env), capture_output=True, text=True, timeout=120)
     assert crashed.returncode != 0
     assert len(reminder_events(qms, f"review:{number}:{due}:due")) == 1 and smtp.messages == []
     p = _tick_process(qms, day)

@@ -28,7 +28,7 @@ from qms.cli import cli
 from qms.jobs import run_pending
 from qms.store.workspace import open_workspace
 
-from conftest import PASSWORDS, STAFF, Qms, add_staff, example_data, free_port, make_scan, write_data
+from conftest import faketime_env, PASSWORDS, STAFF, Qms, add_staff, example_data, free_port, make_scan, write_data
 from test_review_reminders import release_for_review, smtp  # noqa: F401 (smtp: the fixture, a real local SMTP server)
 
 SERVER_FILES = ("config.yaml", "schemas", "templates", ".qms")
@@ -264,8 +264,8 @@ def test_an_ocr_job_is_run_once_across_two_servers_and_the_other_reads_the_scan_
 
 def _tick(root: Path, day) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    return subprocess.Popen(["faketime", f"{day} 10:00:00", sys.executable, "-m", "qms", "-w", str(root),
-                             "tick", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    return subprocess.Popen([sys.executable, "-m", "qms", "-w", str(root),
+                             "tick", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=faketime_env(f"{day} 10:00:00", env), text=True)
 
 
 @pytest.mark.skipif(shutil.which("faketime") is None, reason="Debian faketime")
