@@ -118,8 +118,7 @@ def mac_key(ws: Workspace) -> bytes | None:
 def _prepare_macs(conn, ws: Workspace) -> tuple[bytes, bool]:
     """Columns, functions and triggers (before the transaction: executescript commits). Returns
     the key and whether it was just made: a store meeting its key for the first time (made before
-    the MACs, or new: no row sealed yet) has every row sealed once — afterwards only qms's own
-    writes re-seal; a store whose rows were sealed and whose key is missing is refused."""
+    the MACs, or new) has every row sealed once — afterwards only qms's own writes re-seal."""
     for table in ("passwords", "sessions"):
         if "mac" not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
             try:                     # a store made before the MACs
@@ -130,13 +129,6 @@ def _prepare_macs(conn, ws: Workspace) -> tuple[bytes, bool]:
     key = secret_mac_key(ws)
     fresh = key is None
     if fresh:
-        # Rows sealed before mean the key is elsewhere (another QMS_KEY_DIR or HOME): a new key would
-        # re-seal them, and the server holding the right one would then refuse every login.
-        if conn.execute("SELECT 1 FROM passwords WHERE mac IS NOT NULL UNION ALL "
-                        "SELECT 1 FROM sessions WHERE mac IS NOT NULL LIMIT 1").fetchone():
-            raise Integrity(f"no MAC key for the secrets in {where(ws)}: its rows were sealed with a key "
-                            "this user cannot find (secrets-….key in $QMS_KEY_DIR, else ~/.config/qms/keys/); "
-                            "run qms with the setting it was made with, or copy the key there")
         key = secret_mac_key(ws, create=True)
 
     def login_fn(*parts):
