@@ -199,10 +199,12 @@ def test_a_filing_killed_at_each_point_is_recovered_on_both_stores(store):
     assert sorted(int(r["number"].rsplit("-", 1)[1]) for r in listed) == [1, 2, 3]
 
 
-def test_a_server_without_the_secrets_key_refuses_rather_than_reseal(tmp_path, pg_database, monkeypatch):
+def test_a_server_without_the_secrets_key_refuses_rather_than_reseal(store, tmp_path, monkeypatch):
     """Sessions are shared by every server: one missing the MAC key must not re-seal (and so void)
-    everyone's sessions; it says what to copy."""
-    one = _init_on(tmp_path / "one", pg_database)
+    everyone's sessions; it says what to copy. The embedded store too: a `qms serve` started with
+    another QMS_KEY_DIR or HOME had re-sealed every row with a new key, and the right one then
+    refused every login."""
+    one = store
     with monkeypatch.context() as m:
         m.setenv("QMS_KEY_DIR", str(tmp_path / "no-keys-here"))
         refused = one("whoami", ok=False)

@@ -118,7 +118,8 @@ def mac_key(ws: Workspace) -> bytes | None:
 def _prepare_macs(conn, ws: Workspace) -> tuple[bytes, bool]:
     """Columns, functions and triggers (before the transaction: executescript commits). Returns
     the key and whether it was just made: a store meeting its key for the first time (made before
-    the MACs, or new) has every row sealed once — afterwards only qms's own writes re-seal."""
+    the MACs, or new: no row sealed yet) has every row sealed once — afterwards only qms's own
+    writes re-seal; sealed rows with no key are refused (unless the "new" key fits them)."""
     for table in ("passwords", "sessions"):
         if "mac" not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
             try:                     # a store made before the MACs
@@ -128,7 +129,19 @@ def _prepare_macs(conn, ws: Workspace) -> tuple[bytes, bool]:
                     raise
     key = secret_mac_key(ws)
     fresh = key is None
-    if fresh:
+    if fresh and conn.execute("SELECT 1 FROM passwords WHERE mac IS NOT NULL UNION ALL "
+                              "SELECT 1 FROM sessions WHERE mac IS NOT NULL LIMIT 1").fetchone():
+        # Rows sealed, no key under the journal's name: either the store was sealed before the
+        # journal's first write (its key is named "new"), or the key is elsewhere (another
+        # QMS_KEY_DIR or HOME) — a new key would re-seal every row, and the server holding the right
+        # one would then refuse every login.
+        key = _adopted_key(conn, ws)
+        if key is None:
+            raise Integrity(f"no MAC key for the secrets in {where(ws)}: its rows were sealed with a key this "
+                            "user cannot find (secrets-….key in $QMS_KEY_DIR, else ~/.config/qms/keys/); run "
+                            "qms with the setting it was made with, or copy the key there")
+        fresh = False
+    elif fresh:
         key = secret_mac_key(ws, create=True)
 
     def login_fn(*parts):
@@ -141,6 +154,34 @@ def _prepare_macs(conn, ws: Workspace) -> tuple[bytes, bool]:
     conn.create_function("qms_session_mac", 5, session_fn)
     conn.executescript(MAC_SCHEMA)
     return key, fresh
+
+
+def _adopted_key(conn, ws: Workspace) -> bytes | None:
+    """The key a store was sealed with before the journal's first write (named "new"), when it
+    verifies one of the store's sealed rows; kept under the journal's name from then on."""
+    try:
+        candidate = secret_key_path(ws).with_name("secrets-new.key").read_bytes()
+    except OSError:
+        return None
+    pw = conn.execute("SELECT * FROM passwords WHERE mac IS NOT NULL LIMIT 1").fetchone()
+    if pw is not None:
+        fail = conn.execute("SELECT * FROM failures WHERE login=?", (pw["login"],)).fetchone()
+        fits = hmac.compare_digest(pw["mac"], login_mac(candidate, pw, fail))
+    else:
+        row = conn.execute("SELECT * FROM sessions WHERE mac IS NOT NULL LIMIT 1").fetchone()
+        fits = row is not None and session_intact(candidate, row)
+    if len(candidate) < 32 or not fits:
+        return None
+    path = secret_key_path(ws)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return secret_mac_key(ws)            # another process adopted it just now
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(candidate)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return secret_mac_key(ws)
 
 
 def _database(ws: Workspace) -> str | None:
