@@ -304,15 +304,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_serving(url: str, proc, log: Path) -> None:
+    """Until `qms serve` at URL answers its login page (30 s); an error with its log if it does not,
+    or if the process ended."""
+    import time
+    import httpx
+    for _ in range(300):
+        try:
+            if httpx.get(url + "/login", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("qms serve did not answer: " + log.read_text())
+
+
 @pytest.fixture(scope="session")
 def served(tmp_path_factory):
     """`qms serve --workers 2` on a workspace with one filed record (its number: .record): the base
     URL as .url, the workspace as .qms. Answers say which worker they came from (X-Qms-Worker)."""
     import subprocess
     import sys
-    import time
     import types
-    import httpx
     q = make_workspace(tmp_path_factory.mktemp("served") / "ws")
     number = q.json("record", "file", "QR-SV-022-04", "--data",
                     write_data(q, example_data("QR-SV-022-04"), "r.yaml"), "--no-pdf")["number"]
@@ -322,15 +338,7 @@ def served(tmp_path_factory):
                              "--port", str(port), "--workers", "2"], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(url + "/login", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise AssertionError("qms serve did not answer: " + (q.root.parent / "serve.log").read_text())
+        wait_until_serving(url, proc, q.root.parent / "serve.log")
         yield types.SimpleNamespace(url=url, qms=q, record=number, log=q.root.parent / "serve.log")
     finally:
         proc.terminate()

@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 import types
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,7 +27,8 @@ from qms.cli import cli
 from qms.jobs import run_pending
 from qms.store.workspace import open_workspace
 
-from conftest import faketime_env, PASSWORDS, STAFF, Qms, add_staff, example_data, free_port, make_scan, write_data
+from conftest import (faketime_env, PASSWORDS, STAFF, Qms, add_staff, example_data, free_port, make_scan,
+                      wait_until_serving, write_data)
 from test_review_reminders import release_for_review, smtp  # noqa: F401 (smtp: the fixture, a real local SMTP server)
 
 SERVER_FILES = ("config.yaml", "schemas", "templates", ".qms")
@@ -61,18 +61,7 @@ def start_server(root: Path, log: Path) -> types.SimpleNamespace:
     proc = subprocess.Popen([str(Path(sys.executable).with_name("qms")), "-w", str(root), "serve", "--port",
                              str(port), "--workers", "1"], stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(url + "/login", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    else:
-        proc.kill()
-        raise AssertionError("qms serve did not answer: " + log.read_text())
+    wait_until_serving(url, proc, log)
     assert proc.poll() is None, log.read_text()
     return types.SimpleNamespace(url=url, proc=proc, out=out, log=log, root=root)
 
