@@ -143,8 +143,9 @@ def test_totals_on_a_generated_corpus_equal_the_records_containing_the_query(tmp
     ix = SearchIndex(tmp_path / "index")
     ix.rebuild(docs)
     cap = 1000
-    for q in ["滤", "维修", "排气温", "空气压缩", "华东电力", "机组3号", "李明", "张建华", "5", "123"]:
-        holding = sum(q in d.text for d in docs)
+    for q in ["滤", "维修", "排气温", "空气压缩", "华东电力", "机组3号", "李明", "张建华", "5", "123",
+              "维修 李明", "空气压缩 机组3号 回访", "滤 5", "客户 正常"]:
+        holding = sum(all(w in d.text for w in q.split()) for d in docs)        # every word, anywhere
         assert holding > 0, q
         got = ix.total(q, cap=cap)
         assert got == (totals.Total(holding, True) if holding <= cap else totals.Total(cap, False)), q
@@ -179,3 +180,61 @@ def test_date_order_beyond_the_budget(index):
     newest = ix.search("第", limit=30, sort="newest")
     assert [datetime.date.fromisoformat(h.date) for h in newest] == holding[::-1][:30]
     assert ix.total("第", cap=1000) == totals.Total(1000, False)
+
+
+def generated(n: int = 2400) -> list[IndexDoc]:
+    rnd = random.Random(11)
+    return [IndexDoc(number=f"QR-W-{i:05d}", kind="record", form="QR-W", title="", customer="", people=[],
+                     text="，".join(rnd.sample(WORDS, rnd.randint(1, 4))) + f"。机组{rnd.randint(1, 9)}号",
+                     status="filed", date=datetime.date(2024, 1, 1) + datetime.timedelta(days=i % 700))
+            for i in range(n)]
+
+
+def test_a_ranked_page_gives_its_total_without_counting_again(tmp_path, monkeypatch):
+    """The page's ranking walks up to 1,000 matches; when they all fit (or there are more than the
+    cap) that walk is the total: no second walk to count, and the same total a count gives."""
+    from qms.search import index as index_module
+    docs = generated()
+    ix = SearchIndex(tmp_path / "index")
+    ix.rebuild(docs)
+    counts = []
+    real = index_module.count
+    monkeypatch.setattr(index_module, "count", lambda *a, **k: counts.append(a) or real(*a, **k))
+    queries = {q: sum(all(w in d.text for w in q.split()) for d in docs)
+               for q in ["回访 滤芯", "空气压缩机 正常", "客户", "维修 更换", "机组 号"]}
+    assert min(queries.values()) > 20 and max(queries.values()) > 1000 > min(queries.values())
+    for q, holding in queries.items():
+        for cap in (holding - 1, holding, holding + 1, 1000):
+            totals.forget()
+            totals.store_path(ix.path).unlink(missing_ok=True)
+            hits, _total = ix.search_page(q, limit=20)
+            assert len(hits) == 20
+            counts.clear()
+            want = totals.Total(holding, True) if holding <= cap else totals.Total(cap, False)
+            assert ix.total(q, cap=cap) == want, (q, cap)
+            told = holding < 1000 or cap <= 1000           # the walk either saw every match or passed the cap
+            assert (counts == []) == told, (q, cap)
+    ix.close()
+
+
+def test_words_joined_in_one_walk_rank_as_whoosh_would(tmp_path):
+    """An AND of Chinese words is matched by one leapfrog over all their terms (matching.SeqAnd):
+    the same documents, the same scores, in the same order as whoosh's own intersection."""
+    from qms.search._whoosh import query as wq
+    from qms.search.matching import SeqAnd
+    from qms.search.query import parse_query
+    from qms.search.ranking import count, rank
+    docs = generated(600)
+    ix = SearchIndex(tmp_path / "index")
+    ix.rebuild(docs)
+    searcher = ix._get_searcher()
+    for text in ["回访 滤芯", "空气压缩机 正常 机组3号", "维修 华东电力", "户 滤", "压缩 缩机", "华东电力 xk"]:
+        q = parse_query(text)
+        assert type(q) is SeqAnd, text
+        plain = wq.And(q.subqueries)
+        ours, theirs = rank(searcher, q, limit=50), rank(searcher, plain, limit=50)
+        assert [d for _, d in ours] == [d for _, d in theirs], text
+        assert [round(s, 9) for s, _ in ours] == [round(s, 9) for s, _ in theirs], text
+        holding = sum(all(w in d.text for w in text.split()) for d in docs)
+        assert count(searcher, q) == count(searcher, plain) == holding, text
+    ix.close()

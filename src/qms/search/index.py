@@ -20,7 +20,7 @@ from .analysis import SEP
 from .build import BatchContext
 from .highlight import highlighter, stored_hit
 from .query import needles, parse_query
-from .ranking import Weighting, count, rank
+from .ranking import Weighting, count, count_from_walk, rank
 from .schema import INDEX_VERSION, VERSION_FILE, FieldMap, Hit, IndexDoc
 from .totals import Total, query_key, total as cached_total
 
@@ -56,6 +56,8 @@ class SearchIndex:
         # Where the documents come from when the folder must be rebuilt because its files are
         # not the ones qms wrote (see qms.search.hashlist); without it such an index is an error.
         self._rebuild_source = rebuild_source
+        # the last ranking's body pass (generation, query key, walked): its total without a count
+        self._walk: tuple | None = None
         self.untrusted: str | None = None     # why the index was rebuilt on opening, if it was
         self.rebuilt: str | None = None       # rebuilt on opening for a reason that is no problem
 
@@ -206,14 +208,16 @@ class SearchIndex:
         if q is None:
             return []
         searcher = self._get_searcher()
-        key = repr((str(self.path), _generation(searcher), query_key(query_string, *filters.values(), fields),
-                    sort, offset, limit))
+        generation, qkey = _generation(searcher), query_key(query_string, *filters.values(), fields)
+        key = repr((str(self.path), generation, qkey, sort, offset, limit))
         with _PAGES_LOCK:
             kept = _PAGES.get(key)
             if kept is not None:
                 _PAGES.move_to_end(key)
                 return list(kept)
-        ranked = rank(searcher, q, limit=offset + limit, sort=sort, **filters)
+        walked: dict = {}
+        ranked = rank(searcher, q, limit=offset + limit, sort=sort, walked=walked, **filters)
+        self._walk = (generation, qkey, walked)
         rx = highlighter(needles(q))
         hits = [self._hit(searcher, score, docnum, rx) for score, docnum in ranked[offset:]]
         with _PAGES_LOCK:
@@ -244,8 +248,16 @@ class SearchIndex:
         generation = _generation(searcher)
         filters = dict(kind=kind, form=form, status=status, date_from=date_from, date_to=date_to)
         key = query_key(query_string, kind, form, status, date_from, date_to, fields)
-        return cached_total(str(self.path.resolve()), generation, key, cap,
-                            lambda c: count(searcher, q, cap=c, **filters))
+        walk = self._walk
+
+        def counted(c: int | None) -> int:
+            # the page just ranked walked these matches already when they fitted its budget
+            if walk is not None and walk[0] == generation and walk[1] == key:
+                n = count_from_walk(walk[2], c)
+                if n is not None:
+                    return n
+            return count(searcher, q, cap=c, **filters)
+        return cached_total(str(self.path.resolve()), generation, key, cap, counted)
 
     @staticmethod
     def _hit(searcher, score: float, docnum: int, rx) -> Hit:

@@ -14,7 +14,7 @@ from ..base.errors import InvalidInput, QmsError
 from ._whoosh import MAX_FORM_FIELDS, QueryParser, parser_schema, plugins, query, syntax
 from .analysis import (CODE, DATE_RE, FIELD_MARK, HAS_CJK, RUN, TOKEN_RE, chunks, code_parts, date_term,
                        gram, normalize, run_words)
-from .matching import SeqQuery
+from .matching import SeqAnd, SeqQuery, seq_clause
 from .schema import ALIASES, FORM_FIELD, ID_FIELDS, KIND_ALIASES, TEXT_FIELDS, FieldMap
 
 # ---------------------------------------------------------------------------
@@ -296,7 +296,7 @@ def parse_query(qstring: str, fields: FieldMap | None = None) -> query.Query | N
         return None
     if not _has_positive(q):
         q = query.And([query.Every(), q])
-    return _without_andnot(q)
+    return _seq_ands(_without_andnot(q))
 
 
 def _without_andnot(q):
@@ -307,6 +307,15 @@ def _without_andnot(q):
         return query.And([_without_andnot(q.a), query.Not(_without_andnot(q.b))])
     if list(q.children()):
         return q.apply(_without_andnot)
+    return q
+
+
+def _seq_ands(q):
+    # an AND of sequence queries and terms is matched by one leapfrog over all their terms (matching.SeqAnd)
+    if list(q.children()):
+        q = q.apply(_seq_ands)
+    if type(q) is query.And and len(q.subqueries) > 1 and all(seq_clause(c) for c in q.subqueries):
+        return SeqAnd(q.subqueries, boost=q.boost)
     return q
 
 

@@ -23,16 +23,25 @@ _BUDGET = 1000
 _TITLE_BUDGET = 200
 
 
-def _collect(searcher, q, ctx, budget: int) -> list[tuple[float, int, int]]:
-    """(score, walk order, docnum) for up to `budget` matches, newest first."""
+def _collect(searcher, q, ctx, budget: int, walked: dict | None = None) -> list[tuple[float, int, int]]:
+    """(score, walk order, docnum) for up to `budget` matches, newest first. `walked` (when given)
+    learns how many matches were seen and whether there are more: the total, when they all fit
+    the budget, without a second walk to count them."""
     out: list[tuple[float, int, int]] = []
-    for leaf, offset in reversed(list(searcher.leaf_searchers())):
+    leaves = list(reversed(list(searcher.leaf_searchers())))
+    for k, (leaf, offset) in enumerate(leaves):
         m = q.matcher(leaf, ctx)
         while m.is_active():
             out.append((m.score(), len(out), offset + m.id()))
             if len(out) >= budget:
+                if walked is not None:
+                    m.next()
+                    walked.update(n=len(out), more=m.is_active() or any(
+                        q.matcher(other, ctx).is_active() for other, _ in leaves[k + 1:]))
                 return out
             m.next()
+    if walked is not None:
+        walked.update(n=len(out), more=False)
     return out
 
 
@@ -114,6 +123,18 @@ def count(searcher, q, *, cap: int | None = None, **filter_args) -> int:
     return n
 
 
+def count_from_walk(walked: dict, cap: int | None) -> int | None:
+    """What `count(…, cap=cap)` would answer, from a ranking's body pass over the same query and
+    filters (rank's `walked`); None when the walk stopped short of telling."""
+    if "n" not in walked:
+        return None
+    if not walked["more"]:
+        return walked["n"]
+    if cap is not None and walked["n"] >= cap:
+        return walked["n"] + 1              # beyond the cap: all a capped count can say
+    return None
+
+
 def _by_date(searcher, q, ctx, limit: int, budget: int, oldest: bool) -> list[tuple[float, int]]:
     """(0, docnum) of the first `limit` matches by date. Newest first walks the index in its
     newest-first layout and sorts at most `budget` matches by day (exact while the matches fit
@@ -141,9 +162,11 @@ def _by_date(searcher, q, ctx, limit: int, budget: int, oldest: bool) -> list[tu
 
 
 def rank(searcher, q, *, kind=None, form=None, status=None, date_from=None,
-         date_to=None, limit=20, budget=_BUDGET, sort: str = "relevance") -> list[tuple[float, int]]:
+         date_to=None, limit=20, budget=_BUDGET, sort: str = "relevance",
+         walked: dict | None = None) -> list[tuple[float, int]]:
     """(score, docnum) of the best `limit` matches: typed numbers, then title, then body; with
-    sort="newest" / "oldest", the matches by date instead (score 0)."""
+    sort="newest" / "oldest", the matches by date instead (score 0). `walked`, when the body
+    pass ran: {n: matches seen, more: whether there are others} (see count_from_walk)."""
     setup = filters(searcher, kind=kind, form=form, status=status, date_from=date_from,
                     date_to=date_to)
     if setup is None:
@@ -174,7 +197,7 @@ def rank(searcher, q, *, kind=None, form=None, status=None, date_from=None,
         if tq is not None and len(out) < limit:
             take(_collect(searcher, wrap(tq), ctx, _TITLE_BUDGET))
         if len(out) < limit:
-            take(_collect(searcher, full, ctx, max(budget, limit)))
+            take(_collect(searcher, full, ctx, max(budget, limit), walked))
     except QmsError:
         raise
     except query.QueryError as e:
