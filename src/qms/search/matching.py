@@ -7,7 +7,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from typing import Callable
 
-from ._whoosh import ReadTooFar, day_column, length_column, matching, query
+from ._whoosh import ReadTooFar, day_column, length_column, matching, query, scoring
 
 # ---------------------------------------------------------------------------
 # Per-segment caches.  A segment never changes its values (deletions aside, and
@@ -200,6 +200,9 @@ class _SeqMatcher(matching.Matcher):
         self._groups = groups
         self._boosts = boosts
         self._allow = allow
+        # each leaf's positions decoder, looked up once (whoosh's value_as looks it up per posting)
+        self._decoders = [_positions_of(leaf) for leaf in leaves]
+        self._bm25 = _bm25_terms(leaves, boosts)
         self._active = all(leaf.is_active() for leaf in leaves)
         if self._active:
             self._find(leaves[0].id())
@@ -235,9 +238,10 @@ class _SeqMatcher(matching.Matcher):
                 continue            # one term: being in the document is all it asks
             # rarest first: the anchor candidates shrink at every step
             (first, off0), *rest = group
-            cand = {p - off0 for p in leaves[first].value_as("positions")}
+            decoders = self._decoders
+            cand = {p - off0 for p in decoders[first](leaves[first])}
             for k, off in rest:
-                cand.intersection_update(p - off for p in leaves[k].value_as("positions"))
+                cand.intersection_update(p - off for p in decoders[k](leaves[k]))
                 if not cand:
                     return False
         return True
@@ -264,7 +268,15 @@ class _SeqMatcher(matching.Matcher):
             self._find(id)
 
     def score(self):
-        return sum(leaf.score() * b for leaf, b in zip(self._leaves, self._boosts))
+        terms = self._bm25
+        if terms is None:
+            return sum(leaf.score() * b for leaf, b in zip(self._leaves, self._boosts))
+        s = 0.0
+        for leaf, idf, avgfl, B, K1, dfl, b in terms:
+            # whoosh's scoring.bm25, the same expression (the same floats), without four calls a term
+            tf, fl = leaf.weight(), dfl(leaf.id())
+            s += idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl))) * b
+        return s
 
     def weight(self):
         return sum(leaf.weight() for leaf in self._leaves)
@@ -292,6 +304,28 @@ class _SeqMatcher(matching.Matcher):
         while self._active:
             yield self.id()
             self.next()
+
+
+def _positions_of(leaf) -> Callable:
+    """leaf -> its current posting's positions: the format's decoder taken once for a postings
+    reader; whoosh's value_as (a lookup per posting) for a wrapped one (deleted documents)."""
+    fmt = getattr(leaf, "format", None)
+    if fmt is None or not fmt.supports("positions"):
+        return lambda m: m.value_as("positions")
+    decode = fmt.decoder("positions")
+    return lambda m: decode(m.value())
+
+
+def _bm25_terms(leaves, boosts) -> list | None:
+    """(leaf, idf, avgfl, B, K1, field length of a doc, boost) per leaf when every leaf scores by
+    whoosh's BM25 (ranking._Scorer: its field lengths cached); None: let whoosh score."""
+    out = []
+    for leaf, b in zip(leaves, boosts):
+        scorer = getattr(leaf, "scorer", None)
+        if not isinstance(scorer, scoring.BM25FScorer) or type(scorer)._score is not scoring.BM25FScorer._score:
+            return None
+        out.append((leaf, scorer.idf, scorer.avgfl, scorer.B, scorer.K1, scorer.dfl, b))
+    return out
 
 
 def _seq_matcher(searcher, context, seqs: list) -> matching.Matcher:
