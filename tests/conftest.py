@@ -295,6 +295,50 @@ def pg_database(pg_cluster) -> str:
     return pg_cluster.create_database()
 
 
+# --- the README tour (tour.py): run once per test process ---------------------------------------
+
+@pytest.fixture(scope="session")
+def readme_tour(tmp_path_factory) -> tuple[Path, str]:
+    """(the workspace the README tour leaves, what its commands printed). Read, never changed, by
+    test_readme_tour (what the person sees) and test_migrate (its source): one tour, not two —
+    the scheduler below keeps both files on one worker."""
+    from tour import run_tour
+    return run_tour(tmp_path_factory.mktemp("readme-tour"))
+
+
+# --- scheduling on xdist workers (make test: -n 2 --dist loadfile) ------------------------------
+# Files that share a session fixture too costly to make twice run on the same worker, and the
+# longest files start first: xdist's own order (most tests first) left the minute-long single-test
+# tours for the end, where one worker ran them while the other had nothing left to do.
+SAME_WORKER = {"tests/test_migrate.py": "tests/test_readme_tour.py"}
+LONGEST_FIRST = ("tests/test_readme_tour.py", "tests/test_migrate.py", "tests/test_readme_tour_postgresql.py",
+                 "tests/test_journal.py", "tests/test_readme_tour_s3.py", "tests/test_several_servers.py",
+                 "tests/test_storage_contract.py", "tests/test_scan.py", "tests/test_nothing_lost.py")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduler(LoadFileScheduling):
+        def _split_scope(self, nodeid):
+            scope = super()._split_scope(nodeid)
+            return SAME_WORKER.get(scope, scope)
+    config.option.loadscopereorder = False          # the collection's order below is the queue's
+    return Scheduler(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
+    files: dict[str, list] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+
+    def rank(name: str) -> tuple:
+        if name in LONGEST_FIRST:
+            return (0, LONGEST_FIRST.index(name))
+        return (1, -len(files[name]))               # then xdist's own heuristic: most tests first
+    items[:] = [item for name in sorted(files, key=rank) for item in files[name]]
+
+
 # ------------------------------------------------------------------ a real server (issue 21)
 
 def free_port() -> int:

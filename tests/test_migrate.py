@@ -26,7 +26,6 @@ from qms.store.replay import compare, trail_differences
 from qms.store.workspace import open_workspace
 
 from conftest import example_data, make_workspace, write_data
-from test_readme_tour import _run_tour
 
 KILLS = 10
 STEPS = ("files", "journal", "secrets", "catalog", "objects", "config", "index")    # as qms migrate names them
@@ -96,10 +95,10 @@ def migrate_killed(cli: Cli, ws: Path, args: tuple, target: Path, kills: int, rn
 
 
 @pytest.fixture(scope="module")
-def tour(tmp_path_factory):
-    """The workspace the README tour leaves, with an admin's session beside the tour's person's."""
-    base = tmp_path_factory.mktemp("tour")
-    ws = _run_tour(base)
+def tour(readme_tour):
+    """The workspace the README tour leaves (the one test_readme_tour checks: it is only read here),
+    with an admin's session beside the tour's person's."""
+    ws = readme_tour[0]
     home = ws.parent
     admin = Cli(home, home / ".qms-admin")
     r = admin(ws, "login", "admin", "--password-stdin", input="admin-pw-2026\n")
