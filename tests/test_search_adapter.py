@@ -94,3 +94,29 @@ def test_an_index_written_before_the_search_package_still_opens(tmp_path, monkey
     again = SearchIndex(tmp_path / "index")
     assert [h.number for h in again.search('"型号 XK-200"')] == ["QR-T-0002"]
     again.close()
+
+
+def test_a_merge_reads_the_same_postings_as_whoosh(tmp_path):
+    # _MergeReader.iter_postings reads blocks straight from the file; whoosh's reads through a
+    # matcher per term. Same tuples, same order: segments of one document, one with a deleted
+    # document, and one with terms of more than one block (> 128 postings).
+    from whoosh.reading import SegmentReader
+    from qms.search import _whoosh
+    ix = SearchIndex(tmp_path / "index")
+    ix.rebuild(_doc(i) for i in range(300))
+    for i in range(300, 303):
+        ix.add([IndexDoc(**{**_doc(i).__dict__, "fields": {"result": [f"第{i}次 正常"]}})])
+    ix.delete(["QR-T-0301", "QR-T-0005"])
+    raw = _whoosh.open_dir(tmp_path / "index")
+    segments = raw._segments()
+    assert len(segments) >= 2 and any(s.has_deletions() for s in segments)
+    assert any(s.doc_count_all() > 128 for s in segments)
+    for seg in segments:
+        theirs, ours = SegmentReader(raw.storage, raw.schema, seg), _whoosh._MergeReader(raw.storage, raw.schema, seg)
+        expected = list(theirs.iter_postings())
+        assert expected and list(ours.iter_postings()) == expected
+        theirs.close()
+        ours.close()
+    raw.close()
+    ix.close()
+
