@@ -39,6 +39,7 @@ from whoosh.reading import SegmentReader
 
 MAX_FORM_FIELDS = 32     # distinct form fields one query may name
 _INT = struct.Struct("!i")   # a posting block's length (whoosh's write_int)
+_COMPRESS_FROM = 32          # bytes of a posting block's pickle below which it is stored as is
 
 __all__ = ["QueryParser", "ReadTooFar", "matching", "plugins", "query", "scoring", "syntax"]
 
@@ -167,7 +168,11 @@ class _PostingsWriter(W3PostingsWriter):
         self._terminfo.add_block(self)
         databytes = pickle.dumps((self._mini_ids(), self._mini_weights(),
                                   self._mini_values()), 5)
-        comp = self._compression
+        # whoosh meant not to compress a short pickle (its check is overwritten by the next line):
+        # below 32 bytes zlib makes a block larger (3.5 bytes on average, measured on filed records),
+        # and most blocks of a filing's small segment are that short. Each block says whether it is
+        # compressed; readers follow it.
+        comp = self._compression if len(databytes) >= _COMPRESS_FROM else 0
         if comp:
             databytes = zlib.compress(databytes, comp)
         ids = self._ids
