@@ -64,7 +64,7 @@ def _convert_chunk(ws: Workspace, rows, *, actor: str, progress, offset: int) ->
         events = []
         for r in rows:
             mark = st.mark()
-            st.add(f"{r['folder']}/{r['number']}.pdf")
+            st.add(f"{r['folder']}/{r['number']}.pdf", synced=True)     # (the stamp wrote it with an fsync)
             st.manifest(r["folder"], now=at)
             events.append({"action": "record.pdf", "target": r["number"],
                            "data": {"folder": r["folder"], **st.promise_since(mark)}})
