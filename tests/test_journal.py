@@ -412,3 +412,28 @@ def test_a_command_killed_while_libreoffice_converts_leaves_no_soffice_and_no_te
     assert q.json("verify")["ok"]
     again = run_qms(ws, "record", "file", "QR-SV-022-02", "--data", "report.yaml")
     assert again.returncode == 0, again.stderr
+
+
+def test_every_file_a_filing_names_is_on_disk_before_its_journal_line(qms, monkeypatch):
+    # One record filed by itself: each file its event names (data.yaml, the rendered .docx, an
+    # attachment, the manifest) is fsynced before the fsync of audit.log. The .docx and attachments
+    # were not: after a power cut recovery found them empty and refused to place the folder.
+    synced: list[str] = []
+    real = os.fsync
+
+    def fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return real(fd)
+    monkeypatch.setattr(os, "fsync", fsync)
+    data = write_data(qms, example_data("QR-SV-022-04"), "call.yaml")
+    make_scan(qms.root / "note.pdf", "a note")
+    number = qms.json("record", "file", "QR-SV-022-04", "--data", data, "--attach", qms.root / "note.pdf",
+                      "--no-pdf")["number"]
+    logged = next(i for i, p in enumerate(synced) if p.endswith("/archive/audit.log"))
+    before = synced[:logged]
+    entry = [json.loads(x) for x in (qms.archive / "audit.log").read_text(encoding="utf-8").splitlines()
+             if f'"{number}"' in x and '"record.file"' in x][0]
+    named = entry["data"]["files"]
+    assert len(named) == 4, named
+    for rel in named:
+        assert any(p.endswith(f"/{rel}") for p in before), f"{rel} was not fsynced before the journal line"

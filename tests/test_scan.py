@@ -343,6 +343,39 @@ def test_the_qr_names_workspace_number_version_and_a_check_and_fits_version_3():
     assert codes.is_ours(text) and not codes.is_ours("../../etc/passwd")
 
 
+def test_a_chunk_of_pdfs_stamped_together_each_carries_its_own_qr(tmp_path):
+    # An import stamps a chunk's PDFs from one overlay document (add_qrs): each first page still gets
+    # its own QR and number, in its own corner (A4, A4 landscape, a page shown turned by /Rotate).
+    import pypdfium2 as pdfium
+    from fpdf import FPDF
+    from pypdf import PdfReader, PdfWriter
+
+    from qms.papercode.qrstamp import add_qrs
+    from qms.scan._zxing import read_qr
+    items = []
+    for i, (fmt, rotate) in enumerate([("A4", 0), ("A4", 90), ((842, 595), 0)]):
+        doc = FPDF(unit="pt", format=fmt)
+        doc.add_page()
+        doc.add_page()
+        path = tmp_path / f"r{i}.pdf"
+        path.write_bytes(bytes(doc.output()))
+        if rotate:
+            w = PdfWriter(clone_from=PdfReader(path))
+            w.pages[0].rotate(rotate)
+            w.write(path)
+        items.append((path, f"QMS1:R:ABCD1234:QR-SV-022-04-2026-{i:04d}:1:0123456789AB", f"QR-SV-022-04-2026-{i:04d}"))
+    add_qrs(items)
+    for path, text, label in items:
+        page = pdfium.PdfDocument(str(path))[0]
+        image = page.render(scale=200 / 72).to_pil()
+        assert read_qr(image) == [text], path.name
+        w, h = image.size
+        assert read_qr(image.crop((w // 2, 0, w, h // 3))) == [text], path.name        # top-right
+        assert label in PdfReader(path).pages[0].extract_text().replace("\x00", "")
+        assert len(PdfReader(path).pages) == 2 and read_qr(pdfium.PdfDocument(str(path))[1]
+                                                          .render(scale=100 / 72).to_pil()) == []
+
+
 def test_a_clerk_confirms_each_scan_when_the_configuration_asks(qms):
     (number,) = file_reports(qms, 1)
     box = inbox(qms)

@@ -94,3 +94,72 @@ def test_an_index_written_before_the_search_package_still_opens(tmp_path, monkey
     again = SearchIndex(tmp_path / "index")
     assert [h.number for h in again.search('"型号 XK-200"')] == ["QR-T-0002"]
     again.close()
+
+
+def test_a_merge_reads_the_same_postings_as_whoosh(tmp_path):
+    # _MergeReader.iter_postings reads blocks straight from the file; whoosh's reads through a
+    # matcher per term. Same tuples, same order: segments of one document, one with a deleted
+    # document, and one with terms of more than one block (> 128 postings).
+    from whoosh.reading import SegmentReader
+    from qms.search import _whoosh
+    ix = SearchIndex(tmp_path / "index")
+    ix.rebuild(_doc(i) for i in range(300))
+    for i in range(300, 303):
+        ix.add([IndexDoc(**{**_doc(i).__dict__, "fields": {"result": [f"第{i}次 正常"]}})])
+    ix.delete(["QR-T-0301", "QR-T-0005"])
+    raw = _whoosh.open_dir(tmp_path / "index")
+    segments = raw._segments()
+    assert len(segments) >= 2 and any(s.has_deletions() for s in segments)
+    assert any(s.doc_count_all() > 128 for s in segments)
+    for seg in segments:
+        theirs, ours = SegmentReader(raw.storage, raw.schema, seg), _whoosh._MergeReader(raw.storage, raw.schema, seg)
+        expected = list(theirs.iter_postings())
+        assert expected and list(ours.iter_postings()) == expected
+        theirs.close()
+        ours.close()
+    raw.close()
+    ix.close()
+
+
+
+class _Seg:
+    def __init__(self, sid, n, live=None):
+        self.sid, self.n, self.live = sid, n, n if live is None else live
+
+    def segment_id(self):
+        return self.sid
+
+    def doc_count_all(self):
+        return self.n
+
+    def doc_count(self):
+        return self.live
+
+
+def test_segments_of_one_size_class_are_merged_four_at_a_time():
+    from qms.search._whoosh import _to_merge
+    ids = lambda segs: [s.segment_id() for s in segs]          # noqa: E731
+    big = _Seg("big", 100_000)
+    assert _to_merge([big, _Seg("a", 1), _Seg("b", 1), _Seg("c", 3)]) == []             # three of class 0
+    assert ids(_to_merge([big, _Seg("a", 1), _Seg("b", 1), _Seg("c", 3), _Seg("d", 2)])) == ["a", "b", "c", "d"]
+    # the smallest full class first; a larger one waits
+    segs = [_Seg(f"m{i}", 5) for i in range(4)] + [_Seg(f"s{i}", 1) for i in range(4)]
+    assert ids(_to_merge(segs)) == ["s0", "s1", "s2", "s3"]
+    assert ids(_to_merge(segs[:4] + [_Seg("s", 1)])) == ["m0", "m1", "m2", "m3"]
+    # the two big segments of a parallel rebuild stay as they are; a wholly deleted one is not counted
+    assert _to_merge([_Seg("r1", 50_000), _Seg("r2", 50_000)]) == []
+    assert _to_merge([_Seg("a", 1), _Seg("b", 1), _Seg("c", 1), _Seg("gone", 1, live=0)]) == []
+
+
+def test_one_by_one_filing_keeps_few_segments_and_finds_every_document(tmp_path):
+    from qms.search import _whoosh
+    ix = SearchIndex(tmp_path / "index")
+    for i in range(60):
+        ix.add([_doc(i)])
+    raw = _whoosh.open_dir(tmp_path / "index")
+    counts = [s.doc_count_all() for s in raw._segments()]
+    raw.close()
+    assert sum(counts) == 60 and len(counts) <= 3 * (_whoosh.MERGE_FACTOR - 1) + 1, counts
+    assert ix.count("空气压缩机") == 60
+    assert ix.numbers() == {f"QR-T-{i:04d}": "filed" for i in range(60)}
+    ix.close()

@@ -7,12 +7,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from .codes import Code, Untrusted, form_text, is_ours, read, record_text, scan_key
-from .qrstamp import add_qr
+from .qrstamp import add_qr, add_qrs
 
 
 def stamp_record(ws, pdf: Path, number: str, version: int) -> Path:
     """The record's QR (workspace, number, version, check) and its number on page 1 of `pdf`, in place."""
-    return add_qr(pdf, record_text(ws, number, version), number if version == 1 else f"{number} v{version}")
+    return add_qr(pdf, record_text(ws, number, version), _label(number, version))
+
+
+def stamp_records(ws, items: list[tuple[Path, str, int]]) -> None:
+    """stamp_record for each (pdf, number, version), drawn together (a chunk of an import)."""
+    add_qrs([(Path(pdf), record_text(ws, number, version), _label(number, version)) for pdf, number, version in items])
+
+
+def _label(number: str, version: int) -> str:
+    return number if version == 1 else f"{number} v{version}"
 
 
 def stamp_form(ws, pdf: Path, form) -> Path:
@@ -22,4 +31,4 @@ def stamp_form(ws, pdf: Path, form) -> Path:
 
 
 __all__ = ["Code", "Untrusted", "form_text", "is_ours", "read", "record_text", "scan_key", "stamp_form",
-           "stamp_record"]
+           "stamp_record", "stamp_records"]

@@ -173,7 +173,7 @@ def file_records(ws: Workspace, filings: list[Filing], *, actor: str, pdf: bool 
                 try:
                     to_pdf([st.at(f"{rel}/{number}.docx")], fallback=False)
                     stamp_record(ws, st.at(f"{rel}/{number}.pdf"), number, 1)     # the QR the scan inbox reads
-                    st.add(f"{rel}/{number}.pdf")
+                    st.add(f"{rel}/{number}.pdf", synced=True)     # (the stamp wrote it with an fsync)
                     pdf_done = True
                 except ConverterLost as exc:
                     # the resident converter died or hung: the record is filed, its PDF made later

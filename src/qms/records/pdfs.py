@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..domain import recordstate
 from ..base.dates import now_iso
 from ..base.errors import QmsError
-from ..papercode import stamp_record
+from ..papercode import stamp_records
 from ..store.workspace import Workspace
 from ..store.writer import writing
 from ..adapters.convert import chunk_size, to_pdf
@@ -57,12 +57,14 @@ def _convert_chunk(ws: Workspace, rows, *, actor: str, progress, offset: int) ->
         st = w.stage()
         to_pdf([ws.root / r["folder"] / f"{r['number']}.docx" for r in rows],
                [st.at(f"{r['folder']}/{r['number']}.pdf") for r in rows])
+        # the QR the scan inbox reads, on every PDF of the chunk at once (one overlay document)
+        stamp_records(ws, [(st.at(f"{r['folder']}/{r['number']}.pdf"), r["number"], _version(r["folder"]))
+                           for r in rows])
         at = now_iso()
         events = []
         for r in rows:
             mark = st.mark()
-            stamp_record(ws, st.at(f"{r['folder']}/{r['number']}.pdf"), r["number"], _version(r["folder"]))
-            st.add(f"{r['folder']}/{r['number']}.pdf")
+            st.add(f"{r['folder']}/{r['number']}.pdf", synced=True)     # (the stamp wrote it with an fsync)
             st.manifest(r["folder"], now=at)
             events.append({"action": "record.pdf", "target": r["number"],
                            "data": {"folder": r["folder"], **st.promise_since(mark)}})

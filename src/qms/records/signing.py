@@ -167,7 +167,7 @@ def amend(ws: Workspace, number: str, data_file: Path | str | None = None, *, re
         if pdf:
             to_pdf([st.at(f"{rel}/{number}.docx")])
             stamp_record(ws, st.at(f"{rel}/{number}.pdf"), number, version)   # the QR the scan inbox reads
-            st.add(f"{rel}/{number}.pdf")
+            st.add(f"{rel}/{number}.pdf", synced=True)     # (the stamp wrote it with an fsync)
         st.manifest(rel, now=at)
         (entry,) = w.commit([{"action": "record.amend", "target": number,
                               "data": {"version": version, "reason": reason.strip(), "folder": rel,

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import pg_journal
-from .archive import sha256_file
+from .archive import fsync_path, sha256_file
 from ..base.errors import Busy, QmsError
 from concurrent.futures import ThreadPoolExecutor
 import json
@@ -169,10 +169,16 @@ class Stage:
             if sync:
                 fh.flush()
                 os.fsync(fh.fileno())
-        return self.add(rel)
+        return self.add(rel, synced=sync)
 
-    def add(self, rel: str) -> str:
-        """Record a file already written at its staged place; returns its SHA-256."""
+    def add(self, rel: str, *, synced: bool = False) -> str:
+        """Record a file already written at its staged place; returns its SHA-256. A stage that
+        syncs file by file (`_sync`) fsyncs it here unless the writer did (`synced`): the event
+        naming its hash must not reach the disk before the file (a record's .docx, an attachment
+        was not, and a power cut could leave the journal naming a file that recovery then finds
+        empty and refuses to place)."""
+        if self._sync and not synced:
+            fsync_path(self.at(rel))
         sha = sha256_file(self.at(rel))
         if rel not in self.files:
             self._order.append(rel)
