@@ -176,6 +176,33 @@ def test_checkpoints_and_an_edited_journal_entry_on_both_stores(store, tmp_path,
     assert re.search(r"audit.log line \d+: entry hash does not match its content \(the entry was edited\)", out.output)
 
 
+def test_an_edited_catalog_row_is_named_on_both_stores(store):
+    """The live catalog against the journal's replay (inside SQLite on the embedded store, row by
+    row on PostgreSQL): an edited row is named alike on both, and a rebuild makes it right."""
+    from qms.store.workspace import open_workspace
+    data = write_data(store, example_data("QR-SV-022-04"), "call.yaml")
+    number = store.json("record", "file", "QR-SV-022-04", "--no-pdf", "--data", data)["number"]
+    edit = f"UPDATE records SET retention_until='2000-01-01' WHERE number='{number}'"
+    url = open_workspace(store.root).config.storage.get("database")
+    if url is None:
+        import sqlite3
+        db = sqlite3.connect(store.archive / "catalog.sqlite")
+        db.execute(edit)
+        db.commit()
+        db.close()
+    else:
+        import psycopg
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute("SET search_path TO qms_catalog")
+            db.execute(edit)
+    out = store("verify", ok=False)
+    assert out.exit_code == 3
+    assert f"table records, {number}: retention_until is '2000-01-01' in the catalog, " in out.output
+    assert out.output.count("PROBLEM") == 1, out.output
+    store("rebuild")
+    assert store.json("verify")["ok"]
+
+
 def test_a_filing_killed_at_each_point_is_recovered_on_both_stores(store):
     """A crash anywhere is recoverable on either store: killed (SIGKILL) after staging, after the
     journal append, after placing the files, after projecting — the next command finishes what

@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import posixpath
 
-from .audit import GENESIS, AuditEntry
+from .audit import GENESIS, AuditEntry, canonical_json
 from .catalog import Catalog
 from ..base.errors import Integrity
 
@@ -327,7 +327,7 @@ def _purge(cat, e, d):
 
 def _json(value) -> str:
     """As the journal gives it back (keys sorted), so a live catalog equals a rebuilt one."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return canonical_json(value)
 
 
 def _disposal_propose(cat, e, d):

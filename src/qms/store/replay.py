@@ -5,6 +5,8 @@ rebuild, verify and retention all stand on it."""
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +33,12 @@ def replay(cat: Catalog, ws: Workspace, upto: int | None = None, pairs=None, *, 
 def replay_in_memory(ws: Workspace, upto: int | None = None, pairs=None):
     cat = open_catalog(Path(":memory:"), create=False)
     try:
+        # The record list's indexes serve the pages that list records: the projection writes a
+        # record by its number, a comparison reads none of them and purge's due list is one scan
+        # (kept, they cost 12% of the replay)
+        for idx in cat.conn.execute("PRAGMA index_list(records)").fetchall():
+            if idx[3] == "c" and not idx[2]:
+                cat.conn.execute(f'DROP INDEX "{idx[1]}"')
         replay(cat, ws, upto, pairs, trail=False)
         yield cat
     finally:
@@ -53,14 +61,20 @@ def _tables(cat: Catalog) -> list[str]:
     return [name for name in cat.tables() if name != "meta" and name not in _TRAIL_TABLES]
 
 
+_APPROVAL_COLUMNS = ("r.number AS number, r.revision AS revision, a.role, a.role_label, a.name, a.meaning, "
+                     "a.signed_at, a.signed_on, a.login, a.source_sha256, a.docx_sha256, a.void_at, a.void_reason, "
+                     "a.void_by")
+
+
+def _approvals(schema: str = "") -> str:
+    """Approvals name their revision by number and label (row ids differ between two catalogs)."""
+    return (f"SELECT {_APPROVAL_COLUMNS} FROM {schema}approvals a "
+            f"LEFT JOIN {schema}revisions r ON r.id=a.revision_id")
+
+
 def table_rows(cat: Catalog, table: str) -> list[dict]:
     """A table's rows without row ids: approvals name their revision by number and label."""
-    if table == "approvals":
-        sql = ("SELECT r.number AS number, r.revision AS revision, a.role, a.role_label, a.name, a.meaning, "
-               "a.signed_at, a.signed_on, a.login, a.source_sha256, a.docx_sha256, a.void_at, a.void_reason, a.void_by "
-               "FROM approvals a LEFT JOIN revisions r ON r.id=a.revision_id")
-    else:
-        sql = f"SELECT * FROM {table}"
+    sql = _approvals() if table == "approvals" else f"SELECT * FROM {table}"
     return [{k: row[k] for k in row.keys() if k != "id"} for row in cat.all(sql)]
 
 
@@ -102,12 +116,97 @@ def compare(live: Catalog, truth: Catalog) -> list[str]:
     """Where the live catalog disagrees with the projection of the log, one line per row."""
     out: list[str] = []
     live_tables = set(_tables(live))
-    for table in _tables(truth):
-        if table not in live_tables:
-            out.append(f"table {table} is missing from the catalog")
-            continue
-        out += _diff_table(table, table_rows(live, table), table_rows(truth, table))
+    with _attached(live, truth) as schema:
+        for table in _tables(truth):
+            if table not in live_tables:
+                out.append(f"table {table} is missing from the catalog")
+                continue
+            if schema and _same_in_sql(truth.conn, schema, table):
+                continue
+            out += _diff_table(table, table_rows(live, table), table_rows(truth, table))
     return out
+
+
+# Both catalogs SQLite: each table is first compared inside SQLite (loading both into Python took
+# 1.1 s of verify's 2.8 s at 10,000 records); a table that differs, or that SQL cannot settle, is
+# compared row by row as before, which names what differs.
+_LIVE = "qms_live"
+
+
+@contextmanager
+def _attached(live, truth):
+    """The live catalog's file attached to the replayed catalog's connection as `qms_live`; None
+    when they are not both SQLite (PostgreSQL) or the live one may see what a file reader would not."""
+    path = getattr(live, "path", None)
+    if not (isinstance(getattr(live, "conn", None), sqlite3.Connection)
+            and isinstance(getattr(truth, "conn", None), sqlite3.Connection)
+            and path and os.path.isfile(path)
+            and not live.conn.in_transaction and not truth.conn.in_transaction):
+        yield None
+        return
+    try:
+        truth.conn.execute(f"ATTACH DATABASE ? AS {_LIVE}", (os.fspath(path),))
+    except sqlite3.Error:
+        yield None
+        return
+    try:
+        yield _LIVE
+    finally:
+        truth.conn.execute(f"DETACH DATABASE {_LIVE}")
+
+
+def _columns(conn, schema: str, table: str) -> list[str]:
+    return [r[1] for r in conn.execute(f"PRAGMA {schema}.table_info({_q(table)})") if r[1] != "id"]
+
+
+def _unique_keys(conn, schema: str, table: str) -> list[frozenset[str]]:
+    """Column sets a (full, plain-column) unique index of the table holds unique."""
+    keys = []
+    for idx in conn.execute(f"PRAGMA {schema}.index_list({_q(table)})").fetchall():
+        if idx[2] and not idx[4]:
+            cols = [r[2] for r in conn.execute(f"PRAGMA {schema}.index_info({_q(idx[1])})")]
+            if cols and None not in cols:
+                keys.append(frozenset(cols))
+    return keys
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _same_in_sql(conn, live: str, table: str) -> bool:
+    """True when the live table (schema `live`) holds exactly the replayed table's rows, each as
+    often (what the row-by-row comparison would find equal). False: compare it row by row."""
+    def n(sql: str) -> int:
+        return conn.execute(f"SELECT COUNT(*) FROM ({sql})").fetchone()[0]
+    try:
+        if table == "approvals":
+            mine, theirs = _approvals("main."), _approvals(f"{live}.")
+            key = None
+        else:
+            cols = _columns(conn, "main", table)
+            if not cols or cols != _columns(conn, live, table):     # the row-by-row comparison names it
+                return False
+            listed = ", ".join(f"{_q(c)} COLLATE BINARY AS {_q(c)}" for c in cols)
+            mine, theirs = (f"SELECT {listed} FROM {s}.{_q(table)}" for s in ("main", live))
+            # a key both tables hold unique: one join on it settles the table (record_fields at
+            # 10,000 records: 0.06 s, against 0.2 s for EXCEPT both ways)
+            key = next((k for k in _unique_keys(conn, "main", table) if k <= set(cols)
+                        and k in _unique_keys(conn, live, table)), None)
+        rows = n(mine)
+        if n(theirs) != rows:
+            return False
+        if key is not None:
+            on = " AND ".join(f"x.{_q(c)} = y.{_q(c)} COLLATE BINARY" for c in sorted(key))
+            same = " AND ".join(f"x.{_q(c)} IS y.{_q(c)} COLLATE BINARY" for c in cols if c not in key)
+            # unique on both sides, as many rows: every row matched by an equal one means equal tables
+            return n(f"SELECT 1 FROM main.{_q(table)} x JOIN {live}.{_q(table)} y ON {on}"
+                     + (f" WHERE {same}" if same else "")) == rows
+        # no such key: the same set of rows both ways, and no row twice (as many rows as distinct ones)
+        return (n(f"{mine} EXCEPT {theirs}") == 0 and n(f"{theirs} EXCEPT {mine}") == 0
+                and n(f"SELECT DISTINCT * FROM ({mine})") == rows)
+    except sqlite3.Error:
+        return False
 
 
 def trail_differences(cat: Catalog, pairs, upto: int | None = None) -> list[str]:
