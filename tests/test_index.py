@@ -494,8 +494,8 @@ def test_a_commit_hashes_only_the_files_it_wrote_and_the_list_stays_exact(tmp_pa
     index.add(make_corpus(300, seed=5))
     before = {p.name: p.stat().st_ctime_ns for p in (tmp_path / "ix").iterdir()}
     hashed = []
-    real = hashlist._sha256
-    monkeypatch.setattr(hashlist, "_sha256", lambda path: hashed.append(Path(path).name) or real(path))
+    real = hashlist.sha256_file
+    monkeypatch.setattr(hashlist, "sha256_file", lambda path: hashed.append(Path(path).name) or real(path))
     index.add(make_corpus(1, seed=6))                      # one filing's commit
     after = {p.name: p.stat().st_ctime_ns for p in (tmp_path / "ix").iterdir()}
     written = {n for n, c in after.items() if before.get(n) != c}

@@ -18,13 +18,13 @@ not re-hashed. The stat line is a trailing comment, ignored by sha256sum.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 import uuid
 from pathlib import Path
 
 from ..base.errors import QmsError
+from ..store.archive import sha256_file
 
 # whoosh's empty lock file: never read as data.
 _IGNORED = {"MAIN_WRITELOCK"}
@@ -53,11 +53,6 @@ def _stat_key(path: str) -> str:
     return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
 
-def _sha256(path: str) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
 def seal(index_dir: Path) -> None:
     """Write the list of the index's files as they are now (after a commit by qms).
 
@@ -72,7 +67,7 @@ def seal(index_dir: Path) -> None:
         full = os.path.join(index_dir, rel)
         stat_key = _stat_key(full)
         kept = listed.get(rel)
-        digest = kept[0] if kept is not None and kept[1] == stat_key else _sha256(full)
+        digest = kept[0] if kept is not None and kept[1] == stat_key else sha256_file(full)
         lines.append(f"{digest}  {rel}  # {stat_key}\n")
     target = list_path(index_dir)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
@@ -116,7 +111,7 @@ def problem(index_dir: Path) -> str | None:
         try:
             if stat_key and _stat_key(full) == stat_key:
                 continue
-            if _sha256(full) != digest:
+            if sha256_file(full) != digest:
                 return f"{name} differs from the file qms wrote"
         except OSError:
             return f"{name} cannot be read"

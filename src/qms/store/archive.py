@@ -37,12 +37,19 @@ def restrict(path: Path) -> None:
         os.chmod(path, FILE_MODE)
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def sha256_file(path: Path | str, size: int | None = None) -> str:
+    """The file's SHA-256. A file of up to 1 MiB (`size` when the caller has stat'ed it) is read
+    whole in one unbuffered read; a larger one is streamed. A 1 MiB read buffer per file (or
+    file_digest's 256 KiB) was a fifth of verify's walk over 20,000 small archived files."""
+    with open(path, "rb", buffering=0) as fh:
+        if size is None:
+            size = os.fstat(fh.fileno()).st_size
+        if size <= _WHOLE:
+            return hashlib.sha256(fh.readall()).hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+_WHOLE = 1 << 20
 
 
 def fsync_path(path: Path) -> None:
