@@ -237,4 +237,8 @@ def test_words_joined_in_one_walk_rank_as_whoosh_would(tmp_path):
         assert [round(s, 9) for s, _ in ours] == [round(s, 9) for s, _ in theirs], text
         holding = sum(all(w in d.text for w in text.split()) for d in docs)
         assert count(searcher, q) == count(searcher, plain) == holding, text
+        # an AND weighed as a whole (boost) scores as whoosh's boosted And does
+        boosted, theirs = rank(searcher, SeqAnd(q.subqueries, boost=2.5), limit=50), \
+            rank(searcher, wq.And(q.subqueries, boost=2.5), limit=50)
+        assert [(round(s, 9), d) for s, d in boosted] == [(round(s, 9), d) for s, d in theirs], text
     ix.close()

@@ -232,13 +232,12 @@ class _SeqMatcher(matching.Matcher):
                 target += 1
 
     def _positions_ok(self) -> bool:
-        leaves = self._leaves
+        leaves, decoders = self._leaves, self._decoders
         for group in self._groups:
             if len(group) == 1:
                 continue            # one term: being in the document is all it asks
             # rarest first: the anchor candidates shrink at every step
             (first, off0), *rest = group
-            decoders = self._decoders
             cand = {p - off0 for p in decoders[first](leaves[first])}
             for k, off in rest:
                 cand.intersection_update(p - off for p in decoders[k](leaves[k]))
@@ -328,15 +327,16 @@ def _bm25_terms(leaves, boosts) -> list | None:
     return out
 
 
-def _seq_matcher(searcher, context, seqs: list) -> matching.Matcher:
-    """One leapfrog over the terms of every sequence query in `seqs` (all must match)."""
+def _seq_matcher(searcher, context, seqs: list, boost: float = 1.0) -> matching.Matcher:
+    """One leapfrog over the terms of every sequence query in `seqs` (all must match); `boost`
+    multiplies every sequence's own (an AND's)."""
     reader = searcher.reader()
     terms = []          # (doc frequency, sequence, field, text, offset, boost)
     for k, seq in enumerate(seqs):
         for text, off in seq.items:
             if (seq.fieldname, text) not in reader:
                 return matching.NullMatcher()
-            terms.append((reader.doc_frequency(seq.fieldname, text), k, seq.fieldname, text, off, seq.boost))
+            terms.append((reader.doc_frequency(seq.fieldname, text), k, seq.fieldname, text, off, seq.boost * boost))
     terms.sort()
     ctx = (context or searcher.context()).set(needs_current=True)
     leaves = [query.Term(field, text).matcher(searcher, ctx) for _, _, field, text, _, _ in terms]
@@ -406,11 +406,9 @@ class SeqAnd(query.And):
         subs = self.subqueries
         if len(subs) < 2 or not all(seq_clause(c) for c in subs):
             return super().matcher(searcher, context)
-        m = _seq_matcher(searcher, context, [c if type(c) is SeqQuery else
-                                             SeqQuery(c.fieldname, [(c.text, 0)], c.boost) for c in subs])
-        if self.boost != 1.0 and m.is_active():
-            m._boosts = [b * self.boost for b in m._boosts]
-        return m
+        return _seq_matcher(searcher, context, [c if type(c) is SeqQuery else
+                                                SeqQuery(c.fieldname, [(c.text, 0)], c.boost) for c in subs],
+                            self.boost)
 
 
 class _FilterMatcher(_SkippingMatcher):
