@@ -172,15 +172,7 @@ def _adopted_key(conn, ws: Workspace) -> bytes | None:
         fits = row is not None and session_intact(candidate, row)
     if len(candidate) < 32 or not fits:
         return None
-    path = secret_key_path(ws)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return secret_mac_key(ws)            # another process adopted it just now
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(candidate)
-        fh.flush()
-        os.fsync(fh.fileno())
+    _write_key_once(secret_key_path(ws), candidate)     # or another process adopted it just now
     return secret_mac_key(ws)
 
 
@@ -323,6 +315,19 @@ def _journal_id(ws: Workspace) -> str:
 _SECRET_KEYS: dict[str, bytes] = {}
 
 
+def _write_key_once(path: Path, key: bytes) -> None:
+    """The key file (0600, its folder 0700), written and fsynced only if no process made it first."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 def secret_mac_key(ws: Workspace, *, create: bool = False) -> bytes | None:
     """32 random bytes (file 0600, folder 0700); None when absent and not `create`d."""
     path = secret_key_path(ws)
@@ -331,16 +336,7 @@ def secret_mac_key(ws: Workspace, *, create: bool = False) -> bytes | None:
     if not path.is_file():
         if not create:
             return None
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass                # another process made it first: read theirs
-        else:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(_random.token_bytes(32))
-                fh.flush()
-                os.fsync(fh.fileno())
+        _write_key_once(path, _random.token_bytes(32))   # or another process made it first: read theirs
     key = path.read_bytes()
     if len(key) < 32:
         raise Integrity(f"the secrets store's key is damaged (expected 32 bytes, found {len(key)})", file=path)
