@@ -309,7 +309,8 @@ def keep_read_connections(on: bool = True) -> None:
 
 def _shelf() -> dict:
     if getattr(_shelves, "pid", None) != os.getpid():
-        _inherited.append(getattr(_shelves, "conns", None))
+        if getattr(_shelves, "conns", None):         # a forked child's copy of its parent's shelf
+            _inherited.append(_shelves.conns)
         _shelves.pid, _shelves.conns = os.getpid(), {}
     return _shelves.conns
 
