@@ -316,6 +316,7 @@ LONGEST_FIRST = ("tests/test_readme_tour.py", "tests/test_migrate.py", "tests/te
                  "tests/test_storage_contract.py", "tests/test_scan.py", "tests/test_nothing_lost.py")
 
 
+@pytest.hookimpl(optionalhook=True)        # `-p no:xdist` runs the suite without it
 def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadFileScheduling
 

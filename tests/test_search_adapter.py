@@ -122,6 +122,46 @@ def test_a_merge_reads_the_same_postings_as_whoosh(tmp_path):
 
 
 
+def _segment_files(path) -> dict[str, bytes]:
+    from qms.search import _whoosh
+    raw = _whoosh.open_dir(path)
+    (seg,) = raw._segments()
+    storage = seg.open_compound_file(raw.storage) if seg.is_compound() else raw.storage
+    out = {}
+    for ext in (".trm", ".pst"):
+        f = seg.open_file(storage, ext)
+        out[ext] = bytes(f.read())
+        f.close()
+    if storage is not raw.storage:
+        storage.close()
+    raw.close()
+    return out
+
+
+def test_terms_are_written_byte_for_byte_as_whoosh_writes_them(tmp_path, monkeypatch):
+    # _FieldWriter writes a term of one block in one go (a filing's segment is all such terms);
+    # whoosh's own add_postings goes term by term through start_term/add/finish_term. The files
+    # must be the same bytes: one document, and 300 with terms of three blocks, form fields, and
+    # weights, lengths and positions that differ between documents.
+    from whoosh.codec.base import FieldWriter
+    from qms.search import _whoosh
+    batches = {"one": [_doc(7)],
+               "many": [IndexDoc(**{**_doc(i).__dict__, "text": _doc(i).text + "排气" * (i % 5),
+                                    "fields": {"result": [f"第{i % 40}次 正常"], "note": ["压缩机" * (i % 3 + 1)]}})
+                        for i in range(300)]}
+    for name, docs in batches.items():
+        ours = SearchIndex(tmp_path / f"ours-{name}")
+        ours.add(docs)
+        ours.close()
+        monkeypatch.setattr(_whoosh._FieldWriter, "add_postings", FieldWriter.add_postings)
+        theirs = SearchIndex(tmp_path / f"theirs-{name}")
+        theirs.add(docs)
+        theirs.close()
+        monkeypatch.undo()
+        mine, stock = _segment_files(tmp_path / f"ours-{name}"), _segment_files(tmp_path / f"theirs-{name}")
+        assert len(mine[".pst"]) > 1000 and mine == stock, name
+
+
 class _Seg:
     def __init__(self, sid, n, live=None):
         self.sid, self.n, self.live = sid, n, n if live is None else live
