@@ -207,6 +207,7 @@ class _FieldWriter(W3FieldWriter):
         lastfn = lasttext = None
         lens = None
         ids = weights = values = lengths_ = None
+        self._ends = None
         for fieldname, btext, docnum, weight, value in items:
             if fieldname != lastfn:
                 if lasttext is not None:
@@ -241,6 +242,7 @@ class _FieldWriter(W3FieldWriter):
             for posting in zip(ids, weights, values, lengths):
                 pw.add_posting(*posting)
             self.finish_term()
+            self._ends = None
             return
         # What W3PostingsWriter._write_block(last=True), W3TermInfo.add_block/set_extent/to_bytes
         # and OrderedHashWriter.add would write for this one block (tests/test_search_adapter.py
@@ -288,23 +290,26 @@ class _FieldWriter(W3FieldWriter):
         minbyte = length_to_byte(minlength)
         maxbyte = length_to_byte(maxlength)
         infobytes = pickle.dumps((len(ids), ids[-1], maxweight, comp, minbyte, maxbyte), 2)
-        postfile = self._postfile
-        start = postfile.tell()
+        tindex = self._tindex
+        if self._ends is None:           # where the two files end (a tell() is a system call)
+            self._ends = [self._postfile.tell(), tindex.dbfile.tell()]
+        ends = self._ends
+        start = ends[0]
         block = b"".join((WHOOSH3_HEADER_MAGIC, _INT.pack(-(len(infobytes) + len(databytes))),
                           infobytes, databytes))
-        postfile.write(block)
-        terminfo = _TERMINFO.pack(0, weight_sum, len(ids), minbyte, maxbyte, max(0, maxweight),
-                                  ids[0], ids[-1]) + _EXTENT.pack(start, len(block))
-        self._add_term_row(_USHORT.pack(self._fieldid) + btext, terminfo)
-
-    def _add_term_row(self, key, value):
-        tindex = self._tindex            # OrderedHashWriter.add, one write instead of three
+        self._postfile.write(block)
+        ends[0] += len(block)
+        value = _TERMINFO.pack(0, weight_sum, len(ids), minbyte, maxbyte, max(0, maxweight),
+                               ids[0], ids[-1]) + _EXTENT.pack(start, len(block))
+        key = _USHORT.pack(self._fieldid) + btext
+        # OrderedHashWriter.add, one write instead of three
         if key <= tindex.lastkey:
             raise ValueError("Keys must increase: %r..%r" % (tindex.lastkey, key))
-        dbfile = tindex.dbfile
-        pos = dbfile.tell()
+        pos = ends[1]
         tindex.index.append(pos)
-        dbfile.write(_LENGTHS.pack(len(key), len(value)) + key + value)
+        row = _LENGTHS.pack(len(key), len(value)) + key + value
+        tindex.dbfile.write(row)
+        ends[1] += len(row)
         h = tindex.hashfn(key)
         tindex.buckets[h & 255].append((h, pos))
         tindex.lastkey = key
