@@ -17,7 +17,7 @@ whoosh = pytest.importorskip("whoosh")
 
 
 def test_the_pinned_whoosh_version():
-    # Bumping it means re-reading every override in _whoosh.py against the new whoosh source.
+    # Bumping it means re-reading every override in the _whoosh package against the new whoosh source.
     assert whoosh.versionstring() == "2.7.5"
 
 
@@ -102,6 +102,7 @@ def test_a_merge_reads_the_same_postings_as_whoosh(tmp_path):
     # document, and one with terms of more than one block (> 128 postings).
     from whoosh.reading import SegmentReader
     from qms.search import _whoosh
+    from qms.search._whoosh import merging
     ix = SearchIndex(tmp_path / "index")
     ix.rebuild(_doc(i) for i in range(300))
     for i in range(300, 303):
@@ -112,7 +113,7 @@ def test_a_merge_reads_the_same_postings_as_whoosh(tmp_path):
     assert len(segments) >= 2 and any(s.has_deletions() for s in segments)
     assert any(s.doc_count_all() > 128 for s in segments)
     for seg in segments:
-        theirs, ours = SegmentReader(raw.storage, raw.schema, seg), _whoosh._MergeReader(raw.storage, raw.schema, seg)
+        theirs, ours = SegmentReader(raw.storage, raw.schema, seg), merging._MergeReader(raw.storage, raw.schema, seg)
         expected = list(theirs.iter_postings())
         assert expected and list(ours.iter_postings()) == expected
         theirs.close()
@@ -144,7 +145,7 @@ def test_terms_are_written_byte_for_byte_as_whoosh_writes_them(tmp_path, monkeyp
     # must be the same bytes: one document, and 300 with terms of three blocks, form fields, and
     # weights, lengths and positions that differ between documents.
     from whoosh.codec.base import FieldWriter
-    from qms.search import _whoosh
+    from qms.search._whoosh import postings
     batches = {"one": [_doc(7)],
                "many": [IndexDoc(**{**_doc(i).__dict__, "text": _doc(i).text + "排气" * (i % 5),
                                     "fields": {"result": [f"第{i % 40}次 正常"], "note": ["压缩机" * (i % 3 + 1)]}})
@@ -153,7 +154,7 @@ def test_terms_are_written_byte_for_byte_as_whoosh_writes_them(tmp_path, monkeyp
         ours = SearchIndex(tmp_path / f"ours-{name}")
         ours.add(docs)
         ours.close()
-        monkeypatch.setattr(_whoosh._FieldWriter, "add_postings", FieldWriter.add_postings)
+        monkeypatch.setattr(postings._FieldWriter, "add_postings", FieldWriter.add_postings)
         theirs = SearchIndex(tmp_path / f"theirs-{name}")
         theirs.add(docs)
         theirs.close()
@@ -177,7 +178,7 @@ class _Seg:
 
 
 def test_segments_of_one_size_class_are_merged_four_at_a_time():
-    from qms.search._whoosh import _to_merge
+    from qms.search._whoosh.merging import _to_merge
     ids = lambda segs: [s.segment_id() for s in segs]          # noqa: E731
     big = _Seg("big", 100_000)
     assert _to_merge([big, _Seg("a", 1), _Seg("b", 1), _Seg("c", 3)]) == []             # three of class 0
