@@ -12,12 +12,11 @@ from array import array
 from bisect import bisect_left
 from itertools import accumulate, islice
 
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3LeafMatcher, W3PostingsWriter, W3TermInfo
+from whoosh.codec.whoosh3 import (LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3LeafMatcher,
+                                  W3PostingsWriter, W3TermInfo)
 from whoosh.matching import ReadTooFar
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import PostingPool, SegmentWriter
-
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 
 _INT = struct.Struct("!i")   # a posting block's length (whoosh's write_int)
 _USHORT = struct.Struct("!H")  # a term row's field number (whoosh's pack_ushort)
