@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS record_versions(
   PRIMARY KEY(number, version));
 CREATE TABLE IF NOT EXISTS signatures(
   number TEXT NOT NULL, signer TEXT NOT NULL, role TEXT, at TEXT, scan TEXT, sha256 TEXT, signed_on TEXT);
+CREATE INDEX IF NOT EXISTS signatures_number ON signatures(number);
 CREATE TABLE IF NOT EXISTS holds(
   id INTEGER PRIMARY KEY, number TEXT NOT NULL, reason TEXT, added_at TEXT, added_by TEXT,
   released_at TEXT, released_by TEXT, release_reason TEXT);
