@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS approvals(
   id INTEGER PRIMARY KEY, revision_id INTEGER NOT NULL, role TEXT NOT NULL, role_label TEXT,
   name TEXT NOT NULL, meaning TEXT, signed_at TEXT, signed_on TEXT,
   login TEXT, source_sha256 TEXT, docx_sha256 TEXT, void_at TEXT, void_reason TEXT, void_by TEXT);
+CREATE INDEX IF NOT EXISTS approvals_revision ON approvals(revision_id);
 CREATE TABLE IF NOT EXISTS copies(
   number TEXT NOT NULL, copy_no INTEGER NOT NULL, revision TEXT NOT NULL, holder TEXT NOT NULL,
   issued_at TEXT, issued_by TEXT, recalled_at TEXT, recalled_by TEXT, file TEXT,
@@ -88,6 +89,7 @@ CREATE TABLE IF NOT EXISTS training(
   number TEXT NOT NULL, revision TEXT NOT NULL, login TEXT NOT NULL, name TEXT, department TEXT,
   assigned_at TEXT, due TEXT, reason TEXT, acked_at TEXT, acked_on TEXT, meaning TEXT,
   PRIMARY KEY(number, revision, login));
+CREATE INDEX IF NOT EXISTS training_login ON training(login);
 CREATE TABLE IF NOT EXISTS reviews(
   number TEXT NOT NULL, due TEXT NOT NULL, outcome TEXT, comment TEXT, closed_at TEXT, closed_by TEXT,
   next_due TEXT, PRIMARY KEY(number, due));
