@@ -123,18 +123,21 @@ def test_a_merge_reads_the_same_postings_as_whoosh(tmp_path):
 
 
 
-def _segment_files(path) -> dict[str, bytes]:
+def _segment_files(path) -> list[dict[str, bytes]]:
+    """The term table and postings of each segment of the index at `path`, in the TOC's order."""
     from qms.search import _whoosh
     raw = _whoosh.open_dir(path)
-    (seg,) = raw._segments()
-    storage = seg.open_compound_file(raw.storage) if seg.is_compound() else raw.storage
-    out = {}
-    for ext in (".trm", ".pst"):
-        f = seg.open_file(storage, ext)
-        out[ext] = bytes(f.read())
-        f.close()
-    if storage is not raw.storage:
-        storage.close()
+    out = []
+    for seg in raw._segments():
+        storage = seg.open_compound_file(raw.storage) if seg.is_compound() else raw.storage
+        files = {"docs": seg.doc_count_all(), "deleted": sorted(seg.deleted_docs() or ())}
+        for ext in (".trm", ".pst"):
+            f = seg.open_file(storage, ext)
+            files[ext] = bytes(f.read())
+            f.close()
+        if storage is not raw.storage:
+            storage.close()
+        out.append(files)
     raw.close()
     return out
 
@@ -159,8 +162,29 @@ def test_terms_are_written_byte_for_byte_as_whoosh_writes_them(tmp_path, monkeyp
         theirs.add(docs)
         theirs.close()
         monkeypatch.undo()
-        mine, stock = _segment_files(tmp_path / f"ours-{name}"), _segment_files(tmp_path / f"theirs-{name}")
+        (mine,), (stock,) = _segment_files(tmp_path / f"ours-{name}"), _segment_files(tmp_path / f"theirs-{name}")
         assert len(mine[".pst"]) > 1000 and mine == stock, name
+
+
+def test_a_merge_puts_in_the_pool_what_whoosh_would(tmp_path, monkeypatch):
+    # A merge's reader hands the writer its postings as one list (pool_items); whoosh's path is a
+    # generator and a pool.add per posting. One-by-one additions (merged four at a time, one with a
+    # document deleted before its segment is merged) must leave the same segments, byte for byte.
+    from qms.search._whoosh import merging
+
+    def fill(path):
+        ix = SearchIndex(path)
+        for i in range(22):
+            ix.add([IndexDoc(**{**_doc(i).__dict__, "fields": {"result": [f"第{i}次 正常"]}})])
+            if i == 9:
+                ix.delete(["QR-T-0008"])
+        ix.close()
+        return _segment_files(path)
+
+    ours = fill(tmp_path / "ours")
+    monkeypatch.delattr(merging._MergeReader, "pool_items")
+    theirs = fill(tmp_path / "theirs")
+    assert len(ours) > 1 and sum(s["docs"] for s in ours) == 21 and ours == theirs    # the deleted one merged away
 
 
 class _Seg:

@@ -25,6 +25,16 @@ class _MergeReader(SegmentReader):
     (tests/test_search_adapter.py compares the two)."""
 
     def iter_postings(self):
+        return self._postings(0, None)
+
+    def pool_items(self, startdoc: int, docmap: dict | None) -> tuple[list, int]:
+        """What whoosh's add_postings_to_pool puts in the writer's pool from this segment (the
+        documents renumbered as its _process_posts does) and the pool's size of it: one list,
+        not a generator and a pool.add call per posting (a third of a merge's reading)."""
+        items = list(self._postings(startdoc, docmap))
+        return items, 160 * len(items) + sum(len(i[1]) + len(i[4] or b"") for i in items)
+
+    def _postings(self, startdoc: int, docmap: dict | None):
         terms = self._terms
         postfile = terms._postfile
         schema = self.schema
@@ -42,7 +52,9 @@ class _MergeReader(SegmentReader):
             if ti.is_inlined():       # whoosh never writes these (see W3PostingsWriter): its own path
                 m = self.postings(fieldname, btext)
                 while m.is_active():
-                    yield (fieldname, btext, m.id(), m.weight(), m.value())
+                    docnum = m.id()
+                    yield (fieldname, btext, startdoc + docnum if docmap is None else docmap[docnum],
+                           m.weight(), m.value())
                     m.next()
                 continue
             offset, length = ti.extent()
@@ -51,7 +63,8 @@ class _MergeReader(SegmentReader):
             for ids, weights, values in _blocks(postfile.get(offset, length), fmt.fixed_value_size()):
                 for docnum, weight, value in zip(ids, weights, values, strict=True):
                     if docnum not in deleted:
-                        yield (fieldname, btext, docnum, weight, value)
+                        yield (fieldname, btext, startdoc + docnum if docmap is None else docmap[docnum],
+                               weight, value)
 
 
 def _blocks(extent: bytes, fixedsize):

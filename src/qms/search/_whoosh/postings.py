@@ -315,3 +315,14 @@ class _SegmentWriter(SegmentWriter):
         super().__init__(ix, **kwargs)
         self.pool = _Pool(self._tempstorage, self.newsegment,
                           limitmb=kwargs.get("limitmb", 128))
+
+    def add_postings_to_pool(self, reader, startdoc, docmap):
+        pool_items = getattr(reader, "pool_items", None)     # a merge's reader (merging._MergeReader)
+        if pool_items is None:
+            return super().add_postings_to_pool(reader, startdoc, docmap)
+        items, size = pool_items(startdoc, docmap)
+        pool = self.pool
+        pool.current.extend(items)
+        pool.currentsize += size
+        if pool.currentsize > pool.limit:
+            pool.save()
