@@ -146,6 +146,67 @@ def test_kill_9_of_the_converter_during_a_filing_loses_nothing(qms, monkeypatch,
     assert pdfa_part(pdf) == "2B"
 
 
+def test_an_import_stamps_each_converted_part_while_libreoffice_converts_the_next(qms, monkeypatch, on):
+    # An import's PDFs: LibreOffice converts a part while a thread stamps the QRs of the part before
+    # (records/pdfs.py). The stamp of part 1 waits here until part 2's conversion has begun: one after
+    # the other, it would wait in vain.
+    import threading
+
+    import pypdfium2 as pdfium
+
+    import qms.records.pdfs as pdfs
+    from qms.scan._zxing import read_qr
+    cfg = qms.root / "config.yaml"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("resident: auto", "resident: on"), encoding="utf-8")
+    qms.apply_config()
+    monkeypatch.setattr(convert, "PART", 2)
+    real_convert, real_stamp = pdfs.to_pdf, pdfs.stamp_records
+    second_part_converting = threading.Event()
+    seen, overlapped = [], []
+
+    def converting(sources, targets):
+        seen.append(("convert", len(sources)))
+        if len(seen) > 1:
+            second_part_converting.set()
+        return real_convert(sources, targets)
+
+    def stamping(ws, items):
+        seen.append(("stamp", len(items), threading.current_thread() is threading.main_thread()))
+        if len(overlapped) == 0:
+            overlapped.append(second_part_converting.wait(60))
+        return real_stamp(ws, items)
+    monkeypatch.setattr(pdfs, "to_pdf", converting)
+    monkeypatch.setattr(pdfs, "stamp_records", stamping)
+    rows = (REPO / "examples" / "records" / "phone-log-2026-03.csv").read_text(encoding="utf-8").splitlines()
+    (qms.root / "five.csv").write_text("\n".join(rows[:6]) + "\n", encoding="utf-8")
+    filed = qms.json("record", "import", "QR-SV-022-04", qms.root / "five.csv")
+    assert overlapped == [True]
+    assert [s for s in seen if s[0] == "convert"] == [("convert", 2), ("convert", 2), ("convert", 1)]
+    assert [s for s in seen if s[0] == "stamp"] == [("stamp", 2, False), ("stamp", 2, False), ("stamp", 1, False)]
+    for rec in filed:                                    # each its own PDF/A, its own QR on page 1
+        pdf = qms.root / qms.json("record", "show", rec["number"])["files"]["pdf"]
+        assert pdfa_part(pdf) == "2B"
+        (text,) = read_qr(pdfium.PdfDocument(str(pdf))[0].render(scale=150 / 72).to_pil())
+        assert text.split(":")[3] == rec["number"]
+
+    # a stamp that fails in the second part: the chunk's PDFs all stay pending, made later
+    def failing(ws, items):
+        from qms.base.errors import QmsError
+        if len([s for s in seen if s[0] == "stamp"]) >= 4:
+            raise QmsError("the QR could not be placed")
+        seen.append(("stamp", len(items), False))
+        return real_stamp(ws, items)
+    monkeypatch.setattr(pdfs, "stamp_records", failing)
+    (qms.root / "three.csv").write_text("\n".join([rows[0]] + rows[6:9]) + "\n", encoding="utf-8")
+    result = qms("record", "import", "QR-SV-022-04", qms.root / "three.csv", ok=False)
+    assert result.exit_code == 3 and "PDFs pending for 3" in result.output, result.output
+    assert len(qms.json("verify")["pdf_pending"]) == 3
+    assert not list((qms.root / "archive").glob(".staging/*"))             # nothing half-promised
+    monkeypatch.setattr(pdfs, "stamp_records", real_stamp)
+    assert "converted 3 records" in qms("record", "pdf", "--pending").output
+    assert qms.json("verify")["pdf_pending"] == []
+
+
 def _newest(qms) -> str:
     rows = qms.json("record", "list")
     rows = rows["items"] if isinstance(rows, dict) else rows

@@ -206,6 +206,40 @@ def test_stamp_on_rotated_page_and_shared_content(tmp_path, converted):
         assert page.extract_text().replace("\x00", "").count("受控副本") == 1
 
 
+def test_the_record_qr_keeps_the_pdfa_claim_and_the_page_as_libreoffice_made_them(tmp_path, converted):
+    # The QR goes over page 1 through qpdf (pikepdf, adapters.stamp.overlay_first_pages). What that
+    # relies on: the XMP metadata (the PDF/A-2b claim) is written back byte for byte, the page's own
+    # content stream is kept unchanged, and a stream page 1 shares with page 2 gets no QR there.
+    import pikepdf
+    import pypdfium2 as pdfium
+
+    from qms.papercode.qrstamp import add_qr
+    from qms.scan._zxing import read_qr
+    record = tmp_path / "record.pdf"                    # LibreOffice's PDF/A, two pages
+    shutil.copy(converted["proc"][1], record)
+    shared = tmp_path / "shared.pdf"                    # page 2 shares page 1's content stream
+    writer = PdfWriter()
+    writer.add_page(PdfReader(converted["song"][1]).pages[0])
+    writer.add_page(PdfReader(converted["song"][1]).pages[0])
+    writer.write(shared)
+    text = "QMS1:R:ABCD1234:QR-SV-022-04-2026-0001:1:0123456789AB"
+    for path in (record, shared):
+        with pikepdf.open(path) as before:
+            xmp = before.Root.get("/Metadata") and before.Root.Metadata.read_bytes()
+            content = [page.obj.Contents.read_bytes() for page in before.pages]
+        add_qr(path, text, "QR-SV-022-04-2026-0001")
+        with pikepdf.open(path) as after:
+            assert (after.Root.get("/Metadata") and after.Root.Metadata.read_bytes()) == xmp, path.name
+            assert after.pages[0].obj.Contents[1].read_bytes() == content[0]     # kept, between q and the QR
+            assert after.pages[1].obj.Contents.read_bytes() == content[1]        # page 2 untouched
+        pages = pdfium.PdfDocument(str(path))
+        assert read_qr(pages[0].render(scale=150 / 72).to_pil()) == [text], path.name
+        assert read_qr(pages[1].render(scale=150 / 72).to_pil()) == [], path.name
+        assert "QR-SV-022-04-2026-0001" in PdfReader(path).pages[0].extract_text().replace("\x00", "")
+    assert pdfa_part(record) == "2B"
+    assert "为规范售后服务过程" in pdf_text(record)
+
+
 # --------------------------------------------------------------------------- merge, tables
 
 def test_merge_with_bookmarks(tmp_path, converted):

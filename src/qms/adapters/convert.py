@@ -49,6 +49,21 @@ _RESTART_EXIT = 81  # soffice asks for a restart after first-time profile set-up
 CHUNK = 100
 
 
+# A caller that works on each converted part meanwhile (an import stamps its QRs while LibreOffice
+# converts the next part) hands the resident converter this many files at a time: a call costs a
+# round trip on its pipe, and the last part's work is what is left to wait for at the end.
+PART = 10
+
+
+def part_size(n_files: int) -> int:
+    """How many of n_files to hand to_pdf at once when the caller overlaps work with the
+    conversion: PART when the resident converter will serve them, all of them for
+    `soffice --convert-to` (there a call costs a LibreOffice start, ~1 s)."""
+    if n_files > 1 and soffice_path() is not None and resident.wanted(n_files):
+        return min(n_files, PART)
+    return n_files
+
+
 def chunk_size() -> int:
     try:
         return max(1, min(CHUNK, int(os.environ.get("QMS_CONVERT_CHUNK", CHUNK))))

@@ -6,6 +6,9 @@ every page of a *copy* of the PDF with pypdf. The source file is only read.
 
 Building an overlay costs ~0.3 s (fontTools parses the CJK font) and merging
 ~3 ms a page, so overlays are cached per (text, style, page size) in-process.
+
+A record's QR (papercode) goes over its first page through overlay_first_pages: qpdf (pikepdf)
+in place of pypdf, since an import stamps every record it converts.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ import io
 import math
 import threading
 from collections import Counter, OrderedDict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from qms.base.errors import QmsError
+from qms.base.errors import InvalidInput, NotFound, QmsError
 from qms.store.archive import atomic_write
 from qms.adapters.pdf import add_cjk_font, read_pdf
 
@@ -130,9 +134,16 @@ def unshare_contents(writer: PdfWriter) -> None:
 def page_geometry(page: PageObject) -> tuple[tuple[float, float], tuple]:
     """(displayed size, matrix from overlay space to the page's user space)."""
     box = page.cropbox
-    x0, y0, x1, y1 = (float(v) for v in (box.left, box.bottom, box.right, box.top))
+    return _geometry((float(v) for v in (box.left, box.bottom, box.right, box.top)), page.rotation)
+
+
+def _geometry(box, rotation) -> tuple[tuple[float, float], tuple]:
+    """page_geometry from the visible box (x0, y0, x1, y1) and /Rotate, whichever library read them."""
+    x0, y0, x1, y1 = box
+    x0, x1 = min(x0, x1), max(x0, x1)
+    y0, y1 = min(y0, y1), max(y0, y1)
     w, h = x1 - x0, y1 - y0
-    rot = int(page.rotation or 0) % 360
+    rot = int(rotation or 0) % 360
     if rot % 90:
         rot = 0  # an invalid /Rotate: viewers ignore it too
     # The overlay is drawn upright at the *displayed* size; the matrix maps its
@@ -146,6 +157,56 @@ def page_geometry(page: PageObject) -> tuple[tuple[float, float], tuple]:
         270: (0, -1, 1, 0, x0, y1),
     }[rot]
     return size, ctm
+
+
+def overlay_first_pages(pdfs: Sequence[Path], draw: Callable[[list[tuple[float, float]]], bytes]) -> None:
+    """Over the first page of each PDF, in place (atomically, fsynced), page i of the PDF that
+    `draw(sizes)` returns, `sizes` being each first page's displayed (width, height): the overlay
+    stands upright as the page is displayed (/Rotate, crop box), like stamp_pdf's.
+
+    qpdf (pikepdf) does it: the overlay page becomes a form XObject painted after the page's own
+    content, which is kept as it is (its stream untouched, wrapped in q/Q); the file is written
+    without parsing or re-encoding the other objects. pypdf's clone + merge + write of the same
+    took ~29 ms a record PDF in an import, this ~3.5 ms (the QR's drawing another ~5 ms;
+    bench/README, issue 21)."""
+    import pikepdf    # lazy: pikepdf loads in ~40 ms; only stamping a record's PDF needs it
+    docs = []
+    for path in pdfs:
+        path = Path(path)
+        try:
+            docs.append(pikepdf.open(io.BytesIO(path.read_bytes())))     # read whole: the file is replaced below
+        except FileNotFoundError:
+            raise NotFound("PDF file not found", file=path) from None
+        except pikepdf.PasswordError:
+            raise InvalidInput("PDF is password-protected; supply an unprotected copy", file=path) from None
+        except pikepdf.PdfError as exc:
+            raise InvalidInput(f"not a readable PDF ({exc})", file=path) from None
+        if not len(docs[-1].pages):
+            raise InvalidInput("the PDF has no page to stamp", file=path)
+    geometry = [_geometry((float(v) for v in doc.pages[0].cropbox), doc.pages[0].rotation) for doc in docs]
+    overlay = pikepdf.open(io.BytesIO(draw([size for size, _ in geometry])))
+    if len(overlay.pages) != len(docs):
+        raise ValueError(f"{len(docs)} PDFs but {len(overlay.pages)} overlay pages")
+    for path, doc, (_, ctm), over in zip(pdfs, docs, geometry, overlay.pages):
+        page = doc.pages[0]
+        name = page.add_resource(over.as_form_xobject(), pikepdf.Name.XObject, prefix="QmsOv")   # copied into doc
+        # a new /Contents array on this page only: the page's own streams, shared with other pages
+        # or not, stay as they are, wrapped in q/Q so whatever state they leave, the overlay starts clean
+        old = page.obj.get(pikepdf.Name.Contents)
+        own = list(old) if isinstance(old, pikepdf.Array) else [] if old is None else [old]
+        paint = b"Q\nq " + " ".join(_num(v) for v in ctm).encode() + b" cm " + name.unparse() + b" Do Q\n"
+        page.obj.Contents = pikepdf.Array([doc.make_stream(b"q\n"), *own, doc.make_stream(paint)])
+        buf = io.BytesIO()
+        doc.save(buf, fix_metadata_version=False)      # the XMP (PDF/A claim) kept byte for byte
+        doc.close()
+        atomic_write(Path(path), buf.getvalue(), replace=True)
+    overlay.close()
+
+
+def _num(v: float) -> str:
+    """A number as PDF content syntax takes it (no exponent)."""
+    text = f"{v:.4f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 def _overlay_pages(text: str, style: str,

@@ -1,5 +1,5 @@
 """The QR in the top-right corner of a printed record's (or blank form's) first page, with its
-number printed beside it — an overlay merged with pypdf like the other stamps (stamp.py), added in
+number printed beside it — an overlay placed by the stamp adapter (stamp.py), added in
 the PDF stage so every template gets it without a template edit."""
 
 from __future__ import annotations
@@ -7,9 +7,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from ..store.archive import atomic_write
-from ..adapters.pdf import add_cjk_font, read_pdf
-from ..adapters.stamp import page_geometry, unshare_contents
+from ..adapters.pdf import add_cjk_font
+from ..adapters.stamp import overlay_first_pages
 from ._segno import qr_png
 
 MM = 72 / 25.4
@@ -27,29 +26,11 @@ def add_qr(pdf: Path, text: str, label: str) -> Path:
 def add_qrs(items: list[tuple[Path, str, str]]) -> None:
     """add_qr for each (pdf, text, label). The overlays are the pages of one fpdf2 document: the
     label's font is parsed and subset once, not once a PDF (~25 of the ~60 ms a record's stamp
-    took in an import with PDF)."""
-    from pypdf import PdfWriter, Transformation    # lazy: pypdf loads in ~70 ms; qms record show imports records, and only printing stamps a QR
+    took in an import with PDF); qpdf places them (adapters.stamp.overlay_first_pages)."""
     if not items:
         return
-    readers = [read_pdf(pdf) for pdf, _, _ in items]     # a chunk's PDFs in memory: ~100 KB each
-    sizes = [page_geometry(reader.pages[0])[0] for reader in readers]
-    overlays = read_pdf_bytes(_overlays([(text, label, w, h) for (_, text, label), (w, h) in zip(items, sizes)]))
-    for i, (pdf, _, _) in enumerate(items):
-        writer = PdfWriter(clone_from=readers[i])
-        readers[i] = None
-        unshare_contents(writer)
-        first = writer.pages[0]
-        _, ctm = page_geometry(first)
-        first.merge_transformed_page(overlays.pages[i], Transformation(ctm), over=True)
-        first.compress_content_streams()
-        buf = io.BytesIO()
-        writer.write(buf)
-        atomic_write(pdf, buf.getvalue(), replace=True)
-
-
-def read_pdf_bytes(data: bytes):
-    from pypdf import PdfReader    # lazy: pypdf loads in ~70 ms; qms record show imports records, and only printing stamps a QR
-    return PdfReader(io.BytesIO(data))
+    overlay_first_pages([pdf for pdf, _, _ in items],
+                        lambda sizes: _overlays([(text, label, w, h) for (_, text, label), (w, h) in zip(items, sizes)]))
 
 
 def _overlays(pages: list[tuple[str, str, float, float]]) -> bytes:

@@ -26,7 +26,7 @@ from .fieldvalues import scalar_fields
 from .inputs import MAX_IMPORT_BYTES, read_data_file, read_rows
 from .pdfs import PdfPending, convert_pending
 from ..store.archive import MANIFEST
-from ..adapters.convert import to_pdf
+from ..adapters.convert import to_pdf, warm_up
 from ..adapters.resident import ConverterLost
 from .filer_signature import filer_fields, others_named, sign_as_filer
 import hashlib
@@ -303,6 +303,8 @@ def import_records(ws: Workspace, form_id: str, path: Path | str, *, actor: str,
     if bad:
         raise InvalidRows(f"{len(bad)} of {len(rows)} rows are not valid; nothing was imported", bad, file=path)
     batch = f"import-{now_iso()}"
+    if pdf:
+        warm_up()      # the resident LibreOffice starts (~1 s) while the rows are filed, not after
     filed = file_records(ws, filings, actor=actor, pdf=False, progress=progress, batch=batch,
                          extra={"source_sha256": digest})
     if pdf:
