@@ -16,16 +16,18 @@ from .catalog import Catalog, open_catalog
 from .workspace import Workspace
 
 
-def replay(cat: Catalog, ws: Workspace, upto: int | None = None, pairs=None, *, trail: bool = True) -> int:
+def replay(cat: Catalog, ws: Workspace, upto: int | None = None, pairs=None, *, trail: bool = True,
+           fold: bool = False) -> int:
     """Apply the journal (up to seq `upto`) to an empty catalog; returns events applied.
     `pairs`: the log already read ((offset, entry) as audit.scan gives them); `trail`: fill the
     audit_trail table too (a replay kept only to compare tables skips it: trail_differences
-    compares that table with the journal directly)."""
+    compares that table with the journal directly); `fold`: filings a later purge undoes are
+    checked but not written (projection.fold_plan: the same tables in the end)."""
     if pairs is None:
         pairs = audit.entries_after(ws.audit_path, 0)
     if upto is not None:
         pairs = [p for p in pairs if p[1].seq <= upto]
-    projection.apply_all(cat, pairs, trail=trail)
+    projection.apply_all(cat, pairs, trail=trail, fold=projection.fold_plan(pairs) if fold else None)
     return len(pairs)
 
 
@@ -39,7 +41,7 @@ def replay_in_memory(ws: Workspace, upto: int | None = None, pairs=None):
         for idx in cat.conn.execute("PRAGMA index_list(records)").fetchall():
             if idx[3] == "c" and not idx[2]:
                 cat.conn.execute(f'DROP INDEX "{idx[1]}"')
-        replay(cat, ws, upto, pairs, trail=False)
+        replay(cat, ws, upto, pairs, trail=False, fold=True)
         yield cat
     finally:
         cat.close()
