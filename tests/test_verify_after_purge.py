@@ -1,6 +1,7 @@
 """`qms verify` after a purge: the replay no longer writes the rows of filings a later purge
-deletes (projection.fold_plan) — and an auditor still learns of an altered journal line and of a
-catalog row that differs from the journal, each named."""
+deletes (projection.fold_plan), and the audit trail's data is compared with the bytes of each
+journal line — and an auditor still learns of an altered journal line, a catalog row that differs
+from the journal, and an altered trail row, each named."""
 
 from __future__ import annotations
 
@@ -133,6 +134,24 @@ def test_a_purged_record_back_in_the_catalog_is_named(purged, tmp_path):
     assert any("table record_fields" in m and n["late"] in m for m in messages), messages
     assert any(f"table disposed, {n['other_form']}: record_date" in m for m in messages), messages
     assert any("table sequences" in m for m in messages), messages
+
+
+def test_an_altered_trail_row_of_a_purged_filing_is_named(purged, tmp_path):
+    qms, n = purged
+    q = copy_workspace(qms, tmp_path / "ws")
+    at = line_of(q, "record.file", n["plain"])
+    seq = json.loads((q.archive / "audit.log").read_text(encoding="utf-8").splitlines()[at - 1])["seq"]
+    edit(q, "UPDATE audit_trail SET data=replace(data, '2019-03-01', '2019-03-02') WHERE seq=?", seq)
+    (issue,) = verify_issues(q)
+    assert issue["code"] == "TRAIL_DIFFERS" and f"entry {seq}: data is '" in issue["message_en"]
+    assert "2019-03-02" in issue["message_en"] and "2019-03-01" in issue["message_en"]    # text, not bytes
+    assert "b'" not in issue["message_en"]
+    # the same bytes stored as a blob, not text: named as before (the comparison reads the bytes)
+    other = json.loads((q.archive / "audit.log").read_text(encoding="utf-8").splitlines()[
+        line_of(q, "record.file", n["late"]) - 1])["seq"]
+    edit(q, "UPDATE audit_trail SET data=CAST(data AS BLOB) WHERE seq=?", other)
+    assert sorted(i["message_en"].split(":")[1] for i in verify_issues(q)) == \
+        sorted([f" table audit_trail, entry {seq}", f" table audit_trail, entry {other}"])
 
 
 def _chain(events: list[tuple[str, str, dict]]) -> list[tuple[int, AuditEntry]]:

@@ -251,7 +251,8 @@ def _journal_side(ws: Workspace, check_index: bool):
     with journal.workspace_lock(ws.archive_dir, purpose="verify", database=catalog.database(ws)):
         # the journal: bytes, chain and every batch's signature (the pin checked against the key
         # kept in .qms/identity/keys/ when this copy has it), and every stored checkpoint it journaled
-        problems, pairs = audit.scan(ws.audit_path, expected_key=stored_public(ws))
+        lines: dict[int, bytes] = {}         # each line read, for the audit trail's data (trail_differences)
+        problems, pairs = audit.scan(ws.audit_path, expected_key=stored_public(ws), lines=lines)
         problems = coded("CHAIN_BROKEN", ws.rel(ws.audit_path), problems)
         stored = coded("CHECKPOINT_STORED", ws.rel(ws.audit_path), stored_problems(ws, pairs)) \
             + coded("JOURNAL_CUT", ws.rel(ws.audit_path), _head_problems(ws, pairs))
@@ -261,7 +262,7 @@ def _journal_side(ws: Workspace, check_index: bool):
             _expect(expected, e)
         gaps = _gaps(entries) + _governance(ws, entries)
         head, offset = (entries[-1].seq, pairs[-1][0]) if pairs else (0, 0)
-        problems += _catalog_side(ws, pairs, chain_ok=not problems, check_index=check_index) + stored
+        problems += _catalog_side(ws, pairs, lines, chain_ok=not problems, check_index=check_index) + stored
     return problems, expected, gaps, head, offset, len(entries)
 
 
@@ -284,7 +285,7 @@ def _head_problems(ws: Workspace, pairs) -> list[str]:
     return []
 
 
-def _catalog_side(ws: Workspace, pairs, *, chain_ok: bool, check_index: bool) -> list[str]:
+def _catalog_side(ws: Workspace, pairs, lines: dict, *, chain_ok: bool, check_index: bool) -> list[str]:
     problems = []
     name = ws.rel(ws.catalog_path)
     if not catalog.present(ws):
@@ -300,7 +301,7 @@ def _catalog_side(ws: Workspace, pairs, *, chain_ok: bool, check_index: bool) ->
             if chain_ok and pairs:
                 with replay_in_memory(ws, upto=seq, pairs=pairs) as truth:
                     problems += [Problem("CATALOG_DIFFERS", name, line) for line in compare(cat, truth)]
-                problems += [Problem("TRAIL_DIFFERS", name, line) for line in trail_differences(cat, pairs, seq)]
+                problems += [Problem("TRAIL_DIFFERS", name, line) for line in trail_differences(cat, pairs, seq, lines)]
             problems += _seals(ws, cat, _pinned_certificates(pairs))
             if check_index:
                 problems += _index_vs_catalog(ws, cat)

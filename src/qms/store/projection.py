@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import posixpath
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 
 from .audit import GENESIS, AuditEntry, canonical_json
 from .catalog import Catalog
@@ -78,6 +78,11 @@ def apply_all(cat: Catalog, entries: list[tuple[int, AuditEntry]], *, trail: boo
 def _utc(at: str) -> str:
     """The instant as UTC text (2026-03-13T02:00:00), so entries written under different offsets
     sort and range as one; a time without an offset is kept as written."""
+    return _utc_text(at) if isinstance(at, str) else str(at or "")
+
+
+@lru_cache(maxsize=1024)      # the entries of a batch share one time: parsed once (verify's trail check)
+def _utc_text(at: str) -> str:
     try:
         t = dt.datetime.fromisoformat(at)
     except (TypeError, ValueError):
@@ -93,11 +98,12 @@ def family(action: str) -> str:
     return head + dot
 
 
-def trail_row(e: AuditEntry) -> tuple:
-    """An entry as its audit_trail row (verify compares the table with these)."""
+def trail_row(e: AuditEntry, data=None) -> tuple:
+    """An entry as its audit_trail row (verify compares the table with these). `data`: its data
+    column when the caller has it already (the bytes of the entry's line, see audit.data_member)."""
     login, _, name = (e.actor or "").partition(" ")
     return (e.seq, e.at, _utc(e.at), e.actor or "", login, name, e.action, family(e.action), e.target or "",
-            _json(e.data or {}), e.prev or "", e.hash or "", e.sig or "", e.psig or "")
+            _json(e.data or {}) if data is None else data, e.prev or "", e.hash or "", e.sig or "", e.psig or "")
 
 
 TRAIL_COLUMNS = ("seq", "at", "utc", "actor", "login", "name", "action", "family", "target", "data", "prev", "hash", "sig", "psig")
