@@ -17,6 +17,7 @@ more — so work in flight is no alarm.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -252,6 +253,9 @@ def _gaps(entries) -> list[str]:
 def _journal_side(ws: Workspace):
     """Under the lock: the chain, what the journal expects on disk, number gaps, the catalog at
     the head and equal to the projection. Runs in a forked process."""
+    # What the fork inherited is never garbage here: the collector walks only what this process
+    # makes (the log's entries), not every object of the parent again (0.05-0.1 s of 1 s after a purge)
+    gc.freeze()
     with journal.workspace_lock(ws.archive_dir, purpose="verify", database=catalog.database(ws)):
         # the journal: bytes, chain and every batch's signature (the pin checked against the key
         # kept in .qms/identity/keys/ when this copy has it), and every stored checkpoint it journaled
