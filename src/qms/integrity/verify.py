@@ -307,9 +307,12 @@ def _catalog_side(ws: Workspace, pairs, lines: dict, *, chain_ok: bool) -> list[
                                         f"{head_seq} (run any write command or qms recover to catch up"
                                         f"{'; the log was cut or replaced' if seq > head_seq else ''})"))
             if chain_ok and pairs:
+                # the trail first: the lines it reads (as large as the log) are let go before the replay
+                trail = [Problem("TRAIL_DIFFERS", name, line) for line in trail_differences(cat, pairs, seq, lines)]
+                lines.clear()
                 with replay_in_memory(ws, upto=seq, pairs=pairs) as truth:
                     problems += [Problem("CATALOG_DIFFERS", name, line) for line in compare(cat, truth)]
-                problems += [Problem("TRAIL_DIFFERS", name, line) for line in trail_differences(cat, pairs, seq, lines)]
+                problems += trail
             problems += _seals(ws, cat, _pinned_certificates(pairs))
     except Exception as exc:                       # a garbage file in place of the catalog
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
