@@ -65,7 +65,7 @@ COMMAND_TABLE: dict[str, Entry] = {
     # user edit (quality_process)
     'user': Entry('identity', 'user', "People: add, list, show, roles, disable, passwd (an admin's session changes them).",
                   ('quality_process',)),
-    'verify': Entry('admin', 'verify_cmd', 'Check files, manifests and the journal against each other, the catalog and the index.'),
+    'verify': Entry('auditing', 'verify_cmd', 'Check files, manifests and the journal against each other, the catalog and the index.'),
     'whoami': Entry('identity', 'whoami', "The session's user, roles and permissions."),
 }
 

@@ -1,4 +1,5 @@
-"""qms init, log, verify, rebuild, recover, checkpoint, reindex, serve: the workspace and the archive's upkeep."""
+"""qms init, log, rebuild, recover, checkpoint, reindex, serve: the workspace and the archive's upkeep
+(verify, which an auditor runs, has its own module: it loads none of these commands' services)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from ..base.dates import local_time
 from ..domain.labels import chinese
 from ..domain import trail
 from ..domain.trail import deed
-from ..integrity.verify import verify
 from ..integrity.rebuild import rebuild_catalog
 from ..migrate.migration import migrate
 from ..store.writer import recover as do_recover
@@ -95,33 +95,6 @@ def log_cmd(env, target, actor, action, date_from, date_to, limit, offset, as_js
     def text(es):
         return "\n".join(line(e) for e in es) or ("（无记录）" if chinese(ws.config.locale) else "(no entries)")
     emit_page(page, as_json, text)
-
-
-@click.command("verify")
-@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Also prove the journal still extends this signed checkpoint.")
-@click.option("--deep", is_flag=True, hidden=True, help="Kept for scripts: every check now runs by default.")
-@json_option
-@pass_env
-def verify_cmd(env, checkpoint_file, deep, as_json):
-    """Check files, manifests and the journal against each other, the catalog and the index.
-    Exit status 3 when a problem is found."""
-    rep = verify(env.ws, checkpoint=Path(checkpoint_file) if checkpoint_file else None)
-    if as_json:
-        emit(rep.to_json(), True)
-    else:
-        for p in rep.problems:
-            click.echo(f"PROBLEM {p}")
-        for n in rep.pdf_pending[:20]:
-            click.echo(f"PENDING {n}: PDF rendition not made yet")
-        if len(rep.pdf_pending) > 20:
-            click.echo(f"PENDING … and {len(rep.pdf_pending) - 20} more")
-        click.echo(f"{'ok' if rep.ok else 'FAILED'}: {rep.folders} folders, {rep.files} files, "
-                   f"{rep.audit_entries} audit entries, {len(rep.problems)} problems"
-                   + (f"; PDFs pending for {len(rep.pdf_pending)} records — run `qms record pdf --pending`"
-                      if rep.pdf_pending else ""))
-    if not rep.ok:
-        sys.exit(3)
 
 
 @click.command()
@@ -243,4 +216,4 @@ def config_status(env, as_json):
          or zh(f"与已应用的配置一致（审计日志第 {r['applied_seq']} 条）", f"as applied (audit.log entry {r['applied_seq']})"))
 
 
-COMMANDS = [init, reindex, log_cmd, verify_cmd, rebuild, recover, migrate_cmd, checkpoint, serve, config_group]
+COMMANDS = [init, reindex, log_cmd, rebuild, recover, migrate_cmd, checkpoint, serve, config_group]

@@ -27,13 +27,13 @@ from __future__ import annotations
 
 from ..domain.recordstate import SCAN_NAME
 from .entries import document_entry, record_entries
-from .engines import exists as index_exists, open_backend
+from .engines import exists as index_exists, open_backend, preload as preload_index
 from .indexing import all_entries, open_index
 from .service import count_entries, reindex, search, search_page
 from importlib import import_module
 
 __all__ = ["SCAN_NAME", "Hit", "IndexDoc", "SearchIndex", "all_entries", "count_entries", "document_entry",
-           "index_exists", "open_backend", "open_index", "parse_query", "record_entries", "reindex", "search", "search_page"]
+           "index_exists", "open_backend", "open_index", "parse_query", "preload_index", "record_entries", "reindex", "search", "search_page"]
 
 
 _LAZY = {"Hit": "schema", "IndexDoc": "schema", "SearchIndex": "index", "parse_query": "query"}

@@ -57,6 +57,15 @@ def exists(ws: Workspace) -> bool:
     return pg_exists(url)
 
 
+def preload(ws: Workspace) -> None:
+    """Import the workspace's index backend without opening it, for a caller with time to spare
+    before it opens the index (verify, while its forked journal side runs)."""
+    if database(ws) is None:
+        from .index import SearchIndex  # noqa: F401  # lazy: whoosh (~70 ms), as open_backend loads it
+    else:
+        from ._postgres import PgIndex  # noqa: F401  # lazy: psycopg, as open_backend loads it
+
+
 def open_backend(ws: Workspace, rebuild_source: Callable[[], Iterable[IndexDoc]] | None = None) -> SearchBackend:
     """The workspace's index; `rebuild_source` rebuilds it on opening when it must be (an index of
     another qms version; a whoosh folder whose files are not the ones qms wrote)."""

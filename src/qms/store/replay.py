@@ -16,16 +16,18 @@ from .catalog import Catalog, open_catalog
 from .workspace import Workspace
 
 
-def replay(cat: Catalog, ws: Workspace, upto: int | None = None, pairs=None, *, trail: bool = True) -> int:
+def replay(cat: Catalog, ws: Workspace, upto: int | None = None, pairs=None, *, trail: bool = True,
+           fold: bool = False) -> int:
     """Apply the journal (up to seq `upto`) to an empty catalog; returns events applied.
     `pairs`: the log already read ((offset, entry) as audit.scan gives them); `trail`: fill the
     audit_trail table too (a replay kept only to compare tables skips it: trail_differences
-    compares that table with the journal directly)."""
+    compares that table with the journal directly); `fold`: filings a later purge undoes are
+    checked but not written (projection.fold_plan: the same tables in the end)."""
     if pairs is None:
         pairs = audit.entries_after(ws.audit_path, 0)
     if upto is not None:
         pairs = [p for p in pairs if p[1].seq <= upto]
-    projection.apply_all(cat, pairs, trail=trail)
+    projection.apply_all(cat, pairs, trail=trail, fold=projection.fold_plan(pairs) if fold else None)
     return len(pairs)
 
 
@@ -39,7 +41,7 @@ def replay_in_memory(ws: Workspace, upto: int | None = None, pairs=None):
         for idx in cat.conn.execute("PRAGMA index_list(records)").fetchall():
             if idx[3] == "c" and not idx[2]:
                 cat.conn.execute(f'DROP INDEX "{idx[1]}"')
-        replay(cat, ws, upto, pairs, trail=False)
+        replay(cat, ws, upto, pairs, trail=False, fold=True)
         yield cat
     finally:
         cat.close()
@@ -209,35 +211,70 @@ def _same_in_sql(conn, live: str, table: str) -> bool:
         return False
 
 
-def trail_differences(cat: Catalog, pairs, upto: int | None = None) -> list[str]:
+def trail_differences(cat: Catalog, pairs, upto: int | None = None, lines: dict | None = None) -> list[str]:
     """Where the audit_trail table (and its audit_numbers) disagrees with the journal's entries up to
-    `upto`: a row missing, one the journal does not hold, or one that differs; one line per row."""
-    expected = {e.seq: e for _, e in pairs if upto is None or e.seq <= upto}
+    `upto`: a row missing, one the journal does not hold, or one that differs; one line per row.
+    `lines`: the lines audit.scan accepted, by end offset (its `lines`): on SQLite each row's data
+    is then compared as bytes with its line's data member, not encoded again (that encoding was
+    half of this comparison); a row that differs so is compared again as before, which names it."""
+    expected = {e.seq: (offset, e) for offset, e in pairs if upto is None or e.seq <= upto}
     out: list[str] = []
     seen: set[int] = set()
-    for row in cat.conn.execute(f"SELECT {', '.join(projection.TRAIL_COLUMNS)} FROM audit_trail ORDER BY seq"):
+    columns = ", ".join(projection.TRAIL_COLUMNS)
+    fast = lines is not None and isinstance(cat.conn, sqlite3.Connection)
+    if fast:
+        as_bytes = ", ".join("CAST(data AS BLOB)" if c == "data" else c for c in projection.TRAIL_COLUMNS)
+        sql = f"SELECT {as_bytes}, typeof(data) = 'text' FROM audit_trail ORDER BY seq"
+    else:
+        sql = f"SELECT {columns} FROM audit_trail ORDER BY seq"
+    for row in _tuples(cat, sql):
         seq = row[0]
         seen.add(seq)
-        e = expected.get(seq)
+        offset, e = expected.get(seq, (None, None))
         if e is None:
+            row = _trail_row_at(cat, seq) if fast else row
             out.append(f"table audit_trail, entry {seq}: in the catalog but not in the journal: "
-                       f"{row['action']} {row['target']}")
+                       f"{row[projection.TRAIL_COLUMNS.index('action')]} {row[projection.TRAIL_COLUMNS.index('target')]}")
             continue
+        if fast:
+            line = lines.get(offset)
+            data = audit.data_member(line, e) if line is not None else None
+            if data is not None:
+                want = projection.trail_row(e, data=data if e.data else b"{}")     # falsy data is kept as {}
+                if row[-1] and row[:-1] == want:
+                    continue
+            row = _trail_row_at(cat, seq)
         want = projection.trail_row(e)
-        if tuple(row) != want:
-            cols = [c for c, a, b in zip(projection.TRAIL_COLUMNS, tuple(row), want) if a != b]
+        if row != want:
+            cols = [c for c, a, b in zip(projection.TRAIL_COLUMNS, row, want) if a != b]
             out.append(f"table audit_trail, entry {seq}: " + "; ".join(
                 f"{c} is {a!r} in the catalog, {b!r} in the journal"
-                for c, a, b in zip(projection.TRAIL_COLUMNS, tuple(row), want) if c in cols))
+                for c, a, b in zip(projection.TRAIL_COLUMNS, row, want) if c in cols))
     for seq in sorted(set(expected) - seen):
+        e = expected[seq][1]
         out.append(f"table audit_trail, entry {seq}: in the journal but missing from the catalog "
-                   f"({expected[seq].action} {expected[seq].target})")
-    have = Counter((r[0], r[1]) for r in cat.conn.execute("SELECT number, seq FROM audit_numbers"))
-    want_numbers = Counter((n, e.seq) for e in expected.values() for n in projection.trail_numbers(e))
-    for (n, seq), _ in sorted((have - want_numbers).items()):
-        out.append(f"table audit_numbers, {n} entry {seq}: in the catalog but not in the journal")
-    for (n, seq), _ in sorted((want_numbers - have).items()):
-        out.append(f"table audit_numbers, {n} entry {seq}: follows from the journal but is missing from the catalog")
+                   f"({e.action} {e.target})")
+    entries = [e for _, e in expected.values()]
+    have = Counter(_tuples(cat, "SELECT number, seq FROM audit_numbers"))
+    want_numbers = Counter((n, e.seq) for e in entries for n in projection.trail_numbers(e))
+    if not dict.__eq__(have, want_numbers):       # (as dicts, in C: Counter's own == and - are Python loops)
+        for (n, seq), _ in sorted((have - want_numbers).items()):
+            out.append(f"table audit_numbers, {n} entry {seq}: in the catalog but not in the journal")
+        for (n, seq), _ in sorted((want_numbers - have).items()):
+            out.append(f"table audit_numbers, {n} entry {seq}: follows from the journal but is missing from the catalog")
     if len(out) > _SHOWN_PER_TABLE:
         out = out[:_SHOWN_PER_TABLE] + [f"table audit_trail: … and {len(out) - _SHOWN_PER_TABLE} more differences"]
     return out
+
+
+def _trail_row_at(cat: Catalog, seq: int) -> tuple:
+    return next(iter(_tuples(cat, f"SELECT {', '.join(projection.TRAIL_COLUMNS)} FROM audit_trail WHERE seq={int(seq)}")))
+
+
+def _tuples(cat: Catalog, sql: str):
+    """Rows as plain tuples (sqlite3.Row objects cost as much again to build and compare)."""
+    if isinstance(cat.conn, sqlite3.Connection):
+        cur = cat.conn.cursor()
+        cur.row_factory = None
+        return cur.execute(sql)
+    return (tuple(r) for r in cat.conn.execute(sql))
