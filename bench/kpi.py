@@ -26,7 +26,7 @@ from bench.common import CUSTOMERS, PRODUCTS, name, sentence
 
 def fill(ws, n: int, seed: int = 24) -> None:
     from qms.store import projection
-    from qms.store.audit import AuditEntry
+    from qms.store.journal_entry import AuditEntry
     from qms.store.catalog import open_catalog
     rng = random.Random(seed)
     at = "2026-12-31T12:00:00+00:00"

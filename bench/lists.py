@@ -28,7 +28,7 @@ FORMS = ("QR-SV-022-01", "QR-SV-022-02", "QR-SV-022-04")
 
 def fill(ws, n: int, seed: int = 21) -> list:
     from qms.store import projection
-    from qms.store.audit import AuditEntry
+    from qms.store.journal_entry import AuditEntry
     from qms.store.catalog import open_catalog
     rng = random.Random(seed)
     filers = [f"user{k:02d} {name(rng)}" for k in range(20)]

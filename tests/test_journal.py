@@ -186,7 +186,7 @@ def rechain(log: Path, keep, change=None) -> None:
     """Rewrite the log without some entries (or with some changed), every hash recomputed as qms
     computes it: a forger who knows the format but holds no key (the old signatures are kept)."""
     import hashlib
-    from qms.store.audit import GENESIS, _digest, canonical_line
+    from qms.store.journal_entry import GENESIS, _digest, canonical_line
     out, prev, seq, signed = [], GENESIS, 1, False
     for line in log.read_text(encoding="utf-8").splitlines():
         rec = json.loads(line)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from conftest import REPO, Qms, copy_workspace, example_data, snapshot, write_data
 
-from qms.store.audit import GENESIS, _digest, canonical_line
+from qms.store.journal_entry import GENESIS, _digest, canonical_line
 
 
 # ------------------------------------------------------------------ a forger without the key
@@ -67,7 +67,7 @@ def test_every_batch_is_signed_by_a_private_key_whose_public_half_is_pinned(qms)
     assert entries[0]["data"]["public_key"] == pub
     assert entries[-1]["sig"]                          # the last entry closes a batch
     # every line is its canonical serialisation, and the hash is over its bytes
-    from qms.store.audit import line_digest
+    from qms.store.journal_entry import line_digest
     assert all(canonical_line(e) == ln for e, ln in zip(entries, lines(qms)))
     assert all(e["hash"] == line_digest(ln) for e, ln in zip(entries, lines(qms)))
 

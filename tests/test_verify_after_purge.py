@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from qms.store import projection
-from qms.store.audit import GENESIS, AuditEntry
+from qms.store.journal_entry import GENESIS, AuditEntry
 from qms.store.catalog import open_catalog
 from qms.store.replay import compare, replay, replay_in_memory
 from qms.store.workspace import open_workspace

@@ -12,6 +12,7 @@ import sqlite3
 
 from ..base.paging import Page, bounds
 from ..store import audit
+from ..store.journal_entry import AuditEntry
 from ..store.catalog import present, reading
 from ..domain.labels import chinese
 from ..base.errors import Conflict, Integrity, InvalidInput, NotFound, QmsError, Refused
@@ -28,7 +29,7 @@ from ..base.dates import local_time, timestamp
 LOGIN_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 
 
-def journal(ws: Workspace, *, actor: str, action: str, target: str, data: dict) -> audit.AuditEntry:
+def journal(ws: Workspace, *, actor: str, action: str, target: str, data: dict) -> AuditEntry:
     """Log a user/login/keys event through the one write path (the projection applies it)."""
     with writing(ws, purpose=action) as w:
         (entry,) = w.commit([{"action": action, "target": target, "data": data}], actor=actor)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..store import audit, journal, projection
+from ..store.journal_entry import GENESIS
 from ..store.archive import MANIFEST, sha256_file
 from ..store.object_sync import CAUGHT_UP, catch_up
 from ..store import catalog
@@ -298,7 +299,7 @@ def _catalog_side(ws: Workspace, pairs, lines: dict, *, chain_ok: bool) -> list[
     name = ws.rel(ws.catalog_path)
     if not catalog.present(ws):
         return [Problem("CATALOG_MISSING", name, "missing (qms rebuild makes it from the journal)")] if pairs else []
-    head_seq, head_hash = (pairs[-1][1].seq, pairs[-1][1].hash) if pairs else (0, audit.GENESIS)
+    head_seq, head_hash = (pairs[-1][1].seq, pairs[-1][1].hash) if pairs else (0, GENESIS)
     try:
         with catalog.open_for(ws, create=False) as cat:
             seq, h, _ = projection.head(cat)

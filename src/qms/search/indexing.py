@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ..store.audit import AuditEntry
+from ..store.journal_entry import AuditEntry
 from ..store.catalog import Catalog, reading
 from ..store.workspace import Workspace
 from .engines import SearchBackend, open_backend

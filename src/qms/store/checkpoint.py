@@ -21,6 +21,7 @@ import os
 from pathlib import Path
 
 from . import audit
+from .journal_entry import PIN_ACTION
 from .archive import atomic_write
 from .journalkey import journal_key, public_text
 from ..base.dates import now_iso
@@ -151,7 +152,7 @@ def verify_checkpoint(ws: Workspace, path: Path) -> list[str]:
     except (ValueError, TypeError, KeyError):
         entries = []
     stored = ws.archive_dir / "checkpoints" / PUBLIC_NAME
-    pins = {e.data.get("public_key") for e in entries if e.action == audit.PIN_ACTION and isinstance(e.data, dict)}
+    pins = {e.data.get("public_key") for e in entries if e.action == PIN_ACTION and isinstance(e.data, dict)}
     by_journal_key = public_text(public) in pins
     if stored.is_file() and stored.read_bytes().strip() != doc["public_key"].encode().strip() and not by_journal_key:
         problems.append(f"{name}: signed by a key other than this workspace's ({ws.rel(stored)})")
@@ -196,7 +197,7 @@ def stored_problems(ws: Workspace, pairs) -> list[str]:
     folder = ws.archive_dir / "checkpoints"
     if not folder.is_dir():
         return problems
-    trusted = {e.data.get("public_key") for _, e in pairs if e.action == audit.PIN_ACTION and isinstance(e.data, dict)}
+    trusted = {e.data.get("public_key") for _, e in pairs if e.action == PIN_ACTION and isinstance(e.data, dict)}
     stored_pub = folder / PUBLIC_NAME
     for path in sorted(folder.glob("checkpoint-*.json")):
         rel = ws.rel(path)

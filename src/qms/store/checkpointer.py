@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import audit
+from .journal_entry import GENESIS
 from .archive import atomic_write
 from .checkpoint import _load_private, _signed_doc, _store, journal_checkpoint
 from .workspace import Workspace
@@ -37,7 +38,7 @@ def write_checkpoint(ws: Workspace, out: Path | None = None, *, actor: str = "qm
         for e in entries:
             counts[e.action] = counts.get(e.action, 0) + 1
         body = {"workspace": ws.config.org_name, "seq": entries[-1].seq if entries else 0,
-                "hash": entries[-1].hash if entries else audit.GENESIS, "at": now_iso(), "counts": counts,
+                "hash": entries[-1].hash if entries else GENESIS, "at": now_iso(), "counts": counts,
                 # 16 hex digits per entry: enough to name the first seq where a later log diverges
                 "chain": "".join(e.hash[:16] for e in entries)}
         data = _signed_doc(private, body)

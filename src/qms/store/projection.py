@@ -15,11 +15,10 @@ from ..base.yaml_source import load_archived
 
 import datetime as dt
 import json
-import posixpath
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 
-from .audit import GENESIS, AuditEntry, canonical_json
+from .journal_entry import GENESIS, AuditEntry, canonical_json
 from .catalog import Catalog
 from ..base.errors import Integrity
 
@@ -100,7 +99,7 @@ def family(action: str) -> str:
 
 def trail_row(e: AuditEntry, data=None) -> tuple:
     """An entry as its audit_trail row (verify compares the table with these). `data`: its data
-    column when the caller has it already (the bytes of the entry's line, see audit.data_member)."""
+    column when the caller has it already (the bytes of the entry's line, see journal_entry.data_member)."""
     login, _, name = (e.actor or "").partition(" ")
     return (e.seq, e.at, _utc(e.at), e.actor or "", login, name, e.action, family(e.action), e.target or "",
             _json(e.data or {}) if data is None else data, e.prev or "", e.hash or "", e.sig or "", e.psig or "")

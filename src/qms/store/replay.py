@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import audit, projection
+from .journal_entry import data_member
 from .catalog import Catalog, open_catalog
 from .workspace import Workspace
 
@@ -238,7 +239,7 @@ def trail_differences(cat: Catalog, pairs, upto: int | None = None, lines: dict 
             continue
         if fast:
             line = lines.get(offset)
-            data = audit.data_member(line, e) if line is not None else None
+            data = data_member(line, e) if line is not None else None
             if data is not None:
                 want = projection.trail_row(e, data=data if e.data else b"{}")     # falsy data is kept as {}
                 if row[-1] and row[:-1] == want:

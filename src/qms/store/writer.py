@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from . import audit, events, hooks, journal, journalkey, projection
-from .audit import AuditEntry
+from .journal_entry import AuditEntry
 from . import catalog
 from .catalog import Catalog
 from ..base.errors import Busy, Integrity, QmsError
