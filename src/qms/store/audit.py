@@ -1,18 +1,8 @@
-"""The audit trail: append-only JSON lines, each carrying the hash of the one before (the entry and
-its line, canonical form, hashes and signatures: `journal_entry`).
-
-Signed journal (issue 19): the first commit that has the workspace's journal key pins its public
-half in a `journal.key` event; from that entry on
-- an entry's hash is the SHA-256 of its line's bytes (without its own "hash" and "sig"), so what a
-  person reads is what is hashed, and every line must equal its canonical serialisation (sorted
-  keys, no duplicate key, no stray whitespace);
-- each commit's batch ends with an entry carrying "sig": Ed25519 over that entry's hash (which
-  chains every line before it). That is the batch's commit marker: lines after the last signed
-  entry are a batch never committed (a torn write), which recovery drops whole. The next batch's
-  first entry repeats that signature ("psig", inside its hash), so the newest signature vouches
-  for every one before it: verify checks the newest cryptographically and the others by equality
-  (one Ed25519 verification per batch cost +50% on a log filed one record at a time).
-Entries before the pin stay verifiable by the chain (their hash is over the parsed JSON).
+"""The audit trail: the log file of append-only JSON lines, each carrying the hash of the one
+before. Appending a commit's batch (its last entry signed: the batch's commit marker), reading the
+log back and checking its chain, and dropping a torn write (lines after the last signed entry, a
+batch never committed). What an entry and its line are, and how they are hashed and signed (the
+signed journal of issue 19): `journal_entry`.
 """
 
 from __future__ import annotations

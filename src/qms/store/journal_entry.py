@@ -1,6 +1,6 @@
 """A journal entry and its line: the entry's fields, its one canonical serialisation, how a line
 is parsed and hashed, and the signature over a batch's last hash. The log file (appending,
-reading back, recovering a torn write) is `audit`.
+reading back, dropping a torn write) is `audit`.
 
 Signed journal (issue 19): the first commit that has the workspace's journal key pins its public
 half in a `journal.key` event; from that entry on
