@@ -167,10 +167,12 @@ def test_terms_are_written_byte_for_byte_as_whoosh_writes_them(tmp_path, monkeyp
 
 
 def test_a_merge_puts_in_the_pool_what_whoosh_would(tmp_path, monkeypatch):
-    # A merge's reader hands the writer its postings as one list (pool_items); whoosh's path is a
-    # generator and a pool.add per posting. One-by-one additions (merged four at a time, one with a
-    # document deleted before its segment is merged) must leave the same segments, byte for byte.
-    from qms.search._whoosh import merging
+    # A merge's reader renumbers its postings as it reads them and the writer's pool takes them as
+    # one list (renumbered_postings, _Pool.extend); whoosh's path is a generator and a pool.add per
+    # posting. One-by-one additions (merged four at a time, one with a document deleted before its
+    # segment is merged) must leave the same segments, byte for byte.
+    from whoosh.writing import SegmentWriter
+    from qms.search._whoosh import postings
 
     def fill(path):
         ix = SearchIndex(path)
@@ -182,7 +184,7 @@ def test_a_merge_puts_in_the_pool_what_whoosh_would(tmp_path, monkeypatch):
         return _segment_files(path)
 
     ours = fill(tmp_path / "ours")
-    monkeypatch.delattr(merging._MergeReader, "pool_items")
+    monkeypatch.setattr(postings._SegmentWriter, "add_postings_to_pool", SegmentWriter.add_postings_to_pool)
     theirs = fill(tmp_path / "theirs")
     assert len(ours) > 1 and sum(s["docs"] for s in ours) == 21 and ours == theirs    # the deleted one merged away
 

@@ -25,16 +25,11 @@ class _MergeReader(SegmentReader):
     (tests/test_search_adapter.py compares the two)."""
 
     def iter_postings(self):
-        return self._postings(0, None)
+        return self.renumbered_postings(0, None)
 
-    def pool_items(self, startdoc: int, docmap: dict | None) -> tuple[list, int]:
-        """What whoosh's add_postings_to_pool puts in the writer's pool from this segment (the
-        documents renumbered as its _process_posts does) and the pool's size of it: one list,
-        not a generator and a pool.add call per posting (a third of a merge's reading)."""
-        items = list(self._postings(startdoc, docmap))
-        return items, 160 * len(items) + sum(len(i[1]) + len(i[4] or b"") for i in items)
-
-    def _postings(self, startdoc: int, docmap: dict | None):
+    def renumbered_postings(self, startdoc: int, docmap: dict | None):
+        """iter_postings with each document renumbered as whoosh's _process_posts does for the
+        writer's pool: through `docmap` (a segment with deletions), else by `startdoc`."""
         terms = self._terms
         postfile = terms._postfile
         schema = self.schema

@@ -22,7 +22,6 @@ _INT = struct.Struct("!i")   # a posting block's length (whoosh's write_int)
 _USHORT = struct.Struct("!H")  # a term row's field number (whoosh's pack_ushort)
 _LENGTHS = struct.Struct("!ii")  # a term row's key and value lengths (whoosh's filetables)
 _EXTENT = struct.Struct("!qi")   # a term's postings offset and length (pack_long + pack_int)
-_F32 = struct.Struct("f")      # a weight as whoosh keeps it in a block (array "f")
 _TERMINFO = W3TermInfo._struct  # flags, weight, df, min/max length byte, max weight, first/last id
 _COMPRESS_FROM = 32          # bytes of a posting block's pickle below which it is stored as is
 
@@ -57,32 +56,16 @@ class _PostingsWriter(W3PostingsWriter):
                 self._maxlength = length
 
     def _mini_weights(self):
-        weights = self._weights
-        w0 = weights[0]
-        if all(w == 1.0 for w in weights):
-            return None
-        if all(w == w0 for w in weights):
-            return float(w0)        # the reader expects a float here
-        # small integers pickle in 2 bytes, floats in 9
-        return tuple(int(w) if w == int(w) else w for w in weights)
+        return _mini_weights(self._weights)
 
     def _write_block(self, last=False):
         if not self._blockcount:
             self._postfile.write(WHOOSH3_HEADER_MAGIC)
         self._terminfo.add_block(self)
-        databytes = pickle.dumps((self._mini_ids(), self._mini_weights(),
-                                  self._mini_values()), 5)
-        # whoosh meant not to compress a short pickle (its check is overwritten by the next line):
-        # below 32 bytes zlib makes a block larger (3.5 bytes on average, measured on filed records),
-        # and most blocks of a filing's small segment are that short. Each block says whether it is
-        # compressed; readers follow it.
-        comp = self._compression if len(databytes) >= _COMPRESS_FROM else 0
-        if comp:
-            databytes = zlib.compress(databytes, comp)
         ids = self._ids
-        infobytes = pickle.dumps((len(ids), ids[-1], self._maxweight, comp,
-                                  length_to_byte(self._minlength),
-                                  length_to_byte(self._maxlength)), 2)
+        infobytes, databytes = _block_pickles((self._mini_ids(), self._mini_weights(), self._mini_values()),
+                                              self._compression, len(ids), ids[-1], self._maxweight,
+                                              self._minlength, self._maxlength)
         blocklength = len(infobytes) + len(databytes)
         if last:
             blocklength *= -1
@@ -92,6 +75,44 @@ class _PostingsWriter(W3PostingsWriter):
         self._blockcount += 1
         self._new_block()
 
+
+def _mini_weights(weights) -> float | tuple | None:
+    """A block's weights (32-bit floats, as whoosh keeps them) as its reader takes them back: None
+    when every one is 1, one float when all are equal, else each one."""
+    w0 = weights[0]
+    if all(w == 1.0 for w in weights):
+        return None
+    if all(w == w0 for w in weights):
+        return float(w0)        # the reader expects a float here
+    # small integers pickle in 2 bytes, floats in 9
+    return tuple(int(w) if w == int(w) else w for w in weights)
+
+
+def _mini_values(kept: list, fixed: int | None):
+    """A block's (non-empty) values as whoosh's W3PostingsWriter._mini_values gives them."""
+    if fixed is None or fixed < 0:
+        return tuple(kept)
+    if fixed == 0:
+        return None
+    return b"".join(kept)
+
+
+def _block_pickles(data: tuple, compression: int, count: int, lastid: int, maxweight, minlength,
+                   maxlength) -> tuple[bytes, bytes]:
+    """A posting block's info and data pickles: the (ids, weights, values) with protocol 5,
+    compressed unless short; the info (count, last id, max weight, compression, length bytes)
+    as whoosh writes it."""
+    databytes = pickle.dumps(data, 5)
+    # whoosh meant not to compress a short pickle (its check is overwritten by the next line):
+    # below 32 bytes zlib makes a block larger (3.5 bytes on average, measured on filed records),
+    # and most blocks of a filing's small segment are that short. Each block says whether it is
+    # compressed; readers follow it.
+    comp = compression if len(databytes) >= _COMPRESS_FROM else 0
+    if comp:
+        databytes = zlib.compress(databytes, comp)
+    infobytes = pickle.dumps((count, lastid, maxweight, comp, length_to_byte(minlength),
+                              length_to_byte(maxlength)), 2)
+    return infobytes, databytes
 
 BYTE_TO_LENGTH = [byte_to_length(i) for i in range(256)]
 
@@ -146,49 +167,20 @@ class _FieldWriter(W3FieldWriter):
         # What W3PostingsWriter._write_block(last=True), W3TermInfo.add_block/set_extent/to_bytes
         # and OrderedHashWriter.add would write for this one block (tests/test_search_adapter.py
         # compares the files byte for byte with whoosh's path).
-        fixed = self._fixed
-        if len(ids) == 1:                # a filing's segment: every term, the same steps as below
-            w = weights[0]
-            w32 = _F32.unpack(_F32.pack(w))[0]
-            weight_sum = w32
-            maxweight = w if w > 0 else 0
-            minlength = lengths[0] or None
-            maxlength = lengths[0]
-            v = values[0]
-            mini_values = ((v,) if v else ()) if fixed is None or fixed < 0 else None if fixed == 0 else v
-            mini_weights = None if w32 == 1.0 else float(w32)
-        else:
-            packed = array("f", weights)     # whoosh keeps a block's weights as 32-bit floats
-            weight_sum = sum(packed)
-            maxweight = 0
-            for w in weights:
-                if w > maxweight:
-                    maxweight = w
-            set_lengths = [n for n in lengths if n]
-            minlength = min(set_lengths) if set_lengths else None
-            maxlength = max(set_lengths) if set_lengths else 0
-            kept = [v for v in values if v]
-            if fixed is None or fixed < 0:
-                mini_values = tuple(kept)
-            elif fixed == 0:
-                mini_values = None
-            else:
-                mini_values = b"".join(kept)
-            w0 = packed[0]
-            if all(w == 1.0 for w in packed):
-                mini_weights = None
-            elif all(w == w0 for w in packed):
-                mini_weights = float(w0)
-            else:
-                mini_weights = tuple(int(w) if w == int(w) else w for w in packed)
+        packed = array("f", weights)     # whoosh keeps a block's weights as 32-bit floats
+        maxweight = 0
+        for w in weights:
+            if w > maxweight:
+                maxweight = w
+        set_lengths = [n for n in lengths if n]
+        minlength = min(set_lengths) if set_lengths else None
+        maxlength = max(set_lengths) if set_lengths else 0
         mini_ids = tuple(b - a for a, b in zip([0, *ids], ids))
-        databytes = pickle.dumps((mini_ids, mini_weights, mini_values), 5)
-        comp = pw._compression if len(databytes) >= _COMPRESS_FROM else 0
-        if comp:
-            databytes = zlib.compress(databytes, comp)
+        infobytes, databytes = _block_pickles(
+            (mini_ids, _mini_weights(packed), _mini_values([v for v in values if v], self._fixed)),
+            pw._compression, len(ids), ids[-1], maxweight, minlength, maxlength)
         minbyte = length_to_byte(minlength)
         maxbyte = length_to_byte(maxlength)
-        infobytes = pickle.dumps((len(ids), ids[-1], maxweight, comp, minbyte, maxbyte), 2)
         tindex = self._tindex
         if self._ends is None:           # where the two files end (a tell() is a system call)
             self._ends = [self._postfile.tell(), tindex.dbfile.tell()]
@@ -198,7 +190,7 @@ class _FieldWriter(W3FieldWriter):
                           infobytes, databytes))
         self._postfile.write(block)
         ends[0] += len(block)
-        value = _TERMINFO.pack(0, weight_sum, len(ids), minbyte, maxbyte, max(0, maxweight),
+        value = _TERMINFO.pack(0, sum(packed), len(ids), minbyte, maxbyte, max(0, maxweight),
                                ids[0], ids[-1]) + _EXTENT.pack(start, len(block))
         key = _USHORT.pack(self._fieldid) + btext
         # OrderedHashWriter.add, one write instead of three
@@ -277,6 +269,14 @@ class _Pool(PostingPool):
         if self.currentsize > self.limit:
             self.save()
 
+    def extend(self, items):
+        """add() of each item, the size counted and checked once (a merge's postings)."""
+        items = list(items)
+        self.current.extend(items)
+        self.currentsize += sum(160 + len(item[1]) + len(item[4] or b"") for item in items)
+        if self.currentsize > self.limit:
+            self.save()
+
     def iter_postings(self):
         self.fieldnames.update(item[0] for item in self.current)
         return self.items()
@@ -317,12 +317,9 @@ class _SegmentWriter(SegmentWriter):
                           limitmb=kwargs.get("limitmb", 128))
 
     def add_postings_to_pool(self, reader, startdoc, docmap):
-        pool_items = getattr(reader, "pool_items", None)     # a merge's reader (merging._MergeReader)
-        if pool_items is None:
+        # a merge's reader (merging._MergeReader) renumbers as it reads: one list into the pool,
+        # not whoosh's renumbering generator and a pool.add call per posting
+        renumbered = getattr(reader, "renumbered_postings", None)
+        if renumbered is None:
             return super().add_postings_to_pool(reader, startdoc, docmap)
-        items, size = pool_items(startdoc, docmap)
-        pool = self.pool
-        pool.current.extend(items)
-        pool.currentsize += size
-        if pool.currentsize > pool.limit:
-            pool.save()
+        self.pool.extend(renumbered(startdoc, docmap))
