@@ -316,10 +316,12 @@ def _catalog_side(ws: Workspace, pairs, lines: dict, *, chain_ok: bool) -> list[
                 problems += trail
             problems += _seals(ws, cat, _pinned_certificates(pairs))
     except Exception as exc:                       # a garbage file in place of the catalog
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
-        problems.append(Problem("CATALOG_UNREADABLE", name, f"unreadable ({exc}); qms rebuild makes a new one from the log"))
+        problems.append(_unreadable(name, exc))
     return problems
+
+
+def _unreadable(name: str, exc: Exception) -> Problem:
+    return Problem("CATALOG_UNREADABLE", name, f"unreadable ({exc}); qms rebuild makes a new one from the log")
 
 
 # ------------------------------------------------------------------ under the lock again
@@ -410,10 +412,7 @@ def _index_problems(ws: Workspace, found: list[str]) -> list[str]:
         with catalog.open_for(ws, create=False) as cat:
             return _index_vs_catalog(ws, cat)
     except Exception as exc:                       # as the journal side names it
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
-        return [Problem("CATALOG_UNREADABLE", ws.rel(ws.catalog_path),
-                        f"unreadable ({exc}); qms rebuild makes a new one from the log")]
+        return [_unreadable(ws.rel(ws.catalog_path), exc)]
 
 
 def _index_vs_catalog(ws: Workspace, cat) -> list[str]:
