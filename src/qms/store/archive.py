@@ -37,6 +37,9 @@ def restrict(path: Path) -> None:
         os.chmod(path, FILE_MODE)
 
 
+_WHOLE = 1 << 20      # a file up to this size is hashed from one read
+
+
 def sha256_file(path: Path | str, size: int | None = None) -> str:
     """The file's SHA-256. A file of up to 1 MiB (`size` when the caller has stat'ed it) is read
     whole in one unbuffered read; a larger one is streamed. A 1 MiB read buffer per file (or
@@ -47,9 +50,6 @@ def sha256_file(path: Path | str, size: int | None = None) -> str:
         if size <= _WHOLE:
             return hashlib.sha256(fh.readall()).hexdigest()
         return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-_WHOLE = 1 << 20
 
 
 def fsync_path(path: Path) -> None:
